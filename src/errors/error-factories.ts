@@ -1,0 +1,147 @@
+/**
+ * Factory functions for the errors whose wording matters for security: a denied field and a field that does
+ * not exist must produce byte-identical errors, and a row of another tenant must look exactly like a missing
+ * row. Build those errors only through these functions so no code path can word them differently.
+ */
+import { TesseraError, type ErrorDetails } from './tessera-error.ts'
+
+export function modelNotAllowed(model: string): TesseraError {
+  return new TesseraError('MODEL_NOT_ALLOWED', `Model '${printable(model)}' is not available`, {
+    hints: ['Call db_describe_schema to list the models you may use'],
+    details: { model: printable(model) },
+  })
+}
+
+/** Same text whether the field is denied or does not exist (DESIGN §3: indistinguishable). */
+export function fieldNotAllowed(model: string, field: string, usage?: string): TesseraError {
+  return new TesseraError(
+    'FIELD_NOT_ALLOWED',
+    `Field '${printable(field)}' is not available on model '${model}'${usage ? ` for ${usage}` : ''}`,
+    {
+      hints: ['Call db_describe_schema to list the fields you may use'],
+      details: { model, field: printable(field), ...(usage ? { usage } : {}) },
+    },
+  )
+}
+
+export function relationNotAllowed(model: string, relation: string): TesseraError {
+  return new TesseraError(
+    'RELATION_NOT_ALLOWED',
+    `Relation '${printable(relation)}' is not available on model '${model}'`,
+    {
+      hints: ['Call db_describe_schema to list the relations you may include'],
+      details: { model, relation: printable(relation) },
+    },
+  )
+}
+
+/** A row that is not visible to the caller and a row that does not exist share this error. */
+export function notFound(model: string): TesseraError {
+  return new TesseraError('NOT_FOUND', `No ${model} with that id`, { details: { model } })
+}
+
+export function tenantScopeRequired(path: string): TesseraError {
+  return new TesseraError('TENANT_SCOPE_REQUIRED', `The principal has no value for '${path}'`, {
+    hints: ['The application or the credentials must supply this value; it cannot come from tool arguments'],
+    details: { path },
+  })
+}
+
+export function validationError(message: string, issues: readonly ValidationIssue[] = []): TesseraError {
+  return new TesseraError('VALIDATION_ERROR', message, {
+    details: { issues: issues.map((i) => ({ path: i.path, message: i.message })) },
+  })
+}
+
+export interface ValidationIssue {
+  readonly path: string
+  readonly message: string
+}
+
+export function invalidCursor(): TesseraError {
+  return new TesseraError('INVALID_CURSOR', 'The cursor is not valid for this query', {
+    hints: ['Repeat the query without a cursor to start from the first page'],
+  })
+}
+
+export type BudgetType =
+  | 'max_rows'
+  | 'max_select_fields'
+  | 'max_include_depth'
+  | 'max_complexity'
+  | 'max_in_items'
+  | 'max_filters'
+  | 'max_affected_rows'
+  | 'estimated_cost'
+
+export function budgetExceeded(budgetType: BudgetType, limit: number, requested: number): TesseraError {
+  return new TesseraError(
+    'QUERY_BUDGET_EXCEEDED',
+    `Query exceeds the ${budgetType.replaceAll('_', ' ')} budget (${requested} > ${limit})`,
+    {
+      hints: ['Narrow the query: fewer fields, fewer filters, a smaller limit'],
+      details: { budgetType, limit, requested },
+    },
+  )
+}
+
+export function queryTooBroad(model: string, estimatedRows: number): TesseraError {
+  return new TesseraError('QUERY_TOO_BROAD', `A query on '${model}' needs a filter`, {
+    hints: ['Add a where filter on an indexed field, or a smaller limit'],
+    details: { model, estimatedRows },
+  })
+}
+
+export function timeout(requestId?: string): TesseraError {
+  return new TesseraError('TIMEOUT', 'The query took too long and was cancelled', {
+    hints: ['Narrow the query'],
+    details: requestId ? { requestId } : {},
+  })
+}
+
+export function writeDisabled(model: string, operation: string): TesseraError {
+  return new TesseraError('WRITE_DISABLED', `Operation '${operation}' is not allowed on model '${model}'`, {
+    details: { operation, model },
+  })
+}
+
+export function internalError(requestId?: string, cause?: unknown): TesseraError {
+  return new TesseraError('INTERNAL_ERROR', 'Internal error', {
+    hints: requestId ? [`Quote request id ${requestId} when reporting this`] : [],
+    details: requestId ? { requestId } : {},
+    cause,
+  })
+}
+
+export function policyInvalid(problems: readonly PolicyProblem[]): TesseraError {
+  const lines = problems.map((p) => `${p.path}: ${p.message}`)
+  return new TesseraError('POLICY_INVALID', `Policy is invalid:\n  ${lines.join('\n  ')}`, {
+    details: { problems: problems.map((p) => ({ path: p.path, message: p.message })) },
+  })
+}
+
+export interface PolicyProblem {
+  /** Dotted path into the policy, e.g. `models.Order.rowPolicies[0].condition`. */
+  readonly path: string
+  readonly message: string
+}
+
+export function withDetails(error: TesseraError, extra: ErrorDetails): TesseraError {
+  return new TesseraError(error.code, error.message, {
+    hints: error.hints,
+    details: { ...error.details, ...extra },
+  })
+}
+
+/**
+ * Request text echoed in an error is cut and stripped of control and invisible characters, so an error
+ * can neither carry a huge payload nor hide characters that make two names look the same.
+ */
+export function printable(text: string): string {
+  const cleaned = text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g,
+    '?',
+  )
+  return cleaned.length > 64 ? `${cleaned.slice(0, 61)}...` : cleaned
+}

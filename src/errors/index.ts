@@ -1,0 +1,20 @@
+export { ERROR_CODES, TesseraError, isTesseraError, isErrorCode } from './tessera-error.ts'
+export type { ErrorCode, ErrorDetails, TesseraErrorOptions, SerializedError } from './tessera-error.ts'
+export {
+  modelNotAllowed,
+  fieldNotAllowed,
+  relationNotAllowed,
+  notFound,
+  tenantScopeRequired,
+  validationError,
+  invalidCursor,
+  budgetExceeded,
+  queryTooBroad,
+  timeout,
+  writeDisabled,
+  internalError,
+  policyInvalid,
+  withDetails,
+  printable,
+} from './error-factories.ts'
+export type { ValidationIssue, BudgetType, PolicyProblem } from './error-factories.ts'

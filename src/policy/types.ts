@@ -1,0 +1,117 @@
+/**
+ * The normalised, validated Policy (output of `definePolicy` / `loadPolicyFile`) and the policy bound to a
+ * live schema (output of `bindPolicy`). Both are deeply frozen plain data; the planner reads only these.
+ */
+import type { ColumnInfo, DbSchema, TableInfo } from '../schema/types.ts'
+import type { ConditionNode, PrincipalPath } from './condition/ast.ts'
+import type { FieldAction, MaskStyle, PolicyInput, Profile, WriteMode } from './policy-schema.ts'
+
+export interface Budget {
+  readonly maxRows: number
+  readonly maxIncludeDepth: number
+  readonly maxSelectFields: number
+  readonly statementTimeoutMs: number
+  readonly maxComplexity: number
+  readonly broadQueryGuard: boolean
+  readonly broadQueryThreshold: number
+  readonly maxInItems: number
+  readonly maxFilters: number
+  readonly maxEstimatedCost: number
+}
+
+export interface FieldRule {
+  readonly action: FieldAction
+  readonly pattern?: string
+  readonly style?: MaskStyle
+}
+
+export interface ScopeRule {
+  readonly column: string
+  readonly path: PrincipalPath
+  /** The path as written in the policy, for messages and the audit. */
+  readonly source: string
+}
+
+export interface RowPolicy {
+  readonly name: string
+  readonly mode: 'permissive' | 'restrictive'
+  readonly bypass: boolean
+  readonly condition: ConditionNode
+  readonly source: string
+}
+
+export type AutoSetValue =
+  { readonly kind: 'principal'; readonly path: PrincipalPath } | { readonly kind: 'now' }
+
+export interface WritePolicy {
+  readonly create: WriteMode
+  readonly update: WriteMode
+  readonly delete: WriteMode
+  readonly autoSet: Readonly<Record<string, AutoSetValue>>
+  readonly immutableFields: readonly string[]
+  readonly requiredFields: readonly string[]
+  readonly requireReason: boolean
+  readonly maxAffectedRows: number
+  readonly softDelete: { readonly field: string } | null
+  readonly allowHardDelete: boolean
+}
+
+export interface ModelPolicy {
+  readonly name: string
+  readonly table: string
+  /** Rules written in the policy; columns not listed take `defaultFieldAction`. */
+  readonly fields: Readonly<Record<string, FieldRule>>
+  readonly defaultFieldAction: FieldAction
+  /** Empty when the model is shared or scoped only through permissive row policies. */
+  readonly scoping: readonly ScopeRule[]
+  readonly shared: boolean
+  readonly rowPolicies: readonly RowPolicy[]
+  readonly relations: Readonly<
+    Record<string, { readonly model: string; readonly foreignKey?: readonly string[] }>
+  >
+  readonly aggregations: { readonly fields: readonly string[]; readonly groupBy: readonly string[] }
+  readonly write: WritePolicy
+  readonly budget: Budget
+  readonly description?: string
+}
+
+export interface Policy {
+  readonly profile: Profile
+  /** sha256 over the canonical JSON of the input: names the policy in audit records and approvals. */
+  readonly versionHash: string
+  readonly version?: string
+  readonly defaults: { readonly fieldAction: FieldAction; readonly budget: Budget }
+  readonly models: Readonly<Record<string, ModelPolicy>>
+  readonly source: PolicyInput
+}
+
+export interface BoundField {
+  readonly name: string
+  readonly column: ColumnInfo
+  readonly rule: FieldRule
+}
+
+export interface BoundRelation {
+  readonly name: string
+  readonly target: string
+  /** `one`: this table holds the FK (many-to-one); `many`: the target holds it (one-to-many). */
+  readonly cardinality: 'one' | 'many'
+  /** Column pairs: `local` on this model's table, `remote` on the target's table. */
+  readonly pairs: readonly { readonly local: string; readonly remote: string }[]
+}
+
+export interface BoundModel {
+  readonly name: string
+  readonly policy: ModelPolicy
+  readonly table: TableInfo
+  /** Every column of the table with its effective rule (explicit or default), in table order. */
+  readonly fields: Readonly<Record<string, BoundField>>
+  readonly primaryKey: readonly string[]
+  readonly relations: Readonly<Record<string, BoundRelation>>
+}
+
+export interface BoundPolicy {
+  readonly policy: Policy
+  readonly schema: DbSchema
+  readonly models: Readonly<Record<string, BoundModel>>
+}

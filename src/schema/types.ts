@@ -1,0 +1,73 @@
+/**
+ * What introspection reports about the live database. Plain, JSON-serialisable data: the policy validator
+ * and the planner read it, nothing here talks to a database.
+ */
+
+/** Broad type families the request DSL type-checks values against. */
+export type ColumnTypeClass =
+  | 'string' // text, varchar, char, citext, name
+  | 'uuid'
+  | 'integer' // int2, int4
+  | 'bigint' // int8 (values travel as strings)
+  | 'numeric' // numeric/decimal (values travel as strings or finite numbers)
+  | 'float' // float4, float8
+  | 'boolean'
+  | 'timestamp' // timestamp, timestamptz, date, time (ISO strings)
+  | 'json' // json, jsonb
+  | 'bytea'
+  | 'array'
+  | 'other'
+
+export interface ColumnInfo {
+  readonly name: string
+  /** PostgreSQL type name as `format_type` prints it, e.g. `uuid`, `text`, `numeric(12,2)`, `timestamp with time zone`. */
+  readonly dataType: string
+  /** `pg_type.typname`, e.g. `uuid`, `int4`, `_text` for arrays. */
+  readonly udtName: string
+  readonly typeClass: ColumnTypeClass
+  readonly nullable: boolean
+  readonly hasDefault: boolean
+  readonly defaultExpression: string | null
+  readonly generated: boolean
+  readonly ordinal: number
+}
+
+export interface ForeignKeyInfo {
+  readonly name: string
+  /** Columns of this table, in constraint order. */
+  readonly columns: readonly string[]
+  readonly referencedSchema: string
+  readonly referencedTable: string
+  /** Columns of the referenced table, paired by position with `columns`. */
+  readonly referencedColumns: readonly string[]
+}
+
+export interface IndexInfo {
+  readonly name: string
+  readonly columns: readonly string[]
+  readonly unique: boolean
+  readonly primary: boolean
+}
+
+export interface TableInfo {
+  readonly schema: string
+  readonly name: string
+  /** Key used in `DbSchema.tables`: `name` for the `public` schema, `schema.name` otherwise. */
+  readonly key: string
+  readonly columns: readonly ColumnInfo[]
+  readonly primaryKey: readonly string[]
+  readonly foreignKeys: readonly ForeignKeyInfo[]
+  readonly indexes: readonly IndexInfo[]
+  /** `pg_class.reltuples` (after ANALYZE), or a count for small tables never analysed; never negative. */
+  readonly estimatedRows: number
+  readonly rlsEnabled: boolean
+  readonly rlsForced: boolean
+}
+
+export interface DbSchema {
+  readonly tables: Readonly<Record<string, TableInfo>>
+}
+
+export function findColumn(table: TableInfo, name: string): ColumnInfo | undefined {
+  return table.columns.find((c) => c.name === name)
+}
