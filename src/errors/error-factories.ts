@@ -113,10 +113,15 @@ export function internalError(requestId?: string, cause?: unknown): TesseraError
   })
 }
 
-export function policyInvalid(problems: readonly PolicyProblem[]): TesseraError {
+/** `origin` (e.g. the policy file's path) is named in the message when given. */
+export function policyInvalid(problems: readonly PolicyProblem[], origin?: string): TesseraError {
   const lines = problems.map((p) => `${p.path}: ${p.message}`)
-  return new TesseraError('POLICY_INVALID', `Policy is invalid:\n  ${lines.join('\n  ')}`, {
-    details: { problems: problems.map((p) => ({ path: p.path, message: p.message })) },
+  const subject = origin === undefined ? 'Policy' : `Policy '${origin}'`
+  return new TesseraError('POLICY_INVALID', `${subject} is invalid:\n  ${lines.join('\n  ')}`, {
+    details: {
+      ...(origin === undefined ? {} : { origin }),
+      problems: problems.map((p) => ({ path: p.path, message: p.message })),
+    },
   })
 }
 

@@ -105,6 +105,12 @@ export const modelPolicySchema = z
     defaultFieldAction: z.enum(FIELD_ACTIONS).optional(),
     scoping: z.record(identifier, principalPathText).optional(),
     shared: z.literal(true).optional(),
+    /**
+     * Tenant-like columns (`org_id`, `account_id`, ...) that deliberately do not partition this model's rows.
+     * Without this explicit acknowledgement such a column that is neither scoped nor used by a permissive row
+     * policy is a load error.
+     */
+    unscopedColumns: z.array(identifier).optional(),
     rowPolicies: z.array(rowPolicySchema).optional(),
     relations: z.record(identifier, relationSchema).optional(),
     aggregations: z

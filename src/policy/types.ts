@@ -65,6 +65,8 @@ export interface ModelPolicy {
   /** Empty when the model is shared or scoped only through permissive row policies. */
   readonly scoping: readonly ScopeRule[]
   readonly shared: boolean
+  /** Tenant-like columns the policy explicitly declares are not a tenant boundary (see policy-schema.ts). */
+  readonly unscopedColumns?: readonly string[]
   readonly rowPolicies: readonly RowPolicy[]
   readonly relations: Readonly<
     Record<string, { readonly model: string; readonly foreignKey?: readonly string[] }>

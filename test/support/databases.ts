@@ -96,10 +96,16 @@ async function openPostgres(): Promise<TestDatabase> {
 
 /**
  * Runs `body` once per available database, as `describe('<title> [pglite]')` and
- * `describe('<title> [postgres]')`. `body` receives a getter valid inside tests and hooks.
+ * `describe('<title> [postgres]')`. `body` receives a getter valid inside tests and hooks. `only` restricts the
+ * suite to some databases, for behaviour one engine lacks (PGlite ignores statement_timeout).
  */
-export function describeEachDatabase(title: string, body: (db: () => TestDatabase) => void): void {
+export function describeEachDatabase(
+  title: string,
+  body: (db: () => TestDatabase) => void,
+  options: { only?: readonly DatabaseKind[] } = {},
+): void {
   for (const kind of availableDatabases()) {
+    if (options.only && !options.only.includes(kind)) continue
     describe(`${title} [${kind}]`, () => {
       let current: TestDatabase | undefined
       beforeAll(async () => {

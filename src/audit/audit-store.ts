@@ -1,0 +1,32 @@
+/**
+ * Where audit records go. A write and its audit record must commit together or not at all, so appending is two
+ * steps: `stage` (inside the write's transaction; a store in the same database inserts through `trx`) and then
+ * `commit` or `abort` on the returned handle once the transaction's fate is known.
+ */
+import type { AuditOutcome, AuditRecord, AuditRecordDraft } from './audit-record.ts'
+
+export interface AuditQuery {
+  readonly tenantId?: string
+  readonly userId?: string
+  readonly tool?: string
+  readonly model?: string
+  readonly outcome?: AuditOutcome
+  readonly from?: Date | string
+  readonly to?: Date | string
+  readonly limit?: number
+  readonly offset?: number
+}
+
+export interface StagedAudit {
+  /** Makes the record durable and visible; returns it as stored (sealed into the chain). */
+  commit(): Promise<AuditRecord>
+  abort(): Promise<void>
+}
+
+export interface AuditStore {
+  /** Seals and holds a record; nothing is visible to `query` until `commit`. Throws if the store cannot accept it. */
+  stage(draft: AuditRecordDraft, trx?: unknown): Promise<StagedAudit>
+  /** stage + commit, for calls that change nothing. */
+  append(draft: AuditRecordDraft): Promise<AuditRecord>
+  query(filter?: AuditQuery): Promise<AuditRecord[]>
+}

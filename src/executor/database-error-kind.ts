@@ -1,0 +1,38 @@
+/**
+ * Sorts errors coming out of `pg` (or PGlite through its node-postgres adapter) into "the server rejected
+ * this statement" and "the connection itself is suspect". The dialect destroys a connection of the second
+ * kind instead of returning it to the pool, and the error mapper uses the same reading of SQLSTATE codes.
+ */
+
+/** An error reported by the server for one statement: it carries a SQLSTATE and a severity. */
+export interface SqlStateError {
+  readonly code: string
+  readonly severity: string | undefined
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/
+
+/**
+ * True for an error the server sent as an ErrorResponse. Node system errors also carry a `code` (some even
+ * of five capital letters, like EPIPE), so the presence of `severity` is what tells them apart.
+ */
+export function isSqlStateError(err: unknown): err is SqlStateError {
+  if (typeof err !== 'object' || err === null || !('code' in err) || !('severity' in err)) return false
+  return typeof err.code === 'string' && SQLSTATE.test(err.code)
+}
+
+/**
+ * True when the connection that raised `err` must not be reused. Fails closed: anything that is not a
+ * plain statement-level SQL error (socket errors, "Connection terminated", pg client-side errors, FATAL
+ * messages, admin shutdown 57P01, connection exceptions 08xxx, system and internal errors) counts.
+ */
+export function isConnectionLevelError(err: unknown): boolean {
+  if (!isSqlStateError(err)) return true
+  const { code, severity } = err
+  // why: FATAL and PANIC end the session; the severity text may be localised, the codes below are not.
+  if (severity === 'FATAL' || severity === 'PANIC') return true
+  const sqlClass = code.slice(0, 2)
+  if (sqlClass === '08' || sqlClass === '58' || sqlClass === 'XX') return true
+  // 57014 (query_canceled by statement_timeout) leaves the session clean; 57000 and 57P0x do not.
+  return code === '57000' || code.startsWith('57P')
+}

@@ -1,0 +1,164 @@
+/**
+ * Runs the query the planner built for one tool call (DESIGN §5). The executor decides how the statement
+ * reaches the database — bare, or inside a transaction that first sets the principal's claims, the
+ * statement timeout and the role in one bound `set_config` statement — and maps every failure to a safe
+ * TesseraError. It never builds SQL from request text: the only SQL it writes is the constant
+ * `set_config` list below, and every value in it is a bound parameter.
+ */
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely'
+import type { Logger } from 'pino'
+import type { Principal } from '../context/index.ts'
+import { internalError, tenantScopeRequired } from '../errors/index.ts'
+import { mapDatabaseError } from './map-database-error.ts'
+import { sessionStatementTimeoutOf } from './tessera-dialect.ts'
+
+/**
+ * The transaction-local settings that carry the principal into SQL, for RLS policies (`rls` and `both`
+ * enforcement). Read them in SQL as `nullif(current_setting('tessera.tenant_id', true), '')`: once a
+ * transaction that set them has ended, the connection reports `''`, not NULL (THREATS fact 4).
+ * `roles` holds a JSON array (`'["admin","support"]'`); `user_id` is `''` when the principal has none.
+ */
+export const claimSettingNames = {
+  tenantId: 'tessera.tenant_id',
+  userId: 'tessera.user_id',
+  roles: 'tessera.roles',
+} as const
+
+export type ClaimSettingName = (typeof claimSettingNames)[keyof typeof claimSettingNames]
+
+/** What one call needs from the database session. */
+export interface ExecutionSpec {
+  /** 'read' runs in a READ ONLY transaction whenever a transaction is used; 'write' always uses one. */
+  readonly access: 'read' | 'write'
+  /** Logged with any database error and quoted in INTERNAL_ERROR hints. */
+  readonly requestId: string
+  readonly principal: Principal
+  /** Set the `tessera.*` claims (enforcement `rls` or `both`); forces a transaction. */
+  readonly claims: boolean
+  /** statement_timeout for this call, in milliseconds (a positive integer; the budget's value). */
+  readonly statementTimeoutMs: number
+}
+
+/**
+ * The database handle a body must use. It is the transaction when one is open — always use it, never the
+ * outer `db`: PGlite has one connection, so a query on `db` inside the transaction would wait for a
+ * connection the transaction holds, and on PostgreSQL it would run outside the claims and the read-only
+ * mode.
+ */
+// why: the executor runs planner-built queries over any user schema; table types are unknown here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ExecutorDatabase = Kysely<any>
+
+export interface Executor {
+  /**
+   * Runs `body` with the session `spec` asks for and returns its result. Any error thrown — by the
+   * database, the driver or `body` — leaves as a TesseraError: a TesseraError from `body` passes through
+   * unchanged (and still rolls the transaction back), anything else goes through mapDatabaseError.
+   *
+   * How the call reaches the database:
+   * - a **read** with `claims: false`, no configured role and the session's own statement timeout runs
+   *   `body` directly on `db`: one statement, no explicit transaction (app-mode fast path; with the
+   *   Tessera dialect it is a named prepared statement, so one round trip);
+   * - anything else runs in one transaction — `START TRANSACTION READ ONLY` for reads, `BEGIN` for
+   *   writes — whose first statement is a single
+   *   `select set_config('tessera.tenant_id', $1, true), set_config('tessera.user_id', $2, true),
+   *   set_config('tessera.roles', $3, true), set_config('statement_timeout', $4, true),
+   *   set_config('role', $5, true)` holding only the settings this call needs; then `body`; then COMMIT
+   *   (ROLLBACK when anything threw). `set_config(…, true)` is transaction-local, so nothing survives on
+   *   the pooled connection (THREATS fact 2).
+   *
+   * Usage: `executor.run(spec, (q) => q.executeQuery(compiled))` or `executor.run(spec, (q) =>
+   * q.selectFrom(…)…execute())`.
+   */
+  run<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T>
+}
+
+export interface ExecutorOptions {
+  readonly db: ExecutorDatabase
+  /**
+   * Role to assume inside every call (`set_config('role', …, true)`), e.g. a non-superuser subject to RLS
+   * when the connection logs in as something else. Forces a transaction for every call.
+   */
+  readonly role?: string
+  /** Receives database errors (message, code, request id; never parameters) at error level. */
+  readonly logger?: Logger
+  /**
+   * The statement_timeout (ms) that every connection of `db` already has as its session default. A call
+   * whose timeout equals it needs no `set_config('statement_timeout', …)`, which is what lets a plain
+   * read skip the transaction. Detected automatically from a Tessera dialect created with
+   * `statementTimeoutMs`; set it only when you established the default yourself (for example with
+   * `ALTER ROLE … SET statement_timeout`). When neither is known, every call sets its timeout in a
+   * transaction.
+   */
+  readonly defaultStatementTimeoutMs?: number
+}
+
+/** PostgreSQL's statement_timeout is an int of milliseconds. */
+const MAX_STATEMENT_TIMEOUT_MS = 2_147_483_647
+
+export function createExecutor(options: ExecutorOptions): Executor {
+  const { db, role, logger } = options
+  if (role !== undefined && role.trim() === '') throw new RangeError('role must not be blank')
+  const sessionTimeout = options.defaultStatementTimeoutMs ?? sessionStatementTimeoutOf(db)
+
+  async function run<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T> {
+    try {
+      const settings = sessionSettings(spec, role, sessionTimeout)
+      if (spec.access === 'read' && settings.length === 0) return await body(db)
+      const builder = db.transaction()
+      const transaction = spec.access === 'read' ? builder.setAccessMode('read only') : builder
+      // why: the transaction object is typed over the same untyped schema as db.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      return await transaction.execute(async (trx: Transaction<any>) => {
+        if (settings.length > 0) await trx.executeQuery(setConfigQuery(settings))
+        return body(trx)
+      })
+    } catch (err) {
+      throw mapDatabaseError(err, spec.requestId, logger)
+    }
+  }
+
+  return { run }
+}
+
+type SettingName = ClaimSettingName | 'statement_timeout' | 'role'
+
+interface Setting {
+  readonly name: SettingName
+  readonly value: string
+}
+
+function sessionSettings(
+  spec: ExecutionSpec,
+  role: string | undefined,
+  sessionTimeout: number | undefined,
+): readonly Setting[] {
+  const timeoutMs = spec.statementTimeoutMs
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_STATEMENT_TIMEOUT_MS) {
+    // A caller bug (the budget schema guarantees a positive integer); 0 would disable the timeout.
+    throw internalError(spec.requestId)
+  }
+  const settings: Setting[] = []
+  if (spec.claims) {
+    const { tenantId, userId, roles } = spec.principal
+    // The principal was validated at the toolset boundary; fail closed if a blank one slips through.
+    if (typeof tenantId !== 'string' || tenantId.trim() === '') throw tenantScopeRequired('tenantId')
+    settings.push(
+      { name: claimSettingNames.tenantId, value: tenantId },
+      { name: claimSettingNames.userId, value: userId ?? '' },
+      { name: claimSettingNames.roles, value: JSON.stringify(roles ?? []) },
+    )
+  }
+  if (timeoutMs !== sessionTimeout) settings.push({ name: 'statement_timeout', value: String(timeoutMs) })
+  if (role !== undefined) settings.push({ name: 'role', value: role })
+  return settings
+}
+
+/** The names are the closed set above; every value is a bound parameter. */
+function setConfigQuery(settings: readonly Setting[]): CompiledQuery {
+  const calls = settings.map((s, i) => `set_config('${s.name}', $${i + 1}, true)`)
+  return CompiledQuery.raw(
+    `select ${calls.join(', ')}`,
+    settings.map((s) => s.value),
+  )
+}

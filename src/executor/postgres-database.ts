@@ -1,0 +1,64 @@
+/**
+ * A PostgreSQL pool with production defaults behind the Tessera dialect. pg's own defaults are unsafe for
+ * a server: `connectionTimeoutMillis: 0` waits forever when the pool is exhausted (THREATS fact 8), and
+ * an idle client that loses its connection emits an 'error' that crashes the process if nobody listens.
+ */
+import { Kysely } from 'kysely'
+import pg from 'pg'
+import type { Logger } from 'pino'
+import { DEFAULT_SESSION_STATEMENT_TIMEOUT_MS } from './pglite-database.ts'
+import { createTesseraDialect } from './tessera-dialect.ts'
+
+export interface PostgresDatabaseOptions {
+  /** Session statement_timeout set on every new connection (default 5000, the PROD budget). */
+  readonly statementTimeoutMs?: number
+  readonly maxPreparedPerConnection?: number
+  /** Receives errors of idle pooled connections (which are then discarded by the pool). */
+  readonly logger?: Logger
+}
+
+export interface PostgresDatabase {
+  // why: the database holds user schemas whose table types are unknown at compile time.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly db: Kysely<any>
+  readonly pool: pg.Pool
+  /** Destroys the Kysely instance, which ends the pool. */
+  close(): Promise<void>
+}
+
+/** Defaults: max 10 connections, 5 s to acquire one, idle connections closed after 30 s. */
+export function createPostgresDatabase(
+  config: string | pg.PoolConfig,
+  options: PostgresDatabaseOptions = {},
+): PostgresDatabase {
+  const given: pg.PoolConfig = typeof config === 'string' ? { connectionString: config } : config
+  const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, ...given })
+  pool.on('error', (err) => {
+    options.logger?.warn({ dbError: { message: err.message, code: codeOf(err) } }, 'idle database connection failed')
+  })
+  // why: the database holds user schemas whose table types are unknown at compile time.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const db = new Kysely<any>({
+    dialect: createTesseraDialect({
+      pool,
+      statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_SESSION_STATEMENT_TIMEOUT_MS,
+      ...(options.maxPreparedPerConnection === undefined
+        ? {}
+        : { maxPreparedPerConnection: options.maxPreparedPerConnection }),
+    }),
+  })
+  let closed: Promise<void> | undefined
+  return {
+    db,
+    pool,
+    close() {
+      closed ??= db.destroy()
+      return closed
+    },
+  }
+}
+
+function codeOf(err: Error): string | undefined {
+  const code: unknown = (err as { code?: unknown }).code
+  return typeof code === 'string' ? code : undefined
+}

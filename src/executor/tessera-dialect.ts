@@ -1,0 +1,402 @@
+/**
+ * A Kysely dialect for PostgreSQL (and PGlite through its node-postgres adapter) that behaves like kysely's
+ * PostgresDialect — same adapter, compiler and introspector — with a driver tuned for Tessera:
+ *
+ * - Every statement goes through the extended protocol. node-postgres sends a query without parameters
+ *   through the simple protocol, which runs several `;`-separated statements (THREATS fact 10, the
+ *   `COMMIT; DROP …` class of bug). Here each query is a config object with a statement `name` or
+ *   `queryMode: 'extended'`, so the server rejects a string holding more than one statement.
+ * - Statements are named prepared statements (`ts_<16 hex of sha1>`), so a connection parses each distinct
+ *   SQL text once and then only binds and executes it. At most `maxPreparedPerConnection` names are
+ *   prepared per connection; further texts run unnamed.
+ * - A connection that saw a connection-level failure (socket error, FATAL, 57P01, 08xxx, a failed
+ *   ROLLBACK) is released with `release(err)`, so the pool destroys it instead of handing out a dirty
+ *   session.
+ * - Acquiring a connection is bounded in time even when the pool was built without
+ *   `connectionTimeoutMillis` (pg's default waits forever, THREATS fact 8).
+ * - Optionally, every new connection gets a session `statement_timeout`, so a read that needs no claims
+ *   can run as one statement with no explicit transaction (see createExecutor).
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  AbortedTransactionError,
+  CompiledQuery,
+  createQueryId,
+  IdentifierNode,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  RawNode,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely'
+import { isConnectionLevelError } from './database-error-kind.ts'
+import { PoolExhaustedError } from './pool-exhausted-error.ts'
+
+/** The query shape sent to node-postgres: never a bare string, so never the simple protocol. */
+export interface TesseraQueryConfig {
+  readonly text: string
+  readonly values: unknown[]
+  readonly name?: string
+  readonly queryMode: 'extended'
+}
+
+export interface TesseraQueryResult {
+  readonly command: string
+  readonly rowCount: number | null
+  readonly rows: unknown[]
+}
+
+/** The subset of a `pg.PoolClient` the dialect uses. */
+export interface TesseraPoolClient {
+  query(config: TesseraQueryConfig): Promise<TesseraQueryResult>
+  /** pg-pool destroys the client when given a truthy argument. */
+  release(err?: Error | boolean): void
+  on?(event: 'error', listener: (err: Error) => void): unknown
+  removeListener?(event: 'error', listener: (err: Error) => void): unknown
+}
+
+/** The subset of a `pg.Pool` the dialect uses. */
+export interface TesseraPool {
+  connect(): Promise<TesseraPoolClient>
+  end(): Promise<void>
+  readonly options?: { readonly connectionTimeoutMillis?: number | undefined }
+}
+
+export interface TesseraDialectOptions {
+  readonly pool: TesseraPool
+  /** Distinct named statements prepared per connection before further texts run unnamed. Default 256. */
+  readonly maxPreparedPerConnection?: number
+  /**
+   * Bound on the wait for a connection, used only when the pool has no `connectionTimeoutMillis` of its
+   * own. Default 5000. On expiry the query fails with PoolExhaustedError (mapped to INTERNAL_ERROR).
+   */
+  readonly acquireTimeoutMillis?: number
+  /**
+   * When set, each new connection runs `select set_config('statement_timeout', $1, false)` once, and the
+   * executor knows every connection of this dialect has that session default (sessionStatementTimeoutOf).
+   */
+  readonly statementTimeoutMs?: number
+}
+
+export const DEFAULT_MAX_PREPARED_PER_CONNECTION = 256
+export const DEFAULT_ACQUIRE_TIMEOUT_MILLIS = 5000
+
+/** kysely's PostgresAdapter, plus the session statement_timeout this dialect establishes (if any). */
+export class TesseraPostgresAdapter extends PostgresAdapter {
+  readonly sessionStatementTimeoutMs: number | undefined
+
+  constructor(sessionStatementTimeoutMs: number | undefined) {
+    super()
+    this.sessionStatementTimeoutMs = sessionStatementTimeoutMs
+  }
+}
+
+/**
+ * The statement_timeout every connection of `db` carries as its session default, or undefined when `db`
+ * does not use a Tessera dialect that establishes one.
+ */
+// why: the executor accepts any Kysely database; the table types are irrelevant here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function sessionStatementTimeoutOf(db: Kysely<any>): number | undefined {
+  const adapter = db.getExecutor().adapter
+  return adapter instanceof TesseraPostgresAdapter ? adapter.sessionStatementTimeoutMs : undefined
+}
+
+export function createTesseraDialect(options: TesseraDialectOptions): Dialect {
+  const maxPrepared = options.maxPreparedPerConnection ?? DEFAULT_MAX_PREPARED_PER_CONNECTION
+  if (!Number.isSafeInteger(maxPrepared) || maxPrepared < 0) {
+    throw new RangeError('maxPreparedPerConnection must be a non-negative integer')
+  }
+  const acquireTimeout = options.acquireTimeoutMillis ?? DEFAULT_ACQUIRE_TIMEOUT_MILLIS
+  if (!Number.isSafeInteger(acquireTimeout) || acquireTimeout <= 0) {
+    throw new RangeError('acquireTimeoutMillis must be a positive integer')
+  }
+  const timeout = options.statementTimeoutMs
+  if (timeout !== undefined && (!Number.isSafeInteger(timeout) || timeout <= 0 || timeout > 2_147_483_647)) {
+    throw new RangeError('statementTimeoutMs must be a positive integer of milliseconds')
+  }
+  const config: DriverConfig = {
+    pool: options.pool,
+    maxPrepared,
+    acquireTimeout,
+    sessionStatementTimeoutMs: timeout,
+  }
+  return {
+    createDriver: () => new TesseraDriver(config),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+    createAdapter: () => new TesseraPostgresAdapter(timeout),
+    // why: mirrors kysely's Dialect signature, which takes an untyped Kysely.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    createIntrospector: (db: Kysely<any>): DatabaseIntrospector => new PostgresIntrospector(db),
+  }
+}
+
+interface DriverConfig {
+  readonly pool: TesseraPool
+  readonly maxPrepared: number
+  readonly acquireTimeout: number
+  readonly sessionStatementTimeoutMs: number | undefined
+}
+
+/** Mirrors kysely's PostgresDriver (dialect/postgres/postgres-driver.js) with the changes listed above. */
+class TesseraDriver implements Driver {
+  readonly #config: DriverConfig
+  #pool: TesseraPool | undefined
+  readonly #connections = new WeakMap<TesseraPoolClient, TesseraConnection>()
+  readonly #names: StatementNamer
+
+  constructor(config: DriverConfig) {
+    this.#config = config
+    this.#names = new StatementNamer(config.maxPrepared)
+  }
+
+  async init(): Promise<void> {
+    this.#pool = this.#config.pool
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const pool = this.#pool
+    if (!pool) throw new Error('driver has already been destroyed')
+    const client = await connectWithin(pool, this.#config.acquireTimeout)
+    if (!this.#pool) {
+      client.release()
+      throw new Error('driver has already been destroyed')
+    }
+    let connection = this.#connections.get(client)
+    const isNew = connection === undefined
+    if (!connection) {
+      connection = new TesseraConnection(client, this.#names)
+      this.#connections.set(client, connection)
+    }
+    connection.reserve()
+    if (isNew && this.#config.sessionStatementTimeoutMs !== undefined) {
+      try {
+        await connection.executeQuery(
+          CompiledQuery.raw("select set_config('statement_timeout', $1, false)", [
+            String(this.#config.sessionStatementTimeoutMs),
+          ]),
+        )
+      } catch (err) {
+        // The default must be in place before anyone relies on it: never hand out this connection.
+        connection.markForDiscard(err)
+        connection.release()
+        throw err
+      }
+    }
+    return connection
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    if (settings.isolationLevel || settings.accessMode) {
+      let text = 'start transaction'
+      if (settings.isolationLevel) text += ` isolation level ${settings.isolationLevel}`
+      if (settings.accessMode) text += ` ${settings.accessMode}`
+      await connection.executeQuery(CompiledQuery.raw(text))
+    } else {
+      await connection.executeQuery(CompiledQuery.raw('begin'))
+    }
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const { rows } = await connection.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'))
+    // PostgreSQL completes COMMIT with a ROLLBACK tag when an earlier error aborted the transaction.
+    if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError()
+  }
+
+  /**
+   * Unlike kysely, a failed ROLLBACK does not replace the error that caused it: the connection is marked
+   * for destruction (the server aborts the open transaction when the session ends) and the original error
+   * keeps propagating, so it is the one that gets mapped and logged.
+   */
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const conn = asTesseraConnection(connection)
+    if (conn.isDiscarded()) return
+    try {
+      await conn.executeQuery(CompiledQuery.raw('rollback'))
+    } catch (err) {
+      conn.markForDiscard(err)
+    }
+  }
+
+  async savepoint(
+    connection: DatabaseConnection,
+    savepointName: string,
+    compileQuery: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    await connection.executeQuery(compileQuery(savepointCommand('savepoint', savepointName), createQueryId()))
+  }
+
+  async rollbackToSavepoint(
+    connection: DatabaseConnection,
+    savepointName: string,
+    compileQuery: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    await connection.executeQuery(compileQuery(savepointCommand('rollback to', savepointName), createQueryId()))
+  }
+
+  async releaseSavepoint(
+    connection: DatabaseConnection,
+    savepointName: string,
+    compileQuery: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    await connection.executeQuery(compileQuery(savepointCommand('release', savepointName), createQueryId()))
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    asTesseraConnection(connection).release()
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#pool) {
+      const pool = this.#pool
+      this.#pool = undefined
+      await pool.end()
+    }
+  }
+}
+
+class TesseraConnection implements DatabaseConnection {
+  readonly #client: TesseraPoolClient
+  readonly #names: StatementNamer
+  #discardReason: Error | undefined
+  readonly #onClientError = (err: Error): void => {
+    // A socket error or a FATAL message between statements: pg marks the client unusable and emits it
+    // here. Without a listener an 'error' event on a checked-out client would crash the process.
+    this.markForDiscard(err)
+  }
+
+  constructor(client: TesseraPoolClient, names: StatementNamer) {
+    this.#client = client
+    this.#names = names
+  }
+
+  reserve(): void {
+    this.#client.on?.('error', this.#onClientError)
+  }
+
+  isDiscarded(): boolean {
+    return this.#discardReason !== undefined
+  }
+
+  markForDiscard(err: unknown): void {
+    this.#discardReason ??= err instanceof Error ? err : new Error('connection-level failure')
+  }
+
+  release(): void {
+    this.#client.removeListener?.('error', this.#onClientError)
+    const reason = this.#discardReason
+    if (reason) this.#client.release(reason)
+    else this.#client.release()
+  }
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.#discardReason) throw new Error('Postgres connection has been discarded')
+    const name = this.#names.nameFor(this.#client, compiledQuery.sql)
+    const config: TesseraQueryConfig = {
+      text: compiledQuery.sql,
+      values: [...compiledQuery.parameters],
+      queryMode: 'extended',
+      ...(name === undefined ? {} : { name }),
+    }
+    let result: TesseraQueryResult
+    try {
+      result = await this.#client.query(config)
+    } catch (err) {
+      if (isConnectionLevelError(err)) this.markForDiscard(err)
+      throw err
+    }
+    const { command, rowCount, rows } = result
+    if (command === 'ROLLBACK' || command === 'COMMIT') {
+      return { rows: [{ command } as R] }
+    }
+    const affects = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
+    return {
+      ...(affects ? { numAffectedRows: BigInt(rowCount ?? 0) } : {}),
+      rows: (rows ?? []) as R[],
+    }
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming is not supported by the Tessera dialect')
+  }
+}
+
+function asTesseraConnection(connection: DatabaseConnection): TesseraConnection {
+  if (!(connection instanceof TesseraConnection)) throw new Error('not a Tessera dialect connection')
+  return connection
+}
+
+/**
+ * Names statements `ts_<16 hex>` from a SHA-1 of the SQL text, salted per dialect instance. The salt
+ * matters on PGlite, where every pool shares one backend session: two pools that both prepared `commit`
+ * under the same name would collide on the server (42P05) while each pg client believes it owns the name.
+ *
+ * pg remembers parsed names on the client's `connection` object, which PGlite's adapter shares across
+ * client objects of one pool, so the per-connection budget is keyed on that object when present.
+ */
+class StatementNamer {
+  readonly #max: number
+  readonly #salt = randomBytes(8).toString('hex')
+  readonly #prepared = new WeakMap<object, Set<string>>()
+
+  constructor(max: number) {
+    this.#max = max
+  }
+
+  nameFor(client: TesseraPoolClient, sql: string): string | undefined {
+    if (this.#max === 0) return undefined
+    const key = sessionKey(client)
+    let names = this.#prepared.get(key)
+    if (!names) {
+      names = new Set()
+      this.#prepared.set(key, names)
+    }
+    const name = `ts_${createHash('sha1').update(this.#salt).update('\0').update(sql).digest('hex').slice(0, 16)}`
+    if (names.has(name)) return name
+    if (names.size >= this.#max) return undefined
+    names.add(name)
+    return name
+  }
+}
+
+function sessionKey(client: TesseraPoolClient): object {
+  const connection: unknown = (client as { connection?: unknown }).connection
+  return typeof connection === 'object' && connection !== null ? connection : client
+}
+
+async function connectWithin(pool: TesseraPool, timeoutMs: number): Promise<TesseraPoolClient> {
+  if (pool.options?.connectionTimeoutMillis) return pool.connect()
+  const pending = pool.connect()
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PoolExhaustedError(timeoutMs)), timeoutMs)
+  })
+  try {
+    return await Promise.race([pending, expired])
+  } catch (err) {
+    if (err instanceof PoolExhaustedError) {
+      // The pool still owes us a client: give it straight back when it arrives.
+      pending.then(
+        (client) => client.release(),
+        () => undefined,
+      )
+    }
+    throw err
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function savepointCommand(command: string, savepointName: string): RawNode {
+  // IdentifierNode quotes the name, exactly like kysely's parseSavepointCommand.
+  return RawNode.createWithChildren([RawNode.createWithSql(`${command} `), IdentifierNode.create(savepointName)])
+}
+

@@ -1,0 +1,113 @@
+/**
+ * SelectPlan → one Kysely SELECT. Includes become correlated JSON subqueries in the same statement, each with
+ * the included model's own visibility; keyset pagination becomes a null-aware "after" predicate.
+ */
+import { type Expression, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
+import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres'
+import type { Principal } from '../context/index.ts'
+import { and, type ColumnRef, columnRef, filterPredicate, or, visibilityPredicate } from './build-predicates.ts'
+import type { OrderKey, QueryPlan, SelectedField, SelectPlan } from './query-plan.ts'
+
+/** Hidden columns carrying the order keys as text, for the next page's cursor; stripped before returning. */
+export const ORDER_KEY_PREFIX = '__tessera_k'
+
+// why: the toolset works over any user database, whose table types are unknown at compile time.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Kysely<any>
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnySelect = SelectQueryBuilder<any, any, any>
+
+/**
+ * How a column leaves the database. Values must have the same JSON-safe form at the top level and inside
+ * includes (where they pass through JSON): big numbers as exact strings, times in PostgreSQL's ISO form.
+ */
+export function outputExpression(field: Pick<SelectedField, 'name' | 'typeClass'>, col: ColumnRef): RawBuilder<unknown> {
+  const c = col(field.name)
+  switch (field.typeClass) {
+    case 'bigint':
+    case 'numeric':
+      return sql`${c}::text`
+    case 'timestamp':
+      return sql`to_json(${c})`
+    case 'bytea':
+      return sql`encode(${c}, 'base64')`
+    case 'string':
+    case 'uuid':
+    case 'integer':
+    case 'float':
+    case 'boolean':
+    case 'json':
+    case 'array':
+    case 'other':
+      return c
+    default: {
+      const never: never = field.typeClass
+      throw new Error(`unhandled type class ${String(never)}`)
+    }
+  }
+}
+
+function orderExpression(key: OrderKey, col: ColumnRef): Expression<unknown> {
+  return key.direction === 'desc' ? sql`${col(key.column)} desc nulls last` : sql`${col(key.column)} asc nulls last`
+}
+
+function selectPlanQuery(
+  db: AnyDb,
+  plan: SelectPlan,
+  principal: Principal,
+  depth: number,
+  extraWhere: Expression<SqlBool>[],
+): AnySelect {
+  const alias = `t${depth}`
+  const col = columnRef(alias)
+  const fields = plan.fields.map((f) => outputExpression(f, col).as(f.name))
+  const includes = plan.includes.map((inc) => {
+    const childAlias = `t${depth + 1}`
+    const correlation = inc.pairs.map((p) => sql<SqlBool>`${sql.id(childAlias, p.remote)} = ${col(p.local)}`)
+    const sub = selectPlanQuery(db, inc.select, principal, depth + 1, correlation)
+    return inc.cardinality === 'many' ? jsonArrayFrom(sub).as(inc.relation) : jsonObjectFrom(sub).as(inc.relation)
+  })
+  const where = [...extraWhere, visibilityPredicate(plan.visibility, col, principal)]
+  if (plan.filter !== null) where.push(filterPredicate(plan.filter, col))
+  let q: AnySelect = db
+    .selectFrom(sql.id(plan.table.schema, plan.table.name).as(alias))
+    .select([...fields, ...includes])
+    .where(and(where))
+  for (const key of plan.orderBy) q = q.orderBy(orderExpression(key, col))
+  return q.limit(plan.fetchLimit)
+}
+
+/**
+ * Keyset "after" predicate for keys k1..kn with the previous page's last values v1..vn, for ORDER BY … NULLS
+ * LAST in either direction: OR over i of (k1 = v1 ∧ … ∧ k(i-1) = v(i-1) ∧ ki is after vi).
+ */
+function afterPredicate(keys: readonly OrderKey[], values: readonly (string | null)[], col: ColumnRef): Expression<SqlBool> {
+  const branches: Expression<SqlBool>[] = []
+  for (let i = 0; i < keys.length; i++) {
+    const parts: Expression<SqlBool>[] = []
+    for (let j = 0; j < i; j++) {
+      const k = keys[j] as OrderKey
+      const v = values[j] ?? null
+      parts.push(v === null ? sql<SqlBool>`${col(k.column)} is null` : sql<SqlBool>`${col(k.column)} = ${v}`)
+    }
+    const k = keys[i] as OrderKey
+    const v = values[i] ?? null
+    // Nothing sorts after NULL under NULLS LAST except by a later key, which the next branch covers.
+    if (v === null) continue
+    const cmp = k.direction === 'desc' ? sql`<` : sql`>`
+    parts.push(sql<SqlBool>`(${col(k.column)} ${cmp} ${v} or ${col(k.column)} is null)`)
+    branches.push(and(parts))
+  }
+  return or(branches)
+}
+
+export function buildQuery(db: AnyDb, plan: QueryPlan): AnySelect {
+  const col = columnRef('t0')
+  const extra: Expression<SqlBool>[] = plan.after === null ? [] : [afterPredicate(plan.root.orderBy, plan.after, col)]
+  const q = selectPlanQuery(db, plan.root, plan.principal, 0, extra)
+  return q.select(plan.root.orderBy.map((k, i) => sql`${col(k.column)}::text`.as(`${ORDER_KEY_PREFIX}${i}`)))
+}
+
+export function buildGet(db: AnyDb, plan: { root: SelectPlan; principal: Principal }): AnySelect {
+  return selectPlanQuery(db, plan.root, plan.principal, 0, [])
+}

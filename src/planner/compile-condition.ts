@@ -1,0 +1,171 @@
+/**
+ * Compiles a row-policy condition to a Kysely boolean expression. Every literal and principal value is a bound
+ * parameter; identifiers come only from `ctx.column`. Lists (a literal list, a principal list) travel as ONE
+ * array parameter (`col = ANY($1)`, `col <> ALL($1)`), which keeps the parameter count fixed (THREATS fact 9)
+ * and lets PostgreSQL infer the parameter's type from the column.
+ *
+ * Any part that mentions no row field is decided here, in memory, by evaluateCondition itself, and becomes a
+ * constant: such parts never reach SQL, so PostgreSQL never has to guess the type of a parameter that has no
+ * column beside it, and SQL and memory cannot disagree about them. Constants are folded with three-valued
+ * logic, so the result is equivalent (TRUE / FALSE / NULL on every row) to evaluateCondition.
+ */
+import { type Expression, type SqlBool, sql } from 'kysely'
+import type { Principal } from '../context/index.ts'
+import { TesseraError } from '../errors/index.ts'
+import type { ConditionNode, OperandNode } from '../policy/condition/ast.ts'
+import { isPrincipalOnly } from '../policy/condition/condition-references.ts'
+import { evaluateCondition } from '../policy/condition/evaluate-condition.ts'
+import { requirePrincipalList, requirePrincipalScalar } from '../policy/principal-path.ts'
+
+export interface CompileConditionContext {
+  /** The SQL reference of a model field, e.g. `(f) => sql.ref(\`t0.${f}\`)`; only called with AST field names. */
+  readonly column: (field: string) => Expression<unknown>
+  readonly principal: Principal
+}
+
+type Compiled =
+  | { readonly kind: 'const'; readonly value: boolean | null }
+  | { readonly kind: 'sql'; readonly expr: Expression<SqlBool> }
+
+type InNode = Extract<ConditionNode, { kind: 'in' }>
+
+/**
+ * Throws TENANT_SCOPE_REQUIRED, exactly where evaluateCondition would, when a principal path does not resolve
+ * or has the wrong shape — whether or not that part would have mattered.
+ */
+export function compileCondition(node: ConditionNode, ctx: CompileConditionContext): Expression<SqlBool> {
+  return toExpression(compileNode(node, ctx))
+}
+
+function compileNode(node: ConditionNode, ctx: CompileConditionContext): Compiled {
+  if (isPrincipalOnly(node)) return constant(evaluateCondition(node, {}, ctx.principal))
+  switch (node.kind) {
+    case 'bool':
+      return constant(node.value)
+    case 'and':
+      return junction(
+        'and',
+        node.operands.map((o) => compileNode(o, ctx)),
+      )
+    case 'or':
+      return junction(
+        'or',
+        node.operands.map((o) => compileNode(o, ctx)),
+      )
+    case 'not': {
+      const inner = compileNode(node.operand, ctx)
+      if (inner.kind === 'const') return constant(inner.value === null ? null : !inner.value)
+      return expression(sql<SqlBool>`(not (${inner.expr}))`)
+    }
+    case 'compare': {
+      const left = operand(node.left, ctx)
+      const right = operand(node.right, ctx)
+      // `x = NULL` is NULL on every row.
+      if (isNullLiteral(node.left) || isNullLiteral(node.right)) return constant(null)
+      return expression(sql<SqlBool>`(${left} ${sql.raw(SQL_OPERATORS[node.op])} ${right})`)
+    }
+    case 'in':
+      return compileIn(node, ctx)
+    case 'is_null':
+      // A field (the only operand left once principal-only parts are folded).
+      return expression(
+        sql<SqlBool>`(${operand(node.operand, ctx)} ${sql.raw(node.negated ? 'is not null' : 'is null')})`,
+      )
+    default:
+      return assertNever(node)
+  }
+}
+
+// A fixed map, so the operator text in SQL never comes from anywhere but this file.
+const SQL_OPERATORS = { '=': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' } as const
+
+function compileIn(node: InNode, ctx: CompileConditionContext): Compiled {
+  const left = operand(node.left, ctx)
+  const right = node.right
+  switch (right.kind) {
+    case 'list': {
+      if (right.items.some((item) => item.kind === 'field')) {
+        const items = right.items.map((item) => operand(item, ctx))
+        return expression(
+          sql<SqlBool>`(${left} ${sql.raw(node.negated ? 'not in' : 'in')} (${sql.join(items)}))`,
+        )
+      }
+      // No field among the items, and the node is not principal-only, so the left side is a field: its type
+      // types the array parameter.
+      const values = right.items.map((item) =>
+        item.kind === 'literal' ? item.value : requirePrincipalScalar(ctx.principal, principalPath(item)),
+      )
+      return anyOrAll(node.negated, left, sql.val(values))
+    }
+    case 'principal':
+      return anyOrAll(node.negated, left, sql.val(requirePrincipalList(ctx.principal, right.path)))
+    case 'field':
+      return anyOrAll(node.negated, left, ctx.column(right.name))
+    case 'literal':
+      throw new TesseraError('POLICY_INVALID', 'IN needs a list, a principal path or an array field')
+    default:
+      return assertNever(right)
+  }
+}
+
+function anyOrAll(negated: boolean, left: Expression<unknown>, array: Expression<unknown>): Compiled {
+  return expression(
+    negated ? sql<SqlBool>`(${left} <> all(${array}))` : sql<SqlBool>`(${left} = any(${array}))`,
+  )
+}
+
+/** A field reference, or a bound parameter for a literal or a principal value. */
+function operand(node: OperandNode, ctx: CompileConditionContext): Expression<unknown> {
+  switch (node.kind) {
+    case 'field':
+      return ctx.column(node.name)
+    case 'literal':
+      return sql.val(node.value)
+    case 'principal':
+      return sql.val(requirePrincipalScalar(ctx.principal, node.path))
+    default:
+      return assertNever(node)
+  }
+}
+
+function principalPath(item: OperandNode): Extract<OperandNode, { kind: 'principal' }>['path'] {
+  if (item.kind !== 'principal') throw new TesseraError('INTERNAL_ERROR', 'Expected a principal operand')
+  return item.path
+}
+
+function junction(kind: 'and' | 'or', parts: readonly Compiled[]): Compiled {
+  // `false` decides an AND (and `true` an OR) whatever else holds; the opposite constant drops out; a NULL
+  // constant stays as a term because it still matters (NULL AND x is FALSE or NULL).
+  const decisive = kind === 'or'
+  if (parts.some((p) => p.kind === 'const' && p.value === decisive)) return constant(decisive)
+  const exprs = parts.flatMap((p) => (p.kind === 'sql' ? [p.expr] : []))
+  const hasNull = parts.some((p) => p.kind === 'const' && p.value === null)
+  if (exprs.length === 0) return constant(hasNull ? null : !decisive)
+  if (hasNull) exprs.push(NULL_BOOLEAN)
+  if (exprs.length === 1) return expression(exprs[0] as Expression<SqlBool>)
+  return expression(sql<SqlBool>`(${sql.join(exprs, sql.raw(` ${kind} `))})`)
+}
+
+const NULL_BOOLEAN = sql<SqlBool>`null::boolean`
+
+function toExpression(compiled: Compiled): Expression<SqlBool> {
+  if (compiled.kind === 'sql') return compiled.expr
+  if (compiled.value === null) return NULL_BOOLEAN
+  return compiled.value ? sql<SqlBool>`true` : sql<SqlBool>`false`
+}
+
+function isNullLiteral(node: OperandNode): boolean {
+  return node.kind === 'literal' && node.value === null
+}
+
+function constant(value: boolean | null): Compiled {
+  return { kind: 'const', value }
+}
+
+function expression(expr: Expression<SqlBool>): Compiled {
+  return { kind: 'sql', expr }
+}
+
+function assertNever(value: never): never {
+  throw new TesseraError('INTERNAL_ERROR', `Unhandled condition node ${JSON.stringify(value)}`)
+}

@@ -1,0 +1,197 @@
+/**
+ * Opaque keyset cursors (DESIGN §4, THREATS "cursor tampering"). A cursor carries only the last row's
+ * order-key values and a binding: a hash of everything that decides which rows the next page may contain
+ * (principal, model, filter, order, selection, policy version). It is HMAC-SHA256 signed, so an edited,
+ * truncated, forged or transplanted cursor (other principal, model, filter or order) is rejected with one
+ * and the same INVALID_CURSOR error, whatever the reason.
+ *
+ * Token: base64url(JSON payload) "." base64url(MAC over the first part's text).
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { internalError, invalidCursor } from '../errors/index.ts'
+
+export const CURSOR_VERSION = 1
+/** Longest token accepted (and produced): 4 KB. */
+export const MAX_CURSOR_LENGTH = 4_096
+/** Most order-key values one cursor may carry. */
+export const MAX_CURSOR_KEYS = 32
+
+/**
+ * The secret is shared with field hashing (and possibly other features). Each use gets its own key derived
+ * with this label, so a value hashed by `hash` fields can never double as a cursor signature.
+ */
+const CURSOR_KEY_LABEL = 'tessera/cursor/v1'
+const MAC_BYTES = 32
+const BASE64URL = /^[A-Za-z0-9_-]+$/
+
+/** One order-key value. Timestamps must be sent as text (e.g. selected as `col::text`), not as Date. */
+export type CursorKeyValue = string | number | boolean | null
+
+export interface CursorPayload {
+  readonly v: typeof CURSOR_VERSION
+  /** `cursorBinding(...)` of the query that produced the cursor. */
+  readonly b: string
+  /** The last returned row's order-key values, in orderBy order (primary-key tiebreakers included). */
+  readonly k: readonly CursorKeyValue[]
+}
+
+export interface CursorBindingInput {
+  readonly tenantId: string
+  readonly userId?: string | null | undefined
+  readonly roles?: readonly string[] | null | undefined
+  /** Principal metadata, when scoping or row policies read it (a changed hierarchy invalidates cursors). */
+  readonly metadata?: unknown
+  readonly model: string
+  readonly where?: unknown
+  readonly orderBy: unknown
+  readonly select?: unknown
+  readonly include?: unknown
+  readonly policyVersion: string
+}
+
+function deriveKey(secret: Uint8Array | string): Buffer {
+  const raw = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
+  if (raw.length === 0) throw internalError(undefined, new Error('cursor secret is empty'))
+  return createHmac('sha256', raw).update(CURSOR_KEY_LABEL).digest()
+}
+
+function mac(key: Buffer, body: string): Buffer {
+  return createHmac('sha256', key).update(body, 'utf8').digest()
+}
+
+const CANONICAL_MAX_DEPTH = 64
+
+/**
+ * Deterministic JSON: object keys sorted, `undefined` members dropped, Dates as ISO text, bigints as digit
+ * strings. Anything else that is not JSON (functions, symbols, non-finite numbers, class instances,
+ * cycles) is a programming error.
+ */
+export function canonicalJson(value: unknown, depth = 0): string {
+  if (depth > CANONICAL_MAX_DEPTH) throw internalError(undefined, new Error('canonicalJson: too deep'))
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value)
+    case 'number':
+      if (!Number.isFinite(value))
+        throw internalError(undefined, new Error('canonicalJson: non-finite number'))
+      return JSON.stringify(value)
+    case 'bigint':
+      return JSON.stringify(value.toString())
+    case 'object':
+      break
+    default:
+      throw internalError(undefined, new Error(`canonicalJson: unsupported ${typeof value}`))
+  }
+  if (value instanceof Date) return JSON.stringify(value.toISOString())
+  if (Array.isArray(value)) {
+    const items: readonly unknown[] = value
+    return `[${items.map((v) => (v === undefined ? 'null' : canonicalJson(v, depth + 1))).join(',')}]`
+  }
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) {
+    throw internalError(undefined, new Error('canonicalJson: not a plain object'))
+  }
+  const entries = Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`
+}
+
+/**
+ * sha256 hex of the canonical JSON of everything a page depends on. Roles are a set (sorted, deduplicated;
+ * absent = empty); an absent, undefined or null userId are the same; other absent and undefined members are
+ * the same. Pass the normalised filter and orderBy.
+ */
+export function cursorBinding(input: CursorBindingInput): string {
+  const roles = [...new Set(input.roles ?? [])].sort()
+  const canonical = canonicalJson({
+    tenantId: input.tenantId,
+    userId: input.userId ?? null,
+    roles,
+    metadata: input.metadata,
+    model: input.model,
+    where: input.where,
+    orderBy: input.orderBy,
+    select: input.select,
+    include: input.include,
+    policyVersion: input.policyVersion,
+  })
+  return createHash('sha256').update(canonical, 'utf8').digest('hex')
+}
+
+function isKeyValue(value: unknown): value is CursorKeyValue {
+  return (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  )
+}
+
+export function encodeCursor(payload: CursorPayload, key: Uint8Array | string): string {
+  if (payload.k.length > MAX_CURSOR_KEYS || !payload.k.every(isKeyValue)) {
+    throw internalError(undefined, new Error('cursor keys must be at most 32 JSON scalars'))
+  }
+  const body = Buffer.from(
+    JSON.stringify({ v: CURSOR_VERSION, b: payload.b, k: payload.k }),
+    'utf8',
+  ).toString('base64url')
+  const token = `${body}.${mac(deriveKey(key), body).toString('base64url')}`
+  if (token.length > MAX_CURSOR_LENGTH) {
+    // An order key too long to carry (e.g. ordering by a long text column): the planner must not hand out
+    // a cursor that could never be accepted.
+    throw internalError(undefined, new Error('cursor would exceed the maximum length'))
+  }
+  return token
+}
+
+/** Decodes base64url only in its canonical form, so two different texts never carry the same bytes. */
+function strictBase64url(text: string): Buffer | undefined {
+  if (!BASE64URL.test(text)) return undefined
+  const bytes = Buffer.from(text, 'base64url')
+  return bytes.toString('base64url') === text ? bytes : undefined
+}
+
+function parsePayload(body: Buffer, expectedBinding: string): CursorPayload | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined
+  const keys = Object.keys(parsed)
+  if (keys.length !== 3 || !['v', 'b', 'k'].every((k) => Object.hasOwn(parsed, k))) return undefined
+  const { v, b, k } = parsed as Record<string, unknown>
+  if (v !== CURSOR_VERSION || b !== expectedBinding) return undefined
+  if (!Array.isArray(k) || k.length > MAX_CURSOR_KEYS) return undefined
+  const values: readonly unknown[] = k
+  if (!values.every(isKeyValue)) return undefined
+  return Object.freeze({ v: CURSOR_VERSION, b, k: Object.freeze([...values]) })
+}
+
+/**
+ * Verifies and decodes a cursor for the query whose binding is `expectedBinding`. The MAC is checked (in
+ * constant time) before the payload is parsed; every failure throws the same INVALID_CURSOR error.
+ */
+export function decodeCursor(
+  token: unknown,
+  key: Uint8Array | string,
+  expectedBinding: string,
+): CursorPayload {
+  const derived = deriveKey(key)
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_CURSOR_LENGTH)
+    throw invalidCursor()
+  const parts = token.split('.')
+  if (parts.length !== 2) throw invalidCursor()
+  const [bodyText = '', macText = ''] = parts
+  const body = strictBase64url(bodyText)
+  const given = strictBase64url(macText)
+  if (body === undefined || given === undefined || given.length !== MAC_BYTES) throw invalidCursor()
+  if (!timingSafeEqual(given, mac(derived, bodyText))) throw invalidCursor()
+  const payload = parsePayload(body, expectedBinding)
+  if (payload === undefined) throw invalidCursor()
+  return payload
+}

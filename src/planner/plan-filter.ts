@@ -1,0 +1,70 @@
+/**
+ * Turns the request's filter tree into a FilterPlan: every field checked through field-access, every value
+ * type-checked against its column (no casts ever reach SQL), and the filter's share of the complexity score.
+ */
+import { budgetExceeded } from '../errors/index.ts'
+import type { BoundModel, Budget } from '../policy/types.ts'
+import { fieldFor } from './field-access.ts'
+import type { FilterPlan } from './query-plan.ts'
+import { coerceFilterValue } from './request/coerce-value.ts'
+import type { FilterNode } from './request/filter-schema.ts'
+
+export interface FilterCost {
+  /** Comparison nodes. */
+  filters: number
+  inItems: number
+  stringMatches: number
+  betweens: number
+}
+
+export function emptyFilterCost(): FilterCost {
+  return { filters: 0, inItems: 0, stringMatches: 0, betweens: 0 }
+}
+
+export function planFilter(model: BoundModel, node: FilterNode, budget: Budget, cost: FilterCost, path = 'where'): FilterPlan {
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return { kind: node.kind, items: node.items.map((item, i) => planFilter(model, item, budget, cost, `${path}.${node.kind}[${i}]`)) }
+    case 'not':
+      return { kind: 'not', item: planFilter(model, node.item, budget, cost, `${path}.not`) }
+    case 'cmp': {
+      const field = fieldFor(model, node.field, 'filter')
+      cost.filters += 1
+      if (cost.filters > budget.maxFilters) throw budgetExceeded('max_filters', budget.maxFilters, cost.filters)
+      if (node.op === 'in' || node.op === 'not_in') {
+        const n = Array.isArray(node.value) ? node.value.length : 0
+        cost.inItems += n
+        if (n > budget.maxInItems) throw budgetExceeded('max_in_items', budget.maxInItems, n)
+      }
+      if (node.op === 'contains' || node.op === 'startswith' || node.op === 'endswith') cost.stringMatches += 1
+      if (node.op === 'between') cost.betweens += 1
+      const value = coerceFilterValue(field.column, node.op, node.value, `${path}.value`)
+      return { kind: 'cmp', column: field.name, op: node.op, value }
+    }
+    default: {
+      const never: never = node
+      throw new Error(`unhandled filter kind ${String(never)}`)
+    }
+  }
+}
+
+/** Complexity score (issue #3): base 1, +1 per selected field, +2 per filter, +10 per include, +1 per order key, +3 per string match, +2 per `in` item, +2 per between. */
+export function complexityScore(parts: {
+  selectedFields: number
+  includes: number
+  orderKeys: number
+  filter: FilterCost
+}): number {
+  const f = parts.filter
+  return (
+    1 +
+    parts.selectedFields +
+    2 * f.filters +
+    10 * parts.includes +
+    parts.orderKeys +
+    3 * f.stringMatches +
+    2 * f.inItems +
+    2 * f.betweens
+  )
+}

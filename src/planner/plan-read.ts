@@ -1,0 +1,187 @@
+/**
+ * Planners for the read tools: (request, bound policy, principal) → QueryPlan / GetPlan / AggregatePlan.
+ * No connection, no SQL: everything here is decided on plain data, so every decision is unit-testable and
+ * recorded in the plan.
+ */
+import type { Principal } from '../context/index.ts'
+import { budgetExceeded, fieldNotAllowed, queryTooBroad, validationError } from '../errors/index.ts'
+import type { BoundModel, BoundPolicy, Budget } from '../policy/types.ts'
+import { findColumn } from '../schema/types.ts'
+import { cursorBinding, decodeCursor } from './cursor.ts'
+import { fieldFor } from './field-access.ts'
+import { complexityScore, emptyFilterCost } from './plan-filter.ts'
+import {
+  DEFAULT_PAGE_SIZE,
+  modelFor,
+  planIncludes,
+  planOrder,
+  planSelectedFields,
+  planWhere,
+  type SelectAccumulator,
+} from './plan-select.ts'
+import { planVisibility } from './plan-visibility.ts'
+import type { AggregateColumn, AggregatePlan, BudgetReport, FilterPlan, GetPlan, QueryPlan, SelectPlan, VisibilityPlan } from './query-plan.ts'
+import { coerceFilterValue } from './request/coerce-value.ts'
+import type { AggregateRequest, GetRequest, QueryRequest } from './request/request-schema.ts'
+
+export interface PlannerOptions {
+  /** Key for cursor signatures. */
+  readonly cursorKey: string | Uint8Array
+}
+
+function newAccumulator(budget: Budget): SelectAccumulator {
+  return { budget, cost: emptyFilterCost(), selectedFields: 0, includes: 0, orderKeys: 0, maxDepth: 0 }
+}
+
+function finishBudget(acc: SelectAccumulator, limit: number): BudgetReport {
+  const complexity = complexityScore({
+    selectedFields: acc.selectedFields,
+    includes: acc.includes,
+    orderKeys: acc.orderKeys,
+    filter: acc.cost,
+  })
+  if (complexity > acc.budget.maxComplexity) throw budgetExceeded('max_complexity', acc.budget.maxComplexity, complexity)
+  return {
+    complexity,
+    maxComplexity: acc.budget.maxComplexity,
+    limit,
+    maxRows: acc.budget.maxRows,
+    includeDepth: acc.maxDepth,
+    statementTimeoutMs: acc.budget.statementTimeoutMs,
+    maxEstimatedCost: acc.budget.maxEstimatedCost,
+  }
+}
+
+/**
+ * The broad-query guard: a query with no filter over a large table that no tenant scope narrows (a shared
+ * table, or any table under a bypass) is refused before it runs, using the table's estimated row count.
+ */
+function guardBroad(model: BoundModel, visibility: VisibilityPlan, filter: FilterPlan | null, budget: Budget): void {
+  if (!budget.broadQueryGuard || filter !== null) return
+  const unscoped = visibility.bypass !== null || visibility.shared
+  if (unscoped && model.table.estimatedRows > budget.broadQueryThreshold) {
+    throw queryTooBroad(model.name, Math.round(model.table.estimatedRows))
+  }
+}
+
+export function planQuery(bound: BoundPolicy, principal: Principal, req: QueryRequest, options: PlannerOptions): QueryPlan {
+  const model = modelFor(bound, req.model)
+  const budget = model.policy.budget
+  const limit = req.limit ?? Math.min(DEFAULT_PAGE_SIZE, budget.maxRows)
+  if (limit > budget.maxRows) throw budgetExceeded('max_rows', budget.maxRows, limit)
+  const acc = newAccumulator(budget)
+  const visibility = planVisibility(model, principal)
+  const filter = planWhere(model, req.where, acc, 'where')
+  const orderBy = planOrder(model, req.orderBy, acc)
+  const root: SelectPlan = {
+    model: model.name,
+    table: { schema: model.table.schema, name: model.table.name },
+    fields: planSelectedFields(model, req.select, acc),
+    visibility,
+    filter,
+    orderBy,
+    fetchLimit: limit + 1,
+    includes: planIncludes(bound, model, req.include, principal, acc, 1),
+  }
+  const binding = cursorBinding({
+    tenantId: principal.tenantId,
+    userId: principal.userId ?? null,
+    roles: principal.roles ?? [],
+    model: model.name,
+    where: req.where ?? null,
+    orderBy: orderBy,
+    select: req.select ?? null,
+    include: req.include ?? null,
+    policyVersion: bound.policy.versionHash,
+  })
+  let after: (string | null)[] | null = null
+  if (req.cursor !== undefined) {
+    const payload = decodeCursor(req.cursor, options.cursorKey, binding)
+    const keys: (string | null)[] = payload.k.map((v: unknown) => (v === null ? null : String(v)))
+    if (keys.length !== orderBy.length) throw validationError('The cursor does not fit this query')
+    after = keys
+  } else {
+    guardBroad(model, visibility, filter, budget)
+  }
+  return { kind: 'query', principal, root, limit, after, cursorBinding: binding, budget: finishBudget(acc, limit) }
+}
+
+/** A primary-key value (or object of values for composite keys) → an equality filter on the key columns. */
+function idFilter(model: BoundModel, id: GetRequest['id']): FilterPlan {
+  const pk = model.primaryKey
+  const values: Record<string, unknown> =
+    typeof id === 'object' && id !== null ? { ...id } : pk.length === 1 ? { [pk[0] as string]: id } : {}
+  const extra = Object.keys(values).filter((k) => !pk.includes(k))
+  const missing = pk.filter((k) => !Object.hasOwn(values, k))
+  if (extra.length > 0 || missing.length > 0) {
+    throw validationError(`The id of ${model.name} is ${pk.length === 1 ? 'a single value' : `an object with ${pk.join(', ')}`}`, [
+      { path: 'id', message: 'does not match the primary key' },
+    ])
+  }
+  const items: FilterPlan[] = pk.map((column) => {
+    const info = findColumn(model.table, column)
+    if (!info) throw validationError('The id does not match the primary key')
+    return { kind: 'cmp', column, op: 'eq', value: coerceFilterValue(info, 'eq', values[column], `id`) }
+  })
+  return items.length === 1 ? (items[0] as FilterPlan) : { kind: 'and', items }
+}
+
+export function planGet(bound: BoundPolicy, principal: Principal, req: GetRequest): GetPlan {
+  const model = modelFor(bound, req.model)
+  const budget = model.policy.budget
+  const acc = newAccumulator(budget)
+  const root: SelectPlan = {
+    model: model.name,
+    table: { schema: model.table.schema, name: model.table.name },
+    fields: planSelectedFields(model, req.select, acc),
+    visibility: planVisibility(model, principal),
+    filter: idFilter(model, req.id),
+    orderBy: [],
+    fetchLimit: 1,
+    includes: planIncludes(bound, model, req.include, principal, acc, 1),
+  }
+  return { kind: 'get', principal, root, budget: finishBudget(acc, 1) }
+}
+
+export function planAggregate(bound: BoundPolicy, principal: Principal, req: AggregateRequest): AggregatePlan {
+  const model = modelFor(bound, req.model)
+  const budget = model.policy.budget
+  const acc = newAccumulator(budget)
+  const aggregations = model.policy.aggregations
+  let column: AggregateColumn | null = null
+  if (req.op !== 'count' && req.field === undefined) {
+    throw validationError(`'${req.op}' needs a field`, [{ path: 'field', message: 'required for this op' }])
+  }
+  if (req.field !== undefined) {
+    const field = fieldFor(model, req.field, 'aggregate')
+    // Aggregating is its own permission: a readable field is not automatically summable.
+    if (!aggregations.fields.includes(field.name)) throw fieldNotAllowed(model.name, req.field, 'aggregation')
+    if ((req.op === 'sum' || req.op === 'avg') && !['integer', 'bigint', 'numeric', 'float'].includes(field.column.typeClass)) {
+      throw validationError(`'${req.op}' needs a numeric field`, [{ path: 'field', message: 'not numeric' }])
+    }
+    column = { name: field.name, typeClass: field.column.typeClass }
+    acc.selectedFields += 1
+  }
+  const groupBy = (req.groupBy ?? []).map((g) => {
+    const field = fieldFor(model, g, 'group')
+    if (!aggregations.groupBy.includes(field.name)) throw fieldNotAllowed(model.name, g, 'grouping')
+    acc.orderKeys += 1
+    return { name: field.name, typeClass: field.column.typeClass }
+  })
+  const visibility = planVisibility(model, principal)
+  const filter = planWhere(model, req.where, acc, 'where')
+  guardBroad(model, visibility, filter, budget)
+  return {
+    kind: 'aggregate',
+    principal,
+    model: model.name,
+    table: { schema: model.table.schema, name: model.table.name },
+    op: req.op,
+    column,
+    groupBy,
+    visibility,
+    filter,
+    maxGroups: budget.maxRows,
+    budget: finishBudget(acc, budget.maxRows),
+  }
+}

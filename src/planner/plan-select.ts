@@ -1,0 +1,106 @@
+/**
+ * Plans the SELECT part shared by query, get and includes: the model lookup, the fields returned (and how they
+ * are transformed), the filter, the order, and the includes with each target's OWN visibility and field policy.
+ */
+import type { Principal } from '../context/index.ts'
+import { budgetExceeded, modelNotAllowed, relationNotAllowed, validationError } from '../errors/index.ts'
+import type { BoundModel, BoundPolicy, Budget } from '../policy/types.ts'
+import { fieldFor, readableFields } from './field-access.ts'
+import { type FilterCost, planFilter } from './plan-filter.ts'
+import { planVisibility } from './plan-visibility.ts'
+import type { FilterPlan, IncludePlan, OrderKey, SelectedField, SelectPlan } from './query-plan.ts'
+import type { FilterNode } from './request/filter-schema.ts'
+import type { IncludeRequest, OrderByItem } from './request/request-schema.ts'
+
+export const DEFAULT_PAGE_SIZE = 50
+export const DEFAULT_INCLUDE_LIMIT = 20
+
+export function modelFor(bound: BoundPolicy, name: string): BoundModel {
+  const model = Object.hasOwn(bound.models, name) ? bound.models[name] : undefined
+  if (!model) throw modelNotAllowed(name)
+  return model
+}
+
+export interface SelectAccumulator {
+  readonly budget: Budget
+  readonly cost: FilterCost
+  selectedFields: number
+  includes: number
+  orderKeys: number
+  maxDepth: number
+}
+
+export function planSelectedFields(model: BoundModel, select: readonly string[] | undefined, acc: SelectAccumulator): SelectedField[] {
+  if (select !== undefined) {
+    if (select.length > acc.budget.maxSelectFields) {
+      throw budgetExceeded('max_select_fields', acc.budget.maxSelectFields, select.length)
+    }
+    acc.selectedFields += select.length
+  }
+  const fields = select === undefined ? readableFields(model) : [...new Set(select)].map((f) => fieldFor(model, f, 'select'))
+  return fields.map((f) => ({
+    name: f.name,
+    typeClass: f.column.typeClass,
+    transform: f.rule.action === 'mask' ? 'mask' : f.rule.action === 'hash' ? 'hash' : 'none',
+    rule: f.rule,
+  }))
+}
+
+export function planWhere(model: BoundModel, where: FilterNode | undefined, acc: SelectAccumulator, path: string): FilterPlan | null {
+  if (where === undefined) return null
+  return planFilter(model, where, acc.budget, acc.cost, path)
+}
+
+/** User order first, then the primary key, so the order is total and keyset pagination is deterministic. */
+export function planOrder(model: BoundModel, orderBy: readonly OrderByItem[] | undefined, acc: SelectAccumulator): OrderKey[] {
+  const keys: OrderKey[] = []
+  for (const spec of orderBy ?? []) {
+    const field = fieldFor(model, spec.field, 'sort')
+    if (keys.some((k) => k.column === field.name)) continue
+    keys.push({ column: field.name, direction: spec.direction })
+    acc.orderKeys += 1
+  }
+  for (const pk of model.primaryKey) {
+    if (!keys.some((k) => k.column === pk)) keys.push({ column: pk, direction: 'asc' })
+  }
+  return keys
+}
+
+export function planIncludes(
+  bound: BoundPolicy,
+  model: BoundModel,
+  include: Readonly<Record<string, IncludeRequest>> | undefined,
+  principal: Principal,
+  acc: SelectAccumulator,
+  depth: number,
+): IncludePlan[] {
+  if (include === undefined) return []
+  const plans: IncludePlan[] = []
+  for (const [name, spec] of Object.entries(include)) {
+    const relation = Object.hasOwn(model.relations, name) ? model.relations[name] : undefined
+    const target = relation && Object.hasOwn(bound.models, relation.target) ? bound.models[relation.target] : undefined
+    if (!relation || !target) throw relationNotAllowed(model.name, name)
+    if (depth > acc.budget.maxIncludeDepth) throw budgetExceeded('max_include_depth', acc.budget.maxIncludeDepth, depth)
+    acc.includes += 1
+    acc.maxDepth = Math.max(acc.maxDepth, depth)
+    if (relation.cardinality === 'one' && (spec.where !== undefined || spec.orderBy !== undefined || spec.limit !== undefined)) {
+      throw validationError(`Include '${name}' returns one row: where, orderBy and limit do not apply`, [
+        { path: `include.${name}`, message: 'only select and include are allowed on a to-one relation' },
+      ])
+    }
+    const limit = relation.cardinality === 'one' ? 1 : (spec.limit ?? Math.min(DEFAULT_INCLUDE_LIMIT, target.policy.budget.maxRows))
+    if (limit > target.policy.budget.maxRows) throw budgetExceeded('max_rows', target.policy.budget.maxRows, limit)
+    const select: SelectPlan = {
+      model: target.name,
+      table: { schema: target.table.schema, name: target.table.name },
+      fields: planSelectedFields(target, spec.select, acc),
+      visibility: planVisibility(target, principal),
+      filter: planWhere(target, spec.where, acc, `include.${name}.where`),
+      orderBy: planOrder(target, spec.orderBy, acc),
+      fetchLimit: limit,
+      includes: planIncludes(bound, target, spec.include, principal, acc, depth + 1),
+    }
+    plans.push({ relation: name, cardinality: relation.cardinality, pairs: relation.pairs, select })
+  }
+  return plans
+}

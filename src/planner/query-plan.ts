@@ -1,0 +1,157 @@
+/**
+ * QueryPlan: the planner's output, plain immutable data. It records every security decision (scopes injected,
+ * row policies applied, bypass, fields selected and redacted, budget figures) so the audit and the tests can
+ * read them without re-deriving anything; `build-*.ts` turn a plan into exactly one Kysely statement.
+ */
+import type { Principal } from '../context/index.ts'
+import type { ConditionNode } from '../policy/condition/ast.ts'
+import type { FieldRule } from '../policy/types.ts'
+import type { ColumnTypeClass } from '../schema/types.ts'
+
+export type ScalarValue = string | number | boolean | null
+
+export interface ScopePredicate {
+  readonly column: string
+  /** The principal path as the policy wrote it, e.g. `principal.tenantId`. */
+  readonly source: string
+  /** Bound as a parameter, never inlined. */
+  readonly value: string | number | boolean
+}
+
+export interface AppliedRowPolicy {
+  readonly name: string
+  readonly condition: ConditionNode
+}
+
+/** `visible = (scopes ∧ … ∨ permissive…) ∧ restrictive… ∧ not soft-deleted` (DESIGN §3). */
+export interface VisibilityPlan {
+  readonly model: string
+  readonly scopes: readonly ScopePredicate[]
+  readonly permissive: readonly AppliedRowPolicy[]
+  readonly restrictive: readonly AppliedRowPolicy[]
+  /** Name of the bypass rule in force; when set, scopes and permissive rules are not applied. */
+  readonly bypass: string | null
+  readonly softDeleteColumn: string | null
+  /** True for `shared: true` models with no other rule: every row is visible. */
+  readonly shared: boolean
+}
+
+export type FilterPlan =
+  | { readonly kind: 'and'; readonly items: readonly FilterPlan[] }
+  | { readonly kind: 'or'; readonly items: readonly FilterPlan[] }
+  | { readonly kind: 'not'; readonly item: FilterPlan }
+  | {
+      readonly kind: 'cmp'
+      readonly column: string
+      readonly op: FilterOp
+      /** Already type-checked against the column; arrays for in/not_in/between. */
+      readonly value: unknown
+    }
+
+export type FilterOp =
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'lte'
+  | 'gt'
+  | 'gte'
+  | 'in'
+  | 'not_in'
+  | 'is_null'
+  | 'contains'
+  | 'startswith'
+  | 'endswith'
+  | 'between'
+
+export type FieldTransform = 'none' | 'mask' | 'hash'
+
+export interface SelectedField {
+  readonly name: string
+  readonly typeClass: ColumnTypeClass
+  readonly transform: FieldTransform
+  readonly rule: FieldRule
+}
+
+export interface OrderKey {
+  readonly column: string
+  readonly direction: 'asc' | 'desc'
+}
+
+export interface IncludePlan {
+  readonly relation: string
+  readonly cardinality: 'one' | 'many'
+  /** `local` column on the parent, `remote` column on the included model. */
+  readonly pairs: readonly { readonly local: string; readonly remote: string }[]
+  readonly select: SelectPlan
+}
+
+export interface SelectPlan {
+  readonly model: string
+  readonly table: { readonly schema: string; readonly name: string }
+  readonly fields: readonly SelectedField[]
+  readonly visibility: VisibilityPlan
+  readonly filter: FilterPlan | null
+  readonly orderBy: readonly OrderKey[]
+  /** Rows to fetch: for top-level queries the requested limit + 1, so `hasMore` is exact. */
+  readonly fetchLimit: number
+  readonly includes: readonly IncludePlan[]
+}
+
+export interface BudgetReport {
+  readonly complexity: number
+  readonly maxComplexity: number
+  readonly limit: number
+  readonly maxRows: number
+  readonly includeDepth: number
+  readonly statementTimeoutMs: number
+  readonly maxEstimatedCost: number
+}
+
+export interface QueryPlan {
+  readonly kind: 'query'
+  readonly principal: Principal
+  readonly root: SelectPlan
+  /** The requested page size (fetchLimit - 1). */
+  readonly limit: number
+  /** Keyset position after which this page starts (values of `root.orderBy` keys), or null. */
+  readonly after: readonly (string | null)[] | null
+  /** What the cursor of the next page is bound to (hash), see cursor.ts. */
+  readonly cursorBinding: string
+  readonly budget: BudgetReport
+}
+
+export interface GetPlan {
+  readonly kind: 'get'
+  readonly principal: Principal
+  readonly root: SelectPlan
+  readonly budget: BudgetReport
+}
+
+export interface AggregateColumn {
+  readonly name: string
+  readonly typeClass: ColumnTypeClass
+}
+
+export type AggregateOp = 'count' | 'sum' | 'avg' | 'min' | 'max'
+
+export interface AggregatePlan {
+  readonly kind: 'aggregate'
+  readonly principal: Principal
+  readonly model: string
+  readonly table: { readonly schema: string; readonly name: string }
+  readonly op: AggregateOp
+  readonly column: AggregateColumn | null
+  readonly groupBy: readonly AggregateColumn[]
+  readonly visibility: VisibilityPlan
+  readonly filter: FilterPlan | null
+  readonly maxGroups: number
+  readonly budget: BudgetReport
+}
+
+export type ReadPlan = QueryPlan | GetPlan | AggregatePlan
+
+/** Names of the fields a plan returns transformed (masked or hashed), for the audit. */
+export function redactedFieldsOf(select: SelectPlan): string[] {
+  const own = select.fields.filter((f) => f.transform !== 'none').map((f) => `${select.model}.${f.name}`)
+  return [...own, ...select.includes.flatMap((i) => redactedFieldsOf(i.select))]
+}

@@ -1,0 +1,291 @@
+/**
+ * The read tools' requests (DESIGN §4) as strict zod schemas, and `parseRequest`, the one way raw tool
+ * arguments become typed requests: input guard first (limits, prototype keys, non-JSON values), then zod
+ * (shape, identifiers, operators), then normalisation into frozen plain data the planner reads.
+ *
+ * The schemas have no transforms, so they also describe the wire format (JSON Schema for tool definitions).
+ */
+import { z } from 'zod'
+import { guardInput, type InputLimits } from './input-guard.ts'
+import {
+  filterSchema,
+  identifierSchema,
+  normalizeFilter,
+  type FilterInput,
+  type FilterNode,
+} from './filter-schema.ts'
+import { zodErrorToValidationError } from './zod-issues.ts'
+
+export const ORDER_DIRECTIONS = ['asc', 'desc'] as const
+export type OrderDirection = (typeof ORDER_DIRECTIONS)[number]
+
+export const AGGREGATE_OPS = ['count', 'sum', 'avg', 'min', 'max'] as const
+export type AggregateOp = (typeof AGGREGATE_OPS)[number]
+
+export const orderBySchema = z.union(
+  [
+    identifierSchema,
+    z.strictObject({
+      field: identifierSchema,
+      direction: z.enum(ORDER_DIRECTIONS, { error: "direction must be 'asc' or 'desc'" }).optional(),
+    }),
+  ],
+  { error: "must be a field name or { field, direction: 'asc' | 'desc' }" },
+)
+
+const selectSchema = z.array(identifierSchema, { error: 'must be an array of field names' }).min(1)
+const orderByListSchema = z.array(orderBySchema, { error: 'must be an array of orderings' })
+const limitSchema = z.number({ error: 'must be an integer' }).int('must be an integer').min(1)
+
+export interface IncludeOptionsInput {
+  select?: string[] | undefined
+  where?: FilterInput | undefined
+  orderBy?: z.input<typeof orderBySchema>[] | undefined
+  limit?: number | undefined
+  include?: IncludeInput | undefined
+}
+export type IncludeInput = Record<string, true | IncludeOptionsInput>
+
+export const includeSchema: z.ZodType<IncludeInput, IncludeInput> = z.lazy(() =>
+  z.record(
+    identifierSchema,
+    z.union(
+      [
+        z.literal(true),
+        z.strictObject({
+          select: selectSchema.optional(),
+          where: filterSchema.optional(),
+          orderBy: orderByListSchema.optional(),
+          limit: limitSchema.optional(),
+          include: includeSchema.optional(),
+        }),
+      ],
+      { error: 'must be true or { select, where, orderBy, limit, include }' },
+    ),
+    { error: 'must be an object: { relationName: true | { ... } }' },
+  ),
+)
+
+export const queryRequestSchema = z.strictObject({
+  model: identifierSchema,
+  select: selectSchema.optional(),
+  where: filterSchema.optional(),
+  orderBy: orderByListSchema.optional(),
+  limit: limitSchema.optional(),
+  cursor: z.string({ error: 'must be a string' }).min(1).optional(),
+  include: includeSchema.optional(),
+})
+
+const idValueSchema = z.union([z.string().min(1), z.number().int()], {
+  error: 'must be a non-empty string or an integer',
+})
+
+export const getRequestSchema = z.strictObject({
+  model: identifierSchema,
+  id: z.union(
+    [
+      idValueSchema,
+      z
+        .record(identifierSchema, idValueSchema)
+        .refine((key) => Object.keys(key).length > 0, 'a composite id needs at least one field'),
+    ],
+    { error: 'must be a string, an integer, or { field: value, ... } for a composite key' },
+  ),
+  select: selectSchema.optional(),
+  include: includeSchema.optional(),
+})
+
+export const aggregateRequestSchema = z
+  .strictObject({
+    model: identifierSchema,
+    op: z.enum(AGGREGATE_OPS, { error: `op must be one of ${AGGREGATE_OPS.join(', ')}` }),
+    field: identifierSchema.optional(),
+    where: filterSchema.optional(),
+    groupBy: z.array(identifierSchema, { error: 'must be an array of field names' }).min(1).optional(),
+  })
+  .superRefine((request, ctx) => {
+    if (request.op !== 'count' && request.field === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['field'], message: `field is required for '${request.op}'` })
+    }
+  })
+
+export const describeSchemaRequestSchema = z.strictObject({ model: identifierSchema.optional() })
+
+export type QueryRequestInput = z.input<typeof queryRequestSchema>
+export type GetRequestInput = z.input<typeof getRequestSchema>
+export type AggregateRequestInput = z.input<typeof aggregateRequestSchema>
+export type DescribeSchemaRequestInput = z.input<typeof describeSchemaRequestSchema>
+
+// Normalised requests: what parseRequest returns and the planner reads. Deeply frozen.
+
+export interface OrderByItem {
+  readonly field: string
+  readonly direction: OrderDirection
+}
+
+export interface IncludeRequest {
+  readonly select?: readonly string[]
+  readonly where?: FilterNode
+  readonly orderBy?: readonly OrderByItem[]
+  readonly limit?: number
+  /** Own properties only (built with Object.fromEntries); look relations up with Object.hasOwn. */
+  readonly include?: Readonly<Record<string, IncludeRequest>>
+}
+
+export interface QueryRequest extends IncludeRequest {
+  readonly model: string
+  readonly cursor?: string
+}
+
+export type IdValue = string | number
+
+export interface GetRequest {
+  readonly model: string
+  readonly id: IdValue | Readonly<Record<string, IdValue>>
+  readonly select?: readonly string[]
+  readonly include?: Readonly<Record<string, IncludeRequest>>
+}
+
+export interface AggregateRequest {
+  readonly model: string
+  readonly op: AggregateOp
+  readonly field?: string
+  readonly where?: FilterNode
+  readonly groupBy?: readonly string[]
+}
+
+export interface DescribeSchemaRequest {
+  readonly model?: string
+}
+
+export interface RequestKinds {
+  readonly query: QueryRequest
+  readonly get: GetRequest
+  readonly aggregate: AggregateRequest
+  readonly describeSchema: DescribeSchemaRequest
+}
+export type RequestKind = keyof RequestKinds
+
+const REQUEST_SCHEMAS = {
+  query: queryRequestSchema,
+  get: getRequestSchema,
+  aggregate: aggregateRequestSchema,
+  describeSchema: describeSchemaRequestSchema,
+} as const
+
+const REQUEST_NAMES: Readonly<Record<RequestKind, string>> = {
+  query: 'query request',
+  get: 'get request',
+  aggregate: 'aggregate request',
+  describeSchema: 'describe_schema request',
+}
+
+export function normalizeOrderBy(items: readonly z.input<typeof orderBySchema>[]): readonly OrderByItem[] {
+  return Object.freeze(
+    items.map((item) =>
+      Object.freeze(
+        typeof item === 'string'
+          ? { field: item, direction: 'asc' as const }
+          : { field: item.field, direction: item.direction ?? 'asc' },
+      ),
+    ),
+  )
+}
+
+function normalizeInclude(include: IncludeInput): Readonly<Record<string, IncludeRequest>> {
+  // fromEntries defines own data properties, so even a hostile key could not reach a prototype; the input
+  // guard has already rejected those keys anyway.
+  return Object.freeze(
+    Object.fromEntries(
+      Object.entries(include).map(([name, options]) => [
+        name,
+        options === true ? Object.freeze({}) : normalizeIncludeOptions(options),
+      ]),
+    ),
+  )
+}
+
+function normalizeIncludeOptions(options: IncludeOptionsInput): IncludeRequest {
+  return Object.freeze({
+    ...(options.select !== undefined ? { select: Object.freeze([...options.select]) } : {}),
+    ...(options.where !== undefined ? { where: normalizeFilter(options.where) } : {}),
+    ...(options.orderBy !== undefined ? { orderBy: normalizeOrderBy(options.orderBy) } : {}),
+    ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    ...(options.include !== undefined ? { include: normalizeInclude(options.include) } : {}),
+  })
+}
+
+function normalizeQuery(input: QueryRequestInput): QueryRequest {
+  return Object.freeze({
+    model: input.model,
+    ...normalizeIncludeOptions(input),
+    ...(input.cursor !== undefined ? { cursor: input.cursor } : {}),
+  })
+}
+
+function normalizeGet(input: GetRequestInput): GetRequest {
+  return Object.freeze({
+    model: input.model,
+    id: typeof input.id === 'object' ? Object.freeze(Object.fromEntries(Object.entries(input.id))) : input.id,
+    ...(input.select !== undefined ? { select: Object.freeze([...input.select]) } : {}),
+    ...(input.include !== undefined ? { include: normalizeInclude(input.include) } : {}),
+  })
+}
+
+function normalizeAggregate(input: AggregateRequestInput): AggregateRequest {
+  return Object.freeze({
+    model: input.model,
+    op: input.op,
+    ...(input.field !== undefined ? { field: input.field } : {}),
+    ...(input.where !== undefined ? { where: normalizeFilter(input.where) } : {}),
+    ...(input.groupBy !== undefined ? { groupBy: Object.freeze([...input.groupBy]) } : {}),
+  })
+}
+
+function validate<S extends z.ZodType>(kind: RequestKind, schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input)
+  if (!result.success) throw zodErrorToValidationError(result.error, input, REQUEST_NAMES[kind])
+  return result.data
+}
+
+export function parseQueryRequest(input: unknown, limits?: Partial<InputLimits>): QueryRequest {
+  guardInput(input, limits)
+  return normalizeQuery(validate('query', REQUEST_SCHEMAS.query, input))
+}
+
+export function parseGetRequest(input: unknown, limits?: Partial<InputLimits>): GetRequest {
+  guardInput(input, limits)
+  return normalizeGet(validate('get', REQUEST_SCHEMAS.get, input))
+}
+
+export function parseAggregateRequest(input: unknown, limits?: Partial<InputLimits>): AggregateRequest {
+  guardInput(input, limits)
+  return normalizeAggregate(validate('aggregate', REQUEST_SCHEMAS.aggregate, input))
+}
+
+export function parseDescribeSchemaRequest(
+  input: unknown,
+  limits?: Partial<InputLimits>,
+): DescribeSchemaRequest {
+  guardInput(input, limits)
+  const parsed = validate('describeSchema', REQUEST_SCHEMAS.describeSchema, input)
+  return Object.freeze(parsed.model !== undefined ? { model: parsed.model } : {})
+}
+
+/**
+ * Guard, validate and normalise a read request. Throws VALIDATION_ERROR with `details.issues[].path` (e.g.
+ * `where.and[0].op`) for anything malformed; never echoes request text except through `printable`.
+ */
+export function parseRequest<K extends RequestKind>(
+  kind: K,
+  input: unknown,
+  limits?: Partial<InputLimits>,
+): RequestKinds[K] {
+  const parsers: { readonly [P in RequestKind]: (input: unknown) => RequestKinds[P] } = {
+    query: (i) => parseQueryRequest(i, limits),
+    get: (i) => parseGetRequest(i, limits),
+    aggregate: (i) => parseAggregateRequest(i, limits),
+    describeSchema: (i) => parseDescribeSchemaRequest(i, limits),
+  }
+  return parsers[kind](input)
+}

@@ -1,0 +1,244 @@
+/**
+ * `bindPolicy` (DESIGN §3): validates a Policy against the live schema and attaches what the planner needs
+ * (the table, every column with its effective rule, the primary key, relations resolved to foreign keys).
+ * Every problem is collected and reported as one POLICY_INVALID naming model and key path; a policy that
+ * binds is safe to plan against without further schema lookups.
+ */
+import { policyInvalid, type PolicyProblem } from '../errors/index.ts'
+import type { DbSchema, TableInfo } from '../schema/types.ts'
+import { findColumn } from '../schema/types.ts'
+import { referencedFields } from './condition/evaluate-condition.ts'
+import { conditionLiteralProblems } from './condition-literal-problems.ts'
+import { deepFreeze } from './deep-freeze.ts'
+import { problemPath, type PathSegment } from './problem-path.ts'
+import { resolveRelation } from './resolve-relation.ts'
+import type {
+  BoundField,
+  BoundModel,
+  BoundPolicy,
+  BoundRelation,
+  FieldRule,
+  ModelPolicy,
+  Policy,
+} from './types.ts'
+
+/** Column names that mark a tenant boundary: such a column must be scoped, used, or explicitly waived. */
+export const TENANT_LIKE_COLUMNS: readonly string[] = Object.freeze([
+  'tenant_id',
+  'organization_id',
+  'org_id',
+  'account_id',
+  'workspace_id',
+])
+
+export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
+  const problems: PolicyProblem[] = []
+  // A private copy: the bound policy is frozen, and freezing must not reach into the caller's object.
+  const snapshot = structuredClone(schema) as DbSchema
+  const tables = new Map<string, TableInfo>()
+  for (const model of Object.values(policy.models)) {
+    const table = lookupTable(snapshot, model.table)
+    if (!table) {
+      problems.push({ path: at(model, 'table'), message: `unknown table '${model.table}'` })
+      continue
+    }
+    tables.set(model.name, table)
+    if (table.primaryKey.length === 0) {
+      problems.push({
+        path: at(model, 'table'),
+        message: `table '${table.key}' has no primary key; one is needed for pagination and get`,
+      })
+    }
+    checkModel(model, table, problems)
+  }
+
+  const relations = new Map<string, Record<string, BoundRelation>>()
+  for (const model of Object.values(policy.models)) {
+    const table = tables.get(model.name)
+    if (table) relations.set(model.name, bindRelations(model, table, tables, problems))
+  }
+
+  if (problems.length > 0) throw policyInvalid(problems)
+
+  const models: Record<string, BoundModel> = {}
+  for (const model of Object.values(policy.models)) {
+    const table = tables.get(model.name)
+    if (!table) continue // unreachable: a missing table is a problem above
+    const fields: Record<string, BoundField> = {}
+    for (const column of [...table.columns].sort((a, b) => a.ordinal - b.ordinal)) {
+      fields[column.name] = { name: column.name, column, rule: effectiveRule(model, column.name) }
+    }
+    models[model.name] = {
+      name: model.name,
+      policy: model,
+      table,
+      fields,
+      primaryKey: table.primaryKey,
+      relations: relations.get(model.name) ?? {},
+    }
+  }
+  return deepFreeze({ policy, schema: snapshot, models })
+}
+
+/** `orders`, `public.orders` and `billing.invoices` → the `DbSchema.tables` key. */
+function lookupTable(schema: DbSchema, name: string): TableInfo | undefined {
+  const key = name.startsWith('public.') ? name.slice('public.'.length) : name
+  return Object.hasOwn(schema.tables, key) ? schema.tables[key] : undefined
+}
+
+function effectiveRule(model: ModelPolicy, column: string): FieldRule {
+  return Object.hasOwn(model.fields, column)
+    ? (model.fields[column] ?? { action: model.defaultFieldAction })
+    : { action: model.defaultFieldAction }
+}
+
+function at(model: ModelPolicy, ...rest: PathSegment[]): string {
+  return problemPath(['models', model.name, ...rest])
+}
+
+function checkModel(model: ModelPolicy, table: TableInfo, problems: PolicyProblem[]): void {
+  const report = (path: string, message: string): void => {
+    problems.push({ path, message })
+  }
+  const unknown = (column: string): string => `unknown column '${column}' on table '${table.key}'`
+  const requireColumn = (column: string, path: string): boolean => {
+    if (findColumn(table, column)) return true
+    report(path, unknown(column))
+    return false
+  }
+
+  for (const field of Object.keys(model.fields)) requireColumn(field, at(model, 'fields', field))
+  for (const scope of model.scoping) requireColumn(scope.column, at(model, 'scoping', scope.column))
+  ;(model.unscopedColumns ?? []).forEach((column, i) => requireColumn(column, at(model, 'unscopedColumns', i)))
+
+  const permissiveFields = new Set<string>()
+  model.rowPolicies.forEach((rule, i) => {
+    const path = at(model, 'rowPolicies', i, 'condition')
+    const fields = [...referencedFields(rule.condition)]
+    if (rule.mode === 'permissive' && !rule.bypass) for (const f of fields) permissiveFields.add(f)
+    let known = true
+    for (const field of fields) {
+      if (!findColumn(table, field)) {
+        report(path, `row policy '${rule.name}' references ${unknown(field)}`)
+        known = false
+      } else if (effectiveRule(model, field).action === 'deny') {
+        report(
+          path,
+          `row policy '${rule.name}' references field '${field}', which the policy denies; ` +
+            'allow the field or change the condition',
+        )
+      }
+    }
+    if (known) {
+      for (const message of conditionLiteralProblems(rule.condition, table)) {
+        report(path, `row policy '${rule.name}' ${message}`)
+      }
+    }
+  })
+
+  for (const key of ['fields', 'groupBy'] as const) {
+    model.aggregations[key].forEach((field, i) => {
+      const path = at(model, 'aggregations', key, i)
+      if (!requireColumn(field, path)) return
+      const action = effectiveRule(model, field).action
+      if (action !== 'allow') {
+        report(path, `'${field}' is ${pastTense(action)}; only allowed fields can be aggregated or grouped by`)
+      }
+    })
+  }
+
+  checkWrite(model, table, problems, requireColumn)
+
+  if (!model.shared) {
+    const scoped = new Set(model.scoping.map((s) => s.column))
+    const waived = new Set(model.unscopedColumns ?? [])
+    for (const column of TENANT_LIKE_COLUMNS) {
+      if (!findColumn(table, column) || scoped.has(column) || permissiveFields.has(column) || waived.has(column)) {
+        continue
+      }
+      report(
+        at(model, 'scoping'),
+        `model '${model.name}' has tenant-like column '${column}' that is neither scoped nor used by a ` +
+          `permissive row policy; scope it, list it in unscopedColumns if it is not a tenant boundary, ` +
+          `or mark the model shared: true`,
+      )
+    }
+  }
+}
+
+function checkWrite(
+  model: ModelPolicy,
+  table: TableInfo,
+  problems: PolicyProblem[],
+  requireColumn: (column: string, path: string) => boolean,
+): void {
+  const write = model.write
+  const report = (path: string, message: string): void => {
+    problems.push({ path, message })
+  }
+  for (const [column, value] of Object.entries(write.autoSet)) {
+    const path = at(model, 'write', 'autoSet', column)
+    if (!requireColumn(column, path)) continue
+    const info = findColumn(table, column)
+    if (info?.generated) report(path, `column '${column}' is generated and cannot be set`)
+    if (value.kind === 'now' && info?.typeClass !== 'timestamp') {
+      report(path, `now() can only set a timestamp column; '${column}' is ${info?.dataType ?? 'unknown'}`)
+    }
+  }
+  write.immutableFields.forEach((field, i) => requireColumn(field, at(model, 'write', 'immutableFields', i)))
+  write.requiredFields.forEach((field, i) => {
+    const path = at(model, 'write', 'requiredFields', i)
+    if (!requireColumn(field, path)) return
+    if (findColumn(table, field)?.generated) report(path, `column '${field}' is generated and cannot be required`)
+    if (effectiveRule(model, field).action === 'deny') {
+      report(path, `required field '${field}' is denied, so no caller could ever supply it`)
+    }
+  })
+  if (write.softDelete) {
+    const path = at(model, 'write', 'softDelete', 'field')
+    const field = write.softDelete.field
+    if (requireColumn(field, path)) {
+      const info = findColumn(table, field)
+      if (info && (info.typeClass !== 'timestamp' || !info.nullable)) {
+        report(path, `soft-delete field '${field}' must be a nullable timestamp column (NULL = not deleted)`)
+      }
+    }
+  }
+}
+
+function bindRelations(
+  model: ModelPolicy,
+  table: TableInfo,
+  tables: ReadonlyMap<string, TableInfo>,
+  problems: PolicyProblem[],
+): Record<string, BoundRelation> {
+  const out: Record<string, BoundRelation> = {}
+  for (const [name, relation] of Object.entries(model.relations)) {
+    const target = tables.get(relation.model)
+    if (!target) continue // the target's unknown table is reported on the target model
+    const result = resolveRelation(table, target, relation.foreignKey)
+    if (!result.ok) {
+      problems.push({ path: at(model, 'relations', name), message: `relation '${name}': ${result.message}` })
+      continue
+    }
+    out[name] = { name, target: relation.model, cardinality: result.cardinality, pairs: result.pairs }
+  }
+  return out
+}
+
+function pastTense(action: FieldRule['action']): string {
+  switch (action) {
+    case 'allow':
+      return 'allowed'
+    case 'deny':
+      return 'denied'
+    case 'mask':
+      return 'masked'
+    case 'hash':
+      return 'hashed'
+    default: {
+      const unhandled: never = action
+      return String(unhandled)
+    }
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Checks on one model of a schema-valid policy that need no database (DESIGN §3, "strict and fail-closed"):
+ * every model says how its rows are scoped, conditions parse, bypass rules test only the principal, principal
+ * paths resolve to something the principal can carry, relations point at models of the policy, and write
+ * settings do not contradict each other. Every problem is pushed; nothing stops at the first.
+ */
+import type { PolicyProblem } from '../errors/index.ts'
+import type { ConditionNode, PrincipalPath } from './condition/ast.ts'
+import { isPrincipalOnly, referencedFields } from './condition/evaluate-condition.ts'
+import { tryParseCondition } from './condition/parse-condition.ts'
+import { maskPatternProblem } from './field-transforms.ts'
+import type { ModelPolicyInput } from './policy-schema.ts'
+import { parsePrincipalPath } from './principal-path.ts'
+import { problemPath, type PathSegment } from './problem-path.ts'
+
+/** What the checks parsed, so normalisation does not parse twice. Complete only when no problem was found. */
+export interface CheckedModel {
+  readonly conditions: ReadonlyMap<number, ConditionNode>
+  readonly scopePaths: ReadonlyMap<string, PrincipalPath>
+  readonly autoSetPaths: ReadonlyMap<string, PrincipalPath>
+}
+
+const MASK_PLACEHOLDER = /\{([^{}]*)\}/g
+const KNOWN_PLACEHOLDER = /^(last|first)[0-9]{1,2}$/
+
+export function checkModelInput(
+  name: string,
+  model: ModelPolicyInput,
+  modelNames: ReadonlySet<string>,
+  problems: PolicyProblem[],
+): CheckedModel {
+  const at = (...rest: PathSegment[]): string => problemPath(['models', name, ...rest])
+  const report = (path: string, message: string): void => {
+    problems.push({ path, message })
+  }
+
+  const rules = model.rowPolicies ?? []
+  const hasScoping = Object.keys(model.scoping ?? {}).length > 0
+  const permissive = rules.filter((r) => (r.mode ?? 'permissive') === 'permissive' && r.bypass !== true)
+  if (!hasScoping && permissive.length === 0 && model.shared !== true) {
+    report(at(), 'model has no tenant scoping: add scoping, a permissive row policy, or shared: true')
+  }
+  if (model.shared === true && hasScoping) {
+    report(at('shared'), 'a shared model cannot also have scoping: remove one of them')
+  }
+
+  const conditions = new Map<number, ConditionNode>()
+  const seenNames = new Set<string>()
+  rules.forEach((rule, i) => {
+    const mode = rule.mode ?? 'permissive'
+    if (seenNames.has(rule.name)) {
+      report(at('rowPolicies', i, 'name'), `duplicate row policy name '${rule.name}'`)
+    }
+    seenNames.add(rule.name)
+    if (rule.bypass === true && mode === 'restrictive') {
+      report(at('rowPolicies', i, 'mode'), `bypass rule '${rule.name}' cannot be restrictive`)
+    }
+    if (model.shared === true && mode === 'permissive' && rule.bypass !== true) {
+      report(
+        at('rowPolicies', i, 'mode'),
+        `row policy '${rule.name}' is permissive but the model is shared (every row is already visible); ` +
+          'use mode: restrictive to narrow a shared model',
+      )
+    }
+    const parsed = tryParseCondition(rule.condition)
+    if (!parsed.ok) {
+      report(
+        at('rowPolicies', i, 'condition'),
+        `row policy '${rule.name}': ${parsed.message} at position ${parsed.position}`,
+      )
+      return
+    }
+    conditions.set(i, parsed.node)
+    const principalOnly = isPrincipalOnly(parsed.node)
+    if (rule.bypass === true && !principalOnly) {
+      const fields = [...referencedFields(parsed.node)].join(', ')
+      report(
+        at('rowPolicies', i, 'condition'),
+        `bypass rule '${rule.name}' may test only the principal, but its condition mentions row field(s) ${fields}`,
+      )
+    }
+    if (rule.bypass !== true && mode === 'permissive' && principalOnly) {
+      // Such a rule makes every row of every tenant visible whenever it holds: that is a bypass, and a
+      // bypass must be declared so it is audited.
+      report(
+        at('rowPolicies', i, 'condition'),
+        `permissive row policy '${rule.name}' mentions no row field, so it would show every tenant's rows; ` +
+          'declare it with bypass: true or add a row condition',
+      )
+    }
+  })
+
+  const scopePaths = new Map<string, PrincipalPath>()
+  for (const [column, text] of Object.entries(model.scoping ?? {})) {
+    const path = checkSingleValuePath(text, at('scoping', column), problems)
+    if (path) scopePaths.set(column, path)
+  }
+
+  for (const [relation, target] of Object.entries(model.relations ?? {})) {
+    if (!modelNames.has(target.model)) {
+      report(at('relations', relation, 'model'), `relation target '${target.model}' is not a model of this policy`)
+    }
+  }
+
+  for (const [field, rule] of Object.entries(model.fields ?? {})) {
+    if (typeof rule === 'string') continue
+    if (rule.action !== 'mask' && rule.pattern !== undefined) {
+      report(at('fields', field, 'pattern'), `pattern is only valid with action 'mask' (field '${field}')`)
+    }
+    if (rule.action !== 'mask' && rule.style !== undefined) {
+      report(at('fields', field, 'style'), `style is only valid with action 'mask' (field '${field}')`)
+    }
+    if (rule.pattern !== undefined && rule.style !== undefined) {
+      report(at('fields', field), `give either a mask pattern or a mask style for field '${field}', not both`)
+    }
+    if (rule.pattern !== undefined) checkMaskPattern(rule.pattern, at('fields', field, 'pattern'), problems)
+  }
+
+  const unscoped = model.unscopedColumns ?? []
+  reportDuplicates(unscoped, (i) => at('unscopedColumns', i), problems)
+  unscoped.forEach((column, i) => {
+    if (model.scoping && Object.hasOwn(model.scoping, column)) {
+      report(at('unscopedColumns', i), `column '${column}' is both scoped and listed as unscoped`)
+    }
+  })
+
+  const aggregations = model.aggregations ?? {}
+  reportDuplicates(aggregations.fields ?? [], (i) => at('aggregations', 'fields', i), problems)
+  reportDuplicates(aggregations.groupBy ?? [], (i) => at('aggregations', 'groupBy', i), problems)
+
+  const autoSetPaths = checkWrite(model, at, problems)
+  return { conditions, scopePaths, autoSetPaths }
+}
+
+function checkWrite(
+  model: ModelPolicyInput,
+  at: (...rest: PathSegment[]) => string,
+  problems: PolicyProblem[],
+): Map<string, PrincipalPath> {
+  const autoSetPaths = new Map<string, PrincipalPath>()
+  const write = model.write
+  if (!write) return autoSetPaths
+  const autoSet = write.autoSet ?? {}
+  for (const [column, value] of Object.entries(autoSet)) {
+    if (value === 'now()') continue
+    const path = checkSingleValuePath(value, at('write', 'autoSet', column), problems)
+    if (path) autoSetPaths.set(column, path)
+  }
+  const softDelete = write.softDelete?.field
+  if (softDelete !== undefined && Object.hasOwn(autoSet, softDelete)) {
+    problems.push({
+      path: at('write', 'softDelete', 'field'),
+      message: `soft-delete field '${softDelete}' cannot also be autoSet`,
+    })
+  }
+  const required = write.requiredFields ?? []
+  required.forEach((field, i) => {
+    if (Object.hasOwn(autoSet, field)) {
+      problems.push({
+        path: at('write', 'requiredFields', i),
+        message: `'${field}' is set by the server (autoSet) and cannot be required in data`,
+      })
+    }
+    if (field === softDelete) {
+      problems.push({
+        path: at('write', 'requiredFields', i),
+        message: `soft-delete field '${field}' cannot be required in data`,
+      })
+    }
+  })
+  reportDuplicates(required, (i) => at('write', 'requiredFields', i), problems)
+  reportDuplicates(write.immutableFields ?? [], (i) => at('write', 'immutableFields', i), problems)
+  if (write.allowHardDelete === true && softDelete === undefined) {
+    problems.push({
+      path: at('write', 'allowHardDelete'),
+      message: 'allowHardDelete only applies together with softDelete',
+    })
+  }
+  return autoSetPaths
+}
+
+/** Scoping and autoSet compare or store one value, so a list-valued path (`principal.roles`) cannot serve. */
+function checkSingleValuePath(text: string, path: string, problems: PolicyProblem[]): PrincipalPath | undefined {
+  const parsed = parsePrincipalPath(text)
+  if (!parsed.ok) {
+    problems.push({ path, message: parsed.message })
+    return undefined
+  }
+  if (parsed.path[0] === 'roles') {
+    problems.push({ path, message: `'${text}' is a list; this needs a single value such as principal.tenantId` })
+    return undefined
+  }
+  return parsed.path
+}
+
+function checkMaskPattern(pattern: string, path: string, problems: PolicyProblem[]): void {
+  for (const match of pattern.matchAll(MASK_PLACEHOLDER)) {
+    const placeholder = match[1] ?? ''
+    if (!KNOWN_PLACEHOLDER.test(placeholder)) {
+      problems.push({ path, message: `unknown mask placeholder '{${placeholder}}': use {lastN} or {firstN}` })
+    }
+  }
+  const rangeProblem = maskPatternProblem(pattern)
+  if (rangeProblem !== undefined) problems.push({ path, message: rangeProblem })
+}
+
+function reportDuplicates(
+  items: readonly string[],
+  pathOf: (index: number) => string,
+  problems: PolicyProblem[],
+): void {
+  items.forEach((item, i) => {
+    if (items.indexOf(item) !== i) problems.push({ path: pathOf(i), message: `duplicate entry '${item}'` })
+  })
+}

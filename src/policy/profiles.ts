@@ -1,0 +1,79 @@
+/**
+ * Deployment profiles (DESIGN §3): each gives the default query budget and default field action a policy
+ * starts from. Budgets merge profile → `defaults.budget` → model `budget`, so a policy only states what it
+ * changes. Every profile denies unlisted fields: a forgotten column must never leak because of a profile.
+ */
+import type { FieldAction, Profile } from './policy-schema.ts'
+import type { Budget, WritePolicy } from './types.ts'
+
+export interface ProfileDefaults {
+  readonly budget: Budget
+  readonly fieldAction: FieldAction
+}
+
+export const DEFAULT_PROFILE: Profile = 'PROD'
+
+export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freeze({
+  PROD: Object.freeze({
+    fieldAction: 'deny',
+    budget: Object.freeze({
+      maxRows: 100,
+      maxIncludeDepth: 2,
+      maxSelectFields: 40,
+      statementTimeoutMs: 5_000,
+      maxComplexity: 100,
+      broadQueryGuard: true,
+      broadQueryThreshold: 10_000,
+      maxInItems: 1_000,
+      maxFilters: 50,
+      maxEstimatedCost: 1e6,
+    }),
+  }),
+  INTERNAL: Object.freeze({
+    fieldAction: 'deny',
+    budget: Object.freeze({
+      maxRows: 1_000,
+      maxIncludeDepth: 3,
+      maxSelectFields: 100,
+      statementTimeoutMs: 15_000,
+      maxComplexity: 300,
+      broadQueryGuard: true,
+      broadQueryThreshold: 100_000,
+      maxInItems: 1_000,
+      maxFilters: 100,
+      maxEstimatedCost: 1e7,
+    }),
+  }),
+  DEV: Object.freeze({
+    fieldAction: 'deny',
+    budget: Object.freeze({
+      maxRows: 1_000,
+      maxIncludeDepth: 4,
+      maxSelectFields: 200,
+      statementTimeoutMs: 30_000,
+      maxComplexity: 1_000,
+      broadQueryGuard: false,
+      broadQueryThreshold: 1_000_000,
+      maxInItems: 5_000,
+      maxFilters: 200,
+      maxEstimatedCost: 1e8,
+    }),
+  }),
+})
+
+/**
+ * Write defaults for every profile: nothing is writable until the policy says so. `maxAffectedRows` is the
+ * per-call default; the bulk hard cap lives with the write tools.
+ */
+export const DEFAULT_WRITE_POLICY: WritePolicy = Object.freeze({
+  create: 'deny',
+  update: 'deny',
+  delete: 'deny',
+  autoSet: Object.freeze({}),
+  immutableFields: Object.freeze([]),
+  requiredFields: Object.freeze([]),
+  requireReason: false,
+  maxAffectedRows: 25,
+  softDelete: null,
+  allowHardDelete: false,
+})

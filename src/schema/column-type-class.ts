@@ -1,0 +1,56 @@
+/**
+ * Maps a PostgreSQL type to the broad family the request DSL type-checks values against. Kept pure (no
+ * catalog access) so the mapping is unit-tested on its own; introspection resolves domains to their base
+ * type before calling it.
+ */
+import type { ColumnTypeClass } from './types.ts'
+
+/** The `pg_type` facts the mapping needs, for the domain-resolved base type of a column. */
+export interface PgTypeDescriptor {
+  /** `pg_type.typname`, e.g. `int4`, `_text`. */
+  readonly typname: string
+  /** Schema of the type: built-in names only count when they come from `pg_catalog`. */
+  readonly typschema: string
+  /** `pg_type.typtype`: `b` base, `c` composite, `d` domain, `e` enum, `m` multirange, `p` pseudo, `r` range. */
+  readonly typtype: string
+  /** `pg_type.typcategory`, e.g. `A` for arrays. */
+  readonly typcategory: string
+}
+
+const BUILT_IN_CLASSES: ReadonlyMap<string, ColumnTypeClass> = new Map<string, ColumnTypeClass>([
+  ['text', 'string'],
+  ['varchar', 'string'],
+  ['bpchar', 'string'],
+  ['name', 'string'],
+  ['uuid', 'uuid'],
+  ['int2', 'integer'],
+  ['int4', 'integer'],
+  ['int8', 'bigint'],
+  ['numeric', 'numeric'],
+  ['float4', 'float'],
+  ['float8', 'float'],
+  ['bool', 'boolean'],
+  ['timestamp', 'timestamp'],
+  ['timestamptz', 'timestamp'],
+  ['date', 'timestamp'],
+  ['time', 'timestamp'],
+  ['timetz', 'timestamp'],
+  ['json', 'json'],
+  ['jsonb', 'json'],
+  ['bytea', 'bytea'],
+])
+
+/**
+ * Anything not recognised is `other`: a type is never guessed, so a value is never type-checked against the
+ * wrong family. A domain that could not be resolved to its base type is `other` for the same reason, and a
+ * type that merely borrows a built-in name from another schema does not count as the built-in.
+ */
+export function columnTypeClass(type: PgTypeDescriptor): ColumnTypeClass {
+  if (type.typtype === 'e') return 'string'
+  if (type.typcategory === 'A' || (type.typtype === 'b' && type.typname.startsWith('_'))) return 'array'
+  if (type.typtype !== 'b') return 'other'
+  // citext is an extension, installed into whatever schema the user chose.
+  if (type.typname === 'citext') return 'string'
+  if (type.typschema !== 'pg_catalog') return 'other'
+  return BUILT_IN_CLASSES.get(type.typname) ?? 'other'
+}

@@ -1,0 +1,355 @@
+/**
+ * Reads the live database's catalog into a `DbSchema` (see types.ts). Everything runs in one read-only
+ * transaction so the result is one consistent snapshot, and, when `role` is given, with the privileges of
+ * that role: a table the toolset's role may not SELECT is not reported, so a policy cannot bind to it.
+ *
+ * Decisions worth knowing:
+ * - Partitions (`relispartition`) are not reported, only their partitioned parent: querying a partition
+ *   directly would skip the parent's row-level security policies.
+ * - A table needs table-level SELECT and USAGE on its schema; column-level grants alone do not count.
+ * - System schemas (`pg_*`, `information_schema`) cannot be requested.
+ * - `hasDefault` is true for identity and generated columns too (the database supplies the value);
+ *   `defaultExpression` is only set for a real `DEFAULT` clause.
+ * - Indexes report their key columns (not INCLUDE columns) up to the first expression column; an index with
+ *   an expression column or a predicate is reported as not unique, because its plain columns alone are not.
+ * - `estimatedRows` falls back to a capped count when the table was never analysed; if that count fails
+ *   (e.g. a row-level security policy errors without its settings) the cap is reported, so an unknown size
+ *   is treated as large.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely'
+import { internalError, isTesseraError, validationError } from '../errors/index.ts'
+import { columnTypeClass, type PgTypeDescriptor } from './column-type-class.ts'
+import type { ColumnInfo, DbSchema, ForeignKeyInfo, IndexInfo, TableInfo } from './types.ts'
+
+export interface IntrospectOptions {
+  /** Schemas to read; default `['public']`. */
+  readonly schemas?: readonly string[]
+  /** Role to assume for the snapshot (`set_config('role', …, true)`), for a session that is not that role. */
+  readonly role?: string
+}
+
+/** Upper bound of the exact count used for tables that were never analysed. */
+export const ROW_COUNT_CAP = 100_000
+
+const DEFAULT_SCHEMA = 'public'
+const MAX_DOMAIN_DEPTH = 32
+
+type AnyDb = Kysely<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: the toolset accepts any user database
+type AnyTransaction = Transaction<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: only catalog tables are read, through raw sql
+
+export async function introspectSchema(db: AnyDb, options: IntrospectOptions = {}): Promise<DbSchema> {
+  const schemas = checkSchemas(options.schemas ?? [DEFAULT_SCHEMA])
+  const role = options.role
+  if (role !== undefined) checkName('role', role)
+  try {
+    return await db
+      .transaction()
+      .setAccessMode('read only')
+      .execute(async (trx) => {
+        if (role !== undefined) await sql`select set_config('role', ${role}, true)`.execute(trx)
+        return await readCatalog(trx, schemas)
+      })
+  } catch (error) {
+    if (isTesseraError(error)) throw error
+    // Database text must not travel further than the log; the cause keeps it for the operator.
+    throw internalError(undefined, error)
+  }
+}
+
+function checkSchemas(schemas: readonly string[]): readonly string[] {
+  if (schemas.length === 0) throw validationError('At least one schema must be introspected')
+  for (const schema of schemas) {
+    checkName('schema', schema)
+    if (schema.startsWith('pg_') || schema === 'information_schema') {
+      throw validationError(`System schema '${schema}' cannot be introspected`)
+    }
+  }
+  return [...new Set(schemas)]
+}
+
+function checkName(what: string, name: unknown): void {
+  if (typeof name !== 'string' || name.length === 0 || name.includes('\u0000')) {
+    throw validationError(`The ${what} name must be a non-empty string without NUL characters`)
+  }
+}
+
+interface TableRow {
+  readonly oid: string
+  readonly schema: string
+  readonly name: string
+  readonly reltuples: number
+  readonly rls_enabled: boolean
+  readonly rls_forced: boolean
+}
+
+interface ColumnRow {
+  readonly table_oid: string
+  readonly name: string
+  readonly data_type: string
+  readonly type_oid: string
+  readonly udt_name: string
+  readonly nullable: boolean
+  readonly has_default: boolean
+  readonly default_expression: string | null
+  readonly generated: boolean
+  readonly ordinal: number
+}
+
+interface BaseTypeRow extends PgTypeDescriptor {
+  readonly type_oid: string
+}
+
+interface ConstraintRow {
+  readonly constraint_oid: string
+  readonly table_oid: string
+  readonly name: string
+  readonly kind: 'p' | 'f'
+  readonly column_name: string
+  readonly referenced_schema: string | null
+  readonly referenced_table: string | null
+  readonly referenced_column: string | null
+}
+
+interface IndexRow {
+  readonly index_oid: string
+  readonly table_oid: string
+  readonly name: string
+  readonly is_unique: boolean
+  readonly is_primary: boolean
+  readonly is_partial: boolean
+  /** Null for an expression column. */
+  readonly column_name: string | null
+}
+
+async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Promise<DbSchema> {
+  const tables = await readTables(trx, schemas)
+  const oids = tables.map((t) => t.oid)
+  const columns = oids.length === 0 ? [] : await readColumns(trx, oids)
+  const baseTypes = await readBaseTypes(trx, [...new Set(columns.map((c) => c.type_oid))])
+  const constraints = oids.length === 0 ? [] : await readConstraints(trx, oids)
+  const indexes = oids.length === 0 ? [] : await readIndexes(trx, oids)
+
+  const columnsByTable = groupBy(columns, (c) => c.table_oid)
+  const constraintsByTable = groupBy(constraints, (c) => c.table_oid)
+  const indexesByTable = groupBy(indexes, (i) => i.table_oid)
+
+  const infos: TableInfo[] = []
+  for (const table of tables) {
+    const key = table.schema === DEFAULT_SCHEMA ? table.name : `${table.schema}.${table.name}`
+    const tableConstraints = constraintsByTable.get(table.oid) ?? []
+    infos.push({
+      schema: table.schema,
+      name: table.name,
+      key,
+      columns: (columnsByTable.get(table.oid) ?? []).map((c) => toColumnInfo(c, baseTypes)),
+      primaryKey: tableConstraints.filter((c) => c.kind === 'p').map((c) => c.column_name),
+      foreignKeys: toForeignKeys(tableConstraints.filter((c) => c.kind === 'f')),
+      indexes: toIndexes(indexesByTable.get(table.oid) ?? []),
+      estimatedRows:
+        table.reltuples >= 0 ? Math.round(table.reltuples) : await countRows(trx, table.schema, table.name),
+      rlsEnabled: table.rls_enabled,
+      rlsForced: table.rls_forced,
+    })
+  }
+  infos.sort((a, b) => compareText(a.key, b.key))
+
+  // A null prototype: a table key such as `constructor` must not resolve to an Object.prototype member.
+  const record = Object.create(null) as Record<string, TableInfo>
+  for (const info of infos) {
+    if (Object.hasOwn(record, info.key)) {
+      throw validationError(`Two tables map to the key '${info.key}'; rename one or drop its schema`)
+    }
+    record[info.key] = info
+  }
+  return deepFreeze({ tables: record })
+}
+
+async function readTables(trx: AnyTransaction, schemas: readonly string[]): Promise<readonly TableRow[]> {
+  const result = await sql<TableRow>`
+    select c.oid::text as oid, n.nspname as schema, c.relname as name, c.reltuples::float8 as reltuples,
+           c.relrowsecurity as rls_enabled, c.relforcerowsecurity as rls_forced
+    from pg_catalog.pg_class c
+    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'p')
+      and not c.relispartition
+      and n.nspname = any(${schemas}::text[])
+      and has_schema_privilege(n.oid, 'USAGE')
+      and has_table_privilege(c.oid, 'SELECT')
+    order by n.nspname, c.relname`.execute(trx)
+  return result.rows
+}
+
+async function readColumns(trx: AnyTransaction, oids: readonly string[]): Promise<readonly ColumnRow[]> {
+  const result = await sql<ColumnRow>`
+    select a.attrelid::text as table_oid, a.attname as name,
+           pg_catalog.format_type(a.atttypid, a.atttypmod) as data_type,
+           a.atttypid::text as type_oid, t.typname as udt_name,
+           not a.attnotnull as nullable,
+           (a.atthasdef or a.attidentity <> '') as has_default,
+           case when a.attgenerated = '' then pg_catalog.pg_get_expr(d.adbin, d.adrelid) end
+             as default_expression,
+           (a.attgenerated <> '' or a.attidentity = 'a') as generated,
+           a.attnum::int as ordinal
+    from pg_catalog.pg_attribute a
+    join pg_catalog.pg_type t on t.oid = a.atttypid
+    left join pg_catalog.pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+    where a.attrelid = any(${oids}::oid[]) and a.attnum > 0 and not a.attisdropped
+    order by a.attrelid, a.attnum`.execute(trx)
+  return result.rows
+}
+
+/** Resolves each type through any chain of domains to the base type the type class is derived from. */
+async function readBaseTypes(
+  trx: AnyTransaction,
+  typeOids: readonly string[],
+): Promise<ReadonlyMap<string, PgTypeDescriptor>> {
+  if (typeOids.length === 0) return new Map()
+  const result = await sql<BaseTypeRow>`
+    with recursive chain (type_oid, current_oid, depth) as (
+      select t.oid, t.oid, 0 from pg_catalog.pg_type t where t.oid = any(${typeOids}::oid[])
+      union all
+      select chain.type_oid, t.typbasetype, chain.depth + 1
+      from chain join pg_catalog.pg_type t on t.oid = chain.current_oid
+      where t.typtype = 'd' and chain.depth < ${MAX_DOMAIN_DEPTH}
+    )
+    select distinct on (chain.type_oid) chain.type_oid::text as type_oid, t.typname, n.nspname as typschema,
+           t.typtype::text as typtype, t.typcategory::text as typcategory
+    from chain
+    join pg_catalog.pg_type t on t.oid = chain.current_oid
+    join pg_catalog.pg_namespace n on n.oid = t.typnamespace
+    order by chain.type_oid, chain.depth desc`.execute(trx)
+  return new Map(result.rows.map((r) => [r.type_oid, r]))
+}
+
+async function readConstraints(
+  trx: AnyTransaction,
+  oids: readonly string[],
+): Promise<readonly ConstraintRow[]> {
+  // unnest(conkey, confkey) pairs a composite foreign key's columns by position; for a primary key
+  // confkey is null and unnest pads it with nulls.
+  const result = await sql<ConstraintRow>`
+    select con.oid::text as constraint_oid, con.conrelid::text as table_oid, con.conname as name,
+           con.contype::text as kind, a.attname as column_name,
+           fn.nspname as referenced_schema, fc.relname as referenced_table, fa.attname as referenced_column
+    from pg_catalog.pg_constraint con
+    cross join lateral unnest(con.conkey, con.confkey) with ordinality as k(attnum, ref_attnum, position)
+    join pg_catalog.pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.attnum
+    left join pg_catalog.pg_class fc on fc.oid = con.confrelid
+    left join pg_catalog.pg_namespace fn on fn.oid = fc.relnamespace
+    left join pg_catalog.pg_attribute fa on fa.attrelid = con.confrelid and fa.attnum = k.ref_attnum
+    where con.conrelid = any(${oids}::oid[]) and con.contype in ('p', 'f')
+    order by con.conrelid, con.conname, con.oid, k.position`.execute(trx)
+  return result.rows
+}
+
+async function readIndexes(trx: AnyTransaction, oids: readonly string[]): Promise<readonly IndexRow[]> {
+  // Only key columns (position <= indnkeyatts): INCLUDE columns cannot be searched through the index.
+  const result = await sql<IndexRow>`
+    select i.indexrelid::text as index_oid, i.indrelid::text as table_oid, ic.relname as name,
+           i.indisunique as is_unique, i.indisprimary as is_primary, i.indpred is not null as is_partial,
+           a.attname as column_name
+    from pg_catalog.pg_index i
+    join pg_catalog.pg_class ic on ic.oid = i.indexrelid
+    cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, position)
+    left join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum and k.attnum > 0
+    where i.indrelid = any(${oids}::oid[]) and i.indisvalid and k.position <= i.indnkeyatts
+    order by i.indrelid, ic.relname, i.indexrelid, k.position`.execute(trx)
+  return result.rows
+}
+
+/**
+ * Exact count for a table never analysed, capped so a large unanalysed table costs at most one bounded
+ * scan. The identifiers come from the catalog and are quoted by Kysely, never spliced as text; a savepoint
+ * keeps a failing count from aborting the snapshot transaction.
+ */
+async function countRows(trx: AnyTransaction, schema: string, name: string): Promise<number> {
+  await sql`savepoint tessera_row_count`.execute(trx)
+  try {
+    const result = await sql<{ n: string }>`
+      select count(*)::text as n from (select 1 from ${sql.id(schema, name)} limit ${ROW_COUNT_CAP}) as capped`.execute(
+      trx,
+    )
+    await sql`release savepoint tessera_row_count`.execute(trx)
+    return Number(result.rows[0]?.n ?? ROW_COUNT_CAP)
+  } catch {
+    await sql`rollback to savepoint tessera_row_count`.execute(trx)
+    return ROW_COUNT_CAP
+  }
+}
+
+function toColumnInfo(row: ColumnRow, baseTypes: ReadonlyMap<string, PgTypeDescriptor>): ColumnInfo {
+  const base = baseTypes.get(row.type_oid)
+  return {
+    name: row.name,
+    dataType: row.data_type,
+    udtName: row.udt_name,
+    typeClass: base === undefined ? 'other' : columnTypeClass(base),
+    nullable: row.nullable,
+    hasDefault: row.has_default,
+    defaultExpression: row.default_expression,
+    generated: row.generated,
+    ordinal: row.ordinal,
+  }
+}
+
+function toForeignKeys(rows: readonly ConstraintRow[]): ForeignKeyInfo[] {
+  const keys: ForeignKeyInfo[] = []
+  for (const group of groupBy(rows, (r) => r.constraint_oid).values()) {
+    const first = group[0]
+    if (first === undefined || first.referenced_schema === null || first.referenced_table === null) continue
+    const referencedColumns = group.map((r) => r.referenced_column)
+    // A key whose referenced columns cannot all be named is left out rather than paired wrongly.
+    if (!referencedColumns.every((c): c is string => c !== null)) continue
+    keys.push({
+      name: first.name,
+      columns: group.map((r) => r.column_name),
+      referencedSchema: first.referenced_schema,
+      referencedTable: first.referenced_table,
+      referencedColumns,
+    })
+  }
+  return keys.sort((a, b) => compareText(a.name, b.name))
+}
+
+function toIndexes(rows: readonly IndexRow[]): IndexInfo[] {
+  const indexes: IndexInfo[] = []
+  for (const group of groupBy(rows, (r) => r.index_oid).values()) {
+    const first = group[0]
+    if (first === undefined) continue
+    const expressionAt = group.findIndex((r) => r.column_name === null)
+    const plain = expressionAt === -1 ? group : group.slice(0, expressionAt)
+    const columns = plain.map((r) => r.column_name).filter((c): c is string => c !== null)
+    if (columns.length === 0) continue
+    indexes.push({
+      name: first.name,
+      columns,
+      unique: first.is_unique && !first.is_partial && expressionAt === -1,
+      primary: first.is_primary,
+    })
+  }
+  return indexes.sort((a, b) => compareText(a.name, b.name))
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) {
+    const key = keyOf(item)
+    const group = groups.get(key)
+    if (group) group.push(item)
+    else groups.set(key, [item])
+  }
+  return groups
+}
+
+/** Code-unit order, independent of the process locale, so the output is byte-for-byte deterministic. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}

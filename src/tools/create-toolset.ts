@@ -1,0 +1,171 @@
+/**
+ * createToolset (DESIGN §4): binds the policy to the live schema (refusing to start on any mismatch), then
+ * exposes the tools as methods and through `call`, which never throws.
+ */
+import { randomBytes } from 'node:crypto'
+import { type Kysely, sql } from 'kysely'
+import type { Logger } from 'pino'
+import type { AuditStore } from '../audit/index.ts'
+import { MemoryAuditStore } from '../audit/index.ts'
+import { type RunContext, parseRunContext } from '../context/index.ts'
+import { TesseraError, type SerializedError } from '../errors/index.ts'
+import { createExecutor } from '../executor/executor.ts'
+import { bindPolicy } from '../policy/bind-policy.ts'
+import type { BoundPolicy, Policy } from '../policy/types.ts'
+import { introspectSchema } from '../schema/index.ts'
+import { describeSchema, type SchemaDescription } from './describe-schema.ts'
+import { type AggregateResult, type GetResult, type QueryResult, runAggregate, runGet, runQuery } from './read-tools.ts'
+import { readToolDefinitions, type ToolDefinition } from './tool-definitions.ts'
+import { type EnforcementMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
+
+export interface ToolsetOptions {
+  // why: the toolset works over any user database, whose table types are unknown at compile time.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly db: Kysely<any>
+  readonly policy: Policy
+  readonly audit?: AuditStore
+  /** Key for cursor signatures and field hashing; required unless the policy's profile is DEV. */
+  readonly secret?: string | Uint8Array
+  readonly enforcement?: EnforcementMode
+  readonly logger?: Logger
+  /** Role to assume inside every transaction (`set_config('role', …, true)`), e.g. on PGlite's single session. */
+  readonly role?: string
+  /** Schemas to introspect (default `['public']`). */
+  readonly schemas?: readonly string[]
+  /**
+   * Refuse statements whose EXPLAIN cost exceeds the budget before running them. `auto` (default) turns it on
+   * for PGlite, which ignores statement_timeout and blocks the event loop while a query runs.
+   */
+  readonly costGuard?: 'auto' | 'always' | 'never'
+}
+
+export type ToolResult<T = unknown> = { ok: true; data: T } | { ok: false; error: SerializedError }
+
+export interface Toolset {
+  readonly bound: BoundPolicy
+  readonly audit: AuditStore
+  describeSchema(ctx: RunContext, args?: { model?: string }): Promise<SchemaDescription>
+  query(ctx: RunContext, args: unknown): Promise<QueryResult>
+  get(ctx: RunContext, args: unknown): Promise<GetResult>
+  aggregate(ctx: RunContext, args: unknown): Promise<AggregateResult>
+  /** Dispatches by tool name; never throws. */
+  call(ctx: RunContext, toolName: string, args: unknown): Promise<ToolResult>
+  /** Tool definitions with JSON Schemas narrowed to what `ctx` may use. */
+  tools(ctx: RunContext): ToolDefinition[]
+}
+
+export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
+  const enforcement = options.enforcement ?? 'app'
+  if (enforcement !== 'app') {
+    // RLS DDL generation and posture checks are not built yet; running 'rls' without them would be unscoped.
+    throw new TesseraError('VALIDATION_ERROR', `Enforcement mode '${enforcement}' is not available yet; use 'app'`, {
+      details: { enforcement },
+    })
+  }
+  const secret = options.secret ?? (options.policy.profile === 'DEV' ? randomBytes(32) : undefined)
+  if (secret === undefined || secret.length < 16) {
+    throw new TesseraError('VALIDATION_ERROR', 'A secret of at least 16 characters is required outside the DEV profile', {
+      hints: ['Pass createToolset({ secret }) from a secret store; it signs cursors and keys field hashes'],
+    })
+  }
+  const introspectOptions = {
+    ...(options.schemas === undefined ? {} : { schemas: options.schemas }),
+    ...(options.role === undefined ? {} : { role: options.role }),
+  }
+  const schema = await introspectSchema(options.db, introspectOptions)
+  const bound = bindPolicy(options.policy, schema)
+  const costGuardMode = options.costGuard ?? 'auto'
+  const costGuard = costGuardMode === 'always' || (costGuardMode === 'auto' && (await isPglite(options.db)))
+  const runtime: ToolRuntime = {
+    db: options.db,
+    bound,
+    executor: createExecutor({
+      db: options.db,
+      ...(options.role === undefined ? {} : { role: options.role }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    }),
+    audit: options.audit ?? new MemoryAuditStore(),
+    secret,
+    enforcement,
+    costGuard,
+    logger: options.logger,
+  }
+  return new ToolsetImpl(runtime)
+}
+
+// why: the toolset works over any user database, whose table types are unknown at compile time.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function isPglite(db: Kysely<any>): Promise<boolean> {
+  const result = await sql<{ v: string }>`select version() as v`.execute(db)
+  return /pglite/i.test(result.rows[0]?.v ?? '')
+}
+
+type Handler = (ctx: RunContext, args: unknown) => Promise<unknown>
+
+class ToolsetImpl implements Toolset {
+  readonly #runtime: ToolRuntime
+  readonly #handlers: Readonly<Record<string, Handler>>
+
+  constructor(runtime: ToolRuntime) {
+    this.#runtime = runtime
+    this.#handlers = {
+      db_describe_schema: (ctx, args) => this.describeSchema(ctx, args as { model?: string }),
+      db_query: (ctx, args) => this.query(ctx, args),
+      db_get: (ctx, args) => this.get(ctx, args),
+      db_aggregate: (ctx, args) => this.aggregate(ctx, args),
+    }
+  }
+
+  get bound(): BoundPolicy {
+    return this.#runtime.bound
+  }
+
+  get audit(): AuditStore {
+    return this.#runtime.audit
+  }
+
+  describeSchema(ctx: RunContext, args: { model?: string } = {}): Promise<SchemaDescription> {
+    return runReadTool(this.#runtime, 'db_describe_schema', 'describe', ctx, args, async ({ ctx: c }) => {
+      const model = typeof args === 'object' && args !== null && typeof args.model === 'string' ? args.model : undefined
+      return describeSchema(this.#runtime.bound, c.principal, model)
+    })
+  }
+
+  query(ctx: RunContext, args: unknown): Promise<QueryResult> {
+    return runReadTool(this.#runtime, 'db_query', 'read', ctx, args, ({ ctx: c, requestId, facts }) =>
+      runQuery(this.#runtime, c, requestId, args, facts),
+    )
+  }
+
+  get(ctx: RunContext, args: unknown): Promise<GetResult> {
+    return runReadTool(this.#runtime, 'db_get', 'read', ctx, args, ({ ctx: c, requestId, facts }) =>
+      runGet(this.#runtime, c, requestId, args, facts),
+    )
+  }
+
+  aggregate(ctx: RunContext, args: unknown): Promise<AggregateResult> {
+    return runReadTool(this.#runtime, 'db_aggregate', 'aggregate', ctx, args, ({ ctx: c, requestId, facts }) =>
+      runAggregate(this.#runtime, c, requestId, args, facts),
+    )
+  }
+
+  async call(ctx: RunContext, toolName: string, args: unknown): Promise<ToolResult> {
+    try {
+      const handler = Object.hasOwn(this.#handlers, toolName) ? this.#handlers[toolName] : undefined
+      if (!handler) {
+        throw new TesseraError('VALIDATION_ERROR', `Unknown tool '${toolName.slice(0, 64)}'`, {
+          hints: ['Call tools() for the list of tools you may use'],
+        })
+      }
+      return { ok: true, data: await handler(ctx, args) }
+    } catch (error) {
+      const safe = error instanceof TesseraError ? error : new TesseraError('INTERNAL_ERROR', 'Internal error')
+      return { ok: false, error: safe.toJSON() }
+    }
+  }
+
+  tools(ctx: RunContext): ToolDefinition[] {
+    const c = parseRunContext(ctx)
+    return readToolDefinitions(this.#runtime.bound, c.principal)
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * describe_schema: what this principal may use, and nothing more. Denied fields do not appear; row policies,
+ * scoping and other policy internals are never described. A model whose scope cannot be resolved for this
+ * principal (e.g. it needs `principal.metadata.orgId`, which this principal lacks) is left out.
+ */
+import type { Principal } from '../context/index.ts'
+import { isTesseraError } from '../errors/index.ts'
+import { planVisibility } from '../planner/plan-visibility.ts'
+import type { BoundModel, BoundPolicy } from '../policy/types.ts'
+
+export type FieldAccess = 'read' | 'masked' | 'hashed'
+
+export interface DescribedField {
+  type: string
+  nullable: boolean
+  access: FieldAccess
+  filterable: boolean
+  sortable: boolean
+}
+
+export interface DescribedModel {
+  description?: string
+  primaryKey: string[]
+  fields: Record<string, DescribedField>
+  relations: Record<string, { model: string; cardinality: 'one' | 'many' }>
+  operations: string[]
+  aggregations: { fields: string[]; groupBy: string[] }
+}
+
+export interface SchemaDescription {
+  models: Record<string, DescribedModel>
+}
+
+export function usableModels(bound: BoundPolicy, principal: Principal): BoundModel[] {
+  return Object.values(bound.models).filter((model) => {
+    try {
+      planVisibility(model, principal)
+      return true
+    } catch (error) {
+      if (isTesseraError(error)) return false
+      throw error
+    }
+  })
+}
+
+export function writeOperations(model: BoundModel): string[] {
+  const w = model.policy.write
+  return (['create', 'update', 'delete'] as const).filter((op) => w[op] !== 'deny')
+}
+
+export function describeSchema(bound: BoundPolicy, principal: Principal, only?: string): SchemaDescription {
+  const models = usableModels(bound, principal)
+  const visible = new Set(models.map((m) => m.name))
+  const out: Record<string, DescribedModel> = {}
+  for (const model of models) {
+    if (only !== undefined && model.name !== only) continue
+    const fields: Record<string, DescribedField> = {}
+    for (const f of Object.values(model.fields)) {
+      if (f.rule.action === 'deny') continue
+      const plain = f.rule.action === 'allow'
+      fields[f.name] = {
+        type: f.column.dataType,
+        nullable: f.column.nullable,
+        access: plain ? 'read' : f.rule.action === 'mask' ? 'masked' : 'hashed',
+        filterable: plain,
+        sortable: plain,
+      }
+    }
+    const relations: DescribedModel['relations'] = {}
+    for (const r of Object.values(model.relations)) {
+      if (visible.has(r.target)) relations[r.name] = { model: r.target, cardinality: r.cardinality }
+    }
+    const agg = model.policy.aggregations
+    out[model.name] = {
+      ...(model.policy.description === undefined ? {} : { description: model.policy.description }),
+      primaryKey: [...model.primaryKey],
+      fields,
+      relations,
+      operations: ['query', 'get', 'aggregate', ...writeOperations(model)],
+      aggregations: { fields: [...agg.fields], groupBy: [...agg.groupBy] },
+    }
+  }
+  return { models: out }
+}

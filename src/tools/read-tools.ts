@@ -1,0 +1,162 @@
+/**
+ * The read tools: query, get, aggregate. Each is plan → build → (cost guard) → execute in one statement →
+ * shape; every decision was made by the planner and is reported to the audit from the plan itself.
+ */
+import type { Compilable, CompiledQuery, Kysely } from 'kysely'
+import type { RunContext } from '../context/index.ts'
+import { budgetExceeded, notFound } from '../errors/index.ts'
+import { estimateCost } from '../executor/explain-cost.ts'
+import { buildAggregate, AGGREGATE_VALUE } from '../planner/build-aggregate.ts'
+import { buildGet, buildQuery, ORDER_KEY_PREFIX } from '../planner/build-select.ts'
+import { encodeCursor } from '../planner/cursor.ts'
+import { planAggregate, planGet, planQuery } from '../planner/plan-read.ts'
+import { redactedFieldsOf, type BudgetReport, type SelectPlan, type VisibilityPlan } from '../planner/query-plan.ts'
+import { parseRequest } from '../planner/request/request-schema.ts'
+import { shapeRows, type Row } from './shape-rows.ts'
+import type { CallFacts, ToolRuntime } from './tool-runtime.ts'
+
+export interface QueryResult {
+  rows: Row[]
+  nextCursor: string | null
+  hasMore: boolean
+}
+
+export interface GetResult {
+  row: Row
+}
+
+export type AggregateResult = { value: string | number | null } | { groups: { key: Row; value: string | number | null }[] }
+
+function visibilityFacts(v: VisibilityPlan): { scopes: string[]; policies: string[] } {
+  return {
+    scopes: v.scopes.map((s) => `${v.model}.${s.column} = ${s.source}`),
+    policies: [...v.permissive, ...v.restrictive].map((r) => `${v.model}.${r.name}`),
+  }
+}
+
+function selectFacts(plan: SelectPlan, facts: CallFacts): void {
+  const scopes: string[] = []
+  const policies: string[] = []
+  let bypass: string | null = null
+  const walk = (p: SelectPlan): void => {
+    const f = visibilityFacts(p.visibility)
+    scopes.push(...f.scopes)
+    policies.push(...f.policies)
+    if (p.visibility.bypass !== null && bypass === null) bypass = `${p.model}.${p.visibility.bypass}`
+    for (const inc of p.includes) walk(inc.select)
+  }
+  walk(plan)
+  facts.model = plan.model
+  facts.scopesInjected = scopes
+  facts.rowPolicies = policies
+  facts.bypass = bypass
+  facts.fieldsRedacted = redactedFieldsOf(plan)
+}
+
+/** Runs one compiled statement under the executor, refusing it first if the cost guard says it is too expensive. */
+async function execute(
+  runtime: ToolRuntime,
+  ctx: RunContext,
+  requestId: string,
+  budget: BudgetReport,
+  query: Compilable<unknown>,
+): Promise<Row[]> {
+  const compiled = query.compile() as CompiledQuery<Row>
+  return runtime.executor.run(
+    {
+      access: 'read',
+      requestId,
+      principal: ctx.principal,
+      claims: runtime.enforcement !== 'app',
+      statementTimeoutMs: budget.statementTimeoutMs,
+    },
+    // why: the executor hands back the transaction or the database; both are untyped over user schemas.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async (q: Kysely<any>) => {
+      if (runtime.costGuard) {
+        const cost = await estimateCost(q, compiled)
+        if (cost > budget.maxEstimatedCost) {
+          throw budgetExceeded('estimated_cost', budget.maxEstimatedCost, Math.round(cost))
+        }
+      }
+      const result = await q.executeQuery(compiled)
+      return result.rows
+    },
+  )
+}
+
+export async function runQuery(runtime: ToolRuntime, ctx: RunContext, requestId: string, args: unknown, facts: CallFacts): Promise<QueryResult> {
+  const req = parseRequest('query', args)
+  const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
+  selectFacts(plan.root, facts)
+  const raw = await execute(runtime, ctx, requestId, plan.budget, buildQuery(runtime.db, plan))
+  const hasMore = raw.length > plan.limit
+  const page = hasMore ? raw.slice(0, plan.limit) : raw
+  let nextCursor: string | null = null
+  const last = page[page.length - 1]
+  if (hasMore && last) {
+    const k = plan.root.orderBy.map((_, i) => {
+      const v = last[`${ORDER_KEY_PREFIX}${i}`]
+      return v === null || v === undefined ? null : String(v)
+    })
+    nextCursor = encodeCursor({ v: 1, b: plan.cursorBinding, k }, runtime.secret)
+  }
+  const rows = shapeRows(page, plan.root, runtime.secret)
+  facts.rowCount = rows.length
+  return { rows, nextCursor, hasMore }
+}
+
+export async function runGet(runtime: ToolRuntime, ctx: RunContext, requestId: string, args: unknown, facts: CallFacts): Promise<GetResult> {
+  const req = parseRequest('get', args)
+  const plan = planGet(runtime.bound, ctx.principal, req)
+  selectFacts(plan.root, facts)
+  const raw = await execute(runtime, ctx, requestId, plan.budget, buildGet(runtime.db, plan))
+  const first = raw[0]
+  // Another tenant's row and a row that does not exist take this same path and the same error.
+  if (!first) throw notFound(plan.root.model)
+  const [row] = shapeRows([first], plan.root, runtime.secret)
+  facts.rowCount = 1
+  return { row: row as Row }
+}
+
+function aggregateValue(v: unknown): string | number | null {
+  if (v === null || v === undefined) return null
+  if (typeof v === 'number') return v
+  if (typeof v === 'string') return v
+  return String(v)
+}
+
+export async function runAggregate(
+  runtime: ToolRuntime,
+  ctx: RunContext,
+  requestId: string,
+  args: unknown,
+  facts: CallFacts,
+): Promise<AggregateResult> {
+  const req = parseRequest('aggregate', args)
+  const plan = planAggregate(runtime.bound, ctx.principal, req)
+  const vf = visibilityFacts(plan.visibility)
+  facts.model = plan.model
+  facts.scopesInjected = vf.scopes
+  facts.rowPolicies = vf.policies
+  facts.bypass = plan.visibility.bypass === null ? null : `${plan.model}.${plan.visibility.bypass}`
+  const raw = await execute(runtime, ctx, requestId, plan.budget, buildAggregate(runtime.db, plan))
+  // Counts are exact integers: return them as numbers while they fit, as strings beyond 2^53.
+  const convert = (v: unknown): string | number | null => {
+    const out = aggregateValue(v)
+    if (plan.op === 'count' && typeof out === 'string' && Number.isSafeInteger(Number(out))) return Number(out)
+    return out
+  }
+  if (plan.groupBy.length === 0) {
+    facts.rowCount = 1
+    return { value: convert(raw[0]?.[AGGREGATE_VALUE]) }
+  }
+  if (raw.length > plan.maxGroups) throw budgetExceeded('max_rows', plan.maxGroups, raw.length)
+  facts.rowCount = raw.length
+  return {
+    groups: raw.map((r) => ({
+      key: Object.fromEntries(plan.groupBy.map((g) => [g.name, r[g.name] ?? null])),
+      value: convert(r[AGGREGATE_VALUE]),
+    })),
+  }
+}
