@@ -1,5 +1,11 @@
 export { createExecutor, claimSettingNames } from './executor.ts'
-export type { ClaimSettingName, ExecutionSpec, Executor, ExecutorDatabase, ExecutorOptions } from './executor.ts'
+export type {
+  ClaimSettingName,
+  ExecutionSpec,
+  Executor,
+  ExecutorDatabase,
+  ExecutorOptions,
+} from './executor.ts'
 export {
   createTesseraDialect,
   sessionStatementTimeoutOf,

@@ -36,7 +36,8 @@ function convert(value: unknown, ancestors: Set<object>): JsonValue {
 
 function convertObject(value: object, ancestors: Set<object>): JsonValue {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString()
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
   if (ancestors.has(value)) throw new TypeError('cannot convert a cyclic structure to JSON')
   ancestors.add(value)
   try {

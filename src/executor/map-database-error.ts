@@ -43,5 +43,14 @@ function describeForLog(err: unknown): Record<string, unknown> {
   return out
 }
 
-const LOGGED_FIELDS = ['code', 'severity', 'schema', 'table', 'column', 'constraint', 'routine', 'timeoutMs'] as const
+const LOGGED_FIELDS = [
+  'code',
+  'severity',
+  'schema',
+  'table',
+  'column',
+  'constraint',
+  'routine',
+  'timeoutMs',
+] as const
 type LoggedField = (typeof LOGGED_FIELDS)[number]

@@ -34,7 +34,10 @@ export function createPostgresDatabase(
   const given: pg.PoolConfig = typeof config === 'string' ? { connectionString: config } : config
   const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, ...given })
   pool.on('error', (err) => {
-    options.logger?.warn({ dbError: { message: err.message, code: codeOf(err) } }, 'idle database connection failed')
+    options.logger?.warn(
+      { dbError: { message: err.message, code: codeOf(err) } },
+      'idle database connection failed',
+    )
   })
   // why: the database holds user schemas whose table types are unknown at compile time.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -238,7 +238,9 @@ class TesseraDriver implements Driver {
     savepointName: string,
     compileQuery: QueryCompiler['compileQuery'],
   ): Promise<void> {
-    await connection.executeQuery(compileQuery(savepointCommand('rollback to', savepointName), createQueryId()))
+    await connection.executeQuery(
+      compileQuery(savepointCommand('rollback to', savepointName), createQueryId()),
+    )
   }
 
   async releaseSavepoint(
@@ -316,7 +318,8 @@ class TesseraConnection implements DatabaseConnection {
     if (command === 'ROLLBACK' || command === 'COMMIT') {
       return { rows: [{ command } as R] }
     }
-    const affects = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
+    const affects =
+      command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
     return {
       ...(affects ? { numAffectedRows: BigInt(rowCount ?? 0) } : {}),
       rows: (rows ?? []) as R[],
@@ -397,6 +400,8 @@ async function connectWithin(pool: TesseraPool, timeoutMs: number): Promise<Tess
 
 function savepointCommand(command: string, savepointName: string): RawNode {
   // IdentifierNode quotes the name, exactly like kysely's parseSavepointCommand.
-  return RawNode.createWithChildren([RawNode.createWithSql(`${command} `), IdentifierNode.create(savepointName)])
+  return RawNode.createWithChildren([
+    RawNode.createWithSql(`${command} `),
+    IdentifierNode.create(savepointName),
+  ])
 }
-

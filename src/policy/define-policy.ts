@@ -47,7 +47,15 @@ export function parsePolicy(input: unknown, origin?: string): Policy {
   const problems: PolicyProblem[] = []
   const clean = sanitizePolicyInput(input, problems)
   const parsed = policyInputSchema.safeParse(clean)
-  if (!parsed.success) problems.push(...zodIssuesToProblems(parsed.error.issues, policyInputSchema))
+  if (!parsed.success) {
+    // A value the first pass already rejected (and dropped) would only be reported again as missing.
+    const rejected = problems.map((p) => p.path)
+    const within = (path: string): boolean =>
+      rejected.some((r) => path === r || path.startsWith(`${r}.`) || path.startsWith(`${r}[`))
+    for (const problem of zodIssuesToProblems(parsed.error.issues, policyInputSchema)) {
+      if (!within(problem.path)) problems.push(problem)
+    }
+  }
 
   // Even when the whole input does not parse, each model that parses on its own is checked, so one typo does
   // not hide the other problems.

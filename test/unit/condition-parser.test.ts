@@ -8,7 +8,11 @@ import { printCondition } from '../../src/policy/condition/print-condition.ts'
 const field = (name: string): OperandNode => ({ kind: 'field', name })
 const lit = (value: string | number | boolean | null): OperandNode => ({ kind: 'literal', value })
 const pr = (...path: string[]): OperandNode => ({ kind: 'principal', path: path as unknown as PrincipalPath })
-const cmp = (left: OperandNode, op: '=' | '!=' | '<' | '<=' | '>' | '>=', right: OperandNode): ConditionNode => ({
+const cmp = (
+  left: OperandNode,
+  op: '=' | '!=' | '<' | '<=' | '>' | '>=',
+  right: OperandNode,
+): ConditionNode => ({
   kind: 'compare',
   op,
   left,
@@ -55,7 +59,12 @@ describe('tryParseCondition accepts the condition language of DESIGN §3', () =>
     ],
     [
       "status NOT IN ('closed', 'void')",
-      { kind: 'in', negated: true, left: field('status'), right: { kind: 'list', items: [lit('closed'), lit('void')] } },
+      {
+        kind: 'in',
+        negated: true,
+        left: field('status'),
+        right: { kind: 'list', items: [lit('closed'), lit('void')] },
+      },
     ],
     [
       'n in (1, -2.5, null, principal.tenantId, other)',
@@ -71,7 +80,10 @@ describe('tryParseCondition accepts the condition language of DESIGN §3', () =>
       { kind: 'in', negated: false, left: field('x'), right: { kind: 'list', items: [pr('roles')] } },
     ],
     ["'a' in tags", { kind: 'in', negated: false, left: lit('a'), right: field('tags') }],
-    ['true NOT IN (flag)', { kind: 'in', negated: true, left: lit(true), right: { kind: 'list', items: [field('flag')] } }],
+    [
+      'true NOT IN (flag)',
+      { kind: 'in', negated: true, left: lit(true), right: { kind: 'list', items: [field('flag')] } },
+    ],
     ['tenant_id IS NOT NULL', { kind: 'is_null', negated: true, operand: field('tenant_id') }],
     ['deleted_at is null', { kind: 'is_null', negated: false, operand: field('deleted_at') }],
     ['principal.userId IS NULL', { kind: 'is_null', negated: false, operand: pr('userId') }],
@@ -88,14 +100,20 @@ describe('tryParseCondition accepts the condition language of DESIGN §3', () =>
       'a = 1 OR b = 2 AND c = 3',
       {
         kind: 'or',
-        operands: [cmp(field('a'), '=', lit(1)), { kind: 'and', operands: [cmp(field('b'), '=', lit(2)), cmp(field('c'), '=', lit(3))] }],
+        operands: [
+          cmp(field('a'), '=', lit(1)),
+          { kind: 'and', operands: [cmp(field('b'), '=', lit(2)), cmp(field('c'), '=', lit(3))] },
+        ],
       },
     ],
     [
       '(a = 1 OR b = 2) AND c = 3',
       {
         kind: 'and',
-        operands: [{ kind: 'or', operands: [cmp(field('a'), '=', lit(1)), cmp(field('b'), '=', lit(2))] }, cmp(field('c'), '=', lit(3))],
+        operands: [
+          { kind: 'or', operands: [cmp(field('a'), '=', lit(1)), cmp(field('b'), '=', lit(2))] },
+          cmp(field('c'), '=', lit(3)),
+        ],
       },
     ],
     [
@@ -112,11 +130,17 @@ describe('tryParseCondition accepts the condition language of DESIGN §3', () =>
     ],
     [
       'NOT a = 1 AND b = 2',
-      { kind: 'and', operands: [{ kind: 'not', operand: cmp(field('a'), '=', lit(1)) }, cmp(field('b'), '=', lit(2))] },
+      {
+        kind: 'and',
+        operands: [{ kind: 'not', operand: cmp(field('a'), '=', lit(1)) }, cmp(field('b'), '=', lit(2))],
+      },
     ],
     [
       'not (a = 1 or b = 2)',
-      { kind: 'not', operand: { kind: 'or', operands: [cmp(field('a'), '=', lit(1)), cmp(field('b'), '=', lit(2))] } },
+      {
+        kind: 'not',
+        operand: { kind: 'or', operands: [cmp(field('a'), '=', lit(1)), cmp(field('b'), '=', lit(2))] },
+      },
     ],
     ['NOT NOT TRUE', { kind: 'not', operand: { kind: 'not', operand: { kind: 'bool', value: true } } }],
     ['\t( ( x = 1 ) )\n', cmp(field('x'), '=', lit(1))],
@@ -197,7 +221,12 @@ describe('tryParseCondition rejects malformed conditions with the position of th
     ['a dangling AND', 'a = 1 AND', 9, 'Expected an operand'],
     ['a dangling NOT', 'NOT', 3, 'Expected an operand'],
     ['a doubled OR', 'a = 1 OR OR b = 2', 9, 'keywords cannot be field names'],
-    ['an unknown principal path', 'principal.isAdmin = true', 0, "Unknown principal path 'principal.isAdmin'"],
+    [
+      'an unknown principal path',
+      'principal.isAdmin = true',
+      0,
+      "Unknown principal path 'principal.isAdmin'",
+    ],
     ['principal.metadata without a key', 'x = principal.metadata', 4, 'needs a key'],
     ['a part after principal.tenantId', 'x = principal.tenantId.x', 4, 'has no parts'],
     ['__proto__ in a principal path', 'x = principal.metadata.__proto__', 4, "'__proto__' is not allowed"],
@@ -250,8 +279,14 @@ describe('parseCondition', () => {
 describe('printCondition', () => {
   it.each([
     ['a <> 1', 'a != 1'],
-    ['is_public = TRUE or tenant_id = principal.tenant_id', 'is_public = true OR tenant_id = principal.tenantId'],
-    ['(a = 1 or b = 2) and not (c is not null and d in (1, 2))', '(a = 1 OR b = 2) AND NOT (c IS NOT NULL AND d IN (1, 2))'],
+    [
+      'is_public = TRUE or tenant_id = principal.tenant_id',
+      'is_public = true OR tenant_id = principal.tenantId',
+    ],
+    [
+      '(a = 1 or b = 2) and not (c is not null and d in (1, 2))',
+      '(a = 1 OR b = 2) AND NOT (c IS NOT NULL AND d IN (1, 2))',
+    ],
     ["name = 'it''s'", "name = 'it''s'"],
     ["'super_admin' in PRINCIPAL.roles", "'super_admin' IN principal.roles"],
     ['true', 'TRUE'],
@@ -298,7 +333,14 @@ const operand: fc.Arbitrary<OperandNode> = fc.oneof(
   literalValue.map((value) => ({ kind: 'literal' as const, value })),
   principalPath.map((path) => ({ kind: 'principal' as const, path })),
 )
-const compareOp = fc.constantFrom('=' as const, '!=' as const, '<' as const, '<=' as const, '>' as const, '>=' as const)
+const compareOp = fc.constantFrom(
+  '=' as const,
+  '!=' as const,
+  '<' as const,
+  '<=' as const,
+  '>' as const,
+  '>=' as const,
+)
 const inRight = fc.oneof(
   fc.array(operand, { minLength: 1, maxLength: 4 }).map((items) => ({ kind: 'list' as const, items })),
   principalPath.map((path) => ({ kind: 'principal' as const, path })),
@@ -314,8 +356,14 @@ const { condition } = fc.letrec<{ condition: ConditionNode }>((tie) => ({
   condition: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     leaf,
-    fc.record({ kind: fc.constant('and' as const), operands: fc.array(tie('condition'), { minLength: 2, maxLength: 4 }) }),
-    fc.record({ kind: fc.constant('or' as const), operands: fc.array(tie('condition'), { minLength: 2, maxLength: 4 }) }),
+    fc.record({
+      kind: fc.constant('and' as const),
+      operands: fc.array(tie('condition'), { minLength: 2, maxLength: 4 }),
+    }),
+    fc.record({
+      kind: fc.constant('or' as const),
+      operands: fc.array(tie('condition'), { minLength: 2, maxLength: 4 }),
+    }),
     fc.record({ kind: fc.constant('not' as const), operand: tie('condition') }),
   ),
 }))
@@ -350,15 +398,20 @@ describe('printCondition and tryParseCondition', () => {
   })
 
   it('never throws on arbitrary text: it returns a node or an error with a position inside the input', () => {
-    const alphabet = fc.constantFrom(...'aAnN_1 .()\'=<>!,-\nprincipal.tenantId IN NOT AND OR IS NULL'.split(''))
+    const alphabet = fc.constantFrom(
+      ..."aAnN_1 .()'=<>!,-\nprincipal.tenantId IN NOT AND OR IS NULL".split(''),
+    )
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: alphabet, maxLength: 40 }), fc.string({ maxLength: 40 })), (text) => {
-        const result = tryParseCondition(text)
-        if (!result.ok) {
-          expect(result.position).toBeGreaterThanOrEqual(0)
-          expect(result.position).toBeLessThanOrEqual(text.length)
-        }
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit: alphabet, maxLength: 40 }), fc.string({ maxLength: 40 })),
+        (text) => {
+          const result = tryParseCondition(text)
+          if (!result.ok) {
+            expect(result.position).toBeGreaterThanOrEqual(0)
+            expect(result.position).toBeLessThanOrEqual(text.length)
+          }
+        },
+      ),
       { numRuns: 500 },
     )
   })

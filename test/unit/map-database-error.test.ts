@@ -9,16 +9,20 @@ import { PoolExhaustedError } from '../../src/executor/pool-exhausted-error.ts'
 
 /** Shaped like pg-protocol's DatabaseError, with text that must never reach a caller. */
 function dbError(code: string, severity = 'ERROR'): Error {
-  return Object.assign(new Error(`duplicate key value violates unique constraint "users_tenant_id_email_key"`), {
-    code,
-    severity,
-    detail: 'Key (tenant_id, email)=(b0000000-0000-4000-8000-000000000000, bob@globex.test) already exists.',
-    hint: 'secret hint',
-    where: 'PL/pgSQL function leak()',
-    constraint: 'users_tenant_id_email_key',
-    table: 'users',
-    column: 'email',
-  })
+  return Object.assign(
+    new Error(`duplicate key value violates unique constraint "users_tenant_id_email_key"`),
+    {
+      code,
+      severity,
+      detail:
+        'Key (tenant_id, email)=(b0000000-0000-4000-8000-000000000000, bob@globex.test) already exists.',
+      hint: 'secret hint',
+      where: 'PL/pgSQL function leak()',
+      constraint: 'users_tenant_id_email_key',
+      table: 'users',
+      column: 'email',
+    },
+  )
 }
 
 function capturingLogger(): { logger: pino.Logger; lines: () => Record<string, any>[] } {
@@ -30,7 +34,16 @@ function capturingLogger(): { logger: pino.Logger; lines: () => Record<string, a
     },
   })
   const logger = pino({ level: 'trace' }, stream)
-  return { logger, lines: () => chunks.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) }
+  return {
+    logger,
+    lines: () =>
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+  }
 }
 
 describe('mapDatabaseError', () => {
@@ -64,7 +77,13 @@ describe('mapDatabaseError', () => {
     const mapped = mapDatabaseError(dbError('23505'), 'req-1')
     expect(mapped.message).toBe('The write conflicts with an existing record')
     const text = JSON.stringify(mapped.toJSON())
-    for (const leak of ['users_tenant_id_email_key', 'email', 'bob@globex.test', 'b0000000', 'duplicate key']) {
+    for (const leak of [
+      'users_tenant_id_email_key',
+      'email',
+      'bob@globex.test',
+      'b0000000',
+      'duplicate key',
+    ]) {
       expect(text).not.toContain(leak)
     }
   })
@@ -95,7 +114,18 @@ describe('mapDatabaseError', () => {
   it('never puts the database message, detail, hint or where into the caller-visible error', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom('23505', '23503', '23502', '22P02', '42501', '57014', '57P01', '08006', 'XX000', 'P0001'),
+        fc.constantFrom(
+          '23505',
+          '23503',
+          '23502',
+          '22P02',
+          '42501',
+          '57014',
+          '57P01',
+          '08006',
+          'XX000',
+          'P0001',
+        ),
         fc.string({ minLength: 1, maxLength: 40 }),
         (code, secret) => {
           const marker = `SECRET<${secret}>`
@@ -131,7 +161,10 @@ describe('mapDatabaseError', () => {
   it('logs pool exhaustion as such', () => {
     const { logger, lines } = capturingLogger()
     mapDatabaseError(new PoolExhaustedError(250), 'req-4', logger)
-    expect(lines()[0]).toMatchObject({ requestId: 'req-4', dbError: { message: expect.stringContaining('pool exhausted') } })
+    expect(lines()[0]).toMatchObject({
+      requestId: 'req-4',
+      dbError: { message: expect.stringContaining('pool exhausted') },
+    })
   })
 
   it('does not log a TesseraError that passes through', () => {

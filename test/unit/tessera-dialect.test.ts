@@ -159,13 +159,15 @@ describe('Tessera dialect driver', () => {
     expect(pool.client.queries).toHaveLength(0)
   })
 
-  it("leaves the acquire timeout to the pool when it has its own connectionTimeoutMillis", async () => {
+  it('leaves the acquire timeout to the pool when it has its own connectionTimeoutMillis', async () => {
     const pool = new FakePool()
     pool.options = { connectionTimeoutMillis: 1000 }
     let calls = 0
     pool.connectImpl = () => {
       calls++
-      return new Promise((_, reject) => setTimeout(() => reject(new Error('timeout exceeded when trying to connect')), 60))
+      return new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('timeout exceeded when trying to connect')), 60),
+      )
     }
     const db = new Kysely<any>({ dialect: createTesseraDialect({ pool, acquireTimeoutMillis: 10 }) })
     await expect(db.executeQuery(CompiledQuery.raw('select 1'))).rejects.toThrow('timeout exceeded')
@@ -190,7 +192,9 @@ describe('Tessera dialect driver', () => {
     }
     const db = new Kysely<any>({ dialect: createTesseraDialect({ pool, statementTimeoutMs: 1000 }) })
     await expect(db.executeQuery(CompiledQuery.raw('select 1'))).rejects.toBe(lost)
-    expect(pool.client.queries.map((q) => q.text)).toEqual(["select set_config('statement_timeout', $1, false)"])
+    expect(pool.client.queries.map((q) => q.text)).toEqual([
+      "select set_config('statement_timeout', $1, false)",
+    ])
     expect(pool.client.releases).toEqual([lost])
   })
 

@@ -12,12 +12,9 @@ type Issue = z.core.$ZodIssue
 const MAX_REPORTED_ISSUES = 20
 const MAX_MESSAGE_LENGTH = 300
 
-/**
- * Weight of an issue that says "the input is not this branch's kind of value at all": a wrong JSON type, or
- * a missing key the branch is recognised by (`and`, `or`, `not`, the `op` discriminator).
- */
+/** Weight of an issue that says "the input is not this branch's kind of value at all". */
 const WRONG_TYPE = 2
-/** Weight of an issue that says "the input has a key this branch does not know". */
+/** Weight of an issue that says "the input has a key this branch does not know, or lacks one it needs". */
 const WRONG_KEYS = 1
 
 function segmentsOf(path: readonly PropertyKey[]): PathSegment[] {
@@ -44,6 +41,11 @@ function messageOf(issue: Issue): string {
   }
 }
 
+/** zod's discriminated union reports "no matching discriminator" as a union issue with no branches. */
+function isMissingDiscriminator(issue: Issue): boolean {
+  return issue.code === 'invalid_union' && issue.errors.length === 0
+}
+
 function hasOwnKey(value: unknown, key: PathSegment): boolean {
   return typeof value === 'object' && value !== null && Object.hasOwn(value, key)
 }
@@ -66,9 +68,12 @@ function mismatch(branch: readonly Issue[], value: unknown): number {
         score += pickBranch(issue, value) === undefined ? WRONG_TYPE : 0
       else if (issue.code === 'invalid_type' || issue.code === 'invalid_value') score += WRONG_TYPE
     } else if (issue.path.length === 1) {
-      // A key the branch needs (e.g. `and`, or the `op` discriminator) that the input does not have.
+      // A key the branch needs that the input does not have: a missing discriminator (`op`) means another
+      // kind of value; a missing member (`and`, or `value` of a comparison) may be a mistake inside.
       const key = issue.path[0]
-      if ((typeof key === 'string' || typeof key === 'number') && !hasOwnKey(value, key)) score += WRONG_TYPE
+      if ((typeof key === 'string' || typeof key === 'number') && !hasOwnKey(value, key)) {
+        score += isMissingDiscriminator(issue) ? WRONG_TYPE : WRONG_KEYS
+      }
     }
   }
   return score

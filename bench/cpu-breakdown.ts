@@ -1,0 +1,162 @@
+/**
+ * CPU cost of the Tessera read path without a database: each stage a toolset call runs, timed in its own loop
+ * over the same varying inputs the latency benchmark uses. "Before send" is what a call spends before its
+ * statement reaches the driver (context, request, plan, build, compile, statement name); "after receive" is
+ * what it spends once the rows are back (shaping, cursor, audit).
+ */
+import { createHash } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { MemoryAuditStore, sanitizeAuditInput } from '../src/audit/index.ts'
+import { parseRunContext, type RunContext } from '../src/context/index.ts'
+import { buildGet, buildQuery } from '../src/planner/build-select.ts'
+import { encodeCursor } from '../src/planner/cursor.ts'
+import { planGet, planQuery } from '../src/planner/plan-read.ts'
+import { parseRequest } from '../src/planner/request/request-schema.ts'
+import type { BoundPolicy } from '../src/policy/types.ts'
+import { shapeRows } from '../src/tools/shape-rows.ts'
+import { auditDraft, type ToolRuntime } from '../src/tools/tool-runtime.ts'
+import type { SampleRow } from './bench-data.ts'
+
+export interface StageCost {
+  readonly stage: string
+  /** Part of the path before the statement is sent ('before'), after the rows are back ('after'), or a sum. */
+  readonly phase: 'before' | 'after' | 'total'
+  readonly micros: number
+}
+
+export interface CpuBreakdown {
+  readonly get: readonly StageCost[]
+  readonly query: readonly StageCost[]
+}
+
+let sink: unknown
+
+/** Mean µs per call of `fn` over `n` calls, after `n / 5` warm-up calls. */
+function timeLoop(n: number, fn: (i: number) => unknown): number {
+  for (let i = 0; i < Math.max(50, Math.floor(n / 5)); i++) sink = fn(i)
+  const started = performance.now()
+  for (let i = 0; i < n; i++) sink = fn(i)
+  return ((performance.now() - started) * 1000) / n
+}
+
+// Mirrors the dialect's statement naming (a salted SHA-1 of the SQL text, computed for every statement).
+function statementName(sql: string): string {
+  return createHash('sha1').update('0123456789abcdef').update('\0').update(sql).digest('hex').slice(0, 16)
+}
+
+export function measureCpu(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  db: Kysely<any>,
+  bound: BoundPolicy,
+  secret: string,
+  sample: readonly SampleRow[],
+  n: number,
+): CpuBreakdown {
+  const at = (i: number): SampleRow => sample[i % sample.length] as SampleRow
+  const rawCtx = (i: number): RunContext => ({ principal: { tenantId: at(i).tenantId } })
+  const ctxs = sample.map((_, i) => parseRunContext(rawCtx(i)))
+  const ctx = (i: number): RunContext => ctxs[i % ctxs.length] as RunContext
+  // auditDraft reads only the bound policy's version hash from the runtime.
+  const runtime = { bound } as unknown as ToolRuntime
+  const audit = new MemoryAuditStore()
+  const fakeRow = (i: number) => ({
+    id: at(i).id,
+    status: 'paid',
+    total: '123.45',
+    created_at: '2024-01-05T10:11:12+00:00',
+  })
+
+  const getArgs = (i: number) => ({ model: 'Order', id: at(i).id })
+  const getReqs = sample.map((_, i) => parseRequest('get', getArgs(i)))
+  const getPlans = sample.map((_, i) => planGet(bound, ctx(i).principal, getReqs[i]!))
+  const getSql = buildGet(db, getPlans[0]!).compile().sql
+  const getStages: StageCost[] = [
+    { stage: 'parseRunContext', phase: 'before', micros: timeLoop(n, (i) => parseRunContext(rawCtx(i))) },
+    { stage: 'parseRequest', phase: 'before', micros: timeLoop(n, (i) => parseRequest('get', getArgs(i))) },
+    {
+      stage: 'planGet',
+      phase: 'before',
+      micros: timeLoop(n, (i) => planGet(bound, ctx(i).principal, getReqs[i % getReqs.length]!)),
+    },
+    { stage: 'buildGet', phase: 'before', micros: timeLoop(n, (i) => buildGet(db, getPlans[i % getPlans.length]!)) },
+    {
+      stage: 'build + compile',
+      phase: 'before',
+      micros: timeLoop(n, (i) => buildGet(db, getPlans[i % getPlans.length]!).compile()),
+    },
+    { stage: 'statement name (sha1)', phase: 'before', micros: timeLoop(n, () => statementName(getSql)) },
+    {
+      stage: 'shapeRows (1 row)',
+      phase: 'after',
+      micros: timeLoop(n, (i) => shapeRows([fakeRow(i)], getPlans[i % getPlans.length]!.root, secret)),
+    },
+    {
+      stage: 'audit draft + append',
+      phase: 'after',
+      micros: timeLoop(n, (i) => {
+        const draft = auditDraft(runtime, 'db_get', 'read', rawCtx(i), ctx(i), 'req', getArgs(i), {}, 0, null)
+        return audit.append(draft)
+      }),
+    },
+    { stage: 'sanitizeAuditInput', phase: 'after', micros: timeLoop(n, (i) => sanitizeAuditInput(getArgs(i))) },
+  ]
+  getStages.push({
+    stage: 'parse + plan + build + compile (one loop)',
+    phase: 'total',
+    micros: timeLoop(n, (i) => {
+      const c = parseRunContext(rawCtx(i))
+      const plan = planGet(bound, c.principal, parseRequest('get', getArgs(i)))
+      return buildGet(db, plan).compile()
+    }),
+  })
+
+  const queryArgs = () => ({ model: 'Order', orderBy: [{ field: 'created_at' }], limit: 20 })
+  const queryReq = parseRequest('query', queryArgs())
+  const queryPlans = sample.map((_, i) => planQuery(bound, ctx(i).principal, queryReq, { cursorKey: secret }))
+  const querySql = buildQuery(db, queryPlans[0]!).compile().sql
+  const page = Array.from({ length: 20 }, (_, i) => fakeRow(i))
+  const queryStages: StageCost[] = [
+    { stage: 'parseRunContext', phase: 'before', micros: timeLoop(n, (i) => parseRunContext(rawCtx(i))) },
+    { stage: 'parseRequest', phase: 'before', micros: timeLoop(n, () => parseRequest('query', queryArgs())) },
+    {
+      stage: 'planQuery (incl. cursor binding)',
+      phase: 'before',
+      micros: timeLoop(n, (i) => planQuery(bound, ctx(i).principal, queryReq, { cursorKey: secret })),
+    },
+    {
+      stage: 'build + compile',
+      phase: 'before',
+      micros: timeLoop(n, (i) => buildQuery(db, queryPlans[i % queryPlans.length]!).compile()),
+    },
+    { stage: 'statement name (sha1)', phase: 'before', micros: timeLoop(n, () => statementName(querySql)) },
+    {
+      stage: 'shapeRows (20 rows)',
+      phase: 'after',
+      micros: timeLoop(n, (i) => shapeRows(page, queryPlans[i % queryPlans.length]!.root, secret)),
+    },
+    {
+      stage: 'encodeCursor',
+      phase: 'after',
+      micros: timeLoop(n, (i) => encodeCursor({ v: 1, b: queryPlans[0]!.cursorBinding, k: [`2024-01-0${1 + (i % 9)}`, at(i).id] }, secret)),
+    },
+    {
+      stage: 'audit draft + append',
+      phase: 'after',
+      micros: timeLoop(n, (i) => {
+        const draft = auditDraft(runtime, 'db_query', 'read', rawCtx(i), ctx(i), 'req', queryArgs(), {}, 0, null)
+        return audit.append(draft)
+      }),
+    },
+  ]
+  queryStages.push({
+    stage: 'parse + plan + build + compile (one loop)',
+    phase: 'total',
+    micros: timeLoop(n, (i) => {
+      const c = parseRunContext(rawCtx(i))
+      const plan = planQuery(bound, c.principal, parseRequest('query', queryArgs()), { cursorKey: secret })
+      return buildQuery(db, plan).compile()
+    }),
+  })
+  if (sink === Symbol.for('never')) throw new Error('unreachable')
+  return { get: getStages, query: queryStages }
+}

@@ -1,0 +1,250 @@
+/**
+ * Read-path benchmark (`npm run bench`): Tessera's `get` and `query` against raw node-postgres on the same
+ * server, in the same process, interleaved in rounds so drift (other processes, autovacuum, CPU frequency)
+ * hits every scenario alike. One client at a time (sequential awaits), so a latency is round trips plus CPU.
+ *
+ *   npm run bench                      1,000,000 rows / 1,000 tenants / 3,000 calls per scenario
+ *   npm run bench -- --quick           20,000 rows / 100 tenants / 300 calls (a smoke run)
+ *   npm run bench -- --rows 200000 --tenants 500 --iterations 5000 --pool 4 --rounds 10
+ *
+ * Server: TESSERA_BENCH_DATABASE_URL, else TESSERA_TEST_DATABASE_URL's server, else
+ * postgres://postgres@127.0.0.1:5432/postgres; the data lives in a database `tessera_bench` created on it.
+ */
+import { cpus } from 'node:os'
+import { parseArgs } from 'node:util'
+import { Kysely } from 'kysely'
+import pg from 'pg'
+import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
+import { definePolicy } from '../src/policy/define-policy.ts'
+import { createToolset, type Toolset } from '../src/tools/create-toolset.ts'
+import {
+  BENCH_TABLE,
+  ensureBenchDatabase,
+  ensureDataSet,
+  loadSample,
+  seededRandom,
+  serverUrl,
+  type DataSetSpec,
+  type SampleRow,
+} from './bench-data.ts'
+import { measureCpu, type StageCost } from './cpu-breakdown.ts'
+import { formatTable, summarize, us, type LatencySummary } from './latency-stats.ts'
+
+const SECRET = 'tessera-bench-secret-0123456789abcdef'
+const SAMPLE_SIZE = 2_000
+/** Equal to the PROD budget's statementTimeoutMs, so app-mode reads take the executor's one-statement path. */
+const SESSION_STATEMENT_TIMEOUT_MS = 5_000
+
+interface Options {
+  readonly spec: DataSetSpec
+  readonly iterations: number
+  readonly warmup: number
+  readonly rounds: number
+  readonly poolSize: number
+  readonly cpuLoops: number
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      rows: { type: 'string' },
+      tenants: { type: 'string' },
+      iterations: { type: 'string' },
+      rounds: { type: 'string' },
+      pool: { type: 'string' },
+    },
+    strict: true,
+  })
+  const int = (text: string | undefined, fallback: number, name: string): number => {
+    if (text === undefined) return fallback
+    const n = Number(text.replaceAll('_', ''))
+    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`)
+    return n
+  }
+  const quick = values.quick === true
+  const rows = int(values.rows, quick ? 20_000 : 1_000_000, 'rows')
+  const tenants = int(values.tenants, quick ? 100 : 1_000, 'tenants')
+  if (tenants > rows) throw new Error('--tenants must not exceed --rows')
+  const iterations = int(values.iterations, quick ? 300 : 3_000, 'iterations')
+  const rounds = Math.min(iterations, int(values.rounds, 10, 'rounds'))
+  return {
+    spec: { rows, tenants },
+    iterations,
+    warmup: Math.max(100, Math.floor(iterations / 5)),
+    rounds,
+    poolSize: int(values.pool, 4, 'pool'),
+    cpuLoops: quick ? 2_000 : 10_000,
+  }
+}
+
+interface Scenario {
+  readonly name: string
+  /** Scenario whose p50 this one's ratio is taken against (its raw unprepared counterpart). */
+  readonly baseline: string
+  /** Runs one call for sample row `row`; returns the number of rows it got, for the sanity check. */
+  readonly run: (row: SampleRow) => Promise<number>
+}
+
+const GET_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where id = $1 and tenant_id = $2`
+const LIST_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at, id limit 21`
+
+function scenarios(raw: pg.Pool, toolset: Toolset): Scenario[] {
+  const ctx = (row: SampleRow) => ({ principal: { tenantId: row.tenantId } })
+  return [
+    {
+      name: 'raw pg get, unprepared',
+      baseline: 'raw pg get, unprepared',
+      run: async (row) => (await raw.query(GET_SQL, [row.id, row.tenantId])).rows.length,
+    },
+    {
+      name: 'raw pg get, named prepared',
+      baseline: 'raw pg get, unprepared',
+      run: async (row) =>
+        (await raw.query({ name: 'bench_get', text: GET_SQL, values: [row.id, row.tenantId] })).rows.length,
+    },
+    {
+      name: 'tessera get (app mode)',
+      baseline: 'raw pg get, unprepared',
+      run: async (row) => {
+        const { row: got } = await toolset.get(ctx(row), { model: 'Order', id: row.id })
+        return got['id'] === row.id ? 1 : 0
+      },
+    },
+    {
+      name: 'raw pg 20 rows, unprepared',
+      baseline: 'raw pg 20 rows, unprepared',
+      run: async (row) => (await raw.query(LIST_SQL, [row.tenantId])).rows.length,
+    },
+    {
+      name: 'raw pg 20 rows, named prepared',
+      baseline: 'raw pg 20 rows, unprepared',
+      run: async (row) =>
+        (await raw.query({ name: 'bench_list', text: LIST_SQL, values: [row.tenantId] })).rows.length,
+    },
+    {
+      name: 'tessera query 20 rows (app mode)',
+      baseline: 'raw pg 20 rows, unprepared',
+      run: async (row) => {
+        const result = await toolset.query(ctx(row), { model: 'Order', orderBy: [{ field: 'created_at' }], limit: 20 })
+        return result.rows.length
+      },
+    },
+  ]
+}
+
+/** Each scenario draws rows from the sample in its own seeded order. */
+function picker(sample: readonly SampleRow[], seed: number): () => SampleRow {
+  const random = seededRandom(seed)
+  return () => sample[Math.floor(random() * sample.length)] as SampleRow
+}
+
+async function measure(list: readonly Scenario[], sample: readonly SampleRow[], options: Options): Promise<Map<string, number[]>> {
+  const pickers = list.map((_, i) => picker(sample, 1_000 + i))
+  const samples = new Map(list.map((s) => [s.name, [] as number[]]))
+  // Sanity: every scenario finds its rows before anything is timed.
+  for (const [i, s] of list.entries()) {
+    const got = await s.run(sample[i] as SampleRow)
+    if (got === 0) throw new Error(`scenario '${s.name}' found no row for a sampled id`)
+  }
+  for (const [i, s] of list.entries()) {
+    const next = pickers[i] as () => SampleRow
+    for (let k = 0; k < options.warmup; k++) await s.run(next())
+  }
+  const perRound = Math.ceil(options.iterations / options.rounds)
+  for (let round = 0; round < options.rounds; round++) {
+    // Rotate the order each round so no scenario always runs right after the same neighbour.
+    for (let j = 0; j < list.length; j++) {
+      const index = (j + round) % list.length
+      const s = list[index] as Scenario
+      const next = pickers[index] as () => SampleRow
+      const out = samples.get(s.name) as number[]
+      const todo = Math.min(perRound, options.iterations - round * perRound)
+      for (let k = 0; k < todo; k++) {
+        const row = next()
+        const started = performance.now()
+        await s.run(row)
+        out.push((performance.now() - started) * 1000)
+      }
+    }
+  }
+  return samples
+}
+
+function printLatency(list: readonly Scenario[], results: Map<string, number[]>): Map<string, LatencySummary> {
+  const summaries = new Map([...results].map(([name, s]) => [name, summarize(s)]))
+  const rows = list.map((s) => {
+    const sum = summaries.get(s.name) as LatencySummary
+    const base = summaries.get(s.baseline) as LatencySummary
+    return [s.name, us(sum.p50), us(sum.p90), us(sum.p99), us(sum.mean), (sum.p50 / base.p50).toFixed(2)]
+  })
+  console.log(formatTable(['scenario', 'p50 µs', 'p90 µs', 'p99 µs', 'mean µs', 'p50 ratio vs raw unprepared'], rows))
+  return summaries
+}
+
+function printCpu(title: string, stages: readonly StageCost[]): void {
+  console.log(`\n${title}`)
+  const before = stages.filter((s) => s.phase === 'before' && s.stage !== 'buildGet').reduce((a, s) => a + s.micros, 0)
+  const after = stages.filter((s) => s.phase === 'after' && s.stage !== 'sanitizeAuditInput').reduce((a, s) => a + s.micros, 0)
+  const rows = stages.map((s) => [s.stage, s.phase, us(s.micros, 1)])
+  rows.push(['sum of stages before send', 'before', us(before, 1)], ['sum of stages after receive', 'after', us(after, 1)])
+  console.log(formatTable(['stage', 'phase', 'µs/call'], rows))
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions()
+  const benchUrl = await ensureBenchDatabase(serverUrl())
+  await ensureDataSet(benchUrl, options.spec, (line) => console.log(line))
+  const sample = await loadSample(benchUrl, options.spec, SAMPLE_SIZE)
+
+  const raw = new pg.Pool({ connectionString: benchUrl, max: options.poolSize })
+  const tesseraPool = new pg.Pool({ connectionString: benchUrl, max: options.poolSize })
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const db = new Kysely<any>({
+    dialect: createTesseraDialect({ pool: tesseraPool, statementTimeoutMs: SESSION_STATEMENT_TIMEOUT_MS }),
+  })
+  try {
+    const policy = definePolicy({
+      models: {
+        Order: {
+          table: BENCH_TABLE,
+          fields: { id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' },
+          scoping: { tenant_id: 'principal.tenantId' },
+        },
+      },
+    })
+    const toolset = await createToolset({ db, policy, secret: SECRET, enforcement: 'app' })
+    const version = (await raw.query<{ v: string }>('show server_version')).rows[0]?.v ?? '?'
+    console.log(
+      `Tessera read benchmark — PostgreSQL ${version}, node ${process.version}, ${cpus().length} CPU cores\n` +
+        `${options.spec.rows.toLocaleString('en-US')} rows / ${options.spec.tenants.toLocaleString('en-US')} tenants, ` +
+        `${options.iterations} timed calls per scenario in ${options.rounds} interleaved rounds ` +
+        `(after ${options.warmup} warm-up calls), pool size ${options.poolSize}, one call at a time\n`,
+    )
+
+    const list = scenarios(raw, toolset)
+    const started = performance.now()
+    const results = await measure(list, sample, options)
+    const summaries = printLatency(list, results)
+    console.log(`(latency phase took ${((performance.now() - started) / 1000).toFixed(1)} s)`)
+
+    const cpu = measureCpu(db, toolset.bound, SECRET, sample, options.cpuLoops)
+    printCpu('CPU per tessera get, no database (mean µs over the loop):', cpu.get)
+    printCpu('CPU per tessera query (20 rows), no database (mean µs over the loop):', cpu.query)
+
+    const get = summaries.get('tessera get (app mode)') as LatencySummary
+    const base = summaries.get('raw pg get, unprepared') as LatencySummary
+    const ratio = get.p50 / base.p50
+    console.log(
+      `\nTarget (tessera get p50 ≤ raw unprepared p50): ${ratio <= 1 ? 'MET' : 'NOT MET'} — ratio ${ratio.toFixed(2)}`,
+    )
+  } finally {
+    await db.destroy()
+    await raw.end()
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})

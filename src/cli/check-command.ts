@@ -1,0 +1,54 @@
+/**
+ * `tessera check <policy>`: load the policy (strict schema) and bind it to a live schema, printing every
+ * problem at once. Exit code 0 when valid, 1 when the policy is invalid, 2 when the check itself failed.
+ */
+import { sql } from 'kysely'
+import { createPgliteDatabase, createPostgresDatabase } from '../executor/index.ts'
+import { isTesseraError } from '../errors/index.ts'
+import { bindPolicy, loadPolicyFile } from '../policy/index.ts'
+import { introspectSchema } from '../schema/index.ts'
+import { DEMO_APP_ROLE, saasFixtureSql } from './saas-fixture.ts'
+
+export interface CheckOptions {
+  readonly policyPath: string
+  readonly databaseUrl?: string
+  readonly role?: string
+  readonly out: (line: string) => void
+  readonly err: (line: string) => void
+}
+
+export async function runCheck(options: CheckOptions): Promise<number> {
+  let close: () => Promise<void> = async () => {}
+  try {
+    const policy = await loadPolicyFile(options.policyPath)
+    let schema
+    if (options.databaseUrl) {
+      const database = createPostgresDatabase(options.databaseUrl)
+      close = database.close
+      await sql`select 1`.execute(database.db)
+      schema = await introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
+    } else {
+      const database = await createPgliteDatabase()
+      close = database.close
+      await database.pglite.exec(saasFixtureSql())
+      schema = await introspectSchema(database.db, { role: options.role ?? DEMO_APP_ROLE })
+    }
+    const bound = bindPolicy(policy, schema)
+    const models = Object.values(bound.models)
+    options.out(`✔ ${options.policyPath}: ${models.length} models valid against ${Object.keys(schema.tables).length} tables`)
+    for (const m of models) {
+      const scope = m.policy.shared ? 'shared' : m.policy.scoping.map((s) => `${s.column} = ${s.source}`).join(' and ') || 'row policies'
+      options.out(`  ${m.name} → ${m.table.key} (${scope})`)
+    }
+    return 0
+  } catch (error) {
+    if (isTesseraError(error)) {
+      options.err(`✘ ${error.code}: ${error.message}`)
+      return error.code === 'POLICY_INVALID' ? 1 : 2
+    }
+    options.err(`✘ check failed: ${error instanceof Error ? error.message : String(error)}`)
+    return 2
+  } finally {
+    await close()
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Tessera's public API. Explicit named exports only: anything not listed here is internal and may change.
+ * Optional parts live at subpaths (see package.json "exports").
+ */
+export { createToolset } from './tools/create-toolset.ts'
+export type { Toolset, ToolsetOptions, ToolResult } from './tools/create-toolset.ts'
+export type { ToolDefinition } from './tools/tool-definitions.ts'
+export type { SchemaDescription, DescribedModel, DescribedField } from './tools/describe-schema.ts'
+export type { QueryResult, GetResult, AggregateResult } from './tools/read-tools.ts'
+export type { EnforcementMode } from './tools/tool-runtime.ts'
+
+export { definePolicy, loadPolicyFile, bindPolicy, PolicyBuilder, profiles, policyInputSchema } from './policy/index.ts'
+export type { Policy, PolicyInput, BoundPolicy, Budget, FieldAction, Profile } from './policy/index.ts'
+
+export { runWithContext, currentContext, requireContext, parseRunContext } from './context/index.ts'
+export type { Principal, RunContext } from './context/index.ts'
+
+export { TesseraError, ERROR_CODES, isTesseraError } from './errors/index.ts'
+export type { ErrorCode, SerializedError } from './errors/index.ts'
+
+export { MemoryAuditStore, verifyAuditChain } from './audit/index.ts'
+export type { AuditStore, AuditRecord, AuditQuery } from './audit/index.ts'
+
+export { introspectSchema } from './schema/index.ts'
+export type { DbSchema, TableInfo, ColumnInfo } from './schema/index.ts'
+
+export { createTesseraDialect, createPgliteDatabase, createPostgresDatabase } from './executor/index.ts'

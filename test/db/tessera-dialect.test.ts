@@ -1,0 +1,106 @@
+import { CompiledQuery, Kysely, sql } from 'kysely'
+import pg from 'pg'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
+import { describeEachDatabase, type TestDatabase } from '../support/databases.ts'
+
+/**
+ * A pool with exactly one connection, so consecutive queries share a session. PGlite's app pool already
+ * has one client (and must not be cloned: its clients share one protocol object); on PostgreSQL a new
+ * one-client pool is made from the app pool's settings.
+ */
+function singleConnectionPool(database: TestDatabase): { pool: pg.Pool; owned: boolean } {
+  if (database.kind === 'pglite') return { pool: database.appPool, owned: false }
+  return { pool: new pg.Pool({ ...database.appPool.options, max: 1 }), owned: true }
+}
+
+describeEachDatabase('Tessera dialect', (db) => {
+  let pool: pg.Pool
+  let owned = false
+  let tdb: Kysely<any>
+
+  beforeAll(() => {
+    ;({ pool, owned } = singleConnectionPool(db()))
+    tdb = new Kysely<any>({ dialect: createTesseraDialect({ pool }) })
+  })
+
+  afterAll(async () => {
+    // Destroying tdb ends its pool, which belongs to the harness on PGlite.
+    if (owned) await tdb.destroy()
+  })
+
+  it('prepares a statement once per connection under a ts_ name and reuses it on later executions', async () => {
+    const text = 'select $1::int + 41 as n'
+    const first = await tdb.executeQuery<{ n: number }>(CompiledQuery.raw(text, [1]))
+    const second = await tdb.executeQuery<{ n: number }>(CompiledQuery.raw(text, [2]))
+    expect([first.rows[0]?.n, second.rows[0]?.n]).toEqual([42, 43])
+    const prepared = await tdb.executeQuery<{ name: string; executions: number }>(
+      CompiledQuery.raw(
+        'select name, (generic_plans + custom_plans)::int as executions from pg_prepared_statements where statement = $1',
+        [text],
+      ),
+    )
+    expect(prepared.rows).toHaveLength(1)
+    expect(prepared.rows[0]?.name).toMatch(/^ts_[0-9a-f]{16}$/)
+    expect(prepared.rows[0]?.executions).toBe(2)
+  })
+
+  it('rejects a parameterless multi-statement string that the plain pg dialect would run', async () => {
+    const text = 'select 1 as a; select 2 as b'
+    await expect(tdb.executeQuery(CompiledQuery.raw(text))).rejects.toMatchObject({ code: '42601' })
+    // The guard is real: kysely's PostgresDialect sends the same string through the simple protocol.
+    await expect(db().app.executeQuery(CompiledQuery.raw(text))).resolves.toBeDefined()
+  })
+
+  it('cannot be talked out of a read-only transaction with a smuggled COMMIT', async () => {
+    await expect(
+      tdb
+        .transaction()
+        .setAccessMode('read only')
+        .execute(async (trx) => {
+          await trx.executeQuery(
+            CompiledQuery.raw("commit; insert into countries (code, name) values ('XS', 'Smuggled')"),
+          )
+        }),
+    ).rejects.toMatchObject({ code: '42601' })
+    const rows = await db().admin.selectFrom('countries').select('code').where('code', '=', 'XS').execute()
+    expect(rows).toEqual([])
+  })
+
+  it('returns the same rows and affected-row counts as kysely PostgresDialect', async () => {
+    const queries = [
+      db()
+        .app.selectFrom('customers')
+        .select(['id', 'tenant_id', 'name', 'is_public', 'created_at', 'country_code'])
+        .where('tenant_id', '=', 'a0000000-0000-4000-8000-000000000000')
+        .orderBy('id'),
+      db().app.selectFrom('products').select(['id', 'sku', 'price']).where('id', '<=', 3).orderBy('id'),
+      db().app.selectFrom('orders').select(['id', 'total', 'deleted_at']).orderBy('id').limit(5),
+      db()
+        .app.updateTable('countries')
+        .set({ name: sql`name` })
+        .where('code', 'in', ['US', 'DE']),
+    ].map((q) => q.compile())
+    queries.push(
+      CompiledQuery.raw(
+        `select 9007199254740993::int8 as big, '{"a":[1,{"b":null}]}'::jsonb as doc, array['x','y'] as tags,
+                '\\x00ff'::bytea as bin, null::text as nothing`,
+      ),
+    )
+    for (const compiled of queries) {
+      const viaPg = await db().app.executeQuery(compiled)
+      const viaTessera = await tdb.executeQuery(compiled)
+      expect(viaTessera).toEqual(viaPg)
+    }
+  })
+
+  it('gives each new connection the session statement_timeout it was configured with', async () => {
+    // A dialect of its own so the setting is made on a connection this dialect sees for the first time.
+    const timed = new Kysely<any>({ dialect: createTesseraDialect({ pool, statementTimeoutMs: 1234 }) })
+    const rows = await timed.executeQuery<{ t: string }>(
+      CompiledQuery.raw("select current_setting('statement_timeout') as t"),
+    )
+    expect(rows.rows[0]?.t).toBe('1234ms')
+    await tdb.executeQuery(CompiledQuery.raw("select set_config('statement_timeout', '0', false)"))
+  })
+})
