@@ -197,8 +197,15 @@ async function main(): Promise<void> {
   await ensureDataSet(benchUrl, options.spec, (line) => console.log(line))
   const sample = await loadSample(benchUrl, options.spec, SAMPLE_SIZE)
 
-  const raw = new pg.Pool({ connectionString: benchUrl, max: options.poolSize })
-  const tesseraPool = new pg.Pool({ connectionString: benchUrl, max: options.poolSize })
+  // Both pools get createPostgresDatabase's production settings, so neither side pays for a missing timeout.
+  const poolConfig: pg.PoolConfig = {
+    connectionString: benchUrl,
+    max: options.poolSize,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  }
+  const raw = new pg.Pool(poolConfig)
+  const tesseraPool = new pg.Pool(poolConfig)
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const db = new Kysely<any>({
     dialect: createTesseraDialect({ pool: tesseraPool, statementTimeoutMs: SESSION_STATEMENT_TIMEOUT_MS }),
@@ -214,7 +221,7 @@ async function main(): Promise<void> {
       },
     })
     const toolset = await createToolset({ db, policy, secret: SECRET, enforcement: 'app' })
-    const version = (await raw.query<{ v: string }>('show server_version')).rows[0]?.v ?? '?'
+    const version = (await raw.query<{ server_version: string }>('show server_version')).rows[0]?.server_version ?? '?'
     console.log(
       `Tessera read benchmark — PostgreSQL ${version}, node ${process.version}, ${cpus().length} CPU cores\n` +
         `${options.spec.rows.toLocaleString('en-US')} rows / ${options.spec.tenants.toLocaleString('en-US')} tenants, ` +

@@ -85,10 +85,14 @@ function compileIn(node: InNode, ctx: CompileConditionContext): Compiled {
   switch (right.kind) {
     case 'list': {
       if (right.items.some((item) => item.kind === 'field')) {
-        const items = right.items.map((item) => operand(item, ctx))
-        return expression(
-          sql<SqlBool>`(${left} ${sql.raw(node.negated ? 'not in' : 'in')} (${sql.join(items)}))`,
+        // `x IN (a, b)` is by definition `x = a OR x = b` (and NOT IN is `x <> a AND x <> b`). Expanded, each
+        // comparison without a field is decided in memory: `$1 IN ($2, t0.at)` would make PostgreSQL type $1
+        // from $2 (text) and again from t0.at (timestamptz) and reject the statement.
+        const op = node.negated ? '!=' : '='
+        const parts = right.items.map((item) =>
+          compileNode({ kind: 'compare', op, left: node.left, right: item }, ctx),
         )
+        return junction(node.negated ? 'and' : 'or', parts)
       }
       // No field among the items, and the node is not principal-only, so the left side is a field: its type
       // types the array parameter.

@@ -109,7 +109,9 @@ function checkModel(model: ModelPolicy, table: TableInfo, problems: PolicyProble
 
   for (const field of Object.keys(model.fields)) requireColumn(field, at(model, 'fields', field))
   for (const scope of model.scoping) requireColumn(scope.column, at(model, 'scoping', scope.column))
-  ;(model.unscopedColumns ?? []).forEach((column, i) => requireColumn(column, at(model, 'unscopedColumns', i)))
+  ;(model.unscopedColumns ?? []).forEach((column, i) =>
+    requireColumn(column, at(model, 'unscopedColumns', i)),
+  )
 
   const permissiveFields = new Set<string>()
   model.rowPolicies.forEach((rule, i) => {
@@ -142,7 +144,10 @@ function checkModel(model: ModelPolicy, table: TableInfo, problems: PolicyProble
       if (!requireColumn(field, path)) return
       const action = effectiveRule(model, field).action
       if (action !== 'allow') {
-        report(path, `'${field}' is ${pastTense(action)}; only allowed fields can be aggregated or grouped by`)
+        report(
+          path,
+          `'${field}' is ${pastTense(action)}; only allowed fields can be aggregated or grouped by`,
+        )
       }
     })
   }
@@ -153,7 +158,12 @@ function checkModel(model: ModelPolicy, table: TableInfo, problems: PolicyProble
     const scoped = new Set(model.scoping.map((s) => s.column))
     const waived = new Set(model.unscopedColumns ?? [])
     for (const column of TENANT_LIKE_COLUMNS) {
-      if (!findColumn(table, column) || scoped.has(column) || permissiveFields.has(column) || waived.has(column)) {
+      if (
+        !findColumn(table, column) ||
+        scoped.has(column) ||
+        permissiveFields.has(column) ||
+        waived.has(column)
+      ) {
         continue
       }
       report(
@@ -189,7 +199,8 @@ function checkWrite(
   write.requiredFields.forEach((field, i) => {
     const path = at(model, 'write', 'requiredFields', i)
     if (!requireColumn(field, path)) return
-    if (findColumn(table, field)?.generated) report(path, `column '${field}' is generated and cannot be required`)
+    if (findColumn(table, field)?.generated)
+      report(path, `column '${field}' is generated and cannot be required`)
     if (effectiveRule(model, field).action === 'deny') {
       report(path, `required field '${field}' is denied, so no caller could ever supply it`)
     }

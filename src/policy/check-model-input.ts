@@ -98,7 +98,10 @@ export function checkModelInput(
 
   for (const [relation, target] of Object.entries(model.relations ?? {})) {
     if (!modelNames.has(target.model)) {
-      report(at('relations', relation, 'model'), `relation target '${target.model}' is not a model of this policy`)
+      report(
+        at('relations', relation, 'model'),
+        `relation target '${target.model}' is not a model of this policy`,
+      )
     }
   }
 
@@ -180,14 +183,21 @@ function checkWrite(
 }
 
 /** Scoping and autoSet compare or store one value, so a list-valued path (`principal.roles`) cannot serve. */
-function checkSingleValuePath(text: string, path: string, problems: PolicyProblem[]): PrincipalPath | undefined {
+function checkSingleValuePath(
+  text: string,
+  path: string,
+  problems: PolicyProblem[],
+): PrincipalPath | undefined {
   const parsed = parsePrincipalPath(text)
   if (!parsed.ok) {
     problems.push({ path, message: parsed.message })
     return undefined
   }
   if (parsed.path[0] === 'roles') {
-    problems.push({ path, message: `'${text}' is a list; this needs a single value such as principal.tenantId` })
+    problems.push({
+      path,
+      message: `'${text}' is a list; this needs a single value such as principal.tenantId`,
+    })
     return undefined
   }
   return parsed.path

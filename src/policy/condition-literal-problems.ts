@@ -51,7 +51,12 @@ function visit(node: ConditionNode, table: TableInfo, out: string[]): void {
   }
 }
 
-function comparePair(fieldSide: OperandNode, literalSide: OperandNode, table: TableInfo, out: string[]): void {
+function comparePair(
+  fieldSide: OperandNode,
+  literalSide: OperandNode,
+  table: TableInfo,
+  out: string[],
+): void {
   if (fieldSide.kind !== 'field' || literalSide.kind !== 'literal') return
   const column = findColumn(table, fieldSide.name)
   if (!column) return // unknown columns are reported by the caller

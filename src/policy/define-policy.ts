@@ -186,7 +186,9 @@ function normaliseWrite(write: ParsedModel['write'], check: CheckedModel): Write
   const autoSet: Record<string, AutoSetValue> = {}
   for (const [column, value] of Object.entries(write.autoSet ?? {})) {
     autoSet[column] =
-      value === 'now()' ? { kind: 'now' } : { kind: 'principal', path: required(check.autoSetPaths.get(column)) }
+      value === 'now()'
+        ? { kind: 'now' }
+        : { kind: 'principal', path: required(check.autoSetPaths.get(column)) }
   }
   return {
     create: write.create ?? DEFAULT_WRITE_POLICY.create,

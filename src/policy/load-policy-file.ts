@@ -18,7 +18,10 @@ const DOCUMENT = '(document)'
 export async function loadPolicyFile(path: string): Promise<Policy> {
   const format = formatOf(path)
   if (format === undefined) {
-    throw policyInvalid([{ path: DOCUMENT, message: 'unsupported file type: use .yaml, .yml or .json' }], path)
+    throw policyInvalid(
+      [{ path: DOCUMENT, message: 'unsupported file type: use .yaml, .yml or .json' }],
+      path,
+    )
   }
   const text = await readText(path)
   const data = parseText(text, format, path)

@@ -65,7 +65,8 @@ export class PolicyBuilder {
   readonly #allow = new Map<string, string[]>()
   readonly #tenantScopes: { column: string; path: string; exclude: ReadonlySet<string> }[] = []
   readonly #shared = new Set<string>()
-  readonly #perModel: { method: string; model: string; apply: (m: ModelPolicyInput) => ModelPolicyInput }[] = []
+  readonly #perModel: { method: string; model: string; apply: (m: ModelPolicyInput) => ModelPolicyInput }[] =
+    []
 
   constructor(options: PolicyBuilderOptions = {}) {
     this.#options = options
@@ -130,8 +131,15 @@ export class PolicyBuilder {
     return this.#edit('rowPolicy', model, (m) => ({ ...m, rowPolicies: [...(m.rowPolicies ?? []), rule] }))
   }
 
-  relation(model: string, name: string, target: { readonly model: string; readonly foreignKey?: string | string[] }): this {
-    return this.#edit('relation', model, (m) => ({ ...m, relations: { ...m.relations, [name]: { ...target } } }))
+  relation(
+    model: string,
+    name: string,
+    target: { readonly model: string; readonly foreignKey?: string | string[] },
+  ): this {
+    return this.#edit('relation', model, (m) => ({
+      ...m,
+      relations: { ...m.relations, [name]: { ...target } },
+    }))
   }
 
   aggregations(model: string, aggregations: NonNullable<ModelPolicyInput['aggregations']>): this {
@@ -139,7 +147,10 @@ export class PolicyBuilder {
   }
 
   enableWrites(model: string, write: WritePolicyInput): this {
-    return this.#edit('enableWrites', model, (m) => ({ ...m, write: { ...m.write, ...structuredClone(write) } }))
+    return this.#edit('enableWrites', model, (m) => ({
+      ...m,
+      write: { ...m.write, ...structuredClone(write) },
+    }))
   }
 
   /** The assembled input, for inspection or to write out as a policy file. */
@@ -147,12 +158,16 @@ export class PolicyBuilder {
     const problems: PolicyProblem[] = []
     const registered = (model: string, method: string): boolean => {
       if (this.#models.has(model)) return true
-      problems.push({ path: `models.${model}`, message: `${method}('${model}'): call model('${model}', ...) first` })
+      problems.push({
+        path: `models.${model}`,
+        message: `${method}('${model}'): call model('${model}', ...) first`,
+      })
       return false
     }
     for (const model of this.#shared) registered(model, 'shared')
     for (const model of this.#allow.keys()) registered(model, 'allowFields')
-    for (const scope of this.#tenantScopes) for (const model of scope.exclude) registered(model, 'tenantScope')
+    for (const scope of this.#tenantScopes)
+      for (const model of scope.exclude) registered(model, 'tenantScope')
 
     const models: Record<string, ModelPolicyInput> = {}
     for (const [name, original] of this.#models) {
@@ -211,7 +226,10 @@ export class PolicyBuilder {
       let chosen: FieldRuleInput | undefined
       for (const candidate of rules) {
         if (!candidate.match(column)) continue
-        if (chosen === undefined || RESTRICTIVENESS[actionOf(candidate.rule)] > RESTRICTIVENESS[actionOf(chosen)]) {
+        if (
+          chosen === undefined ||
+          RESTRICTIVENESS[actionOf(candidate.rule)] > RESTRICTIVENESS[actionOf(chosen)]
+        ) {
           chosen = candidate.rule
         }
       }

@@ -11,7 +11,11 @@ import type { ForeignKeyInfo, TableInfo } from '../schema/types.ts'
 import type { BoundRelation } from './types.ts'
 
 export type RelationResolution =
-  | { readonly ok: true; readonly cardinality: BoundRelation['cardinality']; readonly pairs: BoundRelation['pairs'] }
+  | {
+      readonly ok: true
+      readonly cardinality: BoundRelation['cardinality']
+      readonly pairs: BoundRelation['pairs']
+    }
   | { readonly ok: false; readonly message: string }
 
 export function resolveRelation(
@@ -61,7 +65,9 @@ function sameColumns(a: readonly string[], b: readonly string[]): boolean {
 function resolved(fk: ForeignKeyInfo, cardinality: 'one' | 'many'): RelationResolution {
   const pairs = fk.columns.map((column, i) => {
     const referenced = fk.referencedColumns[i] ?? ''
-    return cardinality === 'one' ? { local: column, remote: referenced } : { local: referenced, remote: column }
+    return cardinality === 'one'
+      ? { local: column, remote: referenced }
+      : { local: referenced, remote: column }
   })
   return { ok: true, cardinality, pairs }
 }

@@ -14,7 +14,12 @@ export function sanitizePolicyInput(input: unknown, problems: PolicyProblem[]): 
   return copy(input, [], problems, new Set<object>())
 }
 
-function copy(value: unknown, path: PathSegment[], problems: PolicyProblem[], ancestors: Set<object>): unknown {
+function copy(
+  value: unknown,
+  path: PathSegment[],
+  problems: PolicyProblem[],
+  ancestors: Set<object>,
+): unknown {
   if (value === null || typeof value !== 'object') return value
   if (path.length > MAX_DEPTH) {
     problems.push({ path: problemPath(path), message: `nested more than ${MAX_DEPTH} levels deep` })

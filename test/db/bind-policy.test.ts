@@ -114,7 +114,10 @@ describeEachDatabase('bindPolicy', (db) => {
     expect(user?.fields['email']?.column.typeClass).toBe('string')
     // Not listed in the policy: takes the default field action (deny).
     expect(bound.models['Order']?.fields['deleted_at']?.rule).toEqual({ action: 'deny' })
-    expect(bound.models['Invoice']?.fields['card_number']?.rule).toEqual({ action: 'mask', pattern: '****{last4}' })
+    expect(bound.models['Invoice']?.fields['card_number']?.rule).toEqual({
+      action: 'mask',
+      pattern: '****{last4}',
+    })
     expect(bound.models['OrderItem']?.primaryKey).toEqual(['id'])
     expect(bound.models['Country']?.primaryKey).toEqual(['code'])
   })
@@ -131,13 +134,18 @@ describeEachDatabase('bindPolicy', (db) => {
   it('rejects an unknown table', () => {
     const input = demo()
     input['models'].Order.table = 'orderz'
-    expect(bindError(schema, input)).toEqual([{ path: 'models.Order.table', message: "unknown table 'orderz'" }])
+    expect(bindError(schema, input)).toEqual([
+      { path: 'models.Order.table', message: "unknown table 'orderz'" },
+    ])
   })
 
   it('rejects a table without a primary key', () => {
     const input = { models: { Note: { table: 'loose_notes', scoping: { tenant_id: 'principal.tenantId' } } } }
     expect(bindError(schema, input)).toEqual([
-      { path: 'models.Note.table', message: expect.stringContaining("table 'loose_notes' has no primary key") },
+      {
+        path: 'models.Note.table',
+        message: expect.stringContaining("table 'loose_notes' has no primary key"),
+      },
     ])
   })
 
@@ -178,11 +186,15 @@ describeEachDatabase('bindPolicy', (db) => {
     expect(bindError(schema, input)).toEqual([
       {
         path: 'models.Customer.scoping',
-        message: expect.stringMatching(/^model 'Customer' has tenant-like column 'org_id' that is neither scoped/),
+        message: expect.stringMatching(
+          /^model 'Customer' has tenant-like column 'org_id' that is neither scoped/,
+        ),
       },
       {
         path: 'models.Order.scoping',
-        message: expect.stringMatching(/^model 'Order' has tenant-like column 'tenant_id' that is neither scoped/),
+        message: expect.stringMatching(
+          /^model 'Order' has tenant-like column 'tenant_id' that is neither scoped/,
+        ),
       },
     ])
   })
@@ -208,7 +220,9 @@ describeEachDatabase('bindPolicy', (db) => {
     expect(bindError(schema, input)).toEqual([
       {
         path: 'models.Order.relations.customer',
-        message: expect.stringContaining("no foreign key on (created_by) links table 'orders' and table 'customers'"),
+        message: expect.stringContaining(
+          "no foreign key on (created_by) links table 'orders' and table 'customers'",
+        ),
       },
       {
         path: 'models.Order.relations.country',
@@ -234,7 +248,10 @@ describeEachDatabase('bindPolicy', (db) => {
       },
     }
     const found = bindError(schema, input)
-    expect(found.map((p) => p.path)).toEqual(['models.Transfer.relations.customer', 'models.Customer.relations.transfers'])
+    expect(found.map((p) => p.path)).toEqual([
+      'models.Transfer.relations.customer',
+      'models.Customer.relations.transfers',
+    ])
     for (const problem of found) expect(problem.message).toMatch(/several foreign keys link .*set foreignKey/)
 
     input['models'].Transfer.relations.customer.foreignKey = 'to_customer_id'
@@ -259,7 +276,11 @@ describeEachDatabase('bindPolicy', (db) => {
     ]
     input['models'].Order.rowPolicies = [
       { name: 'cheap', condition: "total = 'abc' OR status = null", mode: 'restrictive' },
-      { name: 'fine', condition: "total < '100.50' AND created_at > '2026-01-01' AND status IN ('paid', 'open')", mode: 'restrictive' },
+      {
+        name: 'fine',
+        condition: "total < '100.50' AND created_at > '2026-01-01' AND status IN ('paid', 'open')",
+        mode: 'restrictive',
+      },
     ]
     expect(bindError(schema, input)).toEqual([
       {
@@ -268,7 +289,8 @@ describeEachDatabase('bindPolicy', (db) => {
       },
       {
         path: 'models.Customer.rowPolicies[1].condition',
-        message: "row policy 'big' compares uuid column 'id' with string 'not-a-uuid', which is not a valid uuid",
+        message:
+          "row policy 'big' compares uuid column 'id' with string 'not-a-uuid', which is not a valid uuid",
       },
       {
         path: 'models.Customer.rowPolicies[1].condition',
@@ -287,11 +309,15 @@ describeEachDatabase('bindPolicy', (db) => {
 
   it('rejects a row policy that references a denied field', () => {
     const input = demo()
-    input['models'].Order.rowPolicies = [{ name: 'live', condition: 'deleted_at IS NULL', mode: 'restrictive' }]
+    input['models'].Order.rowPolicies = [
+      { name: 'live', condition: 'deleted_at IS NULL', mode: 'restrictive' },
+    ]
     expect(bindError(schema, input)).toEqual([
       {
         path: 'models.Order.rowPolicies[0].condition',
-        message: expect.stringMatching(/^row policy 'live' references field 'deleted_at', which the policy denies/),
+        message: expect.stringMatching(
+          /^row policy 'live' references field 'deleted_at', which the policy denies/,
+        ),
       },
     ])
   })
@@ -324,8 +350,14 @@ describeEachDatabase('bindPolicy', (db) => {
     write.requiredFields = ['deleted_at']
     const found = bindError(schema, input)
     expect(found).toEqual([
-      { path: 'models.Order.write.autoSet.org_id', message: expect.stringContaining('now() can only set a timestamp') },
-      { path: 'models.Order.write.requiredFields[0]', message: expect.stringContaining("'deleted_at' is denied") },
+      {
+        path: 'models.Order.write.autoSet.org_id',
+        message: expect.stringContaining('now() can only set a timestamp'),
+      },
+      {
+        path: 'models.Order.write.requiredFields[0]',
+        message: expect.stringContaining("'deleted_at' is denied"),
+      },
       { path: 'models.Order.write.softDelete.field', message: expect.stringContaining('nullable timestamp') },
     ])
   })

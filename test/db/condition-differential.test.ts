@@ -214,6 +214,20 @@ function outcomeOf(fn: () => Record<number, boolean | null>): Outcome {
   }
 }
 
+const NULL_ROW = { id: 0, tenant: null, n: null, amount: null, flag: null, label: null, at: null, tags: null }
+
+/** Also evaluated on an all-NULL row: whether a condition throws must not depend on there being rows. */
+function evaluatorValues(
+  node: ConditionNode,
+  rows: readonly Record<string, unknown>[],
+  who: Principal,
+): Outcome {
+  return outcomeOf(() => {
+    evaluateCondition(node, NULL_ROW, who)
+    return Object.fromEntries(rows.map((row) => [row['id'] as number, evaluateCondition(node, row, who)]))
+  })
+}
+
 describeEachDatabase('row-policy conditions in SQL agree with the in-memory evaluator', (db) => {
   beforeAll(async () => {
     await sql`
@@ -275,9 +289,7 @@ describeEachDatabase('row-policy conditions in SQL agree with the in-memory eval
         conditionArb,
         async (rows, who, node) => {
           const stored = await load(rows)
-          const expected = outcomeOf(() =>
-            Object.fromEntries(stored.map((row) => [row['id'] as number, evaluateCondition(node, row, who)])),
-          )
+          const expected = evaluatorValues(node, stored, who)
           const actual = await sqlValues(node, who)
           expect(actual, printCondition(node)).toEqual(expected)
           if (expected.kind === 'throws') {
@@ -319,9 +331,7 @@ describeEachDatabase('row-policy conditions in SQL agree with the in-memory eval
       { tenantId: 't1', roles: ['member'], metadata: { tenants: ['t2', null] } },
       { tenantId: 't2', userId: 't2', roles: ['admin'], metadata: { tenants: [] } },
     ] satisfies Principal[]) {
-      const expected = outcomeOf(() =>
-        Object.fromEntries(stored.map((row) => [row['id'] as number, evaluateCondition(node, row, who)])),
-      )
+      const expected = evaluatorValues(node, stored, who)
       expect(await sqlValues(node, who)).toEqual(expected)
     }
   })

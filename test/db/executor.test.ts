@@ -3,6 +3,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TesseraError, notFound } from '../../src/errors/index.ts'
 import { createExecutor, type ExecutionSpec } from '../../src/executor/executor.ts'
+import { estimateCost } from '../../src/executor/explain-cost.ts'
 import { toJsonSafe } from '../../src/executor/json-safe.ts'
 import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
 import {
@@ -333,6 +334,25 @@ describeEachDatabase('executor', (db) => {
       async (q) => (await sql<{ n: number }>`select 2 as n`.execute(q)).rows,
     )
     expect(after).toEqual([{ n: 2 }])
+  })
+  it("estimates a query's cost with its bound parameters, higher for a scan than for a key lookup", async () => {
+    const lookup = tdb.selectFrom('products').select(['id', 'name']).where('sku', '=', 'SKU-000042').compile()
+    const scan = tdb.selectFrom('products').select(['id', 'name']).where('name', 'like', '%7%').compile()
+    const costs = await executor().run(spec(), async (q) => [
+      await estimateCost(q, lookup),
+      await estimateCost(q, scan),
+    ])
+    const [lookupCost, scanCost] = costs as [number, number]
+    expect(lookupCost).toBeGreaterThan(0)
+    expect(scanCost).toBeGreaterThan(lookupCost * 10)
+  })
+
+  it('estimates without running the statement, even a write', async () => {
+    const write = tdb.insertInto('countries').values({ code: 'EX', name: 'Explained' }).compile()
+    const cost = await executor().run(spec({ access: 'write' }), (q) => estimateCost(q, write))
+    expect(cost).toBeGreaterThanOrEqual(0)
+    const rows = await db().admin.selectFrom('countries').select('code').where('code', '=', 'EX').execute()
+    expect(rows).toEqual([])
   })
 })
 

@@ -1,8 +1,16 @@
 import { CompiledQuery, Kysely, sql } from 'kysely'
 import pg from 'pg'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createPgliteDatabase } from '../../src/executor/pglite-database.ts'
+import { createPostgresDatabase } from '../../src/executor/postgres-database.ts'
 import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
-import { describeEachDatabase, type TestDatabase } from '../support/databases.ts'
+import {
+  availableDatabases,
+  describeEachDatabase,
+  openTestDatabase,
+  type TestDatabase,
+} from '../support/databases.ts'
 
 /**
  * A pool with exactly one connection, so consecutive queries share a session. PGlite's app pool already
@@ -104,3 +112,54 @@ describeEachDatabase('Tessera dialect', (db) => {
     await tdb.executeQuery(CompiledQuery.raw("select set_config('statement_timeout', '0', false)"))
   })
 })
+
+describe('createPgliteDatabase', () => {
+  it('opens an embedded database behind the Tessera dialect and closes it', async () => {
+    const loadDataDir = new Blob([readFileSync(inject('pgliteTemplatePath'))])
+    const embedded = await createPgliteDatabase({ loadDataDir })
+    try {
+      const tenants = await embedded.db.selectFrom('tenants').select('name').orderBy('name').execute()
+      expect(tenants.map((t) => t.name)).toEqual(['acme', 'acme-east', 'acme-west', 'globex'])
+      await expect(embedded.db.executeQuery(CompiledQuery.raw('select 1; select 2'))).rejects.toMatchObject({
+        code: '42601',
+      })
+      const timeout = await embedded.db.executeQuery<{ t: string }>(
+        CompiledQuery.raw("select current_setting('statement_timeout') as t"),
+      )
+      expect(timeout.rows[0]?.t).toBe('5s')
+      expect(embedded.pool.options.max).toBe(1)
+    } finally {
+      await embedded.close()
+    }
+    await expect(embedded.pglite.query('select 1')).rejects.toThrow()
+  })
+})
+
+if (availableDatabases().includes('postgres')) {
+  describe('createPostgresDatabase [postgres only]', () => {
+    let database: TestDatabase
+
+    beforeAll(async () => {
+      database = await openTestDatabase('postgres')
+    }, 60_000)
+
+    afterAll(async () => {
+      await database.close()
+    })
+
+    it('connects behind the Tessera dialect with a 5 s session statement timeout', async () => {
+      const server = createPostgresDatabase(database.appPool.options.connectionString!)
+      try {
+        const row = await server.db.executeQuery<{ t: string; u: string }>(
+          CompiledQuery.raw("select current_setting('statement_timeout') as t, current_user as u"),
+        )
+        expect(row.rows[0]).toEqual({ t: '5s', u: 'tessera_app' })
+        await expect(server.db.executeQuery(CompiledQuery.raw('select 1; select 2'))).rejects.toMatchObject({
+          code: '42601',
+        })
+      } finally {
+        await server.close()
+      }
+    })
+  })
+}

@@ -53,10 +53,18 @@ describe('definePolicy: unknown keys', () => {
   const cases: [string, Record<string, unknown>, string][] = [
     ['a misspelt top-level key', { defualts: {}, models: { Order: orderModel() } }, 'defualts'],
     ['a misspelt model key', { models: { Order: orderModel({ scopng: {} }) } }, 'models.Order.scopng'],
-    ['rowPolicy for rowPolicies', { models: { Order: orderModel({ rowPolicy: [] }) } }, 'models.Order.rowPolicy'],
+    [
+      'rowPolicy for rowPolicies',
+      { models: { Order: orderModel({ rowPolicy: [] }) } },
+      'models.Order.rowPolicy',
+    ],
     [
       'a misspelt row policy key',
-      { models: { Order: orderModel({ rowPolicies: [{ name: 'a', condition: 'id IS NOT NULL', bypas: true }] }) } },
+      {
+        models: {
+          Order: orderModel({ rowPolicies: [{ name: 'a', condition: 'id IS NOT NULL', bypas: true }] }),
+        },
+      },
       'models.Order.rowPolicies[0].bypas',
     ],
     [
@@ -69,7 +77,11 @@ describe('definePolicy: unknown keys', () => {
       { models: { Order: orderModel({ write: { softDelete: { column: 'deleted_at' } } }) } },
       'models.Order.write.softDelete.column',
     ],
-    ['a misspelt model budget key', { models: { Order: orderModel({ budget: { maxRow: 5 } }) } }, 'models.Order.budget.maxRow'],
+    [
+      'a misspelt model budget key',
+      { models: { Order: orderModel({ budget: { maxRow: 5 } }) } },
+      'models.Order.budget.maxRow',
+    ],
     [
       'a misspelt default budget key',
       { defaults: { budget: { maxrows: 5 } }, models: { Order: orderModel() } },
@@ -108,12 +120,16 @@ describe('definePolicy: unknown keys', () => {
   })
 
   it('reports a bad field action as an invalid option rather than a generic union failure', () => {
-    const found = problems(policyError(() => define({ models: { Order: orderModel({ fields: { id: 'show' } }) } })))
+    const found = problems(
+      policyError(() => define({ models: { Order: orderModel({ fields: { id: 'show' } }) } })),
+    )
     expect(found).toEqual([{ path: 'models.Order.fields.id', message: expect.stringContaining('"allow"') }])
   })
 
   it('reports a missing table as required', () => {
-    const found = problems(policyError(() => define({ models: { Order: { scoping: { tenant_id: 'principal.tenantId' } } } })))
+    const found = problems(
+      policyError(() => define({ models: { Order: { scoping: { tenant_id: 'principal.tenantId' } } } })),
+    )
     expect(found).toEqual([{ path: 'models.Order.table', message: 'required (expected string)' }])
   })
 })
@@ -160,7 +176,9 @@ describe('definePolicy: tenant scoping is mandatory', () => {
       models: {
         Customer: {
           table: 'customers',
-          rowPolicies: [{ name: 'public_or_own', condition: 'is_public = true OR tenant_id = principal.tenantId' }],
+          rowPolicies: [
+            { name: 'public_or_own', condition: 'is_public = true OR tenant_id = principal.tenantId' },
+          ],
         },
       },
     })
@@ -168,15 +186,21 @@ describe('definePolicy: tenant scoping is mandatory', () => {
   })
 
   it('rejects shared together with scoping', () => {
-    const found = problems(
-      policyError(() => define({ models: { Order: orderModel({ shared: true }) } })),
-    )
-    expect(found).toEqual([{ path: 'models.Order.shared', message: expect.stringContaining('cannot also have scoping') }])
+    const found = problems(policyError(() => define({ models: { Order: orderModel({ shared: true }) } })))
+    expect(found).toEqual([
+      { path: 'models.Order.shared', message: expect.stringContaining('cannot also have scoping') },
+    ])
   })
 
   it('rejects a permissive rule on a shared model', () => {
     const input = {
-      models: { Country: { table: 'countries', shared: true, rowPolicies: [{ name: 'eu', condition: "code = 'DE'" }] } },
+      models: {
+        Country: {
+          table: 'countries',
+          shared: true,
+          rowPolicies: [{ name: 'eu', condition: "code = 'DE'" }],
+        },
+      },
     }
     expect(problems(policyError(() => define(input))).map((p) => p.path)).toEqual([
       'models.Country.rowPolicies[0].mode',
@@ -185,7 +209,9 @@ describe('definePolicy: tenant scoping is mandatory', () => {
 
   it('rejects a permissive rule that mentions no row field unless it is declared as a bypass', () => {
     const input = {
-      models: { Order: orderModel({ rowPolicies: [{ name: 'admins', condition: "'admin' IN principal.roles" }] }) },
+      models: {
+        Order: orderModel({ rowPolicies: [{ name: 'admins', condition: "'admin' IN principal.roles" }] }),
+      },
     }
     const found = problems(policyError(() => define(input)))
     expect(found).toEqual([
@@ -233,14 +259,17 @@ describe('definePolicy: row policies', () => {
     const input = {
       models: {
         Order: orderModel({
-          rowPolicies: [{ name: 'admin', condition: "'admin' IN principal.roles OR tenant_id IS NULL", bypass: true }],
+          rowPolicies: [
+            { name: 'admin', condition: "'admin' IN principal.roles OR tenant_id IS NULL", bypass: true },
+          ],
         }),
       },
     }
     expect(problems(policyError(() => define(input)))).toEqual([
       {
         path: 'models.Order.rowPolicies[0].condition',
-        message: "bypass rule 'admin' may test only the principal, but its condition mentions row field(s) tenant_id",
+        message:
+          "bypass rule 'admin' may test only the principal, but its condition mentions row field(s) tenant_id",
       },
     ])
   })
@@ -249,7 +278,9 @@ describe('definePolicy: row policies', () => {
     const input = {
       models: {
         Order: orderModel({
-          rowPolicies: [{ name: 'admin', condition: "'admin' IN principal.roles", bypass: true, mode: 'restrictive' }],
+          rowPolicies: [
+            { name: 'admin', condition: "'admin' IN principal.roles", bypass: true, mode: 'restrictive' },
+          ],
         }),
       },
     }
@@ -260,7 +291,11 @@ describe('definePolicy: row policies', () => {
 
   it('reports a condition syntax error with the policy name and the position', () => {
     const input = {
-      models: { Order: orderModel({ rowPolicies: [{ name: 'tenant_guard', condition: 'tenant_id IS NOT', mode: 'restrictive' }] }) },
+      models: {
+        Order: orderModel({
+          rowPolicies: [{ name: 'tenant_guard', condition: 'tenant_id IS NOT', mode: 'restrictive' }],
+        }),
+      },
     }
     const [problem] = problems(policyError(() => define(input)))
     expect(problem?.path).toBe('models.Order.rowPolicies[0].condition')
@@ -269,14 +304,20 @@ describe('definePolicy: row policies', () => {
 
   it('rejects two row policies with the same name', () => {
     const rule = { name: 'guard', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' }
-    const found = problems(policyError(() => define({ models: { Order: orderModel({ rowPolicies: [rule, rule] }) } })))
-    expect(found).toEqual([{ path: 'models.Order.rowPolicies[1].name', message: "duplicate row policy name 'guard'" }])
+    const found = problems(
+      policyError(() => define({ models: { Order: orderModel({ rowPolicies: [rule, rule] }) } })),
+    )
+    expect(found).toEqual([
+      { path: 'models.Order.rowPolicies[1].name', message: "duplicate row policy name 'guard'" },
+    ])
   })
 
   it('parses conditions once into frozen ASTs', () => {
     const policy = define({
       models: {
-        Order: orderModel({ rowPolicies: [{ name: 'guard', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' }] }),
+        Order: orderModel({
+          rowPolicies: [{ name: 'guard', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' }],
+        }),
       },
     })
     const rule = policy.models['Order']?.rowPolicies[0]
@@ -309,8 +350,14 @@ describe('definePolicy: other checks that need no database', () => {
   })
 
   it('rejects scoping on the list-valued principal.roles', () => {
-    const found = problems(policyError(() => define({ models: { Order: { table: 'orders', scoping: { role: 'principal.roles' } } } })))
-    expect(found).toEqual([{ path: 'models.Order.scoping.role', message: expect.stringContaining('is a list') }])
+    const found = problems(
+      policyError(() =>
+        define({ models: { Order: { table: 'orders', scoping: { role: 'principal.roles' } } } }),
+      ),
+    )
+    expect(found).toEqual([
+      { path: 'models.Order.scoping.role', message: expect.stringContaining('is a list') },
+    ])
   })
 
   it('rejects a relation to a model that is not in the policy', () => {
@@ -327,19 +374,29 @@ describe('definePolicy: other checks that need no database', () => {
     const input = {
       models: {
         Order: orderModel({
-          fields: { card: { action: 'allow', pattern: '****{last4}' }, code: { action: 'mask', pattern: '{middle2}' } },
+          fields: {
+            card: { action: 'allow', pattern: '****{last4}' },
+            code: { action: 'mask', pattern: '{middle2}' },
+          },
         }),
       },
     }
     expect(problems(policyError(() => define(input)))).toEqual([
-      { path: 'models.Order.fields.card.pattern', message: "pattern is only valid with action 'mask' (field 'card')" },
+      {
+        path: 'models.Order.fields.card.pattern',
+        message: "pattern is only valid with action 'mask' (field 'card')",
+      },
       { path: 'models.Order.fields.code.pattern', message: expect.stringContaining("'{middle2}'") },
     ])
   })
 
   it('rejects a soft-delete field that is also autoSet', () => {
     const input = {
-      models: { Order: orderModel({ write: { autoSet: { deleted_at: 'now()' }, softDelete: { field: 'deleted_at' } } }) },
+      models: {
+        Order: orderModel({
+          write: { autoSet: { deleted_at: 'now()' }, softDelete: { field: 'deleted_at' } },
+        }),
+      },
     }
     expect(problems(policyError(() => define(input))).map((p) => p.path)).toEqual([
       'models.Order.write.softDelete.field',
@@ -373,13 +430,19 @@ describe('definePolicy: prototype pollution', () => {
       '{"models":{"Order":{"table":"orders","scoping":{"tenant_id":"principal.tenantId"},"fields":{"__proto__":{"polluted":"yes"}}}}}',
     )
     const found = problems(policyError(() => define(input)))
-    expect(found).toContainEqual({ path: 'models.Order.fields.__proto__', message: "key '__proto__' is not allowed" })
+    expect(found).toContainEqual({
+      path: 'models.Order.fields.__proto__',
+      message: "key '__proto__' is not allowed",
+    })
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined()
   })
 
   it('rejects constructor and prototype keys', () => {
     const input = {
-      models: { Order: orderModel({ fields: { constructor: 'allow' } }), prototype: { table: 'x', shared: true } },
+      models: {
+        Order: orderModel({ fields: { constructor: 'allow' } }),
+        prototype: { table: 'x', shared: true },
+      },
     }
     const paths = problems(policyError(() => define(input))).map((p) => p.path)
     expect(paths).toContain('models.Order.fields.constructor')
@@ -399,11 +462,18 @@ describe('definePolicy: normalised output', () => {
   it('applies the PROD profile by default and merges budgets profile → defaults → model', () => {
     const policy = define({
       defaults: { budget: { maxRows: 50, statementTimeoutMs: 1000 } },
-      models: { Order: orderModel({ budget: { maxRows: 10 } }), Country: { table: 'countries', shared: true } },
+      models: {
+        Order: orderModel({ budget: { maxRows: 10 } }),
+        Country: { table: 'countries', shared: true },
+      },
     })
     expect(policy.profile).toBe('PROD')
     expect(policy.defaults.budget).toEqual({ ...profiles.PROD.budget, maxRows: 50, statementTimeoutMs: 1000 })
-    expect(policy.models['Order']?.budget).toEqual({ ...profiles.PROD.budget, maxRows: 10, statementTimeoutMs: 1000 })
+    expect(policy.models['Order']?.budget).toEqual({
+      ...profiles.PROD.budget,
+      maxRows: 10,
+      statementTimeoutMs: 1000,
+    })
     expect(policy.models['Country']?.budget).toEqual(policy.defaults.budget)
   })
 
@@ -440,7 +510,11 @@ describe('definePolicy: normalised output', () => {
           relations: { customer: { model: 'Order', foreignKey: 'customer_id' } },
           write: {
             create: 'allow',
-            autoSet: { tenant_id: 'principal.tenant_id', org_id: 'principal.metadata.orgId', created_at: 'now()' },
+            autoSet: {
+              tenant_id: 'principal.tenant_id',
+              org_id: 'principal.metadata.orgId',
+              created_at: 'now()',
+            },
           },
         }),
         Country: { table: 'countries', shared: true },
@@ -455,7 +529,9 @@ describe('definePolicy: normalised output', () => {
     expect(order?.defaultFieldAction).toBe('mask')
     expect(policy.models['Country']?.defaultFieldAction).toBe('allow')
     expect(order?.relations).toEqual({ customer: { model: 'Order', foreignKey: ['customer_id'] } })
-    expect(order?.scoping).toEqual([{ column: 'tenant_id', path: ['tenantId'], source: 'principal.tenantId' }])
+    expect(order?.scoping).toEqual([
+      { column: 'tenant_id', path: ['tenantId'], source: 'principal.tenantId' },
+    ])
     expect(order?.write.autoSet).toEqual({
       tenant_id: { kind: 'principal', path: ['tenantId'] },
       org_id: { kind: 'principal', path: ['metadata', 'orgId'] },
@@ -483,10 +559,22 @@ describe('definePolicy: version hash', () => {
   it('is the same whatever the key order of the input', () => {
     const a = define({
       profile: 'PROD',
-      models: { Order: { table: 'orders', scoping: { tenant_id: 'principal.tenantId' }, fields: { id: 'allow', status: 'allow' } } },
+      models: {
+        Order: {
+          table: 'orders',
+          scoping: { tenant_id: 'principal.tenantId' },
+          fields: { id: 'allow', status: 'allow' },
+        },
+      },
     })
     const b = define({
-      models: { Order: { fields: { status: 'allow', id: 'allow' }, scoping: { tenant_id: 'principal.tenantId' }, table: 'orders' } },
+      models: {
+        Order: {
+          fields: { status: 'allow', id: 'allow' },
+          scoping: { tenant_id: 'principal.tenantId' },
+          table: 'orders',
+        },
+      },
       profile: 'PROD',
     })
     expect(a.versionHash).toMatch(/^[0-9a-f]{64}$/)
@@ -524,7 +612,10 @@ describe('loadPolicyFile', () => {
 
   it('names the file and the key path in the error', async () => {
     const file = join(tmp, 'typo.yaml')
-    writeFileSync(file, 'models:\n  Order:\n    table: orders\n    scopng: { tenant_id: principal.tenantId }\n')
+    writeFileSync(
+      file,
+      'models:\n  Order:\n    table: orders\n    scopng: { tenant_id: principal.tenantId }\n',
+    )
     const error = await policyErrorAsync(() => loadPolicyFile(file))
     expect(error.message).toContain(file)
     expect(problems(error).map((p) => p.path)).toEqual(['models.Order.scopng'])
@@ -557,10 +648,7 @@ describe('loadPolicyFile', () => {
 
   it('rejects YAML merge keys instead of merging', async () => {
     const file = join(tmp, 'merge.yaml')
-    writeFileSync(
-      file,
-      'base: &base { table: orders, shared: true }\nmodels:\n  Order:\n    <<: *base\n',
-    )
+    writeFileSync(file, 'base: &base { table: orders, shared: true }\nmodels:\n  Order:\n    <<: *base\n')
     const paths = problems(await policyErrorAsync(() => loadPolicyFile(file))).map((p) => p.path)
     expect(paths).toContain('base')
     expect(paths).toContain('models.Order["<<"]')
@@ -692,8 +780,12 @@ describe('PolicyBuilder', () => {
   })
 
   it('rejects builder calls for models that were never registered', () => {
-    const error = policyError(() => new PolicyBuilder().model('Order', { table: 'orders' }).shared('Countri').toInput())
-    expect(problems(error)).toEqual([{ path: 'models.Countri', message: expect.stringContaining("model('Countri'") }])
+    const error = policyError(() =>
+      new PolicyBuilder().model('Order', { table: 'orders' }).shared('Countri').toInput(),
+    )
+    expect(problems(error)).toEqual([
+      { path: 'models.Countri', message: expect.stringContaining("model('Countri'") },
+    ])
   })
 
   it('fails to build when a model ends up without scoping', () => {
@@ -719,7 +811,19 @@ describe('profiles', () => {
       maxFilters: 50,
       maxEstimatedCost: 1e6,
     })
-    expect(profiles.INTERNAL.budget).toMatchObject({ maxRows: 1000, maxIncludeDepth: 3, maxComplexity: 300, statementTimeoutMs: 15000, broadQueryGuard: true })
-    expect(profiles.DEV.budget).toMatchObject({ maxRows: 1000, maxIncludeDepth: 4, maxComplexity: 1000, statementTimeoutMs: 30000, broadQueryGuard: false })
+    expect(profiles.INTERNAL.budget).toMatchObject({
+      maxRows: 1000,
+      maxIncludeDepth: 3,
+      maxComplexity: 300,
+      statementTimeoutMs: 15000,
+      broadQueryGuard: true,
+    })
+    expect(profiles.DEV.budget).toMatchObject({
+      maxRows: 1000,
+      maxIncludeDepth: 4,
+      maxComplexity: 1000,
+      statementTimeoutMs: 30000,
+      broadQueryGuard: false,
+    })
   })
 })

@@ -1,0 +1,108 @@
+/**
+ * Snapshots of the SQL the planner compiles for representative plans. The point is what is NOT in the text:
+ * tenant ids, principal values and filter values only ever appear as bound parameters.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildAggregate } from '../../src/planner/build-aggregate.ts'
+import { buildGet, buildQuery } from '../../src/planner/build-select.ts'
+import { planAggregate, planGet, planQuery } from '../../src/planner/plan-read.ts'
+import { parseRequest } from '../../src/planner/request/request-schema.ts'
+import { bindPolicy } from '../../src/policy/bind-policy.ts'
+import { definePolicy } from '../../src/policy/define-policy.ts'
+import type { BoundPolicy } from '../../src/policy/types.ts'
+import { introspectSchema } from '../../src/schema/index.ts'
+import { openTestDatabase, type TestDatabase } from '../support/databases.ts'
+import { ERIN, SUPER, TENANT_A, TENANT_A1, TEST_SECRET } from '../support/saas.ts'
+
+describe('compiled SQL', () => {
+  let db: TestDatabase
+  let bound: BoundPolicy
+  beforeAll(async () => {
+    db = await openTestDatabase('pglite')
+    const policy = definePolicy({
+      models: {
+        Order: {
+          table: 'orders',
+          unscopedColumns: ['org_id'],
+          fields: {
+            id: 'allow',
+            tenant_id: 'allow',
+            status: 'allow',
+            total: 'allow',
+            created_at: 'allow',
+            customer_id: 'allow',
+          },
+          scoping: { tenant_id: 'principal.tenantId' },
+          rowPolicies: [
+            { name: 'ancestors', condition: 'tenant_id IN principal.metadata.tenantHierarchy' },
+            { name: 'tenant_required', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' },
+            { name: 'admin_bypass', condition: "'super_admin' IN principal.roles", bypass: true },
+          ],
+          relations: { customer: { model: 'Customer' } },
+          aggregations: { fields: ['total'], groupBy: ['status'] },
+          write: { softDelete: { field: 'deleted_at' } },
+        },
+        Customer: {
+          table: 'customers',
+          unscopedColumns: ['org_id'],
+          fields: { id: 'allow', name: 'allow', email: 'mask' },
+          scoping: { tenant_id: 'principal.tenantId' },
+        },
+      },
+    })
+    bound = bindPolicy(policy, await introspectSchema(db.app, db.appRole ? { role: db.appRole } : {}))
+  })
+  afterAll(async () => {
+    await db.close()
+  })
+
+  it('compiles a query with an include, a filter and an order, binding every value', () => {
+    const req = parseRequest('query', {
+      model: 'Order',
+      where: { field: 'status', op: 'in', value: ['paid', 'shipped'] },
+      orderBy: [{ field: 'created_at', direction: 'desc' }],
+      include: { customer: true },
+      limit: 10,
+    })
+    const compiled = buildQuery(db.app, planQuery(bound, ERIN, req, { cursorKey: TEST_SECRET })).compile()
+    expect(compiled.sql).not.toContain(TENANT_A1)
+    expect(compiled.sql).not.toContain(TENANT_A)
+    expect(compiled.sql).not.toContain('paid')
+    expect(compiled.parameters).toContain(TENANT_A1)
+    expect(compiled.parameters).toContainEqual([TENANT_A1, TENANT_A])
+    expect(compiled.sql).toMatchInlineSnapshot(
+      `"select "t0"."id" as "id", "t0"."tenant_id" as "tenant_id", "t0"."customer_id" as "customer_id", "t0"."status" as "status", "t0"."total"::text as "total", to_json("t0"."created_at") as "created_at", (select to_json(obj) from (select "t1"."id" as "id", "t1"."name" as "name", "t1"."email" as "email" from "public"."customers" as "t1" where ("t1"."id" = "t0"."customer_id" and "t1"."tenant_id" = $1) order by "t1"."id" asc nulls last limit $2) as obj) as "customer", "t0"."created_at"::text as "__tessera_k0", "t0"."id"::text as "__tessera_k1" from "public"."orders" as "t0" where ((("t0"."tenant_id" = $3 or ("t0"."tenant_id" = any($4))) and ("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) and "t0"."status" = any($5)) order by "t0"."created_at" desc nulls last, "t0"."id" asc nulls last limit $6"`,
+    )
+  })
+
+  it('compiles a get under bypass without any scope but with the restrictive rule and soft delete', () => {
+    const compiled = buildGet(
+      db.app,
+      planGet(
+        bound,
+        SUPER,
+        parseRequest('get', { model: 'Order', id: '0a000000-0000-4000-8000-000000000001' }),
+      ),
+    ).compile()
+    expect(compiled.sql).not.toContain('0a000000')
+    expect(compiled.parameters).not.toContain(SUPER.tenantId)
+    expect(compiled.sql).toMatchInlineSnapshot(
+      `"select "t0"."id" as "id", "t0"."tenant_id" as "tenant_id", "t0"."customer_id" as "customer_id", "t0"."status" as "status", "t0"."total"::text as "total", to_json("t0"."created_at") as "created_at" from "public"."orders" as "t0" where ((("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) and "t0"."id" = $1) limit $2"`,
+    )
+  })
+
+  it('compiles a grouped aggregate with the same visibility as a query', () => {
+    const compiled = buildAggregate(
+      db.app,
+      planAggregate(
+        bound,
+        ERIN,
+        parseRequest('aggregate', { model: 'Order', op: 'sum', field: 'total', groupBy: ['status'] }),
+      ),
+    ).compile()
+    expect(compiled.sql).not.toContain(TENANT_A1)
+    expect(compiled.sql).toMatchInlineSnapshot(
+      `"select sum("t0"."total")::text as "__tessera_value", "t0"."status" as "status" from "public"."orders" as "t0" where (("t0"."tenant_id" = $1 or ("t0"."tenant_id" = any($2))) and ("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) group by "t0"."status" order by "t0"."status" asc nulls last limit $3"`,
+    )
+  })
+})

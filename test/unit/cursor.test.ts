@@ -1,0 +1,217 @@
+import { createHmac } from 'node:crypto'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { TesseraError } from '../../src/errors/index.ts'
+import {
+  MAX_CURSOR_LENGTH,
+  canonicalJson,
+  cursorBinding,
+  decodeCursor,
+  encodeCursor,
+  type CursorBindingInput,
+} from '../../src/planner/cursor.ts'
+
+const KEY = 'test-secret-0123456789abcdef'
+const OTHER_KEY = 'test-secret-0123456789abcdeF'
+
+const baseBinding: CursorBindingInput = {
+  tenantId: 'tenant-a',
+  userId: 'user-1',
+  roles: ['support', 'agent'],
+  model: 'Order',
+  where: { kind: 'cmp', field: 'status', op: 'eq', value: 'open' },
+  orderBy: [
+    { field: 'created_at', direction: 'desc' },
+    { field: 'id', direction: 'asc' },
+  ],
+  select: ['id', 'status'],
+  policyVersion: 'v1hash',
+}
+
+const binding = cursorBinding(baseBinding)
+const keys = ['2024-05-01 10:00:00.123456+00', '3f9a1c2e-8b7d-4e6f-9a0b-1c2d3e4f5a6b']
+const token = encodeCursor({ v: 1, b: binding, k: keys }, KEY)
+
+function decodeError(fn: () => unknown): TesseraError {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(TesseraError)
+    return error as TesseraError
+  }
+  throw new Error('expected the cursor to be rejected')
+}
+
+const reference = decodeError(() => decodeCursor('x', KEY, binding)).toJSON()
+
+function expectInvalid(fn: () => unknown): void {
+  const error = decodeError(fn)
+  expect(error.code).toBe('INVALID_CURSOR')
+  expect(error.toJSON()).toEqual(reference)
+}
+
+function flipChar(text: string, index: number): string {
+  const c = text[index]
+  const replacement = c === 'A' ? 'B' : 'A'
+  return text.slice(0, index) + replacement + text.slice(index + 1)
+}
+
+describe('cursor round trip', () => {
+  it('decodes what it encodes', () => {
+    expect(decodeCursor(token, KEY, binding)).toEqual({ v: 1, b: binding, k: keys })
+  })
+
+  it('carries nulls, numbers and booleans in the order keys', () => {
+    const t = encodeCursor({ v: 1, b: binding, k: [null, 12.5, true, -3] }, KEY)
+    expect(decodeCursor(t, KEY, binding).k).toEqual([null, 12.5, true, -3])
+  })
+
+  it('accepts a key given as bytes', () => {
+    const bytes = new TextEncoder().encode(KEY)
+    expect(decodeCursor(encodeCursor({ v: 1, b: binding, k: [] }, bytes), KEY, binding).k).toEqual([])
+  })
+
+  it('produces an opaque token of two base64url parts', () => {
+    expect(token).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/)
+  })
+
+  it('does not sign with the raw secret, so a field hash can never serve as a cursor signature', () => {
+    const [body] = token.split('.')
+    const rawMac = createHmac('sha256', KEY).update(body!).digest('base64url')
+    expectInvalid(() => decodeCursor(`${body}.${rawMac}`, KEY, binding))
+  })
+})
+
+describe('cursor tampering', () => {
+  it('rejects a token with one character changed in the payload or the signature', () => {
+    expectInvalid(() => decodeCursor(flipChar(token, 5), KEY, binding))
+    expectInvalid(() => decodeCursor(flipChar(token, token.length - 2), KEY, binding))
+  })
+
+  it('rejects a truncated token', () => {
+    expectInvalid(() => decodeCursor(token.slice(0, -1), KEY, binding))
+    expectInvalid(() => decodeCursor(token.slice(0, token.indexOf('.')), KEY, binding))
+    expectInvalid(() => decodeCursor(token.slice(1), KEY, binding))
+  })
+
+  it('rejects a token signed with another key', () => {
+    expectInvalid(() => decodeCursor(token, OTHER_KEY, binding))
+  })
+
+  it('rejects a payload re-signed with a forged signature of the right length', () => {
+    const body = Buffer.from(JSON.stringify({ v: 1, b: binding, k: ['9999-12-31', 'zzz'] })).toString('base64url')
+    expectInvalid(() => decodeCursor(`${body}.${token.split('.')[1]}`, KEY, binding))
+  })
+
+  it.each<[string, Partial<CursorBindingInput>]>([
+    ['another tenant', { tenantId: 'tenant-b' }],
+    ['another user', { userId: 'user-2' }],
+    ['other roles', { roles: ['admin'] }],
+    ['another model', { model: 'Invoice' }],
+    ['another filter', { where: { kind: 'cmp', field: 'status', op: 'eq', value: 'closed' } }],
+    ['no filter', { where: undefined }],
+    ['another order', { orderBy: [{ field: 'created_at', direction: 'asc' }] }],
+    ['another selection', { select: ['id'] }],
+    ['another include', { include: { customer: {} } }],
+    ['another policy version', { policyVersion: 'v2hash' }],
+    ['other principal metadata', { metadata: { orgId: 'o2' } }],
+  ])('rejects a cursor moved to %s', (_what, change) => {
+    const moved = cursorBinding({ ...baseBinding, ...change })
+    expect(moved).not.toBe(binding)
+    expectInvalid(() => decodeCursor(token, KEY, moved))
+  })
+
+  it('binds roles as a set and treats a missing user like a null user', () => {
+    expect(cursorBinding({ ...baseBinding, roles: ['agent', 'support', 'agent'] })).toBe(binding)
+    expect(cursorBinding({ ...baseBinding, userId: undefined })).toBe(cursorBinding({ ...baseBinding, userId: null }))
+  })
+
+  it('rejects garbage, empty, oversized and non-string tokens', () => {
+    for (const bad of ['', '.', 'a.b.c', '..', 'not a cursor', '%%%.%%%', `${token}.`, ` ${token}`, 'A'.repeat(5_000)]) {
+      expectInvalid(() => decodeCursor(bad, KEY, binding))
+    }
+    for (const bad of [null, undefined, 42, { token }, [token]]) {
+      expectInvalid(() => decodeCursor(bad, KEY, binding))
+    }
+  })
+
+  it('rejects a validly signed payload of the wrong shape', () => {
+    // Sign arbitrary bodies the way encodeCursor does, to reach the payload checks behind the signature.
+    const sign = (payload: unknown): string => {
+      const body = Buffer.from(JSON.stringify(payload)).toString('base64url')
+      const derived = createHmac('sha256', KEY).update('tessera/cursor/v1').digest()
+      return `${body}.${createHmac('sha256', derived).update(body).digest('base64url')}`
+    }
+    expect(decodeCursor(sign({ v: 1, b: binding, k: [] }), KEY, binding).k).toEqual([])
+    for (const payload of [
+      { v: 2, b: binding, k: [] },
+      { v: 1, b: binding, k: {} },
+      { v: 1, b: binding, k: [{ nested: 1 }] },
+      { v: 1, b: binding, k: [], extra: 1 },
+      { v: 1, k: [] },
+      [1, binding, []],
+      'string',
+    ]) {
+      expectInvalid(() => decodeCursor(sign(payload), KEY, binding))
+    }
+  })
+
+  it('never decodes a randomly mutated valid token', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.'.split('')
+    const tokenChar = fc.oneof(fc.constantFrom(...alphabet), fc.string({ minLength: 1, maxLength: 1 }))
+    const mutation = fc.oneof(
+      // replace one character (mostly from the token's own alphabet, so the result still looks well-formed)
+      fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), char: tokenChar }),
+      // delete a slice
+      fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 8 }) }),
+      // insert characters
+      fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(tokenChar, fc.string({ minLength: 1, maxLength: 4 })) }),
+    )
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (mutations) => {
+        let mutated = token
+        for (const m of mutations) {
+          const at = m.at % (mutated.length + 1)
+          if (m.kind === 'replace') mutated = mutated.slice(0, at) + m.char + mutated.slice(at + 1)
+          else if (m.kind === 'delete') mutated = mutated.slice(0, at) + mutated.slice(at + m.length)
+          else mutated = mutated.slice(0, at) + m.text + mutated.slice(at)
+        }
+        fc.pre(mutated !== token)
+        expectInvalid(() => decodeCursor(mutated, KEY, binding))
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+})
+
+describe('cursor encoding limits', () => {
+  it('refuses to encode keys that are not JSON scalars', () => {
+    expect(() => encodeCursor({ v: 1, b: binding, k: [new Date(0) as unknown as string] }, KEY)).toThrow(TesseraError)
+    expect(() => encodeCursor({ v: 1, b: binding, k: [Number.NaN] }, KEY)).toThrow(TesseraError)
+  })
+
+  it('refuses to hand out a cursor longer than the decoder accepts', () => {
+    const error = decodeError(() => encodeCursor({ v: 1, b: binding, k: ['x'.repeat(MAX_CURSOR_LENGTH)] }, KEY))
+    expect(error.code).toBe('INTERNAL_ERROR')
+  })
+
+  it('refuses an empty key', () => {
+    expect(decodeError(() => encodeCursor({ v: 1, b: binding, k: [] }, '')).code).toBe('INTERNAL_ERROR')
+  })
+})
+
+describe('canonicalJson', () => {
+  it('sorts keys and drops undefined members', () => {
+    expect(canonicalJson({ b: 1, a: [1, undefined], c: undefined, d: { z: null, y: 'x' } })).toBe(
+      '{"a":[1,null],"b":1,"d":{"y":"x","z":null}}',
+    )
+  })
+
+  it('rejects values that are not data', () => {
+    expect(() => canonicalJson({ f: () => 1 })).toThrow(TesseraError)
+    expect(() => canonicalJson(new Map())).toThrow(TesseraError)
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    expect(() => canonicalJson(cyclic)).toThrow(TesseraError)
+  })
+})
