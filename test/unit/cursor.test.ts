@@ -88,6 +88,17 @@ describe('cursor tampering', () => {
     expectInvalid(() => decodeCursor(flipChar(token, token.length - 2), KEY, binding))
   })
 
+  it('rejects a signature spelled in non-canonical base64url (same bytes, different text)', () => {
+    const [body, sig] = token.split('.') as [string, string]
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const last = alphabet.indexOf(sig.at(-1)!)
+    // 32 bytes are 43 characters; the last one carries 4 bits, so its 2 low bits are padding.
+    const sibling = alphabet[last ^ 1]!
+    const respelled = `${sig.slice(0, -1)}${sibling}`
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(sig, 'base64url'))).toBe(true)
+    expectInvalid(() => decodeCursor(`${body}.${respelled}`, KEY, binding))
+  })
+
   it('rejects a truncated token', () => {
     expectInvalid(() => decodeCursor(token.slice(0, -1), KEY, binding))
     expectInvalid(() => decodeCursor(token.slice(0, token.indexOf('.')), KEY, binding))
@@ -99,7 +110,9 @@ describe('cursor tampering', () => {
   })
 
   it('rejects a payload re-signed with a forged signature of the right length', () => {
-    const body = Buffer.from(JSON.stringify({ v: 1, b: binding, k: ['9999-12-31', 'zzz'] })).toString('base64url')
+    const body = Buffer.from(JSON.stringify({ v: 1, b: binding, k: ['9999-12-31', 'zzz'] })).toString(
+      'base64url',
+    )
     expectInvalid(() => decodeCursor(`${body}.${token.split('.')[1]}`, KEY, binding))
   })
 
@@ -123,11 +136,23 @@ describe('cursor tampering', () => {
 
   it('binds roles as a set and treats a missing user like a null user', () => {
     expect(cursorBinding({ ...baseBinding, roles: ['agent', 'support', 'agent'] })).toBe(binding)
-    expect(cursorBinding({ ...baseBinding, userId: undefined })).toBe(cursorBinding({ ...baseBinding, userId: null }))
+    expect(cursorBinding({ ...baseBinding, userId: undefined })).toBe(
+      cursorBinding({ ...baseBinding, userId: null }),
+    )
   })
 
   it('rejects garbage, empty, oversized and non-string tokens', () => {
-    for (const bad of ['', '.', 'a.b.c', '..', 'not a cursor', '%%%.%%%', `${token}.`, ` ${token}`, 'A'.repeat(5_000)]) {
+    for (const bad of [
+      '',
+      '.',
+      'a.b.c',
+      '..',
+      'not a cursor',
+      '%%%.%%%',
+      `${token}.`,
+      ` ${token}`,
+      'A'.repeat(5_000),
+    ]) {
       expectInvalid(() => decodeCursor(bad, KEY, binding))
     }
     for (const bad of [null, undefined, 42, { token }, [token]]) {
@@ -163,9 +188,17 @@ describe('cursor tampering', () => {
       // replace one character (mostly from the token's own alphabet, so the result still looks well-formed)
       fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), char: tokenChar }),
       // delete a slice
-      fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 8 }) }),
+      fc.record({
+        kind: fc.constant('delete' as const),
+        at: fc.nat(),
+        length: fc.integer({ min: 1, max: 8 }),
+      }),
       // insert characters
-      fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(tokenChar, fc.string({ minLength: 1, maxLength: 4 })) }),
+      fc.record({
+        kind: fc.constant('insert' as const),
+        at: fc.nat(),
+        text: fc.oneof(tokenChar, fc.string({ minLength: 1, maxLength: 4 })),
+      }),
     )
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (mutations) => {
@@ -186,12 +219,16 @@ describe('cursor tampering', () => {
 
 describe('cursor encoding limits', () => {
   it('refuses to encode keys that are not JSON scalars', () => {
-    expect(() => encodeCursor({ v: 1, b: binding, k: [new Date(0) as unknown as string] }, KEY)).toThrow(TesseraError)
+    expect(() => encodeCursor({ v: 1, b: binding, k: [new Date(0) as unknown as string] }, KEY)).toThrow(
+      TesseraError,
+    )
     expect(() => encodeCursor({ v: 1, b: binding, k: [Number.NaN] }, KEY)).toThrow(TesseraError)
   })
 
   it('refuses to hand out a cursor longer than the decoder accepts', () => {
-    const error = decodeError(() => encodeCursor({ v: 1, b: binding, k: ['x'.repeat(MAX_CURSOR_LENGTH)] }, KEY))
+    const error = decodeError(() =>
+      encodeCursor({ v: 1, b: binding, k: ['x'.repeat(MAX_CURSOR_LENGTH)] }, KEY),
+    )
     expect(error.code).toBe('INTERNAL_ERROR')
   })
 
