@@ -5,7 +5,7 @@
  * TesseraError. It never builds SQL from request text: the only SQL it writes is the constant
  * `set_config` list below, and every value in it is a bound parameter.
  */
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely'
+import { CompiledQuery, type Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { Principal } from '../context/index.ts'
 import { internalError, tenantScopeRequired } from '../errors/index.ts'
@@ -103,13 +103,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
   async function run<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T> {
     try {
-      const settings = sessionSettings(spec, role, sessionTimeout)
+      const settings = sessionSettings(spec, role, sessionTimeout, logger)
       if (spec.access === 'read' && settings.length === 0) return await body(db)
       const builder = db.transaction()
       const transaction = spec.access === 'read' ? builder.setAccessMode('read only') : builder
-      // why: the transaction object is typed over the same untyped schema as db.
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      return await transaction.execute(async (trx: Transaction<any>) => {
+      return await transaction.execute(async (trx) => {
         if (settings.length > 0) await trx.executeQuery(setConfigQuery(settings))
         return body(trx)
       })
@@ -132,10 +130,12 @@ function sessionSettings(
   spec: ExecutionSpec,
   role: string | undefined,
   sessionTimeout: number | undefined,
+  logger: Logger | undefined,
 ): readonly Setting[] {
   const timeoutMs = spec.statementTimeoutMs
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_STATEMENT_TIMEOUT_MS) {
     // A caller bug (the budget schema guarantees a positive integer); 0 would disable the timeout.
+    logger?.error({ requestId: spec.requestId, statementTimeoutMs: timeoutMs }, 'invalid statement timeout')
     throw internalError(spec.requestId)
   }
   const settings: Setting[] = []

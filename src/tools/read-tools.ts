@@ -2,12 +2,13 @@
  * The read tools: query, get, aggregate. Each is plan → build → (cost guard) → execute in one statement →
  * shape; every decision was made by the planner and is reported to the audit from the plan itself.
  */
-import type { Compilable, CompiledQuery, Kysely } from 'kysely'
+import type { CompiledQuery, Kysely } from 'kysely'
 import type { RunContext } from '../context/index.ts'
 import { budgetExceeded, notFound } from '../errors/index.ts'
 import { estimateCost } from '../executor/explain-cost.ts'
 import { buildAggregate, AGGREGATE_VALUE } from '../planner/build-aggregate.ts'
-import { buildGet, buildQuery, ORDER_KEY_PREFIX } from '../planner/build-select.ts'
+import { ORDER_KEY_PREFIX } from '../planner/build-select.ts'
+import { compileGet, compileQuery } from '../planner/compile-select.ts'
 import { encodeCursor } from '../planner/cursor.ts'
 import { planAggregate, planGet, planQuery } from '../planner/plan-read.ts'
 import { redactedFieldsOf, type BudgetReport, type SelectPlan, type VisibilityPlan } from '../planner/query-plan.ts'
@@ -59,9 +60,8 @@ async function execute(
   ctx: RunContext,
   requestId: string,
   budget: BudgetReport,
-  query: Compilable<unknown>,
+  compiled: CompiledQuery<Row>,
 ): Promise<Row[]> {
-  const compiled = query.compile() as CompiledQuery<Row>
   return runtime.executor.run(
     {
       access: 'read',
@@ -89,7 +89,7 @@ export async function runQuery(runtime: ToolRuntime, ctx: RunContext, requestId:
   const req = parseRequest('query', args)
   const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
   selectFacts(plan.root, facts)
-  const raw = await execute(runtime, ctx, requestId, plan.budget, buildQuery(runtime.db, plan))
+  const raw = await execute(runtime, ctx, requestId, plan.budget, compileQuery<Row>(runtime.db, plan))
   const hasMore = raw.length > plan.limit
   const page = hasMore ? raw.slice(0, plan.limit) : raw
   let nextCursor: string | null = null
@@ -110,7 +110,7 @@ export async function runGet(runtime: ToolRuntime, ctx: RunContext, requestId: s
   const req = parseRequest('get', args)
   const plan = planGet(runtime.bound, ctx.principal, req)
   selectFacts(plan.root, facts)
-  const raw = await execute(runtime, ctx, requestId, plan.budget, buildGet(runtime.db, plan))
+  const raw = await execute(runtime, ctx, requestId, plan.budget, compileGet<Row>(runtime.db, plan))
   const first = raw[0]
   // Another tenant's row and a row that does not exist take this same path and the same error.
   if (!first) throw notFound(plan.root.model)
@@ -140,7 +140,7 @@ export async function runAggregate(
   facts.scopesInjected = vf.scopes
   facts.rowPolicies = vf.policies
   facts.bypass = plan.visibility.bypass === null ? null : `${plan.model}.${plan.visibility.bypass}`
-  const raw = await execute(runtime, ctx, requestId, plan.budget, buildAggregate(runtime.db, plan))
+  const raw = await execute(runtime, ctx, requestId, plan.budget, buildAggregate(runtime.db, plan).compile() as CompiledQuery<Row>)
   // Counts are exact integers: return them as numbers while they fit, as strings beyond 2^53.
   const convert = (v: unknown): string | number | null => {
     const out = aggregateValue(v)

@@ -1,12 +1,12 @@
 /**
- * What every tool needs at run time, assembled once by createToolset, plus the wrapper that gives every call
+ * What every tool needs at run time, assembled once by createToolset, plus the wrappers that give every call
  * the same life cycle: validate the context, run, map unknown errors to safe ones, and audit — success, denial
- * or error alike.
+ * or error alike. Reads append their record afterwards; writes stage it inside their transaction.
  */
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
-import type { AuditAction, AuditOutcome, AuditRecordDraft, AuditStore } from '../audit/index.ts'
+import type { AuditAction, AuditOutcome, AuditRecordDraft, AuditStore, StagedAudit } from '../audit/index.ts'
 import { sanitizeAuditInput } from '../audit/index.ts'
 import { parseRunContext, type RunContext } from '../context/index.ts'
 import type { ErrorCode } from '../errors/index.ts'
@@ -14,6 +14,7 @@ import { internalError, isTesseraError, type TesseraError } from '../errors/inde
 import type { Executor } from '../executor/executor.ts'
 import { mapDatabaseError } from '../executor/map-database-error.ts'
 import type { BoundPolicy } from '../policy/types.ts'
+import type { ApprovalStore } from './approval-store.ts'
 
 export type EnforcementMode = 'app' | 'rls' | 'both'
 
@@ -28,6 +29,9 @@ export interface ToolRuntime {
   readonly enforcement: EnforcementMode
   readonly costGuard: boolean
   readonly logger: Logger | undefined
+  readonly approvals: ApprovalStore
+  /** Time to live of a pending approval. */
+  readonly approvalTtlMs: number
 }
 
 /** Facts a tool reports for its audit record. */
@@ -122,6 +126,37 @@ export function auditDraft(
   }
 }
 
+interface CallStart {
+  readonly started: number
+  readonly requestId: string
+  readonly facts: CallFacts
+}
+
+function startCall(rawCtx: unknown): CallStart {
+  const requestId =
+    typeof (rawCtx as { requestId?: unknown } | null)?.requestId === 'string'
+      ? (rawCtx as { requestId: string }).requestId.slice(0, 256)
+      : randomUUID()
+  return { started: performance.now(), requestId, facts: {} }
+}
+
+/** Maps what a call threw to a safe error, records the failure, and returns the error to throw. */
+async function failCall(
+  runtime: ToolRuntime,
+  tool: string,
+  action: AuditAction,
+  rawCtx: unknown,
+  ctx: RunContext | null,
+  args: unknown,
+  call: CallStart,
+  error: unknown,
+): Promise<TesseraError> {
+  const safe = toSafeError(runtime, error, call.requestId)
+  const draft = auditDraft(runtime, tool, action, rawCtx, ctx, call.requestId, args, call.facts, call.started, safe)
+  await appendAudit(runtime, draft, call.requestId)
+  return safe
+}
+
 /**
  * Runs a read-style tool (one that changes nothing): the audit record is appended after the outcome is known.
  * An audit failure turns a successful read into INTERNAL_ERROR: nothing is returned that was not recorded.
@@ -134,31 +169,92 @@ export async function runReadTool<T>(
   args: unknown,
   body: (scope: CallScope) => Promise<T>,
 ): Promise<T> {
-  const started = performance.now()
-  const requestId =
-    typeof (rawCtx as { requestId?: unknown } | null)?.requestId === 'string'
-      ? (rawCtx as { requestId: string }).requestId.slice(0, 256)
-      : randomUUID()
-  const facts: CallFacts = {}
+  const call = startCall(rawCtx)
   let ctx: RunContext | null = null
   let result: T
   try {
     ctx = parseRunContext(rawCtx)
-    result = await body({ ctx, requestId, facts })
+    result = await body({ ctx, requestId: call.requestId, facts: call.facts })
   } catch (error) {
-    const safe = toSafeError(runtime, error, requestId)
-    await appendAudit(runtime, auditDraft(runtime, tool, action, rawCtx, ctx, requestId, args, facts, started, safe), requestId)
-    throw safe
+    throw await failCall(runtime, tool, action, rawCtx, ctx, args, call, error)
   }
-  await appendAudit(runtime, auditDraft(runtime, tool, action, rawCtx, ctx, requestId, args, facts, started, null), requestId)
+  const draft = auditDraft(runtime, tool, action, rawCtx, ctx, call.requestId, args, call.facts, call.started, null)
+  await appendAudit(runtime, draft, call.requestId)
   return result
+}
+
+export interface WriteCallScope extends CallScope {
+  /**
+   * Stages the success record of this call inside the write's transaction (`trx`); call it last, once the
+   * facts are complete. Throws INTERNAL_ERROR when the store refuses, which rolls the write back.
+   */
+  stageAudit(trx: unknown): Promise<void>
+}
+
+/**
+ * Runs a write tool. The success record is staged inside the write's transaction and committed only after the
+ * transaction has committed; when anything fails the staged record is aborted and a failure record appended
+ * instead. So a write never reports success without its audit record, and no record claims a write that
+ * rolled back.
+ */
+export async function runWriteTool<T>(
+  runtime: ToolRuntime,
+  tool: string,
+  action: AuditAction,
+  rawCtx: unknown,
+  args: unknown,
+  body: (scope: WriteCallScope) => Promise<T>,
+): Promise<T> {
+  const call = startCall(rawCtx)
+  const { requestId } = call
+  let ctx: RunContext | null = null
+  const audit: { staged: StagedAudit | null } = { staged: null }
+  let result: T
+  try {
+    const parsed = parseRunContext(rawCtx)
+    ctx = parsed
+    const stageAudit = async (trx: unknown): Promise<void> => {
+      const draft = auditDraft(runtime, tool, action, rawCtx, parsed, requestId, args, call.facts, call.started, null)
+      try {
+        audit.staged = await runtime.audit.stage(draft, trx)
+      } catch (error) {
+        runtime.logger?.error({ requestId, err: messageOf(error) }, 'audit stage failed; rolling the write back')
+        throw internalError(requestId)
+      }
+    }
+    result = await body({ ctx: parsed, requestId, facts: call.facts, stageAudit })
+  } catch (error) {
+    const staged = audit.staged
+    if (staged !== null) {
+      await staged.abort().catch((abortError: unknown) => {
+        runtime.logger?.error({ requestId, err: messageOf(abortError) }, 'audit abort failed')
+      })
+    }
+    throw await failCall(runtime, tool, action, rawCtx, ctx, args, call, error)
+  }
+  if (audit.staged === null) {
+    // A body that staged nothing changed nothing: record it like a read.
+    await appendAudit(runtime, auditDraft(runtime, tool, action, rawCtx, ctx, requestId, args, call.facts, call.started, null), requestId)
+    return result
+  }
+  try {
+    await audit.staged.commit()
+  } catch (error) {
+    runtime.logger?.error({ requestId, err: messageOf(error) }, 'audit commit failed after the write committed')
+    throw internalError(requestId)
+  }
+  return result
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : 'unknown'
 }
 
 async function appendAudit(runtime: ToolRuntime, draft: AuditRecordDraft, requestId: string): Promise<void> {
   try {
     await runtime.audit.append(draft)
   } catch (error) {
-    runtime.logger?.error({ requestId, err: error instanceof Error ? error.message : 'unknown' }, 'audit append failed')
+    runtime.logger?.error({ requestId, err: messageOf(error) }, 'audit append failed')
     throw internalError(requestId)
   }
 }

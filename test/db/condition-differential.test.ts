@@ -322,14 +322,14 @@ describeEachDatabase('row-policy conditions in SQL agree with the in-memory eval
     const node = parseCondition(text)
     const rows: RowInput[] = [
       { tenant: 't1', n: 1, amount: '1.50', flag: true, label: 'a', at: INSTANTS[0], tags: ['a'] },
-      { tenant: 't2', n: 2, amount: '0.50', flag: false, label: 't2', at: INSTANTS[3], tags: [] },
+      { tenant: 't2', n: 2, amount: '0.50', flag: false, label: 't1', at: INSTANTS[3], tags: [] },
       { tenant: null, n: null, amount: null, flag: null, label: null, at: null, tags: null },
       { tenant: 't3', n: -1, amount: '-2.00', flag: false, label: 'b', at: INSTANTS[1], tags: ['b', 'a'] },
     ]
     const stored = await load(rows)
     for (const who of [
       { tenantId: 't1', roles: ['member'], metadata: { tenants: ['t2', null] } },
-      { tenantId: 't2', userId: 't2', roles: ['admin'], metadata: { tenants: [] } },
+      { tenantId: 't2', userId: 't1', roles: ['admin'], metadata: { tenants: [] } },
     ] satisfies Principal[]) {
       const expected = evaluatorValues(node, stored, who)
       expect(await sqlValues(node, who)).toEqual(expected)

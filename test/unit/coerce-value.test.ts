@@ -76,7 +76,8 @@ describe('coerceFilterValue', () => {
     expect(coerceFilterValue(int4, 'gte', 2_147_483_647, 'p')).toBe(2_147_483_647)
     expect(rejection(int4, 'eq', 2_147_483_648).message).toContain('out of range')
     expect(rejection(int4, 'eq', '99999999999').message).toContain('out of range')
-    for (const bad of [1.5, '1.5', '1e3', ' 1', '0x10', Number.MAX_SAFE_INTEGER + 2, true]) rejection(int4, 'eq', bad)
+    for (const bad of [1.5, '1.5', '1e3', ' 1', '0x10', Number.MAX_SAFE_INTEGER + 2, true])
+      rejection(int4, 'eq', bad)
   })
 
   it('applies the int2 range to smallint columns', () => {
@@ -161,7 +162,12 @@ describe('coerceFilterValue', () => {
   })
 
   it('refuses value filters on json, bytea, array and other columns but allows is_null', () => {
-    for (const col of [jsonb, column('bytea', 'bytea'), column('array', '_text'), column('other', 'tsvector')]) {
+    for (const col of [
+      jsonb,
+      column('bytea', 'bytea'),
+      column('array', '_text'),
+      column('other', 'tsvector'),
+    ]) {
       expect(rejection(col, 'eq', 'x').message).toContain('cannot be filtered')
       expect(coerceFilterValue(col, 'is_null', undefined, 'p')).toBe(true)
     }
@@ -182,7 +188,12 @@ describe('coerceFilterValue', () => {
   it('checks every item of in / not_in lists and reports the item path', () => {
     expect(coerceFilterValue(int8, 'in', [1, '2'], 'p')).toEqual(['1', '2'])
     expect(coerceFilterValue(uuid, 'not_in', [], 'p')).toEqual([])
-    const error = rejection(uuid, 'in', ['3f9a1c2e-8b7d-4e6f-9a0b-1c2d3e4f5a6b', 'nope'], 'where.and[2].value')
+    const error = rejection(
+      uuid,
+      'in',
+      ['3f9a1c2e-8b7d-4e6f-9a0b-1c2d3e4f5a6b', 'nope'],
+      'where.and[2].value',
+    )
     expect(issuePath(error)).toBe('where.and[2].value[1]')
     expect(rejection(text, 'in', 'a').message).toContain('array')
     rejection(text, 'in', ['a', null])

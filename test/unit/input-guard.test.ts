@@ -27,7 +27,12 @@ describe('guardInput', () => {
     expect(() =>
       guardInput({
         model: 'Order',
-        where: { and: [{ field: 'status', op: 'in', value: ['open', 'paid'] }, { not: { field: 'x', op: 'is_null' } }] },
+        where: {
+          and: [
+            { field: 'status', op: 'in', value: ['open', 'paid'] },
+            { not: { field: 'x', op: 'is_null' } },
+          ],
+        },
         orderBy: [{ field: 'total', direction: 'desc' }],
         limit: 10,
         include: { customer: true },
@@ -37,7 +42,12 @@ describe('guardInput', () => {
   })
 
   it('exports frozen default limits', () => {
-    expect(DEFAULT_INPUT_LIMITS).toEqual({ maxDepth: 32, maxNodes: 5000, maxArrayLength: 10000, maxStringLength: 10000 })
+    expect(DEFAULT_INPUT_LIMITS).toEqual({
+      maxDepth: 32,
+      maxNodes: 5000,
+      maxArrayLength: 10000,
+      maxStringLength: 10000,
+    })
     expect(Object.isFrozen(DEFAULT_INPUT_LIMITS)).toBe(true)
   })
 

@@ -45,7 +45,10 @@ describe('parseRequest: valid requests', () => {
       orderBy: ['created_at', { field: 'total', direction: 'desc' }, { field: 'id' }],
       limit: 25,
       cursor: 'abc.def',
-      include: { customer: true, items: { select: ['sku'], where: { field: 'qty', op: 'gt', value: 1 }, limit: 5 } },
+      include: {
+        customer: true,
+        items: { select: ['sku'], where: { field: 'qty', op: 'gt', value: 1 }, limit: 5 },
+      },
     })
     expect(req).toEqual({
       model: 'Order',
@@ -121,7 +124,10 @@ describe('parseRequest: valid requests', () => {
   })
 
   it('parses aggregate requests', () => {
-    expect(parseRequest('aggregate', { model: 'Order', op: 'count' })).toEqual({ model: 'Order', op: 'count' })
+    expect(parseRequest('aggregate', { model: 'Order', op: 'count' })).toEqual({
+      model: 'Order',
+      op: 'count',
+    })
     expect(
       parseRequest('aggregate', {
         model: 'Order',
@@ -145,7 +151,9 @@ describe('parseRequest: valid requests', () => {
   })
 
   it('tolerates undefined optional members from programmatic callers', () => {
-    expect(parseRequest('query', { model: 'Order', where: undefined, limit: undefined })).toEqual({ model: 'Order' })
+    expect(parseRequest('query', { model: 'Order', where: undefined, limit: undefined })).toEqual({
+      model: 'Order',
+    })
   })
 })
 
@@ -157,23 +165,39 @@ describe('parseRequest: rejected requests', () => {
   })
 
   it('rejects an unknown operator such as $regex with the path of op', () => {
-    expect(firstPath('query', { model: 'O', where: { field: 'email', op: '$regex', value: '.*' } })).toBe('where.op')
+    expect(firstPath('query', { model: 'O', where: { field: 'email', op: '$regex', value: '.*' } })).toBe(
+      'where.op',
+    )
     expect(
-      firstPath('query', { model: 'O', where: { and: [{ field: 'a', op: 'eq', value: 1 }, { field: 'b', op: 'like', value: 'x' }] } }),
+      firstPath('query', {
+        model: 'O',
+        where: {
+          and: [
+            { field: 'a', op: 'eq', value: 1 },
+            { field: 'b', op: 'like', value: 'x' },
+          ],
+        },
+      }),
     ).toBe('where.and[1].op')
   })
 
   it('rejects Mongo-style operator objects', () => {
-    expect(rejection('query', { model: 'O', where: { email: { $regex: '.*' } } }).code).toBe('VALIDATION_ERROR')
+    expect(rejection('query', { model: 'O', where: { email: { $regex: '.*' } } }).code).toBe(
+      'VALIDATION_ERROR',
+    )
     expect(firstPath('query', { model: 'O', where: { $where: 'sleep(1)' } })).toBe('where')
   })
 
   it('rejects objects where scalars belong', () => {
-    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'eq', value: { $gt: 1 } } })).toBe('where.value')
+    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'eq', value: { $gt: 1 } } })).toBe(
+      'where.value',
+    )
     expect(firstPath('query', { model: 'O', where: [{ field: 'a', op: 'in', value: [1, { x: 1 }] }] })).toBe(
       'where[0].value[1]',
     )
-    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'eq', value: [1] } })).toBe('where.value')
+    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'eq', value: [1] } })).toBe(
+      'where.value',
+    )
     expect(firstPath('query', { model: 'O', limit: { $gt: 1 } })).toBe('limit')
     expect(firstPath('get', { model: 'O', id: { id: { $ne: null } } })).toBe('id.id')
   })
@@ -190,7 +214,9 @@ describe('parseRequest: rejected requests', () => {
     ['an empty name', ''],
     ['64 characters', 'a'.repeat(64)],
   ])('rejects a field name with %s', (_what, name) => {
-    expect(firstPath('query', { model: 'Order', where: { field: name, op: 'eq', value: 1 } })).toBe('where.field')
+    expect(firstPath('query', { model: 'Order', where: { field: name, op: 'eq', value: 1 } })).toBe(
+      'where.field',
+    )
     expect(firstPath('query', { model: 'Order', select: ['id', name] })).toBe('select[1]')
     expect(firstPath('query', { model: 'Order', orderBy: [name] })).toBe('orderBy[0]')
     expect(firstPath('aggregate', { model: 'Order', op: 'count', groupBy: [name] })).toBe('groupBy[0]')
@@ -215,25 +241,41 @@ describe('parseRequest: rejected requests', () => {
   })
 
   it('rejects unknown keys inside comparisons, groups and includes', () => {
-    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'eq', value: 1, tenant_id: 'x' } })).toBe('where')
-    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'eq', value: 1, and: [] } })).toBe('where')
-    expect(firstPath('query', { model: 'O', include: { items: { select: ['a'], raw: 'x' } } })).toBe('include.items')
-    expect(firstPath('query', { model: 'O', orderBy: [{ field: 'a', direction: 'desc', nulls: 'first' }] })).toBe(
-      'orderBy[0]',
+    expect(
+      firstPath('query', { model: 'O', where: { field: 'a', op: 'eq', value: 1, tenant_id: 'x' } }),
+    ).toBe('where')
+    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'eq', value: 1, and: [] } })).toBe(
+      'where',
     )
+    expect(firstPath('query', { model: 'O', include: { items: { select: ['a'], raw: 'x' } } })).toBe(
+      'include.items',
+    )
+    expect(
+      firstPath('query', { model: 'O', orderBy: [{ field: 'a', direction: 'desc', nulls: 'first' }] }),
+    ).toBe('orderBy[0]')
   })
 
   it('rejects malformed operator values', () => {
     expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'in', value: 1 } })).toBe('where.value')
-    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'between', value: [1] } })).toBe('where.value')
+    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'between', value: [1] } })).toBe(
+      'where.value',
+    )
     expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'between', value: [1, 2, 3] } })).toBe(
       'where.value',
     )
-    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'is_null', value: 'yes' } })).toBe('where.value')
-    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'contains', value: 5 } })).toBe('where.value')
+    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'is_null', value: 'yes' } })).toBe(
+      'where.value',
+    )
+    expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'contains', value: 5 } })).toBe(
+      'where.value',
+    )
     expect(firstPath('query', { model: 'O', where: { field: 'a', op: 'eq' } })).toBe('where.value')
-    expect(firstPath('query', { model: 'O', where: { and: { field: 'a', op: 'eq', value: 1 } } })).toBe('where.and')
-    expect(firstPath('query', { model: 'O', where: { not: [{ field: 'a', op: 'ne' }] } })).toBe('where.not[0].value')
+    expect(firstPath('query', { model: 'O', where: { and: { field: 'a', op: 'eq', value: 1 } } })).toBe(
+      'where.and',
+    )
+    expect(firstPath('query', { model: 'O', where: { not: [{ field: 'a', op: 'ne' }] } })).toBe(
+      'where.not[0].value',
+    )
   })
 
   it('rejects an empty object as a filter with a message listing the filter shapes', () => {
@@ -269,9 +311,9 @@ describe('parseRequest: rejected requests', () => {
   it('runs the input guard first: prototype keys and non-finite numbers never reach zod', () => {
     const error = rejection('query', JSON.parse('{"model":"O","where":{"__proto__":{"field":"a"}}}'))
     expect(issues(error)[0]?.path).toBe('where.__proto__')
-    expect(firstPath('query', JSON.parse('{"model":"O","where":{"field":"a","op":"gt","value":1e309}}'))).toBe(
-      'where.value',
-    )
+    expect(
+      firstPath('query', JSON.parse('{"model":"O","where":{"field":"a","op":"gt","value":1e309}}')),
+    ).toBe('where.value')
   })
 
   it('rejects a request that is not an object', () => {
@@ -288,7 +330,12 @@ describe('parseRequest: rejected requests', () => {
 
 describe('normalizeFilter', () => {
   it('turns a plain array into AND and collapses single-item groups', () => {
-    expect(normalizeFilter([{ field: 'a', op: 'eq', value: 1 }])).toEqual({ kind: 'cmp', field: 'a', op: 'eq', value: 1 })
+    expect(normalizeFilter([{ field: 'a', op: 'eq', value: 1 }])).toEqual({
+      kind: 'cmp',
+      field: 'a',
+      op: 'eq',
+      value: 1,
+    })
     expect(normalizeFilter({ or: [{ field: 'a', op: 'eq', value: 1 }] })).toEqual({
       kind: 'cmp',
       field: 'a',
@@ -308,7 +355,12 @@ describe('normalizeFilter', () => {
     list.push(3)
     expect(node).toEqual({ kind: 'cmp', field: 'a', op: 'in', value: [1, 2] })
     expect(Object.isFrozen(node.kind === 'cmp' ? node.value : null)).toBe(true)
-    expect(normalizeFilter({ field: 'a', op: 'is_null' })).toEqual({ kind: 'cmp', field: 'a', op: 'is_null', value: true })
+    expect(normalizeFilter({ field: 'a', op: 'is_null' })).toEqual({
+      kind: 'cmp',
+      field: 'a',
+      op: 'is_null',
+      value: true,
+    })
   })
 })
 

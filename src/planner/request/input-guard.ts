@@ -131,8 +131,8 @@ export function guardInput(value: unknown, limits: Partial<InputLimits> = {}): v
       reject(link, 'only plain objects are accepted (no class instances, dates, maps or buffers)')
     }
     if (Object.getOwnPropertySymbols(current).length > 0) reject(link, 'objects may not carry symbol keys')
-    // getOwnPropertyNames is a superset of Object.keys: it also sees non-enumerable keys, and it reports the
-    // own `__proto__` key that JSON.parse creates (which `in`/`for…in` style checks can miss).
+    // getOwnPropertyNames is a superset of Object.keys (it also lists non-enumerable keys) and reports the
+    // own `__proto__` key JSON.parse creates; `'__proto__' in obj` would be true for every object instead.
     const keys = Object.getOwnPropertyNames(current)
     if (keys.length > max.maxNodes) reject(link, `the request holds more than ${max.maxNodes} values`)
     for (const key of keys) {

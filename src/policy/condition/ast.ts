@@ -1,8 +1,8 @@
 /**
  * The row-policy condition language as data (DESIGN §3). Immutable, `kind`-tagged nodes; the parser builds
- * them once at load time; the in-memory evaluator (src/policy/condition/evaluate.ts) and the SQL compiler
- * (src/planner) are both exhaustive switches over `kind`, so a new node kind fails to compile until both
- * handle it.
+ * them once at load time; the in-memory evaluator (src/policy/condition/evaluate-condition.ts) and the SQL
+ * compiler (src/planner/compile-condition.ts) are both exhaustive switches over `kind`, so a new node kind
+ * fails to compile until both handle it.
  */
 
 export type Literal = string | number | boolean | null

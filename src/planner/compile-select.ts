@@ -1,0 +1,249 @@
+/**
+ * compileGet / compileQuery: a read plan's statement, compiled by Kysely once per plan *shape* and then reused
+ * with the new call's parameter values. Building and compiling the Kysely tree is the largest CPU cost of a
+ * read (tens of µs), while two calls that differ only in bound values (tenant, id, filter values, limit,
+ * cursor position) produce the same SQL text.
+ *
+ * How a shape is made safe to reuse:
+ * - Every value that build-select only *binds* is swapped for a Slot marker: scope values, comparison
+ *   values, `in` lists, `between` bounds, the fetch limit and non-null cursor keys. Everything else in the
+ *   plan stays verbatim and the key is the JSON of this probe plan, so any plan difference that can change
+ *   the SQL text changes the key. Values that *choose* SQL (`is_null`'s true/false, a NULL cursor key) are
+ *   kept verbatim; values rewritten before binding (LIKE patterns) and row-policy conditions (compiled
+ *   from the principal at build time) make the plan uncacheable: it is built the ordinary way.
+ * - The template is compiled from the probe plan, whose principal and every plan member outside the key
+ *   throw when read: if the builder ever reads something the key does not cover, the shape is uncacheable.
+ * - A template is kept only if every compiled parameter is a Slot and every Slot is bound exactly once, and
+ *   if instantiating it with the first plan's values gives exactly what building that plan directly gives.
+ * - Only for databases without Kysely plugins (a plugin may rewrite a query depending on its values).
+ */
+import { createQueryId, type CompiledQuery, type Kysely, type RootOperationNode } from 'kysely'
+import { buildGet, buildQuery } from './build-select.ts'
+import type { FilterPlan, GetPlan, QueryPlan, SelectPlan } from './query-plan.ts'
+
+/** Distinct plan shapes remembered per database; the least recently added is dropped first. */
+export const MAX_STATEMENT_TEMPLATES = 512
+
+// why: the toolset works over any user database, whose table types are unknown at compile time.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Kysely<any>
+
+/** Stands for the value at `index` of a call's slot values, in the probe plan and its compiled parameters. */
+class Slot {
+  readonly index: number
+  constructor(index: number) {
+    this.index = index
+  }
+  toJSON(): { readonly $slot: number } {
+    return { $slot: this.index }
+  }
+}
+
+const slotPool: Slot[] = []
+function slotAt(index: number): Slot {
+  let slot = slotPool[index]
+  if (slot === undefined) {
+    slot = new Slot(index)
+    slotPool[index] = slot
+  }
+  return slot
+}
+
+/** Collects a call's bound values in walk order; `put` returns the marker that replaces the value. */
+class SlotValues {
+  readonly values: unknown[] = []
+  put(value: unknown): Slot {
+    const slot = slotAt(this.values.length)
+    this.values.push(value)
+    return slot
+  }
+}
+
+const UNCACHEABLE = Symbol('uncacheable')
+type Uncacheable = typeof UNCACHEABLE
+
+interface StatementTemplate {
+  readonly sql: string
+  readonly query: RootOperationNode
+  /** Compiled parameter i takes slot value `order[i]`. */
+  readonly order: readonly number[]
+}
+
+const templatesByDb = new WeakMap<AnyDb, Map<string, StatementTemplate | Uncacheable>>()
+
+// A marker typed as the value it replaces: the builder only binds it, never inspects it.
+function marker<T>(slot: Slot): T {
+  return slot as unknown as T
+}
+
+function probeFilter(f: FilterPlan, slots: SlotValues): FilterPlan | Uncacheable {
+  switch (f.kind) {
+    case 'and':
+    case 'or': {
+      const items: FilterPlan[] = []
+      for (const item of f.items) {
+        const probe = probeFilter(item, slots)
+        if (probe === UNCACHEABLE) return UNCACHEABLE
+        items.push(probe)
+      }
+      return { kind: f.kind, items }
+    }
+    case 'not': {
+      const item = probeFilter(f.item, slots)
+      return item === UNCACHEABLE ? UNCACHEABLE : { kind: 'not', item }
+    }
+    case 'cmp':
+      switch (f.op) {
+        case 'is_null':
+          return f
+        case 'contains':
+        case 'startswith':
+        case 'endswith':
+          return UNCACHEABLE
+        case 'between': {
+          const [lo, hi] = f.value as readonly unknown[]
+          return { ...f, value: [slots.put(lo), slots.put(hi)] }
+        }
+        case 'eq':
+        case 'ne':
+        case 'lt':
+        case 'lte':
+        case 'gt':
+        case 'gte':
+        case 'in':
+        case 'not_in':
+          return { ...f, value: slots.put(f.value) }
+        default: {
+          const never: never = f.op
+          throw new Error(`unhandled filter op ${String(never)}`)
+        }
+      }
+    default: {
+      const never: never = f
+      throw new Error(`unhandled filter kind ${String(never)}`)
+    }
+  }
+}
+
+function probeSelect(plan: SelectPlan, slots: SlotValues): SelectPlan | Uncacheable {
+  const v = plan.visibility
+  if (v.permissive.length > 0 || v.restrictive.length > 0) return UNCACHEABLE
+  const filter = plan.filter === null ? null : probeFilter(plan.filter, slots)
+  if (filter === UNCACHEABLE) return UNCACHEABLE
+  const includes: SelectPlan['includes'][number][] = []
+  for (const inc of plan.includes) {
+    const select = probeSelect(inc.select, slots)
+    if (select === UNCACHEABLE) return UNCACHEABLE
+    includes.push({ ...inc, select })
+  }
+  return {
+    ...plan,
+    visibility: { ...v, scopes: v.scopes.map((s) => ({ ...s, value: marker<string>(slots.put(s.value)) })) },
+    filter,
+    fetchLimit: marker<number>(slots.put(plan.fetchLimit)),
+    includes,
+  }
+}
+
+/** An object whose members outside `known` throw when read, so a build cannot depend on them silently. */
+function guarded<T extends object>(known: Partial<T>): T {
+  return new Proxy(known, {
+    get(target, prop, receiver) {
+      if (Object.hasOwn(target, prop)) return Reflect.get(target, prop, receiver) as unknown
+      throw new Error(`compile-select: the builder read '${String(prop)}', which the shape key does not cover`)
+    },
+  }) as T
+}
+
+const unreadablePrincipal = guarded<GetPlan['principal']>({})
+
+function makeTemplate(
+  probeCompile: () => CompiledQuery,
+  directCompile: () => CompiledQuery,
+  values: readonly unknown[],
+): StatementTemplate | Uncacheable {
+  let probe: CompiledQuery
+  try {
+    probe = probeCompile()
+  } catch {
+    return UNCACHEABLE
+  }
+  const order: number[] = []
+  const seen = new Set<number>()
+  for (const p of probe.parameters) {
+    if (!(p instanceof Slot) || seen.has(p.index)) return UNCACHEABLE
+    seen.add(p.index)
+    order.push(p.index)
+  }
+  if (seen.size !== values.length) return UNCACHEABLE
+  const direct = directCompile()
+  const instantiated = order.map((i) => values[i])
+  const same =
+    direct.sql === probe.sql &&
+    direct.parameters.length === instantiated.length &&
+    direct.parameters.every((p, i) => Object.is(p, instantiated[i]))
+  return same ? { sql: probe.sql, query: probe.query, order } : UNCACHEABLE
+}
+
+function compileCached<R>(
+  db: AnyDb,
+  probe: { readonly key: string; readonly build: () => CompiledQuery } | Uncacheable,
+  slots: SlotValues,
+  direct: () => CompiledQuery,
+): CompiledQuery<R> {
+  if (probe === UNCACHEABLE || db.getExecutor().plugins.length > 0) return direct() as CompiledQuery<R>
+  let templates = templatesByDb.get(db)
+  if (!templates) {
+    templates = new Map()
+    templatesByDb.set(db, templates)
+  }
+  // Types of the slot values are part of the key: the template was checked against values of these types.
+  const key = `${probe.key}|${slots.values.map((v) => (Array.isArray(v) ? 'array' : typeof v)).join(',')}`
+  let template = templates.get(key)
+  if (template === undefined) {
+    template = makeTemplate(probe.build, direct, slots.values)
+    if (templates.size >= MAX_STATEMENT_TEMPLATES) {
+      const oldest = templates.keys().next()
+      if (!oldest.done) templates.delete(oldest.value)
+    }
+    templates.set(key, template)
+  }
+  if (template === UNCACHEABLE) return direct() as CompiledQuery<R>
+  const values = slots.values
+  return {
+    query: template.query,
+    queryId: createQueryId(),
+    sql: template.sql,
+    parameters: template.order.map((i) => values[i]),
+  }
+}
+
+/** The statement `buildGet(db, plan).compile()` gives, from the shape cache when possible. */
+export function compileGet<R>(db: AnyDb, plan: GetPlan): CompiledQuery<R> {
+  const slots = new SlotValues()
+  const root = probeSelect(plan.root, slots)
+  const probe =
+    root === UNCACHEABLE
+      ? UNCACHEABLE
+      : {
+          key: JSON.stringify({ kind: 'get', root }),
+          build: () => buildGet(db, guarded<GetPlan>({ kind: 'get', root, principal: unreadablePrincipal })).compile(),
+        }
+  return compileCached<R>(db, probe, slots, () => buildGet(db, plan).compile())
+}
+
+/** The statement `buildQuery(db, plan).compile()` gives, from the shape cache when possible. */
+export function compileQuery<R>(db: AnyDb, plan: QueryPlan): CompiledQuery<R> {
+  const slots = new SlotValues()
+  const root = probeSelect(plan.root, slots)
+  const after = plan.after === null ? null : plan.after.map((v) => (v === null ? null : marker<string>(slots.put(v))))
+  const probe =
+    root === UNCACHEABLE
+      ? UNCACHEABLE
+      : {
+          key: JSON.stringify({ kind: 'query', root, after }),
+          build: () =>
+            buildQuery(db, guarded<QueryPlan>({ kind: 'query', root, after, principal: unreadablePrincipal })).compile(),
+        }
+  return compileCached<R>(db, probe, slots, () => buildQuery(db, plan).compile())
+}

@@ -1,0 +1,319 @@
+/**
+ * Planner for the write tools: (request, bound policy, principal) → WritePlan. Every rule that needs no
+ * database is decided here, before any SQL: the operation's mode, which fields `data` may carry, values against
+ * column types, autoSet values from the principal, required fields, the reason, the bulk limit, soft or hard
+ * delete, and which foreign keys must point at rows the caller can see. No connection, no SQL.
+ */
+import type { Principal } from '../context/index.ts'
+import { TesseraError, isTesseraError, tenantScopeRequired, validationError, writeDisabled } from '../errors/index.ts'
+import type { PrincipalPath } from '../policy/condition/ast.ts'
+import { formatPrincipalPath, resolvePrincipalPath } from '../policy/principal-path.ts'
+import type { BoundModel, BoundPolicy } from '../policy/types.ts'
+import type { ColumnInfo, ForeignKeyInfo } from '../schema/types.ts'
+import { emptyFilterCost } from './plan-filter.ts'
+import { modelFor, planSelectedFields } from './plan-select.ts'
+import { planVisibility } from './plan-visibility.ts'
+import type { SelectPlan, VisibilityPlan } from './query-plan.ts'
+import { coerceFilterValue } from './request/coerce-value.ts'
+import { coerceWriteValue } from './request/coerce-write-value.ts'
+import type { WriteData, WriteId, WriteRequest } from './request/write-request-schema.ts'
+import { writableField, writeFieldProblem, type WriteFieldUsage } from './write-field-access.ts'
+import { writeCheckColumns } from './write-check.ts'
+import type {
+  ColumnWrite,
+  CreatePlan,
+  DeletePlan,
+  ForeignKeyCheck,
+  KeyValue,
+  PolicyWriteOperation,
+  ReferenceTarget,
+  UpdatePlan,
+  WriteOperation,
+  WritePlan,
+} from './write-plan.ts'
+
+type Base = Omit<CreatePlan, 'kind' | 'writes' | 'knownRow' | 'foreignKeys'>
+
+export function policyOperation(operation: WriteOperation): PolicyWriteOperation {
+  return operation === 'bulkUpdate' ? 'update' : operation
+}
+
+export function maxAffectedRowsExceeded(maxRows: number, affectedRows: number): TesseraError {
+  return new TesseraError(
+    'MAX_AFFECTED_ROWS_EXCEEDED',
+    `The write would change ${affectedRows} records; at most ${maxRows} may change in one call`,
+    { hints: ['Split the write into smaller calls'], details: { maxRows, affectedRows } },
+  )
+}
+
+export function planWrite(bound: BoundPolicy, principal: Principal, request: WriteRequest): WritePlan {
+  const model = modelFor(bound, request.model)
+  const write = model.policy.write
+  const operation = policyOperation(request.kind)
+  const mode = write[operation]
+  if (mode === 'deny') throw writeDisabled(model.name, operation)
+  const visibility = planVisibility(model, principal)
+  const base: Base = {
+    operation: request.kind,
+    mode,
+    principal,
+    model: model.name,
+    table: { schema: model.table.schema, name: model.table.name },
+    primaryKey: model.primaryKey,
+    visibility,
+    returning: returningPlan(model, visibility),
+    checkColumns: [],
+    reason: request.reason ?? null,
+    maxAffectedRows: write.maxAffectedRows,
+    statementTimeoutMs: model.policy.budget.statementTimeoutMs,
+  }
+  switch (request.kind) {
+    case 'create':
+      return planCreate(bound, model, principal, request.data, checkReason(model, base))
+    case 'update':
+      return planUpdate(bound, model, principal, [request.id], request.data, false, checkReason(model, base))
+    case 'bulkUpdate':
+      if (request.ids.length > write.maxAffectedRows) {
+        throw maxAffectedRowsExceeded(write.maxAffectedRows, request.ids.length)
+      }
+      return planUpdate(bound, model, principal, request.ids, request.data, true, checkReason(model, base))
+    case 'delete':
+      return planDelete(model, request.id, request.hard, checkReason(model, base))
+    default: {
+      const never: never = request
+      throw new Error(`unhandled write request ${String(never)}`)
+    }
+  }
+}
+
+function checkReason(model: BoundModel, base: Base): Base {
+  if (model.policy.write.requireReason && (base.reason === null || base.reason.trim() === '')) {
+    throw validationError(`A reason is required to change ${model.name}`, [
+      { path: 'reason', message: 'required by the policy for this model' },
+    ])
+  }
+  return base
+}
+
+function planCreate(bound: BoundPolicy, model: BoundModel, principal: Principal, data: WriteData, base: Base): CreatePlan {
+  const write = model.policy.write
+  const { writes, values } = planData(model, data, 'create')
+  const knownRow: Record<string, unknown> = { ...values }
+  const now = new Date()
+  for (const [column, auto] of Object.entries(write.autoSet)) {
+    if (auto.kind === 'now') {
+      writes.push({ column, value: { kind: 'now' } })
+      knownRow[column] = now
+    } else {
+      const value = autoSetValue(columnOf(model, column), auto.path, principal)
+      writes.push({ column, value: { kind: 'param', value } })
+      knownRow[column] = value
+    }
+  }
+  // A column the database has no default for is NULL unless written: known before the insert.
+  for (const field of Object.values(model.fields)) {
+    if (!Object.hasOwn(knownRow, field.name) && !field.column.hasDefault) knownRow[field.name] = null
+  }
+  const missing = new Set<string>()
+  for (const name of write.requiredFields) if ((knownRow[name] ?? null) === null) missing.add(name)
+  for (const field of Object.values(model.fields)) {
+    const absent = Object.hasOwn(knownRow, field.name) && knownRow[field.name] === null
+    if (absent && !field.column.nullable && writeFieldProblem(model, field.name, 'create') === null) missing.add(field.name)
+  }
+  throwMissing(missing)
+  return {
+    ...base,
+    kind: 'create',
+    checkColumns: checkColumnsOf(model, base.visibility, []),
+    writes,
+    knownRow,
+    foreignKeys: foreignKeyChecks(bound, model, principal, new Set(Object.keys(data))),
+  }
+}
+
+function planUpdate(
+  bound: BoundPolicy,
+  model: BoundModel,
+  principal: Principal,
+  ids: readonly WriteId[],
+  data: WriteData,
+  bulk: boolean,
+  base: Base,
+): UpdatePlan {
+  const targets = distinctKeys(model, ids, bulk ? 'ids' : 'id')
+  const { writes, values } = planData(model, data, 'update')
+  const missing = new Set(model.policy.write.requiredFields.filter((name) => Object.hasOwn(values, name) && values[name] === null))
+  throwMissing(missing)
+  const foreignKeys = foreignKeyChecks(bound, model, principal, new Set(Object.keys(data)))
+  return {
+    ...base,
+    kind: 'update',
+    bulk,
+    targets,
+    checkColumns: checkColumnsOf(model, base.visibility, foreignKeys),
+    writes,
+    data: values,
+    foreignKeys,
+  }
+}
+
+function planDelete(model: BoundModel, id: WriteId, hard: boolean, base: Base): DeletePlan {
+  const write = model.policy.write
+  if (hard && write.softDelete !== null && !write.allowHardDelete) {
+    throw validationError(`Records of ${model.name} can only be soft-deleted`, [
+      { path: 'hard', message: 'the policy does not allow hard deletes on this model' },
+    ])
+  }
+  return {
+    ...base,
+    kind: 'delete',
+    targets: distinctKeys(model, [id], 'id'),
+    checkColumns: checkColumnsOf(model, base.visibility, []),
+    softDeleteColumn: hard ? null : (write.softDelete?.field ?? null),
+  }
+}
+
+function planData(model: BoundModel, data: WriteData, usage: WriteFieldUsage): { writes: ColumnWrite[]; values: Record<string, unknown> } {
+  const writes: ColumnWrite[] = []
+  const values: Record<string, unknown> = {}
+  for (const [name, raw] of Object.entries(data)) {
+    const path = `data.${name}`
+    const field = writableField(model, name, usage, path)
+    const value = coerceWriteValue(field.column, raw, path)
+    writes.push({ column: name, value: { kind: 'param', value } })
+    values[name] = value
+  }
+  return { writes, values }
+}
+
+function throwMissing(missing: ReadonlySet<string>): void {
+  if (missing.size === 0) return
+  const names = [...missing]
+  throw validationError(
+    `Missing required field${names.length === 1 ? '' : 's'}: ${names.join(', ')}`,
+    names.map((name) => ({ path: `data.${name}`, message: 'required' })),
+  )
+}
+
+/** An autoSet value from the principal; a path that does not resolve or does not fit the column fails closed. */
+function autoSetValue(column: ColumnInfo, path: PrincipalPath, principal: Principal): unknown {
+  const source = formatPrincipalPath(path)
+  const resolved = resolvePrincipalPath(principal, path)
+  const value = resolved.found ? resolved.value : undefined
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    throw tenantScopeRequired(source)
+  }
+  try {
+    return coerceWriteValue(column, value, source)
+  } catch {
+    throw tenantScopeRequired(source)
+  }
+}
+
+function columnOf(model: BoundModel, name: string): ColumnInfo {
+  const field = Object.hasOwn(model.fields, name) ? model.fields[name] : undefined
+  if (!field) throw new TesseraError('INTERNAL_ERROR', 'Internal error') // bindPolicy checked every autoSet column
+  return field.column
+}
+
+/** Ids → distinct primary-key values, coerced to the key's column types (request order kept). */
+function distinctKeys(model: BoundModel, ids: readonly WriteId[], path: string): KeyValue[] {
+  const pk = model.primaryKey
+  const seen = new Set<string>()
+  const keys: KeyValue[] = []
+  ids.forEach((id, i) => {
+    const at = path === 'ids' ? `ids[${i}]` : path
+    const values: Record<string, unknown> = typeof id === 'object' ? { ...id } : pk.length === 1 ? { [pk[0] as string]: id } : {}
+    const fits = pk.length === Object.keys(values).length && pk.every((k) => Object.hasOwn(values, k))
+    if (!fits) {
+      throw validationError(`The id of ${model.name} is ${pk.length === 1 ? 'a single value' : `an object with ${pk.join(', ')}`}`, [
+        { path: at, message: 'does not match the primary key' },
+      ])
+    }
+    const key: Record<string, unknown> = {}
+    for (const column of pk) {
+      const info = columnOf(model, column)
+      const value = coerceFilterValue(info, 'eq', values[column], at)
+      key[column] = info.typeClass === 'uuid' && typeof value === 'string' ? value.toLowerCase() : value
+    }
+    const text = JSON.stringify(pk.map((column) => key[column]))
+    if (seen.has(text)) return
+    seen.add(text)
+    keys.push(Object.freeze(key))
+  })
+  return keys
+}
+
+/**
+ * Every foreign key of the table with a column in `data`. The referenced row is looked up through the model
+ * the relation names, or else through every model over the referenced table, each with its OWN visibility;
+ * a table no usable model covers leaves `targets` empty, which refuses any non-null reference (fail closed).
+ */
+function foreignKeyChecks(bound: BoundPolicy, model: BoundModel, principal: Principal, dataColumns: ReadonlySet<string>): ForeignKeyCheck[] {
+  const checks: ForeignKeyCheck[] = []
+  for (const fk of model.table.foreignKeys) {
+    const field = fk.columns.find((c) => dataColumns.has(c))
+    if (field === undefined) continue
+    const relation = Object.values(model.relations).find((r) => r.cardinality === 'one' && samePairs(r.pairs, fk))
+    const candidates = relation
+      ? [bound.models[relation.target]].filter((m): m is BoundModel => m !== undefined)
+      : Object.values(bound.models).filter((m) => m.table.schema === fk.referencedSchema && m.table.name === fk.referencedTable)
+    const targets: ReferenceTarget[] = []
+    for (const candidate of candidates) {
+      const visibility = visibilityOrNull(candidate, principal)
+      if (visibility) targets.push({ model: candidate.name, visibility })
+    }
+    checks.push({
+      field,
+      columns: fk.columns,
+      table: { schema: fk.referencedSchema, name: fk.referencedTable },
+      remoteColumns: fk.referencedColumns,
+      targets,
+    })
+  }
+  return checks
+}
+
+/** A model whose scope this principal cannot resolve shows no row, so it vouches for no reference. */
+function visibilityOrNull(model: BoundModel, principal: Principal): VisibilityPlan | null {
+  try {
+    return planVisibility(model, principal)
+  } catch (error) {
+    if (isTesseraError(error)) return null
+    throw error
+  }
+}
+
+function samePairs(pairs: readonly { local: string; remote: string }[], fk: ForeignKeyInfo): boolean {
+  return (
+    pairs.length === fk.columns.length &&
+    pairs.every((p) => fk.columns.some((c, i) => c === p.local && fk.referencedColumns[i] === p.remote))
+  )
+}
+
+function checkColumnsOf(model: BoundModel, visibility: VisibilityPlan, foreignKeys: readonly ForeignKeyCheck[]): string[] {
+  const columns = new Set<string>([...model.primaryKey, ...writeCheckColumns(visibility)])
+  for (const fk of foreignKeys) for (const c of fk.columns) columns.add(c)
+  return [...columns]
+}
+
+function returningPlan(model: BoundModel, visibility: VisibilityPlan): SelectPlan {
+  const acc = {
+    budget: model.policy.budget,
+    cost: emptyFilterCost(),
+    selectedFields: 0,
+    includes: 0,
+    orderKeys: 0,
+    maxDepth: 0,
+  }
+  return {
+    model: model.name,
+    table: { schema: model.table.schema, name: model.table.name },
+    fields: planSelectedFields(model, undefined, acc),
+    visibility,
+    filter: null,
+    orderBy: [],
+    fetchLimit: 1,
+    includes: [],
+  }
+}

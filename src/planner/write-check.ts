@@ -1,0 +1,75 @@
+/**
+ * WITH CHECK for writes (DESIGN §4), decided from a VisibilityPlan — planVisibility stays the one place that
+ * decides which rules apply. A written row must satisfy every restrictive rule and, unless a bypass holds or
+ * the model is shared, the scoping (every scoped column equal to the principal's value); only a model with no
+ * scoping may rely on a permissive rule instead. That is stricter than read visibility on purpose: a permissive
+ * rule such as `is_public = true` lets a caller read another tenant's row, never write one into it.
+ *
+ * The same rule exists twice: here in memory (checked before any statement, with the row as it will be) and
+ * as SQL in build-write.ts (the write's WHERE and RETURNING), so neither can be skipped.
+ */
+import type { Principal } from '../context/index.ts'
+import { validationError, type TesseraError } from '../errors/index.ts'
+import { compareHolds } from '../policy/condition/compare-values.ts'
+import { evaluateCondition, referencedFields } from '../policy/condition/evaluate-condition.ts'
+import type { AppliedRowPolicy, VisibilityPlan } from './query-plan.ts'
+import type { RowValues } from './write-plan.ts'
+
+/** `unknown`: the row lacks a value the check needs (a database default); the SQL check decides. */
+export type WriteCheckResult = 'pass' | 'fail' | 'unknown'
+
+/** Throws TENANT_SCOPE_REQUIRED where evaluateCondition does (a principal path that does not resolve). */
+export function checkWrittenRow(
+  v: VisibilityPlan,
+  row: RowValues,
+  known: ReadonlySet<string>,
+  principal: Principal,
+): WriteCheckResult {
+  let unknown = false
+  for (const rule of v.restrictive) {
+    const result = evaluateKnown(rule, row, known, principal)
+    if (result === 'unknown') unknown = true
+    else if (result !== true) return 'fail'
+  }
+  if (v.bypass !== null || v.shared) return unknown ? 'unknown' : 'pass'
+  if (v.scopes.length > 0) {
+    for (const scope of v.scopes) {
+      if (!known.has(scope.column)) unknown = true
+      else if (compareHolds('=', row[scope.column] ?? null, scope.value) !== true) return 'fail'
+    }
+    return unknown ? 'unknown' : 'pass'
+  }
+  let undecided = false
+  for (const rule of v.permissive) {
+    const result = evaluateKnown(rule, row, known, principal)
+    if (result === true) return unknown ? 'unknown' : 'pass'
+    if (result === 'unknown') undecided = true
+  }
+  return undecided ? 'unknown' : 'fail'
+}
+
+/** Columns the check reads: scoped columns and every field a rule names. */
+export function writeCheckColumns(v: VisibilityPlan): string[] {
+  const columns = new Set<string>(v.scopes.map((s) => s.column))
+  for (const rule of [...v.restrictive, ...v.permissive]) for (const f of referencedFields(rule.condition)) columns.add(f)
+  return [...columns]
+}
+
+/** The error for a write whose row would leave the caller's scope or break a rule; names no rule. */
+export function outsideScope(): TesseraError {
+  return validationError('The record would be outside what you may access after this write', [
+    { path: 'data', message: 'the record must stay within your scope and the rules of the policy' },
+  ])
+}
+
+function evaluateKnown(
+  rule: AppliedRowPolicy,
+  row: RowValues,
+  known: ReadonlySet<string>,
+  principal: Principal,
+): boolean | null | 'unknown' {
+  for (const field of referencedFields(rule.condition)) if (!known.has(field)) return 'unknown'
+  const complete: Record<string, unknown> = {}
+  for (const field of referencedFields(rule.condition)) complete[field] = row[field] ?? null
+  return evaluateCondition(rule.condition, complete, principal)
+}
