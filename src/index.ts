@@ -9,7 +9,14 @@ export type { SchemaDescription, DescribedModel, DescribedField } from './tools/
 export type { QueryResult, GetResult, AggregateResult } from './tools/read-tools.ts'
 export type { EnforcementMode } from './tools/tool-runtime.ts'
 
-export { definePolicy, loadPolicyFile, bindPolicy, PolicyBuilder, profiles, policyInputSchema } from './policy/index.ts'
+export {
+  definePolicy,
+  loadPolicyFile,
+  bindPolicy,
+  PolicyBuilder,
+  profiles,
+  policyInputSchema,
+} from './policy/index.ts'
 export type { Policy, PolicyInput, BoundPolicy, Budget, FieldAction, Profile } from './policy/index.ts'
 
 export { runWithContext, currentContext, requireContext, parseRunContext } from './context/index.ts'

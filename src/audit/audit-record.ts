@@ -48,8 +48,17 @@ export function hashAuditRecord(record: Omit<AuditRecord, 'hash'>): string {
   return createHash('sha256').update(canonical(record)).digest('hex')
 }
 
-export function sealAuditRecord(draft: AuditRecordDraft, prevHash: string | null, now = new Date()): AuditRecord {
-  const unsealed: Omit<AuditRecord, 'hash'> = { ...draft, id: randomUUID(), timestamp: now.toISOString(), prevHash }
+export function sealAuditRecord(
+  draft: AuditRecordDraft,
+  prevHash: string | null,
+  now = new Date(),
+): AuditRecord {
+  const unsealed: Omit<AuditRecord, 'hash'> = {
+    ...draft,
+    id: randomUUID(),
+    timestamp: now.toISOString(),
+    prevHash,
+  }
   return { ...unsealed, hash: hashAuditRecord(unsealed) }
 }
 
@@ -76,7 +85,8 @@ function canonical(value: unknown): string {
 
 /** Cuts long strings and deep structures so an audit record never stores a whole payload verbatim. */
 export function sanitizeAuditInput(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.length > 256 ? `${value.slice(0, 256)}…[${value.length} chars]` : value
+  if (typeof value === 'string')
+    return value.length > 256 ? `${value.slice(0, 256)}…[${value.length} chars]` : value
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value
   if (typeof value === 'bigint') return value.toString()
   if (depth >= 6) return '[…]'

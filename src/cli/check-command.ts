@@ -35,9 +35,13 @@ export async function runCheck(options: CheckOptions): Promise<number> {
     }
     const bound = bindPolicy(policy, schema)
     const models = Object.values(bound.models)
-    options.out(`✔ ${options.policyPath}: ${models.length} models valid against ${Object.keys(schema.tables).length} tables`)
+    options.out(
+      `✔ ${options.policyPath}: ${models.length} models valid against ${Object.keys(schema.tables).length} tables`,
+    )
     for (const m of models) {
-      const scope = m.policy.shared ? 'shared' : m.policy.scoping.map((s) => `${s.column} = ${s.source}`).join(' and ') || 'row policies'
+      const scope = m.policy.shared
+        ? 'shared'
+        : m.policy.scoping.map((s) => `${s.column} = ${s.source}`).join(' and ') || 'row policies'
       options.out(`  ${m.name} → ${m.table.key} (${scope})`)
     }
     return 0

@@ -10,8 +10,16 @@ import { loadPolicyFile } from '../policy/index.ts'
 import { createToolset } from '../tools/create-toolset.ts'
 import { DEMO_APP_ROLE, saasFixtureSql } from './saas-fixture.ts'
 
-const ACME = { tenantId: 'a0000000-0000-4000-8000-000000000000', userId: 'a0000000-0000-4000-8000-0000000000a2', roles: ['member'] }
-const GLOBEX = { tenantId: 'b0000000-0000-4000-8000-000000000000', userId: 'b0000000-0000-4000-8000-0000000000b1', roles: ['admin'] }
+const ACME = {
+  tenantId: 'a0000000-0000-4000-8000-000000000000',
+  userId: 'a0000000-0000-4000-8000-0000000000a2',
+  roles: ['member'],
+}
+const GLOBEX = {
+  tenantId: 'b0000000-0000-4000-8000-000000000000',
+  userId: 'b0000000-0000-4000-8000-0000000000b1',
+  roles: ['admin'],
+}
 const GLOBEX_ORDER = '0b000000-0000-4000-8000-000000000001'
 
 export interface DemoOptions {
@@ -41,7 +49,13 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say(`Policy ${policyPath} bound to the live schema (version ${policy.versionHash.slice(0, 12)}).`)
     say(`Ready in ${Math.round(performance.now() - started)} ms.\n`)
 
-    const step = async (title: string, who: string, ctx: { principal: typeof ACME }, tool: string, args: unknown): Promise<void> => {
+    const step = async (
+      title: string,
+      who: string,
+      ctx: { principal: typeof ACME },
+      tool: string,
+      args: unknown,
+    ): Promise<void> => {
       const result = await toolset.call(ctx, tool, args)
       if (options.json) {
         options.out(JSON.stringify({ step: title, as: who, tool, args, result }))
@@ -54,7 +68,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
     const acme = { principal: ACME }
     const globex = { principal: GLOBEX }
-    await step('An agent for acme lists the models it may use', 'acme', acme, 'db_describe_schema', { model: 'Customer' })
+    await step('An agent for acme lists the models it may use', 'acme', acme, 'db_describe_schema', {
+      model: 'Customer',
+    })
     await step("It reads acme's paid orders with their customer", 'acme', acme, 'db_query', {
       model: 'Order',
       select: ['id', 'status', 'total', 'customer_id'],
@@ -62,31 +78,55 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       include: { customer: { select: ['name', 'email', 'ssn'] } },
       limit: 5,
     })
-    await step("It tries to read globex's order by id: indistinguishable from a missing row", 'acme', acme, 'db_get', {
-      model: 'Order',
-      id: GLOBEX_ORDER,
-    })
-    await step('It tries to widen its scope with a filter on the tenant column: still only its own rows', 'acme', acme, 'db_query', {
-      model: 'Order',
-      select: ['id', 'tenant_id'],
-      where: { field: 'tenant_id', op: 'eq', value: GLOBEX.tenantId },
-    })
-    await step('It tries to read password hashes: the field does not exist for it', 'acme', acme, 'db_query', {
-      model: 'User',
-      select: ['name', 'password_hash'],
-    })
+    await step(
+      "It tries to read globex's order by id: indistinguishable from a missing row",
+      'acme',
+      acme,
+      'db_get',
+      {
+        model: 'Order',
+        id: GLOBEX_ORDER,
+      },
+    )
+    await step(
+      'It tries to widen its scope with a filter on the tenant column: still only its own rows',
+      'acme',
+      acme,
+      'db_query',
+      {
+        model: 'Order',
+        select: ['id', 'tenant_id'],
+        where: { field: 'tenant_id', op: 'eq', value: GLOBEX.tenantId },
+      },
+    )
+    await step(
+      'It tries to read password hashes: the field does not exist for it',
+      'acme',
+      acme,
+      'db_query',
+      {
+        model: 'User',
+        select: ['name', 'password_hash'],
+      },
+    )
     await step('It tries SQL through a field name: rejected before any SQL', 'acme', acme, 'db_query', {
       model: 'Order',
       where: { field: 'status"; DROP TABLE orders; --', op: 'eq', value: 'x' },
     })
-    await step('It counts orders by status (acme only)', 'acme', acme, 'db_aggregate', { model: 'Order', op: 'count', groupBy: ['status'] })
+    await step('It counts orders by status (acme only)', 'acme', acme, 'db_aggregate', {
+      model: 'Order',
+      op: 'count',
+      groupBy: ['status'],
+    })
     await step('The same question from globex sees only globex', 'globex', globex, 'db_aggregate', {
       model: 'Order',
       op: 'count',
       groupBy: ['status'],
     })
     const records = await audit.query({})
-    say(`Every call above was audited: ${records.length} records, ${records.filter((r) => r.outcome !== 'success').length} denials or errors.`)
+    say(
+      `Every call above was audited: ${records.length} records, ${records.filter((r) => r.outcome !== 'success').length} denials or errors.`,
+    )
     if (options.json) options.out(JSON.stringify({ audit: { records: records.length } }))
   } finally {
     await database.close()

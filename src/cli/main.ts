@@ -4,7 +4,9 @@ import { runCheck } from './check-command.ts'
 import { runDemo } from './demo-command.ts'
 
 const program = new Command()
-program.name('tessera').description('Safe, typed, audited access to multi-tenant PostgreSQL data for AI agents')
+program
+  .name('tessera')
+  .description('Safe, typed, audited access to multi-tenant PostgreSQL data for AI agents')
 
 program
   .command('demo')
@@ -16,12 +18,19 @@ program
 
 program
   .command('check')
-  .description('Validate a policy file against a database schema (PostgreSQL URL, or the embedded demo database)')
+  .description(
+    'Validate a policy file against a database schema (PostgreSQL URL, or the embedded demo database)',
+  )
   .argument('<policy>', 'policy file (.yaml or .json)')
   .option('--database-url <url>', 'PostgreSQL connection string (default: the embedded demo database)')
   .option('--role <role>', 'role to check privileges as (default: the connecting role)')
   .action(async (policy: string, opts: { databaseUrl?: string; role?: string }) => {
-    const code = await runCheck({ policyPath: policy, ...opts, out: (line) => console.log(line), err: (line) => console.error(line) })
+    const code = await runCheck({
+      policyPath: policy,
+      ...opts,
+      out: (line) => console.log(line),
+      err: (line) => console.error(line),
+    })
     process.exitCode = code
   })
 

@@ -32,7 +32,10 @@ export function buildAggregate(db: AnyDb, plan: AggregatePlan): AnySelect {
         const column = plan.column
         if (column === null) throw new Error('min/max need a column')
         const fn = plan.op === 'min' ? sql`min` : sql`max`
-        return outputExpression({ name: column.name, typeClass: column.typeClass }, () => sql`${fn}(${col(column.name)})`)
+        return outputExpression(
+          { name: column.name, typeClass: column.typeClass },
+          () => sql`${fn}(${col(column.name)})`,
+        )
       }
       default: {
         const never: never = plan.op

@@ -27,12 +27,18 @@ export function or(parts: readonly Expression<SqlBool>[]): Expression<SqlBool> {
 }
 
 /** `(scopes ∧ … ∨ permissive…) ∧ restrictive… ∧ soft-delete IS NULL`; no rule at all means no row. */
-export function visibilityPredicate(v: VisibilityPlan, col: ColumnRef, principal: Principal): Expression<SqlBool> {
+export function visibilityPredicate(
+  v: VisibilityPlan,
+  col: ColumnRef,
+  principal: Principal,
+): Expression<SqlBool> {
   const parts: Expression<SqlBool>[] = []
   if (v.bypass === null && !v.shared) {
     const alternatives: Expression<SqlBool>[] = []
-    if (v.scopes.length > 0) alternatives.push(and(v.scopes.map((s) => sql<SqlBool>`${col(s.column)} = ${s.value}`)))
-    for (const rule of v.permissive) alternatives.push(compileCondition(rule.condition, { column: col, principal }))
+    if (v.scopes.length > 0)
+      alternatives.push(and(v.scopes.map((s) => sql<SqlBool>`${col(s.column)} = ${s.value}`)))
+    for (const rule of v.permissive)
+      alternatives.push(compileCondition(rule.condition, { column: col, principal }))
     // or([]) is `false`: a model that somehow has neither scope nor permissive rule shows nothing (fail closed).
     parts.push(or(alternatives))
   }

@@ -2,10 +2,24 @@
  * SelectPlan → one Kysely SELECT. Includes become correlated JSON subqueries in the same statement, each with
  * the included model's own visibility; keyset pagination becomes a null-aware "after" predicate.
  */
-import { type Expression, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
+import {
+  type Expression,
+  type Kysely,
+  type RawBuilder,
+  type SelectQueryBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely'
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres'
 import type { Principal } from '../context/index.ts'
-import { and, type ColumnRef, columnRef, filterPredicate, or, visibilityPredicate } from './build-predicates.ts'
+import {
+  and,
+  type ColumnRef,
+  columnRef,
+  filterPredicate,
+  or,
+  visibilityPredicate,
+} from './build-predicates.ts'
 import type { OrderKey, QueryPlan, SelectedField, SelectPlan } from './query-plan.ts'
 
 /** Hidden columns carrying the order keys as text, for the next page's cursor; stripped before returning. */
@@ -21,7 +35,10 @@ type AnySelect = SelectQueryBuilder<any, any, any>
  * How a column leaves the database. Values must have the same JSON-safe form at the top level and inside
  * includes (where they pass through JSON): big numbers as exact strings, times in PostgreSQL's ISO form.
  */
-export function outputExpression(field: Pick<SelectedField, 'name' | 'typeClass'>, col: ColumnRef): RawBuilder<unknown> {
+export function outputExpression(
+  field: Pick<SelectedField, 'name' | 'typeClass'>,
+  col: ColumnRef,
+): RawBuilder<unknown> {
   const c = col(field.name)
   switch (field.typeClass) {
     case 'bigint':
@@ -48,7 +65,9 @@ export function outputExpression(field: Pick<SelectedField, 'name' | 'typeClass'
 }
 
 function orderExpression(key: OrderKey, col: ColumnRef): Expression<unknown> {
-  return key.direction === 'desc' ? sql`${col(key.column)} desc nulls last` : sql`${col(key.column)} asc nulls last`
+  return key.direction === 'desc'
+    ? sql`${col(key.column)} desc nulls last`
+    : sql`${col(key.column)} asc nulls last`
 }
 
 function selectPlanQuery(
@@ -65,7 +84,9 @@ function selectPlanQuery(
     const childAlias = `t${depth + 1}`
     const correlation = inc.pairs.map((p) => sql<SqlBool>`${sql.id(childAlias, p.remote)} = ${col(p.local)}`)
     const sub = selectPlanQuery(db, inc.select, principal, depth + 1, correlation)
-    return inc.cardinality === 'many' ? jsonArrayFrom(sub).as(inc.relation) : jsonObjectFrom(sub).as(inc.relation)
+    return inc.cardinality === 'many'
+      ? jsonArrayFrom(sub).as(inc.relation)
+      : jsonObjectFrom(sub).as(inc.relation)
   })
   const where = [...extraWhere, visibilityPredicate(plan.visibility, col, principal)]
   if (plan.filter !== null) where.push(filterPredicate(plan.filter, col))
@@ -81,7 +102,11 @@ function selectPlanQuery(
  * Keyset "after" predicate for keys k1..kn with the previous page's last values v1..vn, for ORDER BY … NULLS
  * LAST in either direction: OR over i of (k1 = v1 ∧ … ∧ k(i-1) = v(i-1) ∧ ki is after vi).
  */
-function afterPredicate(keys: readonly OrderKey[], values: readonly (string | null)[], col: ColumnRef): Expression<SqlBool> {
+function afterPredicate(
+  keys: readonly OrderKey[],
+  values: readonly (string | null)[],
+  col: ColumnRef,
+): Expression<SqlBool> {
   const branches: Expression<SqlBool>[] = []
   for (let i = 0; i < keys.length; i++) {
     const parts: Expression<SqlBool>[] = []
@@ -103,7 +128,8 @@ function afterPredicate(keys: readonly OrderKey[], values: readonly (string | nu
 
 export function buildQuery(db: AnyDb, plan: QueryPlan): AnySelect {
   const col = columnRef('t0')
-  const extra: Expression<SqlBool>[] = plan.after === null ? [] : [afterPredicate(plan.root.orderBy, plan.after, col)]
+  const extra: Expression<SqlBool>[] =
+    plan.after === null ? [] : [afterPredicate(plan.root.orderBy, plan.after, col)]
   const q = selectPlanQuery(db, plan.root, plan.principal, 0, extra)
   return q.select(plan.root.orderBy.map((k, i) => sql`${col(k.column)}::text`.as(`${ORDER_KEY_PREFIX}${i}`)))
 }

@@ -10,7 +10,14 @@ import { and, type ColumnRef, columnRef, or, visibilityPredicate } from './build
 import { outputExpression } from './build-select.ts'
 import { compileCondition } from './compile-condition.ts'
 import type { VisibilityPlan } from './query-plan.ts'
-import type { CreatePlan, DeletePlan, ForeignKeyCheck, KeyValue, UpdatePlan, WriteValue } from './write-plan.ts'
+import type {
+  CreatePlan,
+  DeletePlan,
+  ForeignKeyCheck,
+  KeyValue,
+  UpdatePlan,
+  WriteValue,
+} from './write-plan.ts'
 
 export type WriteRow = Record<string, unknown>
 
@@ -27,7 +34,11 @@ export function rawColumnAlias(i: number): string {
  * The write check (write-check.ts) as SQL: restrictive rules, and — unless a bypass holds or the model is
  * shared — every scope, or, for a model with no scoping, some permissive rule.
  */
-export function writeCheckPredicate(v: VisibilityPlan, col: ColumnRef, principal: Principal): Expression<SqlBool> {
+export function writeCheckPredicate(
+  v: VisibilityPlan,
+  col: ColumnRef,
+  principal: Principal,
+): Expression<SqlBool> {
   const parts: Expression<SqlBool>[] = []
   if (v.bypass === null && !v.shared) {
     if (v.scopes.length > 0) {
@@ -44,7 +55,11 @@ function table(plan: { table: { schema: string; name: string } }): RawBuilder<un
   return sql`${sql.id(plan.table.schema, plan.table.name)} as ${sql.id(ALIAS)}`
 }
 
-function keyPredicate(primaryKey: readonly string[], targets: readonly KeyValue[], col: ColumnRef): Expression<SqlBool> {
+function keyPredicate(
+  primaryKey: readonly string[],
+  targets: readonly KeyValue[],
+  col: ColumnRef,
+): Expression<SqlBool> {
   const [only] = primaryKey
   if (primaryKey.length === 1 && only !== undefined) {
     if (targets.length === 1) return sql<SqlBool>`${col(only)} = ${sql.val(targets[0]?.[only])}`
@@ -97,7 +112,11 @@ export function buildTargetSelect(plan: UpdatePlan | DeletePlan, lock: boolean):
 }
 
 /** One row of the referenced table with these key values that the caller can see through some target model. */
-export function buildReferenceCheck(fk: ForeignKeyCheck, values: readonly unknown[], principal: Principal): RawBuilder<WriteRow> {
+export function buildReferenceCheck(
+  fk: ForeignKeyCheck,
+  values: readonly unknown[],
+  principal: Principal,
+): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   const match = fk.remoteColumns.map((c, i) => sql<SqlBool>`${col(c)} = ${sql.val(values[i])}`)
   const visible = or(fk.targets.map((t) => visibilityPredicate(t.visibility, col, principal)))
@@ -107,7 +126,8 @@ export function buildReferenceCheck(fk: ForeignKeyCheck, values: readonly unknow
 export function buildInsert(plan: CreatePlan): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   const returning = sql.join([...returningList(plan, col), checkColumn(plan, col)])
-  if (plan.writes.length === 0) return sql<WriteRow>`insert into ${table(plan)} default values returning ${returning}`
+  if (plan.writes.length === 0)
+    return sql<WriteRow>`insert into ${table(plan)} default values returning ${returning}`
   const columns = sql.join(plan.writes.map((w) => sql.id(w.column)))
   const values = sql.join(plan.writes.map((w) => valueOf(w.value)))
   return sql<WriteRow>`insert into ${table(plan)} (${columns}) values (${values}) returning ${returning}`

@@ -13,7 +13,7 @@
  *   from the principal at build time) make the plan uncacheable: it is built the ordinary way.
  * - The template is compiled from the probe plan, whose principal and every plan member outside the key
  *   throw when read: if the builder ever reads something the key does not cover, the shape is uncacheable.
- * - A template is kept only if every compiled parameter is a Slot and every Slot is bound exactly once, and
+ * - A template is kept only if every compiled parameter is a Slot and every Slot is bound at least once, and
  *   if instantiating it with the first plan's values gives exactly what building that plan directly gives.
  * - Only for databases without Kysely plugins (a plugin may rewrite a query depending on its values).
  */
@@ -171,7 +171,8 @@ function makeTemplate(
   const order: number[] = []
   const seen = new Set<number>()
   for (const p of probe.parameters) {
-    if (!(p instanceof Slot) || seen.has(p.index)) return UNCACHEABLE
+    // A slot may be bound more than once (keyset predicates repeat cursor values); it may not vanish.
+    if (!(p instanceof Slot)) return UNCACHEABLE
     seen.add(p.index)
     order.push(p.index)
   }

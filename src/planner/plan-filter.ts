@@ -21,23 +21,36 @@ export function emptyFilterCost(): FilterCost {
   return { filters: 0, inItems: 0, stringMatches: 0, betweens: 0 }
 }
 
-export function planFilter(model: BoundModel, node: FilterNode, budget: Budget, cost: FilterCost, path = 'where'): FilterPlan {
+export function planFilter(
+  model: BoundModel,
+  node: FilterNode,
+  budget: Budget,
+  cost: FilterCost,
+  path = 'where',
+): FilterPlan {
   switch (node.kind) {
     case 'and':
     case 'or':
-      return { kind: node.kind, items: node.items.map((item, i) => planFilter(model, item, budget, cost, `${path}.${node.kind}[${i}]`)) }
+      return {
+        kind: node.kind,
+        items: node.items.map((item, i) =>
+          planFilter(model, item, budget, cost, `${path}.${node.kind}[${i}]`),
+        ),
+      }
     case 'not':
       return { kind: 'not', item: planFilter(model, node.item, budget, cost, `${path}.not`) }
     case 'cmp': {
       const field = fieldFor(model, node.field, 'filter')
       cost.filters += 1
-      if (cost.filters > budget.maxFilters) throw budgetExceeded('max_filters', budget.maxFilters, cost.filters)
+      if (cost.filters > budget.maxFilters)
+        throw budgetExceeded('max_filters', budget.maxFilters, cost.filters)
       if (node.op === 'in' || node.op === 'not_in') {
         const n = Array.isArray(node.value) ? node.value.length : 0
         cost.inItems += n
         if (n > budget.maxInItems) throw budgetExceeded('max_in_items', budget.maxInItems, n)
       }
-      if (node.op === 'contains' || node.op === 'startswith' || node.op === 'endswith') cost.stringMatches += 1
+      if (node.op === 'contains' || node.op === 'startswith' || node.op === 'endswith')
+        cost.stringMatches += 1
       if (node.op === 'between') cost.betweens += 1
       const value = coerceFilterValue(field.column, node.op, node.value, `${path}.value`)
       return { kind: 'cmp', column: field.name, op: node.op, value }

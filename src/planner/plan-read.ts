@@ -20,7 +20,16 @@ import {
   type SelectAccumulator,
 } from './plan-select.ts'
 import { planVisibility } from './plan-visibility.ts'
-import type { AggregateColumn, AggregatePlan, BudgetReport, FilterPlan, GetPlan, QueryPlan, SelectPlan, VisibilityPlan } from './query-plan.ts'
+import type {
+  AggregateColumn,
+  AggregatePlan,
+  BudgetReport,
+  FilterPlan,
+  GetPlan,
+  QueryPlan,
+  SelectPlan,
+  VisibilityPlan,
+} from './query-plan.ts'
 import { coerceFilterValue } from './request/coerce-value.ts'
 import type { AggregateRequest, GetRequest, QueryRequest } from './request/request-schema.ts'
 
@@ -40,7 +49,8 @@ function finishBudget(acc: SelectAccumulator, limit: number): BudgetReport {
     orderKeys: acc.orderKeys,
     filter: acc.cost,
   })
-  if (complexity > acc.budget.maxComplexity) throw budgetExceeded('max_complexity', acc.budget.maxComplexity, complexity)
+  if (complexity > acc.budget.maxComplexity)
+    throw budgetExceeded('max_complexity', acc.budget.maxComplexity, complexity)
   return {
     complexity,
     maxComplexity: acc.budget.maxComplexity,
@@ -56,7 +66,12 @@ function finishBudget(acc: SelectAccumulator, limit: number): BudgetReport {
  * The broad-query guard: a query with no filter over a large table that no tenant scope narrows (a shared
  * table, or any table under a bypass) is refused before it runs, using the table's estimated row count.
  */
-function guardBroad(model: BoundModel, visibility: VisibilityPlan, filter: FilterPlan | null, budget: Budget): void {
+function guardBroad(
+  model: BoundModel,
+  visibility: VisibilityPlan,
+  filter: FilterPlan | null,
+  budget: Budget,
+): void {
   if (!budget.broadQueryGuard || filter !== null) return
   const unscoped = visibility.bypass !== null || visibility.shared
   if (unscoped && model.table.estimatedRows > budget.broadQueryThreshold) {
@@ -64,7 +79,12 @@ function guardBroad(model: BoundModel, visibility: VisibilityPlan, filter: Filte
   }
 }
 
-export function planQuery(bound: BoundPolicy, principal: Principal, req: QueryRequest, options: PlannerOptions): QueryPlan {
+export function planQuery(
+  bound: BoundPolicy,
+  principal: Principal,
+  req: QueryRequest,
+  options: PlannerOptions,
+): QueryPlan {
   const model = modelFor(bound, req.model)
   const budget = model.policy.budget
   const limit = req.limit ?? Math.min(DEFAULT_PAGE_SIZE, budget.maxRows)
@@ -103,7 +123,15 @@ export function planQuery(bound: BoundPolicy, principal: Principal, req: QueryRe
   } else {
     guardBroad(model, visibility, filter, budget)
   }
-  return { kind: 'query', principal, root, limit, after, cursorBinding: binding, budget: finishBudget(acc, limit) }
+  return {
+    kind: 'query',
+    principal,
+    root,
+    limit,
+    after,
+    cursorBinding: binding,
+    budget: finishBudget(acc, limit),
+  }
 }
 
 /** A primary-key value (or object of values for composite keys) → an equality filter on the key columns. */
@@ -114,9 +142,10 @@ function idFilter(model: BoundModel, id: GetRequest['id']): FilterPlan {
   const extra = Object.keys(values).filter((k) => !pk.includes(k))
   const missing = pk.filter((k) => !Object.hasOwn(values, k))
   if (extra.length > 0 || missing.length > 0) {
-    throw validationError(`The id of ${model.name} is ${pk.length === 1 ? 'a single value' : `an object with ${pk.join(', ')}`}`, [
-      { path: 'id', message: 'does not match the primary key' },
-    ])
+    throw validationError(
+      `The id of ${model.name} is ${pk.length === 1 ? 'a single value' : `an object with ${pk.join(', ')}`}`,
+      [{ path: 'id', message: 'does not match the primary key' }],
+    )
   }
   const items: FilterPlan[] = pk.map((column) => {
     const info = findColumn(model.table, column)
@@ -143,7 +172,11 @@ export function planGet(bound: BoundPolicy, principal: Principal, req: GetReques
   return { kind: 'get', principal, root, budget: finishBudget(acc, 1) }
 }
 
-export function planAggregate(bound: BoundPolicy, principal: Principal, req: AggregateRequest): AggregatePlan {
+export function planAggregate(
+  bound: BoundPolicy,
+  principal: Principal,
+  req: AggregateRequest,
+): AggregatePlan {
   const model = modelFor(bound, req.model)
   const budget = model.policy.budget
   const acc = newAccumulator(budget)
@@ -156,7 +189,10 @@ export function planAggregate(bound: BoundPolicy, principal: Principal, req: Agg
     const field = fieldFor(model, req.field, 'aggregate')
     // Aggregating is its own permission: a readable field is not automatically summable.
     if (!aggregations.fields.includes(field.name)) throw fieldNotAllowed(model.name, req.field, 'aggregation')
-    if ((req.op === 'sum' || req.op === 'avg') && !['integer', 'bigint', 'numeric', 'float'].includes(field.column.typeClass)) {
+    if (
+      (req.op === 'sum' || req.op === 'avg') &&
+      !['integer', 'bigint', 'numeric', 'float'].includes(field.column.typeClass)
+    ) {
       throw validationError(`'${req.op}' needs a numeric field`, [{ path: 'field', message: 'not numeric' }])
     }
     column = { name: field.name, typeClass: field.column.typeClass }

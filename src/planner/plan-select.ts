@@ -30,14 +30,21 @@ export interface SelectAccumulator {
   maxDepth: number
 }
 
-export function planSelectedFields(model: BoundModel, select: readonly string[] | undefined, acc: SelectAccumulator): SelectedField[] {
+export function planSelectedFields(
+  model: BoundModel,
+  select: readonly string[] | undefined,
+  acc: SelectAccumulator,
+): SelectedField[] {
   if (select !== undefined) {
     if (select.length > acc.budget.maxSelectFields) {
       throw budgetExceeded('max_select_fields', acc.budget.maxSelectFields, select.length)
     }
     acc.selectedFields += select.length
   }
-  const fields = select === undefined ? readableFields(model) : [...new Set(select)].map((f) => fieldFor(model, f, 'select'))
+  const fields =
+    select === undefined
+      ? readableFields(model)
+      : [...new Set(select)].map((f) => fieldFor(model, f, 'select'))
   return fields.map((f) => ({
     name: f.name,
     typeClass: f.column.typeClass,
@@ -46,13 +53,22 @@ export function planSelectedFields(model: BoundModel, select: readonly string[] 
   }))
 }
 
-export function planWhere(model: BoundModel, where: FilterNode | undefined, acc: SelectAccumulator, path: string): FilterPlan | null {
+export function planWhere(
+  model: BoundModel,
+  where: FilterNode | undefined,
+  acc: SelectAccumulator,
+  path: string,
+): FilterPlan | null {
   if (where === undefined) return null
   return planFilter(model, where, acc.budget, acc.cost, path)
 }
 
 /** User order first, then the primary key, so the order is total and keyset pagination is deterministic. */
-export function planOrder(model: BoundModel, orderBy: readonly OrderByItem[] | undefined, acc: SelectAccumulator): OrderKey[] {
+export function planOrder(
+  model: BoundModel,
+  orderBy: readonly OrderByItem[] | undefined,
+  acc: SelectAccumulator,
+): OrderKey[] {
   const keys: OrderKey[] = []
   for (const spec of orderBy ?? []) {
     const field = fieldFor(model, spec.field, 'sort')
@@ -78,18 +94,27 @@ export function planIncludes(
   const plans: IncludePlan[] = []
   for (const [name, spec] of Object.entries(include)) {
     const relation = Object.hasOwn(model.relations, name) ? model.relations[name] : undefined
-    const target = relation && Object.hasOwn(bound.models, relation.target) ? bound.models[relation.target] : undefined
+    const target =
+      relation && Object.hasOwn(bound.models, relation.target) ? bound.models[relation.target] : undefined
     if (!relation || !target) throw relationNotAllowed(model.name, name)
-    if (depth > acc.budget.maxIncludeDepth) throw budgetExceeded('max_include_depth', acc.budget.maxIncludeDepth, depth)
+    if (depth > acc.budget.maxIncludeDepth)
+      throw budgetExceeded('max_include_depth', acc.budget.maxIncludeDepth, depth)
     acc.includes += 1
     acc.maxDepth = Math.max(acc.maxDepth, depth)
-    if (relation.cardinality === 'one' && (spec.where !== undefined || spec.orderBy !== undefined || spec.limit !== undefined)) {
+    if (
+      relation.cardinality === 'one' &&
+      (spec.where !== undefined || spec.orderBy !== undefined || spec.limit !== undefined)
+    ) {
       throw validationError(`Include '${name}' returns one row: where, orderBy and limit do not apply`, [
         { path: `include.${name}`, message: 'only select and include are allowed on a to-one relation' },
       ])
     }
-    const limit = relation.cardinality === 'one' ? 1 : (spec.limit ?? Math.min(DEFAULT_INCLUDE_LIMIT, target.policy.budget.maxRows))
-    if (limit > target.policy.budget.maxRows) throw budgetExceeded('max_rows', target.policy.budget.maxRows, limit)
+    const limit =
+      relation.cardinality === 'one'
+        ? 1
+        : (spec.limit ?? Math.min(DEFAULT_INCLUDE_LIMIT, target.policy.budget.maxRows))
+    if (limit > target.policy.budget.maxRows)
+      throw budgetExceeded('max_rows', target.policy.budget.maxRows, limit)
     const select: SelectPlan = {
       model: target.name,
       table: { schema: target.table.schema, name: target.table.name },

@@ -5,7 +5,13 @@
  * delete, and which foreign keys must point at rows the caller can see. No connection, no SQL.
  */
 import type { Principal } from '../context/index.ts'
-import { TesseraError, isTesseraError, tenantScopeRequired, validationError, writeDisabled } from '../errors/index.ts'
+import {
+  TesseraError,
+  isTesseraError,
+  tenantScopeRequired,
+  validationError,
+  writeDisabled,
+} from '../errors/index.ts'
 import type { PrincipalPath } from '../policy/condition/ast.ts'
 import { formatPrincipalPath, resolvePrincipalPath } from '../policy/principal-path.ts'
 import type { BoundModel, BoundPolicy } from '../policy/types.ts'
@@ -95,7 +101,13 @@ function checkReason(model: BoundModel, base: Base): Base {
   return base
 }
 
-function planCreate(bound: BoundPolicy, model: BoundModel, principal: Principal, data: WriteData, base: Base): CreatePlan {
+function planCreate(
+  bound: BoundPolicy,
+  model: BoundModel,
+  principal: Principal,
+  data: WriteData,
+  base: Base,
+): CreatePlan {
   const write = model.policy.write
   const { writes, values } = planData(model, data, 'create')
   const knownRow: Record<string, unknown> = { ...values }
@@ -118,7 +130,8 @@ function planCreate(bound: BoundPolicy, model: BoundModel, principal: Principal,
   for (const name of write.requiredFields) if ((knownRow[name] ?? null) === null) missing.add(name)
   for (const field of Object.values(model.fields)) {
     const absent = Object.hasOwn(knownRow, field.name) && knownRow[field.name] === null
-    if (absent && !field.column.nullable && writeFieldProblem(model, field.name, 'create') === null) missing.add(field.name)
+    if (absent && !field.column.nullable && writeFieldProblem(model, field.name, 'create') === null)
+      missing.add(field.name)
   }
   throwMissing(missing)
   return {
@@ -127,7 +140,7 @@ function planCreate(bound: BoundPolicy, model: BoundModel, principal: Principal,
     checkColumns: checkColumnsOf(model, base.visibility, []),
     writes,
     knownRow,
-    foreignKeys: foreignKeyChecks(bound, model, principal, new Set(Object.keys(data))),
+    foreignKeys: foreignKeyChecks(bound, model, principal, base.visibility, new Set(Object.keys(data))),
   }
 }
 
@@ -142,9 +155,11 @@ function planUpdate(
 ): UpdatePlan {
   const targets = distinctKeys(model, ids, bulk ? 'ids' : 'id')
   const { writes, values } = planData(model, data, 'update')
-  const missing = new Set(model.policy.write.requiredFields.filter((name) => Object.hasOwn(values, name) && values[name] === null))
+  const missing = new Set(
+    model.policy.write.requiredFields.filter((name) => Object.hasOwn(values, name) && values[name] === null),
+  )
   throwMissing(missing)
-  const foreignKeys = foreignKeyChecks(bound, model, principal, new Set(Object.keys(data)))
+  const foreignKeys = foreignKeyChecks(bound, model, principal, base.visibility, new Set(Object.keys(data)))
   return {
     ...base,
     kind: 'update',
@@ -173,7 +188,11 @@ function planDelete(model: BoundModel, id: WriteId, hard: boolean, base: Base): 
   }
 }
 
-function planData(model: BoundModel, data: WriteData, usage: WriteFieldUsage): { writes: ColumnWrite[]; values: Record<string, unknown> } {
+function planData(
+  model: BoundModel,
+  data: WriteData,
+  usage: WriteFieldUsage,
+): { writes: ColumnWrite[]; values: Record<string, unknown> } {
   const writes: ColumnWrite[] = []
   const values: Record<string, unknown> = {}
   for (const [name, raw] of Object.entries(data)) {
@@ -223,12 +242,14 @@ function distinctKeys(model: BoundModel, ids: readonly WriteId[], path: string):
   const keys: KeyValue[] = []
   ids.forEach((id, i) => {
     const at = path === 'ids' ? `ids[${i}]` : path
-    const values: Record<string, unknown> = typeof id === 'object' ? { ...id } : pk.length === 1 ? { [pk[0] as string]: id } : {}
+    const values: Record<string, unknown> =
+      typeof id === 'object' ? { ...id } : pk.length === 1 ? { [pk[0] as string]: id } : {}
     const fits = pk.length === Object.keys(values).length && pk.every((k) => Object.hasOwn(values, k))
     if (!fits) {
-      throw validationError(`The id of ${model.name} is ${pk.length === 1 ? 'a single value' : `an object with ${pk.join(', ')}`}`, [
-        { path: at, message: 'does not match the primary key' },
-      ])
+      throw validationError(
+        `The id of ${model.name} is ${pk.length === 1 ? 'a single value' : `an object with ${pk.join(', ')}`}`,
+        [{ path: at, message: 'does not match the primary key' }],
+      )
     }
     const key: Record<string, unknown> = {}
     for (const column of pk) {
@@ -245,19 +266,32 @@ function distinctKeys(model: BoundModel, ids: readonly WriteId[], path: string):
 }
 
 /**
- * Every foreign key of the table with a column in `data`. The referenced row is looked up through the model
+ * Every foreign key of the table with a (non-scoped) column in `data`. The referenced row is looked up through the model
  * the relation names, or else through every model over the referenced table, each with its OWN visibility;
  * a table no usable model covers leaves `targets` empty, which refuses any non-null reference (fail closed).
  */
-function foreignKeyChecks(bound: BoundPolicy, model: BoundModel, principal: Principal, dataColumns: ReadonlySet<string>): ForeignKeyCheck[] {
+function foreignKeyChecks(
+  bound: BoundPolicy,
+  model: BoundModel,
+  principal: Principal,
+  visibility: VisibilityPlan,
+  dataColumns: ReadonlySet<string>,
+): ForeignKeyCheck[] {
+  // A scoped column's value must equal the principal's own (WITH CHECK, checked first): it references the
+  // caller's own tenant, which needs no model to vouch for it — just like an autoSet value.
+  const scoped = new Set(visibility.scopes.map((s) => s.column))
   const checks: ForeignKeyCheck[] = []
   for (const fk of model.table.foreignKeys) {
-    const field = fk.columns.find((c) => dataColumns.has(c))
+    const field = fk.columns.find((c) => dataColumns.has(c) && !scoped.has(c))
     if (field === undefined) continue
-    const relation = Object.values(model.relations).find((r) => r.cardinality === 'one' && samePairs(r.pairs, fk))
+    const relation = Object.values(model.relations).find(
+      (r) => r.cardinality === 'one' && samePairs(r.pairs, fk),
+    )
     const candidates = relation
       ? [bound.models[relation.target]].filter((m): m is BoundModel => m !== undefined)
-      : Object.values(bound.models).filter((m) => m.table.schema === fk.referencedSchema && m.table.name === fk.referencedTable)
+      : Object.values(bound.models).filter(
+          (m) => m.table.schema === fk.referencedSchema && m.table.name === fk.referencedTable,
+        )
     const targets: ReferenceTarget[] = []
     for (const candidate of candidates) {
       const visibility = visibilityOrNull(candidate, principal)
@@ -291,7 +325,11 @@ function samePairs(pairs: readonly { local: string; remote: string }[], fk: Fore
   )
 }
 
-function checkColumnsOf(model: BoundModel, visibility: VisibilityPlan, foreignKeys: readonly ForeignKeyCheck[]): string[] {
+function checkColumnsOf(
+  model: BoundModel,
+  visibility: VisibilityPlan,
+  foreignKeys: readonly ForeignKeyCheck[],
+): string[] {
   const columns = new Set<string>([...model.primaryKey, ...writeCheckColumns(visibility)])
   for (const fk of foreignKeys) for (const c of fk.columns) columns.add(c)
   return [...columns]

@@ -51,7 +51,8 @@ export function checkWrittenRow(
 /** Columns the check reads: scoped columns and every field a rule names. */
 export function writeCheckColumns(v: VisibilityPlan): string[] {
   const columns = new Set<string>(v.scopes.map((s) => s.column))
-  for (const rule of [...v.restrictive, ...v.permissive]) for (const f of referencedFields(rule.condition)) columns.add(f)
+  for (const rule of [...v.restrictive, ...v.permissive])
+    for (const f of referencedFields(rule.condition)) columns.add(f)
   return [...columns]
 }
 

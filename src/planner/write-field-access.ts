@@ -11,10 +11,13 @@ import type { BoundField, BoundModel } from '../policy/types.ts'
 export type WriteFieldUsage = 'create' | 'update'
 
 export type WriteFieldProblem =
-  | { readonly kind: 'not_allowed' }
-  | { readonly kind: 'not_writable'; readonly message: string }
+  { readonly kind: 'not_allowed' } | { readonly kind: 'not_writable'; readonly message: string }
 
-export function writeFieldProblem(model: BoundModel, name: string, usage: WriteFieldUsage): WriteFieldProblem | null {
+export function writeFieldProblem(
+  model: BoundModel,
+  name: string,
+  usage: WriteFieldUsage,
+): WriteFieldProblem | null {
   const field = Object.hasOwn(model.fields, name) ? model.fields[name] : undefined
   if (!field || field.rule.action !== 'allow') return { kind: 'not_allowed' }
   const write = model.policy.write
@@ -29,7 +32,12 @@ export function writeFieldProblem(model: BoundModel, name: string, usage: WriteF
 }
 
 /** The field, or the error for writing it. `path` locates the value in the request, e.g. `data.status`. */
-export function writableField(model: BoundModel, name: string, usage: WriteFieldUsage, path: string): BoundField {
+export function writableField(
+  model: BoundModel,
+  name: string,
+  usage: WriteFieldUsage,
+  path: string,
+): BoundField {
   const problem = writeFieldProblem(model, name, usage)
   if (problem === null) return model.fields[name] as BoundField
   switch (problem.kind) {

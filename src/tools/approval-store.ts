@@ -121,7 +121,12 @@ export class MemoryApprovalStore implements ApprovalStore {
     const current = this.#approvals.get(id)
     if (!current) return 'missing'
     const state: ApprovalState = { ...current, live: isLive(current) }
-    if (state.status !== 'approved' || state.usedAt !== null || !state.live || state.payloadHash !== payloadHash) {
+    if (
+      state.status !== 'approved' ||
+      state.usedAt !== null ||
+      !state.live ||
+      state.payloadHash !== payloadHash
+    ) {
       return refusal(state, payloadHash)
     }
     this.#approvals.set(id, Object.freeze({ ...current, usedAt: new Date().toISOString() }))
@@ -129,7 +134,12 @@ export class MemoryApprovalStore implements ApprovalStore {
   }
 
   #decide(current: Approval, status: ApprovalStatus, approver: string): Approval {
-    const next = Object.freeze({ ...current, status, decidedBy: approver, decidedAt: new Date().toISOString() })
+    const next = Object.freeze({
+      ...current,
+      status,
+      decidedBy: approver,
+      decidedAt: new Date().toISOString(),
+    })
     this.#approvals.set(current.id, next)
     return next
   }
@@ -212,7 +222,9 @@ export class PostgresApprovalStore implements ApprovalStore {
   }
 
   async get(id: string): Promise<Approval | null> {
-    const result = await sql<ApprovalRow>`select ${COLUMNS} from tessera_approvals where id = ${id}`.execute(this.#db)
+    const result = await sql<ApprovalRow>`select ${COLUMNS} from tessera_approvals where id = ${id}`.execute(
+      this.#db,
+    )
     const row = result.rows[0]
     return row ? toApproval(row) : null
   }
@@ -242,11 +254,25 @@ export class PostgresApprovalStore implements ApprovalStore {
         and expires_at > now()
       returning id`.execute(this.#db)
     if (used.rows.length === 1) return 'ok'
-    const result = await sql<{ status: ApprovalStatus; payload_hash: string; used_at: unknown; live: boolean }>`
-      select status, payload_hash, used_at, expires_at > now() as live from tessera_approvals where id = ${id}`.execute(this.#db)
+    const result = await sql<{
+      status: ApprovalStatus
+      payload_hash: string
+      used_at: unknown
+      live: boolean
+    }>`
+      select status, payload_hash, used_at, expires_at > now() as live from tessera_approvals where id = ${id}`.execute(
+      this.#db,
+    )
     const row = result.rows[0]
     return refusal(
-      row ? { status: row.status, payloadHash: row.payload_hash, usedAt: row.used_at === null ? null : 'used', live: row.live } : null,
+      row
+        ? {
+            status: row.status,
+            payloadHash: row.payload_hash,
+            usedAt: row.used_at === null ? null : 'used',
+            live: row.live,
+          }
+        : null,
       payloadHash,
     )
   }

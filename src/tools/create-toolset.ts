@@ -1,6 +1,8 @@
 /**
  * createToolset (DESIGN §4): binds the policy to the live schema (refusing to start on any mismatch), then
- * exposes the tools as methods and through `call`, which never throws.
+ * exposes the tools as methods and through `call`, which never throws. Write tools exist on every toolset;
+ * `tools(ctx)` lists them only where the policy allows that write for the principal, and a call where it does
+ * not fails with WRITE_DISABLED.
  */
 import { randomBytes } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
@@ -14,9 +16,18 @@ import { bindPolicy } from '../policy/bind-policy.ts'
 import type { BoundPolicy, Policy } from '../policy/types.ts'
 import { introspectSchema } from '../schema/index.ts'
 import { describeSchema, type SchemaDescription } from './describe-schema.ts'
-import { type AggregateResult, type GetResult, type QueryResult, runAggregate, runGet, runQuery } from './read-tools.ts'
-import { readToolDefinitions, type ToolDefinition } from './tool-definitions.ts'
+import {
+  type AggregateResult,
+  type GetResult,
+  type QueryResult,
+  runAggregate,
+  runGet,
+  runQuery,
+} from './read-tools.ts'
+import { type ApprovalStore, DEFAULT_APPROVAL_TTL_MS, MemoryApprovalStore } from './approval-store.ts'
+import { readToolDefinitions, type ToolDefinition, writeToolDefinitions } from './tool-definitions.ts'
 import { type EnforcementMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
+import { type BulkUpdateResult, type DeleteResult, type RowResult, runWrite } from './write-tools.ts'
 
 export interface ToolsetOptions {
   // why: the toolset works over any user database, whose table types are unknown at compile time.
@@ -37,6 +48,10 @@ export interface ToolsetOptions {
    * for PGlite, which ignores statement_timeout and blocks the event loop while a query runs.
    */
   readonly costGuard?: 'auto' | 'always' | 'never'
+  /** Where writes that need approval wait for it (default: in memory, lost on restart). */
+  readonly approvals?: ApprovalStore
+  /** Time to live of a pending approval in milliseconds (default 15 minutes). */
+  readonly approvalTtlMs?: number
 }
 
 export type ToolResult<T = unknown> = { ok: true; data: T } | { ok: false; error: SerializedError }
@@ -44,10 +59,16 @@ export type ToolResult<T = unknown> = { ok: true; data: T } | { ok: false; error
 export interface Toolset {
   readonly bound: BoundPolicy
   readonly audit: AuditStore
+  /** Approve or reject pending writes here (`toolset.approvals.approve(id, approver)`). */
+  readonly approvals: ApprovalStore
   describeSchema(ctx: RunContext, args?: { model?: string }): Promise<SchemaDescription>
   query(ctx: RunContext, args: unknown): Promise<QueryResult>
   get(ctx: RunContext, args: unknown): Promise<GetResult>
   aggregate(ctx: RunContext, args: unknown): Promise<AggregateResult>
+  create(ctx: RunContext, args: unknown): Promise<RowResult>
+  update(ctx: RunContext, args: unknown): Promise<RowResult>
+  delete(ctx: RunContext, args: unknown): Promise<DeleteResult>
+  bulkUpdate(ctx: RunContext, args: unknown): Promise<BulkUpdateResult>
   /** Dispatches by tool name; never throws. */
   call(ctx: RunContext, toolName: string, args: unknown): Promise<ToolResult>
   /** Tool definitions with JSON Schemas narrowed to what `ctx` may use. */
@@ -58,15 +79,23 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
   const enforcement = options.enforcement ?? 'app'
   if (enforcement !== 'app') {
     // RLS DDL generation and posture checks are not built yet; running 'rls' without them would be unscoped.
-    throw new TesseraError('VALIDATION_ERROR', `Enforcement mode '${enforcement}' is not available yet; use 'app'`, {
-      details: { enforcement },
-    })
+    throw new TesseraError(
+      'VALIDATION_ERROR',
+      `Enforcement mode '${enforcement}' is not available yet; use 'app'`,
+      {
+        details: { enforcement },
+      },
+    )
   }
   const secret = options.secret ?? (options.policy.profile === 'DEV' ? randomBytes(32) : undefined)
   if (secret === undefined || secret.length < 16) {
-    throw new TesseraError('VALIDATION_ERROR', 'A secret of at least 16 characters is required outside the DEV profile', {
-      hints: ['Pass createToolset({ secret }) from a secret store; it signs cursors and keys field hashes'],
-    })
+    throw new TesseraError(
+      'VALIDATION_ERROR',
+      'A secret of at least 16 characters is required outside the DEV profile',
+      {
+        hints: ['Pass createToolset({ secret }) from a secret store; it signs cursors and keys field hashes'],
+      },
+    )
   }
   const introspectOptions = {
     ...(options.schemas === undefined ? {} : { schemas: options.schemas }),
@@ -76,6 +105,12 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
   const bound = bindPolicy(options.policy, schema)
   const costGuardMode = options.costGuard ?? 'auto'
   const costGuard = costGuardMode === 'always' || (costGuardMode === 'auto' && (await isPglite(options.db)))
+  const approvalTtlMs = options.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS
+  if (!Number.isSafeInteger(approvalTtlMs) || approvalTtlMs <= 0) {
+    throw new TesseraError('VALIDATION_ERROR', 'approvalTtlMs must be a positive integer', {
+      details: { approvalTtlMs },
+    })
+  }
   const runtime: ToolRuntime = {
     db: options.db,
     bound,
@@ -89,6 +124,8 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     enforcement,
     costGuard,
     logger: options.logger,
+    approvals: options.approvals ?? new MemoryApprovalStore(),
+    approvalTtlMs,
   }
   return new ToolsetImpl(runtime)
 }
@@ -113,6 +150,10 @@ class ToolsetImpl implements Toolset {
       db_query: (ctx, args) => this.query(ctx, args),
       db_get: (ctx, args) => this.get(ctx, args),
       db_aggregate: (ctx, args) => this.aggregate(ctx, args),
+      db_create: (ctx, args) => this.create(ctx, args),
+      db_update: (ctx, args) => this.update(ctx, args),
+      db_delete: (ctx, args) => this.delete(ctx, args),
+      db_bulk_update: (ctx, args) => this.bulkUpdate(ctx, args),
     }
   }
 
@@ -124,9 +165,14 @@ class ToolsetImpl implements Toolset {
     return this.#runtime.audit
   }
 
+  get approvals(): ApprovalStore {
+    return this.#runtime.approvals
+  }
+
   describeSchema(ctx: RunContext, args: { model?: string } = {}): Promise<SchemaDescription> {
     return runReadTool(this.#runtime, 'db_describe_schema', 'describe', ctx, args, async ({ ctx: c }) => {
-      const model = typeof args === 'object' && args !== null && typeof args.model === 'string' ? args.model : undefined
+      const model =
+        typeof args === 'object' && args !== null && typeof args.model === 'string' ? args.model : undefined
       return describeSchema(this.#runtime.bound, c.principal, model)
     })
   }
@@ -144,9 +190,30 @@ class ToolsetImpl implements Toolset {
   }
 
   aggregate(ctx: RunContext, args: unknown): Promise<AggregateResult> {
-    return runReadTool(this.#runtime, 'db_aggregate', 'aggregate', ctx, args, ({ ctx: c, requestId, facts }) =>
-      runAggregate(this.#runtime, c, requestId, args, facts),
+    return runReadTool(
+      this.#runtime,
+      'db_aggregate',
+      'aggregate',
+      ctx,
+      args,
+      ({ ctx: c, requestId, facts }) => runAggregate(this.#runtime, c, requestId, args, facts),
     )
+  }
+
+  create(ctx: RunContext, args: unknown): Promise<RowResult> {
+    return runWrite(this.#runtime, 'create', ctx, args)
+  }
+
+  update(ctx: RunContext, args: unknown): Promise<RowResult> {
+    return runWrite(this.#runtime, 'update', ctx, args)
+  }
+
+  delete(ctx: RunContext, args: unknown): Promise<DeleteResult> {
+    return runWrite(this.#runtime, 'delete', ctx, args)
+  }
+
+  bulkUpdate(ctx: RunContext, args: unknown): Promise<BulkUpdateResult> {
+    return runWrite(this.#runtime, 'bulkUpdate', ctx, args)
   }
 
   async call(ctx: RunContext, toolName: string, args: unknown): Promise<ToolResult> {
@@ -159,13 +226,17 @@ class ToolsetImpl implements Toolset {
       }
       return { ok: true, data: await handler(ctx, args) }
     } catch (error) {
-      const safe = error instanceof TesseraError ? error : new TesseraError('INTERNAL_ERROR', 'Internal error')
+      const safe =
+        error instanceof TesseraError ? error : new TesseraError('INTERNAL_ERROR', 'Internal error')
       return { ok: false, error: safe.toJSON() }
     }
   }
 
   tools(ctx: RunContext): ToolDefinition[] {
     const c = parseRunContext(ctx)
-    return readToolDefinitions(this.#runtime.bound, c.principal)
+    return [
+      ...readToolDefinitions(this.#runtime.bound, c.principal),
+      ...writeToolDefinitions(this.#runtime.bound, c.principal),
+    ]
   }
 }

@@ -11,7 +11,12 @@ import { ORDER_KEY_PREFIX } from '../planner/build-select.ts'
 import { compileGet, compileQuery } from '../planner/compile-select.ts'
 import { encodeCursor } from '../planner/cursor.ts'
 import { planAggregate, planGet, planQuery } from '../planner/plan-read.ts'
-import { redactedFieldsOf, type BudgetReport, type SelectPlan, type VisibilityPlan } from '../planner/query-plan.ts'
+import {
+  redactedFieldsOf,
+  type BudgetReport,
+  type SelectPlan,
+  type VisibilityPlan,
+} from '../planner/query-plan.ts'
 import { parseRequest } from '../planner/request/request-schema.ts'
 import { shapeRows, type Row } from './shape-rows.ts'
 import type { CallFacts, ToolRuntime } from './tool-runtime.ts'
@@ -26,9 +31,10 @@ export interface GetResult {
   row: Row
 }
 
-export type AggregateResult = { value: string | number | null } | { groups: { key: Row; value: string | number | null }[] }
+export type AggregateResult =
+  { value: string | number | null } | { groups: { key: Row; value: string | number | null }[] }
 
-function visibilityFacts(v: VisibilityPlan): { scopes: string[]; policies: string[] } {
+export function visibilityFacts(v: VisibilityPlan): { scopes: string[]; policies: string[] } {
   return {
     scopes: v.scopes.map((s) => `${v.model}.${s.column} = ${s.source}`),
     policies: [...v.permissive, ...v.restrictive].map((r) => `${v.model}.${r.name}`),
@@ -85,7 +91,13 @@ async function execute(
   )
 }
 
-export async function runQuery(runtime: ToolRuntime, ctx: RunContext, requestId: string, args: unknown, facts: CallFacts): Promise<QueryResult> {
+export async function runQuery(
+  runtime: ToolRuntime,
+  ctx: RunContext,
+  requestId: string,
+  args: unknown,
+  facts: CallFacts,
+): Promise<QueryResult> {
   const req = parseRequest('query', args)
   const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
   selectFacts(plan.root, facts)
@@ -106,7 +118,13 @@ export async function runQuery(runtime: ToolRuntime, ctx: RunContext, requestId:
   return { rows, nextCursor, hasMore }
 }
 
-export async function runGet(runtime: ToolRuntime, ctx: RunContext, requestId: string, args: unknown, facts: CallFacts): Promise<GetResult> {
+export async function runGet(
+  runtime: ToolRuntime,
+  ctx: RunContext,
+  requestId: string,
+  args: unknown,
+  facts: CallFacts,
+): Promise<GetResult> {
   const req = parseRequest('get', args)
   const plan = planGet(runtime.bound, ctx.principal, req)
   selectFacts(plan.root, facts)
@@ -140,11 +158,18 @@ export async function runAggregate(
   facts.scopesInjected = vf.scopes
   facts.rowPolicies = vf.policies
   facts.bypass = plan.visibility.bypass === null ? null : `${plan.model}.${plan.visibility.bypass}`
-  const raw = await execute(runtime, ctx, requestId, plan.budget, buildAggregate(runtime.db, plan).compile() as CompiledQuery<Row>)
+  const raw = await execute(
+    runtime,
+    ctx,
+    requestId,
+    plan.budget,
+    buildAggregate(runtime.db, plan).compile() as CompiledQuery<Row>,
+  )
   // Counts are exact integers: return them as numbers while they fit, as strings beyond 2^53.
   const convert = (v: unknown): string | number | null => {
     const out = aggregateValue(v)
-    if (plan.op === 'count' && typeof out === 'string' && Number.isSafeInteger(Number(out))) return Number(out)
+    if (plan.op === 'count' && typeof out === 'string' && Number.isSafeInteger(Number(out)))
+      return Number(out)
     return out
   }
   if (plan.groupBy.length === 0) {

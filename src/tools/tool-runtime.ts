@@ -106,7 +106,9 @@ export function auditDraft(
     action,
     outcome: error ? outcomeOf(error) : 'success',
     errorCode: error?.code ?? null,
-    tenantId: principal?.tenantId ?? (typeof rawPrincipal?.tenantId === 'string' ? rawPrincipal.tenantId.slice(0, 256) : null),
+    tenantId:
+      principal?.tenantId ??
+      (typeof rawPrincipal?.tenantId === 'string' ? rawPrincipal.tenantId.slice(0, 256) : null),
     userId: principal?.userId ?? null,
     roles: principal?.roles ?? [],
     requestId,
@@ -152,7 +154,18 @@ async function failCall(
   error: unknown,
 ): Promise<TesseraError> {
   const safe = toSafeError(runtime, error, call.requestId)
-  const draft = auditDraft(runtime, tool, action, rawCtx, ctx, call.requestId, args, call.facts, call.started, safe)
+  const draft = auditDraft(
+    runtime,
+    tool,
+    action,
+    rawCtx,
+    ctx,
+    call.requestId,
+    args,
+    call.facts,
+    call.started,
+    safe,
+  )
   await appendAudit(runtime, draft, call.requestId)
   return safe
 }
@@ -178,7 +191,18 @@ export async function runReadTool<T>(
   } catch (error) {
     throw await failCall(runtime, tool, action, rawCtx, ctx, args, call, error)
   }
-  const draft = auditDraft(runtime, tool, action, rawCtx, ctx, call.requestId, args, call.facts, call.started, null)
+  const draft = auditDraft(
+    runtime,
+    tool,
+    action,
+    rawCtx,
+    ctx,
+    call.requestId,
+    args,
+    call.facts,
+    call.started,
+    null,
+  )
   await appendAudit(runtime, draft, call.requestId)
   return result
 }
@@ -214,11 +238,25 @@ export async function runWriteTool<T>(
     const parsed = parseRunContext(rawCtx)
     ctx = parsed
     const stageAudit = async (trx: unknown): Promise<void> => {
-      const draft = auditDraft(runtime, tool, action, rawCtx, parsed, requestId, args, call.facts, call.started, null)
+      const draft = auditDraft(
+        runtime,
+        tool,
+        action,
+        rawCtx,
+        parsed,
+        requestId,
+        args,
+        call.facts,
+        call.started,
+        null,
+      )
       try {
         audit.staged = await runtime.audit.stage(draft, trx)
       } catch (error) {
-        runtime.logger?.error({ requestId, err: messageOf(error) }, 'audit stage failed; rolling the write back')
+        runtime.logger?.error(
+          { requestId, err: messageOf(error) },
+          'audit stage failed; rolling the write back',
+        )
         throw internalError(requestId)
       }
     }
@@ -234,13 +272,20 @@ export async function runWriteTool<T>(
   }
   if (audit.staged === null) {
     // A body that staged nothing changed nothing: record it like a read.
-    await appendAudit(runtime, auditDraft(runtime, tool, action, rawCtx, ctx, requestId, args, call.facts, call.started, null), requestId)
+    await appendAudit(
+      runtime,
+      auditDraft(runtime, tool, action, rawCtx, ctx, requestId, args, call.facts, call.started, null),
+      requestId,
+    )
     return result
   }
   try {
     await audit.staged.commit()
   } catch (error) {
-    runtime.logger?.error({ requestId, err: messageOf(error) }, 'audit commit failed after the write committed')
+    runtime.logger?.error(
+      { requestId, err: messageOf(error) },
+      'audit commit failed after the write committed',
+    )
     throw internalError(requestId)
   }
   return result

@@ -10,13 +10,26 @@ const policy: PolicyInput = {
       table: 'customers',
       unscopedColumns: ['org_id'],
       // `phone` is not listed: default deny hides it.
-      fields: { id: 'allow', tenant_id: 'allow', name: 'allow', notes: 'allow', email: 'mask', ssn: 'hash', org_id: 'deny' },
+      fields: {
+        id: 'allow',
+        tenant_id: 'allow',
+        name: 'allow',
+        notes: 'allow',
+        email: 'mask',
+        ssn: 'hash',
+        org_id: 'deny',
+      },
       scoping: { tenant_id: 'principal.tenantId' },
       aggregations: { fields: [], groupBy: ['name'] },
     },
     Invoice: {
       table: 'invoices',
-      fields: { id: 'allow', number: 'allow', amount: 'allow', card_number: { action: 'mask', pattern: '****{last4}' } },
+      fields: {
+        id: 'allow',
+        number: 'allow',
+        amount: 'allow',
+        card_number: { action: 'mask', pattern: '****{last4}' },
+      },
       scoping: { tenant_id: 'principal.tenantId' },
     },
     User: {
@@ -24,7 +37,11 @@ const policy: PolicyInput = {
       fields: { id: 'allow', name: 'allow', phone: 'mask', password_hash: 'deny' },
       scoping: { tenant_id: 'principal.tenantId' },
     },
-    Product: { table: 'products', shared: true, fields: { id: 'allow', sku: 'allow', name: 'allow', price: 'allow' } },
+    Product: {
+      table: 'products',
+      shared: true,
+      fields: { id: 'allow', sku: 'allow', name: 'allow', price: 'allow' },
+    },
     Order: {
       table: 'orders',
       unscopedColumns: ['org_id'],
@@ -35,7 +52,9 @@ const policy: PolicyInput = {
   },
 }
 
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
+async function errorOf(
+  p: Promise<unknown>,
+): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
   try {
     await p
   } catch (e) {
@@ -55,9 +74,15 @@ describeEachDatabase('field policies on reads', (db) => {
     ['where', { model: 'Customer', where: { field: 'FIELD', op: 'eq', value: 'x' } }],
     ['orderBy', { model: 'Customer', orderBy: [{ field: 'FIELD' }] }],
   ])('gives a denied field in %s the same error as a nonexistent field', async (_usage, template) => {
-    const denied = await errorOf(h.toolset.query(as(ALICE), JSON.parse(JSON.stringify(template).replace('FIELD', 'org_id'))))
-    const unknown = await errorOf(h.toolset.query(as(ALICE), JSON.parse(JSON.stringify(template).replace('FIELD', 'no_such'))))
-    const unlisted = await errorOf(h.toolset.query(as(ALICE), JSON.parse(JSON.stringify(template).replace('FIELD', 'phone'))))
+    const denied = await errorOf(
+      h.toolset.query(as(ALICE), JSON.parse(JSON.stringify(template).replace('FIELD', 'org_id'))),
+    )
+    const unknown = await errorOf(
+      h.toolset.query(as(ALICE), JSON.parse(JSON.stringify(template).replace('FIELD', 'no_such'))),
+    )
+    const unlisted = await errorOf(
+      h.toolset.query(as(ALICE), JSON.parse(JSON.stringify(template).replace('FIELD', 'phone'))),
+    )
     expect(denied.code).toBe('FIELD_NOT_ALLOWED')
     expect(denied.message.replace('org_id', 'X')).toBe(unknown.message.replace('no_such', 'X'))
     expect(unlisted.message.replace('phone', 'X')).toBe(unknown.message.replace('no_such', 'X'))
@@ -65,12 +90,20 @@ describeEachDatabase('field policies on reads', (db) => {
   })
 
   it('gives a denied field in groupBy and aggregate the same error as a nonexistent one', async () => {
-    const g1 = await errorOf(h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'count', groupBy: ['org_id'] }))
-    const g2 = await errorOf(h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'count', groupBy: ['no_such'] }))
+    const g1 = await errorOf(
+      h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'count', groupBy: ['org_id'] }),
+    )
+    const g2 = await errorOf(
+      h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'count', groupBy: ['no_such'] }),
+    )
     expect(g1.code).toBe('FIELD_NOT_ALLOWED')
     expect(g1.message.replace('org_id', 'X')).toBe(g2.message.replace('no_such', 'X'))
-    const a1 = await errorOf(h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'max', field: 'org_id' }))
-    const a2 = await errorOf(h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'max', field: 'no_such' }))
+    const a1 = await errorOf(
+      h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'max', field: 'org_id' }),
+    )
+    const a2 = await errorOf(
+      h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'max', field: 'no_such' }),
+    )
     expect(a1.message.replace('org_id', 'X')).toBe(a2.message.replace('no_such', 'X'))
   })
 
@@ -82,12 +115,13 @@ describeEachDatabase('field policies on reads', (db) => {
   })
 
   it('refuses to group or aggregate on masked fields', async () => {
-    expect((await errorOf(h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'count', groupBy: ['email'] }))).code).toBe(
-      'FIELD_NOT_ALLOWED',
-    )
-    expect((await errorOf(h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'min', field: 'email' }))).code).toBe(
-      'FIELD_NOT_ALLOWED',
-    )
+    expect(
+      (await errorOf(h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'count', groupBy: ['email'] })))
+        .code,
+    ).toBe('FIELD_NOT_ALLOWED')
+    expect(
+      (await errorOf(h.toolset.aggregate(as(ALICE), { model: 'Customer', op: 'min', field: 'email' }))).code,
+    ).toBe('FIELD_NOT_ALLOWED')
   })
 
   it('masks emails, phones and patterns, hashes with the key, and hides unlisted columns', async () => {
@@ -113,14 +147,24 @@ describeEachDatabase('field policies on reads', (db) => {
   })
 
   it('returns prompt-injection text verbatim as data', async () => {
-    const r = await h.toolset.query(as(ALICE), { model: 'Customer', where: { field: 'notes', op: 'contains', value: 'DROP TABLE' } })
+    const r = await h.toolset.query(as(ALICE), {
+      model: 'Customer',
+      where: { field: 'notes', op: 'contains', value: 'DROP TABLE' },
+    })
     expect(r.rows.map((x) => x['notes'])).toEqual(["'); COMMIT; DROP TABLE orders; --"])
   })
 
   it('never describes denied fields or policy internals', async () => {
     const d = await h.toolset.describeSchema(as(ALICE))
     const text = JSON.stringify(d)
-    expect(Object.keys(d.models['Customer']?.fields ?? {}).sort()).toEqual(['email', 'id', 'name', 'notes', 'ssn', 'tenant_id'])
+    expect(Object.keys(d.models['Customer']?.fields ?? {}).sort()).toEqual([
+      'email',
+      'id',
+      'name',
+      'notes',
+      'ssn',
+      'tenant_id',
+    ])
     expect(text).not.toContain('org_id')
     expect(text).not.toContain('password_hash')
     expect(text).not.toContain('principal.')
@@ -144,13 +188,21 @@ describeEachDatabase('budgets on reads', (db) => {
 
   it('refuses a limit above maxRows', async () => {
     const e = await errorOf(h.toolset.query(as(ALICE), { model: 'Order', limit: 101 }))
-    expect(e).toMatchObject({ code: 'QUERY_BUDGET_EXCEEDED', details: { budgetType: 'max_rows', limit: 100, requested: 101 } })
+    expect(e).toMatchObject({
+      code: 'QUERY_BUDGET_EXCEEDED',
+      details: { budgetType: 'max_rows', limit: 100, requested: 101 },
+    })
   })
 
   it('scores a 60-item in at 123 and refuses it against a complexity budget of 100', async () => {
     const values = Array.from({ length: 60 }, (_, i) => `s${i}`)
-    const e = await errorOf(h.toolset.query(as(ALICE), { model: 'Order', where: { field: 'status', op: 'in', value: values } }))
-    expect(e).toMatchObject({ code: 'QUERY_BUDGET_EXCEEDED', details: { budgetType: 'max_complexity', limit: 100, requested: 123 } })
+    const e = await errorOf(
+      h.toolset.query(as(ALICE), { model: 'Order', where: { field: 'status', op: 'in', value: values } }),
+    )
+    expect(e).toMatchObject({
+      code: 'QUERY_BUDGET_EXCEEDED',
+      details: { budgetType: 'max_complexity', limit: 100, requested: 123 },
+    })
   })
 
   it('refuses an unfiltered query on a large shared table as too broad', async () => {
@@ -158,7 +210,10 @@ describeEachDatabase('budgets on reads', (db) => {
     const e = await errorOf(h.toolset.query(as(ALICE), { model: 'Product' }))
     expect(e.code).toBe('QUERY_TOO_BROAD')
     expect(h.queries).toEqual([])
-    const ok = await h.toolset.query(as(ALICE), { model: 'Product', where: { field: 'sku', op: 'eq', value: 'SKU-000042' } })
+    const ok = await h.toolset.query(as(ALICE), {
+      model: 'Product',
+      where: { field: 'sku', op: 'eq', value: 'SKU-000042' },
+    })
     expect(ok.rows).toEqual([{ id: '42', sku: 'SKU-000042', name: 'Product 42', price: '42.99' }])
   })
 
@@ -182,18 +237,41 @@ describeEachDatabase('budgets on reads', (db) => {
         },
       },
     })
-    const e = await errorOf(deep.toolset.get(as(ALICE), { model: 'Order', id: ORDER_A1, include: { customer: { include: { orders: true } } } }))
+    const e = await errorOf(
+      deep.toolset.get(as(ALICE), {
+        model: 'Order',
+        id: ORDER_A1,
+        include: { customer: { include: { orders: true } } },
+      }),
+    )
     expect(e).toMatchObject({ code: 'QUERY_BUDGET_EXCEEDED', details: { budgetType: 'max_include_depth' } })
   })
 
   it('refuses a statement whose EXPLAIN cost exceeds the budget before running it (the PGlite guard)', async () => {
     const guarded = await toolsetFor(
       db(),
-      { models: { Product: { table: 'products', shared: true, fields: { id: 'allow', name: 'allow' }, budget: { maxEstimatedCost: 5 } } } },
+      {
+        models: {
+          Product: {
+            table: 'products',
+            shared: true,
+            fields: { id: 'allow', name: 'allow' },
+            budget: { maxEstimatedCost: 5 },
+          },
+        },
+      },
       { costGuard: 'always' },
     )
-    const e = await errorOf(guarded.toolset.query(as(ALICE), { model: 'Product', where: { field: 'name', op: 'contains', value: '99' } }))
-    expect(e).toMatchObject({ code: 'QUERY_BUDGET_EXCEEDED', details: { budgetType: 'estimated_cost', limit: 5 } })
+    const e = await errorOf(
+      guarded.toolset.query(as(ALICE), {
+        model: 'Product',
+        where: { field: 'name', op: 'contains', value: '99' },
+      }),
+    )
+    expect(e).toMatchObject({
+      code: 'QUERY_BUDGET_EXCEEDED',
+      details: { budgetType: 'estimated_cost', limit: 5 },
+    })
     expect(guarded.queries.some((q) => /^explain/i.test(q))).toBe(true)
     const touching = guarded.queries.filter((q) => q.includes('"products"'))
     expect(touching.length).toBeGreaterThan(0)

@@ -20,7 +20,8 @@ import {
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 
 const ids = (rows: readonly Record<string, unknown>[]): string[] => rows.map((r) => r['id'] as string).sort()
-const tenants = (rows: readonly Record<string, unknown>[]): string[] => [...new Set(rows.map((r) => r['tenant_id'] as string))].sort()
+const tenants = (rows: readonly Record<string, unknown>[]): string[] =>
+  [...new Set(rows.map((r) => r['tenant_id'] as string))].sort()
 
 describeEachDatabase('scoping with two fields', (db) => {
   let h: ToolsetHarness
@@ -63,7 +64,9 @@ describeEachDatabase('row policies', (db) => {
         table: 'customers',
         unscopedColumns: ['org_id'],
         fields: { id: 'allow', tenant_id: 'allow', is_public: 'allow', name: 'allow' },
-        rowPolicies: [{ name: 'public_or_own', condition: 'is_public = true OR tenant_id = principal.tenantId' }],
+        rowPolicies: [
+          { name: 'public_or_own', condition: 'is_public = true OR tenant_id = principal.tenantId' },
+        ],
       },
     },
   }
@@ -110,8 +113,11 @@ describeEachDatabase('row policies', (db) => {
     expect(foreign.every((row) => row['is_public'] === true)).toBe(true)
   })
 
-  it('still lets the other tenant see A\'s public row but not its private ones', async () => {
-    const r = await sharedH.toolset.query(as(BOB), { model: 'Customer', where: { field: 'tenant_id', op: 'eq', value: TENANT_A } })
+  it("still lets the other tenant see A's public row but not its private ones", async () => {
+    const r = await sharedH.toolset.query(as(BOB), {
+      model: 'Customer',
+      where: { field: 'tenant_id', op: 'eq', value: TENANT_A },
+    })
     expect(ids(r.rows)).toEqual([CUSTOMER_A_PUBLIC])
   })
 

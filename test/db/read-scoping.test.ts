@@ -23,7 +23,15 @@ const policy: PolicyInput = {
     Order: {
       table: 'orders',
       unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', org_id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' },
+      fields: {
+        id: 'allow',
+        tenant_id: 'allow',
+        org_id: 'allow',
+        customer_id: 'allow',
+        status: 'allow',
+        total: 'allow',
+        created_at: 'allow',
+      },
       scoping: { tenant_id: 'principal.tenantId' },
       relations: { customer: { model: 'Customer' }, items: { model: 'OrderItem' } },
       aggregations: { fields: ['total'], groupBy: ['status'] },
@@ -32,7 +40,15 @@ const policy: PolicyInput = {
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', name: 'allow', email: 'mask', ssn: 'hash', notes: 'deny', is_public: 'allow' },
+      fields: {
+        id: 'allow',
+        tenant_id: 'allow',
+        name: 'allow',
+        email: 'mask',
+        ssn: 'hash',
+        notes: 'deny',
+        is_public: 'allow',
+      },
       scoping: { tenant_id: 'principal.tenantId' },
       relations: { orders: { model: 'Order' } },
     },
@@ -59,26 +75,40 @@ describeEachDatabase('tenant scoping on reads', (db) => {
   })
 
   it("returns none of tenant B's rows for where tenant_id = B", async () => {
-    const r = await h.toolset.query(as(ALICE), { model: 'Order', where: { field: 'tenant_id', op: 'eq', value: TENANT_B } })
+    const r = await h.toolset.query(as(ALICE), {
+      model: 'Order',
+      where: { field: 'tenant_id', op: 'eq', value: TENANT_B },
+    })
     expect(r.rows).toEqual([])
   })
 
   it("returns only A's rows for tenant_id in [A, B]", async () => {
-    const r = await h.toolset.query(as(ALICE), { model: 'Order', where: { field: 'tenant_id', op: 'in', value: [TENANT_A, TENANT_B] } })
+    const r = await h.toolset.query(as(ALICE), {
+      model: 'Order',
+      where: { field: 'tenant_id', op: 'in', value: [TENANT_A, TENANT_B] },
+    })
     expect(ids(r.rows)).toEqual([...LIVE_ORDERS_A].sort())
   })
 
   it("cannot widen the scope with an or around B's id", async () => {
     const r = await h.toolset.query(as(ALICE), {
       model: 'Order',
-      where: { or: [{ field: 'id', op: 'eq', value: ORDER_B1 }, { field: 'id', op: 'eq', value: ORDER_A1 }] },
+      where: {
+        or: [
+          { field: 'id', op: 'eq', value: ORDER_B1 },
+          { field: 'id', op: 'eq', value: ORDER_A1 },
+        ],
+      },
     })
     expect(ids(r.rows)).toEqual([ORDER_A1])
   })
 
   it("answers get of B's id exactly like a nonexistent id", async () => {
     const foreign = await h.toolset.call(as(ALICE), 'db_get', { model: 'Order', id: ORDER_B1 })
-    const missing = await h.toolset.call(as(ALICE), 'db_get', { model: 'Order', id: 'ffffffff-0000-4000-8000-000000000000' })
+    const missing = await h.toolset.call(as(ALICE), 'db_get', {
+      model: 'Order',
+      id: 'ffffffff-0000-4000-8000-000000000000',
+    })
     expect(foreign).toEqual({ ok: false, error: expect.objectContaining({ code: 'NOT_FOUND' }) })
     expect(foreign).toEqual(missing)
   })
@@ -103,19 +133,30 @@ describeEachDatabase('tenant scoping on reads', (db) => {
     })
   })
 
-  it("hides soft-deleted rows from query, get and aggregate", async () => {
-    const r = await h.toolset.query(as(ALICE), { model: 'Order', where: { field: 'status', op: 'eq', value: 'cancelled' } })
+  it('hides soft-deleted rows from query, get and aggregate', async () => {
+    const r = await h.toolset.query(as(ALICE), {
+      model: 'Order',
+      where: { field: 'status', op: 'eq', value: 'cancelled' },
+    })
     expect(r.rows).toEqual([])
   })
 
   it("returns null for a to-one include that points at another tenant's row", async () => {
-    const r = await h.toolset.get(as(ALICE), { model: 'Order', id: ORDER_A_PLANT, include: { customer: true } })
+    const r = await h.toolset.get(as(ALICE), {
+      model: 'Order',
+      id: ORDER_A_PLANT,
+      include: { customer: true },
+    })
     expect(r.row['customer_id']).toBe(CUSTOMER_B1)
     expect(r.row['customer']).toBeNull()
   })
 
   it("includes only the caller's rows in a to-many include", async () => {
-    const r = await h.toolset.query(as(BOB), { model: 'Customer', where: { field: 'id', op: 'eq', value: CUSTOMER_B1 }, include: { orders: true } })
+    const r = await h.toolset.query(as(BOB), {
+      model: 'Customer',
+      where: { field: 'id', op: 'eq', value: CUSTOMER_B1 },
+      include: { orders: true },
+    })
     // Barbara (B) has B's order and also acme's planted order pointing at her: only B's order may appear.
     const orders = r.rows[0]?.['orders'] as Record<string, unknown>[]
     expect(ids(orders)).toEqual([ORDER_B1])
@@ -146,7 +187,11 @@ describeEachDatabase('tenant scoping on reads', (db) => {
 
   it('returns values in the same JSON-safe form at the top level and inside includes', async () => {
     const top = await h.toolset.get(as(ALICE), { model: 'Order', id: ORDER_A1 })
-    const nested = await h.toolset.get(as(ALICE), { model: 'Customer', id: CUSTOMER_A1, include: { orders: true } })
+    const nested = await h.toolset.get(as(ALICE), {
+      model: 'Customer',
+      id: CUSTOMER_A1,
+      include: { orders: true },
+    })
     const same = (nested.row['orders'] as Record<string, unknown>[]).find((o) => o['id'] === ORDER_A1)
     expect(same).toEqual(top.row)
     expect(typeof top.row['created_at']).toBe('string')
@@ -158,7 +203,11 @@ describeEachDatabase('tenant scoping on reads', (db) => {
     const [record] = await h.audit.query({ tool: 'db_query', tenantId: TENANT_A })
     const mine = (await h.audit.query({ tenantId: TENANT_A })).find((r) => r.requestId === 'req-audit-1')
     expect(record).toBeDefined()
-    expect(mine).toMatchObject({ outcome: 'success', model: 'Order', scopesInjected: ['Order.tenant_id = principal.tenantId'] })
+    expect(mine).toMatchObject({
+      outcome: 'success',
+      model: 'Order',
+      scopesInjected: ['Order.tenant_id = principal.tenantId'],
+    })
   })
 })
 

@@ -5,7 +5,14 @@ describe('tessera demo', () => {
   it('plays the scripted session on the embedded database and never shows acme any globex row', async () => {
     const lines: string[] = []
     await runDemo({ json: true, out: (l) => lines.push(l) })
-    const steps = lines.map((l) => JSON.parse(l) as { step?: string; as?: string; result?: { ok: boolean; data?: unknown; error?: { code: string } } })
+    const steps = lines.map(
+      (l) =>
+        JSON.parse(l) as {
+          step?: string
+          as?: string
+          result?: { ok: boolean; data?: unknown; error?: { code: string } }
+        },
+    )
     const acmeSteps = steps.filter((s) => s.as === 'acme')
     expect(acmeSteps.length).toBeGreaterThanOrEqual(6)
     for (const s of acmeSteps) {

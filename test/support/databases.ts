@@ -74,6 +74,9 @@ async function openPostgres(): Promise<TestDatabase> {
   await setup.end()
   const adminPool = new pg.Pool({ connectionString: withDatabase(tpl.url, name), max: 4 })
   const appPool = new pg.Pool({ connectionString: withDatabase(tpl.url, name, APP_ROLE), max: 4 })
+  // Fault tests terminate backends; an idle client's 'error' must not become an unhandled error.
+  adminPool.on('error', () => {})
+  appPool.on('error', () => {})
   const admin = new Kysely<any>({ dialect: new PostgresDialect({ pool: adminPool }) })
   const app = new Kysely<any>({ dialect: new PostgresDialect({ pool: appPool }) })
   return {

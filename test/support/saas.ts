@@ -37,9 +37,24 @@ export const ORDER_NO_TENANT = '00000000-0000-4000-8000-0000000000aa'
 /** Acme's live (not soft-deleted) orders, main org and labs. */
 export const LIVE_ORDERS_A = [ORDER_A1, ORDER_A2, ORDER_A3, ORDER_A4_LABS, ORDER_A_PLANT]
 
-export const ALICE: Principal = { tenantId: TENANT_A, userId: USER_ALICE, roles: ['admin'], metadata: { orgId: 'main' } }
-export const ANDY: Principal = { tenantId: TENANT_A, userId: USER_ANDY, roles: ['member'], metadata: { orgId: 'labs' } }
-export const BOB: Principal = { tenantId: TENANT_B, userId: USER_BOB, roles: ['admin'], metadata: { orgId: 'main' } }
+export const ALICE: Principal = {
+  tenantId: TENANT_A,
+  userId: USER_ALICE,
+  roles: ['admin'],
+  metadata: { orgId: 'main' },
+}
+export const ANDY: Principal = {
+  tenantId: TENANT_A,
+  userId: USER_ANDY,
+  roles: ['member'],
+  metadata: { orgId: 'labs' },
+}
+export const BOB: Principal = {
+  tenantId: TENANT_B,
+  userId: USER_BOB,
+  roles: ['admin'],
+  metadata: { orgId: 'main' },
+}
 export const ERIN: Principal = {
   tenantId: TENANT_A1,
   userId: USER_ERIN,

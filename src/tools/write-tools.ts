@@ -1,0 +1,211 @@
+/**
+ * The write tools: create, update, delete, bulk_update. Each is parse → plan (every rule that needs no
+ * database) → approval gate → one transaction that checks targets and references, writes, re-checks in SQL and
+ * stages the audit record; the record commits only after the transaction does (runWriteTool).
+ *
+ * Approvals: a write whose mode is `approval` and that carries no `approvalId` runs every check that changes
+ * nothing (validation, fields, target and reference visibility), stores a pending approval bound to the hash
+ * of (tenant, user, roles, tool, arguments without approvalId, policy version) and fails with
+ * WRITE_APPROVAL_REQUIRED { approvalId, expiresAt }. Re-submitted with `approvalId`, the approval is consumed
+ * (once, atomically) before the transaction starts — a consumed approval whose write then fails is spent.
+ * Stable refusals: still pending → WRITE_APPROVAL_REQUIRED 'The approval is still pending'; VALIDATION_ERROR
+ * on `approvalId` with 'The approval does not exist or was granted for other arguments' (unknown id, changed
+ * payload, another principal), 'The approval has already been used', 'The approval has expired',
+ * 'The approval was rejected'.
+ */
+import type { AuditAction } from '../audit/index.ts'
+import type { Principal, RunContext } from '../context/index.ts'
+import { TesseraError, validationError } from '../errors/index.ts'
+import type { ExecutionSpec } from '../executor/executor.ts'
+import { planWrite, policyOperation } from '../planner/plan-write.ts'
+import { redactedFieldsOf } from '../planner/query-plan.ts'
+import {
+  approvalPayload,
+  parseWriteRequest,
+  type WriteKind,
+  type WriteRequest,
+} from '../planner/request/write-request-schema.ts'
+import type { WritePlan } from '../planner/write-plan.ts'
+import { canonicalJson, sha256Hex } from '../policy/canonical-json.ts'
+import type { ConsumeResult } from './approval-store.ts'
+import { visibilityFacts } from './read-tools.ts'
+import { runWriteTool, type CallFacts, type ToolRuntime, type WriteCallScope } from './tool-runtime.ts'
+import {
+  executeWrite,
+  prepareWrite,
+  type BulkUpdateResult,
+  type DeleteResult,
+  type RowResult,
+  type WriteResult,
+} from './write-execution.ts'
+
+export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from './write-execution.ts'
+
+export interface WriteResults {
+  create: RowResult
+  update: RowResult
+  delete: DeleteResult
+  bulkUpdate: BulkUpdateResult
+}
+
+export const WRITE_TOOL_NAMES: Readonly<Record<WriteKind, string>> = {
+  create: 'db_create',
+  update: 'db_update',
+  delete: 'db_delete',
+  bulkUpdate: 'db_bulk_update',
+}
+
+const AUDIT_ACTIONS: Readonly<Record<WriteKind, AuditAction>> = {
+  create: 'create',
+  update: 'update',
+  delete: 'delete',
+  bulkUpdate: 'bulk_update',
+}
+
+export function runWrite<K extends WriteKind>(
+  runtime: ToolRuntime,
+  kind: K,
+  rawCtx: RunContext,
+  args: unknown,
+): Promise<WriteResults[K]> {
+  return runWriteTool(runtime, WRITE_TOOL_NAMES[kind], AUDIT_ACTIONS[kind], rawCtx, args, async (scope) => {
+    // why: write() returns the result shape of the plan it ran, which is the one for `kind`.
+    return (await write(runtime, kind, args, scope)) as WriteResults[K]
+  })
+}
+
+async function write(
+  runtime: ToolRuntime,
+  kind: WriteKind,
+  args: unknown,
+  scope: WriteCallScope,
+): Promise<WriteResult> {
+  const { ctx, facts } = scope
+  const request = parseWriteRequest(kind, args)
+  facts.reason = request.reason ?? null
+  const plan = planWrite(runtime.bound, ctx.principal, request)
+  planFacts(plan, facts)
+  if (plan.mode === 'approval') await passApproval(runtime, scope, request, plan)
+  return runtime.executor.run(executionSpec(runtime, scope, plan, 'write'), async (q) => {
+    const prepared = await prepareWrite(q, plan, runtime.secret, true)
+    const outcome = await executeWrite(q, plan, runtime.secret)
+    const single = plan.kind === 'create' || (plan.kind === 'update' && !plan.bulk) || plan.kind === 'delete'
+    facts.before = plan.kind === 'create' ? null : single ? (prepared.before[0] ?? null) : prepared.before
+    facts.after = single ? (outcome.after[0] ?? null) : outcome.after
+    facts.affectedRows = outcome.affected
+    facts.rowCount = outcome.affected
+    await scope.stageAudit(q)
+    return outcome.result
+  })
+}
+
+function executionSpec(
+  runtime: ToolRuntime,
+  scope: WriteCallScope,
+  plan: WritePlan,
+  access: ExecutionSpec['access'],
+): ExecutionSpec {
+  return {
+    access,
+    requestId: scope.requestId,
+    principal: scope.ctx.principal,
+    claims: runtime.enforcement !== 'app',
+    statementTimeoutMs: plan.statementTimeoutMs,
+  }
+}
+
+function planFacts(plan: WritePlan, facts: CallFacts): void {
+  const scopes: string[] = []
+  const policies: string[] = []
+  const visibilities = [
+    plan.visibility,
+    ...(plan.kind === 'delete' ? [] : plan.foreignKeys.flatMap((fk) => fk.targets.map((t) => t.visibility))),
+  ]
+  for (const v of visibilities) {
+    const f = visibilityFacts(v)
+    scopes.push(...f.scopes)
+    policies.push(...f.policies)
+  }
+  facts.model = plan.model
+  facts.scopesInjected = [...new Set(scopes)]
+  facts.rowPolicies = [...new Set(policies)]
+  facts.bypass = plan.visibility.bypass === null ? null : `${plan.model}.${plan.visibility.bypass}`
+  facts.fieldsRedacted = redactedFieldsOf(plan.returning)
+}
+
+/** What an approval is bound to. Roles are a set: their order does not matter. */
+export function approvalPayloadHash(
+  principal: Principal,
+  tool: string,
+  request: WriteRequest,
+  policyVersion: string,
+): string {
+  return sha256Hex(
+    canonicalJson({
+      tenantId: principal.tenantId,
+      userId: principal.userId ?? null,
+      roles: [...(principal.roles ?? [])].sort(),
+      tool,
+      args: approvalPayload(request),
+      policyVersion,
+    }),
+  )
+}
+
+/** Returns when the write may run now; throws WRITE_APPROVAL_REQUIRED or a refusal otherwise. */
+async function passApproval(
+  runtime: ToolRuntime,
+  scope: WriteCallScope,
+  request: WriteRequest,
+  plan: WritePlan,
+): Promise<void> {
+  const tool = WRITE_TOOL_NAMES[request.kind]
+  const hash = approvalPayloadHash(scope.ctx.principal, tool, request, runtime.bound.policy.versionHash)
+  if (request.approvalId === undefined) {
+    // Everything that can be refused without writing is refused now, not after someone approved it.
+    await runtime.executor.run(executionSpec(runtime, scope, plan, 'read'), (q) =>
+      prepareWrite(q, plan, runtime.secret, false),
+    )
+    const approval = await runtime.approvals.create({
+      tenantId: scope.ctx.principal.tenantId,
+      userId: scope.ctx.principal.userId ?? null,
+      tool,
+      model: plan.model,
+      payloadHash: hash,
+      args: approvalPayload(request),
+      expiresAt: new Date(Date.now() + runtime.approvalTtlMs),
+    })
+    throw approvalRequired(
+      `Operation '${policyOperation(request.kind)}' on ${plan.model} needs approval`,
+      approval.id,
+      approval.expiresAt,
+    )
+  }
+  const result = await runtime.approvals.consume(request.approvalId, hash)
+  if (result === 'ok') return
+  if (result === 'pending') {
+    const approval = await runtime.approvals.get(request.approvalId)
+    throw approvalRequired('The approval is still pending', request.approvalId, approval?.expiresAt ?? null)
+  }
+  throw approvalRefused(result)
+}
+
+function approvalRequired(message: string, approvalId: string, expiresAt: string | null): TesseraError {
+  return new TesseraError('WRITE_APPROVAL_REQUIRED', message, {
+    hints: ['Once the approval is granted, repeat the same call with the same arguments plus approvalId'],
+    details: { approvalId, expiresAt },
+  })
+}
+
+const REFUSALS: Readonly<Record<Exclude<ConsumeResult, 'ok' | 'pending'>, string>> = {
+  missing: 'The approval does not exist or was granted for other arguments',
+  mismatch: 'The approval does not exist or was granted for other arguments',
+  used: 'The approval has already been used',
+  expired: 'The approval has expired',
+  rejected: 'The approval was rejected',
+}
+
+function approvalRefused(result: Exclude<ConsumeResult, 'ok' | 'pending'>): TesseraError {
+  const message = REFUSALS[result]
+  return validationError(message, [{ path: 'approvalId', message }])
+}

@@ -1,0 +1,329 @@
+import fc from 'fast-check'
+import { CamelCasePlugin, type Kysely } from 'kysely'
+import { beforeAll, expect, it } from 'vitest'
+import type { Principal } from '../../src/context/index.ts'
+import { buildGet, buildQuery } from '../../src/planner/build-select.ts'
+import { compileGet, compileQuery } from '../../src/planner/compile-select.ts'
+import { planGet, planQuery } from '../../src/planner/plan-read.ts'
+import type { QueryPlan } from '../../src/planner/query-plan.ts'
+import { parseRequest } from '../../src/planner/request/request-schema.ts'
+import type { PolicyInput } from '../../src/policy/policy-schema.ts'
+import type { BoundPolicy } from '../../src/policy/types.ts'
+import { describeEachDatabase } from '../support/databases.ts'
+import { ALICE, ANDY, BOB, ERIN, ORDER_A1, ORDER_B1, SUPER, TEST_SECRET } from '../support/saas.ts'
+import { toolsetFor } from '../support/toolset.ts'
+
+const policy: PolicyInput = {
+  models: {
+    Order: {
+      table: 'orders',
+      unscopedColumns: ['org_id'],
+      fields: {
+        id: 'allow',
+        tenant_id: 'allow',
+        org_id: 'allow',
+        customer_id: 'allow',
+        status: 'allow',
+        total: 'allow',
+        created_at: 'allow',
+      },
+      scoping: { tenant_id: 'principal.tenantId' },
+      relations: { customer: { model: 'Customer' }, items: { model: 'OrderItem' } },
+      write: { softDelete: { field: 'deleted_at' } },
+    },
+    Customer: {
+      table: 'customers',
+      unscopedColumns: ['org_id'],
+      fields: {
+        id: 'allow',
+        tenant_id: 'allow',
+        name: 'allow',
+        email: 'mask',
+        ssn: 'hash',
+        is_public: 'allow',
+      },
+      scoping: { tenant_id: 'principal.tenantId' },
+      relations: { orders: { model: 'Order' } },
+    },
+    OrderItem: {
+      table: 'order_items',
+      fields: { id: 'allow', order_id: 'allow', quantity: 'allow', unit_price: 'allow' },
+      scoping: { tenant_id: 'principal.tenantId' },
+    },
+  },
+}
+
+/** Row policies (permissive, restrictive, bypass): plans whose SQL reads the principal at build time. */
+const rowPolicyPolicy: PolicyInput = {
+  models: {
+    Customer: {
+      table: 'customers',
+      unscopedColumns: ['org_id'],
+      fields: { id: 'allow', tenant_id: 'allow', name: 'allow', is_public: 'allow' },
+      rowPolicies: [
+        { name: 'own_tenant', condition: 'tenant_id = principal.tenantId' },
+        { name: 'public', condition: 'is_public = true' },
+        { name: 'named', condition: 'name IS NOT NULL', mode: 'restrictive' },
+        { name: 'support', condition: "'super_admin' IN principal.roles", bypass: true },
+      ],
+    },
+  },
+}
+
+const queries: readonly unknown[] = [
+  { model: 'Order' },
+  { model: 'Order', select: ['id', 'status'], limit: 3 },
+  { model: 'Order', orderBy: [{ field: 'created_at', direction: 'desc' }, 'status'], limit: 7 },
+  { model: 'Order', where: { field: 'status', op: 'eq', value: 'paid' } },
+  { model: 'Order', where: { field: 'status', op: 'eq', value: 'pending' } },
+  { model: 'Order', where: { field: 'total', op: 'between', value: [10, 500] } },
+  { model: 'Order', where: { field: 'status', op: 'in', value: ['paid', 'shipped', 'x'] } },
+  { model: 'Order', where: { field: 'status', op: 'not_in', value: ['paid'] } },
+  { model: 'Order', where: { field: 'customer_id', op: 'is_null', value: true } },
+  { model: 'Order', where: { field: 'customer_id', op: 'is_null', value: false } },
+  {
+    model: 'Order',
+    where: {
+      not: {
+        or: [
+          { field: 'total', op: 'gt', value: 5 },
+          { field: 'total', op: 'lte', value: '1.5' },
+        ],
+      },
+    },
+  },
+  {
+    model: 'Order',
+    where: [
+      { field: 'created_at', op: 'gte', value: '2026-01-01T00:00:00Z' },
+      { field: 'id', op: 'ne', value: ORDER_A1 },
+    ],
+  },
+  { model: 'Order', where: { and: [] } },
+  { model: 'Order', where: { or: [] } },
+  { model: 'Order', where: { field: 'status', op: 'contains', value: 'a%_\\' } },
+  { model: 'Order', where: { field: 'status', op: 'startswith', value: 'pa' } },
+  {
+    model: 'Order',
+    include: { customer: true, items: { where: { field: 'quantity', op: 'gt', value: 1 }, limit: 2 } },
+  },
+  {
+    model: 'Order',
+    include: { customer: { select: ['name', 'email', 'ssn'], include: { orders: { limit: 4 } } } },
+  },
+  {
+    model: 'Customer',
+    where: { field: 'is_public', op: 'eq', value: true },
+    include: { orders: { orderBy: ['total'] } },
+  },
+]
+
+const gets: readonly unknown[] = [
+  { model: 'Order', id: ORDER_A1 },
+  { model: 'Order', id: ORDER_B1, select: ['status'] },
+  { model: 'Order', id: ORDER_A1, include: { customer: true, items: { limit: 3 } } },
+]
+
+const principals: readonly Principal[] = [ALICE, ANDY, BOB, ERIN]
+
+function expectSameQuery(db: Kysely<any>, plan: QueryPlan): void {
+  const direct = buildQuery(db, plan).compile()
+  const cached = compileQuery(db, plan)
+  expect(cached.sql).toBe(direct.sql)
+  expect(cached.parameters).toEqual(direct.parameters)
+}
+
+describeEachDatabase('compiled statement templates for reads', (db) => {
+  let bound: BoundPolicy
+  let rowPolicies: BoundPolicy
+  beforeAll(async () => {
+    bound = (await toolsetFor(db(), policy)).toolset.bound
+    rowPolicies = (await toolsetFor(db(), rowPolicyPolicy)).toolset.bound
+  })
+
+  it('compiles exactly what a direct build compiles, on first use and on reuse with other values', () => {
+    for (let pass = 0; pass < 2; pass++) {
+      for (const principal of principals) {
+        for (const args of queries) {
+          expectSameQuery(
+            db().app,
+            planQuery(bound, principal, parseRequest('query', args), { cursorKey: TEST_SECRET }),
+          )
+        }
+        for (const args of gets) {
+          const plan = planGet(bound, principal, parseRequest('get', args))
+          const direct = buildGet(db().app, plan).compile()
+          const cached = compileGet(db().app, plan)
+          expect(cached.sql).toBe(direct.sql)
+          expect(cached.parameters).toEqual(direct.parameters)
+        }
+      }
+    }
+  })
+
+  it('keeps NULL and non-NULL cursor keys apart', () => {
+    const base = planQuery(
+      bound,
+      ALICE,
+      parseRequest('query', { model: 'Order', orderBy: ['customer_id', 'status'] }),
+      {
+        cursorKey: TEST_SECRET,
+      },
+    )
+    const afters: (string | null)[][] = [
+      ['c1', 'paid', ORDER_A1],
+      [null, 'paid', ORDER_A1],
+      ['c2', null, ORDER_A1],
+      [null, null, ORDER_B1],
+      ['c3', 'shipped', ORDER_B1],
+    ]
+    for (const after of [...afters, ...afters]) expectSameQuery(db().app, { ...base, after })
+    // Later pages of one query share a template as long as the same keys are NULL.
+    expect(compileQuery(db().app, { ...base, after: afters[0]! }).query).toBe(
+      compileQuery(db().app, { ...base, after: afters[4]! }).query,
+    )
+    console.log(
+      'DEBUG',
+      compileQuery(db().app, { ...base, after: afters[1]! }).sql,
+      compileQuery(db().app, { ...base, after: afters[1]! }).query ===
+        compileQuery(db().app, { ...base, after: afters[1]! }).query,
+    )
+  })
+
+  it('reuses one compiled template for calls that differ only in bound values', () => {
+    const args = { model: 'Order', where: { field: 'total', op: 'gt', value: 1 }, limit: 5 }
+    const first = compileQuery(
+      db().app,
+      planQuery(bound, ALICE, parseRequest('query', args), { cursorKey: TEST_SECRET }),
+    )
+    const second = compileQuery(
+      db().app,
+      planQuery(
+        bound,
+        BOB,
+        parseRequest('query', { ...args, where: { ...args.where, value: 99 }, limit: 9 }),
+        {
+          cursorKey: TEST_SECRET,
+        },
+      ),
+    )
+    expect(second.query).toBe(first.query)
+    expect(second.sql).toBe(first.sql)
+    expect(second.parameters).not.toEqual(first.parameters)
+    expect(second.parameters).toContain(BOB.tenantId)
+    expect(second.parameters).not.toContain(ALICE.tenantId)
+  })
+
+  it('builds plans with LIKE filters or row policies afresh on every call, matching a direct build', () => {
+    const like = { model: 'Order', where: { field: 'status', op: 'endswith', value: 'd' } }
+    const a = compileQuery(
+      db().app,
+      planQuery(bound, ALICE, parseRequest('query', like), { cursorKey: TEST_SECRET }),
+    )
+    const b = compileQuery(
+      db().app,
+      planQuery(bound, ALICE, parseRequest('query', like), { cursorKey: TEST_SECRET }),
+    )
+    expect(b.query).not.toBe(a.query)
+    for (const principal of [ALICE, BOB, SUPER, ERIN, ALICE]) {
+      const plan = planQuery(rowPolicies, principal, parseRequest('query', { model: 'Customer' }), {
+        cursorKey: TEST_SECRET,
+      })
+      expectSameQuery(db().app, plan)
+      expect(compileQuery(db().app, plan).query).not.toBe(compileQuery(db().app, plan).query)
+    }
+  })
+
+  it('compiles through the plugins of a database that has some', () => {
+    const camel = db().app.withPlugin(new CamelCasePlugin())
+    for (const principal of [ALICE, BOB]) {
+      const plan = planQuery(bound, principal, parseRequest('query', { model: 'Order', limit: 2 }), {
+        cursorKey: TEST_SECRET,
+      })
+      const direct = buildQuery(camel, plan).compile()
+      const cached = compileQuery(camel, plan)
+      expect(cached.sql).toBe(direct.sql)
+      expect(cached.parameters).toEqual(direct.parameters)
+      expect(cached.query).not.toBe(compileQuery(camel, plan).query)
+    }
+  })
+
+  it('matches a direct build for generated filters, includes and principals', () => {
+    const uuid = fc.constantFrom(ORDER_A1, ORDER_B1, '00000000-0000-4000-8000-000000000000')
+    const status = fc.constantFrom('paid', 'pending', 'shipped', '', "o'hara", 'a%b')
+    const total = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.constantFrom('12.50', '0.01'))
+    const time = fc.constantFrom('2026-01-01T00:00:00Z', '2025-06-30T12:00:00+02:00')
+    const comparison = fc.oneof(
+      fc.record({
+        field: fc.constant('status'),
+        op: fc.constantFrom('eq', 'ne', 'lt', 'gte'),
+        value: status,
+      }),
+      fc.record({
+        field: fc.constant('status'),
+        op: fc.constantFrom('in', 'not_in'),
+        value: fc.array(status, { maxLength: 4 }),
+      }),
+      fc.record({
+        field: fc.constant('status'),
+        op: fc.constantFrom('contains', 'startswith'),
+        value: status,
+      }),
+      fc.record({ field: fc.constant('total'), op: fc.constantFrom('eq', 'lt', 'lte', 'gt'), value: total }),
+      fc.record({ field: fc.constant('total'), op: fc.constant('between'), value: fc.tuple(total, total) }),
+      fc.record({ field: fc.constant('created_at'), op: fc.constantFrom('lt', 'gte', 'eq'), value: time }),
+      fc.record({
+        field: fc.constantFrom('id', 'customer_id'),
+        op: fc.constantFrom('eq', 'ne', 'in'),
+        value: fc.oneof(uuid, fc.array(uuid, { maxLength: 3 })),
+      }),
+      fc.record({
+        field: fc.constantFrom('customer_id', 'status'),
+        op: fc.constant('is_null'),
+        value: fc.boolean(),
+      }),
+    )
+    const filter = fc.letrec<{ node: unknown }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        comparison,
+        fc.record({ and: fc.array(tie('node'), { maxLength: 3 }) }),
+        fc.record({ or: fc.array(tie('node'), { maxLength: 3 }) }),
+        fc.record({ not: tie('node') }),
+      ),
+    })).node
+    const request = fc.record(
+      {
+        model: fc.constant('Order'),
+        where: filter,
+        limit: fc.integer({ min: 1, max: 100 }),
+        orderBy: fc.constantFrom(
+          ['status'],
+          [{ field: 'total', direction: 'desc' }],
+          ['created_at', 'status'],
+        ),
+        include: fc.constantFrom(
+          { customer: true },
+          { items: { where: { field: 'quantity', op: 'lt', value: 3 } } },
+        ),
+      },
+      { requiredKeys: ['model'] },
+    )
+    let planned = 0
+    fc.assert(
+      fc.property(request, fc.constantFrom(...principals), (args, principal) => {
+        let plan: QueryPlan
+        try {
+          plan = planQuery(bound, principal, parseRequest('query', args), { cursorKey: TEST_SECRET })
+        } catch {
+          return // a request the planner refuses never reaches compilation
+        }
+        planned += 1
+        expectSameQuery(db().app, plan)
+        expectSameQuery(db().app, plan)
+      }),
+      { numRuns: 300 },
+    )
+    expect(planned).toBeGreaterThan(150)
+  })
+})
