@@ -10,10 +10,11 @@
  * Server: TESSERA_BENCH_DATABASE_URL, else TESSERA_TEST_DATABASE_URL's server, else
  * postgres://postgres@127.0.0.1:5432/postgres; the data lives in a database `tessera_bench` created on it.
  */
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { Kysely } from 'kysely'
 import pg from 'pg'
+import type { AuditRecord, AuditRecordDraft, AuditStore, StagedAudit } from '../src/audit/index.ts'
 import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
 import { definePolicy } from '../src/policy/define-policy.ts'
 import { createToolset, type Toolset } from '../src/tools/create-toolset.ts'
@@ -89,7 +90,24 @@ interface Scenario {
 const GET_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where id = $1 and tenant_id = $2`
 const LIST_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at, id limit 21`
 
-function scenarios(raw: pg.Pool, toolset: Toolset): Scenario[] {
+/**
+ * An audit store that keeps nothing: the ablation that shows what the default in-memory store (sealing a
+ * hash-chained record and keeping every record) costs per call. Never use it outside a benchmark.
+ */
+class DiscardingAuditStore implements AuditStore {
+  async stage(draft: AuditRecordDraft): Promise<StagedAudit> {
+    const record: AuditRecord = { ...draft, id: '', timestamp: '', prevHash: null, hash: '' }
+    return { commit: async () => record, abort: async () => undefined }
+  }
+  async append(draft: AuditRecordDraft): Promise<AuditRecord> {
+    return { ...draft, id: '', timestamp: '', prevHash: null, hash: '' }
+  }
+  async query(): Promise<AuditRecord[]> {
+    return []
+  }
+}
+
+function scenarios(raw: pg.Pool, toolset: Toolset, unaudited: Toolset): Scenario[] {
   const ctx = (row: SampleRow) => ({ principal: { tenantId: row.tenantId } })
   return [
     {
@@ -108,6 +126,14 @@ function scenarios(raw: pg.Pool, toolset: Toolset): Scenario[] {
       baseline: 'raw pg get, unprepared',
       run: async (row) => {
         const { row: got } = await toolset.get(ctx(row), { model: 'Order', id: row.id })
+        return got['id'] === row.id ? 1 : 0
+      },
+    },
+    {
+      name: 'tessera get, audit discarded (ablation)',
+      baseline: 'raw pg get, unprepared',
+      run: async (row) => {
+        const { row: got } = await unaudited.get(ctx(row), { model: 'Order', id: row.id })
         return got['id'] === row.id ? 1 : 0
       },
     },
@@ -139,9 +165,17 @@ function picker(sample: readonly SampleRow[], seed: number): () => SampleRow {
   return () => sample[Math.floor(random() * sample.length)] as SampleRow
 }
 
-async function measure(list: readonly Scenario[], sample: readonly SampleRow[], options: Options): Promise<Map<string, number[]>> {
+interface Measured {
+  /** Latency of each timed call, µs. */
+  readonly latencies: Map<string, number[]>
+  /** This process's CPU time (user + system) over each scenario's timed calls, µs per call. */
+  readonly cpuPerCall: Map<string, number>
+}
+
+async function measure(list: readonly Scenario[], sample: readonly SampleRow[], options: Options): Promise<Measured> {
   const pickers = list.map((_, i) => picker(sample, 1_000 + i))
   const samples = new Map(list.map((s) => [s.name, [] as number[]]))
+  const cpu = new Map(list.map((s) => [s.name, 0]))
   // Sanity: every scenario finds its rows before anything is timed.
   for (const [i, s] of list.entries()) {
     const got = await s.run(sample[i] as SampleRow)
@@ -160,35 +194,57 @@ async function measure(list: readonly Scenario[], sample: readonly SampleRow[], 
       const next = pickers[index] as () => SampleRow
       const out = samples.get(s.name) as number[]
       const todo = Math.min(perRound, options.iterations - round * perRound)
+      const cpuBefore = process.cpuUsage()
       for (let k = 0; k < todo; k++) {
         const row = next()
         const started = performance.now()
         await s.run(row)
         out.push((performance.now() - started) * 1000)
       }
+      const used = process.cpuUsage(cpuBefore)
+      cpu.set(s.name, (cpu.get(s.name) ?? 0) + used.user + used.system)
     }
   }
-  return samples
+  const cpuPerCall = new Map([...cpu].map(([name, total]) => [name, total / Math.max(1, samples.get(name)?.length ?? 0)]))
+  return { latencies: samples, cpuPerCall }
 }
 
-function printLatency(list: readonly Scenario[], results: Map<string, number[]>): Map<string, LatencySummary> {
-  const summaries = new Map([...results].map(([name, s]) => [name, summarize(s)]))
+function printLatency(list: readonly Scenario[], measured: Measured): Map<string, LatencySummary> {
+  const summaries = new Map([...measured.latencies].map(([name, s]) => [name, summarize(s)]))
   const rows = list.map((s) => {
     const sum = summaries.get(s.name) as LatencySummary
     const base = summaries.get(s.baseline) as LatencySummary
-    return [s.name, us(sum.p50), us(sum.p90), us(sum.p99), us(sum.mean), (sum.p50 / base.p50).toFixed(2)]
+    const cpu = measured.cpuPerCall.get(s.name) ?? Number.NaN
+    const baseCpu = measured.cpuPerCall.get(s.baseline) ?? Number.NaN
+    return [s.name, us(sum.p50), us(sum.p90), us(sum.p99), (sum.p50 / base.p50).toFixed(2), us(cpu), (cpu / baseCpu).toFixed(2)]
   })
-  console.log(formatTable(['scenario', 'p50 µs', 'p90 µs', 'p99 µs', 'mean µs', 'p50 ratio vs raw unprepared'], rows))
+  console.log(
+    formatTable(
+      ['scenario', 'p50 µs', 'p90 µs', 'p99 µs', 'p50 ratio', 'client CPU µs/call', 'CPU ratio'],
+      rows,
+    ),
+  )
+  console.log(
+    'ratios are against the raw unprepared query of the same shape; client CPU is this process only (user + system)',
+  )
   return summaries
 }
 
 function printCpu(title: string, stages: readonly StageCost[]): void {
   console.log(`\n${title}`)
-  const before = stages.filter((s) => s.phase === 'before' && s.stage !== 'buildGet').reduce((a, s) => a + s.micros, 0)
-  const after = stages.filter((s) => s.phase === 'after' && s.stage !== 'sanitizeAuditInput').reduce((a, s) => a + s.micros, 0)
+  const before = stages.filter((s) => s.phase === 'before').reduce((a, s) => a + s.micros, 0)
+  const after = stages.filter((s) => s.phase === 'after').reduce((a, s) => a + s.micros, 0)
   const rows = stages.map((s) => [s.stage, s.phase, us(s.micros, 1)])
   rows.push(['sum of stages before send', 'before', us(before, 1)], ['sum of stages after receive', 'after', us(after, 1)])
   console.log(formatTable(['stage', 'phase', 'µs/call'], rows))
+}
+
+/** Latency on a machine whose run queue exceeds its cores measures the scheduler as much as the code. */
+function warnIfBusy(when: string): void {
+  const load = loadavg()[0] ?? 0
+  const cores = cpus().length
+  const note = load > cores ? ' — busier than its cores: latencies are inflated, trust the ratios and CPU columns' : ''
+  console.log(`load average ${when} the timed phase: ${load.toFixed(2)} on ${cores} cores${note}`)
 }
 
 async function main(): Promise<void> {
@@ -221,6 +277,13 @@ async function main(): Promise<void> {
       },
     })
     const toolset = await createToolset({ db, policy, secret: SECRET, enforcement: 'app' })
+    const unaudited = await createToolset({
+      db,
+      policy,
+      secret: SECRET,
+      enforcement: 'app',
+      audit: new DiscardingAuditStore(),
+    })
     const version = (await raw.query<{ server_version: string }>('show server_version')).rows[0]?.server_version ?? '?'
     console.log(
       `Tessera read benchmark — PostgreSQL ${version}, node ${process.version}, ${cpus().length} CPU cores\n` +
@@ -229,11 +292,13 @@ async function main(): Promise<void> {
         `(after ${options.warmup} warm-up calls), pool size ${options.poolSize}, one call at a time\n`,
     )
 
-    const list = scenarios(raw, toolset)
+    warnIfBusy('before')
+    const list = scenarios(raw, toolset, unaudited)
     const started = performance.now()
-    const results = await measure(list, sample, options)
-    const summaries = printLatency(list, results)
+    const measured = await measure(list, sample, options)
+    const summaries = printLatency(list, measured)
     console.log(`(latency phase took ${((performance.now() - started) / 1000).toFixed(1)} s)`)
+    warnIfBusy('after')
 
     const cpu = measureCpu(db, toolset.bound, SECRET, sample, options.cpuLoops)
     printCpu('CPU per tessera get, no database (mean µs over the loop):', cpu.get)

@@ -8,6 +8,15 @@ export type { ToolDefinition } from './tools/tool-definitions.ts'
 export type { SchemaDescription, DescribedModel, DescribedField } from './tools/describe-schema.ts'
 export type { QueryResult, GetResult, AggregateResult } from './tools/read-tools.ts'
 export type { EnforcementMode } from './tools/tool-runtime.ts'
+export type { BulkUpdateResult, DeleteResult, RowResult } from './tools/write-tools.ts'
+export {
+  MemoryApprovalStore,
+  PostgresApprovalStore,
+  ensureApprovalTable,
+  approvalTableSql,
+  DEFAULT_APPROVAL_TTL_MS,
+} from './tools/approval-store.ts'
+export type { ApprovalStore, Approval, ApprovalStatus, ConsumeResult } from './tools/approval-store.ts'
 
 export {
   definePolicy,

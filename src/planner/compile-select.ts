@@ -28,33 +28,37 @@ export const MAX_STATEMENT_TEMPLATES = 512
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>
 
-/** Stands for the value at `index` of a call's slot values, in the probe plan and its compiled parameters. */
-class Slot {
-  readonly index: number
-  constructor(index: number) {
-    this.index = index
-  }
-  toJSON(): { readonly $slot: number } {
-    return { $slot: this.index }
-  }
+/**
+ * Stands for the value at `$slot` of a call's slot values, in the probe plan and its compiled parameters. A
+ * plain object (no toJSON) keeps JSON.stringify on its fast path; identity with the pool makes it unforgeable.
+ */
+interface Slot {
+  readonly $slot: number
 }
 
 const slotPool: Slot[] = []
 function slotAt(index: number): Slot {
   let slot = slotPool[index]
   if (slot === undefined) {
-    slot = new Slot(index)
+    slot = Object.freeze({ $slot: index })
     slotPool[index] = slot
   }
   return slot
 }
 
+function isSlot(value: unknown): value is Slot {
+  return typeof value === 'object' && value !== null && slotPool[(value as Slot).$slot] === value
+}
+
 /** Collects a call's bound values in walk order; `put` returns the marker that replaces the value. */
 class SlotValues {
   readonly values: unknown[] = []
+  /** The JS type of each value, in order: part of the key, since the template was checked with these types. */
+  types = ''
   put(value: unknown): Slot {
     const slot = slotAt(this.values.length)
     this.values.push(value)
+    this.types += `${Array.isArray(value) ? 'array' : typeof value},`
     return slot
   }
 }
@@ -172,9 +176,9 @@ function makeTemplate(
   const seen = new Set<number>()
   for (const p of probe.parameters) {
     // A slot may be bound more than once (keyset predicates repeat cursor values); it may not vanish.
-    if (!(p instanceof Slot)) return UNCACHEABLE
-    seen.add(p.index)
-    order.push(p.index)
+    if (!isSlot(p)) return UNCACHEABLE
+    seen.add(p.$slot)
+    order.push(p.$slot)
   }
   if (seen.size !== values.length) return UNCACHEABLE
   const direct = directCompile()
@@ -198,8 +202,7 @@ function compileCached<R>(
     templates = new Map()
     templatesByDb.set(db, templates)
   }
-  // Types of the slot values are part of the key: the template was checked against values of these types.
-  const key = `${probe.key}|${slots.values.map((v) => (Array.isArray(v) ? 'array' : typeof v)).join(',')}`
+  const key = `${slots.types}|${probe.key}`
   let template = templates.get(key)
   if (template === undefined) {
     template = makeTemplate(probe.build, direct, slots.values)

@@ -13,6 +13,7 @@ import {
   writeDisabled,
 } from '../errors/index.ts'
 import type { PrincipalPath } from '../policy/condition/ast.ts'
+import { evaluateCondition, referencedFields } from '../policy/condition/evaluate-condition.ts'
 import { formatPrincipalPath, resolvePrincipalPath } from '../policy/principal-path.ts'
 import type { BoundModel, BoundPolicy } from '../policy/types.ts'
 import type { ColumnInfo, ForeignKeyInfo } from '../schema/types.ts'
@@ -308,10 +309,18 @@ function foreignKeyChecks(
   return checks
 }
 
-/** A model whose scope this principal cannot resolve shows no row, so it vouches for no reference. */
+/**
+ * A model whose scope or row-policy principal values this principal cannot resolve shows no row, so it vouches
+ * for no reference. evaluateCondition visits every node, so it throws for an unresolved path whatever the row.
+ */
 function visibilityOrNull(model: BoundModel, principal: Principal): VisibilityPlan | null {
   try {
-    return planVisibility(model, principal)
+    const visibility = planVisibility(model, principal)
+    for (const rule of [...visibility.permissive, ...visibility.restrictive]) {
+      const nulls = Object.fromEntries(referencedFields(rule.condition).map((f) => [f, null]))
+      evaluateCondition(rule.condition, nulls, principal)
+    }
+    return visibility
   } catch (error) {
     if (isTesseraError(error)) return null
     throw error

@@ -5,6 +5,7 @@
  */
 import type { Principal } from '../context/index.ts'
 import { isTesseraError } from '../errors/index.ts'
+import { columnRef, visibilityPredicate } from '../planner/build-predicates.ts'
 import { planVisibility } from '../planner/plan-visibility.ts'
 import type { BoundModel, BoundPolicy } from '../policy/types.ts'
 
@@ -31,10 +32,14 @@ export interface SchemaDescription {
   models: Record<string, DescribedModel>
 }
 
+/**
+ * Models this principal can query: every principal path their visibility needs resolves. Compiling the
+ * visibility predicate (no SQL is sent) is the check, so describe_schema and the planner cannot disagree.
+ */
 export function usableModels(bound: BoundPolicy, principal: Principal): BoundModel[] {
   return Object.values(bound.models).filter((model) => {
     try {
-      planVisibility(model, principal)
+      visibilityPredicate(planVisibility(model, principal), columnRef('t0'), principal)
       return true
     } catch (error) {
       if (isTesseraError(error)) return false

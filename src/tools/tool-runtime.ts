@@ -268,6 +268,11 @@ export async function runWriteTool<T>(
         runtime.logger?.error({ requestId, err: messageOf(abortError) }, 'audit abort failed')
       })
     }
+    // Nothing was written: the failure record must not carry images or counts of a write that rolled back.
+    delete call.facts.before
+    delete call.facts.after
+    delete call.facts.affectedRows
+    delete call.facts.rowCount
     throw await failCall(runtime, tool, action, rawCtx, ctx, args, call, error)
   }
   if (audit.staged === null) {

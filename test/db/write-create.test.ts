@@ -6,7 +6,9 @@ import {
   ANDY,
   as,
   BOB,
+  ERIN,
   CUSTOMER_A1,
+  CUSTOMER_A1_EAST,
   CUSTOMER_B1,
   ORDER_A1,
   ORDER_B1,
@@ -235,9 +237,7 @@ describeEachDatabase('create under a write policy', (db) => {
     expect(e.details['issues']).toEqual([{ path: 'data.status', message: 'required' }])
     const nullStatus = await errorOf(h.toolset.create(as(ALICE), { model: 'Order', data: { status: null } }))
     expect(nullStatus.code).toBe('VALIDATION_ERROR')
-    const customer = await errorOf(
-      h.toolset.create(as(ALICE), { model: 'Customer', data: { email: undefined } }),
-    )
+    const customer = await errorOf(h.toolset.create(as(ALICE), { model: 'Customer', data: {} }))
     expect(customer).toMatchObject({
       code: 'VALIDATION_ERROR',
       details: { issues: [{ path: 'data.name', message: 'required' }] },
@@ -387,5 +387,41 @@ describeEachDatabase('create WITH CHECK enforced in SQL', (db) => {
   it('keeps a create whose database default lands inside the caller scope', async () => {
     const r = await h.toolset.create(as(ALICE), { model: 'Customer', data: { name: 'Main Co' } })
     expect(r.row).toMatchObject({ org_id: 'main', tenant_id: TENANT_A })
+  })
+})
+
+const orgRestricted: PolicyInput = {
+  models: {
+    Order: {
+      table: 'orders',
+      unscopedColumns: ['org_id'],
+      fields: { id: 'allow', customer_id: 'allow', status: 'allow' },
+      scoping: { tenant_id: 'principal.tenantId' },
+      write: { create: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
+    },
+    Customer: {
+      table: 'customers',
+      unscopedColumns: ['org_id'],
+      fields: { id: 'allow', org_id: 'allow' },
+      scoping: { tenant_id: 'principal.tenantId' },
+      rowPolicies: [
+        { name: 'same_org', condition: 'org_id = principal.metadata.orgId', mode: 'restrictive' },
+      ],
+    },
+  },
+}
+
+describeEachDatabase('references through a model the caller cannot resolve', (db) => {
+  it('refuses the reference as not found when the target model needs a principal value the caller lacks', async () => {
+    const h = await toolsetFor(db(), orgRestricted)
+    const erin = await errorOf(
+      h.toolset.create(as(ERIN), { model: 'Order', data: { status: 'x', customer_id: CUSTOMER_A1_EAST } }),
+    )
+    expect(erin).toMatchObject({ code: 'NOT_FOUND', details: { field: 'customer_id' } })
+    const alice = await h.toolset.create(as(ALICE), {
+      model: 'Order',
+      data: { status: 'x', customer_id: CUSTOMER_A1 },
+    })
+    expect(alice.row['customer_id']).toBe(CUSTOMER_A1)
   })
 })

@@ -43,6 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await tplClient.query(fixtureSql())
     await tplClient.end()
     project.provide('postgresTemplate', { url, template })
+    console.log(`database suites run on: PGlite (${templatePath}) and PostgreSQL (template ${template})`)
     cleanupPostgres = async () => {
       const c = new pg.Client({ connectionString: url })
       await c.connect()
@@ -51,6 +52,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
   } else {
     project.provide('postgresTemplate', null)
+    console.log('database suites run on: PGlite only (set TESSERA_TEST_DATABASE_URL to add PostgreSQL)')
   }
 
   return async () => {
