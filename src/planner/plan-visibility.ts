@@ -9,13 +9,15 @@ import { resolvePrincipalPath } from '../policy/principal-path.ts'
 import type { BoundModel } from '../policy/types.ts'
 import { findColumn } from '../schema/types.ts'
 import type { ScopePredicate, VisibilityPlan } from './query-plan.ts'
-import { coerceFilterValue } from './request/coerce-value.ts'
+import { bindConditionToPrincipal, principalValueFor } from './bind-principal-values.ts'
 
 export function planVisibility(model: BoundModel, principal: Principal): VisibilityPlan {
   const policy = model.policy
+  // Rules are bound to this principal (principal values become typed literals) so SQL and the in-memory
+  // evaluators compare the same values.
   const restrictive = policy.rowPolicies
     .filter((r) => r.mode === 'restrictive' && !r.bypass)
-    .map((r) => ({ name: r.name, condition: r.condition }))
+    .map((r) => ({ name: r.name, condition: bindConditionToPrincipal(r.condition, model, principal) }))
   const softDeleteColumn = policy.write.softDelete?.field ?? null
 
   // A bypass rule's condition mentions only the principal (checked at load time), so it is decided here, in
@@ -44,18 +46,12 @@ export function planVisibility(model: BoundModel, principal: Principal): Visibil
     if (!column) throw tenantScopeRequired(rule.source)
     // A principal value that cannot be a value of the column can match no row; refusing is the fail-closed
     // answer and keeps the database from ever parsing it (THREATS fact 1).
-    let coerced: unknown
-    try {
-      coerced = coerceFilterValue(column, 'eq', value, rule.source)
-    } catch {
-      throw tenantScopeRequired(rule.source)
-    }
-    return { column: rule.column, source: rule.source, value: coerced as string | number | boolean }
+    return { column: rule.column, source: rule.source, value: principalValueFor(column, value, rule.source) }
   })
 
   const permissive = policy.rowPolicies
     .filter((r) => r.mode === 'permissive' && !r.bypass)
-    .map((r) => ({ name: r.name, condition: r.condition }))
+    .map((r) => ({ name: r.name, condition: bindConditionToPrincipal(r.condition, model, principal) }))
 
   return {
     model: model.name,

@@ -1,0 +1,56 @@
+/**
+ * Row visibility decided in memory (DESIGN §3), from the same VisibilityPlan the SQL side compiles in
+ * build-predicates.ts (`visibilityPredicate`): planVisibility stays the one place that decides which rules
+ * apply, and the two must agree on every row (test/db/visibility-differential.test.ts). The eval harness uses
+ * it to ask, for a row re-read through an unscoped oracle, whether the principal may see it.
+ *
+ *   visible = (bypass ∨ shared ∨ (every scope equal ∨ some permissive rule TRUE))
+ *             ∧ every restrictive rule TRUE ∧ soft-delete column NULL
+ *
+ * with SQL's three-valued logic: only TRUE counts, so a scope compared with a NULL column never matches.
+ */
+import type { Principal } from '../context/index.ts'
+import { internalError } from '../errors/index.ts'
+import { compareHolds } from '../policy/condition/compare-values.ts'
+import { evaluateCondition, type Row } from '../policy/condition/evaluate-condition.ts'
+import type { AppliedRowPolicy, VisibilityPlan } from './query-plan.ts'
+
+/**
+ * `row` must hold every column the plan reads (scoped columns, fields the rules name, the soft-delete column)
+ * as own properties, with the values node-postgres returns; a missing one throws INTERNAL_ERROR.
+ *
+ * Throws TENANT_SCOPE_REQUIRED exactly where `visibilityPredicate` does: when a rule it would compile names a
+ * principal path that does not resolve. Every such rule is evaluated, with no short-circuit, so whether this
+ * throws depends on the principal and the plan, never on the row or on which rule happened to decide first.
+ */
+export function isRowVisible(v: VisibilityPlan, row: Row, principal: Principal): boolean {
+  // The SQL side compiles the permissive rules only when neither a bypass nor `shared` replaces them.
+  const unrestricted = v.bypass !== null || v.shared
+  const permissive = unrestricted ? [] : v.permissive.map((rule) => holds(rule, row, principal))
+  const restrictive = v.restrictive.map((rule) => holds(rule, row, principal))
+  const scoped =
+    v.scopes.length > 0 &&
+    v.scopes
+      .map((s) => compareHolds('=', columnValue(row, s.column), s.value) === true)
+      .every((matches) => matches)
+  const live = v.softDeleteColumn === null || columnValue(row, v.softDeleteColumn) === null
+
+  // Neither scope nor permissive rule (and no bypass, not shared) grants nothing: fail closed, like `or([])`.
+  const granted = unrestricted || scoped || permissive.some((granting) => granting)
+  return granted && restrictive.every((passes) => passes) && live
+}
+
+function holds(rule: AppliedRowPolicy, row: Row, principal: Principal): boolean {
+  return evaluateCondition(rule.condition, row, principal) === true
+}
+
+/** As in evaluateCondition: undefined reads as NULL, a missing column is a caller bug, not a NULL. */
+function columnValue(row: Row, column: string): unknown {
+  if (!Object.hasOwn(row, column)) {
+    throw internalError(
+      undefined,
+      new Error(`visibility column '${column}' is missing from the evaluated row`),
+    )
+  }
+  return row[column] ?? null
+}
