@@ -57,7 +57,11 @@ function datasetLabel(spec: DataSetSpec): string {
  * Makes sure `bench_orders` holds exactly the requested data set. Returns true when it had to (re)build it.
  * Rows are inserted before the indexes exist (much faster than maintaining a uuid B-tree row by row).
  */
-export async function ensureDataSet(benchUrl: string, spec: DataSetSpec, log: (line: string) => void): Promise<boolean> {
+export async function ensureDataSet(
+  benchUrl: string,
+  spec: DataSetSpec,
+  log: (line: string) => void,
+): Promise<boolean> {
   const client = new pg.Client({ connectionString: benchUrl })
   await client.connect()
   try {
@@ -72,7 +76,9 @@ export async function ensureDataSet(benchUrl: string, spec: DataSetSpec, log: (l
       const { rows } = await client.query<{ n: string }>(`select count(*)::text as n from ${BENCH_TABLE}`)
       if (Number(rows[0]?.n) === spec.rows) return false
     }
-    log(`generating ${spec.rows.toLocaleString('en-US')} rows over ${spec.tenants.toLocaleString('en-US')} tenants…`)
+    log(
+      `generating ${spec.rows.toLocaleString('en-US')} rows over ${spec.tenants.toLocaleString('en-US')} tenants…`,
+    )
     const started = performance.now()
     await client.query('set synchronous_commit = off')
     await client.query("set maintenance_work_mem = '256MB'")
@@ -99,7 +105,9 @@ export async function ensureDataSet(benchUrl: string, spec: DataSetSpec, log: (l
       [spec.rows, spec.tenants],
     )
     await client.query(`alter table ${BENCH_TABLE} add primary key (id)`)
-    await client.query(`create index ${BENCH_TABLE}_tenant_created_idx on ${BENCH_TABLE} (tenant_id, created_at)`)
+    await client.query(
+      `create index ${BENCH_TABLE}_tenant_created_idx on ${BENCH_TABLE} (tenant_id, created_at)`,
+    )
     await client.query(`vacuum analyze ${BENCH_TABLE}`)
     await client.query(`comment on table ${BENCH_TABLE} is '${label}'`)
     log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
@@ -135,7 +143,8 @@ export async function loadSample(benchUrl: string, spec: DataSetSpec, size: numb
         order by s.i`,
       [gs],
     )
-    if (rows.length !== size) throw new Error(`sample found ${rows.length} of ${size} rows: regenerate the data set`)
+    if (rows.length !== size)
+      throw new Error(`sample found ${rows.length} of ${size} rows: regenerate the data set`)
     return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id }))
   } finally {
     await client.end()

@@ -49,7 +49,6 @@ function statementName(sql: string): string {
 }
 
 export function measureCpu(
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   db: Kysely<any>,
   bound: BoundPolicy,
   secret: string,
@@ -148,13 +147,29 @@ export function measureCpu(
     {
       stage: 'encodeCursor',
       phase: 'after',
-      micros: timeLoop(n, (i) => encodeCursor({ v: 1, b: queryPlans[0]!.cursorBinding, k: [`2024-01-0${1 + (i % 9)}`, at(i).id] }, secret)),
+      micros: timeLoop(n, (i) =>
+        encodeCursor(
+          { v: 1, b: queryPlans[0]!.cursorBinding, k: [`2024-01-0${1 + (i % 9)}`, at(i).id] },
+          secret,
+        ),
+      ),
     },
     {
       stage: 'audit draft + seal + append (memory store)',
       phase: 'after',
       micros: timeLoop(n, (i) => {
-        const draft = auditDraft(runtime, 'db_query', 'read', rawCtx(i), ctx(i), 'req', queryArgs(), {}, 0, null)
+        const draft = auditDraft(
+          runtime,
+          'db_query',
+          'read',
+          rawCtx(i),
+          ctx(i),
+          'req',
+          queryArgs(),
+          {},
+          0,
+          null,
+        )
         return audit.append(draft)
       }),
     },
@@ -164,7 +179,10 @@ export function measureCpu(
     phase: 'reference',
     micros: timeLoop(n, (i) => {
       const c = parseRunContext(rawCtx(i))
-      return compileQuery(db, planQuery(bound, c.principal, parseRequest('query', queryArgs()), { cursorKey: secret }))
+      return compileQuery(
+        db,
+        planQuery(bound, c.principal, parseRequest('query', queryArgs()), { cursorKey: secret }),
+      )
     }),
   })
   if (sink === Symbol.for('never')) throw new Error('unreachable')

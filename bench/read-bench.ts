@@ -29,6 +29,7 @@ import {
   type SampleRow,
 } from './bench-data.ts'
 import { measureCpu, type StageCost } from './cpu-breakdown.ts'
+import { measureInSitu } from './in-situ-breakdown.ts'
 import { formatTable, summarize, us, type LatencySummary } from './latency-stats.ts'
 
 const SECRET = 'tessera-bench-secret-0123456789abcdef'
@@ -68,7 +69,11 @@ function parseOptions(): Options {
   const tenants = int(values.tenants, quick ? 100 : 1_000, 'tenants')
   if (tenants > rows) throw new Error('--tenants must not exceed --rows')
   const iterations = int(values.iterations, quick ? 300 : 3_000, 'iterations')
-  const rounds = Math.min(iterations, int(values.rounds, 10, 'rounds'))
+  // Short rounds interleave finely, so a burst of load from another process hits every scenario alike.
+  const rounds = Math.min(
+    iterations,
+    int(values.rounds, Math.min(60, Math.max(10, Math.round(iterations / 100))), 'rounds'),
+  )
   return {
     spec: { rows, tenants },
     iterations,
@@ -152,7 +157,11 @@ function scenarios(raw: pg.Pool, toolset: Toolset, unaudited: Toolset): Scenario
       name: 'tessera query 20 rows (app mode)',
       baseline: 'raw pg 20 rows, unprepared',
       run: async (row) => {
-        const result = await toolset.query(ctx(row), { model: 'Order', orderBy: [{ field: 'created_at' }], limit: 20 })
+        const result = await toolset.query(ctx(row), {
+          model: 'Order',
+          orderBy: [{ field: 'created_at' }],
+          limit: 20,
+        })
         return result.rows.length
       },
     },
@@ -172,7 +181,11 @@ interface Measured {
   readonly cpuPerCall: Map<string, number>
 }
 
-async function measure(list: readonly Scenario[], sample: readonly SampleRow[], options: Options): Promise<Measured> {
+async function measure(
+  list: readonly Scenario[],
+  sample: readonly SampleRow[],
+  options: Options,
+): Promise<Measured> {
   const pickers = list.map((_, i) => picker(sample, 1_000 + i))
   const samples = new Map(list.map((s) => [s.name, [] as number[]]))
   const cpu = new Map(list.map((s) => [s.name, 0]))
@@ -205,7 +218,9 @@ async function measure(list: readonly Scenario[], sample: readonly SampleRow[], 
       cpu.set(s.name, (cpu.get(s.name) ?? 0) + used.user + used.system)
     }
   }
-  const cpuPerCall = new Map([...cpu].map(([name, total]) => [name, total / Math.max(1, samples.get(name)?.length ?? 0)]))
+  const cpuPerCall = new Map(
+    [...cpu].map(([name, total]) => [name, total / Math.max(1, samples.get(name)?.length ?? 0)]),
+  )
   return { latencies: samples, cpuPerCall }
 }
 
@@ -216,7 +231,15 @@ function printLatency(list: readonly Scenario[], measured: Measured): Map<string
     const base = summaries.get(s.baseline) as LatencySummary
     const cpu = measured.cpuPerCall.get(s.name) ?? Number.NaN
     const baseCpu = measured.cpuPerCall.get(s.baseline) ?? Number.NaN
-    return [s.name, us(sum.p50), us(sum.p90), us(sum.p99), (sum.p50 / base.p50).toFixed(2), us(cpu), (cpu / baseCpu).toFixed(2)]
+    return [
+      s.name,
+      us(sum.p50),
+      us(sum.p90),
+      us(sum.p99),
+      (sum.p50 / base.p50).toFixed(2),
+      us(cpu),
+      (cpu / baseCpu).toFixed(2),
+    ]
   })
   console.log(
     formatTable(
@@ -235,7 +258,10 @@ function printCpu(title: string, stages: readonly StageCost[]): void {
   const before = stages.filter((s) => s.phase === 'before').reduce((a, s) => a + s.micros, 0)
   const after = stages.filter((s) => s.phase === 'after').reduce((a, s) => a + s.micros, 0)
   const rows = stages.map((s) => [s.stage, s.phase, us(s.micros, 1)])
-  rows.push(['sum of stages before send', 'before', us(before, 1)], ['sum of stages after receive', 'after', us(after, 1)])
+  rows.push(
+    ['sum of stages before send', 'before', us(before, 1)],
+    ['sum of stages after receive', 'after', us(after, 1)],
+  )
   console.log(formatTable(['stage', 'phase', 'µs/call'], rows))
 }
 
@@ -243,7 +269,8 @@ function printCpu(title: string, stages: readonly StageCost[]): void {
 function warnIfBusy(when: string): void {
   const load = loadavg()[0] ?? 0
   const cores = cpus().length
-  const note = load > cores ? ' — busier than its cores: latencies are inflated, trust the ratios and CPU columns' : ''
+  const note =
+    load > cores ? ' — busier than its cores: latencies are inflated, trust the ratios and CPU columns' : ''
   console.log(`load average ${when} the timed phase: ${load.toFixed(2)} on ${cores} cores${note}`)
 }
 
@@ -262,7 +289,7 @@ async function main(): Promise<void> {
   }
   const raw = new pg.Pool(poolConfig)
   const tesseraPool = new pg.Pool(poolConfig)
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   const db = new Kysely<any>({
     dialect: createTesseraDialect({ pool: tesseraPool, statementTimeoutMs: SESSION_STATEMENT_TIMEOUT_MS }),
   })
@@ -284,7 +311,8 @@ async function main(): Promise<void> {
       enforcement: 'app',
       audit: new DiscardingAuditStore(),
     })
-    const version = (await raw.query<{ server_version: string }>('show server_version')).rows[0]?.server_version ?? '?'
+    const version =
+      (await raw.query<{ server_version: string }>('show server_version')).rows[0]?.server_version ?? '?'
     console.log(
       `Tessera read benchmark — PostgreSQL ${version}, node ${process.version}, ${cpus().length} CPU cores\n` +
         `${options.spec.rows.toLocaleString('en-US')} rows / ${options.spec.tenants.toLocaleString('en-US')} tenants, ` +
@@ -303,6 +331,17 @@ async function main(): Promise<void> {
     const cpu = measureCpu(db, toolset.bound, SECRET, sample, options.cpuLoops)
     printCpu('CPU per tessera get, no database (mean µs over the loop):', cpu.get)
     printCpu('CPU per tessera query (20 rows), no database (mean µs over the loop):', cpu.query)
+
+    const segments = await measureInSitu(benchUrl, poolConfig, policy, SECRET, sample, options.iterations)
+    console.log(
+      '\nWhere a call spends its time, timed inside real calls (µs per call, wall clock, mean of the fastest 90%):',
+    )
+    console.log(
+      formatTable(
+        ['segment', 'get', 'query 20 rows'],
+        segments.map((s) => [s.name, us(s.get, 1), us(s.query, 1)]),
+      ),
+    )
 
     const get = summaries.get('tessera get (app mode)') as LatencySummary
     const base = summaries.get('raw pg get, unprepared') as LatencySummary

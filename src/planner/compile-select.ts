@@ -154,7 +154,9 @@ function guarded<T extends object>(known: Partial<T>): T {
   return new Proxy(known, {
     get(target, prop, receiver) {
       if (Object.hasOwn(target, prop)) return Reflect.get(target, prop, receiver) as unknown
-      throw new Error(`compile-select: the builder read '${String(prop)}', which the shape key does not cover`)
+      throw new Error(
+        `compile-select: the builder read '${String(prop)}', which the shape key does not cover`,
+      )
     },
   }) as T
 }
@@ -231,7 +233,8 @@ export function compileGet<R>(db: AnyDb, plan: GetPlan): CompiledQuery<R> {
       ? UNCACHEABLE
       : {
           key: JSON.stringify({ kind: 'get', root }),
-          build: () => buildGet(db, guarded<GetPlan>({ kind: 'get', root, principal: unreadablePrincipal })).compile(),
+          build: () =>
+            buildGet(db, guarded<GetPlan>({ kind: 'get', root, principal: unreadablePrincipal })).compile(),
         }
   return compileCached<R>(db, probe, slots, () => buildGet(db, plan).compile())
 }
@@ -240,14 +243,18 @@ export function compileGet<R>(db: AnyDb, plan: GetPlan): CompiledQuery<R> {
 export function compileQuery<R>(db: AnyDb, plan: QueryPlan): CompiledQuery<R> {
   const slots = new SlotValues()
   const root = probeSelect(plan.root, slots)
-  const after = plan.after === null ? null : plan.after.map((v) => (v === null ? null : marker<string>(slots.put(v))))
+  const after =
+    plan.after === null ? null : plan.after.map((v) => (v === null ? null : marker<string>(slots.put(v))))
   const probe =
     root === UNCACHEABLE
       ? UNCACHEABLE
       : {
           key: JSON.stringify({ kind: 'query', root, after }),
           build: () =>
-            buildQuery(db, guarded<QueryPlan>({ kind: 'query', root, after, principal: unreadablePrincipal })).compile(),
+            buildQuery(
+              db,
+              guarded<QueryPlan>({ kind: 'query', root, after, principal: unreadablePrincipal }),
+            ).compile(),
         }
   return compileCached<R>(db, probe, slots, () => buildQuery(db, plan).compile())
 }

@@ -6,8 +6,19 @@
  * and the same INVALID_CURSOR error, whatever the reason.
  *
  * Token: base64url(JSON payload) "." base64url(MAC over the first part's text).
+ *
+ * The order-key values travel encrypted (AES-256-GCM, `k` is `[]` or `[sealed]`): the primary key is always an
+ * order key, and it may be a denied, masked or hashed field, whose raw value must not be readable from a
+ * token the caller holds (a signed but plain payload is only base64).
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto'
 import { internalError, invalidCursor } from '../errors/index.ts'
 
 export const CURSOR_VERSION = 1
@@ -21,6 +32,10 @@ export const MAX_CURSOR_KEYS = 32
  * with this label, so a value hashed by `hash` fields can never double as a cursor signature.
  */
 const CURSOR_KEY_LABEL = 'tessera/cursor/v1'
+/** Separate derived key for encrypting the order-key values. */
+const CURSOR_SEAL_LABEL = 'tessera/cursor-keys/v1'
+const SEAL_IV_BYTES = 12
+const SEAL_TAG_BYTES = 16
 const MAC_BYTES = 32
 const BASE64URL = /^[A-Za-z0-9_-]+$/
 
@@ -49,10 +64,41 @@ export interface CursorBindingInput {
   readonly policyVersion: string
 }
 
-function deriveKey(secret: Uint8Array | string): Buffer {
+function deriveKey(secret: Uint8Array | string, label = CURSOR_KEY_LABEL): Buffer {
   const raw = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
   if (raw.length === 0) throw internalError(undefined, new Error('cursor secret is empty'))
-  return createHmac('sha256', raw).update(CURSOR_KEY_LABEL).digest()
+  return createHmac('sha256', raw).update(label).digest()
+}
+
+/** AES-256-GCM over the JSON of the keys, bound to the query binding: base64url(iv ‖ ciphertext ‖ tag). */
+function sealKeys(keys: readonly CursorKeyValue[], secret: Uint8Array | string, binding: string): string {
+  const iv = randomBytes(SEAL_IV_BYTES)
+  const cipher = createCipheriv('aes-256-gcm', deriveKey(secret, CURSOR_SEAL_LABEL), iv)
+  cipher.setAAD(Buffer.from(binding, 'utf8'))
+  const body = Buffer.concat([cipher.update(JSON.stringify(keys), 'utf8'), cipher.final()])
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+}
+
+function openKeys(sealed: unknown, secret: Uint8Array | string, binding: string): unknown {
+  if (typeof sealed !== 'string') return undefined
+  const bytes = strictBase64url(sealed)
+  if (bytes === undefined || bytes.length < SEAL_IV_BYTES + SEAL_TAG_BYTES) return undefined
+  try {
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      deriveKey(secret, CURSOR_SEAL_LABEL),
+      bytes.subarray(0, SEAL_IV_BYTES),
+    )
+    decipher.setAAD(Buffer.from(binding, 'utf8'))
+    decipher.setAuthTag(bytes.subarray(bytes.length - SEAL_TAG_BYTES))
+    const text = Buffer.concat([
+      decipher.update(bytes.subarray(SEAL_IV_BYTES, bytes.length - SEAL_TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8')
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
 }
 
 function mac(key: Buffer, body: string): Buffer {
@@ -134,10 +180,10 @@ export function encodeCursor(payload: CursorPayload, key: Uint8Array | string): 
   if (payload.k.length > MAX_CURSOR_KEYS || !payload.k.every(isKeyValue)) {
     throw internalError(undefined, new Error('cursor keys must be at most 32 JSON scalars'))
   }
-  const body = Buffer.from(
-    JSON.stringify({ v: CURSOR_VERSION, b: payload.b, k: payload.k }),
-    'utf8',
-  ).toString('base64url')
+  const k = payload.k.length === 0 ? [] : [sealKeys(payload.k, key, payload.b)]
+  const body = Buffer.from(JSON.stringify({ v: CURSOR_VERSION, b: payload.b, k }), 'utf8').toString(
+    'base64url',
+  )
   const token = `${body}.${mac(deriveKey(key), body).toString('base64url')}`
   if (token.length > MAX_CURSOR_LENGTH) {
     // An order key too long to carry (e.g. ordering by a long text column): the planner must not hand out
@@ -154,7 +200,11 @@ function strictBase64url(text: string): Buffer | undefined {
   return bytes.toString('base64url') === text ? bytes : undefined
 }
 
-function parsePayload(body: Buffer, expectedBinding: string): CursorPayload | undefined {
+function parsePayload(
+  body: Buffer,
+  expectedBinding: string,
+  secret: Uint8Array | string,
+): CursorPayload | undefined {
   let parsed: unknown
   try {
     parsed = JSON.parse(body.toString('utf8'))
@@ -166,8 +216,11 @@ function parsePayload(body: Buffer, expectedBinding: string): CursorPayload | un
   if (keys.length !== 3 || !['v', 'b', 'k'].every((k) => Object.hasOwn(parsed, k))) return undefined
   const { v, b, k } = parsed as Record<string, unknown>
   if (v !== CURSOR_VERSION || b !== expectedBinding) return undefined
-  if (!Array.isArray(k) || k.length > MAX_CURSOR_KEYS) return undefined
-  const values: readonly unknown[] = k
+  // `[]` (no order keys) or exactly one sealed blob holding them.
+  if (!Array.isArray(k) || k.length > 1) return undefined
+  const opened = k.length === 0 ? [] : openKeys(k[0], secret, b)
+  if (!Array.isArray(opened) || opened.length > MAX_CURSOR_KEYS) return undefined
+  const values: readonly unknown[] = opened
   if (!values.every(isKeyValue)) return undefined
   return Object.freeze({ v: CURSOR_VERSION, b, k: Object.freeze([...values]) })
 }
@@ -191,7 +244,7 @@ export function decodeCursor(
   const given = strictBase64url(macText)
   if (body === undefined || given === undefined || given.length !== MAC_BYTES) throw invalidCursor()
   if (!timingSafeEqual(given, mac(derived, bodyText))) throw invalidCursor()
-  const payload = parsePayload(body, expectedBinding)
+  const payload = parsePayload(body, expectedBinding, key)
   if (payload === undefined) throw invalidCursor()
   return payload
 }

@@ -72,12 +72,33 @@ function guardBroad(
   filter: FilterPlan | null,
   budget: Budget,
 ): void {
-  if (!budget.broadQueryGuard || filter !== null) return
+  // A filter without a single comparison (`[]`, `{ and: [] }`, `{ not: { or: [] } }`) narrows nothing: it
+  // must not switch the guard off.
+  if (!budget.broadQueryGuard || (filter !== null && hasComparison(filter))) return
   const unscoped = visibility.bypass !== null || visibility.shared
   if (unscoped && model.table.estimatedRows > budget.broadQueryThreshold) {
     throw queryTooBroad(model.name, Math.round(model.table.estimatedRows))
   }
 }
+
+function hasComparison(filter: FilterPlan): boolean {
+  switch (filter.kind) {
+    case 'cmp':
+      return true
+    case 'not':
+      return hasComparison(filter.item)
+    case 'and':
+    case 'or':
+      return filter.items.some(hasComparison)
+    default: {
+      const never: never = filter
+      throw new Error(`unhandled filter kind ${String(never)}`)
+    }
+  }
+}
+
+/** Type classes PostgreSQL has no min/max for: refused here rather than failing in the database. */
+const NO_MIN_MAX: ReadonlySet<string> = new Set(['uuid', 'boolean', 'json', 'bytea'])
 
 export function planQuery(
   bound: BoundPolicy,
@@ -194,6 +215,11 @@ export function planAggregate(
       !['integer', 'bigint', 'numeric', 'float'].includes(field.column.typeClass)
     ) {
       throw validationError(`'${req.op}' needs a numeric field`, [{ path: 'field', message: 'not numeric' }])
+    }
+    if ((req.op === 'min' || req.op === 'max') && NO_MIN_MAX.has(field.column.typeClass)) {
+      throw validationError(`'${req.op}' cannot be used on field '${field.name}'`, [
+        { path: 'field', message: `no ${req.op} for this type` },
+      ])
     }
     column = { name: field.name, typeClass: field.column.typeClass }
     acc.selectedFields += 1

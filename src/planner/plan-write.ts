@@ -25,6 +25,7 @@ import { coerceFilterValue } from './request/coerce-value.ts'
 import { coerceWriteValue } from './request/coerce-write-value.ts'
 import type { WriteData, WriteId, WriteRequest } from './request/write-request-schema.ts'
 import { writableField, writeFieldProblem, type WriteFieldUsage } from './write-field-access.ts'
+import { writeModelOf } from './write-grant.ts'
 import { writeCheckColumns } from './write-check.ts'
 import type {
   ColumnWrite,
@@ -59,7 +60,9 @@ export function planWrite(bound: BoundPolicy, principal: Principal, request: Wri
   const operation = policyOperation(request.kind)
   const mode = write[operation]
   if (mode === 'deny') throw writeDisabled(model.name, operation)
-  const visibility = planVisibility(model, principal)
+  // Permissive rules grant a write only through their caller-dependent part (write-grant.ts): otherwise
+  // `is_public = true` would let A update, delete or create B's public rows on a model without scoping.
+  const visibility = planVisibility(writeModelOf(model), principal)
   const base: Base = {
     operation: request.kind,
     mode,

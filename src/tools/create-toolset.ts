@@ -14,6 +14,7 @@ import { TesseraError, type SerializedError } from '../errors/index.ts'
 import { createExecutor } from '../executor/executor.ts'
 import { bindPolicy } from '../policy/bind-policy.ts'
 import type { BoundPolicy, Policy } from '../policy/types.ts'
+import { parseRequest } from '../planner/request/request-schema.ts'
 import { introspectSchema } from '../schema/index.ts'
 import { describeSchema, type SchemaDescription } from './describe-schema.ts'
 import {
@@ -171,9 +172,9 @@ class ToolsetImpl implements Toolset {
 
   describeSchema(ctx: RunContext, args: { model?: string } = {}): Promise<SchemaDescription> {
     return runReadTool(this.#runtime, 'db_describe_schema', 'describe', ctx, args, async ({ ctx: c }) => {
-      const model =
-        typeof args === 'object' && args !== null && typeof args.model === 'string' ? args.model : undefined
-      return describeSchema(this.#runtime.bound, c.principal, model)
+      // Validated like every other tool's arguments: unknown keys (`roles`, `tenantId`, …) are refused.
+      const req = parseRequest('describeSchema', args)
+      return describeSchema(this.#runtime.bound, c.principal, req.model)
     })
   }
 
@@ -218,9 +219,13 @@ class ToolsetImpl implements Toolset {
 
   async call(ctx: RunContext, toolName: string, args: unknown): Promise<ToolResult> {
     try {
-      const handler = Object.hasOwn(this.#handlers, toolName) ? this.#handlers[toolName] : undefined
+      // A programmatic caller may pass anything as the name; only an own handler of a string name runs.
+      const name: unknown = toolName
+      const handler =
+        typeof name === 'string' && Object.hasOwn(this.#handlers, name) ? this.#handlers[name] : undefined
       if (!handler) {
-        throw new TesseraError('VALIDATION_ERROR', `Unknown tool '${toolName.slice(0, 64)}'`, {
+        const shown = typeof name === 'string' ? name.slice(0, 64) : `(${typeof name})`
+        throw new TesseraError('VALIDATION_ERROR', `Unknown tool '${shown}'`, {
           hints: ['Call tools() for the list of tools you may use'],
         })
       }

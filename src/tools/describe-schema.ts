@@ -78,7 +78,8 @@ export function describeSchema(bound: BoundPolicy, principal: Principal, only?: 
     const agg = model.policy.aggregations
     out[model.name] = {
       ...(model.policy.description === undefined ? {} : { description: model.policy.description }),
-      primaryKey: [...model.primaryKey],
+      // A denied key column must be as invisible as any denied field (DESIGN §3): not even its name.
+      primaryKey: model.primaryKey.filter((k) => model.fields[k]?.rule.action !== 'deny'),
       fields,
       relations,
       operations: ['query', 'get', 'aggregate', ...writeOperations(model)],

@@ -182,12 +182,6 @@ describeEachDatabase('compiled statement templates for reads', (db) => {
     expect(compileQuery(db().app, { ...base, after: afters[0]! }).query).toBe(
       compileQuery(db().app, { ...base, after: afters[4]! }).query,
     )
-    console.log(
-      'DEBUG',
-      compileQuery(db().app, { ...base, after: afters[1]! }).sql,
-      compileQuery(db().app, { ...base, after: afters[1]! }).query ===
-        compileQuery(db().app, { ...base, after: afters[1]! }).query,
-    )
   })
 
   it('reuses one compiled template for calls that differ only in bound values', () => {

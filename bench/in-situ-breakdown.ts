@@ -1,0 +1,169 @@
+/**
+ * Where a Tessera call's time goes, measured inside real calls rather than in isolated loops (which run hot,
+ * monomorphic code and understate the cost of a path that runs once between two network waits). A separate
+ * toolset is built over wrapped parts, so the latency scenarios are not perturbed:
+ *
+ * - the pg.Pool's `connect` is timed, and each client's `query` (protocol encoding, the round trip, the
+ *   server's work, row parsing);
+ * - the Kysely instance's `executeQuery` (Kysely's executor + the Tessera dialect + the above);
+ * - the audit store's `append` (the default in-memory store: seal, hash chain, keep).
+ *
+ * Means are over the fastest 90% of calls (by whole-call time). What remains of the call is Tessera's own
+ * pipeline: context and request validation, planning, statement compilation, shaping, cursor, audit draft,
+ * and the async glue between them.
+ */
+import { Kysely } from 'kysely'
+import pg from 'pg'
+import { MemoryAuditStore, type AuditRecordDraft, type AuditStore } from '../src/audit/index.ts'
+import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
+import type { Policy } from '../src/policy/types.ts'
+import { createToolset } from '../src/tools/create-toolset.ts'
+import type { SampleRow } from './bench-data.ts'
+
+/** Share of calls kept, fastest first, for the means. */
+const TRIM = 0.9
+
+export interface Segment {
+  readonly name: string
+  /** Mean µs per call, for get and for the 20-row query. */
+  readonly get: number
+  readonly query: number
+}
+
+type Timings = Map<string, number>
+
+function add(t: Timings, key: string, ms: number): void {
+  t.set(key, (t.get(key) ?? 0) + ms)
+}
+
+/** Times `connect()` and every client's `query()`; pg-pool's own callback-style connect passes through. */
+function timedPool(config: pg.PoolConfig, t: () => Timings): pg.Pool {
+  const pool = new pg.Pool(config)
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown
+  const wrapped = new WeakSet<object>()
+  const timedConnect = (...args: unknown[]): unknown => {
+    if (typeof args[0] === 'function') return connect(...args)
+    return (async () => {
+      const started = performance.now()
+      const client = (await connect()) as pg.PoolClient
+      add(t(), 'pool.connect', performance.now() - started)
+      if (!wrapped.has(client)) {
+        wrapped.add(client)
+        const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>
+        Object.assign(client, {
+          query: async (...a: unknown[]) => {
+            const begun = performance.now()
+            try {
+              return await query(...a)
+            } finally {
+              add(t(), 'client.query', performance.now() - begun)
+            }
+          },
+        })
+      }
+      return client
+    })()
+  }
+  Object.assign(pool, { connect: timedConnect })
+  return pool
+}
+
+export async function measureInSitu(
+  benchUrl: string,
+  poolConfig: pg.PoolConfig,
+  policy: Policy,
+  secret: string,
+  sample: readonly SampleRow[],
+  calls: number,
+): Promise<Segment[]> {
+  let timings: Timings = new Map()
+  const pool = timedPool({ ...poolConfig, connectionString: benchUrl }, () => timings)
+
+  const db = new Kysely<any>({ dialect: createTesseraDialect({ pool, statementTimeoutMs: 5_000 }) })
+
+  const timedDb = new Proxy(db, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver)
+      if (prop === 'executeQuery') {
+        return async (query: Parameters<typeof db.executeQuery>[0]) => {
+          const started = performance.now()
+          try {
+            return await target.executeQuery(query)
+          } finally {
+            add(timings, 'db.executeQuery', performance.now() - started)
+          }
+        }
+      }
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+    },
+  })
+  const memory = new MemoryAuditStore()
+  const audit: AuditStore = {
+    stage: (draft) => memory.stage(draft),
+    append: async (draft: AuditRecordDraft) => {
+      const started = performance.now()
+      try {
+        return await memory.append(draft)
+      } finally {
+        add(timings, 'audit.append', performance.now() - started)
+      }
+    },
+    query: (filter) => memory.query(filter),
+  }
+  try {
+    const toolset = await createToolset({ db: timedDb, policy, secret, audit, enforcement: 'app' })
+    /** One Timings per call. */
+    const run = async (kind: 'get' | 'query', n: number): Promise<Timings[]> => {
+      const perCall: Timings[] = []
+      for (let i = 0; i < n; i++) {
+        const row = sample[(i * 7919) % sample.length] as SampleRow
+        const ctx = { principal: { tenantId: row.tenantId } }
+        timings = new Map()
+        const started = performance.now()
+        if (kind === 'get') await toolset.get(ctx, { model: 'Order', id: row.id })
+        else await toolset.query(ctx, { model: 'Order', orderBy: [{ field: 'created_at' }], limit: 20 })
+        add(timings, 'total', performance.now() - started)
+        perCall.push(timings)
+      }
+      return perCall
+    }
+    const warm = Math.max(200, Math.floor(calls / 2))
+    await run('get', warm)
+    const get = await run('get', calls)
+    await run('query', warm)
+    const query = await run('query', calls)
+    // Means over the fastest 90% of calls: a call the scheduler preempted says nothing about the code, and
+    // unlike per-segment medians, means of one set of calls still add up to the whole.
+    const segments = (all: readonly Timings[]) => {
+      const kept = [...all]
+        .sort((a, b) => (a.get('total') ?? 0) - (b.get('total') ?? 0))
+        .slice(0, Math.max(1, Math.floor(all.length * TRIM)))
+      const v = (k: string): number =>
+        (kept.reduce((sum, t) => sum + (t.get(k) ?? 0), 0) * 1000) / kept.length
+      return {
+        total: v('total'),
+        pg: v('client.query'),
+        connect: v('pool.connect'),
+        kysely: v('db.executeQuery') - v('client.query') - v('pool.connect'),
+        audit: v('audit.append'),
+        pipeline: v('total') - v('db.executeQuery') - v('audit.append'),
+      }
+    }
+    const g = segments(get)
+    const q = segments(query)
+    return [
+      { name: 'whole call', get: g.total, query: q.total },
+      { name: 'pg client.query (encode, round trip, server, parse rows)', get: g.pg, query: q.pg },
+      { name: 'pool.connect', get: g.connect, query: q.connect },
+      { name: 'Kysely executor + Tessera dialect around the query', get: g.kysely, query: q.kysely },
+      { name: 'audit append (in-memory store: seal, hash chain, keep)', get: g.audit, query: q.audit },
+      {
+        name: 'Tessera pipeline (context, request, plan, compile, shape, cursor, draft, glue)',
+        get: g.pipeline,
+        query: q.pipeline,
+      },
+    ]
+  } finally {
+    await db.destroy()
+  }
+}
