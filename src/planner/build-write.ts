@@ -7,6 +7,7 @@
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Principal } from '../context/index.ts'
 import { and, type ColumnRef, columnRef, or, visibilityPredicate } from './build-predicates.ts'
+import { writeGrants } from './write-check.ts'
 import { outputExpression } from './build-select.ts'
 import { compileCondition } from './compile-condition.ts'
 import type { VisibilityPlan } from './query-plan.ts'
@@ -32,7 +33,7 @@ export function rawColumnAlias(i: number): string {
 
 /**
  * The write check (write-check.ts) as SQL: restrictive rules, and — unless a bypass holds or the model is
- * shared — every scope, or, for a model with no scoping, some permissive rule.
+ * shared — every scope, or, for a model with no scoping, every permissive rule that can grant a write.
  */
 export function writeCheckPredicate(
   v: VisibilityPlan,
@@ -44,7 +45,14 @@ export function writeCheckPredicate(
     if (v.scopes.length > 0) {
       parts.push(and(v.scopes.map((s) => sql<SqlBool>`${col(s.column)} = ${s.value}`)))
     } else {
-      parts.push(or(v.permissive.map((r) => compileCondition(r.condition, { column: col, principal }))))
+      // Every rule that can grant a write must hold (see write-check.ts): one permissive rule alone could let a
+      // caller plant a row into another tenant by satisfying a different rule (e.g. owner_id = me).
+      const grants = writeGrants(v)
+      parts.push(
+        grants.length === 0
+          ? sql<SqlBool>`false`
+          : and(grants.map((r) => compileCondition(r.condition, { column: col, principal }))),
+      )
     }
   }
   for (const rule of v.restrictive) parts.push(compileCondition(rule.condition, { column: col, principal }))

@@ -128,6 +128,8 @@ export function planQuery(
     tenantId: principal.tenantId,
     userId: principal.userId ?? null,
     roles: principal.roles ?? [],
+    // Metadata feeds scoping and row policies (org, hierarchy): a cursor must not survive a change of it.
+    metadata: principal.metadata ?? null,
     model: model.name,
     where: req.where ?? null,
     orderBy: orderBy,

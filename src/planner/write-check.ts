@@ -2,8 +2,9 @@
  * WITH CHECK for writes (DESIGN §4), decided from a VisibilityPlan — planVisibility stays the one place that
  * decides which rules apply. A written row must satisfy every restrictive rule and, unless a bypass holds or
  * the model is shared, the scoping (every scoped column equal to the principal's value); only a model with no
- * scoping may rely on a permissive rule instead. That is stricter than read visibility on purpose: a permissive
- * rule such as `is_public = true` lets a caller read another tenant's row, never write one into it.
+ * scoping may rely on permissive rules instead, and then on all of those that can grant a write. That is
+ * stricter than read visibility on purpose: a permissive rule such as `is_public = true` lets a caller read
+ * another tenant's row, never write one into it.
  *
  * The same rule exists twice: here in memory (checked before any statement, with the row as it will be) and
  * as SQL in build-write.ts (the write's WHERE and RETURNING), so neither can be skipped.
@@ -39,13 +40,23 @@ export function checkWrittenRow(
     }
     return unknown ? 'unknown' : 'pass'
   }
-  let undecided = false
-  for (const rule of v.permissive) {
+  const grants = writeGrants(v)
+  if (grants.length === 0) return 'fail'
+  for (const rule of grants) {
     const result = evaluateKnown(rule, row, known, principal)
-    if (result === true) return unknown ? 'unknown' : 'pass'
-    if (result === 'unknown') undecided = true
+    if (result === 'unknown') unknown = true
+    else if (result !== true) return 'fail'
   }
-  return undecided ? 'unknown' : 'fail'
+  return unknown ? 'unknown' : 'pass'
+}
+
+/**
+ * The permissive rules that can grant a write (write-grant.ts reduced the others to FALSE). On a model with no
+ * scoping a written row must satisfy ALL of them: were any one enough, a caller could plant a row into another
+ * tenant through a rule that does not mention the tenant (`owner_id = principal.userId`).
+ */
+export function writeGrants(v: VisibilityPlan): AppliedRowPolicy[] {
+  return v.permissive.filter((r) => !(r.condition.kind === 'bool' && r.condition.value === false))
 }
 
 /** Columns the check reads: scoped columns and every field a rule names. */

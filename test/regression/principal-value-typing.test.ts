@@ -12,7 +12,9 @@ import { planVisibility } from '../../src/planner/plan-visibility.ts'
 import { isRowVisible } from '../../src/planner/row-visibility.ts'
 import { bindPolicy } from '../../src/policy/bind-policy.ts'
 import { definePolicy } from '../../src/policy/define-policy.ts'
-import type { ModelPolicyInput } from '../../src/policy/policy-schema.ts'
+import type { ModelPolicyInput as FullModelPolicyInput } from '../../src/policy/policy-schema.ts'
+
+type ModelPolicyInput = Omit<FullModelPolicyInput, 'table'>
 import { introspectSchema } from '../../src/schema/index.ts'
 import type { DbSchema } from '../../src/schema/types.ts'
 import { describeEachDatabase } from '../support/databases.ts'
