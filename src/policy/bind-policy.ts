@@ -58,6 +58,43 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
     if (table) relations.set(model.name, bindRelations(model, table, tables, problems))
   }
 
+  // Rows are addressed (get, update, delete, cursors) and joined (includes) by key columns. A key that is not
+  // plainly readable would be an oracle: `get` by a guessed hidden id answers found / not found, and an include
+  // over a denied foreign key hands out the hidden value as the included row's key.
+  for (const model of Object.values(policy.models)) {
+    const table = tables.get(model.name)
+    if (!table) continue
+    for (const column of table.primaryKey) {
+      if (effectiveRule(model, column).action !== 'allow') {
+        problems.push({
+          path: at(model, 'fields', column),
+          message: `primary key column '${column}' must be 'allow': rows are addressed by it`,
+        })
+      }
+    }
+    // A scoped column is exempt: its value on every visible row is the caller's own (e.g. the tenant_id half of
+    // a composite (tenant_id, order_id) foreign key), so joining on it reveals nothing.
+    const joinable = (m: ModelPolicy, column: string): boolean =>
+      effectiveRule(m, column).action === 'allow' || m.scoping.some((s) => s.column === column)
+    for (const relation of Object.values(relations.get(model.name) ?? {})) {
+      const target = policy.models[relation.target]
+      for (const pair of relation.pairs) {
+        if (!joinable(model, pair.local)) {
+          problems.push({
+            path: at(model, 'relations', relation.name),
+            message: `relation '${relation.name}' joins on '${pair.local}', which is not 'allow' on ${model.name}`,
+          })
+        }
+        if (target && !joinable(target, pair.remote)) {
+          problems.push({
+            path: at(model, 'relations', relation.name),
+            message: `relation '${relation.name}' joins on '${pair.remote}', which is not 'allow' on ${target.name}`,
+          })
+        }
+      }
+    }
+  }
+
   if (problems.length > 0) throw policyInvalid(problems)
 
   const models: Record<string, BoundModel> = {}

@@ -204,13 +204,39 @@ describeEachDatabase('bindPolicy', (db) => {
       models: {
         Customer: {
           table: 'customers',
-          fields: { tenant_id: 'allow', org_id: 'allow' },
+          fields: { id: 'allow', tenant_id: 'allow', org_id: 'allow' },
           rowPolicies: [{ name: 'own_org', condition: "tenant_id = principal.tenantId AND org_id = 'main'" }],
         },
-        User: { table: 'users', shared: true },
+        User: { table: 'users', shared: true, fields: { id: 'allow' } },
       },
     } satisfies PolicyInput
     expect(Object.keys(bindPolicy(definePolicy(input), schema).models)).toEqual(['Customer', 'User'])
+  })
+
+  it('rejects a relation that joins on a denied or masked field (the include would reveal its value)', () => {
+    const input = demo()
+    input['models'].Order.fields.customer_id = 'deny'
+    expect(bindError(schema, input).filter((p) => p.path.includes('.relations.'))).toEqual([
+      {
+        path: 'models.Customer.relations.orders',
+        message: "relation 'orders' joins on 'customer_id', which is not 'allow' on Order",
+      },
+      {
+        path: 'models.Order.relations.customer',
+        message: "relation 'customer' joins on 'customer_id', which is not 'allow' on Order",
+      },
+    ])
+  })
+
+  it('rejects a primary key that is not allow', () => {
+    const input = demo()
+    input['models'].Invoice.fields.id = 'hash'
+    expect(bindError(schema, input)).toEqual([
+      {
+        path: 'models.Invoice.fields.id',
+        message: "primary key column 'id' must be 'allow': rows are addressed by it",
+      },
+    ])
   })
 
   it('rejects a relation that no foreign key backs', () => {
@@ -236,11 +262,13 @@ describeEachDatabase('bindPolicy', (db) => {
       models: {
         Transfer: {
           table: 'transfers',
+          defaultFieldAction: 'allow',
           scoping: { tenant_id: 'principal.tenantId' },
           relations: { customer: { model: 'Customer' } },
         },
         Customer: {
           table: 'customers',
+          fields: { id: 'allow' },
           scoping: { tenant_id: 'principal.tenantId' },
           unscopedColumns: ['org_id'],
           relations: { transfers: { model: 'Transfer' } },

@@ -223,7 +223,7 @@ describeEachDatabase('budgets on reads', (db) => {
         Order: {
           table: 'orders',
           unscopedColumns: ['org_id'],
-          fields: { id: 'allow' },
+          fields: { id: 'allow', customer_id: 'allow' },
           scoping: { tenant_id: 'principal.tenantId' },
           relations: { customer: { model: 'Customer' } },
           budget: { maxIncludeDepth: 1 },

@@ -14,8 +14,9 @@ const policy: PolicyInput = {
     Order: {
       table: 'orders',
       unscopedColumns: ['org_id'],
-      // The primary key and the FK to customers are denied: no output may name them.
-      fields: { id: 'deny', customer_id: 'deny', status: 'allow', total: 'allow', created_at: 'allow' },
+      // The FK to customers is denied: no output may name it. (A denied primary key no longer loads at all:
+      // test/regression/describe-schema-denied-primary-key.test.ts.)
+      fields: { id: 'allow', customer_id: 'deny', status: 'allow', total: 'allow', created_at: 'allow' },
       scoping: { tenant_id: 'principal.tenantId' },
       rowPolicies: [{ name: 'admin_bypass', condition: "'super_admin' IN principal.roles", bypass: true }],
       write: { update: 'allow', softDelete: { field: 'deleted_at' } },
@@ -160,19 +161,19 @@ describeEachDatabase('red team: the call surface and the principal', (db) => {
     }
   })
 
-  it('never names a denied primary key or a denied foreign key in describe_schema or tools(ctx)', async () => {
+  it('never names a denied foreign key in describe_schema or tools(ctx)', async () => {
     const described = await h.toolset.describeSchema(as(ALICE))
     const order = described.models['Order']
-    expect(order?.primaryKey).toEqual([])
-    expect(Object.keys(order?.fields ?? {})).toEqual(['status', 'total', 'created_at'])
+    expect(order?.primaryKey).toEqual(['id'])
+    expect(Object.keys(order?.fields ?? {})).toEqual(['id', 'status', 'total', 'created_at'])
     expect(described.models['Customer']?.primaryKey).toEqual(['id'])
     const orderOnly = { models: { Order: order } }
-    expect(JSON.stringify(orderOnly)).not.toMatch(/"id"|customer_id|tenant_id|deleted_at|admin_bypass/)
+    expect(JSON.stringify(orderOnly)).not.toMatch(/customer_id|tenant_id|deleted_at|admin_bypass/)
     const update = h.toolset.tools(as(ALICE)).find((t) => t.name === 'db_update')
     expect(JSON.stringify(update)).not.toMatch(/customer_id|tenant_id|deleted_at/)
   })
 
-  it('keeps a denied primary key out of every row and every cursor while paging', async () => {
+  it('keeps key values out of the readable part of every cursor and denied keys out of every row while paging', async () => {
     const first = await h.toolset.query(as(ALICE), { model: 'Order', limit: 2 })
     expect(first.hasMore).toBe(true)
     const token = first.nextCursor as string
@@ -182,6 +183,7 @@ describeEachDatabase('red team: the call surface and the principal', (db) => {
     const rest = await h.toolset.query(as(ALICE), { model: 'Order', limit: 100, cursor: token })
     const rows = [...first.rows, ...rest.rows]
     expect(rows).toHaveLength(LIVE_ORDERS_A.length)
-    expect(JSON.stringify(rows)).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/)
+    expect(rows.every((r) => !('customer_id' in r))).toBe(true)
+    expect(JSON.stringify(rows)).not.toMatch(/c0[ab]00000-/)
   })
 })

@@ -13,7 +13,7 @@ const bound = bindSynthetic({
   models: {
     Widget: {
       table: 'widgets',
-      fields: Object.fromEntries(fields.map((f) => [f, 'allow'])),
+      fields: { id: 'allow', ...Object.fromEntries(fields.map((f) => [f, 'allow'])) },
       scoping: { tenant_id: 'principal.tenantId' },
       aggregations: { fields: [...fields], groupBy: [] },
     },

@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  AUDIT_HASH_FIELDS,
+  hashAuditRecord,
+  MemoryAuditStore,
+  sealAuditRecord,
+  verifyAuditChain,
+  type AuditRecord,
+  type AuditRecordDraft,
+} from '../../src/audit/index.ts'
+
+/** The hash definition, written the slow generic way: keys sorted at every level, undefined members dropped. */
+function referenceCanonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
+  if (Array.isArray(value)) return `[${value.map((v) => referenceCanonical(v)).join(',')}]`
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${referenceCanonical(v)}`).join(',')}}`
+}
+
+/** The record without its `hash`: what the hash covers. */
+function unsealed(record: AuditRecord): Omit<AuditRecord, 'hash'> {
+  const { hash: _hash, ...rest } = record
+  return rest
+}
+
+function referenceHash(record: Omit<AuditRecord, 'hash'>): string {
+  return createHash('sha256').update(referenceCanonical(record)).digest('hex')
+}
+
+function draft(overrides: Partial<AuditRecordDraft> = {}): AuditRecordDraft {
+  return {
+    tool: 'db_get',
+    model: 'Order',
+    action: 'read',
+    outcome: 'success',
+    errorCode: null,
+    tenantId: 'tenant-a',
+    userId: null,
+    roles: [],
+    requestId: 'req-1',
+    traceId: null,
+    inputs: { model: 'Order', id: 'o-1' },
+    scopesInjected: ['Order.tenant_id = principal.tenantId'],
+    rowPolicies: [],
+    bypass: null,
+    fieldsRedacted: [],
+    rowCount: 1,
+    affectedRows: null,
+    durationMs: 0.25,
+    reason: null,
+    before: null,
+    after: null,
+    policyVersion: 'v1',
+    ...overrides,
+  }
+}
+
+const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null })
+const jsonish = fc.jsonValue()
+const anyValue = fc.anything({
+  withBoxedValues: false,
+  withMap: false,
+  withSet: false,
+  withTypedArray: false,
+  withSparseArray: true,
+  withNullPrototype: true,
+  withObjectString: false,
+})
+
+const draftArb: fc.Arbitrary<AuditRecordDraft> = fc.record({
+  tool: fc.string(),
+  model: nullable(fc.string()),
+  action: fc.constantFrom('describe', 'read', 'aggregate', 'create', 'update', 'delete', 'bulk_update'),
+  outcome: fc.constantFrom('success', 'denied', 'error'),
+  errorCode: nullable(fc.string()),
+  tenantId: nullable(fc.string()),
+  userId: nullable(fc.string()),
+  roles: fc.array(fc.string()),
+  requestId: fc.string(),
+  traceId: nullable(fc.string()),
+  inputs: fc.oneof(jsonish, anyValue),
+  scopesInjected: fc.array(fc.string()),
+  rowPolicies: fc.array(fc.string()),
+  bypass: nullable(fc.string()),
+  fieldsRedacted: fc.array(fc.string()),
+  rowCount: nullable(fc.integer()),
+  affectedRows: nullable(fc.integer()),
+  durationMs: fc.double({ noNaN: true, noDefaultInfinity: true }),
+  reason: nullable(fc.string({ unit: 'binary' })),
+  before: fc.oneof(jsonish, anyValue),
+  after: fc.oneof(jsonish, anyValue),
+  policyVersion: fc.string(),
+}) as fc.Arbitrary<AuditRecordDraft>
+
+describe('audit record hash', () => {
+  it('lists every hashed member of a record in sorted order', () => {
+    const sealed = sealAuditRecord(draft(), null)
+    const members = Object.keys(sealed)
+      .filter((k) => k !== 'hash')
+      .sort()
+    expect([...AUDIT_HASH_FIELDS]).toEqual(members)
+  })
+
+  it('seals exactly the sha256 of the sorted canonical JSON, for any draft', () => {
+    fc.assert(
+      fc.property(draftArb, nullable(fc.stringMatching(/^[0-9a-f]{64}$/)), (d, prev) => {
+        const sealed = sealAuditRecord(d, prev)
+        expect(sealed.hash).toBe(referenceHash(unsealed(sealed)))
+        expect(hashAuditRecord(unsealed(sealed))).toBe(sealed.hash)
+        expect(sealed.prevHash).toBe(prev)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('keeps the hash of a known record (the definition does not drift)', () => {
+    const record: Omit<AuditRecord, 'hash'> = {
+      ...draft({
+        roles: ['b', 'a'],
+        inputs: { z: [1, undefined, 'x'], a: { b: null, c: undefined }, é: 'ü' },
+        after: { total: '1.50' },
+      }),
+      id: '00000000-0000-4000-8000-000000000000',
+      timestamp: '2024-01-02T03:04:05.678Z',
+      prevHash: 'f'.repeat(64),
+    }
+    expect(referenceCanonical(record)).toContain('"inputs":{"a":{"b":null},"z":[1,null,"x"],"é":"ü"}')
+    // Computed by the original (generic, sorting) implementation.
+    expect(hashAuditRecord(record)).toBe('97857f8da3ebf8253b413b296072c7b757aa4f78884a1b52c300708895b99707')
+  })
+
+  it('hashes a record carrying members beyond the known ones over all of them', () => {
+    const sealed = sealAuditRecord(draft(), null)
+    const extended = { ...unsealed(sealed), extra: 'tampered' }
+    expect(hashAuditRecord(extended)).toBe(referenceHash(extended))
+    expect(hashAuditRecord(extended)).not.toBe(sealed.hash)
+  })
+
+  it('seals only the documented members of a draft', () => {
+    const sealed = sealAuditRecord({ ...draft(), smuggled: 1 } as AuditRecordDraft, null)
+    expect(Object.hasOwn(sealed, 'smuggled')).toBe(false)
+    expect(verifyAuditChain([sealed])).toBe(-1)
+  })
+})
+
+describe('verifyAuditChain', () => {
+  const chain = (n: number): AuditRecord[] => {
+    const out: AuditRecord[] = []
+    for (let i = 0; i < n; i++)
+      out.push(sealAuditRecord(draft({ requestId: `r${i}` }), out[i - 1]?.hash ?? null))
+    return out
+  }
+
+  it('accepts an intact chain from the genesis', () => {
+    expect(verifyAuditChain(chain(5))).toBe(-1)
+  })
+
+  it('reports the first edited, removed or reordered record', () => {
+    const records = chain(5)
+    expect(verifyAuditChain(records.map((r, i) => (i === 2 ? { ...r, rowCount: 7 } : r)))).toBe(2)
+    expect(verifyAuditChain([...records.slice(0, 1), ...records.slice(2)])).toBe(1)
+    expect(verifyAuditChain([records[1] as AuditRecord, records[0] as AuditRecord])).toBe(0)
+  })
+
+  it('requires the first record to link to the anchor', () => {
+    const records = chain(5)
+    expect(verifyAuditChain(records.slice(2))).toBe(0)
+    expect(verifyAuditChain(records.slice(2), records[1]?.hash)).toBe(-1)
+    expect(verifyAuditChain(records.slice(2), records[0]?.hash)).toBe(0)
+  })
+})
+
+describe('MemoryAuditStore', () => {
+  it('keeps the most recent records up to its capacity and verifies from its anchor', async () => {
+    const store = new MemoryAuditStore({ capacity: 3 })
+    const appended: AuditRecord[] = []
+    for (let i = 0; i < 7; i++) appended.push(await store.append(draft({ requestId: `r${i}` })))
+    const kept = store.all()
+    expect(kept.map((r) => r.requestId)).toEqual(['r4', 'r5', 'r6'])
+    expect(store.anchor()).toBe(appended[3]?.hash)
+    expect(verifyAuditChain(kept, store.anchor())).toBe(-1)
+    expect(verifyAuditChain(kept)).toBe(0)
+    expect((await store.query()).map((r) => r.requestId)).toEqual(['r4', 'r5', 'r6'])
+    expect((await store.query({ offset: 1, limit: 1 })).map((r) => r.requestId)).toEqual(['r5'])
+  })
+
+  it('chains every record across the drop boundary', async () => {
+    const store = new MemoryAuditStore({ capacity: 4 })
+    const appended: AuditRecord[] = []
+    for (let i = 0; i < 10; i++) appended.push(await store.append(draft({ requestId: `r${i}` })))
+    expect(verifyAuditChain(appended)).toBe(-1)
+  })
+
+  it('starts from the genesis while nothing was dropped', async () => {
+    const store = new MemoryAuditStore()
+    expect(store.capacity).toBe(10_000)
+    await store.append(draft())
+    expect(store.anchor()).toBeNull()
+    expect(verifyAuditChain(store.all())).toBe(-1)
+  })
+
+  it('keeps everything with an infinite capacity', async () => {
+    const store = new MemoryAuditStore({ capacity: Number.POSITIVE_INFINITY })
+    for (let i = 0; i < 20; i++) await store.append(draft())
+    expect(store.all()).toHaveLength(20)
+  })
+
+  it('rejects a capacity that is not a positive integer', () => {
+    for (const capacity of [0, -1, 1.5, Number.NaN])
+      expect(() => new MemoryAuditStore({ capacity })).toThrow(RangeError)
+  })
+
+  it('seals staged records in commit order and never keeps an aborted one', async () => {
+    const store = new MemoryAuditStore({ capacity: 2 })
+    const first = await store.stage(draft({ requestId: 'first' }))
+    const second = await store.stage(draft({ requestId: 'second' }))
+    const aborted = await store.stage(draft({ requestId: 'aborted' }))
+    await second.commit()
+    await first.commit()
+    await aborted.abort()
+    await expect(aborted.commit()).rejects.toThrow('aborted')
+    expect(store.all().map((r) => r.requestId)).toEqual(['second', 'first'])
+    expect(verifyAuditChain(store.all())).toBe(-1)
+  })
+
+  it('fails the next calls on request, for stage and append alike', async () => {
+    const store = new MemoryAuditStore()
+    store.failNext(2)
+    await expect(store.append(draft())).rejects.toThrow('unavailable')
+    await expect(store.stage(draft())).rejects.toThrow('unavailable')
+    await expect(store.append(draft())).resolves.toMatchObject({ requestId: 'req-1' })
+  })
+})
