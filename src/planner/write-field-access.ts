@@ -24,6 +24,11 @@ export function writeFieldProblem(
   if (Object.hasOwn(write.autoSet, name)) return notWritable('is set by the server')
   if (write.softDelete?.field === name) return notWritable('is set by delete')
   if (field.column.generated) return notWritable('is computed by the database')
+  // A caller-chosen key that the database would otherwise assign is an existence oracle: "conflicts" for
+  // another tenant's id, success for a fresh one. Keys the database assigns are never taken from data.
+  if (usage === 'create' && model.primaryKey.includes(name) && field.column.hasDefault) {
+    return notWritable('is assigned by the database')
+  }
   if (usage === 'update') {
     if (model.primaryKey.includes(name)) return notWritable('is part of the primary key and cannot change')
     if (write.immutableFields.includes(name)) return notWritable('cannot change once the record exists')
