@@ -10,7 +10,7 @@ import type { Logger } from 'pino'
 import type { AuditStore } from '../audit/index.ts'
 import { MemoryAuditStore } from '../audit/index.ts'
 import { type RunContext, parseRunContext } from '../context/index.ts'
-import { TesseraError, type SerializedError } from '../errors/index.ts'
+import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
 import { createExecutor } from '../executor/executor.ts'
 import { bindPolicy } from '../policy/bind-policy.ts'
 import type { BoundPolicy, Policy } from '../policy/types.ts'
@@ -224,9 +224,12 @@ class ToolsetImpl implements Toolset {
       const handler =
         typeof name === 'string' && Object.hasOwn(this.#handlers, name) ? this.#handlers[name] : undefined
       if (!handler) {
-        const shown = typeof name === 'string' ? name.slice(0, 64) : `(${typeof name})`
-        throw new TesseraError('VALIDATION_ERROR', `Unknown tool '${shown}'`, {
-          hints: ['Call tools() for the list of tools you may use'],
+        const shown = printable(typeof name === 'string' ? name : `(${typeof name})`)
+        // Every call is audited, a call of a tool that does not exist included (it is often a probe).
+        return await runReadTool(this.#runtime, shown, 'read', ctx, args, async () => {
+          throw new TesseraError('VALIDATION_ERROR', `Unknown tool '${shown}'`, {
+            hints: ['Call tools() for the list of tools you may use'],
+          })
         })
       }
       return { ok: true, data: await handler(ctx, args) }
