@@ -72,6 +72,7 @@ export type BudgetType =
   | 'max_in_items'
   | 'max_filters'
   | 'max_affected_rows'
+  | 'max_result_rows'
   | 'estimated_cost'
 
 export function budgetExceeded(budgetType: BudgetType, limit: number, requested: number): TesseraError {

@@ -2,12 +2,14 @@
  * Turns the request's filter tree into a FilterPlan: every field checked through field-access, every value
  * type-checked against its column (no casts ever reach SQL), and the filter's share of the complexity score.
  */
-import { budgetExceeded } from '../errors/index.ts'
+import { budgetExceeded, validationError } from '../errors/index.ts'
 import type { BoundModel, Budget } from '../policy/types.ts'
 import { fieldFor } from './field-access.ts'
 import type { FilterPlan } from './query-plan.ts'
 import { coerceFilterValue } from './request/coerce-value.ts'
 import type { FilterNode } from './request/filter-schema.ts'
+
+const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'varchar', 'bpchar', 'citext', 'name'])
 
 export interface FilterCost {
   /** Comparison nodes. */
@@ -49,8 +51,15 @@ export function planFilter(
         cost.inItems += n
         if (n > budget.maxInItems) throw budgetExceeded('max_in_items', budget.maxInItems, n)
       }
-      if (node.op === 'contains' || node.op === 'startswith' || node.op === 'endswith')
+      if (node.op === 'contains' || node.op === 'startswith' || node.op === 'endswith') {
+        // LIKE exists for text types only; an enum or domain over another type would fail in the database.
+        if (!TEXT_TYPES.has(field.column.udtName)) {
+          throw validationError(`Field '${field.name}' does not support '${node.op}'`, [
+            { path: `${path}.op`, message: `'${node.op}' needs a text field` },
+          ])
+        }
         cost.stringMatches += 1
+      }
       if (node.op === 'between') cost.betweens += 1
       const value = coerceFilterValue(field.column, node.op, node.value, `${path}.value`)
       return { kind: 'cmp', column: field.name, op: node.op, value }

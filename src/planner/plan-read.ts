@@ -7,12 +7,13 @@ import type { Principal } from '../context/index.ts'
 import { budgetExceeded, fieldNotAllowed, queryTooBroad, validationError } from '../errors/index.ts'
 import type { BoundModel, BoundPolicy, Budget } from '../policy/types.ts'
 import { findColumn } from '../schema/types.ts'
-import { cursorBinding, decodeCursor } from './cursor.ts'
+import { cursorBinding, decodeCursor, type CursorBindingInput } from './cursor.ts'
 import { fieldFor } from './field-access.ts'
-import { complexityScore, emptyFilterCost } from './plan-filter.ts'
+import { complexityScore } from './plan-filter.ts'
 import {
   DEFAULT_PAGE_SIZE,
   modelFor,
+  newSelectAccumulator,
   planIncludes,
   planOrder,
   planSelectedFields,
@@ -38,9 +39,7 @@ export interface PlannerOptions {
   readonly cursorKey: string | Uint8Array
 }
 
-function newAccumulator(budget: Budget): SelectAccumulator {
-  return { budget, cost: emptyFilterCost(), selectedFields: 0, includes: 0, orderKeys: 0, maxDepth: 0 }
-}
+const newAccumulator = newSelectAccumulator
 
 function finishBudget(acc: SelectAccumulator, limit: number): BudgetReport {
   const complexity = complexityScore({
@@ -122,9 +121,9 @@ export function planQuery(
     filter,
     orderBy,
     fetchLimit: limit + 1,
-    includes: planIncludes(bound, model, req.include, principal, acc, 1),
+    includes: planIncludes(bound, model, req.include, principal, acc, 1, limit + 1),
   }
-  const binding = cursorBinding({
+  const cursorScope: CursorBindingInput = {
     tenantId: principal.tenantId,
     userId: principal.userId ?? null,
     roles: principal.roles ?? [],
@@ -136,10 +135,10 @@ export function planQuery(
     select: req.select ?? null,
     include: req.include ?? null,
     policyVersion: bound.policy.versionHash,
-  })
+  }
   let after: (string | null)[] | null = null
   if (req.cursor !== undefined) {
-    const payload = decodeCursor(req.cursor, options.cursorKey, binding)
+    const payload = decodeCursor(req.cursor, options.cursorKey, cursorBinding(cursorScope))
     const keys: (string | null)[] = payload.k.map((v: unknown) => (v === null ? null : String(v)))
     if (keys.length !== orderBy.length) throw validationError('The cursor does not fit this query')
     after = keys
@@ -152,7 +151,7 @@ export function planQuery(
     root,
     limit,
     after,
-    cursorBinding: binding,
+    cursorScope,
     budget: finishBudget(acc, limit),
   }
 }
@@ -190,7 +189,7 @@ export function planGet(bound: BoundPolicy, principal: Principal, req: GetReques
     filter: idFilter(model, req.id),
     orderBy: [],
     fetchLimit: 1,
-    includes: planIncludes(bound, model, req.include, principal, acc, 1),
+    includes: planIncludes(bound, model, req.include, principal, acc, 1, 1),
   }
   return { kind: 'get', principal, root, budget: finishBudget(acc, 1) }
 }

@@ -5,15 +5,29 @@
 import type { Principal } from '../context/index.ts'
 import { budgetExceeded, modelNotAllowed, relationNotAllowed, validationError } from '../errors/index.ts'
 import type { BoundModel, BoundPolicy, Budget } from '../policy/types.ts'
+import type { ColumnTypeClass } from '../schema/types.ts'
 import { fieldFor, readableFields } from './field-access.ts'
-import { type FilterCost, planFilter } from './plan-filter.ts'
+import { emptyFilterCost, type FilterCost, planFilter } from './plan-filter.ts'
 import { planVisibility } from './plan-visibility.ts'
 import type { FilterPlan, IncludePlan, OrderKey, SelectedField, SelectPlan } from './query-plan.ts'
 import type { FilterNode } from './request/filter-schema.ts'
 import type { IncludeRequest, OrderByItem } from './request/request-schema.ts'
 
 export const DEFAULT_PAGE_SIZE = 50
+/** Type classes with a total order PostgreSQL can sort and compare in a keyset cursor. */
+const SORTABLE: ReadonlySet<ColumnTypeClass> = new Set([
+  'string',
+  'uuid',
+  'integer',
+  'bigint',
+  'numeric',
+  'float',
+  'boolean',
+  'timestamp',
+])
 export const DEFAULT_INCLUDE_LIMIT = 20
+/** Rows one statement may return, root and includes together, as a multiple of the root model's maxRows. */
+export const INCLUDE_FANOUT = 20
 
 export function modelFor(bound: BoundPolicy, name: string): BoundModel {
   const model = Object.hasOwn(bound.models, name) ? bound.models[name] : undefined
@@ -28,6 +42,20 @@ export interface SelectAccumulator {
   includes: number
   orderKeys: number
   maxDepth: number
+  /** Rows the statement may return at most: the page plus every include's fan-out. */
+  resultRows: number
+}
+
+export function newSelectAccumulator(budget: Budget): SelectAccumulator {
+  return {
+    budget,
+    cost: emptyFilterCost(),
+    selectedFields: 0,
+    includes: 0,
+    orderKeys: 0,
+    maxDepth: 0,
+    resultRows: 0,
+  }
 }
 
 export function planSelectedFields(
@@ -72,6 +100,11 @@ export function planOrder(
   const keys: OrderKey[] = []
   for (const spec of orderBy ?? []) {
     const field = fieldFor(model, spec.field, 'sort')
+    if (!SORTABLE.has(field.column.typeClass)) {
+      throw validationError(`Field '${field.name}' cannot be sorted`, [
+        { path: 'orderBy', message: `a ${field.column.dataType} field has no order` },
+      ])
+    }
     if (keys.some((k) => k.column === field.name)) continue
     keys.push({ column: field.name, direction: spec.direction })
     acc.orderKeys += 1
@@ -89,6 +122,7 @@ export function planIncludes(
   principal: Principal,
   acc: SelectAccumulator,
   depth: number,
+  parentRows: number,
 ): IncludePlan[] {
   if (include === undefined) return []
   const plans: IncludePlan[] = []
@@ -115,6 +149,12 @@ export function planIncludes(
         : (spec.limit ?? Math.min(DEFAULT_INCLUDE_LIMIT, target.policy.budget.maxRows))
     if (limit > target.policy.budget.maxRows)
       throw budgetExceeded('max_rows', target.policy.budget.maxRows, limit)
+    // Fan-out: every parent row may bring `limit` included rows, so one statement could otherwise return
+    // page × include × include… rows. The whole result is bounded by INCLUDE_FANOUT × the root's maxRows.
+    const rows = parentRows * limit
+    acc.resultRows += rows
+    const cap = INCLUDE_FANOUT * acc.budget.maxRows
+    if (acc.resultRows > cap) throw budgetExceeded('max_result_rows', cap, acc.resultRows)
     const select: SelectPlan = {
       model: target.name,
       table: { schema: target.table.schema, name: target.table.name },
@@ -123,7 +163,7 @@ export function planIncludes(
       filter: planWhere(target, spec.where, acc, `include.${name}.where`),
       orderBy: planOrder(target, spec.orderBy, acc),
       fetchLimit: limit,
-      includes: planIncludes(bound, target, spec.include, principal, acc, depth + 1),
+      includes: planIncludes(bound, target, spec.include, principal, acc, depth + 1, rows),
     }
     plans.push({ relation: name, cardinality: relation.cardinality, pairs: relation.pairs, select })
   }

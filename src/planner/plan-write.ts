@@ -17,8 +17,7 @@ import { evaluateCondition, referencedFields } from '../policy/condition/evaluat
 import { formatPrincipalPath, resolvePrincipalPath } from '../policy/principal-path.ts'
 import type { BoundModel, BoundPolicy } from '../policy/types.ts'
 import type { ColumnInfo, ForeignKeyInfo } from '../schema/types.ts'
-import { emptyFilterCost } from './plan-filter.ts'
-import { modelFor, planSelectedFields } from './plan-select.ts'
+import { modelFor, newSelectAccumulator, planSelectedFields } from './plan-select.ts'
 import { planVisibility } from './plan-visibility.ts'
 import type { SelectPlan, VisibilityPlan } from './query-plan.ts'
 import { coerceFilterValue } from './request/coerce-value.ts'
@@ -348,14 +347,7 @@ function checkColumnsOf(
 }
 
 function returningPlan(model: BoundModel, visibility: VisibilityPlan): SelectPlan {
-  const acc = {
-    budget: model.policy.budget,
-    cost: emptyFilterCost(),
-    selectedFields: 0,
-    includes: 0,
-    orderKeys: 0,
-    maxDepth: 0,
-  }
+  const acc = newSelectAccumulator(model.policy.budget)
   return {
     model: model.name,
     table: { schema: model.table.schema, name: model.table.name },

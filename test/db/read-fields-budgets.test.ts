@@ -277,4 +277,52 @@ describeEachDatabase('budgets on reads', (db) => {
     expect(touching.length).toBeGreaterThan(0)
     expect(touching.every((q) => /^explain/i.test(q))).toBe(true)
   })
+
+  it('bounds the rows one statement may return, includes and their fan-out together', async () => {
+    const fan = await toolsetFor(db(), {
+      models: {
+        Customer: {
+          table: 'customers',
+          unscopedColumns: ['org_id'],
+          fields: { id: 'allow', name: 'allow' },
+          scoping: { tenant_id: 'principal.tenantId' },
+          relations: { orders: { model: 'Order' } },
+        },
+        Order: {
+          table: 'orders',
+          unscopedColumns: ['org_id'],
+          fields: { id: 'allow', customer_id: 'allow' },
+          scoping: { tenant_id: 'principal.tenantId' },
+          relations: { items: { model: 'OrderItem' } },
+        },
+        OrderItem: {
+          table: 'order_items',
+          fields: { id: 'allow', order_id: 'allow' },
+          scoping: { tenant_id: 'principal.tenantId' },
+        },
+      },
+    })
+    // 101 fetched customers × 20 orders each = 2020 > 20 × maxRows (100).
+    const wide = await errorOf(
+      fan.toolset.query(as(ALICE), { model: 'Customer', limit: 100, include: { orders: true } }),
+    )
+    expect(wide).toMatchObject({
+      code: 'QUERY_BUDGET_EXCEEDED',
+      details: { budgetType: 'max_result_rows', limit: 2000, requested: 2020 },
+    })
+    const deep = await errorOf(
+      fan.toolset.query(as(ALICE), {
+        model: 'Customer',
+        limit: 10,
+        include: { orders: { include: { items: true } } },
+      }),
+    )
+    expect(deep).toMatchObject({ code: 'QUERY_BUDGET_EXCEEDED', details: { budgetType: 'max_result_rows' } })
+    const ok = await fan.toolset.query(as(ALICE), {
+      model: 'Customer',
+      limit: 5,
+      include: { orders: { limit: 5, include: { items: { limit: 5 } } } },
+    })
+    expect(ok.rows.length).toBeGreaterThan(0)
+  })
 })

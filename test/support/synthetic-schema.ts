@@ -57,6 +57,7 @@ export const SYNTHETIC_SCHEMA: DbSchema = {
         column('doc', 'jsonb', 'json', 7),
         column('blob', 'bytea', 'bytea', 8),
         column('made_at', 'timestamptz', 'timestamp', 9),
+        column('mood', 'mood_enum', 'string', 10),
       ],
       1_000_000,
     ),
