@@ -10,7 +10,7 @@ import { MemoryAuditStore } from '../src/audit/index.ts'
 import { parseRunContext, type RunContext } from '../src/context/index.ts'
 import { buildGet, buildQuery } from '../src/planner/build-select.ts'
 import { compileGet, compileQuery } from '../src/planner/compile-select.ts'
-import { encodeCursor } from '../src/planner/cursor.ts'
+import { cursorBinding, encodeCursor } from '../src/planner/cursor.ts'
 import { planGet, planQuery } from '../src/planner/plan-read.ts'
 import { parseRequest } from '../src/planner/request/request-schema.ts'
 import type { BoundPolicy } from '../src/policy/types.ts'
@@ -149,7 +149,7 @@ export function measureCpu(
       phase: 'after',
       micros: timeLoop(n, (i) =>
         encodeCursor(
-          { v: 1, b: queryPlans[0]!.cursorBinding, k: [`2024-01-0${1 + (i % 9)}`, at(i).id] },
+          { v: 1, b: cursorBinding(queryPlans[0]!.cursorScope), k: [`2024-01-0${1 + (i % 9)}`, at(i).id] },
           secret,
         ),
       ),

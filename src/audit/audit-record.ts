@@ -1,8 +1,15 @@
 /**
  * One audit record per tool call, success, denial or error (DESIGN §6). Records are chained: each carries the
  * hash of the previous one, so an edited or deleted record breaks the chain.
+ *
+ * Hash definition (stable; stores persist it): `hash = sha256 hex of canonical(record without hash)`, where
+ * `canonical` is JSON with object keys sorted (UTF-16 code unit order) at every level, `undefined` object
+ * members dropped, `undefined` array items written as `null`. A record has exactly the fields of `AuditRecord`,
+ * so sealing serialises them in their sorted order directly (AUDIT_HASH_FIELDS); the generic sorting
+ * serialiser handles the nested values (`inputs`, `before`, `after`) and any record carrying other members, and
+ * both give the same text for the same record.
  */
-import { createHash, randomUUID } from 'node:crypto'
+import { hash as oneShotHash, randomUUID } from 'node:crypto'
 
 export type AuditOutcome = 'success' | 'denied' | 'error'
 
@@ -43,9 +50,46 @@ export interface AuditRecord extends AuditRecordDraft {
 
 export const GENESIS_HASH = null
 
+/** Every member a record's hash covers, in canonical (sorted) order. */
+export const AUDIT_HASH_FIELDS = [
+  'action',
+  'affectedRows',
+  'after',
+  'before',
+  'bypass',
+  'durationMs',
+  'errorCode',
+  'fieldsRedacted',
+  'id',
+  'inputs',
+  'model',
+  'outcome',
+  'policyVersion',
+  'prevHash',
+  'reason',
+  'requestId',
+  'roles',
+  'rowCount',
+  'rowPolicies',
+  'scopesInjected',
+  'tenantId',
+  'timestamp',
+  'tool',
+  'traceId',
+  'userId',
+] as const satisfies readonly (keyof Omit<AuditRecord, 'hash'>)[]
+
+const HASH_FIELD_SET: ReadonlySet<string> = new Set(AUDIT_HASH_FIELDS)
+/** `"name":` for each field, computed once. */
+const FIELD_PREFIXES: readonly string[] = AUDIT_HASH_FIELDS.map((f) => `${JSON.stringify(f)}:`)
+
 /** sha256 over the record's canonical JSON (without `hash`), chaining `prevHash`. */
 export function hashAuditRecord(record: Omit<AuditRecord, 'hash'>): string {
-  return createHash('sha256').update(canonical(record)).digest('hex')
+  return oneShotHash(
+    'sha256',
+    hasOnlyRecordFields(record) ? canonicalRecord(record) : canonical(record),
+    'hex',
+  )
 }
 
 export function sealAuditRecord(
@@ -53,18 +97,49 @@ export function sealAuditRecord(
   prevHash: string | null,
   now = new Date(),
 ): AuditRecord {
-  const unsealed: Omit<AuditRecord, 'hash'> = {
-    ...draft,
+  // One object, built from the draft's known fields only, so the fixed-order serialiser applies.
+  const record = {
+    tool: draft.tool,
+    model: draft.model,
+    action: draft.action,
+    outcome: draft.outcome,
+    errorCode: draft.errorCode,
+    tenantId: draft.tenantId,
+    userId: draft.userId,
+    roles: draft.roles,
+    requestId: draft.requestId,
+    traceId: draft.traceId,
+    inputs: draft.inputs,
+    scopesInjected: draft.scopesInjected,
+    rowPolicies: draft.rowPolicies,
+    bypass: draft.bypass,
+    fieldsRedacted: draft.fieldsRedacted,
+    rowCount: draft.rowCount,
+    affectedRows: draft.affectedRows,
+    durationMs: draft.durationMs,
+    reason: draft.reason,
+    before: draft.before,
+    after: draft.after,
+    policyVersion: draft.policyVersion,
     id: randomUUID(),
     timestamp: now.toISOString(),
     prevHash,
+    hash: '',
   }
-  return { ...unsealed, hash: hashAuditRecord(unsealed) }
+  record.hash = oneShotHash('sha256', canonicalRecord(record), 'hex')
+  return record
 }
 
-/** Verifies a chain in order; returns the index of the first broken record, or -1. */
-export function verifyAuditChain(records: readonly AuditRecord[]): number {
-  let prev: string | null = null
+/**
+ * Verifies a chain in order; returns the index of the first broken record, or -1. The first record must link
+ * to `anchor`: the genesis (null) for a complete chain, or the hash of the last record before `records` (for a
+ * store that dropped its oldest records, see MemoryAuditStore.anchor()).
+ */
+export function verifyAuditChain(
+  records: readonly AuditRecord[],
+  anchor: string | null = GENESIS_HASH,
+): number {
+  let prev: string | null = anchor
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as AuditRecord
     const { hash, ...rest } = r
@@ -74,13 +149,46 @@ export function verifyAuditChain(records: readonly AuditRecord[]): number {
   return -1
 }
 
+function hasOnlyRecordFields(record: object): boolean {
+  for (const key of Object.keys(record)) if (!HASH_FIELD_SET.has(key)) return false
+  return true
+}
+
+/** canonical(record) for a record whose own members are all AUDIT_HASH_FIELDS (`hash` excluded). */
+function canonicalRecord(record: Omit<AuditRecord, 'hash'>): string {
+  let out = '{'
+  let first = true
+  for (let i = 0; i < AUDIT_HASH_FIELDS.length; i++) {
+    const value: unknown = record[AUDIT_HASH_FIELDS[i] as keyof typeof record]
+    if (value === undefined) continue
+    out += `${first ? '' : ','}${FIELD_PREFIXES[i] as string}${canonical(value)}`
+    first = false
+  }
+  return `${out}}`
+}
+
+/** Canonical JSON of any value (see the hash definition above). */
 function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) {
+      // A hole stays empty, as Array.prototype.map + join left it.
+      if (i > 0) out += ','
+      if (i in value) out += canonical(value[i])
+    }
+    return `${out}]`
+  }
+  const keys = Object.keys(value).sort()
+  let out = '{'
+  let first = true
+  for (const key of keys) {
+    const v: unknown = (value as Record<string, unknown>)[key]
+    if (v === undefined) continue
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonical(v)}`
+    first = false
+  }
+  return `${out}}`
 }
 
 /** Cuts long strings and deep structures so an audit record never stores a whole payload verbatim. */

@@ -5,27 +5,32 @@
 import { z } from 'zod'
 import { TesseraError } from '../errors/index.ts'
 
+const MAX_TEXT = 256
+const MAX_ROLES = 256
+
 const nonBlank = z
   .string()
   .min(1)
-  .max(256)
+  .max(MAX_TEXT)
   .refine((s) => s.trim().length > 0, 'must not be blank')
   .refine((s) => !s.includes('\u0000'), 'must not contain NUL')
+
+const metadataSchema = z.record(z.string(), z.unknown())
 
 export const principalSchema = z
   .object({
     tenantId: nonBlank,
     userId: nonBlank.optional(),
-    roles: z.array(nonBlank).max(256).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    roles: z.array(nonBlank).max(MAX_ROLES).optional(),
+    metadata: metadataSchema.optional(),
   })
   .strict()
 
 export const runContextSchema = z
   .object({
     principal: principalSchema,
-    requestId: z.string().min(1).max(256).optional(),
-    traceId: z.string().min(1).max(256).optional(),
+    requestId: z.string().min(1).max(MAX_TEXT).optional(),
+    traceId: z.string().min(1).max(MAX_TEXT).optional(),
   })
   .strict()
 
@@ -43,10 +48,28 @@ export interface RunContext {
 }
 
 /**
+ * Contexts this module returned whose every part is frozen plain data (no metadata values that could hold
+ * mutable containers): returning such a context again as it is gives exactly what parsing it again would.
+ */
+const parsedContexts = new WeakSet<object>()
+
+/**
  * Validates a context. A missing, non-string or blank tenantId is TENANT_SCOPE_REQUIRED (no query may run
- * without a tenant); any other malformed field is VALIDATION_ERROR.
+ * without a tenant); any other malformed field is VALIDATION_ERROR. Returns deeply frozen data: a copy, or the input itself
+ * when it is a context this function returned.
+ *
+ * Hot path: every tool call validates its context. A context this function returned before is returned as it
+ * is; the common shape (plain objects, string fields, a roles array) is checked by hand; anything else, and
+ * every invalid context, goes through the zod schema, which stays the definition (a differential property
+ * test holds the two to the same answers).
  */
 export function parseRunContext(input: unknown): RunContext {
+  if (typeof input === 'object' && input !== null && parsedContexts.has(input)) return input as RunContext
+  return parseCommonRunContext(input) ?? parseRunContextWithSchema(input)
+}
+
+/** parseRunContext through the zod schema only: the reference behaviour. */
+export function parseRunContextWithSchema(input: unknown): RunContext {
   const result = runContextSchema.safeParse(input)
   if (!result.success) {
     const tenantIssue = result.error.issues.find(
@@ -73,4 +96,114 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value)
   }
   return value
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string' && value.length >= 1 && value.length <= MAX_TEXT
+}
+
+function isNonBlank(value: unknown): value is string {
+  return isText(value) && value.trim().length > 0 && !value.includes('\u0000')
+}
+
+interface MutablePrincipal {
+  tenantId: string
+  userId?: string | undefined
+  roles?: readonly string[] | undefined
+  metadata?: Readonly<Record<string, unknown>> | undefined
+}
+
+interface MutableRunContext {
+  principal: Principal
+  requestId?: string | undefined
+  traceId?: string | undefined
+}
+
+/**
+ * The schema's answer for a valid context of the common shape, built the way the schema path builds it (members
+ * in schema order; an optional member given as `undefined` kept as `undefined`), or undefined when the input
+ * is invalid or unusual (a non-plain object, an unknown key): the caller then asks the schema. Each member is
+ * read once.
+ */
+function parseCommonRunContext(input: unknown): RunContext | undefined {
+  if (!isPlainObject(input)) return undefined
+  for (const key in input) {
+    if (key !== 'principal' && key !== 'requestId' && key !== 'traceId') return undefined
+  }
+  const principal = parseCommonPrincipal(input['principal'])
+  if (principal === undefined) return undefined
+  // Like the schema path, an optional member given as undefined stays (Principal does not spell that out).
+  const ctx: MutableRunContext = { principal: principal.value as Principal }
+  if ('requestId' in input) {
+    const requestId = input['requestId']
+    if (requestId !== undefined && !isText(requestId)) return undefined
+    ctx.requestId = requestId
+  }
+  if ('traceId' in input) {
+    const traceId = input['traceId']
+    if (traceId !== undefined && !isText(traceId)) return undefined
+    ctx.traceId = traceId
+  }
+  // Only now that everything is valid, as on the schema path: cloning may throw (a function in metadata).
+  if (principal.metadata !== undefined)
+    principal.value.metadata = deepFreeze(structuredClone(principal.metadata))
+  Object.freeze(principal.value)
+  const frozen = Object.freeze(ctx) as RunContext
+  if (principal.metadata === undefined) parsedContexts.add(frozen)
+  return frozen
+}
+
+/** The principal (not yet frozen) and its validated, not yet cloned metadata. */
+interface CommonPrincipal {
+  readonly value: MutablePrincipal
+  readonly metadata: Record<string, unknown> | undefined
+}
+
+function parseCommonPrincipal(input: unknown): CommonPrincipal | undefined {
+  if (!isPlainObject(input)) return undefined
+  for (const key in input) {
+    if (key !== 'tenantId' && key !== 'userId' && key !== 'roles' && key !== 'metadata') return undefined
+  }
+  const tenantId = input['tenantId']
+  if (!isNonBlank(tenantId)) return undefined
+  const principal: MutablePrincipal = { tenantId }
+  if ('userId' in input) {
+    const userId = input['userId']
+    if (userId !== undefined && !isNonBlank(userId)) return undefined
+    principal.userId = userId
+  }
+  if ('roles' in input) {
+    const roles = input['roles']
+    if (roles === undefined) {
+      principal.roles = undefined
+    } else {
+      if (!Array.isArray(roles) || roles.length > MAX_ROLES) return undefined
+      const copy: string[] = []
+      for (let i = 0; i < roles.length; i++) {
+        const role: unknown = roles[i]
+        if (!isNonBlank(role)) return undefined
+        copy.push(role)
+      }
+      principal.roles = Object.freeze(copy)
+    }
+  }
+  let metadata: Record<string, unknown> | undefined
+  if ('metadata' in input) {
+    const raw = input['metadata']
+    if (raw === undefined) {
+      principal.metadata = undefined
+    } else {
+      // Metadata values are the application's own data: the schema decides which records it accepts.
+      const parsed = metadataSchema.safeParse(raw)
+      if (!parsed.success) return undefined
+      metadata = parsed.data
+      // Placeholder keeping the schema's member order; replaced by the frozen clone once all is valid.
+      principal.metadata = metadata
+    }
+  }
+  return { value: principal, metadata }
 }

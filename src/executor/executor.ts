@@ -5,12 +5,13 @@
  * TesseraError. It never builds SQL from request text: the only SQL it writes is the constant
  * `set_config` list below, and every value in it is a bound parameter.
  */
-import { CompiledQuery, type Kysely } from 'kysely'
+import { CompiledQuery } from 'kysely'
 import type { Logger } from 'pino'
 import type { Principal } from '../context/index.ts'
 import { internalError, tenantScopeRequired } from '../errors/index.ts'
 import { mapDatabaseError } from './map-database-error.ts'
 import { sessionStatementTimeoutOf } from './tessera-dialect.ts'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 /**
  * The transaction-local settings that carry the principal into SQL, for RLS policies (`rls` and `both`
@@ -45,9 +46,7 @@ export interface ExecutionSpec {
  * connection the transaction holds, and on PostgreSQL it would run outside the claims and the read-only
  * mode.
  */
-// why: the executor runs planner-built queries over any user schema; table types are unknown here.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ExecutorDatabase = Kysely<any>
+export type ExecutorDatabase = AnyDatabase
 
 export interface Executor {
   /**

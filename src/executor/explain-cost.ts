@@ -3,7 +3,8 @@
  * statement_timeout and blocks the event loop during a long query (THREATS fact 12), so on PGlite an
  * expensive query must be refused up front instead of cancelled halfway.
  */
-import { CompiledQuery, type Kysely } from 'kysely'
+import { CompiledQuery } from 'kysely'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 /**
  * Runs `EXPLAIN (FORMAT JSON)` for `compiled` with the same bound parameters, on `q` (the executor's
@@ -11,9 +12,7 @@ import { CompiledQuery, type Kysely } from 'kysely'
  * returns the top plan node's Total Cost. `compiled` must come from the planner: its SQL is prefixed
  * verbatim, and the Tessera dialect's extended protocol refuses anything but one statement.
  */
-// why: works on any database; the table types are irrelevant to an EXPLAIN.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function estimateCost(q: Kysely<any>, compiled: CompiledQuery): Promise<number> {
+export async function estimateCost(q: AnyDatabase, compiled: CompiledQuery): Promise<number> {
   const explain = CompiledQuery.raw(`EXPLAIN (FORMAT JSON) ${compiled.sql}`, [...compiled.parameters])
   const result = await q.executeQuery<Record<string, unknown>>(explain)
   return totalCostOf(result.rows[0]?.['QUERY PLAN'])

@@ -7,6 +7,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres'
 import { Kysely } from 'kysely'
 import pg from 'pg'
 import { createTesseraDialect } from './tessera-dialect.ts'
+import type { AnyDatabase, AnyTables } from '../schema/any-database.ts'
 
 export interface PgliteDatabaseOptions {
   /** Where PGlite keeps its files (`memory://` or a directory); in memory when omitted. */
@@ -23,9 +24,7 @@ export interface PgliteDatabaseOptions {
 }
 
 export interface PgliteDatabase {
-  // why: the database holds user schemas whose table types are unknown at compile time.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly db: Kysely<any>
+  readonly db: AnyDatabase
   readonly pool: pg.Pool
   readonly pglite: PGlite
   /** Destroys the Kysely instance (ending the pool), then closes PGlite. */
@@ -44,9 +43,7 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
   // PGlite has one session: one client (max 1), kept open (idleTimeoutMillis 0) so the session state the
   // pg client caches — prepared statement names — never goes out of step with the engine.
   const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, idleTimeoutMillis: 0 })
-  // why: the database holds user schemas whose table types are unknown at compile time.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const db = new Kysely<any>({
+  const db = new Kysely<AnyTables>({
     dialect: createTesseraDialect({
       pool,
       statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_SESSION_STATEMENT_TIMEOUT_MS,

@@ -8,6 +8,7 @@ import pg from 'pg'
 import type { Logger } from 'pino'
 import { DEFAULT_SESSION_STATEMENT_TIMEOUT_MS } from './pglite-database.ts'
 import { createTesseraDialect } from './tessera-dialect.ts'
+import type { AnyDatabase, AnyTables } from '../schema/any-database.ts'
 
 export interface PostgresDatabaseOptions {
   /** Session statement_timeout set on every new connection (default 5000, the PROD budget). */
@@ -18,9 +19,7 @@ export interface PostgresDatabaseOptions {
 }
 
 export interface PostgresDatabase {
-  // why: the database holds user schemas whose table types are unknown at compile time.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly db: Kysely<any>
+  readonly db: AnyDatabase
   readonly pool: pg.Pool
   /** Destroys the Kysely instance, which ends the pool. */
   close(): Promise<void>
@@ -39,9 +38,7 @@ export function createPostgresDatabase(
       'idle database connection failed',
     )
   })
-  // why: the database holds user schemas whose table types are unknown at compile time.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const db = new Kysely<any>({
+  const db = new Kysely<AnyTables>({
     dialect: createTesseraDialect({
       pool,
       statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_SESSION_STATEMENT_TIMEOUT_MS,

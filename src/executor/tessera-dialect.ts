@@ -31,13 +31,13 @@ import {
   type DatabaseIntrospector,
   type Dialect,
   type Driver,
-  type Kysely,
   type QueryCompiler,
   type QueryResult,
   type TransactionSettings,
 } from 'kysely'
 import { isConnectionLevelError } from './database-error-kind.ts'
 import { PoolExhaustedError } from './pool-exhausted-error.ts'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 /** The query shape sent to node-postgres: never a bare string, so never the simple protocol. */
 export interface TesseraQueryConfig {
@@ -102,9 +102,7 @@ export class TesseraPostgresAdapter extends PostgresAdapter {
  * The statement_timeout every connection of `db` carries as its session default, or undefined when `db`
  * does not use a Tessera dialect that establishes one.
  */
-// why: the executor accepts any Kysely database; the table types are irrelevant here.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function sessionStatementTimeoutOf(db: Kysely<any>): number | undefined {
+export function sessionStatementTimeoutOf(db: AnyDatabase): number | undefined {
   const adapter = db.getExecutor().adapter
   return adapter instanceof TesseraPostgresAdapter ? adapter.sessionStatementTimeoutMs : undefined
 }
@@ -132,9 +130,7 @@ export function createTesseraDialect(options: TesseraDialectOptions): Dialect {
     createDriver: () => new TesseraDriver(config),
     createQueryCompiler: () => new PostgresQueryCompiler(),
     createAdapter: () => new TesseraPostgresAdapter(timeout),
-    // why: mirrors kysely's Dialect signature, which takes an untyped Kysely.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    createIntrospector: (db: Kysely<any>): DatabaseIntrospector => new PostgresIntrospector(db),
+    createIntrospector: (db: AnyDatabase): DatabaseIntrospector => new PostgresIntrospector(db),
   }
 }
 
@@ -349,6 +345,8 @@ class StatementNamer {
   readonly #max: number
   readonly #salt = randomBytes(8).toString('hex')
   readonly #prepared = new WeakMap<object, Set<string>>()
+  /** Name of each recent SQL text: the same texts recur (compiled-statement cache), so hash each once. */
+  readonly #names = new Map<string, string>()
 
   constructor(max: number) {
     this.#max = max
@@ -362,13 +360,29 @@ class StatementNamer {
       names = new Set()
       this.#prepared.set(key, names)
     }
-    const name = `ts_${createHash('sha1').update(this.#salt).update('\0').update(sql).digest('hex').slice(0, 16)}`
+    const name = this.#nameOf(sql)
     if (names.has(name)) return name
     if (names.size >= this.#max) return undefined
     names.add(name)
     return name
   }
+
+  #nameOf(sql: string): string {
+    let name = this.#names.get(sql)
+    if (name === undefined) {
+      name = `ts_${createHash('sha1').update(this.#salt).update('\0').update(sql).digest('hex').slice(0, 16)}`
+      if (this.#names.size >= MAX_REMEMBERED_NAMES) this.#names.clear()
+      this.#names.set(sql, name)
+    }
+    return name
+  }
 }
+
+/**
+ * SQL texts whose names are remembered per dialect. Past it the memory starts over (names are recomputed, the
+ * same): a workload with more distinct texts than this mostly runs them unnamed anyway.
+ */
+const MAX_REMEMBERED_NAMES = 1024
 
 function sessionKey(client: TesseraPoolClient): object {
   const connection: unknown = (client as { connection?: unknown }).connection

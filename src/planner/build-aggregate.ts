@@ -1,12 +1,11 @@
 /** AggregatePlan → one Kysely SELECT with the same visibility as `query`. */
-import { type Expression, type Kysely, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
+import { type Expression, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
 import { and, columnRef, filterPredicate, visibilityPredicate } from './build-predicates.ts'
 import { outputExpression } from './build-select.ts'
 import type { AggregatePlan } from './query-plan.ts'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
-// why: the toolset works over any user database, whose table types are unknown at compile time.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>
+type AnyDb = AnyDatabase
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnySelect = SelectQueryBuilder<any, any, any>
 

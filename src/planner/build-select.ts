@@ -4,7 +4,6 @@
  */
 import {
   type Expression,
-  type Kysely,
   type RawBuilder,
   type SelectQueryBuilder,
   type SqlBool,
@@ -21,13 +20,12 @@ import {
   visibilityPredicate,
 } from './build-predicates.ts'
 import type { OrderKey, QueryPlan, SelectedField, SelectPlan } from './query-plan.ts'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 /** Hidden columns carrying the order keys as text, for the next page's cursor; stripped before returning. */
 export const ORDER_KEY_PREFIX = '__tessera_k'
 
-// why: the toolset works over any user database, whose table types are unknown at compile time.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>
+type AnyDb = AnyDatabase
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnySelect = SelectQueryBuilder<any, any, any>
 

@@ -17,16 +17,15 @@
  *   if instantiating it with the first plan's values gives exactly what building that plan directly gives.
  * - Only for databases without Kysely plugins (a plugin may rewrite a query depending on its values).
  */
-import { createQueryId, type CompiledQuery, type Kysely, type RootOperationNode } from 'kysely'
+import { createQueryId, type CompiledQuery, type RootOperationNode } from 'kysely'
 import { buildGet, buildQuery } from './build-select.ts'
 import type { FilterPlan, GetPlan, QueryPlan, SelectPlan } from './query-plan.ts'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 /** Distinct plan shapes remembered per database; the least recently added is dropped first. */
 export const MAX_STATEMENT_TEMPLATES = 512
 
-// why: the toolset works over any user database, whose table types are unknown at compile time.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>
+type AnyDb = AnyDatabase
 
 /**
  * Stands for the value at `$slot` of a call's slot values, in the probe plan and its compiled parameters. A

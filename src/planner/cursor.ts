@@ -64,10 +64,50 @@ export interface CursorBindingInput {
   readonly policyVersion: string
 }
 
-function deriveKey(secret: Uint8Array | string, label = CURSOR_KEY_LABEL): Buffer {
-  const raw = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
+/** Derived keys of recent string secrets, by secret then label (strings compare by value). */
+const stringKeyCache = new Map<string, Map<string, Buffer>>()
+/** At most this many distinct string secrets are remembered; the cache starts over beyond it. */
+const MAX_CACHED_SECRETS = 16
+
+/**
+ * Derived keys of byte secrets, by the secret's identity. A Uint8Array can be changed in place, so an entry
+ * also holds a copy of the bytes it was derived from and is used only while the secret still equals them.
+ */
+const byteKeyCache = new WeakMap<Uint8Array, { readonly bytes: Buffer; readonly keys: Map<string, Buffer> }>()
+
+function computeKey(raw: Buffer, label: string): Buffer {
   if (raw.length === 0) throw internalError(undefined, new Error('cursor secret is empty'))
   return createHmac('sha256', raw).update(label).digest()
+}
+
+/**
+ * HMAC(secret, label), remembered per secret: a call would otherwise pay two HMAC key set-ups for it. The
+ * returned buffer is shared; callers only read it.
+ */
+function deriveKey(secret: Uint8Array | string, label = CURSOR_KEY_LABEL): Buffer {
+  let keys: Map<string, Buffer>
+  if (typeof secret === 'string') {
+    let cached = stringKeyCache.get(secret)
+    if (cached === undefined) {
+      if (stringKeyCache.size >= MAX_CACHED_SECRETS) stringKeyCache.clear()
+      cached = new Map()
+      stringKeyCache.set(secret, cached)
+    }
+    keys = cached
+  } else {
+    let entry = byteKeyCache.get(secret)
+    if (entry === undefined || !entry.bytes.equals(secret)) {
+      entry = { bytes: Buffer.from(secret), keys: new Map() }
+      byteKeyCache.set(secret, entry)
+    }
+    keys = entry.keys
+  }
+  let key = keys.get(label)
+  if (key === undefined) {
+    key = computeKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret), label)
+    keys.set(label, key)
+  }
+  return key
 }
 
 /** AES-256-GCM over the JSON of the keys, bound to the query binding: base64url(iv ‖ ciphertext ‖ tag). */

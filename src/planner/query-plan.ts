@@ -7,6 +7,7 @@ import type { Principal } from '../context/index.ts'
 import type { ConditionNode } from '../policy/condition/ast.ts'
 import type { FieldRule } from '../policy/types.ts'
 import type { ColumnTypeClass } from '../schema/types.ts'
+import type { CursorBindingInput } from './cursor.ts'
 
 export type ScalarValue = string | number | boolean | null
 
@@ -115,8 +116,11 @@ export interface QueryPlan {
   readonly limit: number
   /** Keyset position after which this page starts (values of `root.orderBy` keys), or null. */
   readonly after: readonly (string | null)[] | null
-  /** What the cursor of the next page is bound to (hash), see cursor.ts. */
-  readonly cursorBinding: string
+  /**
+   * Everything a cursor of this query is bound to (see cursor.ts). Hashed with `cursorBinding()` only when a
+   * cursor is decoded or a next cursor is issued, so a call that uses neither does not pay for it.
+   */
+  readonly cursorScope: CursorBindingInput
   readonly budget: BudgetReport
 }
 

@@ -16,10 +16,11 @@
  *   (e.g. a row-level security policy errors without its settings) the cap is reported, so an unknown size
  *   is treated as large.
  */
-import { sql, type Kysely, type Transaction } from 'kysely'
+import { sql, type Transaction } from 'kysely'
 import { internalError, isTesseraError, validationError } from '../errors/index.ts'
 import { columnTypeClass, type PgTypeDescriptor } from './column-type-class.ts'
 import type { ColumnInfo, DbSchema, ForeignKeyInfo, IndexInfo, TableInfo } from './types.ts'
+import type { AnyDatabase } from './any-database.ts'
 
 export interface IntrospectOptions {
   /** Schemas to read; default `['public']`. */
@@ -34,7 +35,7 @@ export const ROW_COUNT_CAP = 100_000
 const DEFAULT_SCHEMA = 'public'
 const MAX_DOMAIN_DEPTH = 32
 
-type AnyDb = Kysely<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: the toolset accepts any user database
+type AnyDb = AnyDatabase
 type AnyTransaction = Transaction<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: only catalog tables are read, through raw sql
 
 export async function introspectSchema(db: AnyDb, options: IntrospectOptions = {}): Promise<DbSchema> {

@@ -5,7 +5,8 @@
  * the write run. The in-memory and PostgreSQL stores behave identically (one conformance suite runs both).
  */
 import { randomUUID } from 'node:crypto'
-import { type Kysely, sql } from 'kysely'
+import { sql } from 'kysely'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected'
 
@@ -172,9 +173,7 @@ const APPROVAL_TABLE_STATEMENTS: readonly string[] = [
 export const approvalTableSql = `${APPROVAL_TABLE_STATEMENTS.join(';\n')};\n`
 
 /** Creates the table if it does not exist, one statement at a time (the Tessera dialect sends no multi-statement text). */
-// why: the store works over any user database, whose table types are unknown at compile time.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function ensureApprovalTable(db: Kysely<any>): Promise<void> {
+export async function ensureApprovalTable(db: AnyDatabase): Promise<void> {
   for (const statement of APPROVAL_TABLE_STATEMENTS) await sql.raw(statement).execute(db)
 }
 
@@ -203,12 +202,9 @@ const COLUMNS = sql.raw(
  * a connection of its own: it runs outside the write's transaction (consuming happens before the write).
  */
 export class PostgresApprovalStore implements ApprovalStore {
-  // why: the store works over any user database, whose table types are unknown at compile time.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly #db: Kysely<any>
+  readonly #db: AnyDatabase
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  constructor(db: Kysely<any>) {
+  constructor(db: AnyDatabase) {
     this.#db = db
   }
 

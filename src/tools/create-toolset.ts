@@ -5,7 +5,7 @@
  * not fails with WRITE_DISABLED.
  */
 import { randomBytes } from 'node:crypto'
-import { type Kysely, sql } from 'kysely'
+import { sql } from 'kysely'
 import type { Logger } from 'pino'
 import type { AuditStore } from '../audit/index.ts'
 import { MemoryAuditStore } from '../audit/index.ts'
@@ -29,11 +29,10 @@ import { type ApprovalStore, DEFAULT_APPROVAL_TTL_MS, MemoryApprovalStore } from
 import { readToolDefinitions, type ToolDefinition, writeToolDefinitions } from './tool-definitions.ts'
 import { type EnforcementMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
 import { type BulkUpdateResult, type DeleteResult, type RowResult, runWrite } from './write-tools.ts'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 export interface ToolsetOptions {
-  // why: the toolset works over any user database, whose table types are unknown at compile time.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly db: Kysely<any>
+  readonly db: AnyDatabase
   readonly policy: Policy
   readonly audit?: AuditStore
   /** Key for cursor signatures and field hashing; required unless the policy's profile is DEV. */
@@ -131,9 +130,7 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
   return new ToolsetImpl(runtime)
 }
 
-// why: the toolset works over any user database, whose table types are unknown at compile time.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function isPglite(db: Kysely<any>): Promise<boolean> {
+async function isPglite(db: AnyDatabase): Promise<boolean> {
   const result = await sql<{ v: string }>`select version() as v`.execute(db)
   return /pglite/i.test(result.rows[0]?.v ?? '')
 }

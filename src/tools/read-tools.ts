@@ -2,14 +2,14 @@
  * The read tools: query, get, aggregate. Each is plan → build → (cost guard) → execute in one statement →
  * shape; every decision was made by the planner and is reported to the audit from the plan itself.
  */
-import type { CompiledQuery, Kysely } from 'kysely'
+import type { CompiledQuery } from 'kysely'
 import type { RunContext } from '../context/index.ts'
 import { budgetExceeded, notFound } from '../errors/index.ts'
 import { estimateCost } from '../executor/explain-cost.ts'
 import { buildAggregate, AGGREGATE_VALUE } from '../planner/build-aggregate.ts'
 import { ORDER_KEY_PREFIX } from '../planner/build-select.ts'
 import { compileGet, compileQuery } from '../planner/compile-select.ts'
-import { encodeCursor } from '../planner/cursor.ts'
+import { cursorBinding, encodeCursor } from '../planner/cursor.ts'
 import { planAggregate, planGet, planQuery } from '../planner/plan-read.ts'
 import {
   redactedFieldsOf,
@@ -20,6 +20,7 @@ import {
 import { parseRequest } from '../planner/request/request-schema.ts'
 import { shapeRows, type Row } from './shape-rows.ts'
 import type { CallFacts, ToolRuntime } from './tool-runtime.ts'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 export interface QueryResult {
   rows: Row[]
@@ -76,9 +77,7 @@ async function execute(
       claims: runtime.enforcement !== 'app',
       statementTimeoutMs: budget.statementTimeoutMs,
     },
-    // why: the executor hands back the transaction or the database; both are untyped over user schemas.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    async (q: Kysely<any>) => {
+    async (q: AnyDatabase) => {
       if (runtime.costGuard) {
         const cost = await estimateCost(q, compiled)
         if (cost > budget.maxEstimatedCost) {
@@ -111,7 +110,7 @@ export async function runQuery(
       const v = last[`${ORDER_KEY_PREFIX}${i}`]
       return v === null || v === undefined ? null : String(v)
     })
-    nextCursor = encodeCursor({ v: 1, b: plan.cursorBinding, k }, runtime.secret)
+    nextCursor = encodeCursor({ v: 1, b: cursorBinding(plan.cursorScope), k }, runtime.secret)
   }
   const rows = shapeRows(page, plan.root, runtime.secret)
   facts.rowCount = rows.length

@@ -4,7 +4,6 @@
  * or error alike. Reads append their record afterwards; writes stage it inside their transaction.
  */
 import { randomUUID } from 'node:crypto'
-import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { AuditAction, AuditOutcome, AuditRecordDraft, AuditStore, StagedAudit } from '../audit/index.ts'
 import { sanitizeAuditInput } from '../audit/index.ts'
@@ -15,13 +14,12 @@ import type { Executor } from '../executor/executor.ts'
 import { mapDatabaseError } from '../executor/map-database-error.ts'
 import type { BoundPolicy } from '../policy/types.ts'
 import type { ApprovalStore } from './approval-store.ts'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 export type EnforcementMode = 'app' | 'rls' | 'both'
 
 export interface ToolRuntime {
-  // why: the toolset works over any user database, whose table types are unknown at compile time.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly db: Kysely<any>
+  readonly db: AnyDatabase
   readonly bound: BoundPolicy
   readonly executor: Executor
   readonly audit: AuditStore

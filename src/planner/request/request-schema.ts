@@ -281,11 +281,21 @@ export function parseRequest<K extends RequestKind>(
   input: unknown,
   limits?: Partial<InputLimits>,
 ): RequestKinds[K] {
-  const parsers: { readonly [P in RequestKind]: (input: unknown) => RequestKinds[P] } = {
-    query: (i) => parseQueryRequest(i, limits),
-    get: (i) => parseGetRequest(i, limits),
-    aggregate: (i) => parseAggregateRequest(i, limits),
-    describeSchema: (i) => parseDescribeSchemaRequest(i, limits),
+  // A switch rather than a table of closures: this runs on every call, and building closures per call is
+  // not free (more so under loaders that name every function they see created).
+  const k: RequestKind = kind
+  switch (k) {
+    case 'query':
+      return parseQueryRequest(input, limits) as RequestKinds[K]
+    case 'get':
+      return parseGetRequest(input, limits) as RequestKinds[K]
+    case 'aggregate':
+      return parseAggregateRequest(input, limits) as RequestKinds[K]
+    case 'describeSchema':
+      return parseDescribeSchemaRequest(input, limits) as RequestKinds[K]
+    default: {
+      const never: never = k
+      throw new Error(`unknown request kind ${String(never)}`)
+    }
   }
-  return parsers[kind](input)
 }
