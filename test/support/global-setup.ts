@@ -3,7 +3,7 @@
  * paying for initdb), and, when TESSERA_TEST_DATABASE_URL is set, a PostgreSQL template database that each
  * test file clones with CREATE DATABASE … TEMPLATE.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
@@ -56,6 +56,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   return async () => {
+    rmSync(templatePath, { force: true })
     await cleanupPostgres()
   }
 }
