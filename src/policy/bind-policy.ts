@@ -95,6 +95,11 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
     }
   }
 
+  for (const model of Object.values(policy.models)) {
+    const table = tables.get(model.name)
+    if (table) checkCascades(model, table, problems)
+  }
+
   if (problems.length > 0) throw policyInvalid(problems)
 
   const models: Record<string, BoundModel> = {}
@@ -115,6 +120,43 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
     }
   }
   return deepFreeze({ policy, schema: snapshot, models })
+}
+
+/**
+ * A hard delete (or a key update) of a row that other tables reference with ON DELETE/UPDATE CASCADE, SET NULL
+ * or SET DEFAULT changes those rows too — rows of any tenant, which no scope of this policy covers. Such a
+ * write is refused at load: delete softly, or deny the operation.
+ */
+function checkCascades(model: ModelPolicy, table: TableInfo, problems: PolicyProblem[]): void {
+  const w = model.write
+  const hardDelete = w.delete !== 'deny' && (w.softDelete === null || w.allowHardDelete)
+  const updatable = (column: string): boolean =>
+    w.update !== 'deny' &&
+    effectiveRule(model, column).action === 'allow' &&
+    !table.primaryKey.includes(column) &&
+    !w.immutableFields.includes(column) &&
+    !Object.hasOwn(w.autoSet, column)
+  for (const ref of table.cascadingReferences) {
+    if (hardDelete && ref.onDelete !== null) {
+      problems.push({
+        path: at(model, 'write', 'delete'),
+        message:
+          `table '${table.key}' is referenced by '${ref.fromTable}' (${ref.name}) with ON DELETE ` +
+          `${ref.onDelete.replace('_', ' ').toUpperCase()}: a hard delete would change rows outside the caller's scope; ` +
+          'use softDelete or deny delete',
+      })
+    }
+    const changed = ref.referencedColumns.filter(updatable)
+    if (ref.onUpdate !== null && changed.length > 0) {
+      problems.push({
+        path: at(model, 'write', 'update'),
+        message:
+          `column '${changed.join("', '")}' is referenced by '${ref.fromTable}' (${ref.name}) with ON UPDATE ` +
+          `${ref.onUpdate.replace('_', ' ').toUpperCase()}: updating it would change rows outside the caller's scope; ` +
+          'make it immutable or deny update',
+      })
+    }
+  }
 }
 
 /** `orders`, `public.orders` and `billing.invoices` → the `DbSchema.tables` key. */

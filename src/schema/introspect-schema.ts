@@ -19,7 +19,14 @@
 import { sql, type Transaction } from 'kysely'
 import { internalError, isTesseraError, validationError } from '../errors/index.ts'
 import { columnTypeClass, type PgTypeDescriptor } from './column-type-class.ts'
-import type { ColumnInfo, DbSchema, ForeignKeyInfo, IndexInfo, TableInfo } from './types.ts'
+import type {
+  ColumnInfo,
+  DbSchema,
+  ForeignKeyInfo,
+  IndexInfo,
+  ReferentialAction,
+  TableInfo,
+} from './types.ts'
 import type { AnyDatabase } from './any-database.ts'
 
 export interface IntrospectOptions {
@@ -129,6 +136,8 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
   const baseTypes = await readBaseTypes(trx, [...new Set(columns.map((c) => c.type_oid))])
   const constraints = oids.length === 0 ? [] : await readConstraints(trx, oids)
   const indexes = oids.length === 0 ? [] : await readIndexes(trx, oids)
+  const cascades = oids.length === 0 ? [] : await readCascadingReferences(trx, oids)
+  const cascadesByTable = groupBy(cascades, (c) => c.table_oid)
 
   const columnsByTable = groupBy(columns, (c) => c.table_oid)
   const constraintsByTable = groupBy(constraints, (c) => c.table_oid)
@@ -150,6 +159,13 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
         table.reltuples >= 0 ? Math.round(table.reltuples) : await countRows(trx, table.schema, table.name),
       rlsEnabled: table.rls_enabled,
       rlsForced: table.rls_forced,
+      cascadingReferences: (cascadesByTable.get(table.oid) ?? []).map((c) => ({
+        name: c.name,
+        fromTable: c.from_table,
+        referencedColumns: c.referenced_columns,
+        onDelete: referentialAction(c.on_delete),
+        onUpdate: referentialAction(c.on_update),
+      })),
     })
   }
   infos.sort((a, b) => compareText(a.key, b.key))
@@ -241,6 +257,43 @@ async function readConstraints(
     where con.conrelid = any(${oids}::oid[]) and con.contype in ('p', 'f')
     order by con.conrelid, con.conname, con.oid, k.position`.execute(trx)
   return result.rows
+}
+
+interface CascadeRow {
+  readonly table_oid: string
+  readonly name: string
+  readonly from_table: string
+  readonly referenced_columns: string[]
+  readonly on_delete: string
+  readonly on_update: string
+}
+
+/**
+ * Foreign keys from any table (the catalog is readable even where the table is not) that point at these tables
+ * with ON DELETE / ON UPDATE CASCADE, SET NULL or SET DEFAULT.
+ */
+async function readCascadingReferences(
+  trx: AnyTransaction,
+  oids: readonly string[],
+): Promise<readonly CascadeRow[]> {
+  const result = await sql<CascadeRow>`
+    select con.confrelid::text as table_oid, con.conname as name,
+           fn.nspname || '.' || fc.relname as from_table,
+           array(select a.attname::text from unnest(con.confkey) with ordinality as k(attnum, position)
+                 join pg_catalog.pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.attnum
+                 order by k.position) as referenced_columns,
+           con.confdeltype::text as on_delete, con.confupdtype::text as on_update
+    from pg_catalog.pg_constraint con
+    join pg_catalog.pg_class fc on fc.oid = con.conrelid
+    join pg_catalog.pg_namespace fn on fn.oid = fc.relnamespace
+    where con.contype = 'f' and con.confrelid = any(${oids}::oid[])
+      and (con.confdeltype in ('c', 'n', 'd') or con.confupdtype in ('c', 'n', 'd'))
+    order by con.confrelid, con.conname`.execute(trx)
+  return result.rows
+}
+
+function referentialAction(code: string): ReferentialAction | null {
+  return code === 'c' ? 'cascade' : code === 'n' ? 'set_null' : code === 'd' ? 'set_default' : null
 }
 
 async function readIndexes(trx: AnyTransaction, oids: readonly string[]): Promise<readonly IndexRow[]> {

@@ -42,6 +42,23 @@ export interface ForeignKeyInfo {
   readonly referencedColumns: readonly string[]
 }
 
+export type ReferentialAction = 'cascade' | 'set_null' | 'set_default'
+
+/**
+ * A foreign key of ANY table (readable by the role or not) that points at this table with an action that changes
+ * the referencing rows when this table's rows are deleted or their keys updated. Such a write reaches beyond
+ * the rows a policy scoped, so the policy validator refuses hard deletes (and key updates) over them.
+ */
+export interface CascadingReference {
+  readonly name: string
+  /** `schema.table` of the referencing table. */
+  readonly fromTable: string
+  /** Columns of THIS table that the key references. */
+  readonly referencedColumns: readonly string[]
+  readonly onDelete: ReferentialAction | null
+  readonly onUpdate: ReferentialAction | null
+}
+
 export interface IndexInfo {
   readonly name: string
   readonly columns: readonly string[]
@@ -62,6 +79,7 @@ export interface TableInfo {
   readonly estimatedRows: number
   readonly rlsEnabled: boolean
   readonly rlsForced: boolean
+  readonly cascadingReferences: readonly CascadingReference[]
 }
 
 export interface DbSchema {

@@ -40,6 +40,7 @@ function table(name: string, columns: ColumnInfo[], estimatedRows: number): Tabl
     estimatedRows,
     rlsEnabled: false,
     rlsForced: false,
+    cascadingReferences: [],
   }
 }
 

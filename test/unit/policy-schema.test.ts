@@ -692,7 +692,7 @@ function table(name: string, columns: string[]): TableInfo {
     indexes: [],
     estimatedRows: 0,
     rlsEnabled: false,
-    rlsForced: false,
+    rlsForced: false, cascadingReferences: [],
   }
 }
 
