@@ -9,23 +9,43 @@ import type { AnyDatabase } from '../schema/any-database.ts'
 /**
  * Runs `EXPLAIN (FORMAT JSON)` for `compiled` with the same bound parameters, on `q` (the executor's
  * transaction or database, so claims and the role apply to the estimate as they will to the query), and
- * returns the top plan node's Total Cost. `compiled` must come from the planner: its SQL is prefixed
- * verbatim, and the Tessera dialect's extended protocol refuses anything but one statement.
+ * returns the worst-case cost of the plan: the highest Total Cost of any node in it. `compiled` must come
+ * from the planner: its SQL is prefixed verbatim, and the Tessera dialect's extended protocol refuses
+ * anything but one statement.
+ *
+ * Why not the top node's Total Cost: every read ends in LIMIT, and a Limit node's cost is its input's cost
+ * scaled by the fraction of rows the planner expects to need. When fewer rows match than estimated (a filter
+ * on a value that is rare, or rare at the end of an index order), the input is consumed in full, so a query
+ * estimated at 30 can cost 700 — exactly the gap a guard against runaway queries must not leave open.
  */
 export async function estimateCost(q: AnyDatabase, compiled: CompiledQuery): Promise<number> {
   const explain = CompiledQuery.raw(`EXPLAIN (FORMAT JSON) ${compiled.sql}`, [...compiled.parameters])
   const result = await q.executeQuery<Record<string, unknown>>(explain)
-  return totalCostOf(result.rows[0]?.['QUERY PLAN'])
+  return worstCostOf(result.rows[0]?.['QUERY PLAN'])
 }
 
-function totalCostOf(plan: unknown): number {
+/** Deepest plan nesting walked; a planner-built statement is far shallower. */
+const MAX_PLAN_DEPTH = 1_000
+
+function worstCostOf(plan: unknown): number {
   // pg parses the json column; a driver that does not returns the text.
   const parsed: unknown = typeof plan === 'string' ? JSON.parse(plan) : plan
   const top: unknown = Array.isArray(parsed) ? parsed[0] : undefined
-  const node: unknown = isRecord(top) ? top['Plan'] : undefined
-  const cost: unknown = isRecord(node) ? node['Total Cost'] : undefined
-  if (typeof cost !== 'number' || !Number.isFinite(cost)) throw new Error('unexpected EXPLAIN output')
-  return cost
+  const root: unknown = isRecord(top) ? top['Plan'] : undefined
+  let worst = -1
+  const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 0 }]
+  for (let at = stack.pop(); at !== undefined; at = stack.pop()) {
+    const { node, depth } = at
+    if (!isRecord(node) || depth > MAX_PLAN_DEPTH) throw new Error('unexpected EXPLAIN output')
+    const cost: unknown = node['Total Cost']
+    if (typeof cost !== 'number' || !Number.isFinite(cost)) throw new Error('unexpected EXPLAIN output')
+    worst = Math.max(worst, cost)
+    const children: unknown = node['Plans']
+    if (children === undefined) continue
+    if (!Array.isArray(children)) throw new Error('unexpected EXPLAIN output')
+    for (const child of children as unknown[]) stack.push({ node: child, depth: depth + 1 })
+  }
+  return worst
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

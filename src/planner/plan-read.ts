@@ -6,7 +6,7 @@
 import type { Principal } from '../context/index.ts'
 import { budgetExceeded, fieldNotAllowed, queryTooBroad, validationError } from '../errors/index.ts'
 import type { BoundModel, BoundPolicy, Budget } from '../policy/types.ts'
-import { findColumn } from '../schema/types.ts'
+import { type ColumnTypeClass, findColumn } from '../schema/types.ts'
 import { cursorBinding, decodeCursor, type CursorBindingInput } from './cursor.ts'
 import { fieldFor } from './field-access.ts'
 import { complexityScore } from './plan-filter.ts'
@@ -18,6 +18,7 @@ import {
   planOrder,
   planSelectedFields,
   planWhere,
+  SORTABLE,
   type SelectAccumulator,
 } from './plan-select.ts'
 import { planVisibility } from './plan-visibility.ts'
@@ -96,8 +97,20 @@ function hasComparison(filter: FilterPlan): boolean {
   }
 }
 
-/** Type classes PostgreSQL has no min/max for: refused here rather than failing in the database. */
-const NO_MIN_MAX: ReadonlySet<string> = new Set(['uuid', 'boolean', 'json', 'bytea'])
+/**
+ * Type classes min/max are planned for: an allow-list, not a deny-list. `other` (point, xml, tsvector, …) may
+ * have no min/max at all, which PostgreSQL reports as an INTERNAL_ERROR-shaped failure; and where it has one
+ * (interval, arrays), the value comes back as a driver object that the aggregate result cannot carry
+ * faithfully (an interval became "[object Object]", an array its bare elements). uuid and boolean have none.
+ */
+const MIN_MAX: ReadonlySet<ColumnTypeClass> = new Set<ColumnTypeClass>([
+  'string',
+  'integer',
+  'bigint',
+  'numeric',
+  'float',
+  'timestamp',
+])
 
 export function planQuery(
   bound: BoundPolicy,
@@ -217,7 +230,7 @@ export function planAggregate(
     ) {
       throw validationError(`'${req.op}' needs a numeric field`, [{ path: 'field', message: 'not numeric' }])
     }
-    if ((req.op === 'min' || req.op === 'max') && NO_MIN_MAX.has(field.column.typeClass)) {
+    if ((req.op === 'min' || req.op === 'max') && !MIN_MAX.has(field.column.typeClass)) {
       throw validationError(`'${req.op}' cannot be used on field '${field.name}'`, [
         { path: 'field', message: `no ${req.op} for this type` },
       ])
@@ -228,6 +241,14 @@ export function planAggregate(
   const groupBy = (req.groupBy ?? []).map((g) => {
     const field = fieldFor(model, g, 'group')
     if (!aggregations.groupBy.includes(field.name)) throw fieldNotAllowed(model.name, g, 'grouping')
+    // Groups are formed with `=` and ordered by their keys (build-aggregate.ts), so a key needs a total order:
+    // json (not jsonb) and `other` types such as point have no equality operator and failed in PostgreSQL as
+    // INTERNAL_ERROR. The same rule as orderBy.
+    if (!SORTABLE.has(field.column.typeClass)) {
+      throw validationError(`Field '${field.name}' cannot be grouped by`, [
+        { path: 'groupBy', message: `a ${field.column.dataType} field has no order` },
+      ])
+    }
     acc.orderKeys += 1
     return { name: field.name, typeClass: field.column.typeClass }
   })

@@ -15,7 +15,7 @@ import type { IncludeRequest, OrderByItem } from './request/request-schema.ts'
 
 export const DEFAULT_PAGE_SIZE = 50
 /** Type classes with a total order PostgreSQL can sort and compare in a keyset cursor. */
-const SORTABLE: ReadonlySet<ColumnTypeClass> = new Set([
+export const SORTABLE: ReadonlySet<ColumnTypeClass> = new Set([
   'string',
   'uuid',
   'integer',

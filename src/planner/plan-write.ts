@@ -95,8 +95,15 @@ export function planWrite(bound: BoundPolicy, principal: Principal, request: Wri
   }
 }
 
+/**
+ * A letter, digit, punctuation mark or symbol: what makes a reason readable. `trim()` alone let a reason of
+ * only control or invisible format characters (`\u0001`, zero-width spaces, bidi marks) satisfy
+ * requireReason while saying nothing to whoever reads the audit.
+ */
+const VISIBLE_CHARACTER = /[\p{L}\p{N}\p{P}\p{S}]/u
+
 function checkReason(model: BoundModel, base: Base): Base {
-  if (model.policy.write.requireReason && (base.reason === null || base.reason.trim() === '')) {
+  if (model.policy.write.requireReason && (base.reason === null || !VISIBLE_CHARACTER.test(base.reason))) {
     throw validationError(`A reason is required to change ${model.name}`, [
       { path: 'reason', message: 'required by the policy for this model' },
     ])
@@ -229,6 +236,24 @@ function autoSetValue(column: ColumnInfo, path: PrincipalPath, principal: Princi
     return coerceWriteValue(column, value, source)
   } catch {
     throw tenantScopeRequired(source)
+  }
+}
+
+/**
+ * Whether every value `create` takes from the principal (autoSet) resolves and fits its column for this
+ * principal. describe_schema and tools(ctx) offer `create` only where it does, through the same autoSetValue
+ * planCreate uses, so the two cannot disagree (they offered create to a principal lacking, say, userId, and the
+ * call then failed with TENANT_SCOPE_REQUIRED).
+ */
+export function createAutoSetResolves(model: BoundModel, principal: Principal): boolean {
+  try {
+    for (const [column, auto] of Object.entries(model.policy.write.autoSet)) {
+      if (auto.kind === 'principal') autoSetValue(columnOf(model, column), auto.path, principal)
+    }
+    return true
+  } catch (error) {
+    if (isTesseraError(error)) return false
+    throw error
   }
 }
 

@@ -6,7 +6,9 @@
 import type { Principal } from '../context/index.ts'
 import { isTesseraError } from '../errors/index.ts'
 import { columnRef, visibilityPredicate } from '../planner/build-predicates.ts'
+import { SORTABLE } from '../planner/plan-select.ts'
 import { planVisibility } from '../planner/plan-visibility.ts'
+import { createAutoSetResolves } from '../planner/plan-write.ts'
 import type { BoundModel, BoundPolicy } from '../policy/types.ts'
 
 export type FieldAccess = 'read' | 'masked' | 'hashed'
@@ -48,9 +50,20 @@ export function usableModels(bound: BoundPolicy, principal: Principal): BoundMod
   })
 }
 
-export function writeOperations(model: BoundModel): string[] {
+/** The policy's groupBy fields the planner can group by (plan-read.ts: a key needs an order, like orderBy). */
+export function groupableFields(model: BoundModel): string[] {
+  return model.policy.aggregations.groupBy.filter((name) => {
+    const field = Object.hasOwn(model.fields, name) ? model.fields[name] : undefined
+    return field !== undefined && SORTABLE.has(field.column.typeClass)
+  })
+}
+
+/** Write operations the policy allows (or allows with approval) that this principal could call. */
+export function writeOperations(model: BoundModel, principal: Principal): string[] {
   const w = model.policy.write
-  return (['create', 'update', 'delete'] as const).filter((op) => w[op] !== 'deny')
+  return (['create', 'update', 'delete'] as const).filter(
+    (op) => w[op] !== 'deny' && (op !== 'create' || createAutoSetResolves(model, principal)),
+  )
 }
 
 export function describeSchema(bound: BoundPolicy, principal: Principal, only?: string): SchemaDescription {
@@ -68,7 +81,8 @@ export function describeSchema(bound: BoundPolicy, principal: Principal, only?: 
         nullable: f.column.nullable,
         access: plain ? 'read' : f.rule.action === 'mask' ? 'masked' : 'hashed',
         filterable: plain,
-        sortable: plain,
+        // The planner's own rule (plan-select.ts): json, bytea, arrays and other types cannot be ordered.
+        sortable: plain && SORTABLE.has(f.column.typeClass),
       }
     }
     const relations: DescribedModel['relations'] = {}
@@ -82,8 +96,8 @@ export function describeSchema(bound: BoundPolicy, principal: Principal, only?: 
       primaryKey: model.primaryKey.filter((k) => model.fields[k]?.rule.action !== 'deny'),
       fields,
       relations,
-      operations: ['query', 'get', 'aggregate', ...writeOperations(model)],
-      aggregations: { fields: [...agg.fields], groupBy: [...agg.groupBy] },
+      operations: ['query', 'get', 'aggregate', ...writeOperations(model, principal)],
+      aggregations: { fields: [...agg.fields], groupBy: groupableFields(model) },
     }
   }
   return { models: out }

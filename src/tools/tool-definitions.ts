@@ -8,10 +8,11 @@ import {
   MAX_APPROVAL_ID_LENGTH,
   MAX_REASON_LENGTH,
 } from '../planner/request/write-request-schema.ts'
+import { SORTABLE } from '../planner/plan-select.ts'
 import { writableFieldNames, type WriteFieldUsage } from '../planner/write-field-access.ts'
 import type { BoundModel, BoundPolicy } from '../policy/types.ts'
 import type { WriteMode } from '../policy/policy-schema.ts'
-import { usableModels } from './describe-schema.ts'
+import { groupableFields, usableModels, writeOperations } from './describe-schema.ts'
 
 export interface ToolDefinition {
   name: string
@@ -97,9 +98,26 @@ export function readToolDefinitions(bound: BoundPolicy, principal: Principal): T
         .map((f) => f.name),
     ),
   )
-  const relations = sorted(models.flatMap((m: BoundModel) => Object.keys(m.relations)))
+  // The planner's rule for orderBy (plan-select.ts): allowed and of a type with an order.
+  const sortable = sorted(
+    models.flatMap((m) =>
+      Object.values(m.fields)
+        .filter((f) => f.rule.action === 'allow' && SORTABLE.has(f.column.typeClass))
+        .map((f) => f.name),
+    ),
+  )
+  // Only relations whose target this principal can use, as describe_schema lists them (an include of any
+  // other fails with TENANT_SCOPE_REQUIRED).
+  const usable = new Set(names)
+  const relations = sorted(
+    models.flatMap((m: BoundModel) =>
+      Object.values(m.relations)
+        .filter((r) => usable.has(r.target))
+        .map((r) => r.name),
+    ),
+  )
   const aggFields = sorted(models.flatMap((m) => m.policy.aggregations.fields))
-  const groupFields = sorted(models.flatMap((m) => m.policy.aggregations.groupBy))
+  const groupFields = sorted(models.flatMap((m) => groupableFields(m)))
   const model = { type: 'string', enum: names }
   const select = { type: 'array', items: { type: 'string', enum: readable }, uniqueItems: true }
   const orderBy = {
@@ -107,7 +125,7 @@ export function readToolDefinitions(bound: BoundPolicy, principal: Principal): T
     items: {
       type: 'object',
       properties: {
-        field: { type: 'string', enum: filterable },
+        field: { type: 'string', enum: sortable },
         direction: { type: 'string', enum: ['asc', 'desc'] },
       },
       required: ['field'],
@@ -214,7 +232,7 @@ function approvalNote(models: readonly BoundModel[], op: 'create' | 'update' | '
 export function writeToolDefinitions(bound: BoundPolicy, principal: Principal): ToolDefinition[] {
   const models = usableModels(bound, principal)
   const withOp = (op: 'create' | 'update' | 'delete'): BoundModel[] =>
-    models.filter((m) => m.policy.write[op] !== 'deny')
+    models.filter((m) => writeOperations(m, principal).includes(op))
   const modelEnum = (ms: readonly BoundModel[]): Record<string, unknown> => ({
     type: 'string',
     enum: sorted(ms.map((m) => m.name)),

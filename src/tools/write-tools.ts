@@ -133,7 +133,12 @@ function planFacts(plan: WritePlan, facts: CallFacts): void {
   facts.fieldsRedacted = redactedFieldsOf(plan.returning)
 }
 
-/** What an approval is bound to. Roles are a set: their order does not matter. */
+/**
+ * What an approval is bound to. Roles are a set: their order does not matter. Metadata is part of it, as it is of
+ * a cursor's binding: it feeds scoping, row policies and autoSet (an org, a hierarchy), so an approval granted
+ * for a write in one org must not run in another org of the same user (it used to: the same create, approved
+ * while the user acted in org `main`, landed in `labs` when re-submitted from there).
+ */
 export function approvalPayloadHash(
   principal: Principal,
   tool: string,
@@ -145,6 +150,7 @@ export function approvalPayloadHash(
       tenantId: principal.tenantId,
       userId: principal.userId ?? null,
       roles: [...(principal.roles ?? [])].sort(),
+      metadata: principal.metadata ?? null,
       tool,
       args: approvalPayload(request),
       policyVersion,

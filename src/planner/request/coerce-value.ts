@@ -122,7 +122,12 @@ function coerceFloat(column: ColumnInfo, value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     return fail(path, `expected a finite number for field '${column.name}'`)
   }
-  if (column.udtName === 'float4' && Math.abs(value) > FLOAT4_MAX) {
+  // float4 rejects a non-zero value that rounds to zero (`1e-46`) as well as one above its maximum: both are
+  // refused here, so the database is never the one to reject the parameter.
+  if (
+    column.udtName === 'float4' &&
+    (Math.abs(value) > FLOAT4_MAX || (value !== 0 && Math.fround(value) === 0))
+  ) {
     return fail(path, `number out of range for field '${column.name}'`)
   }
   return value
