@@ -16,11 +16,13 @@ export interface FilterCost {
   filters: number
   inItems: number
   stringMatches: number
+  /** +1 per 50 pattern characters: an unanchored LIKE costs grow with the pattern (and PGlite cannot time out). */
+  patternWeight: number
   betweens: number
 }
 
 export function emptyFilterCost(): FilterCost {
-  return { filters: 0, inItems: 0, stringMatches: 0, betweens: 0 }
+  return { filters: 0, inItems: 0, stringMatches: 0, patternWeight: 0, betweens: 0 }
 }
 
 export function planFilter(
@@ -59,6 +61,7 @@ export function planFilter(
           ])
         }
         cost.stringMatches += 1
+        if (typeof node.value === 'string') cost.patternWeight += Math.floor(node.value.length / 50)
       }
       if (node.op === 'between') cost.betweens += 1
       const value = coerceFilterValue(field.column, node.op, node.value, `${path}.value`)
@@ -71,7 +74,7 @@ export function planFilter(
   }
 }
 
-/** Complexity score (issue #3): base 1, +1 per selected field, +2 per filter, +10 per include, +1 per order key, +3 per string match, +2 per `in` item, +2 per between. */
+/** Complexity score (issue #3): base 1, +1 per selected field, +2 per filter, +10 per include, +1 per order key, +3 per string match (+1 per 50 pattern characters), +2 per `in` item, +2 per between. */
 export function complexityScore(parts: {
   selectedFields: number
   includes: number
@@ -86,6 +89,7 @@ export function complexityScore(parts: {
     10 * parts.includes +
     parts.orderKeys +
     3 * f.stringMatches +
+    f.patternWeight +
     2 * f.inItems +
     2 * f.betweens
   )

@@ -26,7 +26,8 @@ describeEachDatabase('cascading foreign keys and hard deletes', (db) => {
     await sql`grant select, insert, update, delete on posts to tessera_app`.execute(admin)
     // The referencing table is not even readable by the app role: the cascade must be seen all the same.
     await sql`revoke all on comments from tessera_app`.execute(admin)
-    schema = await introspectSchema(db().app, db().appRole ? { role: db().appRole } : {})
+    const role = db().appRole
+    schema = await introspectSchema(db().app, role === undefined ? {} : { role })
   })
 
   const post = (write: ModelPolicyInput['write']): ModelPolicyInput => ({

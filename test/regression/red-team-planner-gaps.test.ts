@@ -45,3 +45,19 @@ describe('planner refuses operations the column type does not have', () => {
     expect(codeOf({ where: { field: 'mood', op: 'eq', value: 'happy' } })).toBe('PLANNED')
   })
 })
+
+describe('long LIKE patterns weigh on the complexity budget', () => {
+  it('refuses many long unanchored patterns that would block PGlite for seconds', () => {
+    const or = Array.from({ length: 19 }, (_, i) => ({
+      field: 'name',
+      op: 'contains',
+      value: `${'a'.repeat(900)}${i}`,
+    }))
+    expect(codeOf({ where: { or } })).toBe('QUERY_BUDGET_EXCEEDED')
+  })
+
+  it('still accepts a few short patterns', () => {
+    const or = Array.from({ length: 5 }, (_, i) => ({ field: 'name', op: 'contains', value: `ab${i}` }))
+    expect(codeOf({ where: { or } })).toBe('PLANNED')
+  })
+})
