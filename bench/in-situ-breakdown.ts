@@ -6,7 +6,9 @@
  * - the pg.Pool's `connect` is timed, and each client's `query` (protocol encoding, the round trip, the
  *   server's work, row parsing);
  * - the Kysely instance's `executeQuery` (Kysely's executor + the Tessera dialect + the above);
- * - the audit store's `append` (the default in-memory store: seal, hash chain, keep).
+ * - the audit store's `record` (what reads call; the default in-memory store accepts the record at once and
+ *   seals it — hash chain — in batches later, so sealing mostly lands outside the timed calls or in the
+ *   occasional call that completes a batch).
  *
  * Means are over the fastest 90% of calls (by whole-call time). What remains of the call is Tessera's own
  * pipeline: context and request validation, planning, statement compilation, shaping, cursor, audit draft,
@@ -108,6 +110,15 @@ export async function measureInSitu(
         add(timings, 'audit.append', performance.now() - started)
       }
     },
+    // What the toolset calls for reads: accept now, seal off the call path.
+    record: async (draft: AuditRecordDraft) => {
+      const started = performance.now()
+      try {
+        await memory.record(draft)
+      } finally {
+        add(timings, 'audit.append', performance.now() - started)
+      }
+    },
     query: (filter) => memory.query(filter),
   }
   try {
@@ -156,7 +167,11 @@ export async function measureInSitu(
       { name: 'pg client.query (encode, round trip, server, parse rows)', get: g.pg, query: q.pg },
       { name: 'pool.connect', get: g.connect, query: q.connect },
       { name: 'Kysely executor + Tessera dialect around the query', get: g.kysely, query: q.kysely },
-      { name: 'audit append (in-memory store: seal, hash chain, keep)', get: g.audit, query: q.audit },
+      {
+        name: 'audit record (in-memory store: accept now, seal in batches later)',
+        get: g.audit,
+        query: q.audit,
+      },
       {
         name: 'Tessera pipeline (context, request, plan, compile, shape, cursor, draft, glue)',
         get: g.pipeline,

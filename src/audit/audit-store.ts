@@ -28,5 +28,12 @@ export interface AuditStore {
   stage(draft: AuditRecordDraft, trx?: unknown): Promise<StagedAudit>
   /** stage + commit, for calls that change nothing. */
   append(draft: AuditRecordDraft): Promise<AuditRecord>
+  /**
+   * Optional: `append` without handing the record back. When it resolves the record is accepted exactly as
+   * `append` would have accepted it (same order in the chain; it rejects when `append` would), but the store
+   * may compute the record's id, hash and chain link later — always before anything reads the store. The
+   * toolset uses it when present for calls that change nothing.
+   */
+  record?(draft: AuditRecordDraft): Promise<void>
   query(filter?: AuditQuery): Promise<AuditRecord[]>
 }

@@ -18,10 +18,15 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * Throws on a cyclic structure, which no database value can produce.
  */
 export function toJsonSafe(value: unknown): JsonValue {
-  return convert(value, new Set())
+  // Nearly every column value is a scalar, which needs no cycle tracking (this runs once per value read).
+  return typeof value === 'object' && value !== null ? convertObject(value, new Set()) : convertScalar(value)
 }
 
 function convert(value: unknown, ancestors: Set<object>): JsonValue {
+  return typeof value === 'object' && value !== null ? convertObject(value, ancestors) : convertScalar(value)
+}
+
+function convertScalar(value: unknown): JsonValue {
   if (typeof value === 'string' || typeof value === 'boolean') return value
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return String(value)
@@ -29,7 +34,6 @@ function convert(value: unknown, ancestors: Set<object>): JsonValue {
     return Object.is(value, -0) ? 0 : value
   }
   if (typeof value === 'bigint') return value.toString()
-  if (typeof value === 'object' && value !== null) return convertObject(value, ancestors)
   // null, undefined, functions and symbols
   return null
 }

@@ -389,8 +389,13 @@ function sessionKey(client: TesseraPoolClient): object {
   return typeof connection === 'object' && connection !== null ? connection : client
 }
 
-async function connectWithin(pool: TesseraPool, timeoutMs: number): Promise<TesseraPoolClient> {
+function connectWithin(pool: TesseraPool, timeoutMs: number): Promise<TesseraPoolClient> {
+  // The pool bounds the wait itself: hand its promise on as it is (no extra async layer on every query).
   if (pool.options?.connectionTimeoutMillis) return pool.connect()
+  return connectWithTimer(pool, timeoutMs)
+}
+
+async function connectWithTimer(pool: TesseraPool, timeoutMs: number): Promise<TesseraPoolClient> {
   const pending = pool.connect()
   let timer: NodeJS.Timeout | undefined
   const expired = new Promise<never>((_, reject) => {

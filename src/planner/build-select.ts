@@ -2,13 +2,7 @@
  * SelectPlan → one Kysely SELECT. Includes become correlated JSON subqueries in the same statement, each with
  * the included model's own visibility; keyset pagination becomes a null-aware "after" predicate.
  */
-import {
-  type Expression,
-  type RawBuilder,
-  type SelectQueryBuilder,
-  type SqlBool,
-  sql,
-} from 'kysely'
+import { type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres'
 import type { Principal } from '../context/index.ts'
 import {
@@ -93,7 +87,20 @@ function selectPlanQuery(
     .select([...fields, ...includes])
     .where(and(where))
   for (const key of plan.orderBy) q = q.orderBy(orderExpression(key, col))
-  return q.limit(plan.fetchLimit)
+  return q.limit(limitLiteral(plan.fetchLimit))
+}
+
+/**
+ * The row limit, written into the SQL as an integer literal rather than bound. A bound LIMIT makes PostgreSQL
+ * re-plan a named prepared statement on every execution (its generic plan, costed for an unknown limit,
+ * never looks cheaper than a custom one), which cost more than any other part of a 20-row query; a literal
+ * lets the plan be cached. It is the planner's own validated integer (budget-checked page size + 1), never
+ * request text; anything else is refused.
+ */
+function limitLiteral(limit: number): RawBuilder<number> {
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new Error('build-select: the row limit is not an integer')
+  return sql.lit(limit)
 }
 
 /**

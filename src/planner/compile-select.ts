@@ -6,7 +6,8 @@
  *
  * How a shape is made safe to reuse:
  * - Every value that build-select only *binds* is swapped for a Slot marker: scope values, comparison
- *   values, `in` lists, `between` bounds, the fetch limit and non-null cursor keys. Everything else in the
+ *   values, `in` lists, `between` bounds and non-null cursor keys (the fetch limit is written into the SQL
+ *   text, so it stays in the key). Everything else in the
  *   plan stays verbatim and the key is the JSON of this probe plan, so any plan difference that can change
  *   the SQL text changes the key. Values that *choose* SQL (`is_null`'s true/false, a NULL cursor key) are
  *   kept verbatim; values rewritten before binding (LIKE patterns) and row-policy conditions (compiled
@@ -19,6 +20,7 @@
  */
 import { createQueryId, type CompiledQuery, type RootOperationNode } from 'kysely'
 import { buildGet, buildQuery } from './build-select.ts'
+import { guardedProbe, shapeKeyOf } from './plan-shape-key.ts'
 import type { FilterPlan, GetPlan, QueryPlan, SelectPlan } from './query-plan.ts'
 import type { AnyDatabase } from '../schema/any-database.ts'
 
@@ -47,6 +49,10 @@ function slotAt(index: number): Slot {
 
 function isSlot(value: unknown): value is Slot {
   return typeof value === 'object' && value !== null && slotPool[(value as Slot).$slot] === value
+}
+
+function slotIndexOf(value: unknown): number {
+  return isSlot(value) ? value.$slot : -1
 }
 
 /** Collects a call's bound values in walk order; `put` returns the marker that replaces the value. */
@@ -143,7 +149,8 @@ function probeSelect(plan: SelectPlan, slots: SlotValues): SelectPlan | Uncachea
     ...plan,
     visibility: { ...v, scopes: v.scopes.map((s) => ({ ...s, value: marker<string>(slots.put(s.value)) })) },
     filter,
-    fetchLimit: marker<number>(slots.put(plan.fetchLimit)),
+    // Kept verbatim: the limit is written into the SQL text (build-select), so it is part of the shape.
+    fetchLimit: plan.fetchLimit,
     includes,
   }
 }
@@ -162,98 +169,110 @@ function guarded<T extends object>(known: Partial<T>): T {
 
 const unreadablePrincipal = guarded<GetPlan['principal']>({})
 
+/** The probe of a read plan: its shape, with Slot markers where the call's plan has bound values. */
+type ProbePlan =
+  | { readonly kind: 'get'; readonly root: SelectPlan }
+  | { readonly kind: 'query'; readonly root: SelectPlan; readonly after: QueryPlan['after'] }
+
+function compileDirect(db: AnyDb, plan: GetPlan | QueryPlan): CompiledQuery {
+  return plan.kind === 'get' ? buildGet(db, plan).compile() : buildQuery(db, plan).compile()
+}
+
+/**
+ * Compiles the probe with every object guarded: reading a member the shape key does not cover, or the
+ * principal, throws (and the shape is then uncacheable).
+ */
+function compileProbe(db: AnyDb, probe: ProbePlan): CompiledQuery {
+  const plan = guardedProbe({ ...probe, principal: unreadablePrincipal }, ['principal'], slotIndexOf)
+  return plan.kind === 'get'
+    ? buildGet(db, plan as unknown as GetPlan).compile()
+    : buildQuery(db, plan as unknown as QueryPlan).compile()
+}
+
 function makeTemplate(
-  probeCompile: () => CompiledQuery,
-  directCompile: () => CompiledQuery,
+  db: AnyDb,
+  probe: ProbePlan,
+  plan: GetPlan | QueryPlan,
   values: readonly unknown[],
 ): StatementTemplate | Uncacheable {
-  let probe: CompiledQuery
+  let compiled: CompiledQuery
   try {
-    probe = probeCompile()
+    compiled = compileProbe(db, probe)
   } catch {
     return UNCACHEABLE
   }
   const order: number[] = []
   const seen = new Set<number>()
-  for (const p of probe.parameters) {
+  for (const p of compiled.parameters) {
     // A slot may be bound more than once (keyset predicates repeat cursor values); it may not vanish.
     if (!isSlot(p)) return UNCACHEABLE
     seen.add(p.$slot)
     order.push(p.$slot)
   }
   if (seen.size !== values.length) return UNCACHEABLE
-  const direct = directCompile()
+  const direct = compileDirect(db, plan)
   const instantiated = order.map((i) => values[i])
   const same =
-    direct.sql === probe.sql &&
+    direct.sql === compiled.sql &&
     direct.parameters.length === instantiated.length &&
     direct.parameters.every((p, i) => Object.is(p, instantiated[i]))
-  return same ? { sql: probe.sql, query: probe.query, order } : UNCACHEABLE
+  return same ? { sql: compiled.sql, query: compiled.query, order } : UNCACHEABLE
 }
 
+/**
+ * The statement of `plan`, from the template of its shape when there is one. No closures are created per
+ * call: this runs on every read.
+ */
 function compileCached<R>(
   db: AnyDb,
-  probe: { readonly key: string; readonly build: () => CompiledQuery } | Uncacheable,
+  plan: GetPlan | QueryPlan,
+  probe: ProbePlan | Uncacheable,
   slots: SlotValues,
-  direct: () => CompiledQuery,
 ): CompiledQuery<R> {
-  if (probe === UNCACHEABLE || db.getExecutor().plugins.length > 0) return direct() as CompiledQuery<R>
+  if (probe === UNCACHEABLE || db.getExecutor().plugins.length > 0)
+    return compileDirect(db, plan) as CompiledQuery<R>
   let templates = templatesByDb.get(db)
   if (!templates) {
     templates = new Map()
     templatesByDb.set(db, templates)
   }
-  const key = `${slots.types}|${probe.key}`
+  const shape = shapeKeyOf(probe, slotIndexOf)
+  if (shape === undefined) return compileDirect(db, plan) as CompiledQuery<R>
+  // The JS types of the slot values are part of the key: the template was checked with these types.
+  const key = `${slots.types}|${shape}`
   let template = templates.get(key)
   if (template === undefined) {
-    template = makeTemplate(probe.build, direct, slots.values)
+    template = makeTemplate(db, probe, plan, slots.values)
     if (templates.size >= MAX_STATEMENT_TEMPLATES) {
       const oldest = templates.keys().next()
       if (!oldest.done) templates.delete(oldest.value)
     }
     templates.set(key, template)
   }
-  if (template === UNCACHEABLE) return direct() as CompiledQuery<R>
+  if (template === UNCACHEABLE) return compileDirect(db, plan) as CompiledQuery<R>
   const values = slots.values
-  return {
-    query: template.query,
-    queryId: createQueryId(),
-    sql: template.sql,
-    parameters: template.order.map((i) => values[i]),
-  }
+  const order = template.order
+  const parameters: unknown[] = new Array<unknown>(order.length)
+  for (let i = 0; i < order.length; i++) parameters[i] = values[order[i] as number]
+  return { query: template.query, queryId: createQueryId(), sql: template.sql, parameters }
 }
 
 /** The statement `buildGet(db, plan).compile()` gives, from the shape cache when possible. */
 export function compileGet<R>(db: AnyDb, plan: GetPlan): CompiledQuery<R> {
   const slots = new SlotValues()
   const root = probeSelect(plan.root, slots)
-  const probe =
-    root === UNCACHEABLE
-      ? UNCACHEABLE
-      : {
-          key: JSON.stringify({ kind: 'get', root }),
-          build: () =>
-            buildGet(db, guarded<GetPlan>({ kind: 'get', root, principal: unreadablePrincipal })).compile(),
-        }
-  return compileCached<R>(db, probe, slots, () => buildGet(db, plan).compile())
+  return compileCached<R>(db, plan, root === UNCACHEABLE ? UNCACHEABLE : { kind: 'get', root }, slots)
 }
 
 /** The statement `buildQuery(db, plan).compile()` gives, from the shape cache when possible. */
 export function compileQuery<R>(db: AnyDb, plan: QueryPlan): CompiledQuery<R> {
   const slots = new SlotValues()
   const root = probeSelect(plan.root, slots)
-  const after =
-    plan.after === null ? null : plan.after.map((v) => (v === null ? null : marker<string>(slots.put(v))))
-  const probe =
-    root === UNCACHEABLE
-      ? UNCACHEABLE
-      : {
-          key: JSON.stringify({ kind: 'query', root, after }),
-          build: () =>
-            buildQuery(
-              db,
-              guarded<QueryPlan>({ kind: 'query', root, after, principal: unreadablePrincipal }),
-            ).compile(),
-        }
-  return compileCached<R>(db, probe, slots, () => buildQuery(db, plan).compile())
+  if (root === UNCACHEABLE) return compileCached<R>(db, plan, UNCACHEABLE, slots)
+  let after: (string | null)[] | null = null
+  if (plan.after !== null) {
+    after = []
+    for (const v of plan.after) after.push(v === null ? null : marker<string>(slots.put(v)))
+  }
+  return compileCached<R>(db, plan, { kind: 'query', root, after }, slots)
 }

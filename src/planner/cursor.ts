@@ -14,8 +14,8 @@
 import {
   createCipheriv,
   createDecipheriv,
-  createHash,
   createHmac,
+  hash as oneShotHash,
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto'
@@ -110,9 +110,25 @@ function deriveKey(secret: Uint8Array | string, label = CURSOR_KEY_LABEL): Buffe
   return key
 }
 
+/** Bytes drawn from the CSPRNG at once for IVs: one draw per cursor costs more than the sealing itself. */
+const IV_POOL_BYTES = SEAL_IV_BYTES * 256
+let ivPool: Buffer = Buffer.alloc(0)
+let ivOffset = 0
+
+/** A fresh random IV: the next unused bytes of the pool (a new pool once it is spent; bytes are never reused). */
+function nextIv(): Buffer {
+  if (ivOffset + SEAL_IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_POOL_BYTES)
+    ivOffset = 0
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + SEAL_IV_BYTES)
+  ivOffset += SEAL_IV_BYTES
+  return iv
+}
+
 /** AES-256-GCM over the JSON of the keys, bound to the query binding: base64url(iv ‖ ciphertext ‖ tag). */
 function sealKeys(keys: readonly CursorKeyValue[], secret: Uint8Array | string, binding: string): string {
-  const iv = randomBytes(SEAL_IV_BYTES)
+  const iv = nextIv()
   const cipher = createCipheriv('aes-256-gcm', deriveKey(secret, CURSOR_SEAL_LABEL), iv)
   cipher.setAAD(Buffer.from(binding, 'utf8'))
   const body = Buffer.concat([cipher.update(JSON.stringify(keys), 'utf8'), cipher.final()])
@@ -173,17 +189,39 @@ export function canonicalJson(value: unknown, depth = 0): string {
   if (value instanceof Date) return JSON.stringify(value.toISOString())
   if (Array.isArray(value)) {
     const items: readonly unknown[] = value
-    return `[${items.map((v) => (v === undefined ? 'null' : canonicalJson(v, depth + 1))).join(',')}]`
+    let out = '['
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0) out += ','
+      // A hole stays empty (as Array.prototype.map + join left it); an undefined item is null.
+      if (!(i in items)) continue
+      const v = items[i]
+      out += v === undefined ? 'null' : canonicalJson(v, depth + 1)
+    }
+    return `${out}]`
   }
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) {
     throw internalError(undefined, new Error('canonicalJson: not a plain object'))
   }
-  const entries = Object.entries(value)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record).sort()
+  let out = '{'
+  let first = true
+  for (const key of keys) {
+    const v = record[key]
+    if (v === undefined) continue
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v, depth + 1)}`
+    first = false
+  }
+  return `${out}}`
 }
+
+/**
+ * Bindings of recently seen canonical texts: a principal paging through a query hashes the same text twice per
+ * page (decode, then the next cursor), and a busy server sees the same query shapes again and again.
+ */
+const recentBindings = new Map<string, string>()
+const MAX_RECENT_BINDINGS = 1_024
 
 /**
  * sha256 hex of the canonical JSON of everything a page depends on. Roles are a set (sorted, deduplicated;
@@ -204,7 +242,13 @@ export function cursorBinding(input: CursorBindingInput): string {
     include: input.include,
     policyVersion: input.policyVersion,
   })
-  return createHash('sha256').update(canonical, 'utf8').digest('hex')
+  let binding = recentBindings.get(canonical)
+  if (binding === undefined) {
+    binding = oneShotHash('sha256', canonical, 'hex')
+    if (recentBindings.size >= MAX_RECENT_BINDINGS) recentBindings.clear()
+    recentBindings.set(canonical, binding)
+  }
+  return binding
 }
 
 function isKeyValue(value: unknown): value is CursorKeyValue {

@@ -42,22 +42,27 @@ export function visibilityFacts(v: VisibilityPlan): { scopes: string[]; policies
   }
 }
 
+interface SelectFacts {
+  readonly scopes: string[]
+  readonly policies: string[]
+  bypass: string | null
+}
+
+function collectSelectFacts(p: SelectPlan, out: SelectFacts): void {
+  const f = visibilityFacts(p.visibility)
+  out.scopes.push(...f.scopes)
+  out.policies.push(...f.policies)
+  if (p.visibility.bypass !== null && out.bypass === null) out.bypass = `${p.model}.${p.visibility.bypass}`
+  for (const inc of p.includes) collectSelectFacts(inc.select, out)
+}
+
 function selectFacts(plan: SelectPlan, facts: CallFacts): void {
-  const scopes: string[] = []
-  const policies: string[] = []
-  let bypass: string | null = null
-  const walk = (p: SelectPlan): void => {
-    const f = visibilityFacts(p.visibility)
-    scopes.push(...f.scopes)
-    policies.push(...f.policies)
-    if (p.visibility.bypass !== null && bypass === null) bypass = `${p.model}.${p.visibility.bypass}`
-    for (const inc of p.includes) walk(inc.select)
-  }
-  walk(plan)
+  const out: SelectFacts = { scopes: [], policies: [], bypass: null }
+  collectSelectFacts(plan, out)
   facts.model = plan.model
-  facts.scopesInjected = scopes
-  facts.rowPolicies = policies
-  facts.bypass = bypass
+  facts.scopesInjected = out.scopes
+  facts.rowPolicies = out.policies
+  facts.bypass = out.bypass
   facts.fieldsRedacted = redactedFieldsOf(plan)
 }
 

@@ -299,8 +299,11 @@ function messageOf(error: unknown): string {
 }
 
 async function appendAudit(runtime: ToolRuntime, draft: AuditRecordDraft, requestId: string): Promise<void> {
+  const audit = runtime.audit
   try {
-    await runtime.audit.append(draft)
+    // `record` accepts the record like `append` but lets the store seal it off this call's path.
+    if (audit.record !== undefined) await audit.record(draft)
+    else await audit.append(draft)
   } catch (error) {
     runtime.logger?.error({ requestId, err: messageOf(error) }, 'audit append failed')
     throw internalError(requestId)

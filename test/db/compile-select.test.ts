@@ -192,20 +192,27 @@ describeEachDatabase('compiled statement templates for reads', (db) => {
     )
     const second = compileQuery(
       db().app,
-      planQuery(
-        bound,
-        BOB,
-        parseRequest('query', { ...args, where: { ...args.where, value: 99 }, limit: 9 }),
-        {
-          cursorKey: TEST_SECRET,
-        },
-      ),
+      planQuery(bound, BOB, parseRequest('query', { ...args, where: { ...args.where, value: 99 } }), {
+        cursorKey: TEST_SECRET,
+      }),
     )
     expect(second.query).toBe(first.query)
     expect(second.sql).toBe(first.sql)
     expect(second.parameters).not.toEqual(first.parameters)
     expect(second.parameters).toContain(BOB.tenantId)
     expect(second.parameters).not.toContain(ALICE.tenantId)
+  })
+
+  it('writes the row limit into the statement, so each page size is its own statement', () => {
+    const args = { model: 'Order', where: { field: 'total', op: 'gt', value: 1 } }
+    const plan = (limit: number) =>
+      planQuery(bound, ALICE, parseRequest('query', { ...args, limit }), { cursorKey: TEST_SECRET })
+    const five = compileQuery(db().app, plan(5))
+    const nine = compileQuery(db().app, plan(9))
+    expect(five.sql).toMatch(/ limit 6$/)
+    expect(nine.sql).toMatch(/ limit 10$/)
+    expect(five.parameters).not.toContain(6)
+    expectSameQuery(db().app, plan(9))
   })
 
   it('builds plans with LIKE filters or row policies afresh on every call, matching a direct build', () => {

@@ -235,3 +235,72 @@ describe('MemoryAuditStore', () => {
     await expect(store.append(draft())).resolves.toMatchObject({ requestId: 'req-1' })
   })
 })
+
+describe('MemoryAuditStore.record (sealed off the caller path)', () => {
+  it('seals recorded drafts in acceptance order, interleaved with appends and commits', async () => {
+    const store = new MemoryAuditStore()
+    await store.record(draft({ requestId: 'r1' }))
+    const staged = await store.stage(draft({ requestId: 'staged' }))
+    await store.record(draft({ requestId: 'r2' }))
+    await staged.commit()
+    await store.append(draft({ requestId: 'a1' }))
+    await store.record(draft({ requestId: 'r3' }))
+    const records = store.all()
+    expect(records.map((r) => r.requestId)).toEqual(['r1', 'r2', 'staged', 'a1', 'r3'])
+    expect(verifyAuditChain(records)).toBe(-1)
+    for (const r of records) expect(r.hash).toBe(referenceHash(unsealed(r)))
+  })
+
+  it('stamps a record with the time it was accepted', async () => {
+    const store = new MemoryAuditStore()
+    const before = new Date().toISOString()
+    await store.record(draft())
+    const after = new Date().toISOString()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const [record] = await store.query()
+    expect(record !== undefined && record.timestamp >= before && record.timestamp <= after).toBe(true)
+  })
+
+  it('seals pending records on its own shortly after, and at once when a batch is full', async () => {
+    const store = new MemoryAuditStore({ capacity: 2 })
+    for (let i = 0; i < 5; i++) await store.record(draft({ requestId: `r${i}` }))
+    expect(store.pending).toBe(5)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(store.pending).toBe(0)
+    expect(store.all().map((r) => r.requestId)).toEqual(['r3', 'r4'])
+    expect(verifyAuditChain(store.all(), store.anchor())).toBe(-1)
+    for (let i = 0; i < 200; i++) await store.record(draft())
+    expect(store.pending).toBeLessThan(64)
+  })
+
+  it('rejects exactly when append rejects', async () => {
+    const cyclic: Record<string, unknown> = {}
+    cyclic['self'] = cyclic
+    for (const bad of [{ before: { total: 10n } }, { inputs: cyclic }]) {
+      const appendError = await new MemoryAuditStore().append(draft(bad)).then(
+        () => null,
+        (e: unknown) => (e as Error).name,
+      )
+      const recordError = await new MemoryAuditStore().record(draft(bad)).then(
+        () => null,
+        (e: unknown) => (e as Error).name,
+      )
+      expect(appendError).not.toBeNull()
+      expect(recordError).toBe(appendError)
+    }
+    const store = new MemoryAuditStore()
+    store.failNext(1)
+    await expect(store.record(draft())).rejects.toThrow('unavailable')
+    await store.record(draft())
+    expect(store.all()).toHaveLength(1)
+  })
+
+  it('seals drafts holding dates or class instances at once, with the same hash as append', async () => {
+    const store = new MemoryAuditStore()
+    await store.record(draft({ after: { at: new Date(0) }, requestId: 'dated' }))
+    await store.record(draft({ requestId: 'plain' }))
+    const records = store.all()
+    expect(records.map((r) => r.requestId)).toEqual(['dated', 'plain'])
+    expect(verifyAuditChain(records)).toBe(-1)
+  })
+})

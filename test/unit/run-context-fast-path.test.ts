@@ -24,7 +24,17 @@ class Holder {
 }
 
 const text = fc.oneof(
-  fc.constantFrom('', ' ', '\t\n ', 'a\u0000b', '\u0000', 'x'.repeat(256), 'x'.repeat(257), ' x ', 'tenant-a'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\t\n ',
+    'a\u0000b',
+    '\u0000',
+    'x'.repeat(256),
+    'x'.repeat(257),
+    ' x ',
+    'tenant-a',
+  ),
   fc.string({ maxLength: 8 }),
   fc.string({ minLength: 250, maxLength: 260 }),
 )
@@ -65,7 +75,9 @@ const metadata = fc.oneof(
 )
 
 /** An object with some of the given members (each present or not), sometimes an extra or odd key. */
-function partialRecord(members: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<Record<string, unknown>> {
+function partialRecord(
+  members: Record<string, fc.Arbitrary<unknown>>,
+): fc.Arbitrary<Record<string, unknown>> {
   return fc
     .record(
       Object.fromEntries(

@@ -59,6 +59,14 @@ function checkString(text: string, link: PathLink | null, what: string, limits: 
   if (text.includes('\u0000')) reject(link, `${what} contains a NUL character`)
 }
 
+/** The defaults overridden by `limits` (the defaults themselves, unchanged, when it overrides nothing). */
+function limitsWith(limits: Partial<InputLimits>): InputLimits {
+  for (const key in limits) {
+    if (Object.hasOwn(limits, key)) return { ...DEFAULT_INPUT_LIMITS, ...limits }
+  }
+  return DEFAULT_INPUT_LIMITS
+}
+
 /**
  * Throws VALIDATION_ERROR (with the path in `details.issues`) unless `value` is plain JSON-like data within
  * the limits: null, booleans, finite numbers, strings without NUL, arrays without holes, and objects whose
@@ -67,14 +75,9 @@ function checkString(text: string, link: PathLink | null, what: string, limits: 
  * omitted optional field in a programmatic call).
  */
 export function guardInput(value: unknown, limits: Partial<InputLimits> = {}): void {
-  const max: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...limits }
+  const max: InputLimits = limitsWith(limits)
   const stack: Frame[] = [{ value, depth: 0, path: null, inArray: false }]
   let counted = 1
-
-  const admit = (link: PathLink | null, children: number): void => {
-    counted += children
-    if (counted > max.maxNodes) reject(link, `the request holds more than ${max.maxNodes} values`)
-  }
 
   for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     const { value: current, path: link } = frame
@@ -110,7 +113,8 @@ export function guardInput(value: unknown, limits: Partial<InputLimits> = {}): v
       if (items.length > max.maxArrayLength) {
         reject(link, `an array has more than ${max.maxArrayLength} items`)
       }
-      admit(link, items.length)
+      counted += items.length
+      if (counted > max.maxNodes) reject(link, `the request holds more than ${max.maxNodes} values`)
       if (Object.getOwnPropertySymbols(items).length > 0) reject(link, 'arrays may not carry symbol keys')
       for (let i = items.length - 1; i >= 0; i--) {
         const child: PathLink = { parent: link, segment: i }
@@ -140,7 +144,8 @@ export function guardInput(value: unknown, limits: Partial<InputLimits> = {}): v
       if (FORBIDDEN_KEYS.has(key)) reject(child, `the key '${key}' is not allowed`)
       checkString(key, child, 'key', max)
     }
-    admit(link, keys.length)
+    counted += keys.length
+    if (counted > max.maxNodes) reject(link, `the request holds more than ${max.maxNodes} values`)
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i] as string
       const child: PathLink = { parent: link, segment: key }

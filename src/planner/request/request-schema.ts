@@ -14,6 +14,7 @@ import {
   type FilterInput,
   type FilterNode,
 } from './filter-schema.ts'
+import { parseSimpleGetRequest, parseSimpleQueryRequest } from './simple-request.ts'
 import { zodErrorToValidationError } from './zod-issues.ts'
 
 export const ORDER_DIRECTIONS = ['asc', 'desc'] as const
@@ -248,14 +249,33 @@ function validate<S extends z.ZodType>(kind: RequestKind, schema: S, input: unkn
   return result.data
 }
 
+/**
+ * The common request shapes are checked by hand after the guard (simple-request.ts gives exactly the schema
+ * path's answer, or nothing); everything else, and every invalid request, goes through zod.
+ */
 export function parseQueryRequest(input: unknown, limits?: Partial<InputLimits>): QueryRequest {
   guardInput(input, limits)
-  return normalizeQuery(validate('query', REQUEST_SCHEMAS.query, input))
+  return parseSimpleQueryRequest(input) ?? normalizeQuery(validate('query', REQUEST_SCHEMAS.query, input))
 }
 
 export function parseGetRequest(input: unknown, limits?: Partial<InputLimits>): GetRequest {
   guardInput(input, limits)
-  return normalizeGet(validate('get', REQUEST_SCHEMAS.get, input))
+  return parseSimpleGetRequest(input) ?? normalizeGet(validate('get', REQUEST_SCHEMAS.get, input))
+}
+
+/**
+ * parseQueryRequest / parseGetRequest through the zod schema only, without the hand-written fast path: the
+ * reference behaviour the fast path is tested against.
+ */
+export function parseRequestWithSchema(
+  kind: 'query' | 'get',
+  input: unknown,
+  limits?: Partial<InputLimits>,
+): QueryRequest | GetRequest {
+  guardInput(input, limits)
+  return kind === 'query'
+    ? normalizeQuery(validate('query', REQUEST_SCHEMAS.query, input))
+    : normalizeGet(validate('get', REQUEST_SCHEMAS.get, input))
 }
 
 export function parseAggregateRequest(input: unknown, limits?: Partial<InputLimits>): AggregateRequest {

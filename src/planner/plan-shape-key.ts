@@ -1,0 +1,293 @@
+/**
+ * The shape key of a probe read plan (compile-select.ts): a compact text that identifies everything of the
+ * plan the SQL builder may read, and the guard that makes the builder fail when it reads anything else.
+ *
+ * Both derive from one description of the plan (SELECT_SPEC and friends). The key is written for every read,
+ * so it is built by walking only the described members — cheaper than JSON.stringify of the whole plan — with
+ * strings length-prefixed and every value type-tagged, so two different shapes never share a key. The guard is
+ * applied once per shape, when its template is compiled: every object of the probe becomes a proxy that throws
+ * when the builder reads (or tests for) an own or absent member the description does not list. So the builder's
+ * every decision depends only on described members, and equal keys compile to equal SQL.
+ */
+import type { FilterPlan } from './query-plan.ts'
+
+/** How one member is described (and so encoded and guarded). */
+type Spec =
+  | 'string'
+  | 'string?'
+  | 'string|null'
+  | 'number'
+  | 'boolean'
+  /** A bound position: a slot, or a verbatim scalar or array of such (is_null's flag, between's pair). */
+  | 'value'
+  | 'filter|null'
+  /** Must be an empty array (row policies make a plan uncacheable before it gets here). */
+  | 'empty'
+  /** Not part of the key and passed to the builder untouched (the unreadable principal). */
+  | 'opaque'
+  | { readonly array: Spec }
+  | { readonly object: ObjectSpec }
+
+type ObjectSpec = readonly (readonly [string, Spec])[]
+
+/** Thrown inside the encoder for a plan outside the description; the plan is then built directly. */
+const UNENCODABLE = Symbol('unencodable')
+
+const RULE: ObjectSpec = [
+  ['action', 'string'],
+  ['pattern', 'string?'],
+  ['style', 'string?'],
+]
+const FIELD: ObjectSpec = [
+  ['name', 'string'],
+  ['typeClass', 'string'],
+  ['transform', 'string'],
+  ['rule', { object: RULE }],
+]
+const SCOPE: ObjectSpec = [
+  ['column', 'string'],
+  ['source', 'string'],
+  ['value', 'value'],
+]
+const VISIBILITY: ObjectSpec = [
+  ['model', 'string'],
+  ['scopes', { array: { object: SCOPE } }],
+  ['permissive', 'empty'],
+  ['restrictive', 'empty'],
+  ['bypass', 'string|null'],
+  ['softDeleteColumn', 'string|null'],
+  ['shared', 'boolean'],
+]
+const TABLE: ObjectSpec = [
+  ['schema', 'string'],
+  ['name', 'string'],
+]
+const ORDER_KEY: ObjectSpec = [
+  ['column', 'string'],
+  ['direction', 'string'],
+]
+const PAIR: ObjectSpec = [
+  ['local', 'string'],
+  ['remote', 'string'],
+]
+// SELECT_SPEC and INCLUDE refer to each other; the array is filled right below.
+const SELECT_SPEC: [string, Spec][] = []
+const INCLUDE: ObjectSpec = [
+  ['relation', 'string'],
+  ['cardinality', 'string'],
+  ['pairs', { array: { object: PAIR } }],
+  ['select', { object: SELECT_SPEC }],
+]
+SELECT_SPEC.push(
+  ['model', 'string'],
+  ['table', { object: TABLE }],
+  ['fields', { array: { object: FIELD } }],
+  ['visibility', { object: VISIBILITY }],
+  ['filter', 'filter|null'],
+  ['orderBy', { array: { object: ORDER_KEY } }],
+  ['fetchLimit', 'number'],
+  ['includes', { array: { object: INCLUDE } }],
+)
+
+const FILTER_GROUP: ObjectSpec = [
+  ['kind', 'string'],
+  ['items', { array: 'filter|null' }],
+]
+const FILTER_NOT: ObjectSpec = [
+  ['kind', 'string'],
+  ['item', 'filter|null'],
+]
+const FILTER_CMP: ObjectSpec = [
+  ['kind', 'string'],
+  ['column', 'string'],
+  ['op', 'string'],
+  ['value', 'value'],
+]
+
+function filterSpec(f: FilterPlan): ObjectSpec {
+  switch (f.kind) {
+    case 'and':
+    case 'or':
+      return FILTER_GROUP
+    case 'not':
+      return FILTER_NOT
+    case 'cmp':
+      return FILTER_CMP
+    default: {
+      const never: never = f
+      throw new Error(`unhandled filter kind ${String(never)}`)
+    }
+  }
+}
+
+/** The described members of the two probe kinds. */
+const GET_PROBE: ObjectSpec = [
+  ['kind', 'string'],
+  ['root', { object: SELECT_SPEC }],
+]
+const QUERY_PROBE: ObjectSpec = [
+  ['kind', 'string'],
+  ['root', { object: SELECT_SPEC }],
+  ['after', 'value'],
+]
+
+function probeSpec(probe: { readonly kind: string }): ObjectSpec {
+  return probe.kind === 'get' ? GET_PROBE : QUERY_PROBE
+}
+
+/** Index of a slot marker, or -1 for anything else. */
+export type SlotIndexOf = (value: unknown) => number
+
+function text(value: unknown): string {
+  if (typeof value !== 'string') throw UNENCODABLE
+  return `${value.length}:${value}`
+}
+
+function encodeValue(value: unknown, slotIndex: SlotIndexOf): string {
+  switch (typeof value) {
+    case 'string':
+      return `s${value.length}:${value}`
+    case 'number':
+      return `n${String(value)};`
+    case 'boolean':
+      return value ? 'T' : 'F'
+    case 'object': {
+      if (value === null) return 'Z'
+      const slot = slotIndex(value)
+      if (slot >= 0) return `$${slot};`
+      if (!Array.isArray(value)) throw UNENCODABLE
+      const items: readonly unknown[] = value
+      let out = `[${items.length};`
+      for (let i = 0; i < items.length; i++) out += encodeValue(items[i], slotIndex)
+      return out
+    }
+    default:
+      throw UNENCODABLE
+  }
+}
+
+function encode(value: unknown, spec: Spec, slotIndex: SlotIndexOf): string {
+  switch (spec) {
+    case 'string':
+      return text(value)
+    case 'string?':
+      return value === undefined ? 'u' : text(value)
+    case 'string|null':
+      return value === null ? 'Z' : text(value)
+    case 'number':
+      if (typeof value !== 'number') throw UNENCODABLE
+      return `${String(value)};`
+    case 'boolean':
+      if (typeof value !== 'boolean') throw UNENCODABLE
+      return value ? 'T' : 'F'
+    case 'value':
+      return encodeValue(value, slotIndex)
+    case 'filter|null':
+      if (value === null) return 'Z'
+      if (typeof value !== 'object') throw UNENCODABLE
+      return encodeObject(value, filterSpec(value as FilterPlan), slotIndex)
+    case 'empty':
+      if (!Array.isArray(value) || value.length !== 0) throw UNENCODABLE
+      return '[]'
+    case 'opaque':
+      throw UNENCODABLE
+    default:
+      break
+  }
+  if ('array' in spec) {
+    if (!Array.isArray(value)) throw UNENCODABLE
+    const items: readonly unknown[] = value
+    let out = `[${items.length};`
+    for (let i = 0; i < items.length; i++) out += encode(items[i], spec.array, slotIndex)
+    return out
+  }
+  if (typeof value !== 'object' || value === null) throw UNENCODABLE
+  return encodeObject(value, spec.object, slotIndex)
+}
+
+function encodeObject(value: object, spec: ObjectSpec, slotIndex: SlotIndexOf): string {
+  const record = value as Record<string, unknown>
+  let out = '{'
+  for (let i = 0; i < spec.length; i++) {
+    const entry = spec[i] as readonly [string, Spec]
+    out += encode(record[entry[0]], entry[1], slotIndex)
+  }
+  return `${out}}`
+}
+
+/** The shape key of a probe plan, or undefined when the plan is outside the description. */
+export function shapeKeyOf(probe: { readonly kind: string }, slotIndex: SlotIndexOf): string | undefined {
+  try {
+    return encodeObject(probe, probeSpec(probe), slotIndex)
+  } catch (error) {
+    if (error === UNENCODABLE) return undefined
+    throw error
+  }
+}
+
+function described(spec: ObjectSpec): ReadonlySet<PropertyKey> {
+  return new Set(spec.map(([member]) => member))
+}
+
+/** Reading a member the description does not list (an own one, or one that is absent altogether). */
+function undescribed(prop: PropertyKey): Error {
+  return new Error(`plan-shape-key: the builder read '${String(prop)}', which the shape key does not cover`)
+}
+
+function guardValue(value: unknown, spec: Spec, slotIndex: SlotIndexOf): unknown {
+  if (spec === 'opaque' || typeof value !== 'object' || value === null || slotIndex(value) >= 0) return value
+  if (typeof spec === 'string') {
+    if (spec === 'filter|null') return guardObject(value, filterSpec(value as FilterPlan), slotIndex)
+    // A verbatim value array (between's pair, cursor keys): fully encoded, items guarded as values.
+    return Array.isArray(value) ? guardArray(value, 'value', slotIndex) : value
+  }
+  if ('array' in spec) return Array.isArray(value) ? guardArray(value, spec.array, slotIndex) : value
+  return guardObject(value, spec.object, slotIndex)
+}
+
+function guardArray(items: readonly unknown[], spec: Spec, slotIndex: SlotIndexOf): readonly unknown[] {
+  // Items are guarded up front; an array's own length, indices and methods are all covered by the key.
+  return Object.freeze(items.map((item) => guardValue(item, spec, slotIndex)))
+}
+
+function guardObject(value: object, spec: ObjectSpec, slotIndex: SlotIndexOf): object {
+  const allowed = described(spec)
+  const copy: Record<string, unknown> = {}
+  for (const [member, memberSpec] of spec) {
+    const v = (value as Record<string, unknown>)[member]
+    if (v !== undefined || Object.hasOwn(value, member)) copy[member] = guardValue(v, memberSpec, slotIndex)
+  }
+  return new Proxy(copy, {
+    // Only described members may be looked at, not even inherited ones or the list of keys: a plan could
+    // carry an own member of any name, which the key would not cover.
+    get(target, prop, receiver) {
+      if (allowed.has(prop)) return Reflect.get(target, prop, receiver) as unknown
+      throw undescribed(prop)
+    },
+    has(target, prop) {
+      if (allowed.has(prop)) return Reflect.has(target, prop)
+      throw undescribed(prop)
+    },
+    ownKeys() {
+      throw undescribed('(its keys)')
+    },
+    getOwnPropertyDescriptor(target, prop) {
+      if (allowed.has(prop)) return Reflect.getOwnPropertyDescriptor(target, prop)
+      throw undescribed(prop)
+    },
+  })
+}
+
+/**
+ * A copy of the probe for compiling its template: every described object becomes a proxy that throws when the
+ * builder reads a member the shape key does not cover. Members named in `opaque` (the unreadable principal)
+ * are passed through as they are.
+ */
+export function guardedProbe<T extends { readonly kind: string }>(
+  probe: T,
+  opaque: readonly string[],
+  slotIndex: SlotIndexOf,
+): T {
+  const spec: ObjectSpec = [...probeSpec(probe), ...opaque.map((member) => [member, 'opaque'] as const)]
+  return guardObject(probe, spec, slotIndex) as T
+}

@@ -1,0 +1,141 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { TesseraError } from '../../src/errors/index.ts'
+import { canonicalJson, cursorBinding, decodeCursor, encodeCursor } from '../../src/planner/cursor.ts'
+
+const binding = cursorBinding({ tenantId: 't', model: 'Widget', orderBy: [], policyVersion: 'v' })
+const payload = { v: 1, b: binding, k: ['2024-01-01 00:00:00+00', 'id-1'] } as const
+
+function rejects(fn: () => unknown): boolean {
+  try {
+    fn()
+    return false
+  } catch (error) {
+    return error instanceof TesseraError && error.code === 'INVALID_CURSOR'
+  }
+}
+
+describe('cursor keys derived from the secret', () => {
+  it('follows a byte secret that is changed in place', () => {
+    const secret = new Uint8Array(32).fill(7)
+    const token = encodeCursor(payload, secret)
+    expect(decodeCursor(token, secret, binding).k).toEqual(payload.k)
+    secret[0] = 8
+    expect(rejects(() => decodeCursor(token, secret, binding))).toBe(true)
+    const reissued = encodeCursor(payload, secret)
+    expect(decodeCursor(reissued, secret, binding).k).toEqual(payload.k)
+    secret[0] = 7
+    expect(rejects(() => decodeCursor(reissued, secret, binding))).toBe(true)
+    expect(decodeCursor(token, secret, binding).k).toEqual(payload.k)
+  })
+
+  it('accepts a cursor under another array holding the same bytes, and a string of them', () => {
+    const token = encodeCursor(payload, new Uint8Array(Buffer.from('same-secret-bytes')))
+    expect(decodeCursor(token, new Uint8Array(Buffer.from('same-secret-bytes')), binding).k).toEqual(
+      payload.k,
+    )
+    expect(decodeCursor(token, 'same-secret-bytes', binding).k).toEqual(payload.k)
+  })
+
+  it('keeps every string secret apart, beyond the number of cached secrets', () => {
+    const secrets = Array.from({ length: 40 }, (_, i) => `secret-${i}`)
+    const tokens = secrets.map((s) => encodeCursor(payload, s))
+    for (const [i, s] of secrets.entries()) {
+      expect(decodeCursor(tokens[i], s, binding).k).toEqual(payload.k)
+      expect(rejects(() => decodeCursor(tokens[(i + 1) % tokens.length], s, binding))).toBe(true)
+    }
+  })
+
+  it('still refuses an empty secret every time', () => {
+    for (let i = 0; i < 2; i++) {
+      expect(() => encodeCursor(payload, '')).toThrow(TesseraError)
+      expect(() => encodeCursor(payload, new Uint8Array(0))).toThrow(TesseraError)
+    }
+  })
+})
+
+/** canonicalJson as first written (entries, filter, sort, map, join): the definition the fast one must keep. */
+function referenceCanonicalJson(value: unknown, depth = 0): string {
+  if (depth > 64) throw new Error('too deep')
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value)
+    case 'number':
+      if (!Number.isFinite(value)) throw new Error('non-finite')
+      return JSON.stringify(value)
+    case 'bigint':
+      return JSON.stringify(value.toString())
+    case 'object':
+      break
+    default:
+      throw new Error('unsupported')
+  }
+  if (value instanceof Date) return JSON.stringify(value.toISOString())
+  if (Array.isArray(value)) {
+    const items: readonly unknown[] = value
+    return `[${items.map((v) => (v === undefined ? 'null' : referenceCanonicalJson(v, depth + 1))).join(',')}]`
+  }
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) throw new Error('not plain')
+  const entries = Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${referenceCanonicalJson(v, depth + 1)}`).join(',')}}`
+}
+
+function canonicalOutcome(f: (v: unknown) => string, value: unknown): string {
+  try {
+    return `ok ${f(value)}`
+  } catch {
+    return 'throws'
+  }
+}
+
+describe('canonicalJson', () => {
+  it('gives the text of its reference definition for any value, or throws where it throws', () => {
+    const value = fc.anything({
+      withBigInt: true,
+      withDate: true,
+      withSparseArray: true,
+      withNullPrototype: true,
+      withMap: true,
+      withBoxedValues: true,
+    })
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalOutcome(canonicalJson, v)).toBe(canonicalOutcome(referenceCanonicalJson, v))
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('keeps holes, undefined items and members as before', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const value = { b: [1, , undefined, 'x'], a: { d: undefined, c: null } }
+    expect(canonicalJson(value)).toBe('{"a":{"c":null},"b":[1,,null,"x"]}')
+  })
+})
+
+describe('cursor sealing', () => {
+  it('seals the same page position under a fresh IV every time, across IV pools', () => {
+    const tokens = new Set<string>()
+    const sealed = new Set<string>()
+    for (let i = 0; i < 600; i++) {
+      const token = encodeCursor(payload, 'iv-test-secret')
+      tokens.add(token)
+      const body = JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()) as {
+        k: string[]
+      }
+      sealed.add(
+        Buffer.from(body.k[0] as string, 'base64url')
+          .subarray(0, 12)
+          .toString('hex'),
+      )
+      expect(decodeCursor(token, 'iv-test-secret', binding).k).toEqual(payload.k)
+    }
+    expect(tokens.size).toBe(600)
+    expect(sealed.size).toBe(600)
+  })
+})
