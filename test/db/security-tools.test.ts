@@ -69,7 +69,11 @@ describeEachDatabase('red team: the call surface and the principal', (db) => {
     // Every call is audited, probes of tools that do not exist included.
     const records = await h.audit.query({ limit: 100_000 })
     expect(records.length).toBe(before + 1)
-    expect(records.at(-1)).toMatchObject({ outcome: 'error', errorCode: 'VALIDATION_ERROR', requestId: `unknown-tool-${name.length}` })
+    expect(records.at(-1)).toMatchObject({
+      outcome: 'error',
+      errorCode: 'VALIDATION_ERROR',
+      requestId: `unknown-tool-${name.length}`,
+    })
   })
 
   it('answers a tool name that is not a string with VALIDATION_ERROR, not an internal error', async () => {

@@ -197,7 +197,8 @@ describeEachDatabase('create under a write policy', (db) => {
   it("answers an explicit primary key equal to B's row, the caller's own row or a fresh id with one uniform error", async () => {
     const b = await tenantSnapshot(db(), TENANT_B)
     const count = await countRows(db(), 'orders')
-    const attempt = (id: string) => h.toolset.call(as(ALICE), 'db_create', { model: 'Order', data: { id, status: 'pending' } })
+    const attempt = (id: string) =>
+      h.toolset.call(as(ALICE), 'db_create', { model: 'Order', data: { id, status: 'pending' } })
     const foreign = await attempt(ORDER_B1)
     const own = await attempt(ORDER_A1)
     const fresh = await attempt('f0000000-0000-4000-8000-00000000abcd')

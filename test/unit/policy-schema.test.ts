@@ -692,7 +692,8 @@ function table(name: string, columns: string[]): TableInfo {
     indexes: [],
     estimatedRows: 0,
     rlsEnabled: false,
-    rlsForced: false, cascadingReferences: [],
+    rlsForced: false,
+    cascadingReferences: [],
   }
 }
 
