@@ -193,21 +193,44 @@ function canonical(value: unknown): string {
 
 /** Cuts long strings and deep structures so an audit record never stores a whole payload verbatim. */
 export function sanitizeAuditInput(value: unknown, depth = 0): unknown {
+  // Tool arguments are untrusted: a Proxy or a getter must not run (or throw) while the audit record is built,
+  // and a `__proto__` key must stay data, never become the record's prototype.
+  try {
+    return sanitizeValue(value, depth)
+  } catch {
+    return '[unreadable]'
+  }
+}
+
+function sanitizeValue(value: unknown, depth: number): unknown {
   if (typeof value === 'string')
     return value.length > 256 ? `${value.slice(0, 256)}…[${value.length} chars]` : value
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value
   if (typeof value === 'bigint') return value.toString()
   if (depth >= 6) return '[…]'
+  if (typeof value !== 'object' || value === undefined) return null
   if (Array.isArray(value)) {
-    const head = value.slice(0, 50).map((v) => sanitizeAuditInput(v, depth + 1))
-    return value.length > 50 ? [...head, `…[${value.length - 50} more]`] : head
-  }
-  if (typeof value === 'object' && value !== undefined) {
-    const out: Record<string, unknown> = {}
-    for (const key of Object.keys(value as object).slice(0, 100)) {
-      out[key] = sanitizeAuditInput((value as Record<string, unknown>)[key], depth + 1)
-    }
+    const out: unknown[] = []
+    for (let i = 0; i < Math.min(value.length, 50); i++) out.push(readOwn(value, String(i), depth))
+    if (value.length > 50) out.push(`…[${value.length - 50} more]`)
     return out
   }
-  return null
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value).slice(0, 100)) {
+    Object.defineProperty(out, key, {
+      value: readOwn(value, key, depth),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return out
+}
+
+/** A data property's value, sanitised; an accessor is never invoked. */
+function readOwn(target: object, key: string, depth: number): unknown {
+  const descriptor = Object.getOwnPropertyDescriptor(target, key)
+  if (descriptor === undefined) return null
+  if (!('value' in descriptor)) return '[accessor]'
+  return sanitizeValue(descriptor.value, depth + 1)
 }

@@ -4,7 +4,8 @@
  */
 import type { CompiledQuery } from 'kysely'
 import type { RunContext } from '../context/index.ts'
-import { budgetExceeded, notFound } from '../errors/index.ts'
+import { budgetExceeded, notFound, TesseraError, validationError } from '../errors/index.ts'
+import { toJsonSafe } from '../executor/json-safe.ts'
 import { estimateCost } from '../executor/explain-cost.ts'
 import { buildAggregate, AGGREGATE_VALUE } from '../planner/build-aggregate.ts'
 import { ORDER_KEY_PREFIX } from '../planner/build-select.ts'
@@ -86,7 +87,11 @@ async function execute(
       if (runtime.costGuard) {
         const cost = await estimateCost(q, compiled)
         if (cost > budget.maxEstimatedCost) {
-          throw budgetExceeded('estimated_cost', budget.maxEstimatedCost, Math.round(cost))
+          // No `requested`: the estimate comes from table-wide statistics, other tenants' rows included.
+          throw new TesseraError('QUERY_BUDGET_EXCEEDED', 'Query exceeds the estimated cost budget', {
+            hints: ['Narrow the query: add a selective filter or a smaller limit'],
+            details: { budgetType: 'estimated_cost', limit: budget.maxEstimatedCost },
+          })
         }
       }
       const result = await q.executeQuery(compiled)
@@ -94,6 +99,9 @@ async function execute(
     },
   )
 }
+
+/** Sort-key bytes a cursor can carry within its 4 KB token (encryption and encoding take the rest). */
+const MAX_CURSOR_KEY_BYTES = 2_000
 
 export async function runQuery(
   runtime: ToolRuntime,
@@ -115,6 +123,12 @@ export async function runQuery(
       const v = last[`${ORDER_KEY_PREFIX}${i}`]
       return v === null || v === undefined ? null : String(v)
     })
+    if (k.reduce((n, v) => n + (v === null ? 4 : Buffer.byteLength(v)), 0) > MAX_CURSOR_KEY_BYTES) {
+      // The caller's own data can make a sort key too long for a cursor; say so instead of failing inside.
+      throw validationError('The sort key of the last row is too long to page by; order by a shorter field', [
+        { path: 'orderBy', message: 'sort key too long for a cursor' },
+      ])
+    }
     nextCursor = encodeCursor({ v: 1, b: cursorBinding(plan.cursorScope), k }, runtime.secret)
   }
   const rows = shapeRows(page, plan.root, runtime.secret)
@@ -141,9 +155,10 @@ export async function runGet(
   return { row: row as Row }
 }
 
+/** JSON-safe: NaN and ±Infinity (float min/max, numeric sums) leave as strings, not as numbers JSON turns into null. */
 function aggregateValue(v: unknown): string | number | null {
   if (v === null || v === undefined) return null
-  if (typeof v === 'number') return v
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v)
   if (typeof v === 'string') return v
   return String(v)
 }
@@ -184,7 +199,7 @@ export async function runAggregate(
   facts.rowCount = raw.length
   return {
     groups: raw.map((r) => ({
-      key: Object.fromEntries(plan.groupBy.map((g) => [g.name, r[g.name] ?? null])),
+      key: Object.fromEntries(plan.groupBy.map((g) => [g.name, toJsonSafe(r[g.name] ?? null)])),
       value: convert(r[AGGREGATE_VALUE]),
     })),
   }

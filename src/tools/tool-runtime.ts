@@ -77,11 +77,16 @@ export function toSafeError(runtime: ToolRuntime, error: unknown, requestId: str
 }
 
 export function modelArg(args: unknown): string | null {
-  if (typeof args === 'object' && args !== null && typeof (args as { model?: unknown }).model === 'string') {
-    const model = (args as { model: string }).model
-    return model.length <= 63 ? model : model.slice(0, 63)
+  if (typeof args !== 'object' || args === null) return null
+  // Read the data property only: an accessor (or a Proxy trap) on untrusted arguments must never run here.
+  let model: unknown
+  try {
+    model = Object.getOwnPropertyDescriptor(args, 'model')?.value
+  } catch {
+    return null
   }
-  return null
+  if (typeof model !== 'string') return null
+  return model.length <= 63 ? model : model.slice(0, 63)
 }
 
 export function auditDraft(
