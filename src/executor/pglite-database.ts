@@ -4,10 +4,9 @@
  */
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
 import { createPgConfig } from '@electric-sql/pglite/node-postgres'
-import { Kysely } from 'kysely'
 import pg from 'pg'
-import { createTesseraDialect } from './tessera-dialect.ts'
-import type { AnyDatabase, AnyTables } from '../schema/any-database.ts'
+import { kyselyOverPool } from './kysely-over-pool.ts'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 export interface PgliteDatabaseOptions {
   /** Where PGlite keeps its files (`memory://` or a directory); in memory when omitted. */
@@ -31,7 +30,7 @@ export interface PgliteDatabase {
   close(): Promise<void>
 }
 
-export const DEFAULT_SESSION_STATEMENT_TIMEOUT_MS = 5000
+export { DEFAULT_SESSION_STATEMENT_TIMEOUT_MS } from './kysely-over-pool.ts'
 
 export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}): Promise<PgliteDatabase> {
   const pgliteOptions: PGliteOptions = {
@@ -43,15 +42,7 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
   // PGlite has one session: one client (max 1), kept open (idleTimeoutMillis 0) so the session state the
   // pg client caches — prepared statement names — never goes out of step with the engine.
   const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, idleTimeoutMillis: 0 })
-  const db = new Kysely<AnyTables>({
-    dialect: createTesseraDialect({
-      pool,
-      statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_SESSION_STATEMENT_TIMEOUT_MS,
-      ...(options.maxPreparedPerConnection === undefined
-        ? {}
-        : { maxPreparedPerConnection: options.maxPreparedPerConnection }),
-    }),
-  })
+  const db = kyselyOverPool(pool, options)
   let closed: Promise<void> | undefined
   return {
     db,

@@ -3,12 +3,10 @@
  * a server: `connectionTimeoutMillis: 0` waits forever when the pool is exhausted (THREATS fact 8), and
  * an idle client that loses its connection emits an 'error' that crashes the process if nobody listens.
  */
-import { Kysely } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
-import { DEFAULT_SESSION_STATEMENT_TIMEOUT_MS } from './pglite-database.ts'
-import { createTesseraDialect } from './tessera-dialect.ts'
-import type { AnyDatabase, AnyTables } from '../schema/any-database.ts'
+import { kyselyOverPool } from './kysely-over-pool.ts'
+import type { AnyDatabase } from '../schema/any-database.ts'
 
 export interface PostgresDatabaseOptions {
   /** Session statement_timeout set on every new connection (default 5000, the PROD budget). */
@@ -38,15 +36,7 @@ export function createPostgresDatabase(
       'idle database connection failed',
     )
   })
-  const db = new Kysely<AnyTables>({
-    dialect: createTesseraDialect({
-      pool,
-      statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_SESSION_STATEMENT_TIMEOUT_MS,
-      ...(options.maxPreparedPerConnection === undefined
-        ? {}
-        : { maxPreparedPerConnection: options.maxPreparedPerConnection }),
-    }),
-  })
+  const db = kyselyOverPool(pool, options)
   let closed: Promise<void> | undefined
   return {
     db,
