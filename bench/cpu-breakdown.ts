@@ -15,8 +15,13 @@ import { planGet, planQuery } from '../src/planner/plan-read.ts'
 import { parseRequest } from '../src/planner/request/request-schema.ts'
 import type { BoundPolicy } from '../src/policy/types.ts'
 import { shapeRows } from '../src/tools/shape-rows.ts'
-import { auditDraft, type ToolRuntime } from '../src/tools/tool-runtime.ts'
+import { type CallStart, auditDraft, type ToolRuntime } from '../src/tools/tool-runtime.ts'
 import type { SampleRow } from './bench-data.ts'
+
+/** A call record as tool-runtime builds one, for timing auditDraft in a loop. */
+function benchCall(tool: string, rawCtx: unknown, args: unknown): CallStart {
+  return { tool, action: 'read', rawCtx, args, started: 0, requestId: 'req', facts: {} }
+}
 
 export interface StageCost {
   readonly stage: string
@@ -106,7 +111,7 @@ export function measureCpu(
       stage: 'audit draft + record (memory store)',
       phase: 'after',
       micros: timeLoop(n, (i) => {
-        const draft = auditDraft(runtime, 'db_get', 'read', rawCtx(i), ctx(i), 'req', getArgs(i), {}, 0, null)
+        const draft = auditDraft(runtime, benchCall('db_get', rawCtx(i), getArgs(i)), ctx(i), null)
         return audit.record(draft)
       }),
     },
@@ -114,10 +119,7 @@ export function measureCpu(
       stage: 'seal one record (batched, off the call path)',
       phase: 'reference',
       micros: timeLoop(n, (i) =>
-        sealAuditRecord(
-          auditDraft(runtime, 'db_get', 'read', rawCtx(i), ctx(i), 'req', getArgs(i), {}, 0, null),
-          null,
-        ),
+        sealAuditRecord(auditDraft(runtime, benchCall('db_get', rawCtx(i), getArgs(i)), ctx(i), null), null),
       ),
     },
   ]
@@ -180,18 +182,7 @@ export function measureCpu(
       stage: 'audit draft + record (memory store)',
       phase: 'after',
       micros: timeLoop(n, (i) => {
-        const draft = auditDraft(
-          runtime,
-          'db_query',
-          'read',
-          rawCtx(i),
-          ctx(i),
-          'req',
-          queryArgs(),
-          {},
-          0,
-          null,
-        )
+        const draft = auditDraft(runtime, benchCall('db_query', rawCtx(i), queryArgs()), ctx(i), null)
         return audit.record(draft)
       }),
     },

@@ -26,6 +26,11 @@ export function or(parts: readonly Expression<SqlBool>[]): Expression<SqlBool> {
   return sql<SqlBool>`(${sql.join(parts, sql` or `)})`
 }
 
+/** Every scoped column equals the principal's (bound) value. */
+export function scopePredicate(v: VisibilityPlan, col: ColumnRef): Expression<SqlBool> {
+  return and(v.scopes.map((s) => sql<SqlBool>`${col(s.column)} = ${s.value}`))
+}
+
 /** `(scopes ∧ … ∨ permissive…) ∧ restrictive… ∧ soft-delete IS NULL`; no rule at all means no row. */
 export function visibilityPredicate(
   v: VisibilityPlan,
@@ -35,8 +40,7 @@ export function visibilityPredicate(
   const parts: Expression<SqlBool>[] = []
   if (v.bypass === null && !v.shared) {
     const alternatives: Expression<SqlBool>[] = []
-    if (v.scopes.length > 0)
-      alternatives.push(and(v.scopes.map((s) => sql<SqlBool>`${col(s.column)} = ${s.value}`)))
+    if (v.scopes.length > 0) alternatives.push(scopePredicate(v, col))
     for (const rule of v.permissive)
       alternatives.push(compileCondition(rule.condition, { column: col, principal }))
     // or([]) is `false`: a model that somehow has neither scope nor permissive rule shows nothing (fail closed).

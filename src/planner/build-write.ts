@@ -6,7 +6,14 @@
  */
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Principal } from '../context/index.ts'
-import { and, type ColumnRef, columnRef, or, visibilityPredicate } from './build-predicates.ts'
+import {
+  and,
+  type ColumnRef,
+  columnRef,
+  or,
+  scopePredicate,
+  visibilityPredicate,
+} from './build-predicates.ts'
 import { writeGrants } from './write-check.ts'
 import { outputExpression } from './build-select.ts'
 import { compileCondition } from './compile-condition.ts'
@@ -43,7 +50,7 @@ export function writeCheckPredicate(
   const parts: Expression<SqlBool>[] = []
   if (v.bypass === null && !v.shared) {
     if (v.scopes.length > 0) {
-      parts.push(and(v.scopes.map((s) => sql<SqlBool>`${col(s.column)} = ${s.value}`)))
+      parts.push(scopePredicate(v, col))
     } else {
       // Every rule that can grant a write must hold (see write-check.ts): one permissive rule alone could let a
       // caller plant a row into another tenant by satisfying a different rule (e.g. owner_id = me).

@@ -91,16 +91,11 @@ export function modelArg(args: unknown): string | null {
 
 export function auditDraft(
   runtime: ToolRuntime,
-  tool: string,
-  action: AuditAction,
-  rawCtx: unknown,
+  call: CallStart,
   ctx: RunContext | null,
-  requestId: string,
-  args: unknown,
-  facts: CallFacts,
-  started: number,
   error: TesseraError | null,
 ): AuditRecordDraft {
+  const { tool, action, rawCtx, args, requestId, facts, started } = call
   const principal = ctx?.principal
   const rawPrincipal = (rawCtx as { principal?: { tenantId?: unknown } } | null)?.principal
   return {
@@ -131,45 +126,34 @@ export function auditDraft(
   }
 }
 
-interface CallStart {
+/** One call as the audit sees it: what was asked, by whom (unvalidated), when, and the facts gathered. */
+export interface CallStart {
+  readonly tool: string
+  readonly action: AuditAction
+  readonly rawCtx: unknown
+  readonly args: unknown
   readonly started: number
   readonly requestId: string
   readonly facts: CallFacts
 }
 
-function startCall(rawCtx: unknown): CallStart {
+function startCall(tool: string, action: AuditAction, rawCtx: unknown, args: unknown): CallStart {
   const requestId =
     typeof (rawCtx as { requestId?: unknown } | null)?.requestId === 'string'
       ? (rawCtx as { requestId: string }).requestId.slice(0, 256)
       : randomUUID()
-  return { started: performance.now(), requestId, facts: {} }
+  return { tool, action, rawCtx, args, started: performance.now(), requestId, facts: {} }
 }
 
 /** Maps what a call threw to a safe error, records the failure, and returns the error to throw. */
 async function failCall(
   runtime: ToolRuntime,
-  tool: string,
-  action: AuditAction,
-  rawCtx: unknown,
-  ctx: RunContext | null,
-  args: unknown,
   call: CallStart,
+  ctx: RunContext | null,
   error: unknown,
 ): Promise<TesseraError> {
   const safe = toSafeError(runtime, error, call.requestId)
-  const draft = auditDraft(
-    runtime,
-    tool,
-    action,
-    rawCtx,
-    ctx,
-    call.requestId,
-    args,
-    call.facts,
-    call.started,
-    safe,
-  )
-  await appendAudit(runtime, draft, call.requestId)
+  await appendAudit(runtime, auditDraft(runtime, call, ctx, safe), call.requestId)
   return safe
 }
 
@@ -185,28 +169,16 @@ export async function runReadTool<T>(
   args: unknown,
   body: (scope: CallScope) => Promise<T>,
 ): Promise<T> {
-  const call = startCall(rawCtx)
+  const call = startCall(tool, action, rawCtx, args)
   let ctx: RunContext | null = null
   let result: T
   try {
     ctx = parseRunContext(rawCtx)
     result = await body({ ctx, requestId: call.requestId, facts: call.facts })
   } catch (error) {
-    throw await failCall(runtime, tool, action, rawCtx, ctx, args, call, error)
+    throw await failCall(runtime, call, ctx, error)
   }
-  const draft = auditDraft(
-    runtime,
-    tool,
-    action,
-    rawCtx,
-    ctx,
-    call.requestId,
-    args,
-    call.facts,
-    call.started,
-    null,
-  )
-  await appendAudit(runtime, draft, call.requestId)
+  await appendAudit(runtime, auditDraft(runtime, call, ctx, null), call.requestId)
   return result
 }
 
@@ -232,7 +204,7 @@ export async function runWriteTool<T>(
   args: unknown,
   body: (scope: WriteCallScope) => Promise<T>,
 ): Promise<T> {
-  const call = startCall(rawCtx)
+  const call = startCall(tool, action, rawCtx, args)
   const { requestId } = call
   let ctx: RunContext | null = null
   const audit: { staged: StagedAudit | null } = { staged: null }
@@ -241,18 +213,7 @@ export async function runWriteTool<T>(
     const parsed = parseRunContext(rawCtx)
     ctx = parsed
     const stageAudit = async (trx: unknown): Promise<void> => {
-      const draft = auditDraft(
-        runtime,
-        tool,
-        action,
-        rawCtx,
-        parsed,
-        requestId,
-        args,
-        call.facts,
-        call.started,
-        null,
-      )
+      const draft = auditDraft(runtime, call, parsed, null)
       try {
         audit.staged = await runtime.audit.stage(draft, trx)
       } catch (error) {
@@ -276,15 +237,11 @@ export async function runWriteTool<T>(
     delete call.facts.after
     delete call.facts.affectedRows
     delete call.facts.rowCount
-    throw await failCall(runtime, tool, action, rawCtx, ctx, args, call, error)
+    throw await failCall(runtime, call, ctx, error)
   }
   if (audit.staged === null) {
     // A body that staged nothing changed nothing: record it like a read.
-    await appendAudit(
-      runtime,
-      auditDraft(runtime, tool, action, rawCtx, ctx, requestId, args, call.facts, call.started, null),
-      requestId,
-    )
+    await appendAudit(runtime, auditDraft(runtime, call, ctx, null), requestId)
     return result
   }
   try {
