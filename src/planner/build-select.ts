@@ -19,6 +19,36 @@ import type { AnyDatabase } from '../schema/any-database.ts'
 /** Hidden columns carrying the order keys as text, for the next page's cursor; stripped before returning. */
 export const ORDER_KEY_PREFIX = '__tessera_k'
 
+/**
+ * Type classes whose selected output (see outputExpression) is an exact text form, or an integer whose
+ * decimal text is one, that PostgreSQL parses back to the same value: such a field can serve as its own
+ * cursor key. Floats (shortest round-trip text is not guaranteed across settings), booleans, json, bytea
+ * and unknown types keep a hidden `::text` column.
+ */
+const SELF_KEYED_CLASSES: ReadonlySet<SelectedField['typeClass']> = new Set([
+  'string',
+  'uuid',
+  'integer',
+  'bigint',
+  'numeric',
+  'timestamp',
+])
+
+/**
+ * For each order key of a root select, the row property its cursor value is read from: the selected field
+ * itself when it leaves the database untransformed in an exact, re-parsable text form (saving a column per
+ * key), otherwise the hidden `__tessera_k{i}` column. buildQuery and the cursor writer both use this, so the
+ * SQL and the reader always agree.
+ */
+export function orderKeySources(plan: Pick<SelectPlan, 'fields' | 'orderBy'>): readonly string[] {
+  return plan.orderBy.map((key, i) => {
+    const field = plan.fields.find((f) => f.name === key.column)
+    return field !== undefined && field.transform === 'none' && SELF_KEYED_CLASSES.has(field.typeClass)
+      ? field.name
+      : `${ORDER_KEY_PREFIX}${i}`
+  })
+}
+
 type AnyDb = AnyDatabase
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnySelect = SelectQueryBuilder<any, any, any>
@@ -136,7 +166,13 @@ export function buildQuery(db: AnyDb, plan: QueryPlan): AnySelect {
   const extra: Expression<SqlBool>[] =
     plan.after === null ? [] : [afterPredicate(plan.root.orderBy, plan.after, col)]
   const q = selectPlanQuery(db, plan.root, plan.principal, 0, extra)
-  return q.select(plan.root.orderBy.map((k, i) => sql`${col(k.column)}::text`.as(`${ORDER_KEY_PREFIX}${i}`)))
+  const sources = orderKeySources(plan.root)
+  const hidden = plan.root.orderBy.flatMap((k, i) =>
+    sources[i] === `${ORDER_KEY_PREFIX}${i}`
+      ? [sql`${col(k.column)}::text`.as(`${ORDER_KEY_PREFIX}${i}`)]
+      : [],
+  )
+  return hidden.length === 0 ? q : q.select(hidden)
 }
 
 export function buildGet(db: AnyDb, plan: { root: SelectPlan; principal: Principal }): AnySelect {

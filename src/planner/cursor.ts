@@ -1,27 +1,22 @@
 /**
  * Opaque keyset cursors (DESIGN §4, THREATS "cursor tampering"). A cursor carries only the last row's
- * order-key values and a binding: a hash of everything that decides which rows the next page may contain
- * (principal, model, filter, order, selection, policy version). It is HMAC-SHA256 signed, so an edited,
- * truncated, forged or transplanted cursor (other principal, model, filter or order) is rejected with one
- * and the same INVALID_CURSOR error, whatever the reason.
+ * order-key values and is bound to a hash of everything that decides which rows the next page may contain
+ * (principal, model, filter, order, selection, policy version). An edited, truncated, forged or transplanted
+ * cursor (other principal, model, filter or order) is rejected with one and the same INVALID_CURSOR error,
+ * whatever the reason.
  *
- * Token: base64url(JSON payload) "." base64url(MAC over the first part's text).
- *
- * The order-key values travel encrypted (AES-256-GCM, `k` is `[]` or `[sealed]`): the primary key is always an
- * order key, and it may be a denied, masked or hashed field, whose raw value must not be readable from a
- * token the caller holds (a signed but plain payload is only base64).
+ * Token: base64url(version ‖ iv ‖ ciphertext ‖ tag), AES-256-GCM over the JSON of the order keys with
+ * associated data = version ‖ binding. GCM is the only authenticated primitive: the tag covers the version,
+ * the binding and the sealed keys, so a separate MAC would only cost time. The keys are encrypted because the
+ * primary key is always an order key and may be a denied, masked or hashed field.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  hash as oneShotHash,
-  randomBytes,
-  timingSafeEqual,
-} from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, hash as oneShotHash, randomBytes } from 'node:crypto'
 import { internalError, invalidCursor } from '../errors/index.ts'
 
+/** Version of the cursor payload (the `v` of CursorPayload). */
 export const CURSOR_VERSION = 1
+/** First byte of every token: the token format (2 = GCM-only; 1 was JSON body + sealed keys + HMAC). */
+const TOKEN_FORMAT = 2
 /** Longest token accepted (and produced): 4 KB. */
 export const MAX_CURSOR_LENGTH = 4_096
 /** Most order-key values one cursor may carry. */
@@ -29,15 +24,16 @@ export const MAX_CURSOR_KEYS = 32
 
 /**
  * The secret is shared with field hashing (and possibly other features). Each use gets its own key derived
- * with this label, so a value hashed by `hash` fields can never double as a cursor signature.
+ * with this label, so a value hashed by `hash` fields can never double as a cursor key. The label is new for
+ * this token format, so no key of the old format is reused.
  */
-const CURSOR_KEY_LABEL = 'tessera/cursor/v1'
-/** Separate derived key for encrypting the order-key values. */
-const CURSOR_SEAL_LABEL = 'tessera/cursor-keys/v1'
+const CURSOR_KEY_LABEL = 'tessera/cursor/v2-gcm'
 const SEAL_IV_BYTES = 12
 const SEAL_TAG_BYTES = 16
-const MAC_BYTES = 32
+/** Smallest well-formed token: format byte, IV, at least "[]" (2 bytes) and the tag. */
+const MIN_TOKEN_BYTES = 1 + SEAL_IV_BYTES + 2 + SEAL_TAG_BYTES
 const BASE64URL = /^[A-Za-z0-9_-]+$/
+const MAX_RECENT_BINDINGS = 1_024
 
 /** One order-key value. Timestamps must be sent as text (e.g. selected as `col::text`), not as Date. */
 export type CursorKeyValue = string | number | boolean | null
@@ -126,39 +122,44 @@ function nextIv(): Buffer {
   return iv
 }
 
-/** AES-256-GCM over the JSON of the keys, bound to the query binding: base64url(iv ‖ ciphertext ‖ tag). */
-function sealKeys(keys: readonly CursorKeyValue[], secret: Uint8Array | string, binding: string): string {
-  const iv = nextIv()
-  const cipher = createCipheriv('aes-256-gcm', deriveKey(secret, CURSOR_SEAL_LABEL), iv)
-  cipher.setAAD(Buffer.from(binding, 'utf8'))
-  const body = Buffer.concat([cipher.update(JSON.stringify(keys), 'utf8'), cipher.final()])
-  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')
+/** Associated data of recent bindings (format byte ‖ binding text); bindings repeat page after page. */
+const recentAad = new Map<string, Buffer>()
+
+function associatedData(binding: string): Buffer {
+  let aad = recentAad.get(binding)
+  if (aad === undefined) {
+    aad = Buffer.concat([Buffer.of(TOKEN_FORMAT), Buffer.from(binding, 'utf8')])
+    if (recentAad.size >= MAX_RECENT_BINDINGS) recentAad.clear()
+    recentAad.set(binding, aad)
+  }
+  return aad
 }
 
-function openKeys(sealed: unknown, secret: Uint8Array | string, binding: string): unknown {
-  if (typeof sealed !== 'string') return undefined
-  const bytes = strictBase64url(sealed)
-  if (bytes === undefined || bytes.length < SEAL_IV_BYTES + SEAL_TAG_BYTES) return undefined
+/** AES-256-GCM over the JSON of the keys, bound to the query binding: format ‖ iv ‖ ciphertext ‖ tag. */
+function seal(keys: readonly CursorKeyValue[], secret: Uint8Array | string, binding: string): Buffer {
+  const iv = nextIv()
+  const cipher = createCipheriv('aes-256-gcm', deriveKey(secret), iv)
+  cipher.setAAD(associatedData(binding))
+  const first = cipher.update(JSON.stringify(keys), 'utf8')
+  const last = cipher.final()
+  return Buffer.concat([Buffer.of(TOKEN_FORMAT), iv, first, last, cipher.getAuthTag()])
+}
+
+/** The decrypted JSON of a token's keys, or undefined when it fails authentication or is not JSON. */
+function open(bytes: Buffer, secret: Uint8Array | string, binding: string): unknown {
+  if (bytes.length < MIN_TOKEN_BYTES || bytes[0] !== TOKEN_FORMAT) return undefined
   try {
-    const decipher = createDecipheriv(
-      'aes-256-gcm',
-      deriveKey(secret, CURSOR_SEAL_LABEL),
-      bytes.subarray(0, SEAL_IV_BYTES),
-    )
-    decipher.setAAD(Buffer.from(binding, 'utf8'))
+    const decipher = createDecipheriv('aes-256-gcm', deriveKey(secret), bytes.subarray(1, 1 + SEAL_IV_BYTES))
+    decipher.setAAD(associatedData(binding))
     decipher.setAuthTag(bytes.subarray(bytes.length - SEAL_TAG_BYTES))
     const text = Buffer.concat([
-      decipher.update(bytes.subarray(SEAL_IV_BYTES, bytes.length - SEAL_TAG_BYTES)),
+      decipher.update(bytes.subarray(1 + SEAL_IV_BYTES, bytes.length - SEAL_TAG_BYTES)),
       decipher.final(),
     ]).toString('utf8')
     return JSON.parse(text) as unknown
   } catch {
     return undefined
   }
-}
-
-function mac(key: Buffer, body: string): Buffer {
-  return createHmac('sha256', key).update(body, 'utf8').digest()
 }
 
 const CANONICAL_MAX_DEPTH = 64
@@ -221,7 +222,6 @@ export function canonicalJson(value: unknown, depth = 0): string {
  * page (decode, then the next cursor), and a busy server sees the same query shapes again and again.
  */
 const recentBindings = new Map<string, string>()
-const MAX_RECENT_BINDINGS = 1_024
 
 /**
  * sha256 hex of the canonical JSON of everything a page depends on. Roles are a set (sorted, deduplicated;
@@ -264,11 +264,7 @@ export function encodeCursor(payload: CursorPayload, key: Uint8Array | string): 
   if (payload.k.length > MAX_CURSOR_KEYS || !payload.k.every(isKeyValue)) {
     throw internalError(undefined, new Error('cursor keys must be at most 32 JSON scalars'))
   }
-  const k = payload.k.length === 0 ? [] : [sealKeys(payload.k, key, payload.b)]
-  const body = Buffer.from(JSON.stringify({ v: CURSOR_VERSION, b: payload.b, k }), 'utf8').toString(
-    'base64url',
-  )
-  const token = `${body}.${mac(deriveKey(key), body).toString('base64url')}`
+  const token = seal(payload.k, key, payload.b).toString('base64url')
   if (token.length > MAX_CURSOR_LENGTH) {
     // An order key too long to carry (e.g. ordering by a long text column): the planner must not hand out
     // a cursor that could never be accepted.
@@ -284,51 +280,25 @@ function strictBase64url(text: string): Buffer | undefined {
   return bytes.toString('base64url') === text ? bytes : undefined
 }
 
-function parsePayload(
-  body: Buffer,
-  expectedBinding: string,
-  secret: Uint8Array | string,
-): CursorPayload | undefined {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(body.toString('utf8'))
-  } catch {
-    return undefined
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined
-  const keys = Object.keys(parsed)
-  if (keys.length !== 3 || !['v', 'b', 'k'].every((k) => Object.hasOwn(parsed, k))) return undefined
-  const { v, b, k } = parsed as Record<string, unknown>
-  if (v !== CURSOR_VERSION || b !== expectedBinding) return undefined
-  // `[]` (no order keys) or exactly one sealed blob holding them.
-  if (!Array.isArray(k) || k.length > 1) return undefined
-  const opened = k.length === 0 ? [] : openKeys(k[0], secret, b)
-  if (!Array.isArray(opened) || opened.length > MAX_CURSOR_KEYS) return undefined
-  const values: readonly unknown[] = opened
-  if (!values.every(isKeyValue)) return undefined
-  return Object.freeze({ v: CURSOR_VERSION, b, k: Object.freeze([...values]) })
-}
-
 /**
- * Verifies and decodes a cursor for the query whose binding is `expectedBinding`. The MAC is checked (in
- * constant time) before the payload is parsed; every failure throws the same INVALID_CURSOR error.
+ * Verifies and decodes a cursor for the query whose binding is `expectedBinding`. GCM authenticates the
+ * format byte, the binding (as associated data) and the keys before any of them is parsed; every failure
+ * throws the same INVALID_CURSOR error.
  */
 export function decodeCursor(
   token: unknown,
   key: Uint8Array | string,
   expectedBinding: string,
 ): CursorPayload {
-  const derived = deriveKey(key)
+  // Derive first, so an empty secret is the same programming error whatever the token.
+  deriveKey(key)
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_CURSOR_LENGTH)
     throw invalidCursor()
-  const parts = token.split('.')
-  if (parts.length !== 2) throw invalidCursor()
-  const [bodyText = '', macText = ''] = parts
-  const body = strictBase64url(bodyText)
-  const given = strictBase64url(macText)
-  if (body === undefined || given === undefined || given.length !== MAC_BYTES) throw invalidCursor()
-  if (!timingSafeEqual(given, mac(derived, bodyText))) throw invalidCursor()
-  const payload = parsePayload(body, expectedBinding, key)
-  if (payload === undefined) throw invalidCursor()
-  return payload
+  const bytes = strictBase64url(token)
+  if (bytes === undefined) throw invalidCursor()
+  const opened = open(bytes, key, expectedBinding)
+  if (!Array.isArray(opened) || opened.length > MAX_CURSOR_KEYS) throw invalidCursor()
+  const values: readonly unknown[] = opened
+  if (!values.every(isKeyValue)) throw invalidCursor()
+  return Object.freeze({ v: CURSOR_VERSION, b: expectedBinding, k: Object.freeze([...values]) })
 }

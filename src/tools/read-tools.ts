@@ -8,7 +8,7 @@ import { budgetExceeded, notFound, TesseraError, validationError } from '../erro
 import { toJsonSafe } from '../executor/json-safe.ts'
 import { estimateCost } from '../executor/explain-cost.ts'
 import { buildAggregate, AGGREGATE_VALUE } from '../planner/build-aggregate.ts'
-import { ORDER_KEY_PREFIX } from '../planner/build-select.ts'
+import { orderKeySources } from '../planner/build-select.ts'
 import { compileGet, compileQuery } from '../planner/compile-select.ts'
 import { cursorBinding, encodeCursor } from '../planner/cursor.ts'
 import { planAggregate, planGet, planQuery } from '../planner/plan-read.ts'
@@ -119,8 +119,8 @@ export async function runQuery(
   let nextCursor: string | null = null
   const last = page[page.length - 1]
   if (hasMore && last) {
-    const k = plan.root.orderBy.map((_, i) => {
-      const v = last[`${ORDER_KEY_PREFIX}${i}`]
+    const k = orderKeySources(plan.root).map((source) => {
+      const v = last[source]
       return v === null || v === undefined ? null : String(v)
     })
     if (k.reduce((n, v) => n + (v === null ? 4 : Buffer.byteLength(v)), 0) > MAX_CURSOR_KEY_BYTES) {

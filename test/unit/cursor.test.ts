@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { TesseraError } from '../../src/errors/index.ts'
@@ -50,6 +50,25 @@ function expectInvalid(fn: () => unknown): void {
   expect(error.toJSON()).toEqual(reference)
 }
 
+/**
+ * Seals an arbitrary plaintext exactly as encodeCursor does (format byte 2, AES-256-GCM under the key derived
+ * with the cursor label, associated data = format byte ‖ binding), to reach the checks behind authentication.
+ */
+function sealRaw(
+  plaintext: string,
+  options: { secret?: string; label?: string; format?: number; aadBinding?: string } = {},
+): string {
+  const format = options.format ?? 2
+  const key = createHmac('sha256', options.secret ?? KEY)
+    .update(options.label ?? 'tessera/cursor/v2-gcm')
+    .digest()
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', key, iv)
+  cipher.setAAD(Buffer.concat([Buffer.of(format), Buffer.from(options.aadBinding ?? binding, 'utf8')]))
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
+  return Buffer.concat([Buffer.of(format), iv, body, cipher.getAuthTag()]).toString('base64url')
+}
+
 function flipChar(text: string, index: number): string {
   const c = text[index]
   const replacement = c === 'A' ? 'B' : 'A'
@@ -71,49 +90,79 @@ describe('cursor round trip', () => {
     expect(decodeCursor(encodeCursor({ v: 1, b: binding, k: [] }, bytes), KEY, binding).k).toEqual([])
   })
 
-  it('produces an opaque token of two base64url parts', () => {
-    expect(token).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/)
+  it('produces an opaque token of one base64url part', () => {
+    expect(token).toMatch(/^[A-Za-z0-9_-]+$/)
+    expect(token).not.toContain(keys[1])
   })
 
-  it('does not sign with the raw secret, so a field hash can never serve as a cursor signature', () => {
-    const [body] = token.split('.')
-    const rawMac = createHmac('sha256', KEY).update(body!).digest('base64url')
-    expectInvalid(() => decodeCursor(`${body}.${rawMac}`, KEY, binding))
+  it('reproduces the documented format, so the tests below reach the checks behind authentication', () => {
+    expect(decodeCursor(sealRaw(JSON.stringify(keys)), KEY, binding).k).toEqual(keys)
+  })
+
+  it('does not seal with the raw secret or the old label, so a field hash can never serve as a cursor key', () => {
+    const plaintext = JSON.stringify(keys)
+    const rawKey = createHmac('sha256', 'unused').digest().fill(0)
+    Buffer.from(KEY, 'utf8').copy(rawKey)
+    const iv = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', rawKey, iv)
+    cipher.setAAD(Buffer.concat([Buffer.of(2), Buffer.from(binding, 'utf8')]))
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
+    const rawSealed = Buffer.concat([Buffer.of(2), iv, body, cipher.getAuthTag()]).toString('base64url')
+    expectInvalid(() => decodeCursor(rawSealed, KEY, binding))
+    expectInvalid(() => decodeCursor(sealRaw(plaintext, { label: 'tessera/cursor/v1' }), KEY, binding))
+    expectInvalid(() => decodeCursor(sealRaw(plaintext, { label: 'tessera/cursor-keys/v1' }), KEY, binding))
+  })
+
+  it('authenticates the format byte as associated data', () => {
+    const plaintext = JSON.stringify(keys)
+    expectInvalid(() => decodeCursor(sealRaw(plaintext, { format: 1 }), KEY, binding))
+    const bytes = Buffer.from(token, 'base64url')
+    bytes[0] = 3
+    expectInvalid(() => decodeCursor(bytes.toString('base64url'), KEY, binding))
   })
 })
 
 describe('cursor tampering', () => {
-  it('rejects a token with one character changed in the payload or the signature', () => {
-    expectInvalid(() => decodeCursor(flipChar(token, 5), KEY, binding))
-    expectInvalid(() => decodeCursor(flipChar(token, token.length - 2), KEY, binding))
+  it('rejects a token with one character changed in the format byte, IV, sealed keys or tag', () => {
+    for (const at of [0, 5, 25, token.length - 2]) {
+      expectInvalid(() => decodeCursor(flipChar(token, at), KEY, binding))
+    }
   })
 
-  it('rejects a signature spelled in non-canonical base64url (same bytes, different text)', () => {
-    const [body, sig] = token.split('.') as [string, string]
+  it('rejects a token spelled in non-canonical base64url (same bytes, different text)', () => {
+    // A token whose byte length is not a multiple of 3 has padding bits in its last character.
+    const t = [0, 1, 2, 3]
+      .map((n) => encodeCursor({ v: 1, b: binding, k: ['x'.repeat(n)] }, KEY))
+      .find((candidate) => Buffer.from(candidate, 'base64url').length % 3 !== 0)!
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-    const last = alphabet.indexOf(sig.at(-1)!)
-    // 32 bytes are 43 characters; the last one carries 4 bits, so its 2 low bits are padding.
+    const last = alphabet.indexOf(t.at(-1)!)
     const sibling = alphabet[last ^ 1]!
-    const respelled = `${sig.slice(0, -1)}${sibling}`
-    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(sig, 'base64url'))).toBe(true)
-    expectInvalid(() => decodeCursor(`${body}.${respelled}`, KEY, binding))
+    const respelled = `${t.slice(0, -1)}${sibling}`
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(t, 'base64url'))).toBe(true)
+    expect(decodeCursor(t, KEY, binding).k).toHaveLength(1)
+    expectInvalid(() => decodeCursor(respelled, KEY, binding))
   })
 
   it('rejects a truncated token', () => {
     expectInvalid(() => decodeCursor(token.slice(0, -1), KEY, binding))
-    expectInvalid(() => decodeCursor(token.slice(0, token.indexOf('.')), KEY, binding))
-    expectInvalid(() => decodeCursor(token.slice(1), KEY, binding))
+    expectInvalid(() => decodeCursor(token.slice(0, -4), KEY, binding))
+    expectInvalid(() => decodeCursor(token.slice(0, 20), KEY, binding))
+    expectInvalid(() => decodeCursor(token.slice(4), KEY, binding))
   })
 
   it('rejects a token signed with another key', () => {
     expectInvalid(() => decodeCursor(token, OTHER_KEY, binding))
   })
 
-  it('rejects a payload re-signed with a forged signature of the right length', () => {
-    const body = Buffer.from(JSON.stringify({ v: 1, b: binding, k: ['9999-12-31', 'zzz'] })).toString(
-      'base64url',
-    )
-    expectInvalid(() => decodeCursor(`${body}.${token.split('.')[1]}`, KEY, binding))
+  it('rejects forged keys spliced under a genuine IV and tag', () => {
+    const genuine = Buffer.from(token, 'base64url')
+    const forged = Buffer.concat([
+      genuine.subarray(0, 13),
+      Buffer.from(JSON.stringify(['9999-12-31', 'zzz'])),
+      genuine.subarray(genuine.length - 16),
+    ])
+    expectInvalid(() => decodeCursor(forged.toString('base64url'), KEY, binding))
+    expectInvalid(() => decodeCursor(sealRaw(JSON.stringify(keys), { aadBinding: '' }), KEY, binding))
   })
 
   it.each<[string, Partial<CursorBindingInput>]>([
@@ -160,24 +209,21 @@ describe('cursor tampering', () => {
     }
   })
 
-  it('rejects a validly signed payload of the wrong shape', () => {
-    // Sign arbitrary bodies the way encodeCursor does, to reach the payload checks behind the signature.
-    const sign = (payload: unknown): string => {
-      const body = Buffer.from(JSON.stringify(payload)).toString('base64url')
-      const derived = createHmac('sha256', KEY).update('tessera/cursor/v1').digest()
-      return `${body}.${createHmac('sha256', derived).update(body).digest('base64url')}`
-    }
-    expect(decodeCursor(sign({ v: 1, b: binding, k: [] }), KEY, binding).k).toEqual([])
-    for (const payload of [
-      { v: 2, b: binding, k: [] },
-      { v: 1, b: binding, k: {} },
-      { v: 1, b: binding, k: [{ nested: 1 }] },
-      { v: 1, b: binding, k: [], extra: 1 },
-      { v: 1, k: [] },
-      [1, binding, []],
-      'string',
+  it('rejects validly sealed keys of the wrong shape', () => {
+    expect(decodeCursor(sealRaw('[]'), KEY, binding).k).toEqual([])
+    for (const plaintext of [
+      JSON.stringify({ v: 1, b: binding, k: [] }),
+      '{}',
+      JSON.stringify([{ nested: 1 }]),
+      JSON.stringify([[1]]),
+      JSON.stringify(Array.from({ length: 33 }, () => 1)),
+      JSON.stringify('string'),
+      '1',
+      'null',
+      '[1,',
+      '',
     ]) {
-      expectInvalid(() => decodeCursor(sign(payload), KEY, binding))
+      expectInvalid(() => decodeCursor(sealRaw(plaintext), KEY, binding))
     }
   })
 
