@@ -16,7 +16,7 @@
  */
 import { Kysely } from 'kysely'
 import pg from 'pg'
-import { MemoryAuditStore, type AuditRecordDraft, type AuditStore } from '../src/audit/index.ts'
+import { MemoryAuditStore, type AuditRecordDraft, type AuditStore } from '../src/stores/index.ts'
 import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
 import type { Policy } from '../src/policy/types.ts'
 import { createToolset } from '../src/tools/create-toolset.ts'

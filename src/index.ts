@@ -15,8 +15,8 @@ export {
   ensureApprovalTable,
   approvalTableSql,
   DEFAULT_APPROVAL_TTL_MS,
-} from './tools/approval-store.ts'
-export type { ApprovalStore, Approval, ApprovalStatus, ConsumeResult } from './tools/approval-store.ts'
+} from './stores/approval-store.ts'
+export type { ApprovalStore, Approval, ApprovalStatus, ConsumeResult } from './stores/approval-store.ts'
 
 export {
   definePolicy,
@@ -34,8 +34,8 @@ export type { Principal, RunContext } from './context/index.ts'
 export { TesseraError, ERROR_CODES, isTesseraError } from './errors/index.ts'
 export type { ErrorCode, SerializedError } from './errors/index.ts'
 
-export { MemoryAuditStore, verifyAuditChain } from './audit/index.ts'
-export type { AuditStore, AuditRecord, AuditQuery } from './audit/index.ts'
+export { MemoryAuditStore, verifyAuditChain } from './stores/index.ts'
+export type { AuditStore, AuditRecord, AuditQuery } from './stores/index.ts'
 
 export { introspectSchema } from './schema/index.ts'
 export type { DbSchema, TableInfo, ColumnInfo } from './schema/index.ts'

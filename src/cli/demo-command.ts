@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { MemoryAuditStore } from '../audit/index.ts'
+import { MemoryAuditStore } from '../stores/index.ts'
 import { createPgliteDatabase } from '../executor/index.ts'
 import { loadPolicyFile } from '../policy/index.ts'
 import { createToolset } from '../tools/create-toolset.ts'

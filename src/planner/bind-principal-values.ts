@@ -15,7 +15,7 @@ import {
 } from '../policy/principal-path.ts'
 import type { BoundModel } from '../policy/types.ts'
 import type { ColumnInfo } from '../schema/types.ts'
-import { coerceFilterValue } from './request/coerce-value.ts'
+import { coerceFilterValue } from '../request/coerce-value.ts'
 
 /** A principal value as a value of `column`, canonical; TENANT_SCOPE_REQUIRED when it cannot be one. */
 export function principalValueFor(

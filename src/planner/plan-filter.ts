@@ -6,8 +6,8 @@ import { budgetExceeded, validationError } from '../errors/index.ts'
 import type { BoundModel, Budget } from '../policy/types.ts'
 import { fieldFor } from './field-access.ts'
 import type { FilterPlan } from './query-plan.ts'
-import { coerceFilterValue } from './request/coerce-value.ts'
-import type { FilterNode } from './request/filter-schema.ts'
+import { coerceFilterValue } from '../request/coerce-value.ts'
+import type { FilterNode } from '../request/filter-schema.ts'
 
 const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'varchar', 'bpchar', 'citext', 'name'])
 

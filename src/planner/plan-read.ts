@@ -32,8 +32,8 @@ import type {
   SelectPlan,
   VisibilityPlan,
 } from './query-plan.ts'
-import { coerceFilterValue } from './request/coerce-value.ts'
-import type { AggregateRequest, GetRequest, QueryRequest } from './request/request-schema.ts'
+import { coerceFilterValue } from '../request/coerce-value.ts'
+import type { AggregateRequest, GetRequest, QueryRequest } from '../request/request-schema.ts'
 
 export interface PlannerOptions {
   /** Key for cursor signatures. */

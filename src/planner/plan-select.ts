@@ -10,8 +10,8 @@ import { fieldFor, readableFields } from './field-access.ts'
 import { emptyFilterCost, type FilterCost, planFilter } from './plan-filter.ts'
 import { planVisibility } from './plan-visibility.ts'
 import type { FilterPlan, IncludePlan, OrderKey, SelectedField, SelectPlan } from './query-plan.ts'
-import type { FilterNode } from './request/filter-schema.ts'
-import type { IncludeRequest, OrderByItem } from './request/request-schema.ts'
+import type { FilterNode } from '../request/filter-schema.ts'
+import type { IncludeRequest, OrderByItem } from '../request/request-schema.ts'
 
 export const DEFAULT_PAGE_SIZE = 50
 /** Type classes with a total order PostgreSQL can sort and compare in a keyset cursor. */

@@ -7,14 +7,14 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Logger } from 'pino'
-import type { AuditStore } from '../audit/index.ts'
-import { MemoryAuditStore } from '../audit/index.ts'
+import type { AuditStore } from '../stores/index.ts'
+import { MemoryAuditStore } from '../stores/index.ts'
 import { type RunContext, parseRunContext } from '../context/index.ts'
 import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
 import { createExecutor } from '../executor/executor.ts'
 import { bindPolicy } from '../policy/bind-policy.ts'
 import type { BoundPolicy, Policy } from '../policy/types.ts'
-import { parseRequest } from '../planner/request/request-schema.ts'
+import { parseRequest } from '../request/request-schema.ts'
 import { introspectSchema } from '../schema/index.ts'
 import { describeSchema, type SchemaDescription } from './describe-schema.ts'
 import {
@@ -25,7 +25,7 @@ import {
   runGet,
   runQuery,
 } from './read-tools.ts'
-import { type ApprovalStore, DEFAULT_APPROVAL_TTL_MS, MemoryApprovalStore } from './approval-store.ts'
+import { type ApprovalStore, DEFAULT_APPROVAL_TTL_MS, MemoryApprovalStore } from '../stores/approval-store.ts'
 import { readToolDefinitions, type ToolDefinition, writeToolDefinitions } from './tool-definitions.ts'
 import { type EnforcementMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
 import { type BulkUpdateResult, type DeleteResult, type RowResult, runWrite } from './write-tools.ts'

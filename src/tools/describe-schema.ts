@@ -5,7 +5,7 @@
  */
 import type { Principal } from '../context/index.ts'
 import { isTesseraError } from '../errors/index.ts'
-import { columnRef, visibilityPredicate } from '../planner/build-predicates.ts'
+import { columnRef, visibilityPredicate } from '../sql/print-predicates.ts'
 import { SORTABLE } from '../planner/plan-select.ts'
 import { planVisibility } from '../planner/plan-visibility.ts'
 import { createAutoSetResolves } from '../planner/plan-write.ts'

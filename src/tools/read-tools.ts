@@ -7,9 +7,9 @@ import type { RunContext } from '../context/index.ts'
 import { budgetExceeded, notFound, TesseraError, validationError } from '../errors/index.ts'
 import { toJsonSafe } from '../executor/json-safe.ts'
 import { estimateCost } from '../executor/explain-cost.ts'
-import { buildAggregate, AGGREGATE_VALUE } from '../planner/build-aggregate.ts'
-import { orderKeySources } from '../planner/build-select.ts'
-import { compileGet, compileQuery } from '../planner/compile-select.ts'
+import { buildAggregate, AGGREGATE_VALUE } from '../sql/print-aggregate.ts'
+import { orderKeySources } from '../sql/print-select.ts'
+import { compileGet, compileQuery } from '../sql/statement-cache.ts'
 import { cursorBinding, encodeCursor } from '../planner/cursor.ts'
 import { planAggregate, planGet, planQuery } from '../planner/plan-read.ts'
 import {
@@ -18,8 +18,8 @@ import {
   type SelectPlan,
   type VisibilityPlan,
 } from '../planner/query-plan.ts'
-import { parseRequest } from '../planner/request/request-schema.ts'
-import { shapeRows, type Row } from './shape-rows.ts'
+import { parseRequest } from '../request/request-schema.ts'
+import { shapeRows, type Row } from '../executor/shape-rows.ts'
 import type { CallFacts, ToolRuntime } from './tool-runtime.ts'
 import type { AnyDatabase } from '../schema/any-database.ts'
 

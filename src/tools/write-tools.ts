@@ -13,7 +13,7 @@
  * payload, another principal), 'The approval has already been used', 'The approval has expired',
  * 'The approval was rejected'.
  */
-import type { AuditAction } from '../audit/index.ts'
+import type { AuditAction } from '../stores/index.ts'
 import type { Principal, RunContext } from '../context/index.ts'
 import { TesseraError, validationError } from '../errors/index.ts'
 import type { ExecutionSpec } from '../executor/executor.ts'
@@ -24,10 +24,10 @@ import {
   parseWriteRequest,
   type WriteKind,
   type WriteRequest,
-} from '../planner/request/write-request-schema.ts'
+} from '../request/write-request-schema.ts'
 import type { WritePlan } from '../planner/write-plan.ts'
-import { canonicalJson, sha256Hex } from '../policy/canonical-json.ts'
-import type { ConsumeResult } from './approval-store.ts'
+import { canonicalJson, sha256Hex } from '../json/canonical-json.ts'
+import type { ConsumeResult } from '../stores/approval-store.ts'
 import { visibilityFacts } from './read-tools.ts'
 import { runWriteTool, type CallFacts, type ToolRuntime, type WriteCallScope } from './tool-runtime.ts'
 import {
@@ -37,9 +37,9 @@ import {
   type DeleteResult,
   type RowResult,
   type WriteResult,
-} from './write-execution.ts'
+} from '../executor/run-write.ts'
 
-export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from './write-execution.ts'
+export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from '../executor/run-write.ts'
 
 export interface WriteResults {
   create: RowResult

@@ -10,7 +10,7 @@ import {
   approvalTableSql,
   ensureApprovalTable,
   type PendingApproval,
-} from '../../src/tools/approval-store.ts'
+} from '../../src/stores/approval-store.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 
 const HASH = 'a'.repeat(64)

@@ -3,10 +3,10 @@
  * tenant ids, principal values and filter values only ever appear as bound parameters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildAggregate } from '../../src/planner/build-aggregate.ts'
-import { buildGet, buildQuery } from '../../src/planner/build-select.ts'
+import { buildAggregate } from '../../src/sql/print-aggregate.ts'
+import { buildGet, buildQuery } from '../../src/sql/print-select.ts'
 import { planAggregate, planGet, planQuery } from '../../src/planner/plan-read.ts'
-import { parseRequest } from '../../src/planner/request/request-schema.ts'
+import { parseRequest } from '../../src/request/request-schema.ts'
 import { bindPolicy } from '../../src/policy/bind-policy.ts'
 import { definePolicy } from '../../src/policy/define-policy.ts'
 import type { BoundPolicy } from '../../src/policy/types.ts'

@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 import { type Expression, type SqlBool, sql } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
-import { compileCondition } from '../../src/planner/compile-condition.ts'
+import { compileCondition } from '../../src/sql/print-condition.ts'
 import type { Principal } from '../../src/context/index.ts'
 import { isTesseraError } from '../../src/errors/index.ts'
 import type { ConditionNode, OperandNode, PrincipalPath } from '../../src/policy/condition/ast.ts'

@@ -12,7 +12,7 @@ import {
   ensureApprovalTable,
   MemoryApprovalStore,
   PostgresApprovalStore,
-} from '../../src/tools/approval-store.ts'
+} from '../../src/stores/approval-store.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 import {
   ALICE,

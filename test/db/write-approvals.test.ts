@@ -1,6 +1,6 @@
 import { beforeAll, expect, it } from 'vitest'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
-import { ensureApprovalTable, PostgresApprovalStore } from '../../src/tools/approval-store.ts'
+import { ensureApprovalTable, PostgresApprovalStore } from '../../src/stores/approval-store.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, ANDY, as, ORDER_A1, ORDER_A2, ORDER_A3, ORDER_B1, TENANT_B } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'

@@ -9,7 +9,7 @@ import {
   type AuditStore,
   MemoryAuditStore,
   type StagedAudit,
-} from '../../src/audit/index.ts'
+} from '../../src/stores/index.ts'
 import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
 import { definePolicy } from '../../src/policy/define-policy.ts'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { TesseraError } from '../../src/errors/index.ts'
 import { planAggregate } from '../../src/planner/plan-read.ts'
-import { parseRequest } from '../../src/planner/request/request-schema.ts'
+import { parseRequest } from '../../src/request/request-schema.ts'
 import { bindSynthetic } from '../support/synthetic-schema.ts'
 
 const fields = ['owner', 'flag', 'doc', 'blob', 'name', 'made_at'] as const

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import type { Principal } from '../../src/context/index.ts'
 import { TesseraError } from '../../src/errors/index.ts'
 import { planAggregate, planQuery } from '../../src/planner/plan-read.ts'
-import { parseRequest } from '../../src/planner/request/request-schema.ts'
+import { parseRequest } from '../../src/request/request-schema.ts'
 import { bindSynthetic } from '../support/synthetic-schema.ts'
 
 const bound = bindSynthetic({

@@ -11,7 +11,7 @@ import { evaluateCondition } from '../../src/policy/condition/evaluate-condition
 import { parseCondition } from '../../src/policy/condition/parse-condition.ts'
 import { printCondition } from '../../src/policy/condition/print-condition.ts'
 import { planWrite } from '../../src/planner/plan-write.ts'
-import { parseWriteRequest } from '../../src/planner/request/write-request-schema.ts'
+import { parseWriteRequest } from '../../src/request/write-request-schema.ts'
 import { checkWrittenRow } from '../../src/planner/write-check.ts'
 import { writeGrantCondition } from '../../src/planner/write-grant.ts'
 import { bindSynthetic } from '../support/synthetic-schema.ts'

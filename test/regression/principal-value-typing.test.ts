@@ -7,7 +7,7 @@
 import { sql } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
 import type { Principal } from '../../src/context/index.ts'
-import { columnRef, visibilityPredicate } from '../../src/planner/build-predicates.ts'
+import { columnRef, visibilityPredicate } from '../../src/sql/print-predicates.ts'
 import { planVisibility } from '../../src/planner/plan-visibility.ts'
 import { isRowVisible } from '../../src/planner/row-visibility.ts'
 import { bindPolicy } from '../../src/policy/bind-policy.ts'

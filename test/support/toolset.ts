@@ -1,6 +1,6 @@
 /** Builds a toolset over a test database with an inline policy, and a query counter for "no SQL ran" checks. */
 import { Kysely, PostgresDialect } from 'kysely'
-import { MemoryAuditStore } from '../../src/audit/index.ts'
+import { MemoryAuditStore } from '../../src/stores/index.ts'
 import { definePolicy } from '../../src/policy/define-policy.ts'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
 import { createToolset, type Toolset, type ToolsetOptions } from '../../src/tools/create-toolset.ts'

@@ -9,7 +9,7 @@ import {
   verifyAuditChain,
   type AuditRecord,
   type AuditRecordDraft,
-} from '../../src/audit/index.ts'
+} from '../../src/stores/index.ts'
 
 /** The hash definition, written the slow generic way: keys sorted at every level, undefined members dropped. */
 function referenceCanonical(value: unknown): string {

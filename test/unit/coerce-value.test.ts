@@ -7,7 +7,7 @@ import {
   isIsoTimestamp,
   likePatternFor,
   type FilterOp,
-} from '../../src/planner/request/index.ts'
+} from '../../src/request/index.ts'
 import type { ColumnInfo, ColumnTypeClass } from '../../src/schema/types.ts'
 
 function column(typeClass: ColumnTypeClass, udtName: string, name = 'col'): ColumnInfo {

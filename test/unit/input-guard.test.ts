@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TesseraError } from '../../src/errors/index.ts'
-import { DEFAULT_INPUT_LIMITS, guardInput } from '../../src/planner/request/index.ts'
+import { DEFAULT_INPUT_LIMITS, guardInput } from '../../src/request/index.ts'
 
 function rejection(input: unknown, limits?: Parameters<typeof guardInput>[1]): TesseraError {
   try {

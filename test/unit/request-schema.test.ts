@@ -7,7 +7,7 @@ import {
   queryRequestSchema,
   type FilterInput,
   type RequestKind,
-} from '../../src/planner/request/index.ts'
+} from '../../src/request/index.ts'
 
 function rejection(kind: RequestKind, input: unknown): TesseraError {
   try {

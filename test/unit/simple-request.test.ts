@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { TesseraError } from '../../src/errors/index.ts'
-import { guardInput } from '../../src/planner/request/input-guard.ts'
-import { parseRequest, parseRequestWithSchema } from '../../src/planner/request/request-schema.ts'
-import { parseSimpleGetRequest, parseSimpleQueryRequest } from '../../src/planner/request/simple-request.ts'
+import { guardInput } from '../../src/request/input-guard.ts'
+import { parseRequest, parseRequestWithSchema } from '../../src/request/request-schema.ts'
+import { parseSimpleGetRequest, parseSimpleQueryRequest } from '../../src/request/simple-request.ts'
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown }
 

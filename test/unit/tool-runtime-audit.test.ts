@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryAuditStore, verifyAuditChain } from '../../src/audit/index.ts'
+import { MemoryAuditStore, verifyAuditChain } from '../../src/stores/index.ts'
 import { TesseraError } from '../../src/errors/index.ts'
 import { runReadTool, type ToolRuntime } from '../../src/tools/tool-runtime.ts'
 

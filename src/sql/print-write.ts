@@ -13,11 +13,11 @@ import {
   or,
   scopePredicate,
   visibilityPredicate,
-} from './build-predicates.ts'
-import { writeGrants } from './write-check.ts'
-import { outputExpression } from './build-select.ts'
-import { compileCondition } from './compile-condition.ts'
-import type { VisibilityPlan } from './query-plan.ts'
+} from './print-predicates.ts'
+import { writeGrants } from '../planner/write-check.ts'
+import { outputExpression } from './print-select.ts'
+import { compileCondition } from './print-condition.ts'
+import type { VisibilityPlan } from '../planner/query-plan.ts'
 import type {
   CreatePlan,
   DeletePlan,
@@ -25,7 +25,7 @@ import type {
   KeyValue,
   UpdatePlan,
   WriteValue,
-} from './write-plan.ts'
+} from '../planner/write-plan.ts'
 
 export type WriteRow = Record<string, unknown>
 

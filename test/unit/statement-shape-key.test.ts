@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { guardedProbe, shapeKeyOf } from '../../src/planner/plan-shape-key.ts'
+import { guardedProbe, shapeKeyOf } from '../../src/sql/statement-shape-key.ts'
 
 /** Stand-in slot markers: objects recognised by identity, as compile-select's are. */
 const slots = [0, 1, 2, 3].map((i) => Object.freeze({ $slot: i }))

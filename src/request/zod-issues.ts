@@ -4,7 +4,7 @@
  * `printable` (cut, control and invisible characters replaced).
  */
 import type { z } from 'zod'
-import { printable, validationError, type TesseraError, type ValidationIssue } from '../../errors/index.ts'
+import { printable, validationError, type TesseraError, type ValidationIssue } from '../errors/index.ts'
 import { describePath, formatPath, type PathSegment } from './request-path.ts'
 
 type Issue = z.core.$ZodIssue

@@ -4,7 +4,7 @@
  * never copies a `__proto__` key into a fresh object. The walk uses an explicit stack: a hostile nesting depth
  * cannot overflow the call stack, and every limit is checked before the work it would cost is done.
  */
-import { validationError } from '../../errors/index.ts'
+import { validationError } from '../errors/index.ts'
 import { describePath, formatPath, type PathSegment } from './request-path.ts'
 
 export interface InputLimits {

@@ -1,8 +1,8 @@
 /** AggregatePlan → one Kysely SELECT with the same visibility as `query`. */
 import { type Expression, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
-import { and, columnRef, filterPredicate, visibilityPredicate } from './build-predicates.ts'
-import { outputExpression } from './build-select.ts'
-import type { AggregatePlan } from './query-plan.ts'
+import { and, columnRef, filterPredicate, visibilityPredicate } from './print-predicates.ts'
+import { outputExpression } from './print-select.ts'
+import type { AggregatePlan } from '../planner/query-plan.ts'
 import type { AnyDatabase } from '../schema/any-database.ts'
 
 type AnyDb = AnyDatabase

@@ -3,7 +3,7 @@
  * Keys that are not plain identifiers are quoted and passed through `printable`, so a path can neither carry a
  * huge key nor hide invisible characters.
  */
-import { printable } from '../../errors/index.ts'
+import { printable } from '../errors/index.ts'
 
 export type PathSegment = string | number
 

@@ -6,8 +6,8 @@
  * held against maxAffectedRows. Any failure throws, and the executor rolls the transaction back.
  */
 import { TesseraError, notFound, validationError } from '../errors/index.ts'
-import type { ExecutorDatabase } from '../executor/executor.ts'
-import { isSqlStateError } from '../executor/database-error-kind.ts'
+import type { ExecutorDatabase } from './executor.ts'
+import { isSqlStateError } from './database-error-kind.ts'
 import {
   WRITE_CHECK_COLUMN,
   buildDelete,
@@ -17,7 +17,7 @@ import {
   buildUpdate,
   rawColumnAlias,
   type WriteRow,
-} from '../planner/build-write.ts'
+} from '../sql/print-write.ts'
 import { maxAffectedRowsExceeded } from '../planner/plan-write.ts'
 import { checkWrittenRow, outsideScope } from '../planner/write-check.ts'
 import type {

@@ -12,8 +12,8 @@ import {
   filterPredicate,
   or,
   visibilityPredicate,
-} from './build-predicates.ts'
-import type { OrderKey, QueryPlan, SelectedField, SelectPlan } from './query-plan.ts'
+} from './print-predicates.ts'
+import type { OrderKey, QueryPlan, SelectedField, SelectPlan } from '../planner/query-plan.ts'
 import type { AnyDatabase } from '../schema/any-database.ts'
 
 /** Hidden columns carrying the order keys as text, for the next page's cursor; stripped before returning. */

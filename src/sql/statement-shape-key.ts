@@ -9,7 +9,7 @@
  * when the builder reads (or tests for) an own or absent member the description does not list. So the builder's
  * every decision depends only on described members, and equal keys compile to equal SQL.
  */
-import type { FilterPlan } from './query-plan.ts'
+import type { FilterPlan } from '../planner/query-plan.ts'
 
 /** How one member is described (and so encoded and guarded). */
 type Spec =

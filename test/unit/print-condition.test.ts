@@ -9,7 +9,7 @@ import {
 import { describe, expect, it } from 'vitest'
 import type { Principal } from '../../src/context/index.ts'
 import { isTesseraError } from '../../src/errors/index.ts'
-import { compileCondition } from '../../src/planner/compile-condition.ts'
+import { compileCondition } from '../../src/sql/print-condition.ts'
 import { parseCondition } from '../../src/policy/condition/parse-condition.ts'
 
 const db = new Kysely<any>({

@@ -4,9 +4,9 @@
  */
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Principal } from '../context/index.ts'
-import { compileCondition } from './compile-condition.ts'
-import type { FilterPlan, VisibilityPlan } from './query-plan.ts'
-import { likePatternFor } from './request/coerce-value.ts'
+import { compileCondition } from './print-condition.ts'
+import type { FilterPlan, VisibilityPlan } from '../planner/query-plan.ts'
+import { likePatternFor } from '../request/coerce-value.ts'
 
 export type ColumnRef = (column: string) => RawBuilder<unknown>
 

@@ -3,8 +3,8 @@
  * coerceFilterValue (whose scalar checks it reuses). The database must not be the one to reject a value: its
  * error text is never shown, so the caller would get a vague message instead of the field and the reason.
  */
-import { isTesseraError, validationError } from '../../errors/index.ts'
-import type { ColumnInfo } from '../../schema/types.ts'
+import { isTesseraError, validationError } from '../errors/index.ts'
+import type { ColumnInfo } from '../schema/types.ts'
 import { coerceFilterValue } from './coerce-value.ts'
 
 function fail(path: string, message: string): never {

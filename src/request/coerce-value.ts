@@ -4,8 +4,8 @@
  * tenant's data in its text (THREATS fact 1), so the SQL compares columns with bound parameters of the
  * column's own type and no casts, and every value that reaches it is already known to parse.
  */
-import type { ColumnInfo } from '../../schema/types.ts'
-import { validationError } from '../../errors/index.ts'
+import type { ColumnInfo } from '../schema/types.ts'
+import { validationError } from '../errors/index.ts'
 import { LIST_OPS, PATTERN_OPS, type FilterOp, type ListOp, type PatternOp } from './filter-schema.ts'
 
 /** Longest literal accepted by contains / startswith / endswith (unanchored LIKE costs grow with it). */

@@ -3,7 +3,7 @@
  * mask/hash transforms — recursively through included rows, each with its own model's rules — and make every
  * value JSON-safe.
  */
-import { toJsonSafe } from '../executor/json-safe.ts'
+import { toJsonSafe } from './json-safe.ts'
 import type { SelectPlan } from '../planner/query-plan.ts'
 import { hashValue, maskValue } from '../policy/field-transforms.ts'
 

@@ -19,9 +19,9 @@
  * - Only for databases without Kysely plugins (a plugin may rewrite a query depending on its values).
  */
 import { createQueryId, type CompiledQuery, type RootOperationNode } from 'kysely'
-import { buildGet, buildQuery } from './build-select.ts'
-import { guardedProbe, shapeKeyOf } from './plan-shape-key.ts'
-import type { FilterPlan, GetPlan, QueryPlan, SelectPlan } from './query-plan.ts'
+import { buildGet, buildQuery } from './print-select.ts'
+import { guardedProbe, shapeKeyOf } from './statement-shape-key.ts'
+import type { FilterPlan, GetPlan, QueryPlan, SelectPlan } from '../planner/query-plan.ts'
 import type { AnyDatabase } from '../schema/any-database.ts'
 
 /** Distinct plan shapes remembered per database; the least recently added is dropped first. */
