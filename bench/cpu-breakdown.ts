@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { MemoryAuditStore, sealAuditRecord } from '../src/stores/index.ts'
 import { parseRunContext, type RunContext } from '../src/context/index.ts'
-import { buildGet, buildQuery } from '../src/sql/print-select.ts'
+import { printGet, printQuery } from '../src/sql/print-select.ts'
 import { compileGet, compileQuery } from '../src/sql/statement-cache.ts'
 import { cursorBinding, encodeCursor } from '../src/planner/cursor.ts'
 import { planGet, planQuery } from '../src/planner/plan-read.ts'
@@ -90,7 +90,7 @@ export function measureCpu(
     {
       stage: 'build + compile (Kysely, no cache)',
       phase: 'reference',
-      micros: timeLoop(n, (i) => buildGet(db, getPlans[i % getPlans.length]!).compile()),
+      micros: timeLoop(n, (i) => printGet(db, getPlans[i % getPlans.length]!).compile()),
     },
     {
       stage: 'compileGet (statement template cache)',
@@ -149,7 +149,7 @@ export function measureCpu(
     {
       stage: 'build + compile (Kysely, no cache)',
       phase: 'reference',
-      micros: timeLoop(n, (i) => buildQuery(db, queryPlans[i % queryPlans.length]!).compile()),
+      micros: timeLoop(n, (i) => printQuery(db, queryPlans[i % queryPlans.length]!).compile()),
     },
     {
       stage: 'compileQuery (statement template cache)',

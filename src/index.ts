@@ -2,21 +2,31 @@
  * Tessera's public API. Explicit named exports only: anything not listed here is internal and may change.
  * Optional parts live at subpaths (see package.json "exports").
  */
-export { createToolset } from './tools/create-toolset.ts'
-export type { Toolset, ToolsetOptions, ToolResult } from './tools/create-toolset.ts'
-export type { ToolDefinition } from './tools/tool-definitions.ts'
-export type { SchemaDescription, DescribedModel, DescribedField } from './tools/describe-schema.ts'
-export type { QueryResult, GetResult, AggregateResult } from './tools/read-tools.ts'
-export type { EnforcementMode } from './tools/tool-runtime.ts'
-export type { BulkUpdateResult, DeleteResult, RowResult } from './tools/write-tools.ts'
+export { createToolset } from './tools/index.ts'
+export type {
+  Toolset,
+  ToolsetOptions,
+  ToolResult,
+  ToolDefinition,
+  SchemaDescription,
+  DescribedModel,
+  DescribedField,
+  QueryResult,
+  GetResult,
+  AggregateResult,
+  BulkUpdateResult,
+  DeleteResult,
+  RowResult,
+} from './tools/index.ts'
+export type { EnforcementMode } from './executor/index.ts'
 export {
   MemoryApprovalStore,
   PostgresApprovalStore,
   ensureApprovalTable,
   approvalTableSql,
   DEFAULT_APPROVAL_TTL_MS,
-} from './stores/approval-store.ts'
-export type { ApprovalStore, Approval, ApprovalStatus, ConsumeResult } from './stores/approval-store.ts'
+} from './stores/index.ts'
+export type { ApprovalStore, Approval, ApprovalStatus, ConsumeResult } from './stores/index.ts'
 
 export {
   definePolicy,

@@ -2,8 +2,7 @@
  * `tessera check <policy>`: load the policy (strict schema) and bind it to a live schema, printing every
  * problem at once. Exit code 0 when valid, 1 when the policy is invalid, 2 when the check itself failed.
  */
-import { sql } from 'kysely'
-import { createPgliteDatabase, createPostgresDatabase } from '../executor/index.ts'
+import { createPgliteDatabase, createPostgresDatabase, serverVersion } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
 import { bindPolicy, loadPolicyFile } from '../policy/index.ts'
 import { introspectSchema } from '../schema/index.ts'
@@ -25,7 +24,7 @@ export async function runCheck(options: CheckOptions): Promise<number> {
     if (options.databaseUrl) {
       const database = createPostgresDatabase(options.databaseUrl)
       close = database.close
-      await sql`select 1`.execute(database.db)
+      await serverVersion(database.db)
       schema = await introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
     } else {
       const database = await createPgliteDatabase()

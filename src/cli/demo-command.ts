@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { MemoryAuditStore } from '../stores/index.ts'
 import { createPgliteDatabase } from '../executor/index.ts'
 import { loadPolicyFile } from '../policy/index.ts'
-import { createToolset } from '../tools/create-toolset.ts'
+import { createToolset } from '../tools/index.ts'
 import { DEMO_APP_ROLE, saasFixtureSql } from './saas-fixture.ts'
 
 const ACME = {

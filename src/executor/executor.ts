@@ -11,7 +11,7 @@ import type { Principal } from '../context/index.ts'
 import { internalError, tenantScopeRequired } from '../errors/index.ts'
 import { mapDatabaseError } from './map-database-error.ts'
 import { sessionStatementTimeoutOf } from './tessera-dialect.ts'
-import type { AnyDatabase } from '../schema/any-database.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 /**
  * The transaction-local settings that carry the principal into SQL, for RLS policies (`rls` and `both`

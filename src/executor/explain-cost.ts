@@ -4,7 +4,7 @@
  * expensive query must be refused up front instead of cancelled halfway.
  */
 import { CompiledQuery } from 'kysely'
-import type { AnyDatabase } from '../schema/any-database.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 /**
  * Runs `EXPLAIN (FORMAT JSON)` for `compiled` with the same bound parameters, on `q` (the executor's

@@ -1,4 +1,13 @@
+/**
+ * Execution (DESIGN §5): how a planned statement reaches the database and what comes back. The executor owns
+ * the session protocol (one named prepared statement for a plain app-mode read; otherwise one transaction whose
+ * first statement sets claims, timeout and role with transaction-local set_config), the enforcement mode, the
+ * EXPLAIN cost guard, error mapping (database text never reaches a caller), JSON-safe values and row shaping,
+ * the Tessera dialect (never the simple protocol) and the database factories (PGlite, PostgreSQL).
+ */
 export { createExecutor, claimSettingNames } from './executor.ts'
+export { ENFORCEMENT_MODES } from './enforcement-mode.ts'
+export type { EnforcementMode } from './enforcement-mode.ts'
 export type {
   ClaimSettingName,
   ExecutionSpec,
@@ -31,3 +40,8 @@ export { PoolExhaustedError, isPoolExhaustedError } from './pool-exhausted-error
 export { toJsonSafe } from './json-safe.ts'
 export type { JsonValue } from './json-safe.ts'
 export { estimateCost } from './explain-cost.ts'
+export { isPglite, serverVersion } from './server-version.ts'
+export { executeWrite, prepareWrite } from './run-write.ts'
+export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from './run-write.ts'
+export { shapeRows } from './shape-rows.ts'
+export type { Row } from './shape-rows.ts'

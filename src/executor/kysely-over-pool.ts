@@ -1,6 +1,6 @@
 /** The one way Tessera builds its Kysely instance over a pg pool, embedded (PGlite) or server alike. */
 import { Kysely } from 'kysely'
-import type { AnyDatabase, AnyTables } from '../schema/any-database.ts'
+import type { AnyDatabase, AnyTables } from '../schema/index.ts'
 import { createTesseraDialect, type TesseraPool } from './tessera-dialect.ts'
 
 /** Session statement_timeout set on every new connection, so app-mode reads need no transaction to set it. */

@@ -6,7 +6,7 @@ import { PGlite, type PGliteOptions } from '@electric-sql/pglite'
 import { createPgConfig } from '@electric-sql/pglite/node-postgres'
 import pg from 'pg'
 import { kyselyOverPool } from './kysely-over-pool.ts'
-import type { AnyDatabase } from '../schema/any-database.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 export interface PgliteDatabaseOptions {
   /** Where PGlite keeps its files (`memory://` or a directory); in memory when omitted. */

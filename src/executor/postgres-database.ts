@@ -6,7 +6,7 @@
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { kyselyOverPool } from './kysely-over-pool.ts'
-import type { AnyDatabase } from '../schema/any-database.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 export interface PostgresDatabaseOptions {
   /** Session statement_timeout set on every new connection (default 5000, the PROD budget). */

@@ -10,24 +10,25 @@ import type { ExecutorDatabase } from './executor.ts'
 import { isSqlStateError } from './database-error-kind.ts'
 import {
   WRITE_CHECK_COLUMN,
-  buildDelete,
-  buildInsert,
-  buildReferenceCheck,
-  buildTargetSelect,
-  buildUpdate,
+  printDelete,
+  printInsert,
+  printReferenceCheck,
+  printTargetSelect,
+  printUpdate,
   rawColumnAlias,
   type WriteRow,
-} from '../sql/print-write.ts'
-import { maxAffectedRowsExceeded } from '../planner/plan-write.ts'
-import { checkWrittenRow, outsideScope } from '../planner/write-check.ts'
-import type {
-  CreatePlan,
-  DeletePlan,
-  ForeignKeyCheck,
-  RowValues,
-  UpdatePlan,
-  WritePlan,
-} from '../planner/write-plan.ts'
+} from '../sql/index.ts'
+import {
+  maxAffectedRowsExceeded,
+  checkWrittenRow,
+  outsideScope,
+  type CreatePlan,
+  type DeletePlan,
+  type ForeignKeyCheck,
+  type RowValues,
+  type UpdatePlan,
+  type WritePlan,
+} from '../planner/index.ts'
 import { shapeRows, type Row } from './shape-rows.ts'
 
 export interface RowResult {
@@ -82,7 +83,7 @@ export async function prepareWrite(
     case 'update':
       return prepareUpdate(q, plan, secret, lock)
     case 'delete': {
-      const rows = (await buildTargetSelect(plan, lock).execute(q)).rows
+      const rows = (await printTargetSelect(plan, lock).execute(q)).rows
       if (rows.length === 0) throw notFound(plan.model)
       return { before: shapeRows(rows, plan.returning, secret) }
     }
@@ -106,7 +107,7 @@ async function prepareUpdate(
   secret: string | Uint8Array,
   lock: boolean,
 ): Promise<PreparedWrite> {
-  const rows = (await buildTargetSelect(plan, lock).execute(q)).rows
+  const rows = (await printTargetSelect(plan, lock).execute(q)).rows
   if (!plan.bulk && rows.length === 0) throw notFound(plan.model)
   const known = new Set([...plan.checkColumns, ...Object.keys(plan.data)])
   const merged = rows.map((row) => ({ ...rawValues(plan, row), ...plan.data }))
@@ -147,7 +148,7 @@ async function checkReferences(
       if (fk.targets.length === 0) throw referenceNotFound(fk.field)
       const key = JSON.stringify([index, values])
       if (checked.has(key)) continue
-      const found = (await buildReferenceCheck(fk, values, plan.principal).execute(q)).rows
+      const found = (await printReferenceCheck(fk, values, plan.principal).execute(q)).rows
       if (found.length === 0) throw referenceNotFound(fk.field)
       checked.add(key)
     }
@@ -162,14 +163,14 @@ export async function executeWrite(
 ): Promise<WriteOutcome> {
   switch (plan.kind) {
     case 'create': {
-      const rows = (await buildInsert(plan).execute(q)).rows
+      const rows = (await printInsert(plan).execute(q)).rows
       const row = rows[0]
       if (!row || row[WRITE_CHECK_COLUMN] !== true) throw outsideScope()
       const after = shapeRows([row], plan.returning, secret)
       return { result: { row: after[0] as Row }, affected: 1, after }
     }
     case 'update': {
-      const rows = (await buildUpdate(plan).execute(q)).rows
+      const rows = (await printUpdate(plan).execute(q)).rows
       if (rows.length > plan.maxAffectedRows) throw maxAffectedRowsExceeded(plan.maxAffectedRows, rows.length)
       if (rows.some((row) => row[WRITE_CHECK_COLUMN] !== true)) throw outsideScope()
       const after = shapeRows(rows, plan.returning, secret)
@@ -194,7 +195,7 @@ export async function executeWrite(
 
 async function deleteRows(q: ExecutorDatabase, plan: DeletePlan): Promise<WriteRow[]> {
   try {
-    return (await buildDelete(plan).execute(q)).rows
+    return (await printDelete(plan).execute(q)).rows
   } catch (error) {
     // Rows of this or another table still point at the record. Saying so names neither them nor their tenant.
     if (isSqlStateError(error) && error.code === '23503') throw stillReferenced()

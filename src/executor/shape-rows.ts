@@ -4,8 +4,8 @@
  * value JSON-safe.
  */
 import { toJsonSafe } from './json-safe.ts'
-import type { SelectPlan } from '../planner/query-plan.ts'
-import { hashValue, maskValue } from '../policy/field-transforms.ts'
+import type { SelectPlan } from '../planner/index.ts'
+import { hashValue, maskValue } from '../policy/index.ts'
 
 export type Row = Record<string, unknown>
 

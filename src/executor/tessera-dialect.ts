@@ -37,7 +37,7 @@ import {
 } from 'kysely'
 import { isConnectionLevelError } from './database-error-kind.ts'
 import { PoolExhaustedError } from './pool-exhausted-error.ts'
-import type { AnyDatabase } from '../schema/any-database.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 /** The query shape sent to node-postgres: never a bare string, so never the simple protocol. */
 export interface TesseraQueryConfig {

@@ -7,15 +7,17 @@
  */
 import type { Principal } from '../context/index.ts'
 import { tenantScopeRequired } from '../errors/index.ts'
-import type { ConditionNode, Literal, OperandNode } from '../policy/condition/ast.ts'
 import {
+  type ConditionNode,
+  type Literal,
+  type OperandNode,
   formatPrincipalPath,
   requirePrincipalList,
   requirePrincipalScalar,
-} from '../policy/principal-path.ts'
-import type { BoundModel } from '../policy/types.ts'
-import type { ColumnInfo } from '../schema/types.ts'
-import { coerceFilterValue } from '../request/coerce-value.ts'
+  type BoundModel,
+} from '../policy/index.ts'
+import type { ColumnInfo } from '../schema/index.ts'
+import { coerceFilterValue } from '../request/index.ts'
 
 /** A principal value as a value of `column`, canonical; TENANT_SCOPE_REQUIRED when it cannot be one. */
 export function principalValueFor(

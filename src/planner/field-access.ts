@@ -4,7 +4,7 @@
  * but never filtered, sorted, grouped or aggregated (they would become an inference oracle).
  */
 import { fieldNotAllowed } from '../errors/index.ts'
-import type { BoundField, BoundModel } from '../policy/types.ts'
+import type { BoundField, BoundModel } from '../policy/index.ts'
 
 export type FieldUsage = 'select' | 'filter' | 'sort' | 'group' | 'aggregate'
 

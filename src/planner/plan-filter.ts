@@ -3,11 +3,10 @@
  * type-checked against its column (no casts ever reach SQL), and the filter's share of the complexity score.
  */
 import { budgetExceeded, validationError } from '../errors/index.ts'
-import type { BoundModel, Budget } from '../policy/types.ts'
+import type { BoundModel, Budget } from '../policy/index.ts'
 import { fieldFor } from './field-access.ts'
 import type { FilterPlan } from './query-plan.ts'
-import { coerceFilterValue } from '../request/coerce-value.ts'
-import type { FilterNode } from '../request/filter-schema.ts'
+import { coerceFilterValue, type FilterNode } from '../request/index.ts'
 
 const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'varchar', 'bpchar', 'citext', 'name'])
 

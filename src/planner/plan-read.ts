@@ -5,8 +5,8 @@
  */
 import type { Principal } from '../context/index.ts'
 import { budgetExceeded, fieldNotAllowed, queryTooBroad, validationError } from '../errors/index.ts'
-import type { BoundModel, BoundPolicy, Budget } from '../policy/types.ts'
-import { type ColumnTypeClass, findColumn } from '../schema/types.ts'
+import type { BoundModel, BoundPolicy, Budget } from '../policy/index.ts'
+import { type ColumnTypeClass, findColumn } from '../schema/index.ts'
 import { cursorBinding, decodeCursor, type CursorBindingInput } from './cursor.ts'
 import { fieldFor } from './field-access.ts'
 import { complexityScore } from './plan-filter.ts'
@@ -32,8 +32,12 @@ import type {
   SelectPlan,
   VisibilityPlan,
 } from './query-plan.ts'
-import { coerceFilterValue } from '../request/coerce-value.ts'
-import type { AggregateRequest, GetRequest, QueryRequest } from '../request/request-schema.ts'
+import {
+  coerceFilterValue,
+  type AggregateRequest,
+  type GetRequest,
+  type QueryRequest,
+} from '../request/index.ts'
 
 export interface PlannerOptions {
   /** Key for cursor signatures. */
@@ -241,7 +245,7 @@ export function planAggregate(
   const groupBy = (req.groupBy ?? []).map((g) => {
     const field = fieldFor(model, g, 'group')
     if (!aggregations.groupBy.includes(field.name)) throw fieldNotAllowed(model.name, g, 'grouping')
-    // Groups are formed with `=` and ordered by their keys (build-aggregate.ts), so a key needs a total order:
+    // Groups are formed with `=` and ordered by their keys (src/sql/print-aggregate.ts), so a key needs a total order:
     // json (not jsonb) and `other` types such as point have no equality operator and failed in PostgreSQL as
     // INTERNAL_ERROR. The same rule as orderBy.
     if (!SORTABLE.has(field.column.typeClass)) {

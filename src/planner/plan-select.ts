@@ -4,14 +4,13 @@
  */
 import type { Principal } from '../context/index.ts'
 import { budgetExceeded, modelNotAllowed, relationNotAllowed, validationError } from '../errors/index.ts'
-import type { BoundModel, BoundPolicy, Budget } from '../policy/types.ts'
-import type { ColumnTypeClass } from '../schema/types.ts'
+import type { BoundModel, BoundPolicy, Budget } from '../policy/index.ts'
+import type { ColumnTypeClass } from '../schema/index.ts'
 import { fieldFor, readableFields } from './field-access.ts'
 import { emptyFilterCost, type FilterCost, planFilter } from './plan-filter.ts'
 import { planVisibility } from './plan-visibility.ts'
 import type { FilterPlan, IncludePlan, OrderKey, SelectedField, SelectPlan } from './query-plan.ts'
-import type { FilterNode } from '../request/filter-schema.ts'
-import type { IncludeRequest, OrderByItem } from '../request/request-schema.ts'
+import type { FilterNode, IncludeRequest, OrderByItem } from '../request/index.ts'
 
 export const DEFAULT_PAGE_SIZE = 50
 /** Type classes with a total order PostgreSQL can sort and compare in a keyset cursor. */

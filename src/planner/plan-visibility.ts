@@ -4,10 +4,8 @@
  */
 import type { Principal } from '../context/index.ts'
 import { tenantScopeRequired } from '../errors/index.ts'
-import { evaluateCondition } from '../policy/condition/evaluate-condition.ts'
-import { resolvePrincipalPath } from '../policy/principal-path.ts'
-import type { BoundModel } from '../policy/types.ts'
-import { findColumn } from '../schema/types.ts'
+import { evaluateCondition, resolvePrincipalPath, type BoundModel } from '../policy/index.ts'
+import { findColumn } from '../schema/index.ts'
 import type { ScopePredicate, VisibilityPlan } from './query-plan.ts'
 import { bindConditionToPrincipal, principalValueFor } from './bind-principal-values.ts'
 

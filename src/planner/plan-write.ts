@@ -12,17 +12,26 @@ import {
   validationError,
   writeDisabled,
 } from '../errors/index.ts'
-import type { PrincipalPath } from '../policy/condition/ast.ts'
-import { evaluateCondition, referencedFields } from '../policy/condition/evaluate-condition.ts'
-import { formatPrincipalPath, resolvePrincipalPath } from '../policy/principal-path.ts'
-import type { BoundModel, BoundPolicy } from '../policy/types.ts'
-import type { ColumnInfo, ForeignKeyInfo } from '../schema/types.ts'
+import {
+  type PrincipalPath,
+  evaluateCondition,
+  referencedFields,
+  formatPrincipalPath,
+  resolvePrincipalPath,
+  type BoundModel,
+  type BoundPolicy,
+} from '../policy/index.ts'
+import type { ColumnInfo, ForeignKeyInfo } from '../schema/index.ts'
 import { modelFor, newSelectAccumulator, planSelectedFields } from './plan-select.ts'
 import { planVisibility } from './plan-visibility.ts'
 import type { SelectPlan, VisibilityPlan } from './query-plan.ts'
-import { coerceFilterValue } from '../request/coerce-value.ts'
-import { coerceWriteValue } from '../request/coerce-write-value.ts'
-import type { WriteData, WriteId, WriteRequest } from '../request/write-request-schema.ts'
+import {
+  coerceFilterValue,
+  coerceWriteValue,
+  type WriteData,
+  type WriteId,
+  type WriteRequest,
+} from '../request/index.ts'
 import { writableField, writeFieldProblem, type WriteFieldUsage } from './write-field-access.ts'
 import { writeModelOf } from './write-grant.ts'
 import { writeCheckColumns } from './write-check.ts'

@@ -4,9 +4,8 @@
  * read them without re-deriving anything; `build-*.ts` turn a plan into exactly one Kysely statement.
  */
 import type { Principal } from '../context/index.ts'
-import type { ConditionNode } from '../policy/condition/ast.ts'
-import type { FieldRule } from '../policy/types.ts'
-import type { ColumnTypeClass } from '../schema/types.ts'
+import type { ConditionNode, FieldRule } from '../policy/index.ts'
+import type { ColumnTypeClass } from '../schema/index.ts'
 import type { CursorBindingInput } from './cursor.ts'
 
 export type ScalarValue = string | number | boolean | null

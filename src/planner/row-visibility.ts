@@ -1,6 +1,6 @@
 /**
  * Row visibility decided in memory (DESIGN §3), from the same VisibilityPlan the SQL side compiles in
- * build-predicates.ts (`visibilityPredicate`): planVisibility stays the one place that decides which rules
+ * src/sql/print-predicates.ts (`visibilityPredicate`): planVisibility stays the one place that decides which rules
  * apply, and the two must agree on every row (test/db/visibility-differential.test.ts). The eval harness uses
  * it to ask, for a row re-read through an unscoped oracle, whether the principal may see it.
  *
@@ -11,8 +11,7 @@
  */
 import type { Principal } from '../context/index.ts'
 import { internalError } from '../errors/index.ts'
-import { compareHolds } from '../policy/condition/compare-values.ts'
-import { evaluateCondition, type Row } from '../policy/condition/evaluate-condition.ts'
+import { compareHolds, evaluateCondition, type Row } from '../policy/index.ts'
 import type { AppliedRowPolicy, VisibilityPlan } from './query-plan.ts'
 
 /**

@@ -7,12 +7,11 @@
  * another tenant's row, never write one into it.
  *
  * The same rule exists twice: here in memory (checked before any statement, with the row as it will be) and
- * as SQL in build-write.ts (the write's WHERE and RETURNING), so neither can be skipped.
+ * as SQL in src/sql/print-write.ts (the write's WHERE and RETURNING), so neither can be skipped.
  */
 import type { Principal } from '../context/index.ts'
 import { validationError, type TesseraError } from '../errors/index.ts'
-import { compareHolds } from '../policy/condition/compare-values.ts'
-import { evaluateCondition, referencedFields } from '../policy/condition/evaluate-condition.ts'
+import { compareHolds, evaluateCondition, referencedFields } from '../policy/index.ts'
 import type { AppliedRowPolicy, VisibilityPlan } from './query-plan.ts'
 import type { RowValues } from './write-plan.ts'
 

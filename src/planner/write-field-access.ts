@@ -6,7 +6,7 @@
  * (server-set, computed, key, immutable) get a VALIDATION_ERROR naming the field and the reason.
  */
 import { fieldNotAllowed, validationError } from '../errors/index.ts'
-import type { BoundField, BoundModel } from '../policy/types.ts'
+import type { BoundField, BoundModel } from '../policy/index.ts'
 
 export type WriteFieldUsage = 'create' | 'update'
 

@@ -15,9 +15,7 @@
  * grants before planVisibility binds them to the principal (binding erases which operands came from the
  * principal, so the reduction must come first). Target rows, WITH CHECK in memory and in SQL then all use it.
  */
-import type { ConditionNode } from '../policy/condition/ast.ts'
-import { referencedPrincipalPaths } from '../policy/condition/condition-references.ts'
-import type { BoundModel } from '../policy/types.ts'
+import { type ConditionNode, referencedPrincipalPaths, type BoundModel } from '../policy/index.ts'
 
 const FALSE: ConditionNode = Object.freeze({ kind: 'bool', value: false })
 

@@ -1,7 +1,7 @@
 /**
  * WritePlan: the planner's output for create / update / delete / bulk_update, plain immutable data. Every
  * decision that needs no database — mode, fields, coerced values, autoSet values, visibility, soft or hard
- * delete, which references to check — is made before this exists; build-write.ts turns it into statements.
+ * delete, which references to check — is made before this exists; src/sql/print-write.ts turns it into statements.
  */
 import type { Principal } from '../context/index.ts'
 import type { SelectPlan, VisibilityPlan } from './query-plan.ts'

@@ -5,8 +5,7 @@
  * binds is safe to plan against without further schema lookups.
  */
 import { policyInvalid, type PolicyProblem } from '../errors/index.ts'
-import type { DbSchema, TableInfo } from '../schema/types.ts'
-import { findColumn } from '../schema/types.ts'
+import { type DbSchema, type TableInfo, findColumn } from '../schema/index.ts'
 import { referencedFields } from './condition/evaluate-condition.ts'
 import { conditionLiteralProblems } from './condition-literal-problems.ts'
 import { deepFreeze } from './deep-freeze.ts'

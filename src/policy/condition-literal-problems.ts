@@ -4,8 +4,7 @@
  * worse, match nothing silently), so it is a load error instead.
  */
 import { internalError } from '../errors/index.ts'
-import type { ColumnInfo, TableInfo } from '../schema/types.ts'
-import { findColumn } from '../schema/types.ts'
+import { type ColumnInfo, type TableInfo, findColumn } from '../schema/index.ts'
 import type { ConditionNode, Literal, OperandNode } from './condition/ast.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i

@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod'
 import { internalError, policyInvalid, type PolicyProblem } from '../errors/index.ts'
-import { canonicalJson, sha256Hex } from '../json/canonical-json.ts'
+import { canonicalJson, sha256Hex } from '../json/index.ts'
 import { checkModelInput, type CheckedModel } from './check-model-input.ts'
 import { deepFreeze } from './deep-freeze.ts'
 import {

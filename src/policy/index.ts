@@ -38,7 +38,7 @@ export { PolicyBuilder, PII_FIELD_GLOBS, SENSITIVE_FIELD_GLOBS } from './policy-
 export type { PolicyBuilderOptions } from './policy-builder.ts'
 export { DEFAULT_PROFILE, DEFAULT_WRITE_POLICY, profiles } from './profiles.ts'
 export type { ProfileDefaults } from './profiles.ts'
-export { canonicalJson, sha256Hex } from '../json/canonical-json.ts'
+export { canonicalJson, sha256Hex } from '../json/index.ts'
 export { renderPolicyJsonSchema, POLICY_JSON_SCHEMA_PATH } from './policy-json-schema.ts'
 export {
   FIELD_ACTIONS,
@@ -79,3 +79,4 @@ export type {
   ScopeRule,
   WritePolicy,
 } from './types.ts'
+export { hashValue, maskValue } from './field-transforms.ts'

@@ -26,7 +26,7 @@
  * schema is given) whose table has that column; a model left without any scoping fails `definePolicy`.
  */
 import { policyInvalid, type PolicyProblem } from '../errors/index.ts'
-import type { DbSchema } from '../schema/types.ts'
+import type { DbSchema } from '../schema/index.ts'
 import { definePolicy } from './define-policy.ts'
 import { fieldGlobMatcher, isFieldGlob } from './field-glob.ts'
 import type {

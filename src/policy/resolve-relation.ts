@@ -7,7 +7,7 @@
  * holding side's columns of exactly one of them. A self-referencing table therefore always resolves to `one`
  * (the parent); the children direction is not expressible yet.
  */
-import type { ForeignKeyInfo, TableInfo } from '../schema/types.ts'
+import type { ForeignKeyInfo, TableInfo } from '../schema/index.ts'
 import type { BoundRelation } from './types.ts'
 
 export type RelationResolution =

@@ -2,7 +2,7 @@
  * The normalised, validated Policy (output of `definePolicy` / `loadPolicyFile`) and the policy bound to a
  * live schema (output of `bindPolicy`). Both are deeply frozen plain data; the planner reads only these.
  */
-import type { ColumnInfo, DbSchema, TableInfo } from '../schema/types.ts'
+import type { ColumnInfo, DbSchema, TableInfo } from '../schema/index.ts'
 import type { ConditionNode, PrincipalPath } from './condition/ast.ts'
 import type { FieldAction, MaskStyle, PolicyInput, Profile, WriteMode } from './policy-schema.ts'
 

@@ -4,7 +4,7 @@
  * tenant's data in its text (THREATS fact 1), so the SQL compares columns with bound parameters of the
  * column's own type and no casts, and every value that reaches it is already known to parse.
  */
-import type { ColumnInfo } from '../schema/types.ts'
+import type { ColumnInfo } from '../schema/index.ts'
 import { validationError } from '../errors/index.ts'
 import { LIST_OPS, PATTERN_OPS, type FilterOp, type ListOp, type PatternOp } from './filter-schema.ts'
 
@@ -221,26 +221,4 @@ export function coerceFilterValue(column: ColumnInfo, op: FilterOp, value: unkno
   }
   if (Array.isArray(value)) return fail(path, `'${op}' takes a single value, not an array`)
   return coerceScalar(column, value, path)
-}
-
-/** Escapes LIKE metacharacters so the text matches literally with the default escape character `\`. */
-export function escapeLikePattern(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`)
-}
-
-/** The LIKE pattern for a pattern op; compile it as `column LIKE $n` (backslash is LIKE's default escape). */
-export function likePatternFor(op: PatternOp, value: string): string {
-  const literal = escapeLikePattern(value)
-  switch (op) {
-    case 'contains':
-      return `%${literal}%`
-    case 'startswith':
-      return `${literal}%`
-    case 'endswith':
-      return `%${literal}`
-    default: {
-      const unhandled: never = op
-      return fail('op', `unsupported pattern operator ${String(unhandled)}`)
-    }
-  }
 }

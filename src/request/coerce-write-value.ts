@@ -4,7 +4,7 @@
  * error text is never shown, so the caller would get a vague message instead of the field and the reason.
  */
 import { isTesseraError, validationError } from '../errors/index.ts'
-import type { ColumnInfo } from '../schema/types.ts'
+import type { ColumnInfo } from '../schema/index.ts'
 import { coerceFilterValue } from './coerce-value.ts'
 
 function fail(path: string, message: string): never {

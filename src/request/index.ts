@@ -1,3 +1,9 @@
+/**
+ * The tool-call DSL (DESIGN §4): raw arguments → typed, frozen requests. Input guard first (limits, prototype
+ * keys, non-JSON values), then the strict zod schemas (which also define the wire format and the tools' JSON
+ * Schemas), then normalisation; a hand-written fast path for the common shapes is held to the schema path by a
+ * differential test. Values are type-checked against column types here (coerce-value), before any SQL exists.
+ */
 export { guardInput, DEFAULT_INPUT_LIMITS } from './input-guard.ts'
 export type { InputLimits } from './input-guard.ts'
 export { formatPath, describePath } from './request-path.ts'
@@ -40,6 +46,7 @@ export {
   parseAggregateRequest,
   parseDescribeSchemaRequest,
   parseRequest,
+  parseRequestWithSchema,
 } from './request-schema.ts'
 export type {
   OrderDirection,
@@ -68,6 +75,28 @@ export {
   isIsoTimestamp,
   isIsoTime,
   coerceFilterValue,
-  escapeLikePattern,
-  likePatternFor,
 } from './coerce-value.ts'
+export { coerceWriteValue } from './coerce-write-value.ts'
+export {
+  BULK_HARD_CAP,
+  MAX_APPROVAL_ID_LENGTH,
+  MAX_REASON_LENGTH,
+  approvalPayload,
+  bulkUpdateRequestSchema,
+  createRequestSchema,
+  deleteRequestSchema,
+  parseWriteRequest,
+  updateRequestSchema,
+} from './write-request-schema.ts'
+export type {
+  BulkUpdateRequest,
+  CreateRequest,
+  DeleteRequest,
+  JsonInput,
+  UpdateRequest,
+  WriteData,
+  WriteId,
+  WriteKind,
+  WriteRequest,
+  WriteRequests,
+} from './write-request-schema.ts'

@@ -2,8 +2,8 @@
 import { type Expression, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
 import { and, columnRef, filterPredicate, visibilityPredicate } from './print-predicates.ts'
 import { outputExpression } from './print-select.ts'
-import type { AggregatePlan } from '../planner/query-plan.ts'
-import type { AnyDatabase } from '../schema/any-database.ts'
+import type { AggregatePlan } from '../planner/index.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 type AnyDb = AnyDatabase
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -11,7 +11,7 @@ type AnySelect = SelectQueryBuilder<any, any, any>
 
 export const AGGREGATE_VALUE = '__tessera_value'
 
-export function buildAggregate(db: AnyDb, plan: AggregatePlan): AnySelect {
+export function printAggregate(db: AnyDb, plan: AggregatePlan): AnySelect {
   const col = columnRef('t0')
   const where: Expression<SqlBool>[] = [visibilityPredicate(plan.visibility, col, plan.principal)]
   if (plan.filter !== null) where.push(filterPredicate(plan.filter, col))

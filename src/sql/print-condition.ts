@@ -12,12 +12,16 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
 import type { Principal } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
-import type { ConditionNode, OperandNode } from '../policy/condition/ast.ts'
-import { isPrincipalOnly } from '../policy/condition/condition-references.ts'
-import { evaluateCondition } from '../policy/condition/evaluate-condition.ts'
-import { requirePrincipalList, requirePrincipalScalar } from '../policy/principal-path.ts'
+import {
+  type ConditionNode,
+  type OperandNode,
+  isPrincipalOnly,
+  evaluateCondition,
+  requirePrincipalList,
+  requirePrincipalScalar,
+} from '../policy/index.ts'
 
-export interface CompileConditionContext {
+export interface ConditionPredicateContext {
   /** The SQL reference of a model field, e.g. `(f) => sql.ref(\`t0.${f}\`)`; only called with AST field names. */
   readonly column: (field: string) => Expression<unknown>
   readonly principal: Principal
@@ -33,11 +37,11 @@ type InNode = Extract<ConditionNode, { kind: 'in' }>
  * Throws TENANT_SCOPE_REQUIRED, exactly where evaluateCondition would, when a principal path does not resolve
  * or has the wrong shape — whether or not that part would have mattered.
  */
-export function compileCondition(node: ConditionNode, ctx: CompileConditionContext): Expression<SqlBool> {
+export function conditionPredicate(node: ConditionNode, ctx: ConditionPredicateContext): Expression<SqlBool> {
   return toExpression(compileNode(node, ctx))
 }
 
-function compileNode(node: ConditionNode, ctx: CompileConditionContext): Compiled {
+function compileNode(node: ConditionNode, ctx: ConditionPredicateContext): Compiled {
   if (isPrincipalOnly(node)) return constant(evaluateCondition(node, {}, ctx.principal))
   switch (node.kind) {
     case 'bool':
@@ -79,7 +83,7 @@ function compileNode(node: ConditionNode, ctx: CompileConditionContext): Compile
 // A fixed map, so the operator text in SQL never comes from anywhere but this file.
 const SQL_OPERATORS = { '=': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' } as const
 
-function compileIn(node: InNode, ctx: CompileConditionContext): Compiled {
+function compileIn(node: InNode, ctx: ConditionPredicateContext): Compiled {
   const left = operand(node.left, ctx)
   const right = node.right
   switch (right.kind) {
@@ -119,7 +123,7 @@ function anyOrAll(negated: boolean, left: Expression<unknown>, array: Expression
 }
 
 /** A field reference, or a bound parameter for a literal or a principal value. */
-function operand(node: OperandNode, ctx: CompileConditionContext): Expression<unknown> {
+function operand(node: OperandNode, ctx: ConditionPredicateContext): Expression<unknown> {
   switch (node.kind) {
     case 'field':
       return ctx.column(node.name)

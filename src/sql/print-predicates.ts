@@ -4,9 +4,9 @@
  */
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Principal } from '../context/index.ts'
-import { compileCondition } from './print-condition.ts'
-import type { FilterPlan, VisibilityPlan } from '../planner/query-plan.ts'
-import { likePatternFor } from '../request/coerce-value.ts'
+import { conditionPredicate } from './print-condition.ts'
+import type { FilterPlan, VisibilityPlan } from '../planner/index.ts'
+import { likePatternFor } from './like-pattern.ts'
 
 export type ColumnRef = (column: string) => RawBuilder<unknown>
 
@@ -42,11 +42,11 @@ export function visibilityPredicate(
     const alternatives: Expression<SqlBool>[] = []
     if (v.scopes.length > 0) alternatives.push(scopePredicate(v, col))
     for (const rule of v.permissive)
-      alternatives.push(compileCondition(rule.condition, { column: col, principal }))
+      alternatives.push(conditionPredicate(rule.condition, { column: col, principal }))
     // or([]) is `false`: a model that somehow has neither scope nor permissive rule shows nothing (fail closed).
     parts.push(or(alternatives))
   }
-  for (const rule of v.restrictive) parts.push(compileCondition(rule.condition, { column: col, principal }))
+  for (const rule of v.restrictive) parts.push(conditionPredicate(rule.condition, { column: col, principal }))
   if (v.softDeleteColumn !== null) parts.push(sql<SqlBool>`${col(v.softDeleteColumn)} is null`)
   return and(parts)
 }

@@ -13,8 +13,8 @@ import {
   or,
   visibilityPredicate,
 } from './print-predicates.ts'
-import type { OrderKey, QueryPlan, SelectedField, SelectPlan } from '../planner/query-plan.ts'
-import type { AnyDatabase } from '../schema/any-database.ts'
+import type { OrderKey, QueryPlan, SelectedField, SelectPlan } from '../planner/index.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 /** Hidden columns carrying the order keys as text, for the next page's cursor; stripped before returning. */
 export const ORDER_KEY_PREFIX = '__tessera_k'
@@ -37,7 +37,7 @@ const SELF_KEYED_CLASSES: ReadonlySet<SelectedField['typeClass']> = new Set([
 /**
  * For each order key of a root select, the row property its cursor value is read from: the selected field
  * itself when it leaves the database untransformed in an exact, re-parsable text form (saving a column per
- * key), otherwise the hidden `__tessera_k{i}` column. buildQuery and the cursor writer both use this, so the
+ * key), otherwise the hidden `__tessera_k{i}` column. printQuery and the cursor writer both use this, so the
  * SQL and the reader always agree.
  */
 export function orderKeySources(plan: Pick<SelectPlan, 'fields' | 'orderBy'>): readonly string[] {
@@ -129,7 +129,7 @@ function selectPlanQuery(
  */
 function limitLiteral(limit: number): RawBuilder<number> {
   if (!Number.isSafeInteger(limit) || limit < 0)
-    throw new Error('build-select: the row limit is not an integer')
+    throw new Error('print-select: the row limit is not an integer')
   return sql.lit(limit)
 }
 
@@ -161,7 +161,7 @@ function afterPredicate(
   return or(branches)
 }
 
-export function buildQuery(db: AnyDb, plan: QueryPlan): AnySelect {
+export function printQuery(db: AnyDb, plan: QueryPlan): AnySelect {
   const col = columnRef('t0')
   const extra: Expression<SqlBool>[] =
     plan.after === null ? [] : [afterPredicate(plan.root.orderBy, plan.after, col)]
@@ -175,6 +175,6 @@ export function buildQuery(db: AnyDb, plan: QueryPlan): AnySelect {
   return hidden.length === 0 ? q : q.select(hidden)
 }
 
-export function buildGet(db: AnyDb, plan: { root: SelectPlan; principal: Principal }): AnySelect {
+export function printGet(db: AnyDb, plan: { root: SelectPlan; principal: Principal }): AnySelect {
   return selectPlanQuery(db, plan.root, plan.principal, 0, [])
 }

@@ -14,18 +14,18 @@ import {
   scopePredicate,
   visibilityPredicate,
 } from './print-predicates.ts'
-import { writeGrants } from '../planner/write-check.ts'
+import {
+  writeGrants,
+  type VisibilityPlan,
+  type CreatePlan,
+  type DeletePlan,
+  type ForeignKeyCheck,
+  type KeyValue,
+  type UpdatePlan,
+  type WriteValue,
+} from '../planner/index.ts'
 import { outputExpression } from './print-select.ts'
-import { compileCondition } from './print-condition.ts'
-import type { VisibilityPlan } from '../planner/query-plan.ts'
-import type {
-  CreatePlan,
-  DeletePlan,
-  ForeignKeyCheck,
-  KeyValue,
-  UpdatePlan,
-  WriteValue,
-} from '../planner/write-plan.ts'
+import { conditionPredicate } from './print-condition.ts'
 
 export type WriteRow = Record<string, unknown>
 
@@ -58,11 +58,11 @@ export function writeCheckPredicate(
       parts.push(
         grants.length === 0
           ? sql<SqlBool>`false`
-          : and(grants.map((r) => compileCondition(r.condition, { column: col, principal }))),
+          : and(grants.map((r) => conditionPredicate(r.condition, { column: col, principal }))),
       )
     }
   }
-  for (const rule of v.restrictive) parts.push(compileCondition(rule.condition, { column: col, principal }))
+  for (const rule of v.restrictive) parts.push(conditionPredicate(rule.condition, { column: col, principal }))
   return and(parts)
 }
 
@@ -119,7 +119,7 @@ function valueOf(value: WriteValue): RawBuilder<unknown> {
  * The current target rows, in the read shape (returning fields) plus the raw check columns under
  * rawColumnAlias(i); `lock` adds FOR UPDATE so nothing changes them before the write.
  */
-export function buildTargetSelect(plan: UpdatePlan | DeletePlan, lock: boolean): RawBuilder<WriteRow> {
+export function printTargetSelect(plan: UpdatePlan | DeletePlan, lock: boolean): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   const raw = plan.checkColumns.map((c, i) => sql`${col(c)} as ${sql.id(rawColumnAlias(i))}`)
   const list = sql.join([...returningList(plan, col), ...raw])
@@ -127,7 +127,7 @@ export function buildTargetSelect(plan: UpdatePlan | DeletePlan, lock: boolean):
 }
 
 /** One row of the referenced table with these key values that the caller can see through some target model. */
-export function buildReferenceCheck(
+export function printReferenceCheck(
   fk: ForeignKeyCheck,
   values: readonly unknown[],
   principal: Principal,
@@ -138,7 +138,7 @@ export function buildReferenceCheck(
   return sql<WriteRow>`select 1 as found from ${sql.id(fk.table.schema, fk.table.name)} as ${sql.id(ALIAS)} where ${and([...match, visible])} limit 1`
 }
 
-export function buildInsert(plan: CreatePlan): RawBuilder<WriteRow> {
+export function printInsert(plan: CreatePlan): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   const returning = sql.join([...returningList(plan, col), checkColumn(plan, col)])
   if (plan.writes.length === 0)
@@ -148,7 +148,7 @@ export function buildInsert(plan: CreatePlan): RawBuilder<WriteRow> {
   return sql<WriteRow>`insert into ${table(plan)} (${columns}) values (${values}) returning ${returning}`
 }
 
-export function buildUpdate(plan: UpdatePlan): RawBuilder<WriteRow> {
+export function printUpdate(plan: UpdatePlan): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   // SET names bare columns: PostgreSQL does not accept the table alias there.
   const set = sql.join(plan.writes.map((w) => sql`${sql.id(w.column)} = ${valueOf(w.value)}`))
@@ -157,7 +157,7 @@ export function buildUpdate(plan: UpdatePlan): RawBuilder<WriteRow> {
 }
 
 /** A soft delete sets the soft-delete column to now(); a hard delete removes the row. */
-export function buildDelete(plan: DeletePlan): RawBuilder<WriteRow> {
+export function printDelete(plan: DeletePlan): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   const list = returningList(plan, col)
   const returning = list.length > 0 ? sql` returning ${sql.join(list)}` : sql` returning 1 as deleted`

@@ -5,7 +5,7 @@
  * cursor position) produce the same SQL text.
  *
  * How a shape is made safe to reuse:
- * - Every value that build-select only *binds* is swapped for a Slot marker: scope values, comparison
+ * - Every value that print-select only *binds* is swapped for a Slot marker: scope values, comparison
  *   values, `in` lists, `between` bounds and non-null cursor keys (the fetch limit is written into the SQL
  *   text, so it stays in the key). Everything else in the
  *   plan stays verbatim and the key is the JSON of this probe plan, so any plan difference that can change
@@ -19,10 +19,10 @@
  * - Only for databases without Kysely plugins (a plugin may rewrite a query depending on its values).
  */
 import { createQueryId, type CompiledQuery, type RootOperationNode } from 'kysely'
-import { buildGet, buildQuery } from './print-select.ts'
+import { printGet, printQuery } from './print-select.ts'
 import { guardedProbe, shapeKeyOf } from './statement-shape-key.ts'
-import type { FilterPlan, GetPlan, QueryPlan, SelectPlan } from '../planner/query-plan.ts'
-import type { AnyDatabase } from '../schema/any-database.ts'
+import type { FilterPlan, GetPlan, QueryPlan, SelectPlan } from '../planner/index.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 /** Distinct plan shapes remembered per database; the least recently added is dropped first. */
 export const MAX_STATEMENT_TEMPLATES = 512
@@ -149,7 +149,7 @@ function probeSelect(plan: SelectPlan, slots: SlotValues): SelectPlan | Uncachea
     ...plan,
     visibility: { ...v, scopes: v.scopes.map((s) => ({ ...s, value: marker<string>(slots.put(s.value)) })) },
     filter,
-    // Kept verbatim: the limit is written into the SQL text (build-select), so it is part of the shape.
+    // Kept verbatim: the limit is written into the SQL text (print-select), so it is part of the shape.
     fetchLimit: plan.fetchLimit,
     includes,
   }
@@ -161,7 +161,7 @@ function guarded<T extends object>(known: Partial<T>): T {
     get(target, prop, receiver) {
       if (Object.hasOwn(target, prop)) return Reflect.get(target, prop, receiver) as unknown
       throw new Error(
-        `compile-select: the builder read '${String(prop)}', which the shape key does not cover`,
+        `statement-cache: the builder read '${String(prop)}', which the shape key does not cover`,
       )
     },
   }) as T
@@ -175,7 +175,7 @@ type ProbePlan =
   | { readonly kind: 'query'; readonly root: SelectPlan; readonly after: QueryPlan['after'] }
 
 function compileDirect(db: AnyDb, plan: GetPlan | QueryPlan): CompiledQuery {
-  return plan.kind === 'get' ? buildGet(db, plan).compile() : buildQuery(db, plan).compile()
+  return plan.kind === 'get' ? printGet(db, plan).compile() : printQuery(db, plan).compile()
 }
 
 /**
@@ -185,8 +185,8 @@ function compileDirect(db: AnyDb, plan: GetPlan | QueryPlan): CompiledQuery {
 function compileProbe(db: AnyDb, probe: ProbePlan): CompiledQuery {
   const plan = guardedProbe({ ...probe, principal: unreadablePrincipal }, ['principal'], slotIndexOf)
   return plan.kind === 'get'
-    ? buildGet(db, plan as unknown as GetPlan).compile()
-    : buildQuery(db, plan as unknown as QueryPlan).compile()
+    ? printGet(db, plan as unknown as GetPlan).compile()
+    : printQuery(db, plan as unknown as QueryPlan).compile()
 }
 
 function makeTemplate(
@@ -257,14 +257,14 @@ function compileCached<R>(
   return { query: template.query, queryId: createQueryId(), sql: template.sql, parameters }
 }
 
-/** The statement `buildGet(db, plan).compile()` gives, from the shape cache when possible. */
+/** The statement `printGet(db, plan).compile()` gives, from the shape cache when possible. */
 export function compileGet<R>(db: AnyDb, plan: GetPlan): CompiledQuery<R> {
   const slots = new SlotValues()
   const root = probeSelect(plan.root, slots)
   return compileCached<R>(db, plan, root === UNCACHEABLE ? UNCACHEABLE : { kind: 'get', root }, slots)
 }
 
-/** The statement `buildQuery(db, plan).compile()` gives, from the shape cache when possible. */
+/** The statement `printQuery(db, plan).compile()` gives, from the shape cache when possible. */
 export function compileQuery<R>(db: AnyDb, plan: QueryPlan): CompiledQuery<R> {
   const slots = new SlotValues()
   const root = probeSelect(plan.root, slots)

@@ -1,5 +1,5 @@
 /**
- * The shape key of a probe read plan (compile-select.ts): a compact text that identifies everything of the
+ * The shape key of a probe read plan (statement-cache.ts): a compact text that identifies everything of the
  * plan the SQL builder may read, and the guard that makes the builder fail when it reads anything else.
  *
  * Both derive from one description of the plan (SELECT_SPEC and friends). The key is written for every read,
@@ -9,7 +9,7 @@
  * when the builder reads (or tests for) an own or absent member the description does not list. So the builder's
  * every decision depends only on described members, and equal keys compile to equal SQL.
  */
-import type { FilterPlan } from '../planner/query-plan.ts'
+import type { FilterPlan } from '../planner/index.ts'
 
 /** How one member is described (and so encoded and guarded). */
 type Spec =
@@ -231,7 +231,9 @@ function described(spec: ObjectSpec): ReadonlySet<PropertyKey> {
 
 /** Reading a member the description does not list (an own one, or one that is absent altogether). */
 function undescribed(prop: PropertyKey): Error {
-  return new Error(`plan-shape-key: the builder read '${String(prop)}', which the shape key does not cover`)
+  return new Error(
+    `statement-shape-key: the builder read '${String(prop)}', which the shape key does not cover`,
+  )
 }
 
 function guardValue(value: unknown, spec: Spec, slotIndex: SlotIndexOf): unknown {

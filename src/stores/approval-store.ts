@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
-import type { AnyDatabase } from '../schema/any-database.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected'
 

@@ -5,17 +5,20 @@
  * not fails with WRITE_DISABLED.
  */
 import { randomBytes } from 'node:crypto'
-import { sql } from 'kysely'
 import type { Logger } from 'pino'
-import type { AuditStore } from '../stores/index.ts'
-import { MemoryAuditStore } from '../stores/index.ts'
+import {
+  type AuditStore,
+  MemoryAuditStore,
+  type ApprovalStore,
+  DEFAULT_APPROVAL_TTL_MS,
+  MemoryApprovalStore,
+} from '../stores/index.ts'
 import { type RunContext, parseRunContext } from '../context/index.ts'
 import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
-import { createExecutor } from '../executor/executor.ts'
-import { bindPolicy } from '../policy/bind-policy.ts'
-import type { BoundPolicy, Policy } from '../policy/types.ts'
-import { parseRequest } from '../request/request-schema.ts'
-import { introspectSchema } from '../schema/index.ts'
+import { createExecutor, isPglite, type EnforcementMode } from '../executor/index.ts'
+import { bindPolicy, type BoundPolicy, type Policy } from '../policy/index.ts'
+import { parseRequest } from '../request/index.ts'
+import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
 import { describeSchema, type SchemaDescription } from './describe-schema.ts'
 import {
   type AggregateResult,
@@ -25,11 +28,9 @@ import {
   runGet,
   runQuery,
 } from './read-tools.ts'
-import { type ApprovalStore, DEFAULT_APPROVAL_TTL_MS, MemoryApprovalStore } from '../stores/approval-store.ts'
 import { readToolDefinitions, type ToolDefinition, writeToolDefinitions } from './tool-definitions.ts'
-import { type EnforcementMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
+import { runReadTool, type ToolRuntime } from './tool-runtime.ts'
 import { type BulkUpdateResult, type DeleteResult, type RowResult, runWrite } from './write-tools.ts'
-import type { AnyDatabase } from '../schema/any-database.ts'
 
 export interface ToolsetOptions {
   readonly db: AnyDatabase
@@ -128,11 +129,6 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     approvalTtlMs,
   }
   return new ToolsetImpl(runtime)
-}
-
-async function isPglite(db: AnyDatabase): Promise<boolean> {
-  const result = await sql<{ v: string }>`select version() as v`.execute(db)
-  return /pglite/i.test(result.rows[0]?.v ?? '')
 }
 
 type Handler = (ctx: RunContext, args: unknown) => Promise<unknown>

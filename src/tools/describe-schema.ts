@@ -5,11 +5,9 @@
  */
 import type { Principal } from '../context/index.ts'
 import { isTesseraError } from '../errors/index.ts'
-import { columnRef, visibilityPredicate } from '../sql/print-predicates.ts'
-import { SORTABLE } from '../planner/plan-select.ts'
-import { planVisibility } from '../planner/plan-visibility.ts'
-import { createAutoSetResolves } from '../planner/plan-write.ts'
-import type { BoundModel, BoundPolicy } from '../policy/types.ts'
+import { columnRef, visibilityPredicate } from '../sql/index.ts'
+import { SORTABLE, planVisibility, createAutoSetResolves } from '../planner/index.ts'
+import type { BoundModel, BoundPolicy } from '../policy/index.ts'
 
 export type FieldAccess = 'read' | 'masked' | 'hashed'
 

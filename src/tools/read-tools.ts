@@ -5,23 +5,22 @@
 import type { CompiledQuery } from 'kysely'
 import type { RunContext } from '../context/index.ts'
 import { budgetExceeded, notFound, TesseraError, validationError } from '../errors/index.ts'
-import { toJsonSafe } from '../executor/json-safe.ts'
-import { estimateCost } from '../executor/explain-cost.ts'
-import { buildAggregate, AGGREGATE_VALUE } from '../sql/print-aggregate.ts'
-import { orderKeySources } from '../sql/print-select.ts'
-import { compileGet, compileQuery } from '../sql/statement-cache.ts'
-import { cursorBinding, encodeCursor } from '../planner/cursor.ts'
-import { planAggregate, planGet, planQuery } from '../planner/plan-read.ts'
+import { toJsonSafe, estimateCost, shapeRows, type Row } from '../executor/index.ts'
+import { printAggregate, AGGREGATE_VALUE, orderKeySources, compileGet, compileQuery } from '../sql/index.ts'
 import {
+  cursorBinding,
+  encodeCursor,
+  planAggregate,
+  planGet,
+  planQuery,
   redactedFieldsOf,
   type BudgetReport,
   type SelectPlan,
   type VisibilityPlan,
-} from '../planner/query-plan.ts'
-import { parseRequest } from '../request/request-schema.ts'
-import { shapeRows, type Row } from '../executor/shape-rows.ts'
+} from '../planner/index.ts'
+import { parseRequest } from '../request/index.ts'
 import type { CallFacts, ToolRuntime } from './tool-runtime.ts'
-import type { AnyDatabase } from '../schema/any-database.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 export interface QueryResult {
   rows: Row[]
@@ -182,7 +181,7 @@ export async function runAggregate(
     ctx,
     requestId,
     plan.budget,
-    buildAggregate(runtime.db, plan).compile() as CompiledQuery<Row>,
+    printAggregate(runtime.db, plan).compile() as CompiledQuery<Row>,
   )
   // Counts are exact integers: return them as numbers while they fit, as strings beyond 2^53.
   const convert = (v: unknown): string | number | null => {

@@ -3,11 +3,9 @@
  * fields this principal may use, so an agent is never shown a name it cannot use — and never a denied one.
  */
 import type { Principal } from '../context/index.ts'
-import { BULK_HARD_CAP, MAX_APPROVAL_ID_LENGTH, MAX_REASON_LENGTH } from '../request/write-request-schema.ts'
-import { SORTABLE } from '../planner/plan-select.ts'
-import { writableFieldNames, type WriteFieldUsage } from '../planner/write-field-access.ts'
-import type { BoundModel, BoundPolicy } from '../policy/types.ts'
-import type { WriteMode } from '../policy/policy-schema.ts'
+import { BULK_HARD_CAP, MAX_APPROVAL_ID_LENGTH, MAX_REASON_LENGTH } from '../request/index.ts'
+import { SORTABLE, writableFieldNames, type WriteFieldUsage } from '../planner/index.ts'
+import type { BoundModel, BoundPolicy, WriteMode } from '../policy/index.ts'
 import { groupableFields, usableModels, writeOperations } from './describe-schema.ts'
 
 export interface ToolDefinition {

@@ -5,18 +5,20 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { AuditAction, AuditOutcome, AuditRecordDraft, AuditStore, StagedAudit } from '../stores/index.ts'
-import { sanitizeAuditInput } from '../stores/index.ts'
+import {
+  type AuditAction,
+  type AuditOutcome,
+  type AuditRecordDraft,
+  type AuditStore,
+  type StagedAudit,
+  sanitizeAuditInput,
+  type ApprovalStore,
+} from '../stores/index.ts'
 import { parseRunContext, type RunContext } from '../context/index.ts'
-import type { ErrorCode } from '../errors/index.ts'
-import { internalError, isTesseraError, type TesseraError } from '../errors/index.ts'
-import type { Executor } from '../executor/executor.ts'
-import { mapDatabaseError } from '../executor/map-database-error.ts'
-import type { BoundPolicy } from '../policy/types.ts'
-import type { ApprovalStore } from '../stores/approval-store.ts'
-import type { AnyDatabase } from '../schema/any-database.ts'
-
-export type EnforcementMode = 'app' | 'rls' | 'both'
+import { type ErrorCode, internalError, isTesseraError, type TesseraError } from '../errors/index.ts'
+import { type EnforcementMode, type Executor, mapDatabaseError } from '../executor/index.ts'
+import type { BoundPolicy } from '../policy/index.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 export interface ToolRuntime {
   readonly db: AnyDatabase

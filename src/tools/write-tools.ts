@@ -13,33 +13,25 @@
  * payload, another principal), 'The approval has already been used', 'The approval has expired',
  * 'The approval was rejected'.
  */
-import type { AuditAction } from '../stores/index.ts'
+import type { AuditAction, ConsumeResult } from '../stores/index.ts'
 import type { Principal, RunContext } from '../context/index.ts'
 import { TesseraError, validationError } from '../errors/index.ts'
-import type { ExecutionSpec } from '../executor/executor.ts'
-import { planWrite, policyOperation } from '../planner/plan-write.ts'
-import { redactedFieldsOf } from '../planner/query-plan.ts'
 import {
-  approvalPayload,
-  parseWriteRequest,
-  type WriteKind,
-  type WriteRequest,
-} from '../request/write-request-schema.ts'
-import type { WritePlan } from '../planner/write-plan.ts'
-import { canonicalJson, sha256Hex } from '../json/canonical-json.ts'
-import type { ConsumeResult } from '../stores/approval-store.ts'
-import { visibilityFacts } from './read-tools.ts'
-import { runWriteTool, type CallFacts, type ToolRuntime, type WriteCallScope } from './tool-runtime.ts'
-import {
+  type ExecutionSpec,
   executeWrite,
   prepareWrite,
   type BulkUpdateResult,
   type DeleteResult,
   type RowResult,
   type WriteResult,
-} from '../executor/run-write.ts'
+} from '../executor/index.ts'
+import { planWrite, policyOperation, redactedFieldsOf, type WritePlan } from '../planner/index.ts'
+import { approvalPayload, parseWriteRequest, type WriteKind, type WriteRequest } from '../request/index.ts'
+import { canonicalJson, sha256Hex } from '../json/index.ts'
+import { visibilityFacts } from './read-tools.ts'
+import { runWriteTool, type CallFacts, type ToolRuntime, type WriteCallScope } from './tool-runtime.ts'
 
-export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from '../executor/run-write.ts'
+export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from '../executor/index.ts'
 
 export interface WriteResults {
   create: RowResult

@@ -3,8 +3,8 @@
  * tenant ids, principal values and filter values only ever appear as bound parameters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildAggregate } from '../../src/sql/print-aggregate.ts'
-import { buildGet, buildQuery } from '../../src/sql/print-select.ts'
+import { printAggregate } from '../../src/sql/print-aggregate.ts'
+import { printGet, printQuery } from '../../src/sql/print-select.ts'
 import { planAggregate, planGet, planQuery } from '../../src/planner/plan-read.ts'
 import { parseRequest } from '../../src/request/request-schema.ts'
 import { bindPolicy } from '../../src/policy/bind-policy.ts'
@@ -64,7 +64,7 @@ describe('compiled SQL', () => {
       include: { customer: true },
       limit: 10,
     })
-    const compiled = buildQuery(db.app, planQuery(bound, ERIN, req, { cursorKey: TEST_SECRET })).compile()
+    const compiled = printQuery(db.app, planQuery(bound, ERIN, req, { cursorKey: TEST_SECRET })).compile()
     expect(compiled.sql).not.toContain(TENANT_A1)
     expect(compiled.sql).not.toContain(TENANT_A)
     expect(compiled.sql).not.toContain('paid')
@@ -76,7 +76,7 @@ describe('compiled SQL', () => {
   })
 
   it('compiles a get under bypass without any scope but with the restrictive rule and soft delete', () => {
-    const compiled = buildGet(
+    const compiled = printGet(
       db.app,
       planGet(
         bound,
@@ -92,7 +92,7 @@ describe('compiled SQL', () => {
   })
 
   it('compiles a grouped aggregate with the same visibility as a query', () => {
-    const compiled = buildAggregate(
+    const compiled = printAggregate(
       db.app,
       planAggregate(
         bound,

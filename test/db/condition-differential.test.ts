@@ -1,12 +1,12 @@
 /**
- * Differential test: for random rows, principals and conditions, the SQL that compileCondition builds and the
+ * Differential test: for random rows, principals and conditions, the SQL that conditionPredicate builds and the
  * in-memory evaluateCondition must agree on every row — TRUE, FALSE and NULL alike — and must fail (with
  * TENANT_SCOPE_REQUIRED) on exactly the same inputs.
  */
 import fc from 'fast-check'
 import { type Expression, type SqlBool, sql } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
-import { compileCondition } from '../../src/sql/print-condition.ts'
+import { conditionPredicate } from '../../src/sql/print-condition.ts'
 import type { Principal } from '../../src/context/index.ts'
 import { isTesseraError } from '../../src/errors/index.ts'
 import type { ConditionNode, OperandNode, PrincipalPath } from '../../src/policy/condition/ast.ts'
@@ -250,7 +250,7 @@ describeEachDatabase('row-policy conditions in SQL agree with the in-memory eval
   }
 
   function compile(node: ConditionNode, who: Principal): Expression<SqlBool> {
-    return compileCondition(node, { column: (f) => sql.ref(`t0.${f}`), principal: who })
+    return conditionPredicate(node, { column: (f) => sql.ref(`t0.${f}`), principal: who })
   }
 
   async function sqlValues(node: ConditionNode, who: Principal): Promise<Outcome> {

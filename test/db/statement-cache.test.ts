@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { CamelCasePlugin, type Kysely } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
 import type { Principal } from '../../src/context/index.ts'
-import { buildGet, buildQuery } from '../../src/sql/print-select.ts'
+import { printGet, printQuery } from '../../src/sql/print-select.ts'
 import { compileGet, compileQuery } from '../../src/sql/statement-cache.ts'
 import { planGet, planQuery } from '../../src/planner/plan-read.ts'
 import type { QueryPlan } from '../../src/planner/query-plan.ts'
@@ -127,7 +127,7 @@ const gets: readonly unknown[] = [
 const principals: readonly Principal[] = [ALICE, ANDY, BOB, ERIN]
 
 function expectSameQuery(db: Kysely<any>, plan: QueryPlan): void {
-  const direct = buildQuery(db, plan).compile()
+  const direct = printQuery(db, plan).compile()
   const cached = compileQuery(db, plan)
   expect(cached.sql).toBe(direct.sql)
   expect(cached.parameters).toEqual(direct.parameters)
@@ -152,7 +152,7 @@ describeEachDatabase('compiled statement templates for reads', (db) => {
         }
         for (const args of gets) {
           const plan = planGet(bound, principal, parseRequest('get', args))
-          const direct = buildGet(db().app, plan).compile()
+          const direct = printGet(db().app, plan).compile()
           const cached = compileGet(db().app, plan)
           expect(cached.sql).toBe(direct.sql)
           expect(cached.parameters).toEqual(direct.parameters)
@@ -241,7 +241,7 @@ describeEachDatabase('compiled statement templates for reads', (db) => {
       const plan = planQuery(bound, principal, parseRequest('query', { model: 'Order', limit: 2 }), {
         cursorKey: TEST_SECRET,
       })
-      const direct = buildQuery(camel, plan).compile()
+      const direct = printQuery(camel, plan).compile()
       const cached = compileQuery(camel, plan)
       expect(cached.sql).toBe(direct.sql)
       expect(cached.parameters).toEqual(direct.parameters)

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TesseraError } from '../../src/errors/index.ts'
-import {
-  coerceFilterValue,
-  escapeLikePattern,
-  isIsoTime,
-  isIsoTimestamp,
-  likePatternFor,
-  type FilterOp,
-} from '../../src/request/index.ts'
+import { coerceFilterValue, isIsoTime, isIsoTimestamp, type FilterOp } from '../../src/request/index.ts'
+import { escapeLikePattern, likePatternFor } from '../../src/sql/like-pattern.ts'
 import type { ColumnInfo, ColumnTypeClass } from '../../src/schema/types.ts'
 
 function column(typeClass: ColumnTypeClass, udtName: string, name = 'col'): ColumnInfo {

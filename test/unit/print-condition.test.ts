@@ -9,7 +9,7 @@ import {
 import { describe, expect, it } from 'vitest'
 import type { Principal } from '../../src/context/index.ts'
 import { isTesseraError } from '../../src/errors/index.ts'
-import { compileCondition } from '../../src/sql/print-condition.ts'
+import { conditionPredicate } from '../../src/sql/print-condition.ts'
 import { parseCondition } from '../../src/policy/condition/parse-condition.ts'
 
 const db = new Kysely<any>({
@@ -32,7 +32,7 @@ function compiled(
   text: string,
   principal: Principal = alice,
 ): { sql: string; parameters: readonly unknown[] } {
-  const where = compileCondition(parseCondition(text), { column: (f) => sql.ref(`t0.${f}`), principal })
+  const where = conditionPredicate(parseCondition(text), { column: (f) => sql.ref(`t0.${f}`), principal })
   const query = db.selectFrom('orders as t0').select('t0.id').where(where).compile()
   return {
     sql: query.sql.replace('select "t0"."id" from "orders" as "t0" where ', ''),
@@ -49,7 +49,7 @@ function errorCode(fn: () => unknown): string | undefined {
   return undefined
 }
 
-describe('compileCondition', () => {
+describe('conditionPredicate', () => {
   it('binds principal values and literals as parameters, never as SQL text', () => {
     const out = compiled("tenant_id = principal.tenantId AND status != 'it''s' AND total >= -2.5")
     expect(out.sql).toBe('(("t0"."tenant_id" = $1) and ("t0"."status" <> $2) and ("t0"."total" >= $3))')

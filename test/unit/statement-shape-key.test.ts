@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { guardedProbe, shapeKeyOf } from '../../src/sql/statement-shape-key.ts'
 
-/** Stand-in slot markers: objects recognised by identity, as compile-select's are. */
+/** Stand-in slot markers: objects recognised by identity, as statement-cache's are. */
 const slots = [0, 1, 2, 3].map((i) => Object.freeze({ $slot: i }))
 const slotIndex = (v: unknown): number => slots.indexOf(v as (typeof slots)[number])
 

@@ -1,7 +1,7 @@
 /**
  * In-memory evaluation of a condition against one row and a principal, with PostgreSQL's three-valued logic:
  * TRUE, FALSE or null (unknown). Only TRUE means "visible" / "allowed". The SQL compiler
- * (src/planner/compile-condition.ts) must agree with this function on every row; a differential test checks it.
+ * (src/sql/print-condition.ts) must agree with this function on every row; a differential test checks it.
  *
  * Every node is evaluated, with no short-circuit, so a principal path that does not resolve throws whatever the
  * row holds: failing closed must not depend on which row happened to be looked at first.

@@ -1,0 +1,39 @@
+/**
+ * Plan → SQL: the only code that imports Kysely's query builders (`sql`, `kysely/helpers/*`), enforced by
+ * dependency-cruiser and eslint. Every file here turns plan data into a statement and decides nothing: which
+ * rows, fields and values a call may touch was settled by src/planner/. Identifiers come only from the bound
+ * schema (through `sql.id`); every value is a bound parameter, except row limits, which the planner validated
+ * and which are written as integer literals so a prepared statement keeps one generic plan.
+ *
+ * Layout, one name per stage: `print-*.ts` print plans as Kysely expressions/statements (print-select for
+ * query/get with includes as correlated JSON subqueries, print-aggregate, print-write, print-predicates for
+ * visibility and filters, print-condition for row-policy conditions, like-pattern); `statement-cache.ts`
+ * compiles a read plan once per shape (key: `statement-shape-key.ts`) and reuses the text with new values.
+ */
+export { AGGREGATE_VALUE, printAggregate } from './print-aggregate.ts'
+export {
+  and,
+  columnRef,
+  filterPredicate,
+  or,
+  scopePredicate,
+  visibilityPredicate,
+} from './print-predicates.ts'
+export type { ColumnRef } from './print-predicates.ts'
+export { conditionPredicate } from './print-condition.ts'
+export type { ConditionPredicateContext } from './print-condition.ts'
+export { escapeLikePattern, likePatternFor } from './like-pattern.ts'
+export type { PatternOp } from './like-pattern.ts'
+export { ORDER_KEY_PREFIX, orderKeySources, outputExpression, printGet, printQuery } from './print-select.ts'
+export {
+  WRITE_CHECK_COLUMN,
+  printDelete,
+  printInsert,
+  printReferenceCheck,
+  printTargetSelect,
+  printUpdate,
+  rawColumnAlias,
+  writeCheckPredicate,
+} from './print-write.ts'
+export type { WriteRow } from './print-write.ts'
+export { MAX_STATEMENT_TEMPLATES, compileGet, compileQuery } from './statement-cache.ts'

@@ -1,0 +1,11 @@
+/**
+ * Tool exposure: createToolset binds the policy to the live schema and exposes the tools as typed methods,
+ * through `call` (never throws) and as per-principal definitions (`tools(ctx)`); every call is audited.
+ */
+export { createToolset } from './create-toolset.ts'
+export type { Toolset, ToolsetOptions, ToolResult } from './create-toolset.ts'
+export type { ToolDefinition } from './tool-definitions.ts'
+export type { SchemaDescription, DescribedModel, DescribedField, FieldAccess } from './describe-schema.ts'
+export type { QueryResult, GetResult, AggregateResult } from './read-tools.ts'
+export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from './write-tools.ts'
+export { approvalPayloadHash } from './write-tools.ts'
