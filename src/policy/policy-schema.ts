@@ -43,6 +43,11 @@ export const fieldRuleSchema = z.union([
       pattern: z.string().min(1).max(200).optional(),
       /** Mask style when no pattern is given; `auto` picks email/phone/partial from the value's shape. */
       style: z.enum(MASK_STYLES).optional(),
+      /**
+       * Free text written by end users (ticket bodies, comments): tool results hand it to agents inside a
+       * delimited wrapper so that a client treats it as data, never as instructions.
+       */
+      untrusted: z.boolean().optional(),
     })
     .strict(),
 ])

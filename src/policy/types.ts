@@ -23,6 +23,8 @@ export interface FieldRule {
   readonly action: FieldAction
   readonly pattern?: string
   readonly style?: MaskStyle
+  /** Free text written by end users: delimited as data in MCP text renderings. */
+  readonly untrusted?: boolean
 }
 
 export interface ScopeRule {
