@@ -61,6 +61,9 @@ export function toCallToolResult(
  */
 export function errorResult(error: SerializedError): CallToolResult {
   const lines = [`${error.code}: ${error.message}`, ...error.hints.map((h) => `hint: ${h}`)]
+  const { approvalId, preview } = error.details
+  if (typeof approvalId === 'string') lines.push(`approvalId: ${approvalId}`)
+  if (typeof preview === 'string') lines.push(`preview: ${preview}`)
   lines.push(JSON.stringify({ error: toJsonSafe(error) }))
   return { content: [{ type: 'text', text: lines.join('\n') }], isError: true }
 }

@@ -17,6 +17,7 @@ import { toJsonSafe } from '../executor/index.ts'
 import type { Toolset } from '../tools/index.ts'
 import { errorResult, toCallToolResult, type CallToolResult } from './call-tool-result.ts'
 import type { CallGate } from './call-gate.ts'
+import { describeWrite } from './write-preview.ts'
 
 export const SCHEMA_RESOURCE_URI = 'tessera://schema'
 
@@ -59,6 +60,11 @@ export function createProtocolServer(ctx: RunContext, options: ProtocolServerOpt
     if (refusal !== undefined) return errorResult(refusal.toJSON())
     try {
       const result = await toolset.call(ctx, name, args)
+      if (!result.ok && result.error.code === 'WRITE_APPROVAL_REQUIRED') {
+        // The person approving sees exactly what will change; the agent can relay it verbatim.
+        const preview = describeWrite(name, args)
+        return errorResult({ ...result.error, details: { ...result.error.details, preview } })
+      }
       return toCallToolResult(toolset.bound, name, args, result)
     } catch {
       // toolset.call never throws; rendering a result could (a cyclic domain-tool result): say nothing more.

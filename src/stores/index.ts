@@ -24,6 +24,7 @@ export {
 } from './approval-store.ts'
 export type {
   Approval,
+  ApprovalFilter,
   ApprovalStatus,
   ApprovalStore,
   ConsumeResult,

@@ -23,14 +23,15 @@ describe('MCP over stdio (spawned process)', () => {
     client = new Client({ name: 'tessera-test', version: '1.0.0' })
     // Every message the client parses came from stdout: record them to prove stdout is protocol only.
     const original = transport.onmessage
-    await client.connect(transport)
+    // Under a loaded CI machine the child needs a while to start PGlite and load the fixture.
+    await client.connect(transport, { timeout: 240_000 })
     const handler = transport.onmessage
     transport.onmessage = (message) => {
       stdoutLines.push(JSON.stringify(message))
       handler?.(message)
     }
     void original
-  }, 120_000)
+  }, 300_000)
 
   afterAll(async () => {
     await client?.close()
