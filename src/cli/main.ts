@@ -1,4 +1,5 @@
 /** The `tessera` command. Console output is allowed here and only here (stdout belongs to the CLI). */
+import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { runCheck } from './check-command.ts'
 import { runDemo } from './demo-command.ts'
@@ -7,6 +8,7 @@ const program = new Command()
 program
   .name('tessera')
   .description('Safe, typed, audited access to multi-tenant PostgreSQL data for AI agents')
+  .version(packageVersion(), '-v, --version', 'print the version')
 
 program
   .command('demo')
@@ -35,3 +37,9 @@ program
   })
 
 await program.parseAsync(process.argv)
+
+/** The version in package.json (read, not imported: src/cli and dist/cli sit at the same depth). */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(text) as { version: string }).version
+}
