@@ -48,6 +48,7 @@ describe('tessera audit (JSONL file)', () => {
     expect(tail.out[0]).toMatch(/^time\s+tenant\s+user\s+tool\s+model\s+outcome\s+rows\s+ms\s+request$/)
     expect(tail.out.slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['tenant-b', 'tenant-a'])
     expect(tail.text).toContain('denied NOT_FOUND')
+    // eslint-disable-next-line no-control-regex
     for (const line of tail.out) expect(line).not.toMatch(/[\u0000-\u001f\u007f]/)
     const q = await run({ file }, { kind: 'query', query: { tenantId: 'tenant-a' }, json: true })
     expect(q.out.map((l) => (JSON.parse(l) as { tool: string }).tool)).toEqual(['db_update', 'db_get'])
