@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { URL } from 'node:url'
 import { Command, Option } from 'commander'
 import { EXIT_CODES, EXIT_CODES_HELP, processCliOutput, type CliOutput } from './cli-output.ts'
+import { addLazyCommand } from './lazy-command.ts'
 
 interface OutputFlags {
   readonly json?: boolean
@@ -69,6 +70,17 @@ program
       })
     })
   })
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'audit',
+  'Read, verify and prune the audit trail (JSONL file or PostgreSQL)',
+  async () => {
+    const { auditCommand } = await import('./audit-command.ts')
+    return auditCommand({ out: (line) => console.log(line), err: (line) => console.error(line) })
+  },
+)
 
 await program.parseAsync(process.argv)
 
