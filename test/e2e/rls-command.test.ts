@@ -23,7 +23,7 @@ describe('tessera rls generate', () => {
     // Tenants are read-only in the demo policy: the application role gets SELECT only.
     expect(text).toContain('grant SELECT on "public"."tenants" to "tessera_app";')
     expect(text.trimEnd().endsWith('commit;')).toBe(true)
-  }, 60_000)
+  }, 240_000)
 
   it('exits 1 with the policy problem for an invalid policy file', async () => {
     const err: string[] = []
@@ -34,7 +34,7 @@ describe('tessera rls generate', () => {
     })
     expect(code).not.toBe(0)
     expect(err.join('\n')).toMatch(/✘/)
-  }, 60_000)
+  }, 240_000)
 })
 
 describe('tessera check --rls', () => {
@@ -53,5 +53,5 @@ describe('tessera check --rls', () => {
     expect(report.findings).toContainEqual(
       expect.objectContaining({ code: 'rls_disabled', table: 'public.orders' }),
     )
-  }, 60_000)
+  }, 240_000)
 })
