@@ -1,11 +1,14 @@
 /**
  * `tessera check <policy>`: load the policy (strict schema) and bind it to a live schema, printing every
- * problem at once. Exit code 0 when valid, 1 when the policy is invalid, 2 when the check itself failed.
+ * problem at once. With `--rls <mode>` it also judges the row-level security posture of the role (see
+ * src/rls/check-rls-posture.ts) as a table, or JSON with `--json`. Exit code 0 when valid, 1 when the policy
+ * is invalid or the posture has an error, 2 when the check itself failed.
  */
 import { createPostgresDatabase, serverVersion } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
 import { bindPolicy, loadPolicyFile } from '../policy/index.ts'
-import { introspectSchema } from '../schema/index.ts'
+import { generateRls, inspectRlsPosture, type PostureReport } from '../rls/index.ts'
+import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
 import { EXIT_CODES, type CliOutput, type ExitCode } from './cli-output.ts'
 import { openDemoDatabase } from './demo-database.ts'
 import { DEMO_APP_ROLE } from './saas-fixture.ts'
@@ -14,6 +17,8 @@ export interface CheckOptions {
   readonly policyPath: string
   readonly databaseUrl?: string
   readonly role?: string
+  /** Also check the RLS posture for this enforcement mode. */
+  readonly rls?: 'rls' | 'both'
   readonly output: CliOutput
   /** Where the embedded demo database image is cached (`null`: no cache). */
   readonly cacheDir?: string | null
@@ -25,9 +30,11 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
   try {
     const policy = await output.phase('Load the policy', () => loadPolicyFile(options.policyPath))
     let schema
+    let db: AnyDatabase
     if (options.databaseUrl) {
       const database = createPostgresDatabase(options.databaseUrl)
       close = database.close
+      db = database.db
       schema = await output.phase('Introspect the database', async () => {
         await serverVersion(database.db)
         return introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
@@ -38,11 +45,24 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
         ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       })
       close = database.close
+      db = database.db
       schema = await output.phase('Introspect the embedded demo database', () =>
         introspectSchema(database.db, { role: options.role ?? DEMO_APP_ROLE }),
       )
     }
     const bound = bindPolicy(policy, schema)
+    if (options.rls !== undefined) {
+      const role = options.role ?? (options.databaseUrl ? undefined : DEMO_APP_ROLE)
+      const enforcement = options.rls
+      const report = await output.phase('Inspect the row-level security posture', () =>
+        inspectRlsPosture(db, bound, generateRls(bound), {
+          enforcement,
+          ...(role === undefined ? {} : { role }),
+        }),
+      )
+      printPosture(report, output)
+      return report.ok ? EXIT_CODES.ok : EXIT_CODES.invalid
+    }
     const models = Object.values(bound.models).map((m) => ({
       name: m.name,
       table: m.table.key,
@@ -70,6 +90,19 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
     return EXIT_CODES.environment
   } finally {
     await close()
+  }
+}
+
+/** With `--json`, the report as one JSON document; otherwise a table. */
+function printPosture(report: PostureReport, output: CliOutput): void {
+  output.data(report)
+  const errors = report.findings.filter((f) => f.severity === 'error').length
+  output.say(
+    `${report.ok ? output.paint.ok('✔') : output.paint.fail('✘')} RLS posture for role '${report.role}': ` +
+      `${errors} error(s), ${report.findings.length - errors} warning(s)`,
+  )
+  for (const f of report.findings) {
+    output.say(`  ${f.severity.padEnd(7)} ${f.code.padEnd(28)} ${(f.table ?? '-').padEnd(24)} ${f.message}`)
   }
 }
 

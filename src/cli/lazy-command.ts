@@ -11,12 +11,13 @@ export async function addLazyCommand(
   argv: readonly string[],
   name: string,
   description: string,
-  load: () => Promise<Command>,
+  /** Imports the command's module and adds the full command to `program`. */
+  register: (program: Command) => Promise<void>,
 ): Promise<void> {
   const words = argv.slice(2).filter((word) => !word.startsWith('-'))
   const named = words[0] === name || (words[0] === 'help' && words[1] === name)
   if (named) {
-    program.addCommand(await load())
+    await register(program)
     return
   }
   program.command(name).description(description)

@@ -51,34 +51,57 @@ program
     ).env('DATABASE_URL'),
   )
   .option('--role <role>', 'role to check privileges as (default: the connecting role)')
-  .option('--json', 'print one JSON document with the models or the problems')
+  .option('--rls <mode>', "also check the row-level security posture for enforcement 'rls' or 'both'")
+  .option('--json', 'print one JSON document with the models, the problems or the RLS posture')
   .option('--verbose', 'print the time each phase took (stderr)')
   .option('--no-cache', 'build the embedded database from SQL instead of the cached image')
-  .action(async (policy: string | undefined, opts: OutputFlags & { databaseUrl?: string; role?: string }) => {
-    await run(opts, async (output) => {
-      if (policy === undefined || policy === '') {
-        output.problem('tessera check: name a policy file (or set TESSERA_POLICY)')
-        return EXIT_CODES.invalid
-      }
-      const { runCheck } = await import('./check-command.ts')
-      return runCheck({
-        policyPath: policy,
-        output,
-        ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
-        ...(opts.role === undefined ? {} : { role: opts.role }),
-        ...cacheOption(opts),
+  .action(
+    async (
+      policy: string | undefined,
+      opts: OutputFlags & { databaseUrl?: string; role?: string; rls?: string },
+    ) => {
+      await run(opts, async (output) => {
+        if (policy === undefined || policy === '') {
+          output.problem('tessera check: name a policy file (or set TESSERA_POLICY)')
+          return EXIT_CODES.invalid
+        }
+        const rls = opts.rls
+        if (rls !== undefined && rls !== 'rls' && rls !== 'both') {
+          output.problem(`✘ --rls must be 'rls' or 'both', not '${rls}'`)
+          return EXIT_CODES.invalid
+        }
+        const { runCheck } = await import('./check-command.ts')
+        return runCheck({
+          policyPath: policy,
+          output,
+          ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
+          ...(opts.role === undefined ? {} : { role: opts.role }),
+          ...(rls === undefined ? {} : { rls }),
+          ...cacheOption(opts),
+        })
       })
-    })
-  })
+    },
+  )
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'rls',
+  'Row-level security scripts generated from a policy',
+  async (p) => {
+    const { registerRlsCommand } = await import('./rls-command.ts')
+    registerRlsCommand(p)
+  },
+)
 
 await addLazyCommand(
   program,
   process.argv,
   'audit',
   'Read, verify and prune the audit trail (JSONL file or PostgreSQL)',
-  async () => {
+  async (p) => {
     const { auditCommand } = await import('./audit-command.ts')
-    return auditCommand({ out: (line) => console.log(line), err: (line) => console.error(line) })
+    p.addCommand(auditCommand({ out: (line) => console.log(line), err: (line) => console.error(line) }))
   },
 )
 
