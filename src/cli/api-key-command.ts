@@ -3,6 +3,8 @@
  * once and only its sha256 is stored; the file is rewritten in place (comments kept) with owner-only
  * permissions, and validated as a whole before it is written, so a mistake never leaves a broken file behind.
  */
+import type { Command } from 'commander'
+import { reportErrors } from './report-errors.ts'
 import { chmod, readFile, writeFile } from 'node:fs/promises'
 import { parseDocument, stringify, type Document } from 'yaml'
 import { parseRunContext } from '../context/index.ts'
@@ -160,4 +162,25 @@ export async function runApiKey(
     revoked ? `Revoked '${options.id}'. Restart the server to drop it.` : `No API key named '${options.id}'.`,
   )
   return revoked ? 0 : 1
+}
+
+export function registerApiKeyCommand(program: Command): void {
+  const apiKey = program.command('api-key').description('Create, list and revoke API keys in an auth file')
+  for (const action of ['create', 'list', 'revoke'] as const) {
+    const cmd = apiKey
+      .command(action)
+      .requiredOption('--auth <file>', 'auth file (.yaml or .json)')
+      .option('--json', 'machine-readable output')
+    if (action !== 'list') cmd.option('--id <name>', 'name of the key')
+    if (action === 'create') {
+      cmd
+        .option('--principal <json>', 'principal the key acts as, e.g. {"tenantId":"t1","roles":["member"]}')
+        .option('--rate <burst/perSecond>', 'rate limit of this key, e.g. 20/5')
+    }
+    cmd.action(
+      async (opts: { auth: string; id?: string; principal?: string; rate?: string; json?: boolean }) => {
+        await reportErrors(() => runApiKey(action, opts, (line) => console.log(line)))
+      },
+    )
+  }
 }

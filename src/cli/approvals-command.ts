@@ -3,6 +3,8 @@
  * `tessera_approvals` table of the database the server uses (`--db URL` or TESSERA_DATABASE_URL); the
  * decision is recorded with the approver's name, and the agent's repeated call then runs once.
  */
+import type { Command } from 'commander'
+import { reportErrors } from './report-errors.ts'
 import { userInfo } from 'node:os'
 import { TesseraError } from '../errors/index.ts'
 import { createPostgresDatabase } from '../executor/index.ts'
@@ -76,5 +78,25 @@ export async function runApprovals(
     return 0
   } finally {
     await database.close()
+  }
+}
+
+export function registerApprovalsCommand(program: Command): void {
+  const approvals = program
+    .command('approvals')
+    .description('List, approve and deny writes waiting for approval')
+  for (const action of ['list', 'approve', 'deny'] as const) {
+    const cmd = approvals
+      .command(action === 'list' ? 'list' : `${action} <id>`)
+      .option('--db <url>', 'PostgreSQL connection string (default: TESSERA_DATABASE_URL)')
+      .option('--json', 'machine-readable output')
+    if (action === 'list') {
+      cmd.option('--status <status>', 'pending | approved | rejected', 'pending').option('--tenant <id>')
+    } else cmd.option('--as <name>', 'approver name recorded with the decision (default: your user name)')
+    cmd.action(async (...args: unknown[]) => {
+      const id = action === 'list' ? undefined : (args[0] as string)
+      const opts = (action === 'list' ? args[0] : args[1]) as ApprovalsOptions
+      await reportErrors(() => runApprovals(action, id, opts, (line) => console.log(line)))
+    })
   }
 }

@@ -1,39 +1,48 @@
-/** The `tessera` command. Console output is allowed here and only here (stdout belongs to the CLI). */
-import { Command } from 'commander'
-import { runCheck } from './check-command.ts'
-import { runDemo } from './demo-command.ts'
-import { runServe, type ServeOptions } from './serve-command.ts'
-import { runMcpConfig, type McpConfigOptions } from './mcp-config-command.ts'
-import { runApiKey } from './api-key-command.ts'
-import { runApprovals, type ApprovalsOptions } from './approvals-command.ts'
-import { reportErrors } from './report-errors.ts'
+/**
+ * The `tessera` command. Console output is allowed here and only here (stdout belongs to the CLI).
+ * Each command's module is imported inside its action: `tessera --help` and `--version` load commander and
+ * nothing else (no Kysely, zod, pg or PGlite), so they answer in well under the 300 ms a CLI is allowed.
+ */
+import { readFileSync } from 'node:fs'
+import { URL } from 'node:url'
+import { Command, Option } from 'commander'
+import { EXIT_CODES, EXIT_CODES_HELP, processCliOutput, type CliOutput } from './cli-output.ts'
+import { addLazyCommand } from './lazy-command.ts'
+
+interface OutputFlags {
+  readonly json?: boolean
+  readonly verbose?: boolean
+  /** commander turns `--no-cache` into `cache: false`. */
+  readonly cache?: boolean
+}
 
 const program = new Command()
 program
   .name('tessera')
   .description('Safe, typed, audited access to multi-tenant PostgreSQL data for AI agents')
+  .version(packageVersion(), '-v, --version', 'print the version')
+  .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+  .showSuggestionAfterError()
 
 program
   .command('demo')
   .description('Run a scripted agent session on an embedded database (no server needed)')
   .option('--json', 'print machine-readable JSON lines instead of the narrated transcript')
-  .option('--serve', 'then serve the demo database over MCP (stdio; transcript goes to stderr)')
-  .option('--http <host:port>', 'with --serve: serve over HTTP in dev mode instead (local use only)')
-  .action(async (opts: { json?: boolean; serve?: boolean; http?: string }) => {
-    // When serving stdio, stdout belongs to the protocol: the transcript goes to stderr.
-    const out =
-      opts.serve === true ? (line: string) => console.error(line) : (line: string) => console.log(line)
-    await runDemo({ json: opts.json === true, out })
+  .option('--verbose', 'print the time each phase took (stderr)')
+  .option('--no-cache', 'build the embedded database from SQL instead of the cached image')
+  .option('--serve', 'then serve the demo database over MCP (stdio; the transcript goes to stderr)')
+  .option('--http <host:port>', 'with --serve: serve HTTP in dev mode instead (local use only)')
+  .action(async (opts: OutputFlags & { serve?: boolean; http?: string }) => {
     if (opts.serve === true) {
-      console.error('\nServing the demo database over MCP. Client configuration to paste:')
-      runMcpConfig(opts.http === undefined ? {} : { url: `http://${opts.http}/mcp` }, (l) => console.error(l))
-      await reportErrors(() =>
-        runServe(
-          { demo: true, ...(opts.http === undefined ? {} : { http: opts.http, dev: true }) },
-          console.error,
-        ),
-      )
+      const { runDemoServe } = await import('./demo-serve-command.ts')
+      process.exitCode = await runDemoServe(opts)
+      return
     }
+    await run(opts, async (output) => {
+      const { runDemo } = await import('./demo-command.ts')
+      await runDemo({ output, ...cacheOption(opts) })
+      return EXIT_CODES.ok
+    })
   })
 
 program
@@ -41,82 +50,136 @@ program
   .description(
     'Validate a policy file against a database schema (PostgreSQL URL, or the embedded demo database)',
   )
-  .argument('<policy>', 'policy file (.yaml or .json)')
-  .option('--database-url <url>', 'PostgreSQL connection string (default: the embedded demo database)')
+  .argument('[policy]', 'policy file (.yaml or .json) (env: TESSERA_POLICY)', process.env['TESSERA_POLICY'])
+  .addOption(
+    new Option(
+      '--database-url <url>',
+      'PostgreSQL connection string (default: the embedded demo database)',
+    ).env('DATABASE_URL'),
+  )
   .option('--role <role>', 'role to check privileges as (default: the connecting role)')
-  .action(async (policy: string, opts: { databaseUrl?: string; role?: string }) => {
-    const code = await runCheck({
-      policyPath: policy,
-      ...opts,
-      out: (line) => console.log(line),
-      err: (line) => console.error(line),
-    })
-    process.exitCode = code
-  })
-
-program
-  .command('serve')
-  .description('Serve the toolset over MCP: stdio (default) or Streamable HTTP (--http)')
-  .option('--policy <file>', 'policy file (.yaml or .json); default with --demo: policies/demo.yaml')
-  .option('--db <url>', 'PostgreSQL connection string (default: TESSERA_DATABASE_URL)')
-  .option('--demo', 'serve the embedded demo database (no setup)')
-  .option('--http <host:port>', 'serve Streamable HTTP on HOST:PORT instead of stdio')
-  .option('--auth <file>', 'auth file: API keys and/or JWT settings (required for --http unless --dev)')
-  .option('--dev', 'HTTP without credentials as one fixed principal (local development only)')
-  .option('--principal <json>', 'the principal for stdio and --dev, e.g. {"tenantId":"t1"}')
-  .option('--role <role>', 'role to assume inside every transaction')
-  .option('--approvals-db <url>', 'database holding tessera_approvals (default: --db)')
-  .action(async (opts: ServeOptions) => {
-    await reportErrors(() => runServe(opts, console.error))
-  })
-
-program
-  .command('mcp-config')
-  .description('Print the JSON to paste into an MCP client (Claude Desktop, Cursor, VS Code)')
-  .option('--client <kind>', 'claude | cursor | vscode', 'claude')
-  .option('--policy <file>', 'policy file to serve')
-  .option('--db', 'serve PostgreSQL (TESSERA_DATABASE_URL) instead of the demo database')
-  .option('--url <url>', 'a running HTTP server instead of a local stdio process')
-  .option('--principal <json>', 'the principal the stdio server acts as')
-  .action((opts: McpConfigOptions) => {
-    runMcpConfig(opts, (line) => console.log(line))
-  })
-
-const apiKey = program.command('api-key').description('Create, list and revoke API keys in an auth file')
-for (const action of ['create', 'list', 'revoke'] as const) {
-  const cmd = apiKey
-    .command(action)
-    .requiredOption('--auth <file>', 'auth file (.yaml or .json)')
-    .option('--json', 'machine-readable output')
-  if (action !== 'list') cmd.option('--id <name>', 'name of the key')
-  if (action === 'create') {
-    cmd
-      .option('--principal <json>', 'principal the key acts as, e.g. {"tenantId":"t1","roles":["member"]}')
-      .option('--rate <burst/perSecond>', 'rate limit of this key, e.g. 20/5')
-  }
-  cmd.action(
-    async (opts: { auth: string; id?: string; principal?: string; rate?: string; json?: boolean }) => {
-      await reportErrors(() => runApiKey(action, opts, (line) => console.log(line)))
+  .option('--rls <mode>', "also check the row-level security posture for enforcement 'rls' or 'both'")
+  .option('--json', 'print one JSON document with the models, the problems or the RLS posture')
+  .option('--verbose', 'print the time each phase took (stderr)')
+  .option('--no-cache', 'build the embedded database from SQL instead of the cached image')
+  .action(
+    async (
+      policy: string | undefined,
+      opts: OutputFlags & { databaseUrl?: string; role?: string; rls?: string },
+    ) => {
+      await run(opts, async (output) => {
+        if (policy === undefined || policy === '') {
+          output.problem('tessera check: name a policy file (or set TESSERA_POLICY)')
+          return EXIT_CODES.invalid
+        }
+        const rls = opts.rls
+        if (rls !== undefined && rls !== 'rls' && rls !== 'both') {
+          output.problem(`✘ --rls must be 'rls' or 'both', not '${rls}'`)
+          return EXIT_CODES.invalid
+        }
+        const { runCheck } = await import('./check-command.ts')
+        return runCheck({
+          policyPath: policy,
+          output,
+          ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
+          ...(opts.role === undefined ? {} : { role: opts.role }),
+          ...(rls === undefined ? {} : { rls }),
+          ...cacheOption(opts),
+        })
+      })
     },
   )
-}
 
-const approvals = program
-  .command('approvals')
-  .description('List, approve and deny writes waiting for approval')
-for (const action of ['list', 'approve', 'deny'] as const) {
-  const cmd = approvals
-    .command(action === 'list' ? 'list' : `${action} <id>`)
-    .option('--db <url>', 'PostgreSQL connection string (default: TESSERA_DATABASE_URL)')
-    .option('--json', 'machine-readable output')
-  if (action === 'list')
-    cmd.option('--status <status>', 'pending | approved | rejected', 'pending').option('--tenant <id>')
-  else cmd.option('--as <name>', 'approver name recorded with the decision (default: your user name)')
-  cmd.action(async (...args: unknown[]) => {
-    const id = action === 'list' ? undefined : (args[0] as string)
-    const opts = (action === 'list' ? args[0] : args[1]) as ApprovalsOptions
-    await reportErrors(() => runApprovals(action, id, opts, (line) => console.log(line)))
-  })
-}
+await addLazyCommand(
+  program,
+  process.argv,
+  'rls',
+  'Row-level security scripts generated from a policy',
+  async (p) => {
+    const { registerRlsCommand } = await import('./rls-command.ts')
+    registerRlsCommand(p)
+  },
+)
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'audit',
+  'Read, verify and prune the audit trail (JSONL file or PostgreSQL)',
+  async (p) => {
+    const { auditCommand } = await import('./audit-command.ts')
+    p.addCommand(auditCommand({ out: (line) => console.log(line), err: (line) => console.error(line) }))
+  },
+)
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'serve',
+  'Serve the toolset over MCP: stdio (default) or Streamable HTTP (--http)',
+  async (p) => {
+    const { registerServeCommand } = await import('./serve-command.ts')
+    registerServeCommand(p)
+  },
+)
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'mcp-config',
+  'Print the JSON to paste into an MCP client (Claude Desktop, Cursor, VS Code)',
+  async (p) => {
+    const { registerMcpConfigCommand } = await import('./mcp-config-command.ts')
+    registerMcpConfigCommand(p)
+  },
+)
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'api-key',
+  'Create, list and revoke API keys in an auth file',
+  async (p) => {
+    const { registerApiKeyCommand } = await import('./api-key-command.ts')
+    registerApiKeyCommand(p)
+  },
+)
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'approvals',
+  'List, approve and deny writes waiting for approval',
+  async (p) => {
+    const { registerApprovalsCommand } = await import('./approvals-command.ts')
+    registerApprovalsCommand(p)
+  },
+)
 
 await program.parseAsync(process.argv)
+
+/** Runs a command with its output; anything thrown is an environment failure (exit 2), never a stack trace. */
+async function run(flags: OutputFlags, command: (output: CliOutput) => Promise<number>): Promise<void> {
+  const output = processCliOutput(flags)
+  const started = performance.now()
+  try {
+    process.exitCode = await command(output)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    output.data({ ok: false, error: { code: 'COMMAND_FAILED', message } })
+    output.problem(`${output.paint.fail('✘')} ${message}`)
+    process.exitCode = EXIT_CODES.environment
+  } finally {
+    output.detail(output.paint.dim(`⏱ total: ${Math.round(performance.now() - started)} ms`))
+  }
+}
+
+function cacheOption(flags: OutputFlags): { cacheDir?: null } {
+  return flags.cache === false ? { cacheDir: null } : {}
+}
+
+/** The version in package.json (read, not imported: src/cli and dist/cli sit at the same depth). */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(text) as { version: string }).version
+}

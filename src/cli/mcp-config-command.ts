@@ -3,6 +3,7 @@
  * names this installation by absolute paths, because desktop clients start servers without your shell's PATH,
  * and it never writes a secret into the snippet: secrets are left as placeholders for the environment.
  */
+import type { Command } from 'commander'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -56,4 +57,18 @@ export function mcpConfig(options: McpConfigOptions): Record<string, unknown> {
 
 export function runMcpConfig(options: McpConfigOptions, out: (line: string) => void): void {
   out(JSON.stringify(mcpConfig(options), null, 2))
+}
+
+export function registerMcpConfigCommand(program: Command): void {
+  program
+    .command('mcp-config')
+    .description('Print the JSON to paste into an MCP client (Claude Desktop, Cursor, VS Code)')
+    .option('--client <kind>', 'claude | cursor | vscode', 'claude')
+    .option('--policy <file>', 'policy file to serve')
+    .option('--db', 'serve PostgreSQL (TESSERA_DATABASE_URL) instead of the demo database')
+    .option('--url <url>', 'a running HTTP server instead of a local stdio process')
+    .option('--principal <json>', 'the principal the stdio server acts as')
+    .action((opts: McpConfigOptions) => {
+      runMcpConfig(opts, (line) => console.log(line))
+    })
 }

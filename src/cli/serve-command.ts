@@ -3,6 +3,8 @@
  * (principals only from verified credentials; `--dev` serves one fixed principal and says so loudly). With
  * `--demo` it runs on the embedded SaaS fixture and needs no setup at all. Nothing but protocol goes to stdout.
  */
+import type { Command } from 'commander'
+import { reportErrors } from './report-errors.ts'
 import { randomBytes } from 'node:crypto'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -239,4 +241,22 @@ export async function runServe(options: ServeOptions, err: (line: string) => voi
   process.off('SIGINT', stop)
   process.off('SIGTERM', stop)
   return 0
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve the toolset over MCP: stdio (default) or Streamable HTTP (--http)')
+    .option('--policy <file>', 'policy file (.yaml or .json); default with --demo: policies/demo.yaml')
+    .option('--db <url>', 'PostgreSQL connection string (default: TESSERA_DATABASE_URL)')
+    .option('--demo', 'serve the embedded demo database (no setup)')
+    .option('--http <host:port>', 'serve Streamable HTTP on HOST:PORT instead of stdio')
+    .option('--auth <file>', 'auth file: API keys and/or JWT settings (required for --http unless --dev)')
+    .option('--dev', 'HTTP without credentials as one fixed principal (local development only)')
+    .option('--principal <json>', 'the principal for stdio and --dev, e.g. {"tenantId":"t1"}')
+    .option('--role <role>', 'role to assume inside every transaction')
+    .option('--approvals-db <url>', 'database holding tessera_approvals (default: --db)')
+    .action(async (opts: ServeOptions) => {
+      await reportErrors(() => runServe(opts, (line) => console.error(line)))
+    })
 }

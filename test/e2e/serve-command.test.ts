@@ -34,7 +34,7 @@ describe('tessera serve, api-key, mcp-config and approvals', () => {
   it('answers listTools and callTool from a spawned `tessera serve --demo` over stdio', async () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: ['bin/tessera.js', 'serve', '--demo'],
+      args: ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--demo'],
       stderr: 'pipe',
     })
     const client = new Client({ name: 'cli-test', version: '1.0.0' })
