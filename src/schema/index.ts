@@ -3,5 +3,13 @@ export type { IntrospectOptions } from './introspect-schema.ts'
 export { columnTypeClass } from './column-type-class.ts'
 export type { PgTypeDescriptor } from './column-type-class.ts'
 export { findColumn } from './types.ts'
-export type { ColumnInfo, ColumnTypeClass, DbSchema, ForeignKeyInfo, IndexInfo, TableInfo } from './types.ts'
+export type {
+  ColumnInfo,
+  ColumnTypeClass,
+  DbSchema,
+  ForeignKeyInfo,
+  IndexInfo,
+  TableInfo,
+  UniqueKeyInfo,
+} from './types.ts'
 export type { AnyDatabase, AnyTables } from './any-database.ts'

@@ -690,6 +690,7 @@ function table(name: string, columns: string[]): TableInfo {
     primaryKey: [columns[0] ?? 'id'],
     foreignKeys: [],
     indexes: [],
+    uniqueKeys: [],
     estimatedRows: 0,
     rlsEnabled: false,
     rlsForced: false,
