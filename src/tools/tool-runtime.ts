@@ -15,6 +15,7 @@ import {
   type ApprovalStore,
 } from '../stores/index.ts'
 import { parseRunContext, type RunContext } from '../context/index.ts'
+import type { InputLimits } from '../request/index.ts'
 import { type ErrorCode, internalError, isTesseraError, type TesseraError } from '../errors/index.ts'
 import { type EnforcementMode, type Executor, mapDatabaseError } from '../executor/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
@@ -32,6 +33,8 @@ export interface ToolRuntime {
   readonly approvals: ApprovalStore
   /** Time to live of a pending approval. */
   readonly approvalTtlMs: number
+  /** Input-guard limits every tool's arguments are checked against (the whole-request size among them). */
+  readonly inputLimits: Partial<InputLimits>
 }
 
 /** Facts a tool reports for its audit record. */

@@ -73,7 +73,7 @@ async function write(
   scope: WriteCallScope,
 ): Promise<WriteResult> {
   const { ctx, facts } = scope
-  const request = parseWriteRequest(kind, args)
+  const request = parseWriteRequest(kind, args, runtime.inputLimits)
   facts.reason = request.reason ?? null
   const plan = planWrite(runtime.bound, ctx.principal, request)
   planFacts(plan, facts)
