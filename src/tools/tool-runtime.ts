@@ -12,6 +12,7 @@ import {
   type AuditStore,
   type StagedAudit,
   sanitizeAuditInput,
+  boundImage,
   type ApprovalStore,
 } from '../stores/index.ts'
 import { parseRunContext, type RunContext } from '../context/index.ts'
@@ -125,8 +126,10 @@ export function auditDraft(
     affectedRows: facts.affectedRows ?? null,
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
     reason: facts.reason ?? null,
-    before: facts.before ?? null,
-    after: facts.after ?? null,
+    // Images are bounded (long values cut, ending with the digest of the whole): a 1 MB value written 20 times
+    // must not keep 20 MB in an in-memory audit.
+    before: facts.before == null ? null : boundImage(facts.before),
+    after: facts.after == null ? null : boundImage(facts.after),
     policyVersion: runtime.bound.policy.versionHash,
   }
 }

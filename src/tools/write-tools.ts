@@ -13,7 +13,7 @@
  * payload, another principal), 'The approval has already been used', 'The approval has expired',
  * 'The approval was rejected'.
  */
-import type { AuditAction, ConsumeResult } from '../stores/index.ts'
+import { type AuditAction, boundArgs, type ConsumeResult } from '../stores/index.ts'
 import type { Principal, RunContext } from '../context/index.ts'
 import { TesseraError, validationError } from '../errors/index.ts'
 import {
@@ -144,7 +144,8 @@ export function approvalPayloadHash(
       roles: [...(principal.roles ?? [])].sort(),
       metadata: principal.metadata ?? null,
       tool,
-      args: approvalPayload(request),
+      // What the approver reads, bounded; the payload hash above binds the full arguments.
+      args: boundArgs(approvalPayload(request)),
       policyVersion,
     }),
   )
@@ -170,7 +171,8 @@ async function passApproval(
       tool,
       model: plan.model,
       payloadHash: hash,
-      args: approvalPayload(request),
+      // What the approver reads, bounded; the payload hash above binds the full arguments.
+      args: boundArgs(approvalPayload(request)),
       expiresAt: new Date(Date.now() + runtime.approvalTtlMs),
     })
     throw approvalRequired(
