@@ -217,6 +217,7 @@ function mergeBudget(base: Budget, override: ParsedBudget | undefined): Budget {
     maxInItems: override?.maxInItems ?? base.maxInItems,
     maxFilters: override?.maxFilters ?? base.maxFilters,
     maxEstimatedCost: override?.maxEstimatedCost ?? base.maxEstimatedCost,
+    maxConcurrentPerTenant: override?.maxConcurrentPerTenant ?? base.maxConcurrentPerTenant,
   }
 }
 

@@ -67,6 +67,11 @@ export const budgetSchema = z
     maxFilters: z.number().int().positive().max(1_000).optional(),
     /** Upper bound on the planner's EXPLAIN cost estimate, checked before executing (PGlite has no timeout). */
     maxEstimatedCost: z.number().positive().optional(),
+    /**
+     * Statements one tenant may have running at once (all models of the toolset together); one more is
+     * RATE_LIMITED with a retry hint, so one tenant cannot hold the whole pool (or PGlite's one connection).
+     */
+    maxConcurrentPerTenant: z.number().int().positive().max(1_000).optional(),
   })
   .strict()
 

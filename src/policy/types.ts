@@ -17,6 +17,8 @@ export interface Budget {
   readonly maxInItems: number
   readonly maxFilters: number
   readonly maxEstimatedCost: number
+  /** Statements one tenant may have running at once, across the toolset; more → RATE_LIMITED. */
+  readonly maxConcurrentPerTenant: number
 }
 
 export interface FieldRule {

