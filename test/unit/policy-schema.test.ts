@@ -812,7 +812,7 @@ describe('profiles', () => {
       maxInItems: 1000,
       maxFilters: 50,
       maxEstimatedCost: 1e6,
-      maxConcurrentPerTenant: 4,
+      maxConcurrentPerTenant: 8,
     })
     expect(profiles.INTERNAL.budget).toMatchObject({
       maxRows: 1000,
