@@ -15,7 +15,14 @@ import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { Kysely } from 'kysely'
 import pg from 'pg'
-import type { AuditRecord, AuditRecordDraft, AuditStore, StagedAudit } from '../src/stores/index.ts'
+import type {
+  AuditRecord,
+  AuditRecordDraft,
+  AuditStore,
+  AuditVerification,
+  RetentionResult,
+  StagedAudit,
+} from '../src/stores/index.ts'
 import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
 import { definePolicy } from '../src/policy/define-policy.ts'
 import { createToolset, type Toolset } from '../src/tools/create-toolset.ts'
@@ -115,6 +122,15 @@ class DiscardingAuditStore implements AuditStore {
   async record(): Promise<void> {}
   async query(): Promise<AuditRecord[]> {
     return []
+  }
+  async count(): Promise<number> {
+    return 0
+  }
+  async deleteBefore(): Promise<RetentionResult> {
+    return { deleted: 0, archivedTo: null }
+  }
+  async verify(): Promise<AuditVerification> {
+    return { ok: true, records: 0, chains: 0, breaks: [], heads: [], signaturesChecked: false }
   }
 }
 

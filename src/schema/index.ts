@@ -13,3 +13,11 @@ export type {
   UniqueKeyInfo,
 } from './types.ts'
 export type { AnyDatabase, AnyTables } from './any-database.ts'
+export { readRlsCatalog } from './read-rls-catalog.ts'
+export type {
+  ReadRlsCatalogOptions,
+  RlsCatalog,
+  RlsPolicyFacts,
+  RlsRoleFacts,
+  RlsTableFacts,
+} from './read-rls-catalog.ts'
