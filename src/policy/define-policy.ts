@@ -136,6 +136,7 @@ function normaliseModel(
             ...(rule.pattern !== undefined ? { pattern: rule.pattern } : {}),
             ...(rule.style !== undefined ? { style: rule.style } : {}),
             ...(rule.untrusted === true ? { untrusted: true } : {}),
+            ...(rule.acceptGlobalUnique === true ? { acceptGlobalUnique: true } : {}),
           }
   }
 
@@ -217,6 +218,7 @@ function mergeBudget(base: Budget, override: ParsedBudget | undefined): Budget {
     maxInItems: override?.maxInItems ?? base.maxInItems,
     maxFilters: override?.maxFilters ?? base.maxFilters,
     maxEstimatedCost: override?.maxEstimatedCost ?? base.maxEstimatedCost,
+    maxConcurrentPerTenant: override?.maxConcurrentPerTenant ?? base.maxConcurrentPerTenant,
   }
 }
 
