@@ -7,6 +7,7 @@
  */
 import type { Principal } from '../context/index.ts'
 import { canonicalJson } from '../json/index.ts'
+import { AUDIT_QUERY_MAX_LIMIT, type AuditRecord } from '../stores/index.ts'
 import type { BoundModel, BoundPolicy } from '../policy/index.ts'
 import { type EvalCall, type Invariant, type Violation, violation } from './invariant.ts'
 import { RowOracle, type StoredRow } from './row-oracle.ts'
@@ -173,9 +174,17 @@ export const everyCallAudited: Invariant<string> = {
   },
   async check(ctx, outcome, from) {
     const { call, result } = outcome
-    const records = (
-      await ctx.toolset.audit.query({ ...(from === undefined ? {} : { from }), limit: 1_000_000 })
-    ).filter((r) => r.requestId === call.requestId)
+    const records: AuditRecord[] = []
+    // Paged: a store answers at most AUDIT_QUERY_MAX_LIMIT records per query.
+    for (let offset = 0; ; offset += AUDIT_QUERY_MAX_LIMIT) {
+      const page = await ctx.toolset.audit.query({
+        ...(from === undefined ? {} : { from }),
+        limit: AUDIT_QUERY_MAX_LIMIT,
+        offset,
+      })
+      records.push(...page.filter((r) => r.requestId === call.requestId))
+      if (page.length < AUDIT_QUERY_MAX_LIMIT) break
+    }
     if (records.length !== 1) {
       return [
         violation(
