@@ -19,14 +19,14 @@ export const WRITE_TOOLS: ReadonlySet<string> = new Set([
   'db_bulk_update',
 ])
 
-interface TableSnapshot {
+export interface TableSnapshot {
   readonly model: BoundModel
   /** key text → canonical JSON of the stored row. */
   readonly outside: Map<string, string>
   readonly inside: Map<string, StoredRow>
 }
 
-type Snapshot = Map<string, TableSnapshot>
+export type Snapshot = Map<string, TableSnapshot>
 
 function keyText(model: BoundModel, row: StoredRow): string {
   return JSON.stringify(model.primaryKey.map((c) => row.json[c] ?? null))
