@@ -164,7 +164,8 @@ async function main(): Promise<void> {
       },
     })
     for (const v of variants) v.toolset = await createToolset({ db, policy, secret: SECRET, audit: v.store })
-    const version = (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db)).rows[0]?.v ?? '?'
+    const version =
+      (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db)).rows[0]?.v ?? '?'
     console.log(
       `Tessera audit benchmark — PostgreSQL ${version}, node ${process.version}, ${cpus().length} cores, ` +
         `load ${(loadavg()[0] ?? 0).toFixed(1)}\n${opts.rows} rows / ${opts.tenants} tenants, ` +
