@@ -12,9 +12,11 @@ import {
   type AuditStore,
   type StagedAudit,
   sanitizeAuditInput,
+  boundImage,
   type ApprovalStore,
 } from '../stores/index.ts'
 import { parseRunContext, type RunContext } from '../context/index.ts'
+import type { InputLimits } from '../request/index.ts'
 import { type ErrorCode, internalError, isTesseraError, type TesseraError } from '../errors/index.ts'
 import { type EnforcementMode, type Executor, mapDatabaseError } from '../executor/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
@@ -41,6 +43,8 @@ export interface ToolRuntime {
   readonly auditFailure: AuditFailureMode
   /** Field names whose values never reach the audit (denied, masked or hashed somewhere in the policy). */
   readonly auditSensitiveFields: ReadonlySet<string>
+  /** Input-guard limits every tool's arguments are checked against (the whole-request size among them). */
+  readonly inputLimits: Partial<InputLimits>
 }
 
 export type AuditFailureMode = 'closed' | 'open'
@@ -133,8 +137,10 @@ export function auditDraft(
     affectedRows: facts.affectedRows ?? null,
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
     reason: facts.reason ?? null,
-    before: facts.before ?? null,
-    after: facts.after ?? null,
+    // Images are bounded (long values cut, ending with the digest of the whole): a 1 MB value written 20 times
+    // must not keep 20 MB in an in-memory audit.
+    before: facts.before == null ? null : boundImage(facts.before),
+    after: facts.after == null ? null : boundImage(facts.after),
     policyVersion: runtime.bound.policy.versionHash,
   }
 }
