@@ -1,8 +1,8 @@
 /**
  * The starter policy `tessera init` writes for an introspected schema: YAML text with comments where a person
  * must decide, plus a summary. Rules, chosen so the file is safe before anyone reviews it:
- * - every table with a tenant-like column is a model scoped on it (`principal.tenantId`); further tenant-like
- *   columns go to `unscopedColumns` with a REVIEW note; a table those columns reference (the tenants table) is
+ * - every table with a tenant-like column is a model scoped on it (`principal.tenantId`; one that is a foreign
+ *   key first); further tenant-like columns go to `unscopedColumns` with a REVIEW note; a table those columns reference (the tenants table) is
  *   scoped on its key, so a tenant sees only its own row;
  * - a table with no tenant column and no foreign key into tenant data is `shared: true` (reference data such
  *   as countries), marked REVIEW; one with such a foreign key (e.g. order_items → orders) holds tenant rows it
@@ -51,8 +51,15 @@ export function starterPolicy(schema: DbSchema, source: string): StarterPolicy {
   const tables = Object.values(schema.tables).sort((a, b) => a.key.localeCompare(b.key))
   const review: string[] = []
   const skipped: { table: string; reason: string }[] = []
-  const tenantColumnOf = (t: TableInfo) =>
-    TENANT_LIKE_COLUMNS.find((c) => t.columns.some((x) => x.name === c))
+  // The scoping column: a tenant-like column that is a foreign key wins (workspace_id → workspaces over a
+  // free-text account_id), then the order of TENANT_LIKE_COLUMNS.
+  const tenantColumnOf = (t: TableInfo): string | undefined => {
+    const present = TENANT_LIKE_COLUMNS.filter((c) => t.columns.some((x) => x.name === c))
+    const keyed = present.find((c) =>
+      t.foreignKeys.some((fk) => fk.columns.length === 1 && fk.columns[0] === c),
+    )
+    return keyed ?? present[0]
+  }
 
   // Tables a tenant column points at (tenants, organizations…): scoped on the referenced key.
   const tenantTables = new Map<string, string>()
