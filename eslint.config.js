@@ -22,6 +22,35 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
+    // Query builders live in src/sql/ only (README "Layout"): everything else runs the compiled statements sql/
+    // printed, or constant catalog/store text as CompiledQuery.raw with bound parameters.
+    files: ['src/**/*.ts'],
+    ignores: ['src/sql/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'kysely',
+              importNames: ['sql', 'expressionBuilder', 'ExpressionWrapper', 'AliasedExpressionWrapper'],
+              message: 'Kysely query builders belong in src/sql/; run a compiled statement instead.',
+            },
+          ],
+          patterns: [{ group: ['kysely/helpers/*'], message: 'Kysely helpers belong in src/sql/.' }],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.property.name=/^(selectFrom|selectNoFrom|insertInto|replaceInto|updateTable|deleteFrom|mergeInto)$/]",
+          message: 'Kysely query builders belong in src/sql/; run a compiled statement instead.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -1,9 +1,11 @@
 /**
  * Where audit records go. A write and its audit record must commit together or not at all, so appending is two
- * steps: `stage` (inside the write's transaction; a store in the same database inserts through `trx`) and then
+ * steps: `stage` (inside the write's transaction; a store in the same database inserts through `trx`, the
+ * StoreTransaction the toolset hands it) and then
  * `commit` or `abort` on the returned handle once the transaction's fate is known.
  */
 import type { AuditOutcome, AuditRecord, AuditRecordDraft } from './audit-record.ts'
+import type { StoreTransaction } from './store-transaction.ts'
 
 export interface AuditQuery {
   readonly tenantId?: string
@@ -25,7 +27,7 @@ export interface StagedAudit {
 
 export interface AuditStore {
   /** Seals and holds a record; nothing is visible to `query` until `commit`. Throws if the store cannot accept it. */
-  stage(draft: AuditRecordDraft, trx?: unknown): Promise<StagedAudit>
+  stage(draft: AuditRecordDraft, trx?: StoreTransaction): Promise<StagedAudit>
   /** stage + commit, for calls that change nothing. */
   append(draft: AuditRecordDraft): Promise<AuditRecord>
   /**

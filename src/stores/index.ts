@@ -1,8 +1,10 @@
 /**
  * Stores: where audit records and pending approvals live, as peers behind small interfaces (AuditStore,
- * ApprovalStore), each implementation held to one conformance suite per interface (test/support/). A store that
- * writes inside a tool call's transaction receives a StoreTransaction: the only handle it may use there.
- * Stores use driver-level Kysely only (compiled statements with bound parameters), never the query builders.
+ * ApprovalStore), each implementation held to one conformance suite per interface, all built on one template
+ * (test/support/store-conformance.ts; a new store passes by adding one line to test/db/store-conformance.test.ts).
+ * Every statement a store runs goes through a StoreTransaction — its own connection, or, inside a tool call's
+ * transaction (AuditStore.stage), that transaction: the only handle it may use there. Stores send constant text
+ * with bound parameters (CompiledQuery.raw), never the query builders, which live in src/sql/ only.
  */
 export {
   sealAuditRecord,
@@ -13,6 +15,7 @@ export {
 } from './audit-record.ts'
 export type { AuditRecord, AuditRecordDraft, AuditOutcome, AuditAction } from './audit-record.ts'
 export type { AuditStore, AuditQuery, StagedAudit } from './audit-store.ts'
+export type { StoreTransaction } from './store-transaction.ts'
 export { MemoryAuditStore, DEFAULT_MEMORY_AUDIT_CAPACITY } from './memory-audit-store.ts'
 export type { MemoryAuditStoreOptions } from './memory-audit-store.ts'
 export {

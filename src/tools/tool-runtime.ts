@@ -13,6 +13,7 @@ import {
   type StagedAudit,
   sanitizeAuditInput,
   type ApprovalStore,
+  type StoreTransaction,
 } from '../stores/index.ts'
 import { parseRunContext, type RunContext } from '../context/index.ts'
 import { type ErrorCode, internalError, isTesseraError, type TesseraError } from '../errors/index.ts'
@@ -189,7 +190,7 @@ export interface WriteCallScope extends CallScope {
    * Stages the success record of this call inside the write's transaction (`trx`); call it last, once the
    * facts are complete. Throws INTERNAL_ERROR when the store refuses, which rolls the write back.
    */
-  stageAudit(trx: unknown): Promise<void>
+  stageAudit(trx: StoreTransaction): Promise<void>
 }
 
 /**
@@ -214,7 +215,7 @@ export async function runWriteTool<T>(
   try {
     const parsed = parseRunContext(rawCtx)
     ctx = parsed
-    const stageAudit = async (trx: unknown): Promise<void> => {
+    const stageAudit = async (trx: StoreTransaction): Promise<void> => {
       const draft = auditDraft(runtime, call, parsed, null)
       try {
         audit.staged = await runtime.audit.stage(draft, trx)
