@@ -1,7 +1,9 @@
 /** The `tessera` command. Console output is allowed here and only here (stdout belongs to the CLI). */
 import { Command } from 'commander'
+import { auditCommand } from './audit-command.ts'
 import { runCheck } from './check-command.ts'
 import { runDemo } from './demo-command.ts'
+import { registerRlsCommand } from './rls-command.ts'
 
 const program = new Command()
 program
@@ -24,14 +26,29 @@ program
   .argument('<policy>', 'policy file (.yaml or .json)')
   .option('--database-url <url>', 'PostgreSQL connection string (default: the embedded demo database)')
   .option('--role <role>', 'role to check privileges as (default: the connecting role)')
-  .action(async (policy: string, opts: { databaseUrl?: string; role?: string }) => {
-    const code = await runCheck({
-      policyPath: policy,
-      ...opts,
-      out: (line) => console.log(line),
-      err: (line) => console.error(line),
-    })
-    process.exitCode = code
-  })
+  .option('--rls <mode>', "also check the row-level security posture for enforcement 'rls' or 'both'")
+  .option('--json', 'print the RLS posture report as JSON')
+  .action(
+    async (policy: string, opts: { databaseUrl?: string; role?: string; rls?: string; json?: boolean }) => {
+      if (opts.rls !== undefined && opts.rls !== 'rls' && opts.rls !== 'both') {
+        console.error(`✘ --rls must be 'rls' or 'both', not '${opts.rls}'`)
+        process.exitCode = 2
+        return
+      }
+      const { rls, ...rest } = opts
+      const code = await runCheck({
+        policyPath: policy,
+        ...rest,
+        ...(rls === undefined ? {} : { rls }),
+        out: (line) => console.log(line),
+        err: (line) => console.error(line),
+      })
+      process.exitCode = code
+    },
+  )
+
+registerRlsCommand(program)
+
+program.addCommand(auditCommand({ out: (line) => console.log(line), err: (line) => console.error(line) }))
 
 await program.parseAsync(process.argv)

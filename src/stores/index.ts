@@ -1,7 +1,7 @@
 /**
  * Stores: where audit records and pending approvals live, as peers behind small interfaces (AuditStore,
  * ApprovalStore), each implementation held to one conformance suite per interface, all built on one template
- * (test/support/store-conformance.ts; a new store passes by adding one line to test/db/store-conformance.test.ts).
+ * (test/support/store-conformance.ts for approvals; test/support/audit-store-conformance.ts for audit stores).
  * Every statement a store runs goes through a StoreTransaction — its own connection, or, inside a tool call's
  * transaction (AuditStore.stage), that transaction: the only handle it may use there. Stores send constant text
  * with bound parameters (CompiledQuery.raw), never the query builders, which live in src/sql/ only.
@@ -14,7 +14,14 @@ export {
   AUDIT_HASH_FIELDS,
 } from './audit-record.ts'
 export type { AuditRecord, AuditRecordDraft, AuditOutcome, AuditAction } from './audit-record.ts'
-export type { AuditStore, AuditQuery, StagedAudit } from './audit-store.ts'
+export type {
+  AuditStore,
+  AuditQuery,
+  AuditFilter,
+  StagedAudit,
+  RetentionOptions,
+  RetentionResult,
+} from './audit-store.ts'
 export type { StoreTransaction } from './store-transaction.ts'
 export { MemoryAuditStore, DEFAULT_MEMORY_AUDIT_CAPACITY } from './memory-audit-store.ts'
 export type { MemoryAuditStoreOptions } from './memory-audit-store.ts'
@@ -32,3 +39,19 @@ export type {
   ConsumeResult,
   PendingApproval,
 } from './approval-store.ts'
+export { JsonlAuditStore } from './jsonl-audit-store.ts'
+export type { JsonlAuditStoreOptions } from './jsonl-audit-store.ts'
+export { PostgresAuditStore, auditTableSql, ensureAuditTables } from './postgres-audit-store.ts'
+export type { PostgresAuditStoreOptions, EnsureAuditTablesOptions } from './postgres-audit-store.ts'
+export { ChainVerifier, chainKeyOf, verifyChainedRecords } from './audit-chain.ts'
+export type {
+  AuditSigningOptions,
+  AuditVerification,
+  ChainBreak,
+  ChainBreakReason,
+  ChainCut,
+  ChainHead,
+  ChainedRecord,
+} from './audit-chain.ts'
+export { parseLine as parseAuditLine } from './audit-archive.ts'
+export { AUDIT_QUERY_DEFAULT_LIMIT, AUDIT_QUERY_MAX_LIMIT } from './audit-query.ts'
