@@ -8,7 +8,8 @@
  * - object keys sorted by UTF-16 code units at every level, no whitespace; members whose value is
  *   `undefined` are dropped;
  * - strings, booleans, null and numbers as JSON.stringify writes them (a non-finite number is `null`);
- * - a bigint as its decimal digits in a string; a Date as its ISO-8601 text in a string (`null` if invalid);
+ * - a bigint throws (TypeError, as JSON.stringify does: audit stores must refuse a record they cannot store);
+ *   a Date is its ISO-8601 text in a string (`null` if invalid);
  * - array items in order, an `undefined` item as `null`, a hole left empty (`[1,,2]`, as the first audit
  *   implementation wrote it — never produced from JSON-like data);
  * - anything else that is not data (a function, a symbol) is `null`; any other object is written by its own
@@ -26,7 +27,7 @@ export function canonicalJson(value: unknown): string {
     case 'number':
       return JSON.stringify(value)
     case 'bigint':
-      return JSON.stringify(value.toString())
+      throw new TypeError('canonicalJson: a bigint is not JSON')
     case 'object':
       return canonicalObject(value)
     default:

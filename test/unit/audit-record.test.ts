@@ -282,7 +282,7 @@ describe('MemoryAuditStore.record (sealed off the caller path)', () => {
         throw new Error('getter')
       },
     })
-    for (const bad of [{ before: throwing }, { inputs: cyclic }]) {
+    for (const bad of [{ before: { total: 10n } }, { before: throwing }, { inputs: cyclic }]) {
       const appendError = await new MemoryAuditStore().append(draft(bad)).then(
         () => null,
         (e: unknown) => (e as Error).name,

@@ -91,9 +91,9 @@ describe('canonicalJson', () => {
     )
   })
 
-  it('writes what the cursor serialiser wrote, wherever that one accepted the value', () => {
+  it('writes what the cursor serialiser wrote, wherever that one accepted the value (bigints aside)', () => {
     const value = fc.anything({
-      withBigInt: true,
+      withBigInt: false,
       withDate: true,
       withSparseArray: true,
       withNullPrototype: true,
@@ -130,10 +130,12 @@ describe('canonicalJson', () => {
 
   it('sorts keys at every level and drops undefined members, keeping undefined items as null', () => {
     // eslint-disable-next-line no-sparse-arrays
-    const value = { b: [1, , undefined, 'x'], a: { d: undefined, c: null }, é: new Date(0), n: 12n }
-    expect(canonicalJson(value)).toBe(
-      '{"a":{"c":null},"b":[1,,null,"x"],"n":"12","é":"1970-01-01T00:00:00.000Z"}',
-    )
+    const value = { b: [1, , undefined, 'x'], a: { d: undefined, c: null }, é: new Date(0) }
+    expect(canonicalJson(value)).toBe('{"a":{"c":null},"b":[1,,null,"x"],"é":"1970-01-01T00:00:00.000Z"}')
+  })
+
+  it('throws on a bigint, as JSON.stringify does, so a store refuses a record it could not write', () => {
+    expect(() => canonicalJson({ total: 10n })).toThrow(TypeError)
   })
 
   it('throws on a cycle instead of writing something', () => {
