@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { CompiledQuery } from 'kysely'
+import { rateLimited, type TesseraError } from '../errors/index.ts'
 import type { StoreTransaction } from './store-transaction.ts'
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected'
@@ -60,6 +61,31 @@ export interface ApprovalStore {
 /** Default time to live of a pending approval. */
 export const DEFAULT_APPROVAL_TTL_MS = 15 * 60 * 1000
 
+/**
+ * Most approvals one tenant may have waiting (pending, not expired) at once: each holds the request's
+ * arguments, so without a bound one tenant could fill the store (and the in-memory store the heap).
+ */
+export const DEFAULT_MAX_PENDING_PER_TENANT = 100
+
+export interface ApprovalStoreOptions {
+  readonly maxPendingPerTenant?: number
+}
+
+function tooManyPending(max: number): TesseraError {
+  return rateLimited(
+    `Too many approvals are waiting for this tenant (at most ${max}); decide or let some expire first`,
+    'max_pending_approvals',
+    60_000,
+  )
+}
+
+function pendingLimit(options: ApprovalStoreOptions): number {
+  const max = options.maxPendingPerTenant ?? DEFAULT_MAX_PENDING_PER_TENANT
+  if (!Number.isSafeInteger(max) || max <= 0)
+    throw new RangeError('maxPendingPerTenant must be a positive integer')
+  return max
+}
+
 interface ApprovalState {
   readonly status: ApprovalStatus
   readonly payloadHash: string
@@ -80,8 +106,18 @@ function refusal(state: ApprovalState | null, payloadHash: string): Exclude<Cons
 
 export class MemoryApprovalStore implements ApprovalStore {
   readonly #approvals = new Map<string, Approval>()
+  readonly #maxPending: number
+
+  constructor(options: ApprovalStoreOptions = {}) {
+    this.#maxPending = pendingLimit(options)
+  }
 
   async create(pending: PendingApproval): Promise<Approval> {
+    let waiting = 0
+    for (const a of this.#approvals.values()) {
+      if (a.tenantId === pending.tenantId && a.status === 'pending' && isLive(a)) waiting++
+    }
+    if (waiting >= this.#maxPending) throw tooManyPending(this.#maxPending)
     const approval: Approval = Object.freeze({
       id: randomUUID(),
       status: 'pending',
@@ -202,20 +238,25 @@ const COLUMNS =
  */
 export class PostgresApprovalStore implements ApprovalStore {
   readonly #db: StoreTransaction
+  readonly #maxPending: number
 
-  constructor(db: StoreTransaction) {
+  constructor(db: StoreTransaction, options: ApprovalStoreOptions = {}) {
     this.#db = db
+    this.#maxPending = pendingLimit(options)
   }
 
   async #rows<R>(text: string, parameters: readonly unknown[]): Promise<R[]> {
     return (await this.#db.executeQuery<R>(CompiledQuery.raw(text, [...parameters]))).rows
   }
 
+  /** The count and the insert are one statement; concurrent creates may overshoot by the number in flight. */
   async create(p: PendingApproval): Promise<Approval> {
     const rows = await this.#rows<ApprovalRow>(
       `insert into tessera_approvals
       (id, status, tenant_id, user_id, tool, model, payload_hash, args, expires_at)
-      values ($1, 'pending', $2, $3, $4, $5, $6, $7, $8)
+      select $1, 'pending', $2, $3, $4, $5, $6, $7::jsonb, $8::timestamptz
+      where (select count(*) from tessera_approvals
+             where tenant_id = $2 and status = 'pending' and expires_at > now()) < $9
       returning ${COLUMNS}`,
       [
         randomUUID(),
@@ -226,8 +267,10 @@ export class PostgresApprovalStore implements ApprovalStore {
         p.payloadHash,
         JSON.stringify(p.args ?? null),
         p.expiresAt.toISOString(),
+        this.#maxPending,
       ],
     )
+    if (rows.length === 0) throw tooManyPending(this.#maxPending)
     return toApproval(first(rows))
   }
 
