@@ -6,13 +6,9 @@
  * transaction (AuditStore.stage), that transaction: the only handle it may use there. Stores send constant text
  * with bound parameters (CompiledQuery.raw), never the query builders, which live in src/sql/ only.
  */
-export {
-  sealAuditRecord,
-  hashAuditRecord,
-  verifyAuditChain,
-  sanitizeAuditInput,
-  AUDIT_HASH_FIELDS,
-} from './audit-record.ts'
+export { sealAuditRecord, hashAuditRecord, verifyAuditChain, AUDIT_HASH_FIELDS } from './audit-record.ts'
+export { sanitizeAuditInput, isSensitiveKey, REDACTED } from './audit-sanitize.ts'
+export type { AuditSanitizeOptions } from './audit-sanitize.ts'
 export type { AuditRecord, AuditRecordDraft, AuditOutcome, AuditAction } from './audit-record.ts'
 export type {
   AuditStore,
