@@ -8,6 +8,8 @@ export type {
   ToolsetOptions,
   ToolResult,
   ToolDefinition,
+  DataApi,
+  DomainToolSpec,
   SchemaDescription,
   DescribedModel,
   DescribedField,

@@ -30,6 +30,8 @@ import {
 } from './read-tools.ts'
 import { readToolDefinitions, type ToolDefinition, writeToolDefinitions } from './tool-definitions.ts'
 import { type AuditFailureMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
+import { buildDomainTool, type DataApi, type DomainTool, type DomainToolSpec } from './domain-tool.ts'
+import type { z } from 'zod'
 import { type BulkUpdateResult, type DeleteResult, type RowResult, runWrite } from './write-tools.ts'
 
 export interface ToolsetOptions {
@@ -88,6 +90,12 @@ export interface Toolset {
   call(ctx: RunContext, toolName: string, args: unknown): Promise<ToolResult>
   /** Tool definitions with JSON Schemas narrowed to what `ctx` may use. */
   tools(ctx: RunContext): ToolDefinition[]
+  /**
+   * Registers a typed domain tool: listed by `tools(ctx)` for the principals it allows, dispatched by `call`,
+   * validated and audited like the generic tools; its handler reaches data only through the policy-checked
+   * data API bound to the caller's context.
+   */
+  defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: DomainToolSpec<I, O>): void
 }
 
 export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
@@ -165,6 +173,7 @@ type Handler = (ctx: RunContext, args: unknown) => Promise<unknown>
 class ToolsetImpl implements Toolset {
   readonly #runtime: ToolRuntime
   readonly #handlers: Readonly<Record<string, Handler>>
+  readonly #domainTools = new Map<string, DomainTool>()
 
   constructor(runtime: ToolRuntime) {
     this.#runtime = runtime
@@ -245,6 +254,9 @@ class ToolsetImpl implements Toolset {
       const name: unknown = toolName
       const handler =
         typeof name === 'string' && Object.hasOwn(this.#handlers, name) ? this.#handlers[name] : undefined
+      const domain =
+        typeof name === 'string' && handler === undefined ? this.#domainTools.get(name) : undefined
+      if (domain !== undefined) return { ok: true, data: await this.#runDomainTool(domain, ctx, args) }
       if (!handler) {
         const shown = printable(typeof name === 'string' ? name : `(${typeof name})`)
         // Every call is audited, a call of a tool that does not exist included (it is often a probe).
@@ -267,7 +279,42 @@ class ToolsetImpl implements Toolset {
     return [
       ...readToolDefinitions(this.#runtime.bound, c.principal),
       ...writeToolDefinitions(this.#runtime.bound, c.principal),
+      ...[...this.#domainTools.values()].filter((t) => t.allow(c.principal)).map((t) => t.definition),
     ]
+  }
+
+  defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: DomainToolSpec<I, O>): void {
+    const tool = buildDomainTool(
+      spec,
+      (name) => Object.hasOwn(this.#handlers, name) || this.#domainTools.has(name),
+    )
+    this.#domainTools.set(tool.definition.name, tool)
+  }
+
+  /** Audited as one call of its own; each data API call inside it is audited as well. */
+  #runDomainTool(tool: DomainTool, ctx: RunContext, args: unknown): Promise<unknown> {
+    return runReadTool(this.#runtime, tool.definition.name, 'read', ctx, args, async ({ ctx: c }) => {
+      // A principal the tool does not serve is told the tool does not exist, as for any unknown name.
+      if (!tool.allow(c.principal)) {
+        throw new TesseraError('VALIDATION_ERROR', `Unknown tool '${tool.definition.name}'`, {
+          hints: ['Call tools() for the list of tools you may use'],
+        })
+      }
+      return tool.run(c, args, this.#dataApi(c))
+    })
+  }
+
+  #dataApi(ctx: RunContext): DataApi {
+    return Object.freeze({
+      describeSchema: (args?: { model?: string }) => this.describeSchema(ctx, args),
+      query: (args: unknown) => this.query(ctx, args),
+      get: (args: unknown) => this.get(ctx, args),
+      aggregate: (args: unknown) => this.aggregate(ctx, args),
+      create: (args: unknown) => this.create(ctx, args),
+      update: (args: unknown) => this.update(ctx, args),
+      delete: (args: unknown) => this.delete(ctx, args),
+      bulkUpdate: (args: unknown) => this.bulkUpdate(ctx, args),
+    })
   }
 }
 
