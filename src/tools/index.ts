@@ -18,7 +18,7 @@ export type {
   TypedReads,
   TypedRow,
 } from './typed-toolset.ts'
-export type { ToolDefinition } from './tool-definitions.ts'
+export type { ToolDefinition, ToolAnnotations } from './tool-definitions.ts'
 export type { SchemaDescription, DescribedModel, DescribedField, FieldAccess } from './describe-schema.ts'
 export type { QueryResult, GetResult, AggregateResult } from './read-tools.ts'
 export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from './write-tools.ts'
