@@ -16,7 +16,7 @@ import {
 import { type RunContext, parseRunContext } from '../context/index.ts'
 import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
 import { createExecutor, isPglite, type EnforcementMode } from '../executor/index.ts'
-import { bindPolicy, type BoundPolicy, type Policy } from '../policy/index.ts'
+import { bindPolicy, type BoundPolicy, type Policy, type TypedPolicy } from '../policy/index.ts'
 import { DEFAULT_INPUT_LIMITS, parseRequest } from '../request/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
 import { describeSchema, type SchemaDescription } from './describe-schema.ts'
@@ -32,6 +32,7 @@ import { readToolDefinitions, type ToolDefinition, writeToolDefinitions } from '
 import { type AuditFailureMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
 import { buildDomainTool, type DataApi, type DomainTool, type DomainToolSpec } from './domain-tool.ts'
 import type { z } from 'zod'
+import type { TypedReads } from './typed-toolset.ts'
 import { type BulkUpdateResult, type DeleteResult, type RowResult, runWrite } from './write-tools.ts'
 
 export interface ToolsetOptions {
@@ -98,6 +99,16 @@ export interface Toolset {
   defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: DomainToolSpec<I, O>): void
 }
 
+/** A toolset whose `query` and `get` are typed from a TypedPolicy. */
+export type TypedToolset<DB, M> = Omit<Toolset, 'query' | 'get'> & TypedReads<DB, M>
+
+export interface TypedToolsetOptions<DB, M> extends Omit<ToolsetOptions, 'policy'> {
+  readonly policy: TypedPolicy<DB, M>
+}
+
+/** With a policy from `definePolicy<DB>()`: model names, fields and rows typed (see typed-toolset.ts). */
+export function createToolset<DB, M>(options: TypedToolsetOptions<DB, M>): Promise<TypedToolset<DB, M>>
+export function createToolset(options: ToolsetOptions): Promise<Toolset>
 export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
   const enforcement = options.enforcement ?? 'app'
   if (enforcement !== 'app') {
