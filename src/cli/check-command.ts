@@ -4,7 +4,7 @@
  */
 import { createPgliteDatabase, createPostgresDatabase, serverVersion } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
-import { bindPolicy, loadPolicyFile } from '../policy/index.ts'
+import { bindPolicy, loadPolicyFile, type RowPolicy } from '../policy/index.ts'
 import { introspectSchema } from '../schema/index.ts'
 import { DEMO_APP_ROLE, saasFixtureSql } from './saas-fixture.ts'
 
@@ -42,6 +42,7 @@ export async function runCheck(options: CheckOptions): Promise<number> {
         ? 'shared'
         : m.policy.scoping.map((s) => `${s.column} = ${s.source}`).join(' and ') || 'row policies'
       options.out(`  ${m.name} → ${m.table.key} (${scope})`)
+      for (const rule of m.policy.rowPolicies) options.out(`    ${rule.name}: ${explainRule(rule)}`)
     }
     return 0
   } catch (error) {
@@ -54,4 +55,16 @@ export async function runCheck(options: CheckOptions): Promise<number> {
   } finally {
     await close()
   }
+}
+
+/** What a row policy does to visibility, in the words a policy author needs (DESIGN §3). */
+function explainRule(rule: RowPolicy): string {
+  if (rule.bypass)
+    return `bypass — when \`${rule.source}\` holds, scoping and permissive rules are lifted (audited)`
+  if (rule.mode === 'restrictive') {
+    return `restrictive — narrows: rows must also satisfy \`${rule.source}\` (a rule without mode is restrictive)`
+  }
+  return rule.crossTenant
+    ? `permissive, crossTenant — widens to rows of other tenants where \`${rule.source}\` holds`
+    : `permissive — widens: rows where \`${rule.source}\` holds are visible too`
 }

@@ -8,6 +8,7 @@ import { policyInvalid, type PolicyProblem } from '../errors/index.ts'
 import { type DbSchema, type TableInfo, findColumn } from '../schema/index.ts'
 import { referencedFields } from './condition/evaluate-condition.ts'
 import { conditionLiteralProblems } from './condition-literal-problems.ts'
+import { TENANT_LIKE_COLUMNS } from './cross-tenant-rule.ts'
 import { deepFreeze } from './deep-freeze.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
 import { resolveRelation } from './resolve-relation.ts'
@@ -21,14 +22,7 @@ import type {
   Policy,
 } from './types.ts'
 
-/** Column names that mark a tenant boundary: such a column must be scoped, used, or explicitly waived. */
-export const TENANT_LIKE_COLUMNS: readonly string[] = Object.freeze([
-  'tenant_id',
-  'organization_id',
-  'org_id',
-  'account_id',
-  'workspace_id',
-])
+export { TENANT_LIKE_COLUMNS } from './cross-tenant-rule.ts'
 
 export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
   const problems: PolicyProblem[] = []

@@ -7,7 +7,7 @@
 import type { z } from 'zod'
 import { internalError, policyInvalid, type PolicyProblem } from '../errors/index.ts'
 import { canonicalJson, sha256Hex } from '../json/index.ts'
-import { checkModelInput, type CheckedModel } from './check-model-input.ts'
+import { checkModelInput, ruleMode, type CheckedModel } from './check-model-input.ts'
 import { deepFreeze } from './deep-freeze.ts'
 import {
   modelPolicySchema,
@@ -146,8 +146,9 @@ function normaliseModel(
 
   const rowPolicies: RowPolicy[] = (model.rowPolicies ?? []).map((rule, i) => ({
     name: rule.name,
-    mode: rule.mode ?? 'permissive',
+    mode: ruleMode(rule),
     bypass: rule.bypass ?? false,
+    crossTenant: rule.crossTenant ?? false,
     condition: required(check.conditions.get(i)),
     source: rule.condition,
   }))

@@ -68,8 +68,30 @@ export const rowPolicySchema = z
   .object({
     name: identifier,
     condition: z.string().min(1).max(4_000),
-    mode: z.enum(['permissive', 'restrictive']).optional(),
+    mode: z
+      .enum(['permissive', 'restrictive'])
+      .optional()
+      .meta({
+        default: 'restrictive',
+        description:
+          "Without mode a rule is restrictive: it can only narrow what scoping shows. Write mode: 'permissive' " +
+          'to widen (rows visible when scoping OR this rule holds).',
+      }),
     bypass: z.boolean().optional(),
+    /**
+     * A permissive rule on a scoped model that reaches other tenants' rows — a branch that does not pin a row
+     * field to the principal (`is_public = true`), or a tenant column compared with a literal — is a load error
+     * unless this says the widening is intended.
+     */
+    crossTenant: z
+      .boolean()
+      .optional()
+      .meta({
+        default: false,
+        description:
+          "Only with mode: 'permissive'. Acknowledges that the rule shows rows of other tenants (a branch that " +
+          'does not pin a row field to the principal, or a tenant column compared with a literal).',
+      }),
   })
   .strict()
 

@@ -36,6 +36,8 @@ export interface RowPolicy {
   readonly name: string
   readonly mode: 'permissive' | 'restrictive'
   readonly bypass: boolean
+  /** The policy acknowledges that this permissive rule shows other tenants' rows (see cross-tenant-rule.ts). */
+  readonly crossTenant: boolean
   readonly condition: ConditionNode
   readonly source: string
 }
