@@ -199,6 +199,7 @@ function normaliseWrite(write: ParsedModel['write'], check: CheckedModel): Write
     immutableFields: [...(write.immutableFields ?? [])],
     requiredFields: [...(write.requiredFields ?? [])],
     requireReason: write.requireReason ?? DEFAULT_WRITE_POLICY.requireReason,
+    reasonMinCharacters: write.reasonMinCharacters ?? DEFAULT_WRITE_POLICY.reasonMinCharacters,
     maxAffectedRows: write.maxAffectedRows ?? DEFAULT_WRITE_POLICY.maxAffectedRows,
     softDelete: write.softDelete ? { field: write.softDelete.field } : null,
     allowHardDelete: write.allowHardDelete ?? DEFAULT_WRITE_POLICY.allowHardDelete,
@@ -217,6 +218,7 @@ function mergeBudget(base: Budget, override: ParsedBudget | undefined): Budget {
     maxInItems: override?.maxInItems ?? base.maxInItems,
     maxFilters: override?.maxFilters ?? base.maxFilters,
     maxEstimatedCost: override?.maxEstimatedCost ?? base.maxEstimatedCost,
+    maxResultRows: override?.maxResultRows ?? base.maxResultRows,
   }
 }
 

@@ -61,6 +61,11 @@ export const budgetSchema = z
     maxFilters: z.number().int().positive().max(1_000).optional(),
     /** Upper bound on the planner's EXPLAIN cost estimate, checked before executing (PGlite has no timeout). */
     maxEstimatedCost: z.number().positive().optional(),
+    /**
+     * Rows the includes of one statement may add: for every include, parent rows × the include's limit (a
+     * to-one include counts one row per parent).
+     */
+    maxResultRows: z.number().int().positive().max(1_000_000).optional(),
   })
   .strict()
 
@@ -113,6 +118,8 @@ export const writePolicySchema = z
     immutableFields: z.array(identifier).optional(),
     requiredFields: z.array(identifier).optional(),
     requireReason: z.boolean().optional(),
+    /** With requireReason: the fewest visible letters or digits a reason must have (default 3). */
+    reasonMinCharacters: z.number().int().min(1).max(200).optional(),
     maxAffectedRows: z.number().int().positive().max(10_000).optional(),
     softDelete: z.object({ field: identifier }).strict().optional(),
     /** With softDelete: whether `hard: true` may remove rows. Default false. */

@@ -17,6 +17,8 @@ export interface Budget {
   readonly maxInItems: number
   readonly maxFilters: number
   readonly maxEstimatedCost: number
+  /** Rows the includes of one statement may add: for each include, parent rows × the include's limit. */
+  readonly maxResultRows: number
 }
 
 export interface FieldRule {
@@ -53,6 +55,8 @@ export interface WritePolicy {
   readonly immutableFields: readonly string[]
   readonly requiredFields: readonly string[]
   readonly requireReason: boolean
+  /** With requireReason: the fewest visible letters or digits a reason must have. */
+  readonly reasonMinCharacters: number
   readonly maxAffectedRows: number
   readonly softDelete: { readonly field: string } | null
   readonly allowHardDelete: boolean
