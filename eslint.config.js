@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.ci/**', '.tessera-tmp/**', '*.cjs'] },
+  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.ci/**', '.tessera-tmp/**', '*.cjs', 'bench/peers/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -120,6 +120,9 @@ export async function measureInSitu(
       }
     },
     query: (filter) => memory.query(filter),
+    count: (filter) => memory.count(filter),
+    deleteBefore: (before, options) => memory.deleteBefore(before, options),
+    verify: () => memory.verify(),
   }
   try {
     const toolset = await createToolset({ db: timedDb, policy, secret, audit, enforcement: 'app' })

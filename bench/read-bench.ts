@@ -6,6 +6,7 @@
  *   npm run bench                      1,000,000 rows / 1,000 tenants / 3,000 calls per scenario
  *   npm run bench -- --quick           20,000 rows / 100 tenants / 300 calls (a smoke run)
  *   npm run bench -- --rows 200000 --tenants 500 --iterations 5000 --pool 4 --rounds 10
+ *   npm run bench -- --rows 10000000 --tenants 10000 --skew   a few tenants hold most rows (bench/README.md)
  *
  * Server: TESSERA_BENCH_DATABASE_URL, else TESSERA_TEST_DATABASE_URL's server, else
  * postgres://postgres@127.0.0.1:5432/postgres; the data lives in a database `tessera_bench` created on it.
@@ -14,7 +15,14 @@ import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { Kysely } from 'kysely'
 import pg from 'pg'
-import type { AuditRecord, AuditRecordDraft, AuditStore, StagedAudit } from '../src/stores/index.ts'
+import type {
+  AuditRecord,
+  AuditRecordDraft,
+  AuditStore,
+  AuditVerification,
+  RetentionResult,
+  StagedAudit,
+} from '../src/stores/index.ts'
 import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
 import { definePolicy } from '../src/policy/define-policy.ts'
 import { createToolset, type Toolset } from '../src/tools/create-toolset.ts'
@@ -55,6 +63,7 @@ function parseOptions(): Options {
       iterations: { type: 'string' },
       rounds: { type: 'string' },
       pool: { type: 'string' },
+      skew: { type: 'boolean', default: false },
     },
     strict: true,
   })
@@ -75,7 +84,7 @@ function parseOptions(): Options {
     int(values.rounds, Math.min(60, Math.max(10, Math.round(iterations / 100))), 'rounds'),
   )
   return {
-    spec: { rows, tenants },
+    spec: { rows, tenants, skew: values.skew === true },
     iterations,
     warmup: Math.max(100, Math.floor(iterations / 5)),
     rounds,
@@ -94,6 +103,7 @@ interface Scenario {
 
 const GET_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where id = $1 and tenant_id = $2`
 const LIST_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at, id limit 21`
+const NEWEST_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at desc, id desc limit 21`
 
 /**
  * An audit store that keeps nothing: the ablation that shows what the default in-memory store (accepting the
@@ -112,6 +122,15 @@ class DiscardingAuditStore implements AuditStore {
   async record(): Promise<void> {}
   async query(): Promise<AuditRecord[]> {
     return []
+  }
+  async count(): Promise<number> {
+    return 0
+  }
+  async deleteBefore(): Promise<RetentionResult> {
+    return { deleted: 0, archivedTo: null }
+  }
+  async verify(): Promise<AuditVerification> {
+    return { ok: true, records: 0, chains: 0, breaks: [], heads: [], signaturesChecked: false }
   }
 }
 
@@ -163,6 +182,23 @@ function scenarios(raw: pg.Pool, toolset: Toolset, unaudited: Toolset): Scenario
         const result = await toolset.query(ctx(row), {
           model: 'Order',
           orderBy: [{ field: 'created_at' }],
+          limit: 20,
+        })
+        return result.rows.length
+      },
+    },
+    {
+      name: 'raw pg 20 newest, unprepared',
+      baseline: 'raw pg 20 newest, unprepared',
+      run: async (row) => (await raw.query(NEWEST_SQL, [row.tenantId])).rows.length,
+    },
+    {
+      name: 'tessera query 20 newest (app mode)',
+      baseline: 'raw pg 20 newest, unprepared',
+      run: async (row) => {
+        const result = await toolset.query(ctx(row), {
+          model: 'Order',
+          orderBy: [{ field: 'created_at', direction: 'desc' }],
           limit: 20,
         })
         return result.rows.length

@@ -1,5 +1,6 @@
 /** The `tessera` command. Console output is allowed here and only here (stdout belongs to the CLI). */
 import { Command } from 'commander'
+import { auditCommand } from './audit-command.ts'
 import { runCheck } from './check-command.ts'
 import { runDemo } from './demo-command.ts'
 
@@ -33,5 +34,7 @@ program
     })
     process.exitCode = code
   })
+
+program.addCommand(auditCommand({ out: (line) => console.log(line), err: (line) => console.error(line) }))
 
 await program.parseAsync(process.argv)

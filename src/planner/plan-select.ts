@@ -88,7 +88,11 @@ export function planWhere(
   return planFilter(model, where, acc.budget, acc.cost, path)
 }
 
-/** User order first, then the primary key, so the order is total and keyset pagination is deterministic. */
+/**
+ * User order first, then the primary key, so the order is total and keyset pagination is deterministic. The
+ * primary-key tie-break takes the direction of the last user key: `created_at desc, id desc` is one backward
+ * scan of an index on (…, created_at, id), where a mixed `desc, asc` would need a sort step.
+ */
 export function planOrder(
   model: BoundModel,
   orderBy: readonly OrderByItem[] | undefined,
@@ -103,11 +107,12 @@ export function planOrder(
       ])
     }
     if (keys.some((k) => k.column === field.name)) continue
-    keys.push({ column: field.name, direction: spec.direction })
+    keys.push({ column: field.name, direction: spec.direction, nullable: field.column.nullable })
     acc.orderKeys += 1
   }
+  const tieBreak = keys.at(-1)?.direction ?? 'asc'
   for (const pk of model.primaryKey) {
-    if (!keys.some((k) => k.column === pk)) keys.push({ column: pk, direction: 'asc' })
+    if (!keys.some((k) => k.column === pk)) keys.push({ column: pk, direction: tieBreak, nullable: false })
   }
   return keys
 }

@@ -75,6 +75,12 @@ export interface SelectedField {
 export interface OrderKey {
   readonly column: string
   readonly direction: 'asc' | 'desc'
+  /**
+   * Whether the column can hold NULL. Keys sort in PostgreSQL's natural null order (NULLs last ascending,
+   * first descending — what a b-tree index yields scanned either way), and the keyset cursor predicate only
+   * needs NULL branches for nullable keys.
+   */
+  readonly nullable: boolean
 }
 
 export interface IncludePlan {

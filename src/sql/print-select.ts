@@ -86,10 +86,13 @@ export function outputExpression(
   }
 }
 
+/**
+ * No NULLS clause: PostgreSQL's natural null order (last ascending, first descending) is the order a b-tree
+ * index yields in either scan direction. `DESC NULLS LAST` cannot be served by an ascending index scanned
+ * backwards, so PostgreSQL read a tenant's whole range and sorted it (docs/decisions.md, "Order keys").
+ */
 function orderExpression(key: OrderKey, col: ColumnRef): Expression<unknown> {
-  return key.direction === 'desc'
-    ? sql`${col(key.column)} desc nulls last`
-    : sql`${col(key.column)} asc nulls last`
+  return key.direction === 'desc' ? sql`${col(key.column)} desc` : sql`${col(key.column)} asc`
 }
 
 function selectPlanQuery(
@@ -134,14 +137,26 @@ function limitLiteral(limit: number): RawBuilder<number> {
 }
 
 /**
- * Keyset "after" predicate for keys k1..kn with the previous page's last values v1..vn, for ORDER BY … NULLS
- * LAST in either direction: OR over i of (k1 = v1 ∧ … ∧ k(i-1) = v(i-1) ∧ ki is after vi).
+ * Keyset "after" predicate for keys k1..kn with the previous page's last values v1..vn, in the natural null
+ * order (NULLs after every value ascending, before every value descending): OR over i of
+ * (k1 = v1 ∧ … ∧ k(i-1) = v(i-1) ∧ ki is after vi). When no key is nullable and all run one way this is the
+ * row comparison `(k1, …, kn) > (v1, …, vn)`, which PostgreSQL uses as an index condition.
  */
 function afterPredicate(
   keys: readonly OrderKey[],
   values: readonly (string | null)[],
   col: ColumnRef,
 ): Expression<SqlBool> {
+  const first = keys[0]
+  if (
+    first !== undefined &&
+    keys.every((k, i) => !k.nullable && k.direction === first.direction && values[i] != null)
+  ) {
+    const cmp = first.direction === 'desc' ? sql`<` : sql`>`
+    const lhs = sql.join(keys.map((k) => col(k.column)))
+    const rhs = sql.join(keys.map((_, i) => sql`${values[i] ?? null}`))
+    return sql<SqlBool>`(${lhs}) ${cmp} (${rhs})`
+  }
   const branches: Expression<SqlBool>[] = []
   for (let i = 0; i < keys.length; i++) {
     const parts: Expression<SqlBool>[] = []
@@ -151,14 +166,25 @@ function afterPredicate(
       parts.push(v === null ? sql<SqlBool>`${col(k.column)} is null` : sql<SqlBool>`${col(k.column)} = ${v}`)
     }
     const k = keys[i] as OrderKey
-    const v = values[i] ?? null
-    // Nothing sorts after NULL under NULLS LAST except by a later key, which the next branch covers.
-    if (v === null) continue
-    const cmp = k.direction === 'desc' ? sql`<` : sql`>`
-    parts.push(sql<SqlBool>`(${col(k.column)} ${cmp} ${v} or ${col(k.column)} is null)`)
+    const branch = keyAfter(k, values[i] ?? null, col)
+    if (branch === null) continue
+    parts.push(branch)
     branches.push(and(parts))
   }
   return or(branches)
+}
+
+/** "ki sorts after vi" in the natural null order, or null when nothing can (only a later key decides). */
+function keyAfter(k: OrderKey, v: string | null, col: ColumnRef): Expression<SqlBool> | null {
+  const c = col(k.column)
+  if (k.direction === 'asc') {
+    // Ascending, NULLs last: after a value come greater values, then NULLs; nothing comes after NULL.
+    if (v === null) return null
+    return k.nullable ? sql<SqlBool>`(${c} > ${v} or ${c} is null)` : sql<SqlBool>`${c} > ${v}`
+  }
+  // Descending, NULLs first: after NULL comes every value; after a value only smaller values.
+  if (v === null) return k.nullable ? sql<SqlBool>`${c} is not null` : null
+  return sql<SqlBool>`${c} < ${v}`
 }
 
 export function printQuery(db: AnyDb, plan: QueryPlan): AnySelect {

@@ -65,6 +65,7 @@ const TABLE: ObjectSpec = [
 const ORDER_KEY: ObjectSpec = [
   ['column', 'string'],
   ['direction', 'string'],
+  ['nullable', 'boolean'],
 ]
 const PAIR: ObjectSpec = [
   ['local', 'string'],

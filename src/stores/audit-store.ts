@@ -2,8 +2,13 @@
  * Where audit records go. A write and its audit record must commit together or not at all, so appending is two
  * steps: `stage` (inside the write's transaction; a store in the same database inserts through `trx`) and then
  * `commit` or `abort` on the returned handle once the transaction's fate is known.
+ *
+ * Every store keeps one hash chain per (writer segment, tenant): a segment is one store instance (one process),
+ * so processes never contend for a chain head and a write of tenant A never waits for a write of tenant B (see
+ * audit-chain.ts). Every store passes one conformance suite (test/db/audit-store-conformance.test.ts).
  */
 import type { AuditOutcome, AuditRecord, AuditRecordDraft } from './audit-record.ts'
+import type { AuditVerification } from './audit-chain.ts'
 
 export interface AuditQuery {
   readonly tenantId?: string
@@ -11,16 +16,33 @@ export interface AuditQuery {
   readonly tool?: string
   readonly model?: string
   readonly outcome?: AuditOutcome
+  /** Inclusive bounds on the record's timestamp. */
   readonly from?: Date | string
   readonly to?: Date | string
+  /** Default 1,000; at most AUDIT_QUERY_MAX_LIMIT (10,000). */
   readonly limit?: number
   readonly offset?: number
 }
+
+/** The filters of a query without paging, for `count`. */
+export type AuditFilter = Omit<AuditQuery, 'limit' | 'offset'>
 
 export interface StagedAudit {
   /** Makes the record durable and visible; returns it as stored (sealed into the chain). */
   commit(): Promise<AuditRecord>
   abort(): Promise<void>
+}
+
+export interface RetentionResult {
+  /** Records deleted. */
+  readonly deleted: number
+  /** Where the deleted records were archived (JSONL, one stored line per record), when asked. */
+  readonly archivedTo: string | null
+}
+
+export interface RetentionOptions {
+  /** Append the deleted records to this JSONL file before deleting them (created if missing). */
+  readonly archive?: string
 }
 
 export interface AuditStore {
@@ -35,5 +57,15 @@ export interface AuditStore {
    * toolset uses it when present for calls that change nothing.
    */
   record?(draft: AuditRecordDraft): Promise<void>
+  /** Matching records, newest first. Throws VALIDATION_ERROR for a malformed filter. */
   query(filter?: AuditQuery): Promise<AuditRecord[]>
+  /** How many records match (no paging). */
+  count(filter?: AuditFilter): Promise<number>
+  /**
+   * Deletes every record older than `before` (each chain keeps a contiguous newest part) and records where
+   * each chain was cut, so `verify()` still passes on what remains.
+   */
+  deleteBefore(before: Date | string, options?: RetentionOptions): Promise<RetentionResult>
+  /** Walks every chain and reports the first broken link of each (see AuditVerification). */
+  verify(): Promise<AuditVerification>
 }

@@ -12,7 +12,14 @@ export {
   AUDIT_HASH_FIELDS,
 } from './audit-record.ts'
 export type { AuditRecord, AuditRecordDraft, AuditOutcome, AuditAction } from './audit-record.ts'
-export type { AuditStore, AuditQuery, StagedAudit } from './audit-store.ts'
+export type {
+  AuditStore,
+  AuditQuery,
+  AuditFilter,
+  StagedAudit,
+  RetentionOptions,
+  RetentionResult,
+} from './audit-store.ts'
 export { MemoryAuditStore, DEFAULT_MEMORY_AUDIT_CAPACITY } from './memory-audit-store.ts'
 export type { MemoryAuditStoreOptions } from './memory-audit-store.ts'
 export {
@@ -29,3 +36,19 @@ export type {
   ConsumeResult,
   PendingApproval,
 } from './approval-store.ts'
+export { JsonlAuditStore } from './jsonl-audit-store.ts'
+export type { JsonlAuditStoreOptions } from './jsonl-audit-store.ts'
+export { PostgresAuditStore, auditTableSql, ensureAuditTables } from './postgres-audit-store.ts'
+export type { PostgresAuditStoreOptions, EnsureAuditTablesOptions } from './postgres-audit-store.ts'
+export { ChainVerifier, chainKeyOf, verifyChainedRecords } from './audit-chain.ts'
+export type {
+  AuditSigningOptions,
+  AuditVerification,
+  ChainBreak,
+  ChainBreakReason,
+  ChainCut,
+  ChainHead,
+  ChainedRecord,
+} from './audit-chain.ts'
+export { parseLine as parseAuditLine } from './audit-archive.ts'
+export { AUDIT_QUERY_DEFAULT_LIMIT, AUDIT_QUERY_MAX_LIMIT } from './audit-query.ts'

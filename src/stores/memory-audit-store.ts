@@ -3,9 +3,8 @@
  *
  * It is meant for tests, demos, and as a fast front for a durable store — not as the record of a production
  * server: it keeps only the `capacity` most recent records (default 10,000) and drops the oldest beyond that,
- * so memory stays bounded however long the process runs. The hash chain still holds over what is kept: the
- * oldest kept record links to `anchor()`, the hash of the last dropped record, so
- * `verifyAuditChain(store.all(), store.anchor())` verifies the kept records.
+ * so memory stays bounded however long the process runs. A dropped record becomes its chain's cut (as
+ * retention does), so `verify()` still passes over what is kept.
  *
  * `record()` (what the toolset uses for reads) takes the draft and its timestamp at once but seals it — id,
  * canonical JSON, sha256, chain link — later, in batches, in the order records were accepted: the same chain
@@ -17,12 +16,38 @@
  * `record()` rejects exactly when `append` would. The store keeps a draft's values by reference (as `append`
  * does): a caller must not change them afterwards.
  */
-import { type AuditRecord, type AuditRecordDraft, GENESIS_HASH, sealAuditRecord } from './audit-record.ts'
-import type { AuditQuery, AuditStore, StagedAudit } from './audit-store.ts'
+import { type AuditRecord, type AuditRecordDraft } from './audit-record.ts'
+import {
+  type AuditSigningOptions,
+  type AuditVerification,
+  type ChainCut,
+  type ChainedRecord,
+  chainKeys,
+  type ChainKeys,
+  SegmentChains,
+  retentionPrefix,
+  signLink,
+  verifyChainedRecords,
+} from './audit-chain.ts'
+import { appendArchive } from './audit-archive.ts'
+import {
+  auditRecordMatches,
+  normalizeAuditFilter,
+  normalizeAuditQuery,
+  selectEntries,
+} from './audit-query.ts'
+import type {
+  AuditFilter,
+  AuditQuery,
+  AuditStore,
+  RetentionOptions,
+  RetentionResult,
+  StagedAudit,
+} from './audit-store.ts'
 
 export const DEFAULT_MEMORY_AUDIT_CAPACITY = 10_000
 
-export interface MemoryAuditStoreOptions {
+export interface MemoryAuditStoreOptions extends AuditSigningOptions {
   /** Most recent records kept; older ones are dropped. A positive integer, or Infinity to keep every record. */
   readonly capacity?: number
 }
@@ -44,13 +69,13 @@ const MAX_DEFERRED_NODES = 2_000
 
 export class MemoryAuditStore implements AuditStore {
   readonly #capacity: number
-  /** A ring once full: the oldest kept record is at #start. */
-  readonly #records: AuditRecord[] = []
+  readonly #keys: ChainKeys
+  readonly #chains: SegmentChains
+  /** A ring once full: the oldest kept entry is at #start. */
+  #entries: ChainedRecord[] = []
   #start = 0
-  /** Staged records are sealed in commit order so the hash chain follows what actually committed. */
-  #lastHash: string | null = GENESIS_HASH
-  /** The prevHash of the oldest kept record: the genesis until a record is dropped. */
-  #anchor: string | null = GENESIS_HASH
+  /** Where each chain was cut (records dropped for capacity or deleted by retention). */
+  readonly #cuts = new Map<string, ChainCut>()
   #pending: PendingRecord[] = []
   #flushScheduled = false
   #failNext = 0
@@ -61,6 +86,8 @@ export class MemoryAuditStore implements AuditStore {
       throw new RangeError('capacity must be a positive integer or Infinity')
     }
     this.#capacity = capacity
+    this.#keys = chainKeys(options)
+    this.#chains = new SegmentChains(this.#keys)
   }
 
   async stage(draft: AuditRecordDraft): Promise<StagedAudit> {
@@ -68,6 +95,7 @@ export class MemoryAuditStore implements AuditStore {
     let committed: AuditRecord | undefined
     let aborted = false
     return {
+      // Sealed at commit, not at stage: the chain follows what actually committed.
       commit: async () => {
         if (aborted) throw new Error('audit record was aborted')
         if (committed) return committed
@@ -107,21 +135,32 @@ export class MemoryAuditStore implements AuditStore {
     }
   }
 
-  async query(filter: AuditQuery = {}): Promise<AuditRecord[]> {
-    const from = filter.from === undefined ? undefined : new Date(filter.from).toISOString()
-    const to = filter.to === undefined ? undefined : new Date(filter.to).toISOString()
-    const matches = this.all().filter(
-      (r) =>
-        (filter.tenantId === undefined || r.tenantId === filter.tenantId) &&
-        (filter.userId === undefined || r.userId === filter.userId) &&
-        (filter.tool === undefined || r.tool === filter.tool) &&
-        (filter.model === undefined || r.model === filter.model) &&
-        (filter.outcome === undefined || r.outcome === filter.outcome) &&
-        (from === undefined || r.timestamp >= from) &&
-        (to === undefined || r.timestamp <= to),
-    )
-    const offset = filter.offset ?? 0
-    return matches.slice(offset, offset + (filter.limit ?? 1000))
+  async query(filter?: AuditQuery): Promise<AuditRecord[]> {
+    const query = normalizeAuditQuery(filter)
+    return selectEntries(this.entries(), query)
+  }
+
+  async count(filter?: AuditFilter): Promise<number> {
+    const f = normalizeAuditFilter(filter)
+    let n = 0
+    for (const e of this.entries()) if (auditRecordMatches(e.record, f)) n += 1
+    return n
+  }
+
+  async deleteBefore(before: Date | string, options: RetentionOptions = {}): Promise<RetentionResult> {
+    const { from: cutoff } = normalizeAuditFilter({ from: before })
+    const deleted = retentionPrefix(this.entries(), cutoff as string)
+    if (options.archive !== undefined) await appendArchive(options.archive, deleted)
+    // Re-read after the await: records appended meanwhile are newer than the cutoff and stay.
+    const deletedIds = new Set(deleted.map((e) => e.record.id))
+    this.#entries = this.entries().filter((e) => !deletedIds.has(e.record.id))
+    this.#start = 0
+    for (const e of deleted) this.#cut(e)
+    return { deleted: deleted.length, archivedTo: options.archive ?? null }
+  }
+
+  async verify(): Promise<AuditVerification> {
+    return verifyChainedRecords(this.entries(), this.#cuts.values(), this.#keys.publicKey)
   }
 
   /** Test hook: makes the next `n` stage/append/record calls fail, to prove calls fail closed without an audit. */
@@ -129,18 +168,26 @@ export class MemoryAuditStore implements AuditStore {
     this.#failNext = n
   }
 
-  /** Every kept record, oldest first (for chain verification, with anchor()). */
+  /** Every kept record, oldest first. */
   all(): readonly AuditRecord[] {
-    this.#flush()
-    const records = this.#records
-    if (this.#start === 0) return [...records]
-    return [...records.slice(this.#start), ...records.slice(0, this.#start)]
+    return this.entries().map((e) => e.record)
   }
 
-  /** The hash the oldest kept record links to: null (the genesis) until the store has dropped a record. */
-  anchor(): string | null {
+  /** Every kept record with its chain position, oldest first. */
+  entries(): ChainedRecord[] {
     this.#flush()
-    return this.#anchor
+    const entries = this.#entries
+    if (this.#start === 0) return [...entries]
+    return [...entries.slice(this.#start), ...entries.slice(0, this.#start)]
+  }
+
+  /**
+   * Test hook for tamper-evidence tests: replaces the kept entries with what `edit` returns from them (oldest
+   * first), as someone with access to the store's memory could.
+   */
+  tamperForTesting(edit: (entries: ChainedRecord[]) => ChainedRecord[]): void {
+    this.#entries = edit(this.entries())
+    this.#start = 0
   }
 
   /** Most records kept at once. */
@@ -168,20 +215,25 @@ export class MemoryAuditStore implements AuditStore {
     for (const p of pending) this.#keep(p.draft, new Date(p.at))
   }
 
-  /** Seals `draft` onto the chain and keeps it, dropping the oldest record when full. */
+  /** Seals `draft` onto its chain and keeps it, dropping the oldest record when full. */
   #keep(draft: AuditRecordDraft, at: Date): AuditRecord {
-    const record = sealAuditRecord(draft, this.#lastHash, at)
-    this.#lastHash = record.hash
-    const records = this.#records
-    if (records.length < this.#capacity) {
-      records.push(record)
+    const entry = this.#chains.seal(draft, at)
+    const entries = this.#entries
+    if (entries.length < this.#capacity) {
+      entries.push(entry)
     } else {
-      const oldest = records[this.#start] as AuditRecord
-      this.#anchor = oldest.hash
-      records[this.#start] = record
-      this.#start = (this.#start + 1) % records.length
+      this.#cut(entries[this.#start] as ChainedRecord)
+      entries[this.#start] = entry
+      this.#start = (this.#start + 1) % entries.length
     }
-    return record
+    return entry.record
+  }
+
+  /** `entry` (the oldest kept of its chain) is gone: its chain now starts after it. */
+  #cut(entry: ChainedRecord): void {
+    const { chain, seq } = entry
+    const hash = entry.record.hash
+    this.#cuts.set(chain, { chain, seq, hash, signature: signLink(this.#keys, 'cut', chain, seq, hash) })
   }
 }
 

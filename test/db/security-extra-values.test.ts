@@ -112,9 +112,9 @@ describeEachDatabase(
       expect(await walk(orderBy)).toEqual(await oneShot(orderBy))
     })
 
-    it('sorts NULLs last in both directions and NaN and infinity as PostgreSQL orders them', async () => {
+    it('sorts NULLs last ascending, first descending, and NaN and infinity as PostgreSQL orders them', async () => {
       expect(await oneShot([{ field: 'score', direction: 'asc' }])).toEqual([3, 5, 1, 2, 4])
-      expect(await oneShot([{ field: 'score', direction: 'desc' }])).toEqual([2, 1, 5, 3, 4])
+      expect(await oneShot([{ field: 'score', direction: 'desc' }])).toEqual([4, 2, 1, 5, 3])
       expect(await oneShot([{ field: 'at', direction: 'asc' }])).toEqual([3, 5, 1, 2, 4])
     })
 

@@ -186,7 +186,7 @@ describeEachDatabase('red team: writes through tool arguments', (db) => {
       data: { total: '311.00' },
     })
     expect(r).toEqual({ updated: 1 })
-    const audit = (await h.audit.query({ tool: 'db_bulk_update', outcome: 'success' })).at(-1)
+    const audit = (await h.audit.query({ tool: 'db_bulk_update', outcome: 'success' })).at(0)
     expect(audit?.affectedRows).toBe(1)
   })
 

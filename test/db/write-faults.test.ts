@@ -121,6 +121,18 @@ class TerminatingAuditStore implements AuditStore {
   query(filter?: Parameters<AuditStore['query']>[0]) {
     return this.inner.query(filter)
   }
+
+  count(filter?: Parameters<AuditStore['count']>[0]) {
+    return this.inner.count(filter)
+  }
+
+  deleteBefore(before: Date | string) {
+    return this.inner.deleteBefore(before)
+  }
+
+  verify() {
+    return this.inner.verify()
+  }
 }
 
 describeEachDatabase(

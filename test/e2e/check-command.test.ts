@@ -16,7 +16,7 @@ describe('tessera check', () => {
     const r = await check('policies/demo.yaml')
     expect(r.code).toBe(0)
     expect(r.out[0]).toMatch(/8 models valid/)
-  }, 60_000)
+  }, 240_000)
 
   it('prints every problem of a broken policy with its path and exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-check-'))
@@ -36,5 +36,5 @@ describe('tessera check', () => {
     const r = await check(file)
     expect(r.code).toBe(1)
     expect(r.err.join('\n')).toContain('models.Order.scopng')
-  }, 60_000)
+  }, 240_000)
 })

@@ -22,5 +22,5 @@ describe('tessera demo', () => {
     const codes = acmeSteps.map((s) => (s.result?.ok ? 'ok' : s.result?.error?.code))
     expect(codes).toEqual(['ok', 'ok', 'NOT_FOUND', 'ok', 'FIELD_NOT_ALLOWED', 'VALIDATION_ERROR', 'ok'])
     expect(steps.at(-1)).toEqual({ audit: { records: 8 } })
-  }, 60_000)
+  }, 240_000)
 })

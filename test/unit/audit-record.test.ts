@@ -175,16 +175,16 @@ describe('verifyAuditChain', () => {
 })
 
 describe('MemoryAuditStore', () => {
-  it('keeps the most recent records up to its capacity and verifies from its anchor', async () => {
+  it('keeps the most recent records up to its capacity and verifies from where it cut the chain', async () => {
     const store = new MemoryAuditStore({ capacity: 3 })
     const appended: AuditRecord[] = []
     for (let i = 0; i < 7; i++) appended.push(await store.append(draft({ requestId: `r${i}` })))
     const kept = store.all()
     expect(kept.map((r) => r.requestId)).toEqual(['r4', 'r5', 'r6'])
-    expect(store.anchor()).toBe(appended[3]?.hash)
-    expect(verifyAuditChain(kept, store.anchor())).toBe(-1)
+    expect(verifyAuditChain(kept, appended[3]?.hash)).toBe(-1)
     expect(verifyAuditChain(kept)).toBe(0)
-    expect((await store.query()).map((r) => r.requestId)).toEqual(['r4', 'r5', 'r6'])
+    expect(await store.verify()).toMatchObject({ ok: true, records: 3, chains: 1 })
+    expect((await store.query()).map((r) => r.requestId)).toEqual(['r6', 'r5', 'r4'])
     expect((await store.query({ offset: 1, limit: 1 })).map((r) => r.requestId)).toEqual(['r5'])
   })
 
@@ -199,8 +199,8 @@ describe('MemoryAuditStore', () => {
     const store = new MemoryAuditStore()
     expect(store.capacity).toBe(10_000)
     await store.append(draft())
-    expect(store.anchor()).toBeNull()
     expect(verifyAuditChain(store.all())).toBe(-1)
+    expect((await store.verify()).ok).toBe(true)
   })
 
   it('keeps everything with an infinite capacity', async () => {
@@ -268,7 +268,7 @@ describe('MemoryAuditStore.record (sealed off the caller path)', () => {
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(store.pending).toBe(0)
     expect(store.all().map((r) => r.requestId)).toEqual(['r3', 'r4'])
-    expect(verifyAuditChain(store.all(), store.anchor())).toBe(-1)
+    expect(await store.verify()).toMatchObject({ ok: true, records: 2 })
     for (let i = 0; i < 200; i++) await store.record(draft())
     expect(store.pending).toBeLessThan(64)
   })

@@ -217,7 +217,7 @@ describe('hand-written parsing of simple requests', () => {
     )
     // The property says something about the fast path only if it actually answered for many inputs.
     expect(handled).toBeGreaterThan(150)
-  })
+  }, 120_000)
 
   it('gives exactly the schema path answer for get requests, valid or not', () => {
     let handled = 0

@@ -39,7 +39,7 @@ const select: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie) => ({
       shared: fc.boolean(),
     }),
     filter: fc.option(filter, { nil: null }),
-    orderBy: fc.array(fc.record({ column: text, direction: text }), { maxLength: 2 }),
+    orderBy: fc.array(fc.record({ column: text, direction: text, nullable: fc.boolean() }), { maxLength: 2 }),
     fetchLimit: fc.integer({ min: 0, max: 30 }),
     includes: fc.array(
       fc.record({

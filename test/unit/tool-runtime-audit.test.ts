@@ -20,7 +20,8 @@ describe('read tools and the audit store', () => {
         return i
       })
     }
-    const records = await audit.query()
+    // Newest first.
+    const records = (await audit.query()).reverse()
     expect(records.map((r) => [r.tool, r.outcome, r.rowCount, (r.inputs as { id: number }).id])).toEqual([
       ['db_get', 'success', 1, 0],
       ['db_get', 'success', 1, 1],

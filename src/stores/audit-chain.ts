@@ -1,0 +1,332 @@
+/**
+ * Hash chains of stored audit records, shared by every AuditStore.
+ *
+ * Layout: one chain per (segment, tenant). A segment is one store instance — in practice one process — with a
+ * random id, so a chain has exactly one writer: it keeps its head in memory, several processes append to the
+ * same table or file without a shared lock, and tenants never wait for each other. Each stored record carries
+ * its chain key and its position `seq` (1, 2, …) beside the record itself; the record's own hash definition
+ * (audit-record.ts) does not change: `prevHash` is the hash of the previous record of the same chain, null for
+ * seq 1.
+ *
+ * Verification walks each chain by seq and reports the first broken record of every chain: an edited record
+ * (its hash no longer matches its content), a deleted or reordered one (the next record's prevHash or seq does
+ * not follow), a record moved to another tenant's chain, and — when a verify key is configured — a record or
+ * retention cut without a valid Ed25519 signature. The signature covers (chain, seq, hash), so someone who can
+ * write the audit table but does not hold the private key cannot rebuild a consistent chain after deleting or
+ * editing records. Deleting the newest records of a chain (its tail) leaves a shorter valid chain: compare the
+ * heads `verify()` reports with heads kept elsewhere to catch that.
+ */
+import { createPrivateKey, createPublicKey, type KeyObject, randomUUID, sign, verify } from 'node:crypto'
+import { type AuditRecord, type AuditRecordDraft, hashAuditRecord, sealAuditRecord } from './audit-record.ts'
+
+/** A record as a store keeps it: the record plus its place in its chain. */
+export interface ChainedRecord {
+  readonly chain: string
+  readonly seq: number
+  readonly record: AuditRecord
+  /** Ed25519 signature (base64) over (chain, seq, hash), when the store signs. */
+  readonly signature: string | null
+}
+
+/** Where retention cut a chain: the last deleted record's seq and hash (the next record links to it). */
+export interface ChainCut {
+  readonly chain: string
+  readonly seq: number
+  readonly hash: string
+  readonly signature: string | null
+}
+
+export interface ChainHead {
+  readonly chain: string
+  readonly seq: number
+  readonly hash: string
+}
+
+export type ChainBreakReason =
+  /** The record's content does not hash to its stored hash: it was edited. */
+  | 'edited'
+  /** prevHash does not match the previous record (or the cut): a record before it was deleted or moved. */
+  | 'link'
+  /** seq does not follow the previous record's: records were deleted or reordered. */
+  | 'gap'
+  /** The record's tenant is not its chain's tenant. */
+  | 'chain'
+  /** Missing or invalid signature while a verify key is configured. */
+  | 'signature'
+  /** A stored entry that cannot be read as a record. */
+  | 'unreadable'
+
+export interface ChainBreak {
+  readonly chain: string
+  /** Position of the first broken record in its chain. */
+  readonly seq: number
+  readonly recordId: string | null
+  readonly reason: ChainBreakReason
+}
+
+export interface AuditVerification {
+  /** True when no chain is broken. */
+  readonly ok: boolean
+  readonly records: number
+  readonly chains: number
+  /** The first broken record of each broken chain, in chain order. */
+  readonly breaks: readonly ChainBreak[]
+  /** The newest record of every chain: keep them elsewhere to detect a truncated tail later. */
+  readonly heads: readonly ChainHead[]
+  /** Whether signatures were checked (a verify key was configured). */
+  readonly signaturesChecked: boolean
+}
+
+export interface AuditSigningOptions {
+  /** Ed25519 private key (PEM or KeyObject): records and cuts are signed; its public key verifies them. */
+  readonly signingKey?: string | KeyObject
+  /** Ed25519 public key (PEM or KeyObject) to verify with, for a reader that does not hold the private key. */
+  readonly verifyKey?: string | KeyObject
+}
+
+export interface ChainKeys {
+  readonly privateKey: KeyObject | null
+  readonly publicKey: KeyObject | null
+}
+
+export function chainKeys(options: AuditSigningOptions): ChainKeys {
+  const privateKey =
+    options.signingKey === undefined
+      ? null
+      : typeof options.signingKey === 'string'
+        ? createPrivateKey(options.signingKey)
+        : options.signingKey
+  if (privateKey !== null && privateKey.asymmetricKeyType !== 'ed25519') {
+    throw new TypeError('signingKey must be an Ed25519 private key')
+  }
+  const publicKey =
+    options.verifyKey !== undefined
+      ? typeof options.verifyKey === 'string'
+        ? createPublicKey(options.verifyKey)
+        : options.verifyKey
+      : privateKey === null
+        ? null
+        : createPublicKey(privateKey)
+  if (publicKey !== null && publicKey.asymmetricKeyType !== 'ed25519') {
+    throw new TypeError('verifyKey must be an Ed25519 public key')
+  }
+  return { privateKey, publicKey }
+}
+
+/** `segment:-` for records without a tenant, `segment:+<tenantId>` otherwise (a segment id has no colon). */
+export function chainKeyOf(segment: string, tenantId: string | null): string {
+  return `${segment}:${tenantId === null ? '-' : `+${tenantId}`}`
+}
+
+function tenantOfChain(chain: string): string | null | undefined {
+  const colon = chain.indexOf(':')
+  if (colon < 0) return undefined
+  const rest = chain.slice(colon + 1)
+  if (rest === '-') return null
+  return rest.startsWith('+') ? rest.slice(1) : undefined
+}
+
+function signedText(kind: 'record' | 'cut', chain: string, seq: number, hash: string): Buffer {
+  return Buffer.from(`tessera-audit-${kind}-v1\n${chain}\n${seq}\n${hash}`, 'utf8')
+}
+
+export function signLink(
+  keys: ChainKeys,
+  kind: 'record' | 'cut',
+  chain: string,
+  seq: number,
+  hash: string,
+): string | null {
+  if (keys.privateKey === null) return null
+  return sign(null, signedText(kind, chain, seq, hash), keys.privateKey).toString('base64')
+}
+
+function signatureValid(
+  key: KeyObject,
+  kind: 'record' | 'cut',
+  entry: { chain: string; seq: number; hash: string; signature: string | null },
+): boolean {
+  if (entry.signature === null) return false
+  try {
+    return verify(
+      null,
+      signedText(kind, entry.chain, entry.seq, entry.hash),
+      key,
+      Buffer.from(entry.signature, 'base64'),
+    )
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The chains one store instance writes: their heads in memory, so sealing needs no round trip. A store that
+ * seals a batch and then fails to persist it puts the heads back with `restore`.
+ */
+export class SegmentChains {
+  readonly segment: string
+  readonly #keys: ChainKeys
+  readonly #heads = new Map<string, ChainHead>()
+
+  constructor(keys: ChainKeys, segment: string = randomUUID()) {
+    this.segment = segment
+    this.#keys = keys
+  }
+
+  /** Seals `draft` as the next record of its tenant's chain and advances that chain's head. */
+  seal(draft: AuditRecordDraft, at: Date): ChainedRecord {
+    const chain = chainKeyOf(this.segment, draft.tenantId)
+    const head = this.#heads.get(chain)
+    const seq = head === undefined ? 1 : head.seq + 1
+    const record = sealAuditRecord(draft, head === undefined ? null : head.hash, at)
+    this.#heads.set(chain, { chain, seq, hash: record.hash })
+    return { chain, seq, record, signature: signLink(this.#keys, 'record', chain, seq, record.hash) }
+  }
+
+  /** The head of `chain` now (undefined before its first record). */
+  head(chain: string): ChainHead | undefined {
+    return this.#heads.get(chain)
+  }
+
+  /** Puts a chain's head back (after the records sealed since were not stored). */
+  restore(chain: string, head: ChainHead | undefined): void {
+    if (head === undefined) this.#heads.delete(chain)
+    else this.#heads.set(chain, head)
+  }
+}
+
+interface ChainState {
+  readonly chain: string
+  /** seq and hash of the last record seen (of the cut, or 0/null, before the first). */
+  seq: number
+  hash: string | null
+  broken: boolean
+}
+
+/**
+ * Incremental verifier: feed every stored record sorted by (chain, seq), then `finish`. Holds one chain's
+ * state at a time, so a store can stream its records in pages.
+ */
+export class ChainVerifier {
+  readonly #cuts: ReadonlyMap<string, ChainCut>
+  readonly #key: KeyObject | null
+  readonly #breaks: ChainBreak[] = []
+  readonly #heads: ChainHead[] = []
+  #records = 0
+  #current: ChainState | null = null
+
+  constructor(cuts: Iterable<ChainCut>, key: KeyObject | null) {
+    this.#cuts = new Map([...cuts].map((c) => [c.chain, c]))
+    this.#key = key
+  }
+
+  add(entry: ChainedRecord): void {
+    this.#records += 1
+    const current = this.#chain(entry.chain)
+    const reason = this.#check(current, entry)
+    if (reason !== null && !current.broken) {
+      current.broken = true
+      this.#breaks.push({ chain: entry.chain, seq: entry.seq, recordId: recordIdOf(entry), reason })
+    }
+    current.seq = entry.seq
+    current.hash = typeof entry.record?.hash === 'string' ? entry.record.hash : null
+  }
+
+  /** An entry of `chain` at `seq` found broken by its store (unreadable, or columns that disagree with it). */
+  addBroken(chain: string, seq: number, reason: ChainBreakReason, recordId: string | null): void {
+    this.#records += 1
+    const current = this.#chain(chain)
+    if (!current.broken) {
+      current.broken = true
+      this.#breaks.push({ chain, seq, recordId, reason })
+    }
+    current.seq = seq
+    current.hash = null
+  }
+
+  finish(): AuditVerification {
+    this.#endChain()
+    return {
+      ok: this.#breaks.length === 0,
+      records: this.#records,
+      chains: this.#heads.length,
+      breaks: this.#breaks,
+      heads: this.#heads,
+      signaturesChecked: this.#key !== null,
+    }
+  }
+
+  /** The state of `chain`, starting it (from its cut, if any) when the previous entry was of another chain. */
+  #chain(chain: string): ChainState {
+    if (this.#current !== null && this.#current.chain === chain) return this.#current
+    this.#endChain()
+    const cut = this.#cuts.get(chain)
+    const state: ChainState = { chain, seq: cut?.seq ?? 0, hash: cut?.hash ?? null, broken: false }
+    if (cut !== undefined && this.#key !== null && !signatureValid(this.#key, 'cut', cut)) {
+      state.broken = true
+      this.#breaks.push({ chain, seq: cut.seq + 1, recordId: null, reason: 'signature' })
+    }
+    this.#current = state
+    return state
+  }
+
+  #endChain(): void {
+    const c = this.#current
+    if (c !== null && c.hash !== null) this.#heads.push({ chain: c.chain, seq: c.seq, hash: c.hash })
+    this.#current = null
+  }
+
+  #check(current: ChainState, entry: ChainedRecord): ChainBreakReason | null {
+    const record = entry.record
+    if (typeof record !== 'object' || record === null || typeof record.hash !== 'string') return 'unreadable'
+    const { hash, ...rest } = record
+    let computed: string
+    try {
+      computed = hashAuditRecord(rest)
+    } catch {
+      return 'unreadable'
+    }
+    if (computed !== hash) return 'edited'
+    if (entry.seq !== current.seq + 1) return 'gap'
+    if (record.prevHash !== current.hash) return 'link'
+    const tenant = tenantOfChain(entry.chain)
+    if (tenant === undefined || tenant !== record.tenantId) return 'chain'
+    if (this.#key !== null && !signatureValid(this.#key, 'record', { ...entry, hash })) return 'signature'
+    return null
+  }
+}
+
+function recordIdOf(entry: ChainedRecord): string | null {
+  const id: unknown = (entry.record as { id?: unknown } | null)?.id
+  return typeof id === 'string' ? id : null
+}
+
+/** Verifies records of any order: sorts them by (chain, seq) first. */
+export function verifyChainedRecords(
+  entries: Iterable<ChainedRecord>,
+  cuts: Iterable<ChainCut>,
+  key: KeyObject | null,
+): AuditVerification {
+  const sorted = [...entries].sort(byChainThenSeq)
+  const verifier = new ChainVerifier(cuts, key)
+  for (const entry of sorted) verifier.add(entry)
+  return verifier.finish()
+}
+
+function byChainThenSeq(a: ChainedRecord, b: ChainedRecord): number {
+  return a.chain === b.chain ? a.seq - b.seq : a.chain < b.chain ? -1 : 1
+}
+
+/**
+ * What retention deletes, sorted by (chain, seq): per chain, the records before its first record at or after
+ * `cutoff` (ISO-8601), so every chain keeps a contiguous newest part even if the clock went backwards.
+ */
+export function retentionPrefix(entries: readonly ChainedRecord[], cutoff: string): ChainedRecord[] {
+  const stopped = new Set<string>()
+  const deleted: ChainedRecord[] = []
+  for (const e of [...entries].sort(byChainThenSeq)) {
+    if (!stopped.has(e.chain) && e.record.timestamp < cutoff) deleted.push(e)
+    else stopped.add(e.chain)
+  }
+  return deleted
+}

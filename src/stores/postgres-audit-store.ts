@@ -1,0 +1,402 @@
+/**
+ * PostgreSQL AuditStore: records in `tessera_audit` (one row per record: its chain key and seq as the primary
+ * key, the filterable members as indexed columns, and the record itself as exact JSON text), retention cuts in
+ * `tessera_audit_cuts`. Create both with ensureAuditTables or auditTableSql.
+ *
+ * Delivery: `stage(draft, trx)` inserts the record through the write's own transaction, so the write and its
+ * record commit together or not at all, with no extra round trip beyond the insert (set
+ * `writesInCallTransaction: false` when the store's database is not the toolset's). Its chain stays locked — in
+ * this process only — until the transaction's fate is known, so the chain follows what committed. Calls that
+ * change nothing append in their own statement; concurrent appends to one chain share one multi-row INSERT.
+ *
+ * Chains are per (process segment, tenant) — see audit-chain.ts — and the primary key (chain, seq) makes a fork
+ * impossible: a second record at the same position cannot be inserted. The role tool calls run as needs only
+ * INSERT on `tessera_audit` (no UPDATE/DELETE): the agent's connection cannot rewrite the trail.
+ */
+import { type RawBuilder, sql } from 'kysely'
+import type { AnyDatabase } from '../schema/index.ts'
+import type { AuditRecord, AuditRecordDraft } from './audit-record.ts'
+import {
+  type AuditSigningOptions,
+  type AuditVerification,
+  type ChainCut,
+  type ChainedRecord,
+  type ChainHead,
+  chainKeyOf,
+  chainKeys,
+  type ChainKeys,
+  ChainVerifier,
+  SegmentChains,
+  signLink,
+} from './audit-chain.ts'
+import { appendArchive } from './audit-archive.ts'
+import { type NormalizedAuditFilter, normalizeAuditFilter, normalizeAuditQuery } from './audit-query.ts'
+import type {
+  AuditFilter,
+  AuditQuery,
+  AuditStore,
+  RetentionOptions,
+  RetentionResult,
+  StagedAudit,
+} from './audit-store.ts'
+
+const AUDIT_TABLE_STATEMENTS: readonly string[] = [
+  `create table if not exists tessera_audit (
+  chain text not null,
+  seq bigint not null,
+  id text not null,
+  ts timestamptz not null,
+  tenant_id text,
+  user_id text,
+  tool text not null,
+  model text,
+  outcome text not null,
+  body text not null,
+  signature text,
+  primary key (chain, seq)
+)`,
+  'create index if not exists tessera_audit_tenant_ts_idx on tessera_audit (tenant_id, ts)',
+  'create index if not exists tessera_audit_tool_ts_idx on tessera_audit (tool, ts)',
+  'create index if not exists tessera_audit_ts_idx on tessera_audit (ts)',
+  `create table if not exists tessera_audit_cuts (
+  chain text primary key,
+  seq bigint not null,
+  hash text not null,
+  signature text
+)`,
+]
+
+/** DDL for the store's tables, for migrations (constant text, no parameters). */
+export const auditTableSql = `${AUDIT_TABLE_STATEMENTS.join(';\n')};\n`
+
+export interface EnsureAuditTablesOptions {
+  /** Roles that append records (the role tool calls run as): granted INSERT only. */
+  readonly writers?: readonly string[]
+}
+
+/** Creates the tables if missing, one statement at a time, and grants INSERT to the writer roles. */
+export async function ensureAuditTables(
+  db: AnyDatabase,
+  options: EnsureAuditTablesOptions = {},
+): Promise<void> {
+  for (const statement of AUDIT_TABLE_STATEMENTS) await sql.raw(statement).execute(db)
+  for (const role of options.writers ?? []) {
+    await sql`grant insert on tessera_audit to ${sql.id(role)}`.execute(db)
+  }
+}
+
+export interface PostgresAuditStoreOptions extends AuditSigningOptions {
+  /** A connection allowed to insert, select and (for retention) delete in the audit tables. */
+  readonly db: AnyDatabase
+  /**
+   * Insert a write's record through the write's own transaction (default true). Set false when this store's
+   * database is not the one the toolset writes to: the record is then inserted after the write commits.
+   */
+  readonly writesInCallTransaction?: boolean
+}
+
+/** Rows per multi-row INSERT (11 parameters each). */
+const MAX_BATCH = 500
+/** Rows per page when verify walks the table. */
+const VERIFY_PAGE = 1_000
+
+interface Waiting {
+  readonly draft: AuditRecordDraft
+  readonly at: Date
+  readonly resolve: (record: AuditRecord) => void
+  readonly reject: (error: unknown) => void
+}
+
+/** One chain's writer: appends wait here while a batch or a staged write holds the chain. */
+interface ChainQueue {
+  waiting: Waiting[]
+  busy: boolean
+  /** A staged write waiting for the chain (served before appends queued after it). */
+  stages: (() => void)[]
+}
+
+interface StoredRow {
+  chain: string
+  seq: string | number
+  id: string
+  ts: Date | string
+  tenant_id: string | null
+  user_id: string | null
+  tool: string
+  model: string | null
+  outcome: string
+  body: string
+  signature: string | null
+}
+
+export class PostgresAuditStore implements AuditStore {
+  readonly #db: AnyDatabase
+  readonly #inCall: boolean
+  readonly #keys: ChainKeys
+  readonly #chains: SegmentChains
+  readonly #queues = new Map<string, ChainQueue>()
+
+  constructor(options: PostgresAuditStoreOptions) {
+    if (options === null || typeof options !== 'object' || options.db === undefined) {
+      throw new TypeError('PostgresAuditStore needs a Kysely instance: new PostgresAuditStore({ db })')
+    }
+    this.#db = options.db
+    this.#inCall = options.writesInCallTransaction ?? true
+    this.#keys = chainKeys(options)
+    this.#chains = new SegmentChains(this.#keys)
+  }
+
+  async stage(draft: AuditRecordDraft, trx?: unknown): Promise<StagedAudit> {
+    if (!this.#inCall || trx === undefined) return this.#stageAfterCommit(draft)
+    const db = trx as AnyDatabase
+    const chain = chainKeyOf(this.#chains.segment, draft.tenantId)
+    const queue = this.#queue(chain)
+    await this.#acquire(queue)
+    const head = this.#chains.head(chain)
+    let entry: ChainedRecord
+    try {
+      entry = this.#chains.seal(draft, new Date())
+      await insertRows(db, [entry])
+    } catch (error) {
+      this.#chains.restore(chain, head)
+      this.#release(chain, queue)
+      throw error
+    }
+    let settled = false
+    return {
+      commit: async () => {
+        if (!settled) {
+          settled = true
+          this.#release(chain, queue)
+        }
+        return entry.record
+      },
+      abort: async () => {
+        if (settled) return
+        settled = true
+        // The transaction rolled back: the record was never stored, so the chain continues from before it.
+        this.#chains.restore(chain, head)
+        this.#release(chain, queue)
+      },
+    }
+  }
+
+  append(draft: AuditRecordDraft): Promise<AuditRecord> {
+    const chain = chainKeyOf(this.#chains.segment, draft.tenantId)
+    const queue = this.#queue(chain)
+    return new Promise<AuditRecord>((resolve, reject) => {
+      queue.waiting.push({ draft, at: new Date(), resolve, reject })
+      if (!queue.busy) void this.#pump(chain, queue)
+    })
+  }
+
+  async query(filter?: AuditQuery): Promise<AuditRecord[]> {
+    const q = normalizeAuditQuery(filter)
+    const result = await sql<{ body: string }>`select body from tessera_audit where ${where(q)}
+      order by ts desc, chain collate "C" desc, seq desc limit ${q.limit} offset ${q.offset}`.execute(
+      this.#db,
+    )
+    return result.rows.map((r) => JSON.parse(r.body) as AuditRecord)
+  }
+
+  async count(filter?: AuditFilter): Promise<number> {
+    const f = normalizeAuditFilter(filter)
+    const result = await sql<{
+      n: string | number
+    }>`select count(*) as n from tessera_audit where ${where(f)}`.execute(this.#db)
+    return Number(result.rows[0]?.n ?? 0)
+  }
+
+  async deleteBefore(before: Date | string, options: RetentionOptions = {}): Promise<RetentionResult> {
+    const { from: cutoff } = normalizeAuditFilter({ from: before })
+    return this.#db.transaction().execute(async (trx) => {
+      // Per chain, only the records before its first record at or after the cutoff: what remains of a chain is
+      // always contiguous, even if a clock went backwards.
+      const result = await sql<StoredRow>`delete from tessera_audit a where a.ts < ${cutoff}
+        and a.seq < coalesce((select min(b.seq) from tessera_audit b where b.chain = a.chain and b.ts >= ${cutoff}),
+                             9223372036854775807)
+        returning a.chain, a.seq, a.id, a.ts, a.tenant_id, a.user_id, a.tool, a.model, a.outcome, a.body, a.signature`.execute(
+        trx,
+      )
+      const deleted = result.rows.map(toEntry).sort(byChainThenSeq)
+      if (options.archive !== undefined) await appendArchive(options.archive, deleted)
+      const cuts = new Map<string, ChainCut>()
+      for (const e of deleted) {
+        const { chain, seq } = e
+        const hash = e.record.hash
+        cuts.set(chain, { chain, seq, hash, signature: signLink(this.#keys, 'cut', chain, seq, hash) })
+      }
+      for (const c of cuts.values()) {
+        await sql`insert into tessera_audit_cuts (chain, seq, hash, signature)
+          values (${c.chain}, ${c.seq}, ${c.hash}, ${c.signature})
+          on conflict (chain) do update set seq = excluded.seq, hash = excluded.hash, signature = excluded.signature`.execute(
+          trx,
+        )
+      }
+      return { deleted: deleted.length, archivedTo: options.archive ?? null }
+    })
+  }
+
+  async verify(): Promise<AuditVerification> {
+    const cutRows = await sql<{
+      chain: string
+      seq: string | number
+      hash: string
+      signature: string | null
+    }>`
+      select chain, seq, hash, signature from tessera_audit_cuts`.execute(this.#db)
+    const cuts = cutRows.rows.map((c) => ({ ...c, seq: Number(c.seq) }))
+    const verifier = new ChainVerifier(cuts, this.#keys.publicKey)
+    // Keyset pages in primary-key order: every chain's records arrive contiguous and in seq order.
+    let after: { chain: string; seq: string | number } | null = null
+    for (;;) {
+      const page: { rows: StoredRow[] } =
+        after === null
+          ? await sql<StoredRow>`select * from tessera_audit order by chain, seq limit ${VERIFY_PAGE}`.execute(
+              this.#db,
+            )
+          : await sql<StoredRow>`select * from tessera_audit where (chain, seq) > (${after.chain}, ${after.seq})
+              order by chain, seq limit ${VERIFY_PAGE}`.execute(this.#db)
+      for (const row of page.rows) {
+        const seq = Number(row.seq)
+        let entry: ChainedRecord
+        try {
+          entry = toEntry(row)
+        } catch {
+          verifier.addBroken(row.chain, seq, 'unreadable', row.id)
+          continue
+        }
+        if (!columnsMatch(row, entry.record)) verifier.addBroken(row.chain, seq, 'edited', row.id)
+        else verifier.add(entry)
+      }
+      const last = page.rows.at(-1)
+      if (last === undefined || page.rows.length < VERIFY_PAGE) break
+      after = { chain: last.chain, seq: last.seq }
+    }
+    return verifier.finish()
+  }
+
+  /** A staged record without a transaction to ride in: appended when the caller commits. */
+  #stageAfterCommit(draft: AuditRecordDraft): StagedAudit {
+    let committed: AuditRecord | undefined
+    let aborted = false
+    return {
+      commit: async () => {
+        if (aborted) throw new Error('audit record was aborted')
+        committed ??= await this.append(draft)
+        return committed
+      },
+      abort: async () => {
+        aborted = committed === undefined
+      },
+    }
+  }
+
+  #queue(chain: string): ChainQueue {
+    let queue = this.#queues.get(chain)
+    if (queue === undefined) {
+      queue = { waiting: [], busy: false, stages: [] }
+      this.#queues.set(chain, queue)
+    }
+    return queue
+  }
+
+  #acquire(queue: ChainQueue): Promise<void> {
+    if (!queue.busy) {
+      queue.busy = true
+      return Promise.resolve()
+    }
+    return new Promise<void>((resolve) => queue.stages.push(resolve))
+  }
+
+  /** Hands the chain to the next staged write, else to the waiting appends, else frees it. */
+  #release(chain: string, queue: ChainQueue): void {
+    const next = queue.stages.shift()
+    if (next !== undefined) {
+      next()
+      return
+    }
+    queue.busy = false
+    if (queue.waiting.length > 0) void this.#pump(chain, queue)
+    else this.#queues.delete(chain)
+  }
+
+  /** Writes the waiting appends of one chain in batches, one INSERT each, while nothing else holds the chain. */
+  async #pump(chain: string, queue: ChainQueue): Promise<void> {
+    queue.busy = true
+    while (queue.waiting.length > 0 && queue.stages.length === 0) {
+      const batch = queue.waiting.splice(0, MAX_BATCH)
+      const head: ChainHead | undefined = this.#chains.head(chain)
+      const sealed: { waiting: Waiting; entry: ChainedRecord }[] = []
+      for (const w of batch) {
+        try {
+          sealed.push({ waiting: w, entry: this.#chains.seal(w.draft, w.at) })
+        } catch (error) {
+          w.reject(error)
+        }
+      }
+      if (sealed.length === 0) continue
+      try {
+        await insertRows(
+          this.#db,
+          sealed.map((s) => s.entry),
+        )
+      } catch (error) {
+        this.#chains.restore(chain, head)
+        for (const s of sealed) s.waiting.reject(error)
+        continue
+      }
+      for (const s of sealed) s.waiting.resolve(s.entry.record)
+    }
+    this.#release(chain, queue)
+  }
+}
+
+async function insertRows(db: AnyDatabase, entries: readonly ChainedRecord[]): Promise<void> {
+  const values = entries.map((e) => {
+    const r = e.record
+    return sql`(${e.chain}, ${e.seq}, ${r.id}, ${r.timestamp}, ${r.tenantId}, ${r.userId}, ${r.tool}, ${r.model},
+      ${r.outcome}, ${JSON.stringify(r)}, ${e.signature})`
+  })
+  await sql`insert into tessera_audit (chain, seq, id, ts, tenant_id, user_id, tool, model, outcome, body, signature)
+    values ${sql.join(values)}`.execute(db)
+}
+
+function where(f: NormalizedAuditFilter): RawBuilder<unknown> {
+  const parts: RawBuilder<unknown>[] = [sql`true`]
+  if (f.tenantId !== undefined) parts.push(sql`tenant_id = ${f.tenantId}`)
+  if (f.userId !== undefined) parts.push(sql`user_id = ${f.userId}`)
+  if (f.tool !== undefined) parts.push(sql`tool = ${f.tool}`)
+  if (f.model !== undefined) parts.push(sql`model = ${f.model}`)
+  if (f.outcome !== undefined) parts.push(sql`outcome = ${f.outcome}`)
+  if (f.from !== undefined) parts.push(sql`ts >= ${f.from}`)
+  if (f.to !== undefined) parts.push(sql`ts <= ${f.to}`)
+  return sql.join(parts, sql` and `)
+}
+
+function toEntry(row: StoredRow): ChainedRecord {
+  return {
+    chain: row.chain,
+    seq: Number(row.seq),
+    record: JSON.parse(row.body) as AuditRecord,
+    signature: row.signature,
+  }
+}
+
+/** The indexed columns say what the record says (an edit of a column alone is an edit too). */
+function columnsMatch(row: StoredRow, r: AuditRecord): boolean {
+  const ts = row.ts instanceof Date ? row.ts : new Date(row.ts)
+  return (
+    row.id === r.id &&
+    ts.getTime() === Date.parse(r.timestamp) &&
+    row.tenant_id === r.tenantId &&
+    row.user_id === r.userId &&
+    row.tool === r.tool &&
+    row.model === r.model &&
+    row.outcome === r.outcome
+  )
+}
+
+function byChainThenSeq(a: ChainedRecord, b: ChainedRecord): number {
+  return a.chain === b.chain ? a.seq - b.seq : a.chain < b.chain ? -1 : 1
+}

@@ -1,0 +1,183 @@
+/**
+ * The AuditStore contract (test/support/audit-store-conformance.ts) run against every store: in memory, JSONL,
+ * and PostgreSQL on PGlite and (when configured) PostgreSQL 15. Plus what only one store has.
+ */
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  auditTableSql,
+  type AuditSigningOptions,
+  type ChainedRecord,
+  ensureAuditTables,
+  JsonlAuditStore,
+  MemoryAuditStore,
+  PostgresAuditStore,
+} from '../../src/stores/index.ts'
+import { auditDraft, auditStoreConformance, readJsonlEntries } from '../support/audit-store-conformance.ts'
+import { describeEachDatabase } from '../support/databases.ts'
+
+function line(e: ChainedRecord): string {
+  return `${JSON.stringify({ chain: e.chain, seq: e.seq, record: e.record, signature: e.signature })}\n`
+}
+
+auditStoreConformance('memory', async (signing?: AuditSigningOptions) => {
+  const store = new MemoryAuditStore({ ...signing })
+  return {
+    store,
+    async rewrite(edit) {
+      store.tamperForTesting((entries) => edit(entries))
+    },
+  }
+})
+
+let dir = ''
+let files = 0
+const opened: JsonlAuditStore[] = []
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tessera-audit-'))
+})
+afterAll(async () => {
+  for (const store of opened) await store.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+auditStoreConformance('jsonl', async (signing?: AuditSigningOptions) => {
+  const path = join(dir, `audit-${++files}.jsonl`)
+  const store = new JsonlAuditStore({ path, ...signing })
+  opened.push(store)
+  return {
+    store,
+    async rewrite(edit) {
+      const { entries, other } = await readJsonlEntries(path)
+      await store.close()
+      await writeFile(path, other.map((l) => `${l}\n`).join('') + edit(entries).map(line).join(''))
+    },
+  }
+})
+
+describe('JsonlAuditStore', () => {
+  it('rotates at maxBytes and still queries and verifies across the rotated files', async () => {
+    const sub = await mkdtemp(join(dir, 'rotate-'))
+    const path = join(sub, 'audit.jsonl')
+    const store = new JsonlAuditStore({ path, maxBytes: 4096, fsync: 'never' })
+    for (let i = 0; i < 30; i++) await store.append(auditDraft({ requestId: `r${i}` }))
+    expect((await readdir(sub)).length).toBeGreaterThan(2)
+    expect(await store.count()).toBe(30)
+    expect((await store.query({ limit: 1 }))[0]?.requestId).toBe('r29')
+    expect(await store.verify()).toMatchObject({ ok: true, records: 30 })
+    expect(await store.deleteBefore(new Date(Date.now() + 1000))).toMatchObject({ deleted: 30 })
+    expect(await readdir(sub)).toEqual(['audit.jsonl'])
+    await store.append(auditDraft({ requestId: 'after' }))
+    expect(await store.verify()).toMatchObject({ ok: true, records: 1 })
+    await store.close()
+  })
+
+  it('reports a line that is not a record as unreadable, and a reader with the public key checks signatures', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+    const path = join(dir, 'signed.jsonl')
+    const writer = new JsonlAuditStore({ path, signingKey: privateKey })
+    for (let i = 0; i < 3; i++) await writer.append(auditDraft())
+    await writer.close()
+    const reader = new JsonlAuditStore({ path, verifyKey: publicKey })
+    expect(await reader.verify()).toMatchObject({ ok: true, records: 3, signaturesChecked: true })
+    await writeFile(path, '{"chain":"x:+tenant-a","seq":1,"record":"garbage"}\n', { flag: 'a' })
+    expect((await reader.verify()).breaks).toEqual([
+      expect.objectContaining({ chain: 'x:+tenant-a', seq: 1, reason: 'unreadable' }),
+    ])
+    await reader.close()
+  })
+
+  it('refuses to start without a path', () => {
+    expect(() => new JsonlAuditStore({ path: '' })).toThrow(/file path/)
+  })
+})
+
+describeEachDatabase('PostgresAuditStore', (db) => {
+  beforeAll(async () => {
+    await ensureAuditTables(db().admin)
+  })
+
+  it('creates its tables idempotently from constant DDL', async () => {
+    await ensureAuditTables(db().admin)
+    expect(auditTableSql).toMatch(/^create table if not exists tessera_audit/)
+    expect(auditTableSql).not.toMatch(/\$\d/)
+  })
+
+  auditStoreConformance('postgres', async (signing?: AuditSigningOptions) => {
+    const admin = db().admin
+    await sql`truncate tessera_audit, tessera_audit_cuts`.execute(admin)
+    const store = new PostgresAuditStore({ db: admin, ...signing })
+    return {
+      store,
+      async rewrite(edit) {
+        const rows = await sql<{ chain: string; seq: string; body: string; signature: string | null }>`
+          select chain, seq, body, signature from tessera_audit order by chain, seq`.execute(admin)
+        const entries = rows.rows.map((r) => ({
+          chain: r.chain,
+          seq: Number(r.seq),
+          record: JSON.parse(r.body),
+          signature: r.signature,
+        }))
+        await sql`delete from tessera_audit`.execute(admin)
+        for (const e of edit(entries)) {
+          const r = e.record
+          await sql`insert into tessera_audit (chain, seq, id, ts, tenant_id, user_id, tool, model, outcome, body, signature)
+            values (${e.chain}, ${e.seq}, ${r.id}, ${r.timestamp}, ${r.tenantId}, ${r.userId}, ${r.tool}, ${r.model},
+              ${r.outcome}, ${JSON.stringify(r)}, ${e.signature})`.execute(admin)
+        }
+      },
+    }
+  })
+
+  it('reports an edit of an indexed column alone, which would misdirect queries', async () => {
+    const admin = db().admin
+    await sql`truncate tessera_audit, tessera_audit_cuts`.execute(admin)
+    const store = new PostgresAuditStore({ db: admin })
+    for (let i = 0; i < 3; i++) await store.append(auditDraft())
+    await sql`update tessera_audit set tenant_id = 'tenant-z' where seq = 2`.execute(admin)
+    expect((await store.verify()).breaks).toEqual([expect.objectContaining({ seq: 2, reason: 'edited' })])
+  })
+
+  it('refuses a second record at a position already taken (no fork), and the chain stays usable', async () => {
+    const admin = db().admin
+    await sql`truncate tessera_audit, tessera_audit_cuts`.execute(admin)
+    const store = new PostgresAuditStore({ db: admin })
+    const first = await store.append(auditDraft())
+    const [row] = (
+      await sql<{ chain: string }>`select chain from tessera_audit where id = ${first.id}`.execute(admin)
+    ).rows
+    // Another writer claims this chain's next position first.
+    await sql`insert into tessera_audit (chain, seq, id, ts, tool, outcome, body)
+      values (${row?.chain}, 2, 'intruder', now(), 'db_get', 'success', '{}')`.execute(admin)
+    await expect(store.append(auditDraft())).rejects.toThrow()
+    await sql`delete from tessera_audit where id = 'intruder'`.execute(admin)
+    await store.append(auditDraft())
+    expect(await store.verify()).toMatchObject({ ok: true, records: 2 })
+  })
+
+  it('writes a staged record in the caller transaction: it disappears when that transaction rolls back', async () => {
+    const admin = db().admin
+    await sql`truncate tessera_audit, tessera_audit_cuts`.execute(admin)
+    const store = new PostgresAuditStore({ db: admin })
+    await expect(
+      admin.transaction().execute(async (trx) => {
+        const staged = await store.stage(auditDraft({ requestId: 'rolled-back' }), trx)
+        expect(
+          (await sql<{ n: number }>`select count(*)::int as n from tessera_audit`.execute(trx)).rows[0]?.n,
+        ).toBe(1)
+        await staged.abort()
+        throw new Error('write failed')
+      }),
+    ).rejects.toThrow('write failed')
+    await admin.transaction().execute(async (trx) => {
+      const staged = await store.stage(auditDraft({ requestId: 'kept' }), trx)
+      await staged.commit()
+    })
+    expect((await store.query()).map((r) => r.requestId)).toEqual(['kept'])
+    expect(await store.verify()).toMatchObject({ ok: true, records: 1 })
+  })
+})

@@ -1,0 +1,170 @@
+/**
+ * Every statement the demo policy compiles for a tenant's call pins each scoped table it reads or changes to
+ * that tenant with a top-level equality on the tenant column — what a sharded PostgreSQL (Citus) needs to
+ * route the statement to one shard, and what keeps a missed OR-branch from widening a scan. Checked on the
+ * database's own view of the statement: EXPLAIN every captured statement and read each scan of a scoped table
+ * (docs/scaling.md).
+ */
+import { join } from 'node:path'
+import { Kysely, PostgresDialect } from 'kysely'
+import { beforeAll, expect, it } from 'vitest'
+import { loadPolicyFile } from '../../src/policy/load-policy-file.ts'
+import { MemoryAuditStore } from '../../src/stores/index.ts'
+import { createToolset, type Toolset } from '../../src/tools/create-toolset.ts'
+import { describeEachDatabase } from '../support/databases.ts'
+import { ALICE, as, CUSTOMER_A1, ORDER_A1, TENANT_A, TEST_SECRET } from '../support/saas.ts'
+
+/** Scoped tables of policies/demo.yaml and their tenant column. */
+const TENANT_COLUMN: Readonly<Record<string, string>> = {
+  tenants: 'id',
+  users: 'tenant_id',
+  customers: 'tenant_id',
+  orders: 'tenant_id',
+  order_items: 'tenant_id',
+  invoices: 'tenant_id',
+}
+
+interface PlanNode {
+  readonly 'Node Type': string
+  readonly 'Relation Name'?: string
+  readonly 'Index Cond'?: string
+  readonly 'Recheck Cond'?: string
+  readonly Filter?: string
+  readonly Plans?: readonly PlanNode[]
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)]
+}
+
+/** Splits `((a) AND (b OR c))` into its top-level conjuncts `a`, `b OR c`, each without outer parentheses. */
+export function conjuncts(expr: string): string[] {
+  const unwrap = (s: string): string => {
+    let t = s.trim()
+    while (t.startsWith('(') && closingOf(t, 0) === t.length - 1) t = t.slice(1, -1).trim()
+    return t
+  }
+  const body = unwrap(expr)
+  const parts: string[] = []
+  let depth = 0
+  let start = 0
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i]
+    if (ch === '(') depth++
+    else if (ch === ')') depth--
+    else if (depth === 0 && body.startsWith(' AND ', i)) {
+      parts.push(unwrap(body.slice(start, i)))
+      start = i + 5
+    }
+  }
+  parts.push(unwrap(body.slice(start)))
+  return parts
+}
+
+function closingOf(s: string, open: number): number {
+  let depth = 0
+  for (let i = open; i < s.length; i++) {
+    if (s[i] === '(') depth++
+    else if (s[i] === ')' && --depth === 0) return i
+  }
+  return -1
+}
+
+describeEachDatabase('statements pin every scoped table to the caller’s tenant', (db) => {
+  let toolset: Toolset
+  let statements: { sql: string; parameters: readonly unknown[] }[]
+
+  beforeAll(async () => {
+    const role = db().appRole
+    statements = []
+    const logged = new Kysely<any>({
+      dialect: new PostgresDialect({ pool: db().appPool }),
+      log: (event) => {
+        if (
+          /^(select|insert|update|delete|with) /i.test(event.query.sql) &&
+          !/set_config/.test(event.query.sql)
+        )
+          statements.push({ sql: event.query.sql, parameters: event.query.parameters })
+      },
+    })
+    toolset = await createToolset({
+      db: logged,
+      policy: await loadPolicyFile(join(import.meta.dirname, '../../policies/demo.yaml')),
+      audit: new MemoryAuditStore(),
+      secret: TEST_SECRET,
+      ...(role === undefined ? {} : { role }),
+    })
+  })
+
+  it('pins gets, lists, includes, aggregates and writes with a top-level tenant equality', async () => {
+    const ctx = as(ALICE)
+    statements.length = 0
+    await toolset.get(ctx, { model: 'Order', id: ORDER_A1, include: { customer: true, items: true } })
+    await toolset.get(ctx, { model: 'Tenant', id: TENANT_A })
+    await toolset.query(ctx, {
+      model: 'Customer',
+      where: {
+        or: [
+          { field: 'name', op: 'contains', value: 'a' },
+          { field: 'is_public', op: 'eq', value: true },
+        ],
+      },
+      include: {
+        orders: { limit: 3, include: { items: { limit: 3 }, invoices: { limit: 3 } } },
+        owner: true,
+        country: true,
+      },
+      orderBy: [{ field: 'created_at', direction: 'desc' }],
+      limit: 5,
+    })
+    await toolset.query(ctx, { model: 'OrderItem', include: { order: true, product: true }, limit: 5 })
+    await toolset.query(ctx, {
+      model: 'User',
+      where: { field: 'role', op: 'in', value: ['admin', 'member'] },
+    })
+    await toolset.query(ctx, { model: 'Invoice', orderBy: [{ field: 'amount', direction: 'desc' }] })
+    await toolset.aggregate(ctx, { model: 'Order', op: 'count', groupBy: ['status'] })
+    await toolset.aggregate(ctx, { model: 'Invoice', op: 'sum', field: 'amount' })
+    const created = await toolset.create(ctx, {
+      model: 'Order',
+      data: { customer_id: CUSTOMER_A1, status: 'pending', total: '12.50' },
+      reason: 'pinning test order',
+    })
+    await toolset.update(ctx, {
+      model: 'Order',
+      id: String(created.row['id']),
+      data: { status: 'paid' },
+      reason: 'pinning test update',
+    })
+
+    const scanned = new Set<string>()
+    for (const s of statements) {
+      const r = await db().adminPool.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
+        `explain (format json) ${s.sql}`,
+        [...s.parameters],
+      )
+      const plan = r.rows[0]?.['QUERY PLAN'][0]?.Plan
+      if (plan === undefined) throw new Error('explain returned no plan')
+      const all = nodes(plan)
+      for (const [i, node] of all.entries()) {
+        const table = node['Relation Name']
+        if (
+          table === undefined ||
+          !Object.hasOwn(TENANT_COLUMN, table) ||
+          node['Node Type'] === 'ModifyTable'
+        )
+          continue
+        scanned.add(table)
+        // A bitmap heap scan carries its index condition on the bitmap index scan below it.
+        const below = node['Node Type'] === 'Bitmap Heap Scan' ? (all[i + 1]?.['Index Cond'] ?? '') : ''
+        const conds = [node['Index Cond'], node['Recheck Cond'], node.Filter, below]
+          .filter((c): c is string => c !== undefined && c !== '')
+          .flatMap(conjuncts)
+        const column = TENANT_COLUMN[table] as string
+        const pinned = conds.some((c) => new RegExp(`^(\\w+\\.)?${column} = '${TENANT_A}'(::uuid)?$`).test(c))
+        expect(pinned, `${table} in: ${s.sql}\nconditions: ${JSON.stringify(conds)}`).toBe(true)
+      }
+    }
+    expect([...scanned].sort()).toEqual(Object.keys(TENANT_COLUMN).sort())
+  })
+})
