@@ -138,6 +138,14 @@ export function checkModelInput(
     if (rule.action !== 'mask' && rule.style !== undefined) {
       report(at('fields', field, 'style'), `style is only valid with action 'mask' (field '${field}')`)
     }
+    if (rule.writable !== undefined && rule.action !== 'mask' && rule.action !== 'hash') {
+      report(
+        at('fields', field, 'writable'),
+        `writable only applies to mask and hash fields ('${field}' is ${rule.action}: ` +
+          (rule.action === 'allow' ? 'already writable where the write policy allows' : 'never writable') +
+          ')',
+      )
+    }
     if (rule.pattern !== undefined && rule.style !== undefined) {
       report(at('fields', field), `give either a mask pattern or a mask style for field '${field}', not both`)
     }

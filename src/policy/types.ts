@@ -25,6 +25,8 @@ export interface FieldRule {
   readonly action: FieldAction
   readonly pattern?: string
   readonly style?: MaskStyle
+  /** mask / hash only: `data` may set the field (DESIGN §3); absent means refused. */
+  readonly writable?: boolean
 }
 
 export interface ScopeRule {

@@ -502,6 +502,7 @@ describe('definePolicy: normalised output', () => {
       immutableFields: [],
       requiredFields: [],
       requireReason: false,
+      reasonMinCharacters: 3,
       maxAffectedRows: 25,
       softDelete: null,
       allowHardDelete: false,
@@ -819,6 +820,7 @@ describe('profiles', () => {
       maxInItems: 1000,
       maxFilters: 50,
       maxEstimatedCost: 1e6,
+      maxResultRows: 25_000,
     })
     expect(profiles.INTERNAL.budget).toMatchObject({
       maxRows: 1000,

@@ -1,0 +1,52 @@
+/**
+ * Writable masked and hashed fields (DESIGN §3, `writable: true`) accept a value the caller can only ever read
+ * back transformed. That value must not surface in clear anywhere else either: the audit record's inputs and a
+ * pending approval's arguments carry it masked (or as `[hashed]`) instead. The approval is still bound to the
+ * hash of the clear arguments, so the approved write is exactly the submitted one.
+ */
+import { type BoundModel, type BoundPolicy, maskValue } from '../policy/index.ts'
+import { sanitizeAuditInput } from '../stores/index.ts'
+
+/** Shown for a hashed field's written value: a hash of a truncated audit copy would mislead. */
+export const HASHED_INPUT = '[hashed]'
+
+/** The audit's copy of write arguments (sanitised like any input) with transformed fields' values redacted. */
+export function redactedWriteArgs(bound: BoundPolicy, args: unknown): unknown {
+  const clean = sanitizeAuditInput(args)
+  if (!isRecord(clean)) return clean
+  const model = modelOf(bound, clean['model'])
+  const data = clean['data']
+  if (model === undefined || !isRecord(data)) return clean
+  return { ...clean, data: redactData(model, data) }
+}
+
+/** `data` with every masked field masked and every hashed field replaced by `[hashed]`. */
+export function redactData(
+  model: BoundModel,
+  data: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(data)) {
+    const field = Object.hasOwn(model.fields, name) ? model.fields[name] : undefined
+    const action = field?.rule.action
+    const shown =
+      field === undefined || action === 'allow' || action === 'deny'
+        ? value
+        : action === 'mask'
+          ? maskValue(value, field.rule)
+          : value === null
+            ? null
+            : HASHED_INPUT
+    // defineProperty: a `__proto__` key in data stays data.
+    Object.defineProperty(out, name, { value: shown, enumerable: true, writable: true, configurable: true })
+  }
+  return out
+}
+
+function modelOf(bound: BoundPolicy, name: unknown): BoundModel | undefined {
+  return typeof name === 'string' && Object.hasOwn(bound.models, name) ? bound.models[name] : undefined
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
