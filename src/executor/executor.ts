@@ -17,12 +17,15 @@ import type { AnyDatabase } from '../schema/index.ts'
  * The transaction-local settings that carry the principal into SQL, for RLS policies (`rls` and `both`
  * enforcement). Read them in SQL as `nullif(current_setting('tessera.tenant_id', true), '')`: once a
  * transaction that set them has ended, the connection reports `''`, not NULL (THREATS fact 4).
- * `roles` holds a JSON array (`'["admin","support"]'`); `user_id` is `''` when the principal has none.
+ * `roles` holds a JSON array (`'["admin","support"]'`) and `metadata` a JSON object; each claim is `''` when the
+ * principal has no such value, so an absent value reads as NULL in SQL exactly as it is "not found" in memory
+ * (`principal.roles IS NULL` holds for a principal without roles, in both walls).
  */
 export const claimSettingNames = {
   tenantId: 'tessera.tenant_id',
   userId: 'tessera.user_id',
   roles: 'tessera.roles',
+  metadata: 'tessera.metadata',
 } as const
 
 export type ClaimSettingName = (typeof claimSettingNames)[keyof typeof claimSettingNames]
@@ -139,13 +142,14 @@ function sessionSettings(
   }
   const settings: Setting[] = []
   if (spec.claims) {
-    const { tenantId, userId, roles } = spec.principal
+    const { tenantId, userId, roles, metadata } = spec.principal
     // The principal was validated at the toolset boundary; fail closed if a blank one slips through.
     if (typeof tenantId !== 'string' || tenantId.trim() === '') throw tenantScopeRequired('tenantId')
     settings.push(
       { name: claimSettingNames.tenantId, value: tenantId },
       { name: claimSettingNames.userId, value: userId ?? '' },
-      { name: claimSettingNames.roles, value: JSON.stringify(roles ?? []) },
+      { name: claimSettingNames.roles, value: roles === undefined ? '' : JSON.stringify(roles) },
+      { name: claimSettingNames.metadata, value: metadata === undefined ? '' : JSON.stringify(metadata) },
     )
   }
   if (timeoutMs !== sessionTimeout) settings.push({ name: 'statement_timeout', value: String(timeoutMs) })

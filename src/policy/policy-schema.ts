@@ -47,14 +47,11 @@ export const fieldRuleSchema = z.union([
        * Only with `mask` / `hash`: lets `data` set the field (default refused). The written value is never shown
        * back in clear — results go through the read field policy — and reaches the audit only masked or hashed.
        */
-      writable: z
-        .boolean()
-        .optional()
-        .meta({
-          default: false,
-          description:
-            'Only with mask or hash: the field may be set in data; results and the audit show it masked/hashed.',
-        }),
+      writable: z.boolean().optional().meta({
+        default: false,
+        description:
+          'Only with mask or hash: the field may be set in data; results and the audit show it masked/hashed.',
+      }),
     })
     .strict(),
 ])

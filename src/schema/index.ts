@@ -5,3 +5,11 @@ export type { PgTypeDescriptor } from './column-type-class.ts'
 export { findColumn } from './types.ts'
 export type { ColumnInfo, ColumnTypeClass, DbSchema, ForeignKeyInfo, IndexInfo, TableInfo } from './types.ts'
 export type { AnyDatabase, AnyTables } from './any-database.ts'
+export { readRlsCatalog } from './read-rls-catalog.ts'
+export type {
+  ReadRlsCatalogOptions,
+  RlsCatalog,
+  RlsPolicyFacts,
+  RlsRoleFacts,
+  RlsTableFacts,
+} from './read-rls-catalog.ts'

@@ -85,7 +85,8 @@ describeEachDatabase('executor', (db) => {
     expect(sent).toEqual([
       'start transaction read only',
       "select set_config('tessera.tenant_id', $1, true), set_config('tessera.user_id', $2, true), " +
-        "set_config('tessera.roles', $3, true), set_config('role', $4, true)",
+        "set_config('tessera.roles', $3, true), set_config('tessera.metadata', $4, true), " +
+        "set_config('role', $5, true)",
       'select 1 as one',
       'commit',
     ])
@@ -147,14 +148,26 @@ describeEachDatabase('executor', (db) => {
     expect(after.rows[0]?.['user']).toBe(db().kind === 'pglite' ? 'postgres' : APP_ROLE)
   })
 
-  it('sets an empty user id and an empty roles array when the principal has neither', async () => {
+  it('sets empty user id, roles and metadata claims (NULL through nullif) when the principal has none of them', async () => {
     const row = await executor().run(spec({ principal: { tenantId: ACME } }), async (q) => {
       const result = await sql<Record<string, string>>`
         select current_setting('tessera.user_id', true) as "user",
-               current_setting('tessera.roles', true) as roles`.execute(q)
+               current_setting('tessera.roles', true) as roles,
+               current_setting('tessera.metadata', true) as metadata`.execute(q)
       return result.rows[0]
     })
-    expect(row).toEqual({ user: '', roles: '[]' })
+    expect(row).toEqual({ user: '', roles: '', metadata: '' })
+  })
+
+  it('sets an empty roles list as [] and metadata as its JSON text', async () => {
+    const principal = { tenantId: ACME, roles: [], metadata: { orgId: 'o1', level: 3 } }
+    const row = await executor().run(spec({ principal }), async (q) => {
+      const result = await sql<Record<string, string>>`
+        select current_setting('tessera.roles', true) as roles,
+               current_setting('tessera.metadata', true) as metadata`.execute(q)
+      return result.rows[0]
+    })
+    expect(row).toEqual({ roles: '[]', metadata: '{"orgId":"o1","level":3}' })
   })
 
   it('binds claim values as parameters, so quotes and SQL in them are plain data', async () => {

@@ -1,0 +1,183 @@
+/**
+ * The catalog facts the RLS posture check (src/rls/check-rls-posture.ts) judges: who the application role is
+ * (superuser, BYPASSRLS, owner or member of the owner of a table — each makes RLS not apply to it, THREATS
+ * fact 5) and, per table, whether RLS is enabled and forced and which policies exist, with PostgreSQL's
+ * stored text of their expressions. Read in one read-only transaction as the role to judge, so the answer is
+ * about that role and one snapshot.
+ */
+import { sql, type Transaction } from 'kysely'
+import { internalError, isTesseraError, validationError } from '../errors/index.ts'
+import type { AnyDatabase } from './any-database.ts'
+
+export interface RlsRoleFacts {
+  readonly name: string
+  readonly superuser: boolean
+  readonly bypassRls: boolean
+}
+
+export interface RlsPolicyFacts {
+  readonly name: string
+  /** `select`, `insert`, `update`, `delete` or `all`. */
+  readonly command: 'select' | 'insert' | 'update' | 'delete' | 'all'
+  readonly permissive: boolean
+  /** Role names the policy applies to; `public` for PUBLIC. */
+  readonly roles: readonly string[]
+  readonly using: string | null
+  readonly check: string | null
+  readonly comment: string | null
+  /** md5 of `using|check` as PostgreSQL prints them: the generator records the same hash in the comment. */
+  readonly expressionHash: string
+}
+
+export interface RlsTableFacts {
+  readonly schema: string
+  readonly name: string
+  /** False when the table does not exist (or the role cannot see it in the catalog). */
+  readonly exists: boolean
+  readonly owner: string | null
+  /** The role is the owner or a member of the owning role: it could ALTER or DISABLE the table's RLS. */
+  readonly roleOwns: boolean
+  readonly rlsEnabled: boolean
+  readonly rlsForced: boolean
+  readonly policies: readonly RlsPolicyFacts[]
+}
+
+export interface RlsCatalog {
+  readonly role: RlsRoleFacts
+  /** Whether `standard_conforming_strings` is on: generated policy literals are written for it. */
+  readonly standardConformingStrings: boolean
+  readonly tables: readonly RlsTableFacts[]
+}
+
+export interface ReadRlsCatalogOptions {
+  /** Role to judge (`set_config('role', …, true)`), for a session that is not that role; default: the session's. */
+  readonly role?: string
+}
+
+type AnyTransaction = Transaction<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: only catalog tables are read, through raw sql
+
+const COMMANDS = { r: 'select', a: 'insert', w: 'update', d: 'delete', '*': 'all' } as const
+
+export async function readRlsCatalog(
+  db: AnyDatabase,
+  tables: readonly { readonly schema: string; readonly name: string }[],
+  options: ReadRlsCatalogOptions = {},
+): Promise<RlsCatalog> {
+  const role = options.role
+  if (role !== undefined && (role.length === 0 || role.includes('\u0000'))) {
+    throw validationError('The role name must be a non-empty string without NUL characters')
+  }
+  try {
+    return await db
+      .transaction()
+      .setAccessMode('read only')
+      .execute(async (trx) => {
+        if (role !== undefined) await sql`select set_config('role', ${role}, true)`.execute(trx)
+        return await read(trx, tables)
+      })
+  } catch (error) {
+    if (isTesseraError(error)) throw error
+    throw internalError(undefined, error)
+  }
+}
+
+interface RoleRow {
+  readonly name: string
+  readonly superuser: boolean
+  readonly bypass_rls: boolean
+  readonly scs: string
+}
+
+interface TableRow {
+  readonly schema: string
+  readonly name: string
+  readonly oid: string | null
+  readonly owner: string | null
+  readonly role_owns: boolean | null
+  readonly rls_enabled: boolean | null
+  readonly rls_forced: boolean | null
+}
+
+interface PolicyRow {
+  readonly table_oid: string
+  readonly name: string
+  readonly cmd: string
+  readonly permissive: boolean
+  readonly roles: string[]
+  readonly using_text: string | null
+  readonly check_text: string | null
+  readonly comment: string | null
+  readonly expression_hash: string
+}
+
+async function read(
+  trx: AnyTransaction,
+  tables: readonly { readonly schema: string; readonly name: string }[],
+): Promise<RlsCatalog> {
+  const roleResult = await sql<RoleRow>`
+    select r.rolname as name, r.rolsuper as superuser, r.rolbypassrls as bypass_rls,
+           current_setting('standard_conforming_strings') as scs
+    from pg_catalog.pg_roles r where r.rolname = current_user`.execute(trx)
+  const roleRow = roleResult.rows[0]
+  if (!roleRow) throw internalError(undefined, new Error('current_user not found in pg_roles'))
+
+  const schemas = tables.map((t) => t.schema)
+  const names = tables.map((t) => t.name)
+  const tableResult = await sql<TableRow>`
+    select wanted.schema, wanted.name, c.oid::text as oid, o.rolname as owner,
+           case when c.oid is null then null else pg_catalog.pg_has_role(current_user, c.relowner, 'MEMBER') end
+             as role_owns,
+           c.relrowsecurity as rls_enabled, c.relforcerowsecurity as rls_forced
+    from unnest(${schemas}::text[], ${names}::text[]) as wanted(schema, name)
+    left join pg_catalog.pg_namespace n on n.nspname = wanted.schema
+    left join pg_catalog.pg_class c on c.relnamespace = n.oid and c.relname = wanted.name and c.relkind in ('r', 'p')
+    left join pg_catalog.pg_roles o on o.oid = c.relowner`.execute(trx)
+  const oids = tableResult.rows.flatMap((r) => (r.oid === null ? [] : [r.oid]))
+  const policyResult =
+    oids.length === 0
+      ? { rows: [] as PolicyRow[] }
+      : await sql<PolicyRow>`
+    select p.polrelid::text as table_oid, p.polname as name, p.polcmd::text as cmd, p.polpermissive as permissive,
+           array(select case when r = 0 then 'public' else (select rolname from pg_catalog.pg_roles where oid = r) end
+                 from unnest(p.polroles) as r)::text[] as roles,
+           pg_catalog.pg_get_expr(p.polqual, p.polrelid) as using_text,
+           pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) as check_text,
+           pg_catalog.obj_description(p.oid, 'pg_policy') as comment,
+           md5(coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || '|' ||
+               coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '')) as expression_hash
+    from pg_catalog.pg_policy p
+    where p.polrelid = any(${oids}::oid[])
+    order by p.polrelid, p.polname`.execute(trx)
+
+  return {
+    role: { name: roleRow.name, superuser: roleRow.superuser, bypassRls: roleRow.bypass_rls },
+    standardConformingStrings: roleRow.scs === 'on',
+    tables: tableResult.rows.map((t) => ({
+      schema: t.schema,
+      name: t.name,
+      exists: t.oid !== null,
+      owner: t.owner,
+      roleOwns: t.role_owns === true,
+      rlsEnabled: t.rls_enabled === true,
+      rlsForced: t.rls_forced === true,
+      policies: policyResult.rows
+        .filter((p) => p.table_oid === t.oid)
+        .map((p) => ({
+          name: p.name,
+          command: commandOf(p.cmd),
+          permissive: p.permissive,
+          roles: p.roles,
+          using: p.using_text,
+          check: p.check_text,
+          comment: p.comment,
+          expressionHash: p.expression_hash,
+        })),
+    })),
+  }
+}
+
+function commandOf(cmd: string): RlsPolicyFacts['command'] {
+  const command = (COMMANDS as Readonly<Record<string, RlsPolicyFacts['command']>>)[cmd]
+  if (command === undefined) throw internalError(undefined, new Error(`unknown policy command '${cmd}'`))
+  return command
+}
