@@ -8,11 +8,14 @@ import { policyInvalid, type PolicyProblem } from '../errors/index.ts'
 import { type DbSchema, type TableInfo, findColumn } from '../schema/index.ts'
 import { referencedFields } from './condition/evaluate-condition.ts'
 import { conditionLiteralProblems } from './condition-literal-problems.ts'
-import { TENANT_LIKE_COLUMNS } from './cross-tenant-rule.ts'
 import { deepFreeze } from './deep-freeze.ts'
 import { columnMaskRule } from './field-transforms.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
 import { resolveRelation } from './resolve-relation.ts'
+import { TENANT_LIKE_COLUMNS, tenantColumnsOf, tenantPinsOf } from './tenant-pins.ts'
+
+export { TENANT_LIKE_COLUMNS }
+import { referenceProblems, uniqueKeyProblems, type OracleCheckContext } from './write-oracle-problems.ts'
 import type {
   BoundField,
   BoundModel,
@@ -22,8 +25,6 @@ import type {
   ModelPolicy,
   Policy,
 } from './types.ts'
-
-export { TENANT_LIKE_COLUMNS } from './cross-tenant-rule.ts'
 
 export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
   const problems: PolicyProblem[] = []
@@ -67,9 +68,12 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
       }
     }
     // A scoped column is exempt: its value on every visible row is the caller's own (e.g. the tenant_id half of
-    // a composite (tenant_id, order_id) foreign key), so joining on it reveals nothing.
+    // a composite (tenant_id, order_id) foreign key), so joining on it reveals nothing — but only while no
+    // permissive rule (bypass included) can make another tenant's row visible: on such a row the scoped column
+    // holds a foreign value, and an include would hand it out as the included row's key.
     const joinable = (m: ModelPolicy, column: string): boolean =>
-      effectiveRule(m, column).action === 'allow' || m.scoping.some((s) => s.column === column)
+      effectiveRule(m, column).action === 'allow' ||
+      (m.scoping.some((s) => s.column === column) && !m.rowPolicies.some((r) => r.mode === 'permissive'))
     for (const relation of Object.values(relations.get(model.name) ?? {})) {
       const target = policy.models[relation.target]
       for (const pair of relation.pairs) {
@@ -94,6 +98,20 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
     if (table) checkCascades(model, table, problems)
   }
 
+  const oracle: OracleCheckContext = {
+    rule: effectiveRule,
+    at,
+    tenantColumns: tenantColumnsOf,
+    models: Object.values(policy.models),
+    tables,
+  }
+  for (const model of Object.values(policy.models)) {
+    const table = tables.get(model.name)
+    if (!table) continue
+    problems.push(...uniqueKeyProblems(model, table, oracle))
+    problems.push(...referenceProblems(model, table, oracle, relations.get(model.name) ?? {}))
+  }
+
   if (problems.length > 0) throw policyInvalid(problems)
 
   const models: Record<string, BoundModel> = {}
@@ -112,6 +130,7 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
       fields,
       primaryKey: table.primaryKey,
       relations: relations.get(model.name) ?? {},
+      tenantPins: tenantPinsOf(model, table),
     }
   }
   return deepFreeze({ policy, schema: snapshot, models })

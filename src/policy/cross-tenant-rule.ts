@@ -13,15 +13,9 @@
  * `tenant_id != principal.tenantId` mentions it and shows every other tenant's rows.
  */
 import type { ConditionNode, OperandNode } from './condition/ast.ts'
+import { TENANT_LIKE_COLUMNS } from './tenant-pins.ts'
 
-/** Column names that mark a tenant boundary: such a column must be scoped, used, or explicitly waived. */
-export const TENANT_LIKE_COLUMNS: readonly string[] = Object.freeze([
-  'tenant_id',
-  'organization_id',
-  'org_id',
-  'account_id',
-  'workspace_id',
-])
+export { TENANT_LIKE_COLUMNS }
 
 export type CrossTenantReason =
   { readonly kind: 'unpinned_branch' } | { readonly kind: 'tenant_literal'; readonly column: string }

@@ -136,6 +136,7 @@ function normaliseModel(
             ...(rule.pattern !== undefined ? { pattern: rule.pattern } : {}),
             ...(rule.style !== undefined ? { style: rule.style } : {}),
             ...(rule.writable === true ? { writable: true } : {}),
+            ...(rule.acceptGlobalUnique === true ? { acceptGlobalUnique: true } : {}),
           }
   }
 
@@ -220,6 +221,7 @@ function mergeBudget(base: Budget, override: ParsedBudget | undefined): Budget {
     maxFilters: override?.maxFilters ?? base.maxFilters,
     maxEstimatedCost: override?.maxEstimatedCost ?? base.maxEstimatedCost,
     maxResultRows: override?.maxResultRows ?? base.maxResultRows,
+    maxConcurrentPerTenant: override?.maxConcurrentPerTenant ?? base.maxConcurrentPerTenant,
   }
 }
 

@@ -52,6 +52,12 @@ export const fieldRuleSchema = z.union([
         description:
           'Only with mask or hash: the field may be set in data; results and the audit show it masked/hashed.',
       }),
+      /**
+       * The field may be written although a unique key that does not include the tenant column covers it: a
+       * write that collides with another tenant's value answers differently from one that does not, so the
+       * policy must say the value is not secret (e.g. a public slug). Default false: such a policy does not load.
+       */
+      acceptGlobalUnique: z.boolean().optional(),
     })
     .strict(),
 ])
@@ -75,6 +81,11 @@ export const budgetSchema = z
      * to-one include counts one row per parent).
      */
     maxResultRows: z.number().int().positive().max(1_000_000).optional(),
+    /**
+     * Statements one tenant may have running at once (all models of the toolset together); one more is
+     * RATE_LIMITED with a retry hint, so one tenant cannot hold the whole pool (or PGlite's one connection).
+     */
+    maxConcurrentPerTenant: z.number().int().positive().max(1_000).optional(),
   })
   .strict()
 

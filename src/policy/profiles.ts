@@ -31,6 +31,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxFilters: 50,
       maxEstimatedCost: 1e6,
       maxResultRows: 25_000,
+      maxConcurrentPerTenant: 8,
     }),
   }),
   INTERNAL: Object.freeze({
@@ -47,6 +48,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxFilters: 100,
       maxEstimatedCost: 1e7,
       maxResultRows: 250_000,
+      maxConcurrentPerTenant: 16,
     }),
   }),
   DEV: Object.freeze({
@@ -63,6 +65,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxFilters: 200,
       maxEstimatedCost: 1e8,
       maxResultRows: 500_000,
+      maxConcurrentPerTenant: 32,
     }),
   }),
 })

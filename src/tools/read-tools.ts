@@ -81,6 +81,7 @@ async function execute(
       principal: ctx.principal,
       claims: runtime.enforcement !== 'app',
       statementTimeoutMs: budget.statementTimeoutMs,
+      maxConcurrentPerTenant: budget.maxConcurrentPerTenant,
     },
     async (q: AnyDatabase) => {
       if (runtime.costGuard) {
@@ -109,7 +110,7 @@ export async function runQuery(
   args: unknown,
   facts: CallFacts,
 ): Promise<QueryResult> {
-  const req = parseRequest('query', args)
+  const req = parseRequest('query', args, runtime.inputLimits)
   const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
   selectFacts(plan.root, facts)
   const raw = await execute(runtime, ctx, requestId, plan.budget, compileQuery<Row>(runtime.db, plan))
@@ -142,7 +143,7 @@ export async function runGet(
   args: unknown,
   facts: CallFacts,
 ): Promise<GetResult> {
-  const req = parseRequest('get', args)
+  const req = parseRequest('get', args, runtime.inputLimits)
   const plan = planGet(runtime.bound, ctx.principal, req)
   selectFacts(plan.root, facts)
   const raw = await execute(runtime, ctx, requestId, plan.budget, compileGet<Row>(runtime.db, plan))
@@ -169,7 +170,7 @@ export async function runAggregate(
   args: unknown,
   facts: CallFacts,
 ): Promise<AggregateResult> {
-  const req = parseRequest('aggregate', args)
+  const req = parseRequest('aggregate', args, runtime.inputLimits)
   const plan = planAggregate(runtime.bound, ctx.principal, req)
   const vf = visibilityFacts(plan.visibility)
   facts.model = plan.model

@@ -13,7 +13,7 @@
  * payload, another principal), 'The approval has already been used', 'The approval has expired',
  * 'The approval was rejected'.
  */
-import type { AuditAction, ConsumeResult } from '../stores/index.ts'
+import { type AuditAction, boundArgs, type ConsumeResult } from '../stores/index.ts'
 import type { Principal, RunContext } from '../context/index.ts'
 import { TesseraError, validationError } from '../errors/index.ts'
 import {
@@ -76,7 +76,7 @@ async function write(
   const { ctx, facts } = scope
   // Before parsing: a request refused as malformed is audited too, and must not carry a masked value in clear.
   facts.inputs = redactedWriteArgs(runtime.bound, args)
-  const request = parseWriteRequest(kind, args)
+  const request = parseWriteRequest(kind, args, runtime.inputLimits)
   facts.reason = request.reason ?? null
   const plan = planWrite(runtime.bound, ctx.principal, request)
   planFacts(plan, facts)
@@ -106,6 +106,7 @@ function executionSpec(
     principal: scope.ctx.principal,
     claims: runtime.enforcement !== 'app',
     statementTimeoutMs: plan.statementTimeoutMs,
+    maxConcurrentPerTenant: runtime.bound.models[plan.model]?.policy.budget.maxConcurrentPerTenant ?? 1,
   }
 }
 
@@ -147,7 +148,8 @@ export function approvalPayloadHash(
       roles: [...(principal.roles ?? [])].sort(),
       metadata: principal.metadata ?? null,
       tool,
-      args: approvalPayload(request),
+      // What the approver reads, bounded; the payload hash above binds the full arguments.
+      args: boundArgs(approvalPayload(request)),
       policyVersion,
     }),
   )
@@ -173,7 +175,9 @@ async function passApproval(
       tool,
       model: plan.model,
       payloadHash: hash,
-      args: approvalArgs(runtime, request),
+      // What the approver reads, bounded and with writable masked values redacted; the payload hash above
+      // binds the full arguments.
+      args: boundArgs(approvalArgs(runtime, request)),
       expiresAt: new Date(Date.now() + runtime.approvalTtlMs),
     })
     throw approvalRequired(

@@ -699,6 +699,7 @@ function table(name: string, columns: string[]): TableInfo {
     primaryKey: [columns[0] ?? 'id'],
     foreignKeys: [],
     indexes: [],
+    uniqueKeys: [],
     estimatedRows: 0,
     rlsEnabled: false,
     rlsForced: false,
@@ -821,6 +822,7 @@ describe('profiles', () => {
       maxFilters: 50,
       maxEstimatedCost: 1e6,
       maxResultRows: 25_000,
+      maxConcurrentPerTenant: 8,
     })
     expect(profiles.INTERNAL.budget).toMatchObject({
       maxRows: 1000,
