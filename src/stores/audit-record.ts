@@ -2,14 +2,14 @@
  * One audit record per tool call, success, denial or error (DESIGN §6). Records are chained: each carries the
  * hash of the previous one, so an edited or deleted record breaks the chain.
  *
- * Hash definition (stable; stores persist it): `hash = sha256 hex of canonical(record without hash)`, where
- * `canonical` is JSON with object keys sorted (UTF-16 code unit order) at every level, `undefined` object
- * members dropped, `undefined` array items written as `null`. A record has exactly the fields of `AuditRecord`,
- * so sealing serialises them in their sorted order directly (AUDIT_HASH_FIELDS); the generic sorting
- * serialiser handles the nested values (`inputs`, `before`, `after`) and any record carrying other members, and
- * both give the same text for the same record.
+ * Hash definition (stable; stores persist it): `hash = sha256 hex of canonicalJson(record without hash)`, with
+ * src/json's canonicalJson (object keys sorted by UTF-16 code units at every level, `undefined` object members
+ * dropped, `undefined` array items written as `null`). A record has exactly the fields of `AuditRecord`, so
+ * sealing serialises them in their sorted order directly (AUDIT_HASH_FIELDS) and canonicalJson writes each
+ * value; a record carrying other members goes through canonicalJson whole. Both give the same text.
  */
 import { hash as oneShotHash, randomUUID } from 'node:crypto'
+import { canonicalJson } from '../json/index.ts'
 
 export type AuditOutcome = 'success' | 'denied' | 'error'
 
@@ -87,7 +87,7 @@ const FIELD_PREFIXES: readonly string[] = AUDIT_HASH_FIELDS.map((f) => `${JSON.s
 export function hashAuditRecord(record: Omit<AuditRecord, 'hash'>): string {
   return oneShotHash(
     'sha256',
-    hasOnlyRecordFields(record) ? canonicalRecord(record) : canonical(record),
+    hasOnlyRecordFields(record) ? canonicalRecord(record) : canonicalJson(record),
     'hex',
   )
 }
@@ -161,76 +161,8 @@ function canonicalRecord(record: Omit<AuditRecord, 'hash'>): string {
   for (let i = 0; i < AUDIT_HASH_FIELDS.length; i++) {
     const value: unknown = record[AUDIT_HASH_FIELDS[i] as keyof typeof record]
     if (value === undefined) continue
-    out += `${first ? '' : ','}${FIELD_PREFIXES[i] as string}${canonical(value)}`
+    out += `${first ? '' : ','}${FIELD_PREFIXES[i] as string}${canonicalJson(value)}`
     first = false
   }
   return `${out}}`
-}
-
-/** Canonical JSON of any value (see the hash definition above). */
-function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) {
-    let out = '['
-    for (let i = 0; i < value.length; i++) {
-      // A hole stays empty, as Array.prototype.map + join left it.
-      if (i > 0) out += ','
-      if (i in value) out += canonical(value[i])
-    }
-    return `${out}]`
-  }
-  const keys = Object.keys(value).sort()
-  let out = '{'
-  let first = true
-  for (const key of keys) {
-    const v: unknown = (value as Record<string, unknown>)[key]
-    if (v === undefined) continue
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonical(v)}`
-    first = false
-  }
-  return `${out}}`
-}
-
-/** Cuts long strings and deep structures so an audit record never stores a whole payload verbatim. */
-export function sanitizeAuditInput(value: unknown, depth = 0): unknown {
-  // Tool arguments are untrusted: a Proxy or a getter must not run (or throw) while the audit record is built,
-  // and a `__proto__` key must stay data, never become the record's prototype.
-  try {
-    return sanitizeValue(value, depth)
-  } catch {
-    return '[unreadable]'
-  }
-}
-
-function sanitizeValue(value: unknown, depth: number): unknown {
-  if (typeof value === 'string')
-    return value.length > 256 ? `${value.slice(0, 256)}…[${value.length} chars]` : value
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value
-  if (typeof value === 'bigint') return value.toString()
-  if (depth >= 6) return '[…]'
-  if (typeof value !== 'object' || value === undefined) return null
-  if (Array.isArray(value)) {
-    const out: unknown[] = []
-    for (let i = 0; i < Math.min(value.length, 50); i++) out.push(readOwn(value, String(i), depth))
-    if (value.length > 50) out.push(`…[${value.length - 50} more]`)
-    return out
-  }
-  const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value).slice(0, 100)) {
-    Object.defineProperty(out, key, {
-      value: readOwn(value, key, depth),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    })
-  }
-  return out
-}
-
-/** A data property's value, sanitised; an accessor is never invoked. */
-function readOwn(target: object, key: string, depth: number): unknown {
-  const descriptor = Object.getOwnPropertyDescriptor(target, key)
-  if (descriptor === undefined) return null
-  if (!('value' in descriptor)) return '[accessor]'
-  return sanitizeValue(descriptor.value, depth + 1)
 }

@@ -1,24 +1,13 @@
 /**
  * Writable masked and hashed fields (DESIGN §3, `writable: true`) accept a value the caller can only ever read
- * back transformed. That value must not surface in clear anywhere else either: the audit record's inputs and a
- * pending approval's arguments carry it masked (or as `[hashed]`) instead. The approval is still bound to the
+ * back transformed. That value must not surface in clear anywhere else either: the audit's sanitiser redacts
+ * every non-allow field by name, and a pending approval's arguments carry it masked (or as `[hashed]`). The approval is still bound to the
  * hash of the clear arguments, so the approved write is exactly the submitted one.
  */
-import { type BoundModel, type BoundPolicy, maskValue } from '../policy/index.ts'
-import { sanitizeAuditInput } from '../stores/index.ts'
+import { type BoundModel, maskValue } from '../policy/index.ts'
 
 /** Shown for a hashed field's written value: a hash of a truncated audit copy would mislead. */
 export const HASHED_INPUT = '[hashed]'
-
-/** The audit's copy of write arguments (sanitised like any input) with transformed fields' values redacted. */
-export function redactedWriteArgs(bound: BoundPolicy, args: unknown): unknown {
-  const clean = sanitizeAuditInput(args)
-  if (!isRecord(clean)) return clean
-  const model = modelOf(bound, clean['model'])
-  const data = clean['data']
-  if (model === undefined || !isRecord(data)) return clean
-  return { ...clean, data: redactData(model, data) }
-}
 
 /** `data` with every masked field masked and every hashed field replaced by `[hashed]`. */
 export function redactData(
@@ -41,12 +30,4 @@ export function redactData(
     Object.defineProperty(out, name, { value: shown, enumerable: true, writable: true, configurable: true })
   }
   return out
-}
-
-function modelOf(bound: BoundPolicy, name: unknown): BoundModel | undefined {
-  return typeof name === 'string' && Object.hasOwn(bound.models, name) ? bound.models[name] : undefined
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

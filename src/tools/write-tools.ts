@@ -29,7 +29,7 @@ import { planWrite, policyOperation, redactedFieldsOf, type WritePlan } from '..
 import { approvalPayload, parseWriteRequest, type WriteKind, type WriteRequest } from '../request/index.ts'
 import { canonicalJson, sha256Hex } from '../json/index.ts'
 import { visibilityFacts } from './read-tools.ts'
-import { redactData, redactedWriteArgs } from './redact-write-data.ts'
+import { redactData } from './redact-write-data.ts'
 import { runWriteTool, type CallFacts, type ToolRuntime, type WriteCallScope } from './tool-runtime.ts'
 
 export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from '../executor/index.ts'
@@ -74,8 +74,6 @@ async function write(
   scope: WriteCallScope,
 ): Promise<WriteResult> {
   const { ctx, facts } = scope
-  // Before parsing: a request refused as malformed is audited too, and must not carry a masked value in clear.
-  facts.inputs = redactedWriteArgs(runtime.bound, args)
   const request = parseWriteRequest(kind, args, runtime.inputLimits)
   facts.reason = request.reason ?? null
   const plan = planWrite(runtime.bound, ctx.principal, request)
