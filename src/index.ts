@@ -20,6 +20,15 @@ export type {
   AuditFailureMode,
   TesseraLoggerOptions,
 } from './tools/index.ts'
+export type {
+  ReadableField,
+  TypedFilter,
+  TypedGetArgs,
+  TypedQueryArgs,
+  TypedRow,
+  TypedToolset,
+  TypedToolsetOptions,
+} from './tools/index.ts'
 export type { EnforcementMode } from './executor/index.ts'
 export {
   MemoryApprovalStore,
@@ -28,7 +37,13 @@ export {
   approvalTableSql,
   DEFAULT_APPROVAL_TTL_MS,
 } from './stores/index.ts'
-export type { ApprovalStore, Approval, ApprovalStatus, ConsumeResult } from './stores/index.ts'
+export type {
+  ApprovalStore,
+  Approval,
+  ApprovalFilter,
+  ApprovalStatus,
+  ConsumeResult,
+} from './stores/index.ts'
 
 export {
   definePolicy,
@@ -39,6 +54,7 @@ export {
   policyInputSchema,
 } from './policy/index.ts'
 export type { Policy, PolicyInput, BoundPolicy, Budget, FieldAction, Profile } from './policy/index.ts'
+export type { ColumnOf, TableOf, TypedPolicy, TypedPolicyInput } from './policy/index.ts'
 
 export { runWithContext, currentContext, requireContext, parseRunContext } from './context/index.ts'
 export type { Principal, RunContext } from './context/index.ts'

@@ -29,6 +29,8 @@ export interface FieldRule {
   readonly style?: MaskStyle
   /** mask / hash only: `data` may set the field (DESIGN §3); absent means refused. */
   readonly writable?: boolean
+  /** Free text written by end users: delimited as data in MCP text renderings. */
+  readonly untrusted?: boolean
   /** Writable despite a unique key that spans tenants (see policy/write-oracle-problems.ts). */
   readonly acceptGlobalUnique?: boolean
 }
