@@ -3,7 +3,7 @@
  * through `call` (never throws) and as per-principal definitions (`tools(ctx)`); every call is audited.
  */
 export { createToolset } from './create-toolset.ts'
-export type { Toolset, ToolsetOptions, ToolResult } from './create-toolset.ts'
+export type { RlsPostureGate, Toolset, ToolsetOptions, ToolResult } from './create-toolset.ts'
 export type { ToolDefinition } from './tool-definitions.ts'
 export type { SchemaDescription, DescribedModel, DescribedField, FieldAccess } from './describe-schema.ts'
 export type { QueryResult, GetResult, AggregateResult } from './read-tools.ts'
