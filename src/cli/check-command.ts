@@ -4,12 +4,14 @@
  * src/rls/check-rls-posture.ts) as a table, or JSON with `--json`. Exit code 0 when valid, 1 when the policy
  * is invalid or the posture has an error, 2 when the check itself failed.
  */
-import { createPgliteDatabase, createPostgresDatabase, serverVersion } from '../executor/index.ts'
+import { createPostgresDatabase, serverVersion } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
 import { bindPolicy, loadPolicyFile } from '../policy/index.ts'
 import { generateRls, inspectRlsPosture, type PostureReport } from '../rls/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
-import { DEMO_APP_ROLE, saasFixtureSql } from './saas-fixture.ts'
+import { EXIT_CODES, type CliOutput, type ExitCode } from './cli-output.ts'
+import { openDemoDatabase } from './demo-database.ts'
+import { DEMO_APP_ROLE } from './saas-fixture.ts'
 
 export interface CheckOptions {
   readonly policyPath: string
@@ -17,75 +19,94 @@ export interface CheckOptions {
   readonly role?: string
   /** Also check the RLS posture for this enforcement mode. */
   readonly rls?: 'rls' | 'both'
-  /** Print the posture report as JSON (with `rls`). */
-  readonly json?: boolean
-  readonly out: (line: string) => void
-  readonly err: (line: string) => void
+  readonly output: CliOutput
+  /** Where the embedded demo database image is cached (`null`: no cache). */
+  readonly cacheDir?: string | null
 }
 
-export async function runCheck(options: CheckOptions): Promise<number> {
+export async function runCheck(options: CheckOptions): Promise<ExitCode> {
+  const { output } = options
   let close: () => Promise<void> = async () => {}
   try {
-    const policy = await loadPolicyFile(options.policyPath)
+    const policy = await output.phase('Load the policy', () => loadPolicyFile(options.policyPath))
     let schema
     let db: AnyDatabase
     if (options.databaseUrl) {
       const database = createPostgresDatabase(options.databaseUrl)
       close = database.close
       db = database.db
-      await serverVersion(database.db)
-      schema = await introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
+      schema = await output.phase('Introspect the database', async () => {
+        await serverVersion(database.db)
+        return introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
+      })
     } else {
-      const database = await createPgliteDatabase()
+      const database = await openDemoDatabase({
+        output,
+        ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      })
       close = database.close
       db = database.db
-      await database.pglite.exec(saasFixtureSql())
-      schema = await introspectSchema(database.db, { role: options.role ?? DEMO_APP_ROLE })
+      schema = await output.phase('Introspect the embedded demo database', () =>
+        introspectSchema(database.db, { role: options.role ?? DEMO_APP_ROLE }),
+      )
     }
     const bound = bindPolicy(policy, schema)
     if (options.rls !== undefined) {
       const role = options.role ?? (options.databaseUrl ? undefined : DEMO_APP_ROLE)
-      const report = await inspectRlsPosture(db, bound, generateRls(bound), {
-        enforcement: options.rls,
-        ...(role === undefined ? {} : { role }),
-      })
-      printPosture(report, options)
-      return report.ok ? 0 : 1
+      const enforcement = options.rls
+      const report = await output.phase('Inspect the row-level security posture', () =>
+        inspectRlsPosture(db, bound, generateRls(bound), {
+          enforcement,
+          ...(role === undefined ? {} : { role }),
+        }),
+      )
+      printPosture(report, output)
+      return report.ok ? EXIT_CODES.ok : EXIT_CODES.invalid
     }
-    const models = Object.values(bound.models)
-    options.out(
-      `✔ ${options.policyPath}: ${models.length} models valid against ${Object.keys(schema.tables).length} tables`,
-    )
-    for (const m of models) {
-      const scope = m.policy.shared
+    const models = Object.values(bound.models).map((m) => ({
+      name: m.name,
+      table: m.table.key,
+      scope: m.policy.shared
         ? 'shared'
-        : m.policy.scoping.map((s) => `${s.column} = ${s.source}`).join(' and ') || 'row policies'
-      options.out(`  ${m.name} → ${m.table.key} (${scope})`)
-    }
-    return 0
+        : m.policy.scoping.map((s) => `${s.column} = ${s.source}`).join(' and ') || 'row policies',
+    }))
+    const tables = Object.keys(schema.tables).length
+    output.data({ ok: true, policy: options.policyPath, tables, models })
+    output.say(
+      `${output.paint.ok('✔')} ${options.policyPath}: ${plural(models.length, 'model')} valid against ${plural(tables, 'table')}`,
+    )
+    for (const m of models) output.say(`  ${m.name} → ${m.table} ${output.paint.dim(`(${m.scope})`)}`)
+    return EXIT_CODES.ok
   } catch (error) {
     if (isTesseraError(error)) {
-      options.err(`✘ ${error.code}: ${error.message}`)
-      return error.code === 'POLICY_INVALID' ? 1 : 2
+      const code = error.code === 'POLICY_INVALID' ? EXIT_CODES.invalid : EXIT_CODES.environment
+      output.data({ ok: false, error: error.toJSON() })
+      output.problem(`${output.paint.fail('✘')} ${error.code}: ${error.message}`)
+      return code
     }
-    options.err(`✘ check failed: ${error instanceof Error ? error.message : String(error)}`)
-    return 2
+    const message = error instanceof Error ? error.message : String(error)
+    output.data({ ok: false, error: { code: 'CHECK_FAILED', message } })
+    output.problem(`${output.paint.fail('✘')} check failed: ${message}`)
+    return EXIT_CODES.environment
   } finally {
     await close()
   }
 }
 
-function printPosture(report: PostureReport, options: CheckOptions): void {
-  if (options.json) {
-    options.out(JSON.stringify(report, null, 2))
-    return
-  }
+/** With `--json`, the report as one JSON document; otherwise a table. */
+function printPosture(report: PostureReport, output: CliOutput): void {
+  output.data(report)
   const errors = report.findings.filter((f) => f.severity === 'error').length
-  options.out(
-    `${report.ok ? '✔' : '✘'} RLS posture for role '${report.role}': ${errors} error(s), ` +
-      `${report.findings.length - errors} warning(s)`,
+  output.say(
+    `${report.ok ? output.paint.ok('✔') : output.paint.fail('✘')} RLS posture for role '${report.role}': ` +
+      `${errors} error(s), ${report.findings.length - errors} warning(s)`,
   )
   for (const f of report.findings) {
-    options.out(`  ${f.severity.padEnd(7)} ${f.code.padEnd(28)} ${(f.table ?? '-').padEnd(24)} ${f.message}`)
+    output.say(`  ${f.severity.padEnd(7)} ${f.code.padEnd(28)} ${(f.table ?? '-').padEnd(24)} ${f.message}`)
   }
+}
+
+/** "1 model", "8 models". */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
 }

@@ -5,10 +5,11 @@
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { MemoryAuditStore } from '../stores/index.ts'
-import { createPgliteDatabase } from '../executor/index.ts'
 import { loadPolicyFile } from '../policy/index.ts'
 import { createToolset } from '../tools/index.ts'
-import { DEMO_APP_ROLE, saasFixtureSql } from './saas-fixture.ts'
+import type { CliOutput } from './cli-output.ts'
+import { openDemoDatabase } from './demo-database.ts'
+import { DEMO_APP_ROLE } from './saas-fixture.ts'
 
 const ACME = {
   tenantId: 'a0000000-0000-4000-8000-000000000000',
@@ -23,29 +24,33 @@ const GLOBEX = {
 const GLOBEX_ORDER = '0b000000-0000-4000-8000-000000000001'
 
 export interface DemoOptions {
-  readonly json: boolean
-  readonly out: (line: string) => void
+  readonly output: CliOutput
+  /** Where the embedded database image is cached (`null`: no cache). */
+  readonly cacheDir?: string | null
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
-  const say = (text: string): void => {
-    if (!options.json) options.out(text)
-  }
+  const { output } = options
+  const say = output.say
   const started = performance.now()
   say('Starting an embedded PostgreSQL (PGlite) with a two-tenant SaaS fixture…')
-  const database = await createPgliteDatabase()
+  const database = await openDemoDatabase({
+    output,
+    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+  })
   try {
-    await database.pglite.exec(saasFixtureSql())
     const policyPath = fileURLToPath(new URL('../../policies/demo.yaml', import.meta.url))
-    const policy = await loadPolicyFile(policyPath)
+    const policy = await output.phase('Load the policy', () => loadPolicyFile(policyPath))
     const audit = new MemoryAuditStore()
-    const toolset = await createToolset({
-      db: database.db,
-      policy,
-      audit,
-      secret: randomBytes(32),
-      role: DEMO_APP_ROLE,
-    })
+    const toolset = await output.phase('Bind the policy to the live schema', () =>
+      createToolset({
+        db: database.db,
+        policy,
+        audit,
+        secret: randomBytes(32),
+        role: DEMO_APP_ROLE,
+      }),
+    )
     say(`Policy ${policyPath} bound to the live schema (version ${policy.versionHash.slice(0, 12)}).`)
     say(`Ready in ${Math.round(performance.now() - started)} ms.\n`)
 
@@ -57,13 +62,11 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       args: unknown,
     ): Promise<void> => {
       const result = await toolset.call(ctx, tool, args)
-      if (options.json) {
-        options.out(JSON.stringify({ step: title, as: who, tool, args, result }))
-        return
-      }
-      options.out(`▶ ${title}\n  as ${who}: ${tool} ${JSON.stringify(args)}`)
+      output.data({ step: title, as: who, tool, args, result })
+      say(`${output.paint.bold(`▶ ${title}`)}\n  as ${who}: ${tool} ${JSON.stringify(args)}`)
       const text = JSON.stringify(result)
-      options.out(`  → ${text.length > 900 ? `${text.slice(0, 900)}…` : text}\n`)
+      const shown = `  → ${text.length > 900 ? `${text.slice(0, 900)}…` : text}\n`
+      say(result.ok ? shown : output.paint.fail(shown))
     }
 
     const acme = { principal: ACME }
@@ -127,7 +130,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     say(
       `Every call above was audited: ${records.length} records, ${records.filter((r) => r.outcome !== 'success').length} denials or errors.`,
     )
-    if (options.json) options.out(JSON.stringify({ audit: { records: records.length } }))
+    output.data({ audit: { records: records.length } })
   } finally {
     await database.close()
   }

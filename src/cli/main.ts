@@ -1,21 +1,41 @@
-/** The `tessera` command. Console output is allowed here and only here (stdout belongs to the CLI). */
-import { Command } from 'commander'
-import { auditCommand } from './audit-command.ts'
-import { runCheck } from './check-command.ts'
-import { runDemo } from './demo-command.ts'
-import { registerRlsCommand } from './rls-command.ts'
+/**
+ * The `tessera` command. Console output is allowed here and only here (stdout belongs to the CLI).
+ * Each command's module is imported inside its action: `tessera --help` and `--version` load commander and
+ * nothing else (no Kysely, zod, pg or PGlite), so they answer in well under the 300 ms a CLI is allowed.
+ */
+import { readFileSync } from 'node:fs'
+import { URL } from 'node:url'
+import { Command, Option } from 'commander'
+import { EXIT_CODES, EXIT_CODES_HELP, processCliOutput, type CliOutput } from './cli-output.ts'
+import { addLazyCommand } from './lazy-command.ts'
+
+interface OutputFlags {
+  readonly json?: boolean
+  readonly verbose?: boolean
+  /** commander turns `--no-cache` into `cache: false`. */
+  readonly cache?: boolean
+}
 
 const program = new Command()
 program
   .name('tessera')
   .description('Safe, typed, audited access to multi-tenant PostgreSQL data for AI agents')
+  .version(packageVersion(), '-v, --version', 'print the version')
+  .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+  .showSuggestionAfterError()
 
 program
   .command('demo')
   .description('Run a scripted agent session on an embedded database (no server needed)')
   .option('--json', 'print machine-readable JSON lines instead of the narrated transcript')
-  .action(async (opts: { json?: boolean }) => {
-    await runDemo({ json: opts.json === true, out: (line) => console.log(line) })
+  .option('--verbose', 'print the time each phase took (stderr)')
+  .option('--no-cache', 'build the embedded database from SQL instead of the cached image')
+  .action(async (opts: OutputFlags) => {
+    await run(opts, async (output) => {
+      const { runDemo } = await import('./demo-command.ts')
+      await runDemo({ output, ...cacheOption(opts) })
+      return EXIT_CODES.ok
+    })
   })
 
 program
@@ -23,32 +43,92 @@ program
   .description(
     'Validate a policy file against a database schema (PostgreSQL URL, or the embedded demo database)',
   )
-  .argument('<policy>', 'policy file (.yaml or .json)')
-  .option('--database-url <url>', 'PostgreSQL connection string (default: the embedded demo database)')
+  .argument('[policy]', 'policy file (.yaml or .json) (env: TESSERA_POLICY)', process.env['TESSERA_POLICY'])
+  .addOption(
+    new Option(
+      '--database-url <url>',
+      'PostgreSQL connection string (default: the embedded demo database)',
+    ).env('DATABASE_URL'),
+  )
   .option('--role <role>', 'role to check privileges as (default: the connecting role)')
   .option('--rls <mode>', "also check the row-level security posture for enforcement 'rls' or 'both'")
-  .option('--json', 'print the RLS posture report as JSON')
+  .option('--json', 'print one JSON document with the models, the problems or the RLS posture')
+  .option('--verbose', 'print the time each phase took (stderr)')
+  .option('--no-cache', 'build the embedded database from SQL instead of the cached image')
   .action(
-    async (policy: string, opts: { databaseUrl?: string; role?: string; rls?: string; json?: boolean }) => {
-      if (opts.rls !== undefined && opts.rls !== 'rls' && opts.rls !== 'both') {
-        console.error(`✘ --rls must be 'rls' or 'both', not '${opts.rls}'`)
-        process.exitCode = 2
-        return
-      }
-      const { rls, ...rest } = opts
-      const code = await runCheck({
-        policyPath: policy,
-        ...rest,
-        ...(rls === undefined ? {} : { rls }),
-        out: (line) => console.log(line),
-        err: (line) => console.error(line),
+    async (
+      policy: string | undefined,
+      opts: OutputFlags & { databaseUrl?: string; role?: string; rls?: string },
+    ) => {
+      await run(opts, async (output) => {
+        if (policy === undefined || policy === '') {
+          output.problem('tessera check: name a policy file (or set TESSERA_POLICY)')
+          return EXIT_CODES.invalid
+        }
+        const rls = opts.rls
+        if (rls !== undefined && rls !== 'rls' && rls !== 'both') {
+          output.problem(`✘ --rls must be 'rls' or 'both', not '${rls}'`)
+          return EXIT_CODES.invalid
+        }
+        const { runCheck } = await import('./check-command.ts')
+        return runCheck({
+          policyPath: policy,
+          output,
+          ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
+          ...(opts.role === undefined ? {} : { role: opts.role }),
+          ...(rls === undefined ? {} : { rls }),
+          ...cacheOption(opts),
+        })
       })
-      process.exitCode = code
     },
   )
 
-registerRlsCommand(program)
+await addLazyCommand(
+  program,
+  process.argv,
+  'rls',
+  'Row-level security scripts generated from a policy',
+  async (p) => {
+    const { registerRlsCommand } = await import('./rls-command.ts')
+    registerRlsCommand(p)
+  },
+)
 
-program.addCommand(auditCommand({ out: (line) => console.log(line), err: (line) => console.error(line) }))
+await addLazyCommand(
+  program,
+  process.argv,
+  'audit',
+  'Read, verify and prune the audit trail (JSONL file or PostgreSQL)',
+  async (p) => {
+    const { auditCommand } = await import('./audit-command.ts')
+    p.addCommand(auditCommand({ out: (line) => console.log(line), err: (line) => console.error(line) }))
+  },
+)
 
 await program.parseAsync(process.argv)
+
+/** Runs a command with its output; anything thrown is an environment failure (exit 2), never a stack trace. */
+async function run(flags: OutputFlags, command: (output: CliOutput) => Promise<number>): Promise<void> {
+  const output = processCliOutput(flags)
+  const started = performance.now()
+  try {
+    process.exitCode = await command(output)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    output.data({ ok: false, error: { code: 'COMMAND_FAILED', message } })
+    output.problem(`${output.paint.fail('✘')} ${message}`)
+    process.exitCode = EXIT_CODES.environment
+  } finally {
+    output.detail(output.paint.dim(`⏱ total: ${Math.round(performance.now() - started)} ms`))
+  }
+}
+
+function cacheOption(flags: OutputFlags): { cacheDir?: null } {
+  return flags.cache === false ? { cacheDir: null } : {}
+}
+
+/** The version in package.json (read, not imported: src/cli and dist/cli sit at the same depth). */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(text) as { version: string }).version
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { runCheck } from '../../src/cli/check-command.ts'
+import { memoryCliOutput } from '../../src/cli/cli-output.ts'
 import { runRlsGenerate } from '../../src/cli/rls-command.ts'
 
 describe('tessera rls generate', () => {
@@ -39,14 +40,8 @@ describe('tessera rls generate', () => {
 
 describe('tessera check --rls', () => {
   it('fails on a database without the generated RLS, naming each table, and reports JSON on request', async () => {
-    const out: string[] = []
-    const code = await runCheck({
-      policyPath: 'policies/demo.yaml',
-      rls: 'both',
-      json: true,
-      out: (l) => out.push(l),
-      err: (l) => out.push(l),
-    })
+    const { output, stdout: out } = memoryCliOutput({ json: true })
+    const code = await runCheck({ policyPath: 'policies/demo.yaml', rls: 'both', output })
     expect(code).toBe(1)
     const report = JSON.parse(out.join('\n')) as { ok: boolean; findings: { code: string; table: string }[] }
     expect(report.ok).toBe(false)
