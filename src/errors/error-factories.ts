@@ -100,6 +100,17 @@ export function timeout(requestId?: string): TesseraError {
   })
 }
 
+/**
+ * A per-tenant limit is reached (concurrent statements, pending approvals). `limit` names it, `retryAfterMs`
+ * says when trying again is sensible; nothing about other tenants is revealed.
+ */
+export function rateLimited(message: string, limit: string, retryAfterMs: number): TesseraError {
+  return new TesseraError('RATE_LIMITED', message, {
+    hints: [`Retry after about ${retryAfterMs} ms`],
+    details: { limit, retryAfterMs },
+  })
+}
+
 export function writeDisabled(model: string, operation: string): TesseraError {
   return new TesseraError('WRITE_DISABLED', `Operation '${operation}' is not allowed on model '${model}'`, {
     details: { operation, model },

@@ -12,6 +12,7 @@ export {
   queryTooBroad,
   timeout,
   writeDisabled,
+  rateLimited,
   internalError,
   policyInvalid,
   withDetails,

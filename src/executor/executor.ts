@@ -8,7 +8,7 @@
 import { CompiledQuery } from 'kysely'
 import type { Logger } from 'pino'
 import type { Principal } from '../context/index.ts'
-import { internalError, tenantScopeRequired } from '../errors/index.ts'
+import { internalError, rateLimited, tenantScopeRequired } from '../errors/index.ts'
 import { mapDatabaseError } from './map-database-error.ts'
 import { sessionStatementTimeoutOf } from './tessera-dialect.ts'
 import type { AnyDatabase } from '../schema/index.ts'
@@ -41,6 +41,11 @@ export interface ExecutionSpec {
   readonly claims: boolean
   /** statement_timeout for this call, in milliseconds (a positive integer; the budget's value). */
   readonly statementTimeoutMs: number
+  /**
+   * Calls of this principal's tenant that may run at once on this executor (the budget's
+   * maxConcurrentPerTenant); one more is refused with RATE_LIMITED before it takes a connection.
+   */
+  readonly maxConcurrentPerTenant?: number
 }
 
 /**
@@ -103,7 +108,33 @@ export function createExecutor(options: ExecutorOptions): Executor {
   if (role !== undefined && role.trim() === '') throw new RangeError('role must not be blank')
   const sessionTimeout = options.defaultStatementTimeoutMs ?? sessionStatementTimeoutOf(db)
 
+  // Statements in flight per tenant. Counted around the whole call, connection wait included: a tenant that
+  // fills the pool with slow statements would otherwise make every other tenant's trivial read wait.
+  const inFlight = new Map<string, number>()
+
   async function run<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T> {
+    const max = spec.maxConcurrentPerTenant
+    if (max === undefined) return runNow(spec, body)
+    const tenant = spec.principal.tenantId
+    const running = inFlight.get(tenant) ?? 0
+    if (running >= max) {
+      throw rateLimited(
+        `Too many statements are running for this tenant (at most ${max} at once)`,
+        'max_concurrent_per_tenant',
+        Math.min(1_000, spec.statementTimeoutMs),
+      )
+    }
+    inFlight.set(tenant, running + 1)
+    try {
+      return await runNow(spec, body)
+    } finally {
+      const left = (inFlight.get(tenant) ?? 1) - 1
+      if (left <= 0) inFlight.delete(tenant)
+      else inFlight.set(tenant, left)
+    }
+  }
+
+  async function runNow<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T> {
     try {
       const settings = sessionSettings(spec, role, sessionTimeout, logger)
       if (spec.access === 'read' && settings.length === 0) return await body(db)

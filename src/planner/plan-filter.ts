@@ -60,7 +60,9 @@ export function planFilter(
           ])
         }
         cost.stringMatches += 1
-        if (typeof node.value === 'string') cost.patternWeight += Math.floor(node.value.length / 50)
+        if (typeof node.value === 'string') {
+          cost.patternWeight += patternWeight(node.op, node.value.length, field.column.dataType)
+        }
       }
       if (node.op === 'between') cost.betweens += 1
       const value = coerceFilterValue(field.column, node.op, node.value, `${path}.value`)
@@ -71,6 +73,19 @@ export function planFilter(
       throw new Error(`unhandled filter kind ${String(never)}`)
     }
   }
+}
+
+/**
+ * What a pattern filter costs beyond the flat +3: its length times the width the column may hold, per 50
+ * characters — an unanchored LIKE compares the pattern at every position of every value it scans. A column
+ * with a declared length (`varchar(n)`, `char(n)`) weighs n/256 (at least 1); an unbounded text column
+ * weighs 8 (values of kilobytes are ordinary there). `startswith` compares once per value: weight 1.
+ */
+export function patternWeight(op: string, length: number, dataType: string): number {
+  if (op === 'startswith') return Math.floor(length / 50)
+  const declared = /\((\d+)\)$/.exec(dataType)
+  const width = declared ? Math.max(1, Math.ceil(Number(declared[1]) / 256)) : 8
+  return Math.floor((length * width) / 50)
 }
 
 /** Complexity score (issue #3): base 1, +1 per selected field, +2 per filter, +10 per include, +1 per order key, +3 per string match (+1 per 50 pattern characters), +2 per `in` item, +2 per between. */

@@ -63,6 +63,7 @@ function finishBudget(acc: SelectAccumulator, limit: number): BudgetReport {
     includeDepth: acc.maxDepth,
     statementTimeoutMs: acc.budget.statementTimeoutMs,
     maxEstimatedCost: acc.budget.maxEstimatedCost,
+    maxConcurrentPerTenant: acc.budget.maxConcurrentPerTenant,
   }
 }
 

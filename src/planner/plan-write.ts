@@ -33,7 +33,7 @@ import {
   type WriteRequest,
 } from '../request/index.ts'
 import { writableField, writeFieldProblem, type WriteFieldUsage } from './write-field-access.ts'
-import { writeModelOf } from './write-grant.ts'
+import { withTenantPins, writeModelOf } from './write-grant.ts'
 import { writeCheckColumns } from './write-check.ts'
 import type {
   ColumnWrite,
@@ -70,7 +70,8 @@ export function planWrite(bound: BoundPolicy, principal: Principal, request: Wri
   if (mode === 'deny') throw writeDisabled(model.name, operation)
   // Permissive rules grant a write only through their caller-dependent part (write-grant.ts): otherwise
   // `is_public = true` would let A update, delete or create B's public rows on a model without scoping.
-  const visibility = planVisibility(writeModelOf(model), principal)
+  // Every tenant-like column must hold the caller's own value whichever rule grants the write (tenant-pins.ts).
+  const visibility = withTenantPins(planVisibility(writeModelOf(model), principal), model, principal)
   const base: Base = {
     operation: request.kind,
     mode,

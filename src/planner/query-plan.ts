@@ -111,6 +111,7 @@ export interface BudgetReport {
   readonly includeDepth: number
   readonly statementTimeoutMs: number
   readonly maxEstimatedCost: number
+  readonly maxConcurrentPerTenant: number
 }
 
 export interface QueryPlan {

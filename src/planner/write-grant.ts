@@ -15,7 +15,10 @@
  * grants before planVisibility binds them to the principal (binding erases which operands came from the
  * principal, so the reduction must come first). Target rows, WITH CHECK in memory and in SQL then all use it.
  */
+import type { Principal } from '../context/index.ts'
 import { type ConditionNode, referencedPrincipalPaths, type BoundModel } from '../policy/index.ts'
+import { bindConditionToPrincipal } from './bind-principal-values.ts'
+import type { VisibilityPlan } from './query-plan.ts'
 
 const FALSE: ConditionNode = Object.freeze({ kind: 'bool', value: false })
 
@@ -35,6 +38,30 @@ export function writeModelOf(model: BoundModel): BoundModel {
     writeModels.set(model, writeModel)
   }
   return writeModel
+}
+
+/**
+ * The write visibility with the model's tenant pins (policy/tenant-pins.ts) added as restrictive rules, so
+ * the in-memory check, the UPDATE/DELETE target predicate and the SQL WITH CHECK all require them. A bypass
+ * lifts them, as it lifts the scoping; a shared model has none. A pin whose principal value does not resolve,
+ * or cannot be a value of the column, is TENANT_SCOPE_REQUIRED (bindConditionToPrincipal).
+ */
+export function withTenantPins(v: VisibilityPlan, model: BoundModel, principal: Principal): VisibilityPlan {
+  if (v.bypass !== null || v.shared || model.tenantPins.length === 0) return v
+  const pins = model.tenantPins.map((pin) => ({
+    name: `tenant pin ${pin.column}`,
+    condition: bindConditionToPrincipal(
+      {
+        kind: 'compare',
+        op: '=',
+        left: { kind: 'field', name: pin.column },
+        right: { kind: 'principal', path: pin.path },
+      },
+      model,
+      principal,
+    ),
+  }))
+  return { ...v, restrictive: [...v.restrictive, ...pins] }
 }
 
 /** The write-granting part of a permissive rule's condition (memoised: conditions are frozen, parsed once). */

@@ -11,6 +11,10 @@ import { conditionLiteralProblems } from './condition-literal-problems.ts'
 import { deepFreeze } from './deep-freeze.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
 import { resolveRelation } from './resolve-relation.ts'
+import { TENANT_LIKE_COLUMNS, tenantColumnsOf, tenantPinsOf } from './tenant-pins.ts'
+
+export { TENANT_LIKE_COLUMNS }
+import { referenceProblems, uniqueKeyProblems, type OracleCheckContext } from './write-oracle-problems.ts'
 import type {
   BoundField,
   BoundModel,
@@ -20,15 +24,6 @@ import type {
   ModelPolicy,
   Policy,
 } from './types.ts'
-
-/** Column names that mark a tenant boundary: such a column must be scoped, used, or explicitly waived. */
-export const TENANT_LIKE_COLUMNS: readonly string[] = Object.freeze([
-  'tenant_id',
-  'organization_id',
-  'org_id',
-  'account_id',
-  'workspace_id',
-])
 
 export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
   const problems: PolicyProblem[] = []
@@ -72,9 +67,12 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
       }
     }
     // A scoped column is exempt: its value on every visible row is the caller's own (e.g. the tenant_id half of
-    // a composite (tenant_id, order_id) foreign key), so joining on it reveals nothing.
+    // a composite (tenant_id, order_id) foreign key), so joining on it reveals nothing — but only while no
+    // permissive rule (bypass included) can make another tenant's row visible: on such a row the scoped column
+    // holds a foreign value, and an include would hand it out as the included row's key.
     const joinable = (m: ModelPolicy, column: string): boolean =>
-      effectiveRule(m, column).action === 'allow' || m.scoping.some((s) => s.column === column)
+      effectiveRule(m, column).action === 'allow' ||
+      (m.scoping.some((s) => s.column === column) && !m.rowPolicies.some((r) => r.mode === 'permissive'))
     for (const relation of Object.values(relations.get(model.name) ?? {})) {
       const target = policy.models[relation.target]
       for (const pair of relation.pairs) {
@@ -99,6 +97,20 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
     if (table) checkCascades(model, table, problems)
   }
 
+  const oracle: OracleCheckContext = {
+    rule: effectiveRule,
+    at,
+    tenantColumns: tenantColumnsOf,
+    models: Object.values(policy.models),
+    tables,
+  }
+  for (const model of Object.values(policy.models)) {
+    const table = tables.get(model.name)
+    if (!table) continue
+    problems.push(...uniqueKeyProblems(model, table, oracle))
+    problems.push(...referenceProblems(model, table, oracle, relations.get(model.name) ?? {}))
+  }
+
   if (problems.length > 0) throw policyInvalid(problems)
 
   const models: Record<string, BoundModel> = {}
@@ -116,6 +128,7 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
       fields,
       primaryKey: table.primaryKey,
       relations: relations.get(model.name) ?? {},
+      tenantPins: tenantPinsOf(model, table),
     }
   }
   return deepFreeze({ policy, schema: snapshot, models })

@@ -135,6 +135,7 @@ function normaliseModel(
             action: rule.action,
             ...(rule.pattern !== undefined ? { pattern: rule.pattern } : {}),
             ...(rule.style !== undefined ? { style: rule.style } : {}),
+            ...(rule.acceptGlobalUnique === true ? { acceptGlobalUnique: true } : {}),
           }
   }
 
@@ -216,6 +217,7 @@ function mergeBudget(base: Budget, override: ParsedBudget | undefined): Budget {
     maxInItems: override?.maxInItems ?? base.maxInItems,
     maxFilters: override?.maxFilters ?? base.maxFilters,
     maxEstimatedCost: override?.maxEstimatedCost ?? base.maxEstimatedCost,
+    maxConcurrentPerTenant: override?.maxConcurrentPerTenant ?? base.maxConcurrentPerTenant,
   }
 }
 

@@ -77,6 +77,7 @@ export type {
   Policy,
   RowPolicy,
   ScopeRule,
+  TenantPin,
   WritePolicy,
 } from './types.ts'
 export { hashValue, maskValue } from './field-transforms.ts'

@@ -43,6 +43,12 @@ export const fieldRuleSchema = z.union([
       pattern: z.string().min(1).max(200).optional(),
       /** Mask style when no pattern is given; `auto` picks email/phone/partial from the value's shape. */
       style: z.enum(MASK_STYLES).optional(),
+      /**
+       * The field may be written although a unique key that does not include the tenant column covers it: a
+       * write that collides with another tenant's value answers differently from one that does not, so the
+       * policy must say the value is not secret (e.g. a public slug). Default false: such a policy does not load.
+       */
+      acceptGlobalUnique: z.boolean().optional(),
     })
     .strict(),
 ])
@@ -61,6 +67,11 @@ export const budgetSchema = z
     maxFilters: z.number().int().positive().max(1_000).optional(),
     /** Upper bound on the planner's EXPLAIN cost estimate, checked before executing (PGlite has no timeout). */
     maxEstimatedCost: z.number().positive().optional(),
+    /**
+     * Statements one tenant may have running at once (all models of the toolset together); one more is
+     * RATE_LIMITED with a retry hint, so one tenant cannot hold the whole pool (or PGlite's one connection).
+     */
+    maxConcurrentPerTenant: z.number().int().positive().max(1_000).optional(),
   })
   .strict()
 

@@ -27,6 +27,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxInItems: 1_000,
       maxFilters: 50,
       maxEstimatedCost: 1e6,
+      maxConcurrentPerTenant: 8,
     }),
   }),
   INTERNAL: Object.freeze({
@@ -42,6 +43,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxInItems: 1_000,
       maxFilters: 100,
       maxEstimatedCost: 1e7,
+      maxConcurrentPerTenant: 16,
     }),
   }),
   DEV: Object.freeze({
@@ -57,6 +59,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxInItems: 5_000,
       maxFilters: 200,
       maxEstimatedCost: 1e8,
+      maxConcurrentPerTenant: 32,
     }),
   }),
 })

@@ -17,12 +17,16 @@ export interface Budget {
   readonly maxInItems: number
   readonly maxFilters: number
   readonly maxEstimatedCost: number
+  /** Statements one tenant may have running at once, across the toolset; more → RATE_LIMITED. */
+  readonly maxConcurrentPerTenant: number
 }
 
 export interface FieldRule {
   readonly action: FieldAction
   readonly pattern?: string
   readonly style?: MaskStyle
+  /** Writable despite a unique key that spans tenants (see policy/write-oracle-problems.ts). */
+  readonly acceptGlobalUnique?: boolean
 }
 
 export interface ScopeRule {
@@ -110,6 +114,18 @@ export interface BoundModel {
   readonly fields: Readonly<Record<string, BoundField>>
   readonly primaryKey: readonly string[]
   readonly relations: Readonly<Record<string, BoundRelation>>
+  /**
+   * Tenant-like columns a written row must hold the caller's own value in, whatever rule grants the write
+   * (see tenant-pins.ts); checked with the write check on every create, update and delete unless a bypass holds.
+   */
+  readonly tenantPins: readonly TenantPin[]
+}
+
+export interface TenantPin {
+  readonly column: string
+  readonly path: PrincipalPath
+  /** The path as written, e.g. `principal.tenantId`. */
+  readonly source: string
 }
 
 export interface BoundPolicy {

@@ -10,6 +10,12 @@ import { LIST_OPS, PATTERN_OPS, type FilterOp, type ListOp, type PatternOp } fro
 
 /** Longest literal accepted by contains / startswith / endswith (unanchored LIKE costs grow with it). */
 export const MAX_PATTERN_LENGTH = 1_000
+/**
+ * Longest literal for `contains` / `endswith`: an unanchored LIKE compares the pattern at every position of
+ * every row it scans (work ~ rows × column width × pattern length), so a 1,000-character pattern over
+ * 10,000-character rows ran for seconds under a low cost estimate. Anchored `startswith` keeps the longer cap.
+ */
+export const MAX_UNANCHORED_PATTERN_LENGTH = 100
 /** Longest decimal string accepted for numeric columns. */
 export const MAX_NUMERIC_LENGTH = 200
 
@@ -199,9 +205,8 @@ export function coerceFilterValue(column: ColumnInfo, op: FilterOp, value: unkno
       return fail(path, `'${op}' can only be used on text fields, not on '${column.name}'`)
     }
     if (typeof value !== 'string') return fail(path, `'${op}' takes a string`)
-    if (value.length > MAX_PATTERN_LENGTH) {
-      return fail(path, `'${op}' takes at most ${MAX_PATTERN_LENGTH} characters`)
-    }
+    const max = op === 'startswith' ? MAX_PATTERN_LENGTH : MAX_UNANCHORED_PATTERN_LENGTH
+    if (value.length > max) return fail(path, `'${op}' takes at most ${max} characters`)
     return value
   }
   if (isListOp(op)) {

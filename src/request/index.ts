@@ -70,6 +70,7 @@ export type {
 export { zodErrorToValidationError, zodIssuesToValidationIssues } from './zod-issues.ts'
 export {
   MAX_PATTERN_LENGTH,
+  MAX_UNANCHORED_PATTERN_LENGTH,
   MAX_NUMERIC_LENGTH,
   UUID_PATTERN,
   isIsoTimestamp,

@@ -15,6 +15,11 @@ export interface InputLimits {
   readonly maxArrayLength: number
   /** Longest string value or object key, in UTF-16 code units. */
   readonly maxStringLength: number
+  /**
+   * The whole request, measured as its JSON text would be: UTF-8 bytes of every string and key plus a few
+   * bytes per value. Each other limit alone still let ~50 MB through (5,000 strings of 10,000 characters).
+   */
+  readonly maxRequestBytes: number
 }
 
 export const DEFAULT_INPUT_LIMITS: InputLimits = Object.freeze({
@@ -22,7 +27,11 @@ export const DEFAULT_INPUT_LIMITS: InputLimits = Object.freeze({
   maxNodes: 5_000,
   maxArrayLength: 10_000,
   maxStringLength: 10_000,
+  maxRequestBytes: 1_048_576,
 })
+
+/** JSON punctuation a value costs beyond its text (quotes, separators, a short scalar). */
+const VALUE_OVERHEAD_BYTES = 4
 
 /** Keys that reach or replace prototypes when copied with `Object.assign` or `obj[key] = …` (THREATS fact 11). */
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
@@ -78,17 +87,25 @@ export function guardInput(value: unknown, limits: Partial<InputLimits> = {}): v
   const max: InputLimits = limitsWith(limits)
   const stack: Frame[] = [{ value, depth: 0, path: null, inArray: false }]
   let counted = 1
+  let bytes = 0
+  const addBytes = (text: string, link: PathLink | null): void => {
+    bytes += VALUE_OVERHEAD_BYTES + Buffer.byteLength(text, 'utf8')
+    if (bytes > max.maxRequestBytes) reject(link, `the request is larger than ${max.maxRequestBytes} bytes`)
+  }
 
   for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     const { value: current, path: link } = frame
     switch (typeof current) {
       case 'string':
         checkString(current, link, 'string', max)
+        addBytes(current, link)
         continue
       case 'number':
         if (!Number.isFinite(current)) reject(link, 'numbers must be finite (no NaN or Infinity)')
+        bytes += VALUE_OVERHEAD_BYTES + 20
         continue
       case 'boolean':
+        bytes += VALUE_OVERHEAD_BYTES
         continue
       case 'undefined':
         if (frame.inArray || link === null) reject(link, 'undefined is not a JSON value')
@@ -143,6 +160,7 @@ export function guardInput(value: unknown, limits: Partial<InputLimits> = {}): v
       const child: PathLink = { parent: link, segment: key }
       if (FORBIDDEN_KEYS.has(key)) reject(child, `the key '${key}' is not allowed`)
       checkString(key, child, 'key', max)
+      addBytes(key, child)
     }
     counted += keys.length
     if (counted > max.maxNodes) reject(link, `the request holds more than ${max.maxNodes} values`)

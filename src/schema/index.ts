@@ -3,7 +3,15 @@ export type { IntrospectOptions } from './introspect-schema.ts'
 export { columnTypeClass } from './column-type-class.ts'
 export type { PgTypeDescriptor } from './column-type-class.ts'
 export { findColumn } from './types.ts'
-export type { ColumnInfo, ColumnTypeClass, DbSchema, ForeignKeyInfo, IndexInfo, TableInfo } from './types.ts'
+export type {
+  ColumnInfo,
+  ColumnTypeClass,
+  DbSchema,
+  ForeignKeyInfo,
+  IndexInfo,
+  TableInfo,
+  UniqueKeyInfo,
+} from './types.ts'
 export type { AnyDatabase, AnyTables } from './any-database.ts'
 export { readRlsCatalog } from './read-rls-catalog.ts'
 export type {

@@ -26,6 +26,7 @@ import type {
   IndexInfo,
   ReferentialAction,
   TableInfo,
+  UniqueKeyInfo,
 } from './types.ts'
 import type { AnyDatabase } from './any-database.ts'
 
@@ -129,6 +130,15 @@ interface IndexRow {
   readonly column_name: string | null
 }
 
+interface UniqueKeyRow {
+  readonly index_oid: string
+  readonly table_oid: string
+  readonly name: string
+  readonly is_primary: boolean
+  readonly column_name: string
+  readonly is_key: boolean
+}
+
 async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Promise<DbSchema> {
   const tables = await readTables(trx, schemas)
   const oids = tables.map((t) => t.oid)
@@ -136,6 +146,8 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
   const baseTypes = await readBaseTypes(trx, [...new Set(columns.map((c) => c.type_oid))])
   const constraints = oids.length === 0 ? [] : await readConstraints(trx, oids)
   const indexes = oids.length === 0 ? [] : await readIndexes(trx, oids)
+  const uniqueKeys = oids.length === 0 ? [] : await readUniqueKeys(trx, oids)
+  const uniqueKeysByTable = groupBy(uniqueKeys, (u) => u.table_oid)
   const cascades = oids.length === 0 ? [] : await readCascadingReferences(trx, oids)
   const cascadesByTable = groupBy(cascades, (c) => c.table_oid)
 
@@ -155,6 +167,7 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
       primaryKey: tableConstraints.filter((c) => c.kind === 'p').map((c) => c.column_name),
       foreignKeys: toForeignKeys(tableConstraints.filter((c) => c.kind === 'f')),
       indexes: toIndexes(indexesByTable.get(table.oid) ?? []),
+      uniqueKeys: toUniqueKeys(uniqueKeysByTable.get(table.oid) ?? []),
       estimatedRows:
         table.reltuples >= 0 ? Math.round(table.reltuples) : await countRows(trx, table.schema, table.name),
       rlsEnabled: table.rls_enabled,
@@ -312,6 +325,36 @@ async function readIndexes(trx: AnyTransaction, oids: readonly string[]): Promis
 }
 
 /**
+ * Every valid unique index (constraint-backed or not, partial and expression ones included): its plain key
+ * columns, and — for an index with an expression or a predicate — every column it depends on (pg_depend lists
+ * the columns an expression or predicate reads; it also lists INCLUDE columns, a harmless over-approximation).
+ */
+async function readUniqueKeys(
+  trx: AnyTransaction,
+  oids: readonly string[],
+): Promise<readonly UniqueKeyRow[]> {
+  const result = await sql<UniqueKeyRow>`
+    select i.indexrelid::text as index_oid, i.indrelid::text as table_oid, ic.relname as name,
+           i.indisprimary as is_primary, a.attname as column_name, true as is_key
+    from pg_catalog.pg_index i
+    join pg_catalog.pg_class ic on ic.oid = i.indexrelid
+    cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, position)
+    join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+    where i.indrelid = any(${oids}::oid[]) and i.indisunique and i.indisvalid and k.position <= i.indnkeyatts
+    union all
+    select i.indexrelid::text, i.indrelid::text, ic.relname, i.indisprimary, a.attname, false
+    from pg_catalog.pg_index i
+    join pg_catalog.pg_class ic on ic.oid = i.indexrelid
+    join pg_catalog.pg_depend d
+      on d.classid = 'pg_catalog.pg_class'::regclass and d.objid = i.indexrelid
+     and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid = i.indrelid and d.refobjsubid > 0
+    join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = d.refobjsubid
+    where i.indrelid = any(${oids}::oid[]) and i.indisunique and i.indisvalid
+      and (i.indexprs is not null or i.indpred is not null)`.execute(trx)
+  return result.rows
+}
+
+/**
  * Exact count for a table never analysed, capped so a large unanalysed table costs at most one bounded
  * scan. The identifiers come from the catalog and are quoted by Kysely, never spliced as text; a savepoint
  * keeps a failing count from aborting the snapshot transaction.
@@ -382,6 +425,22 @@ function toIndexes(rows: readonly IndexRow[]): IndexInfo[] {
     })
   }
   return indexes.sort((a, b) => compareText(a.name, b.name))
+}
+
+function toUniqueKeys(rows: readonly UniqueKeyRow[]): UniqueKeyInfo[] {
+  const keys: UniqueKeyInfo[] = []
+  for (const group of groupBy(rows, (r) => r.index_oid).values()) {
+    const first = group[0]
+    if (first === undefined) continue
+    const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort(compareText)
+    keys.push({
+      name: first.name,
+      primary: first.is_primary,
+      keyColumns: sorted(group.filter((r) => r.is_key).map((r) => r.column_name)),
+      involvedColumns: sorted(group.map((r) => r.column_name)),
+    })
+  }
+  return keys.sort((a, b) => compareText(a.name, b.name))
 }
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {

@@ -66,6 +66,21 @@ export interface IndexInfo {
   readonly primary: boolean
 }
 
+/**
+ * Anything that makes the database refuse a duplicate: unique constraints, the primary key and unique indexes,
+ * partial and expression ones included (IndexInfo reports those as not unique, because their plain columns
+ * alone are not). A write that collides answers differently from one that does not, so the policy validator
+ * asks whether such a key spans tenants (see policy/write-oracle-problems.ts).
+ */
+export interface UniqueKeyInfo {
+  readonly name: string
+  readonly primary: boolean
+  /** Plain key columns, in no particular order. */
+  readonly keyColumns: readonly string[]
+  /** Every column the key depends on: key columns plus those an expression or predicate reads. */
+  readonly involvedColumns: readonly string[]
+}
+
 export interface TableInfo {
   readonly schema: string
   readonly name: string
@@ -75,6 +90,7 @@ export interface TableInfo {
   readonly primaryKey: readonly string[]
   readonly foreignKeys: readonly ForeignKeyInfo[]
   readonly indexes: readonly IndexInfo[]
+  readonly uniqueKeys: readonly UniqueKeyInfo[]
   /** `pg_class.reltuples` (after ANALYZE), or a count for small tables never analysed; never negative. */
   readonly estimatedRows: number
   readonly rlsEnabled: boolean

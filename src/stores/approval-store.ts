@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
+import { rateLimited, type TesseraError } from '../errors/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected'
@@ -60,6 +61,31 @@ export interface ApprovalStore {
 /** Default time to live of a pending approval. */
 export const DEFAULT_APPROVAL_TTL_MS = 15 * 60 * 1000
 
+/**
+ * Most approvals one tenant may have waiting (pending, not expired) at once: each holds the request's
+ * arguments, so without a bound one tenant could fill the store (and the in-memory store the heap).
+ */
+export const DEFAULT_MAX_PENDING_PER_TENANT = 100
+
+export interface ApprovalStoreOptions {
+  readonly maxPendingPerTenant?: number
+}
+
+function tooManyPending(max: number): TesseraError {
+  return rateLimited(
+    `Too many approvals are waiting for this tenant (at most ${max}); decide or let some expire first`,
+    'max_pending_approvals',
+    60_000,
+  )
+}
+
+function pendingLimit(options: ApprovalStoreOptions): number {
+  const max = options.maxPendingPerTenant ?? DEFAULT_MAX_PENDING_PER_TENANT
+  if (!Number.isSafeInteger(max) || max <= 0)
+    throw new RangeError('maxPendingPerTenant must be a positive integer')
+  return max
+}
+
 interface ApprovalState {
   readonly status: ApprovalStatus
   readonly payloadHash: string
@@ -80,8 +106,18 @@ function refusal(state: ApprovalState | null, payloadHash: string): Exclude<Cons
 
 export class MemoryApprovalStore implements ApprovalStore {
   readonly #approvals = new Map<string, Approval>()
+  readonly #maxPending: number
+
+  constructor(options: ApprovalStoreOptions = {}) {
+    this.#maxPending = pendingLimit(options)
+  }
 
   async create(pending: PendingApproval): Promise<Approval> {
+    let waiting = 0
+    for (const a of this.#approvals.values()) {
+      if (a.tenantId === pending.tenantId && a.status === 'pending' && isLive(a)) waiting++
+    }
+    if (waiting >= this.#maxPending) throw tooManyPending(this.#maxPending)
     const approval: Approval = Object.freeze({
       id: randomUUID(),
       status: 'pending',
@@ -203,17 +239,23 @@ const COLUMNS = sql.raw(
  */
 export class PostgresApprovalStore implements ApprovalStore {
   readonly #db: AnyDatabase
+  readonly #maxPending: number
 
-  constructor(db: AnyDatabase) {
+  constructor(db: AnyDatabase, options: ApprovalStoreOptions = {}) {
     this.#db = db
+    this.#maxPending = pendingLimit(options)
   }
 
+  /** The count and the insert are one statement; concurrent creates may overshoot by the number in flight. */
   async create(p: PendingApproval): Promise<Approval> {
     const result = await sql<ApprovalRow>`insert into tessera_approvals
       (id, status, tenant_id, user_id, tool, model, payload_hash, args, expires_at)
-      values (${randomUUID()}, 'pending', ${p.tenantId}, ${p.userId}, ${p.tool}, ${p.model}, ${p.payloadHash},
-              ${JSON.stringify(p.args ?? null)}, ${p.expiresAt.toISOString()})
+      select ${randomUUID()}, 'pending', ${p.tenantId}, ${p.userId}, ${p.tool}, ${p.model}, ${p.payloadHash},
+             ${JSON.stringify(p.args ?? null)}::jsonb, ${p.expiresAt.toISOString()}::timestamptz
+      where (select count(*) from tessera_approvals
+             where tenant_id = ${p.tenantId} and status = 'pending' and expires_at > now()) < ${this.#maxPending}
       returning ${COLUMNS}`.execute(this.#db)
+    if (result.rows.length === 0) throw tooManyPending(this.#maxPending)
     return toApproval(first(result.rows))
   }
 

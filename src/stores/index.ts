@@ -22,8 +22,10 @@ export type {
 } from './audit-store.ts'
 export { MemoryAuditStore, DEFAULT_MEMORY_AUDIT_CAPACITY } from './memory-audit-store.ts'
 export type { MemoryAuditStoreOptions } from './memory-audit-store.ts'
+export { boundArgs, boundImage, boundValue, MAX_IMAGE_CHARS, MAX_IMAGE_VALUE_CHARS } from './bounded-image.ts'
 export {
   DEFAULT_APPROVAL_TTL_MS,
+  DEFAULT_MAX_PENDING_PER_TENANT,
   MemoryApprovalStore,
   PostgresApprovalStore,
   approvalTableSql,
@@ -33,6 +35,7 @@ export type {
   Approval,
   ApprovalStatus,
   ApprovalStore,
+  ApprovalStoreOptions,
   ConsumeResult,
   PendingApproval,
 } from './approval-store.ts'

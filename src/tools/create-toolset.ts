@@ -17,7 +17,7 @@ import { type RunContext, parseRunContext } from '../context/index.ts'
 import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
 import { createExecutor, ENFORCEMENT_MODES, isPglite, type EnforcementMode } from '../executor/index.ts'
 import { bindPolicy, type BoundPolicy, type Policy } from '../policy/index.ts'
-import { parseRequest } from '../request/index.ts'
+import { DEFAULT_INPUT_LIMITS, parseRequest } from '../request/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
 import { describeSchema, type SchemaDescription } from './describe-schema.ts'
 import {
@@ -53,6 +53,11 @@ export interface ToolsetOptions {
   readonly approvals?: ApprovalStore
   /** Time to live of a pending approval in milliseconds (default 15 minutes). */
   readonly approvalTtlMs?: number
+  /**
+   * Largest tool request accepted, in bytes of its JSON form (default 1 MiB); a larger one is a
+   * VALIDATION_ERROR before anything else reads it.
+   */
+  readonly maxRequestBytes?: number
   /**
    * Judges the database's row-level security for `rls` / `both` enforcement before the toolset starts. The
    * package root's createToolset supplies the generated-RLS posture check (src/rls); a toolset asked for `rls`
@@ -156,6 +161,12 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
       details: { approvalTtlMs },
     })
   }
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_INPUT_LIMITS.maxRequestBytes
+  if (!Number.isSafeInteger(maxRequestBytes) || maxRequestBytes <= 0) {
+    throw new TesseraError('VALIDATION_ERROR', 'maxRequestBytes must be a positive integer', {
+      details: { maxRequestBytes },
+    })
+  }
   const runtime: ToolRuntime = {
     db: options.db,
     bound,
@@ -172,6 +183,7 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     logger: options.logger,
     approvals: options.approvals ?? new MemoryApprovalStore(),
     approvalTtlMs,
+    inputLimits: maxRequestBytes === DEFAULT_INPUT_LIMITS.maxRequestBytes ? {} : { maxRequestBytes },
   }
   return new ToolsetImpl(runtime)
 }
@@ -211,7 +223,7 @@ class ToolsetImpl implements Toolset {
   describeSchema(ctx: RunContext, args: { model?: string } = {}): Promise<SchemaDescription> {
     return runReadTool(this.#runtime, 'db_describe_schema', 'describe', ctx, args, async ({ ctx: c }) => {
       // Validated like every other tool's arguments: unknown keys (`roles`, `tenantId`, …) are refused.
-      const req = parseRequest('describeSchema', args)
+      const req = parseRequest('describeSchema', args, this.#runtime.inputLimits)
       return describeSchema(this.#runtime.bound, c.principal, req.model)
     })
   }

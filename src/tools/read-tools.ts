@@ -91,6 +91,7 @@ async function execute(
       principal: ctx.principal,
       claims: runtime.enforcement !== 'app',
       statementTimeoutMs: budget.statementTimeoutMs,
+      maxConcurrentPerTenant: budget.maxConcurrentPerTenant,
     },
     async (q: AnyDatabase) => {
       if (runtime.costGuard) {
@@ -119,7 +120,7 @@ export async function runQuery(
   args: unknown,
   facts: CallFacts,
 ): Promise<QueryResult> {
-  const req = parseRequest('query', args)
+  const req = parseRequest('query', args, runtime.inputLimits)
   const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
   selectFacts(plan.root, facts)
   const raw = await execute(
@@ -158,7 +159,7 @@ export async function runGet(
   args: unknown,
   facts: CallFacts,
 ): Promise<GetResult> {
-  const req = parseRequest('get', args)
+  const req = parseRequest('get', args, runtime.inputLimits)
   const plan = planGet(runtime.bound, ctx.principal, req)
   selectFacts(plan.root, facts)
   const raw = await execute(
@@ -191,7 +192,7 @@ export async function runAggregate(
   args: unknown,
   facts: CallFacts,
 ): Promise<AggregateResult> {
-  const req = parseRequest('aggregate', args)
+  const req = parseRequest('aggregate', args, runtime.inputLimits)
   const plan = planAggregate(runtime.bound, ctx.principal, req)
   const vf = visibilityFacts(plan.visibility)
   facts.model = plan.model

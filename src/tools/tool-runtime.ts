@@ -12,9 +12,11 @@ import {
   type AuditStore,
   type StagedAudit,
   sanitizeAuditInput,
+  boundImage,
   type ApprovalStore,
 } from '../stores/index.ts'
 import { parseRunContext, type RunContext } from '../context/index.ts'
+import type { InputLimits } from '../request/index.ts'
 import { type ErrorCode, internalError, isTesseraError, type TesseraError } from '../errors/index.ts'
 import { type EnforcementMode, type Executor, mapDatabaseError } from '../executor/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
@@ -37,6 +39,8 @@ export interface ToolRuntime {
   readonly approvals: ApprovalStore
   /** Time to live of a pending approval. */
   readonly approvalTtlMs: number
+  /** Input-guard limits every tool's arguments are checked against (the whole-request size among them). */
+  readonly inputLimits: Partial<InputLimits>
 }
 
 /** Facts a tool reports for its audit record. */
@@ -127,8 +131,10 @@ export function auditDraft(
     affectedRows: facts.affectedRows ?? null,
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
     reason: facts.reason ?? null,
-    before: facts.before ?? null,
-    after: facts.after ?? null,
+    // Images are bounded (long values cut, ending with the digest of the whole): a 1 MB value written 20 times
+    // must not keep 20 MB in an in-memory audit.
+    before: facts.before == null ? null : boundImage(facts.before),
+    after: facts.after == null ? null : boundImage(facts.after),
     policyVersion: runtime.bound.policy.versionHash,
   }
 }

@@ -13,7 +13,7 @@
  * payload, another principal), 'The approval has already been used', 'The approval has expired',
  * 'The approval was rejected'.
  */
-import type { AuditAction, ConsumeResult } from '../stores/index.ts'
+import { type AuditAction, boundArgs, type ConsumeResult } from '../stores/index.ts'
 import type { Principal, RunContext } from '../context/index.ts'
 import { TesseraError, validationError } from '../errors/index.ts'
 import {
@@ -73,7 +73,7 @@ async function write(
   scope: WriteCallScope,
 ): Promise<WriteResult> {
   const { ctx, facts } = scope
-  const request = parseWriteRequest(kind, args)
+  const request = parseWriteRequest(kind, args, runtime.inputLimits)
   facts.reason = request.reason ?? null
   const plan = planWrite(runtime.bound, ctx.principal, request)
   planFacts(plan, facts)
@@ -103,6 +103,7 @@ function executionSpec(
     principal: scope.ctx.principal,
     claims: runtime.enforcement !== 'app',
     statementTimeoutMs: plan.statementTimeoutMs,
+    maxConcurrentPerTenant: runtime.bound.models[plan.model]?.policy.budget.maxConcurrentPerTenant ?? 1,
   }
 }
 
@@ -144,7 +145,8 @@ export function approvalPayloadHash(
       roles: [...(principal.roles ?? [])].sort(),
       metadata: principal.metadata ?? null,
       tool,
-      args: approvalPayload(request),
+      // What the approver reads, bounded; the payload hash above binds the full arguments.
+      args: boundArgs(approvalPayload(request)),
       policyVersion,
     }),
   )
@@ -170,7 +172,8 @@ async function passApproval(
       tool,
       model: plan.model,
       payloadHash: hash,
-      args: approvalPayload(request),
+      // What the approver reads, bounded; the payload hash above binds the full arguments.
+      args: boundArgs(approvalPayload(request)),
       expiresAt: new Date(Date.now() + runtime.approvalTtlMs),
     })
     throw approvalRequired(

@@ -49,7 +49,11 @@ const policy: PolicyInput = {
   models: {
     Gadget: {
       table: 'gadgets',
-      fields: { id: 'allow', ...Object.fromEntries(FIELDS.map((f) => [f, 'allow'])) },
+      // A caller-supplied integer key spanning tenants: accepted explicitly (the collision is an oracle).
+      fields: {
+        id: { action: 'allow', acceptGlobalUnique: true },
+        ...Object.fromEntries(FIELDS.map((f) => [f, 'allow'])),
+      },
       scoping: { tenant_id: 'principal.tenantId' },
       aggregations: { fields: ['score', 'amount', 'rank', 'at', 'code'], groupBy: ['flag', 'rank', 'code'] },
       write: { create: 'allow', update: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },

@@ -37,6 +37,7 @@ function table(name: string, columns: ColumnInfo[], estimatedRows: number): Tabl
     primaryKey: ['id'],
     foreignKeys: [],
     indexes: [],
+    uniqueKeys: [],
     estimatedRows,
     rlsEnabled: false,
     rlsForced: false,

@@ -211,7 +211,10 @@ describe('coerceFilterValue', () => {
       expect(rejection(col, 'startswith', '1').message).toContain('text fields')
     }
     rejection(text, 'endswith', 5)
-    expect(rejection(text, 'contains', 'x'.repeat(1_001)).message).toContain('at most 1000')
+    expect(rejection(text, 'startswith', 'x'.repeat(1_001)).message).toContain('at most 1000')
+    // Unanchored patterns compare at every position of every value: a far lower cap.
+    expect(rejection(text, 'contains', 'x'.repeat(101)).message).toContain('at most 100 characters')
+    expect(rejection(text, 'endswith', 'x'.repeat(101)).message).toContain('at most 100 characters')
   })
 
   it('never echoes the rejected value in the error', () => {

@@ -47,6 +47,7 @@ describe('guardInput', () => {
       maxNodes: 5000,
       maxArrayLength: 10000,
       maxStringLength: 10000,
+      maxRequestBytes: 1_048_576,
     })
     expect(Object.isFrozen(DEFAULT_INPUT_LIMITS)).toBe(true)
   })

@@ -690,6 +690,7 @@ function table(name: string, columns: string[]): TableInfo {
     primaryKey: [columns[0] ?? 'id'],
     foreignKeys: [],
     indexes: [],
+    uniqueKeys: [],
     estimatedRows: 0,
     rlsEnabled: false,
     rlsForced: false,
@@ -811,6 +812,7 @@ describe('profiles', () => {
       maxInItems: 1000,
       maxFilters: 50,
       maxEstimatedCost: 1e6,
+      maxConcurrentPerTenant: 8,
     })
     expect(profiles.INTERNAL.budget).toMatchObject({
       maxRows: 1000,

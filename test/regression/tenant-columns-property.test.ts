@@ -1,0 +1,184 @@
+/**
+ * Property (hardening acceptance): for generated permissive/restrictive rule sets over a three-tenant schema,
+ * no create or update through the toolset ever leaves a row whose tenant-like column differs from the caller's
+ * claim (`principal.tenantId`), and a refused write changes nothing. Rules mix principal branches, literals,
+ * hierarchy-style `IN` lists that name every tenant, NOT, and scoping on or off; policies the validator refuses
+ * are skipped (and counted, so the property cannot pass vacuously).
+ */
+import fc from 'fast-check'
+import { sql } from 'kysely'
+import { beforeAll, expect, it } from 'vitest'
+import type { Principal } from '../../src/context/index.ts'
+import type { ModelPolicyInput, RowPolicyInput } from '../../src/policy/policy-schema.ts'
+import { isTesseraError } from '../../src/errors/index.ts'
+import { describeEachDatabase } from '../support/databases.ts'
+import { toolsetFor } from '../support/toolset.ts'
+
+const TENANTS = [
+  '10000000-0000-4000-8000-000000000001',
+  '20000000-0000-4000-8000-000000000002',
+  '30000000-0000-4000-8000-000000000003',
+] as const
+const USERS = [
+  '10000000-0000-4000-8000-0000000000a1',
+  '20000000-0000-4000-8000-0000000000b1',
+  '30000000-0000-4000-8000-0000000000c1',
+] as const
+
+const principal = (i: number): Principal => ({
+  tenantId: TENANTS[i] as string,
+  userId: USERS[i] as string,
+  roles: ['member'],
+  metadata: { tenants: [...TENANTS] },
+})
+
+const ATOMS = [
+  'tenant_id = principal.tenantId',
+  'org_id = principal.tenantId',
+  'owner_id = principal.userId',
+  'is_public = true',
+  "label = 'x'",
+  'tenant_id IN principal.metadata.tenants',
+  'org_id IN principal.metadata.tenants',
+  `tenant_id = '${TENANTS[1]}'`,
+  'org_id IS NULL',
+]
+
+const condition: fc.Arbitrary<string> = fc.letrec<{ c: string }>((tie) => ({
+  c: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom(...ATOMS),
+    fc.tuple(tie('c'), tie('c')).map(([a, b]) => `(${a} OR ${b})`),
+    fc.tuple(tie('c'), tie('c')).map(([a, b]) => `(${a} AND ${b})`),
+    tie('c').map((a) => `NOT (${a})`),
+  ),
+})).c
+
+const rule: fc.Arbitrary<Omit<RowPolicyInput, 'name'>> = fc.record({
+  mode: fc.constantFrom('permissive' as const, 'permissive' as const, 'restrictive' as const),
+  condition,
+})
+
+const policyArb = fc.record({
+  scoped: fc.constantFrom(true, true, false),
+  waiveOrg: fc.constantFrom(true, true, false),
+  autoSetOwner: fc.boolean(),
+  rules: fc.array(rule, { minLength: 1, maxLength: 3 }),
+})
+
+const tenantValue = fc.constantFrom<string | null>(...TENANTS, null)
+const writeArb = fc.record({
+  as: fc.integer({ min: 0, max: 2 }),
+  kind: fc.constantFrom('create' as const, 'update' as const),
+  target: fc.nat(),
+  tenant_id: fc.option(fc.constantFrom(...TENANTS), { nil: undefined }),
+  org_id: fc.option(tenantValue, { nil: undefined }),
+  owner_id: fc.option(fc.constantFrom(...USERS), { nil: undefined }),
+  is_public: fc.option(fc.boolean(), { nil: undefined }),
+  label: fc.constantFrom('x', 'y'),
+})
+
+describeEachDatabase('tenant columns of written rows (property)', (db) => {
+  beforeAll(async () => {
+    const admin = db().admin
+    await sql`create table ledgers (id uuid primary key default gen_random_uuid(), tenant_id uuid not null, org_id uuid,
+      owner_id uuid, is_public boolean not null default false, label text)`.execute(admin)
+    await sql`grant select, insert, update, delete on ledgers to tessera_app`.execute(admin)
+    for (const [i, tenant] of TENANTS.entries()) {
+      for (const isPublic of [true, false]) {
+        await admin
+          .insertInto('ledgers')
+          .values({
+            tenant_id: tenant,
+            org_id: tenant,
+            owner_id: USERS[(i + 1) % 3],
+            is_public: isPublic,
+            label: 'x',
+          })
+          .execute()
+      }
+      // Rows whose columns disagree: owned by one tenant's user, filed under another.
+      await admin
+        .insertInto('ledgers')
+        .values({ tenant_id: tenant, org_id: TENANTS[(i + 1) % 3], owner_id: USERS[i], label: 'x' })
+        .execute()
+    }
+  })
+
+  it('never leaves a written row outside the caller tenant, whatever the rules', async () => {
+    let loaded = 0
+    let written = 0
+    await fc.assert(
+      fc.asyncProperty(policyArb, fc.array(writeArb, { minLength: 1, maxLength: 6 }), async (p, writes) => {
+        const model: ModelPolicyInput = {
+          table: 'ledgers',
+          fields: {
+            id: 'allow',
+            tenant_id: 'allow',
+            org_id: 'allow',
+            owner_id: 'allow',
+            is_public: 'allow',
+            label: 'allow',
+          },
+          ...(p.scoped ? { scoping: { tenant_id: 'principal.tenantId' } } : {}),
+          ...(p.waiveOrg ? { unscopedColumns: ['org_id'] } : {}),
+          rowPolicies: p.rules.map((r, i) => ({ ...r, name: `r${i}` })),
+          write: {
+            create: 'allow',
+            update: 'allow',
+            ...(p.autoSetOwner ? { autoSet: { owner_id: 'principal.userId' } } : {}),
+          },
+        }
+        let h
+        try {
+          h = await toolsetFor(db(), { models: { Ledger: model } })
+        } catch (error) {
+          if (isTesseraError(error) && error.code === 'POLICY_INVALID') return // not a loadable policy
+          throw error
+        }
+        loaded++
+        const checked = p.waiveOrg ? ['tenant_id'] : ['tenant_id', 'org_id']
+        const ids = (await db().admin.selectFrom('ledgers').select('id').orderBy('id').execute()).map(
+          (r) => r.id,
+        )
+        for (const w of writes) {
+          const data: Record<string, unknown> = { label: w.label }
+          for (const key of ['tenant_id', 'org_id', 'owner_id', 'is_public'] as const) {
+            if (w[key] !== undefined && !(key === 'owner_id' && p.autoSetOwner)) data[key] = w[key]
+          }
+          const before = await snapshot()
+          const ctx = { principal: principal(w.as) }
+          const r =
+            w.kind === 'create'
+              ? await h.toolset.call(ctx, 'db_create', { model: 'Ledger', data })
+              : await h.toolset.call(ctx, 'db_update', {
+                  model: 'Ledger',
+                  id: ids[w.target % ids.length],
+                  data,
+                })
+          if (!r.ok) {
+            expect(await snapshot()).toEqual(before)
+            continue
+          }
+          written++
+          const id = (r.data as { row: { id: string } }).row.id
+          const row = await db()
+            .admin.selectFrom('ledgers')
+            .selectAll()
+            .where('id', '=', id)
+            .executeTakeFirstOrThrow()
+          for (const column of checked)
+            expect({ column, value: row[column] }).toEqual({ column, value: TENANTS[w.as] })
+        }
+      }),
+      { numRuns: 50 },
+    )
+    expect(loaded).toBeGreaterThanOrEqual(3)
+    expect(written).toBeGreaterThanOrEqual(3)
+  }, 600_000)
+
+  async function snapshot(): Promise<string> {
+    const rows = await db().admin.selectFrom('ledgers').selectAll().orderBy('id').execute()
+    return JSON.stringify(rows)
+  }
+})
