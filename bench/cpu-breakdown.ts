@@ -20,7 +20,7 @@ import type { SampleRow } from './bench-data.ts'
 
 /** A call record as tool-runtime builds one, for timing auditDraft in a loop. */
 function benchCall(tool: string, rawCtx: unknown, args: unknown): CallStart {
-  return { tool, action: 'read', rawCtx, args, started: 0, requestId: 'req', facts: {} }
+  return { tool, action: 'read', rawCtx, args, started: 0, requestId: 'req', facts: {}, log: undefined }
 }
 
 export interface StageCost {

@@ -3,6 +3,7 @@
  * Optional parts live at subpaths (see package.json "exports").
  */
 export { createToolset } from './create-toolset-with-rls.ts'
+export { createTesseraLogger } from './tools/index.ts'
 export type {
   Toolset,
   ToolsetOptions,
@@ -17,6 +18,8 @@ export type {
   BulkUpdateResult,
   DeleteResult,
   RowResult,
+  AuditFailureMode,
+  TesseraLoggerOptions,
 } from './tools/index.ts'
 export type { EnforcementMode } from './executor/index.ts'
 export {
@@ -44,8 +47,22 @@ export type { Principal, RunContext } from './context/index.ts'
 export { TesseraError, ERROR_CODES, isTesseraError } from './errors/index.ts'
 export type { ErrorCode, SerializedError } from './errors/index.ts'
 
-export { MemoryAuditStore, verifyAuditChain } from './stores/index.ts'
-export type { AuditStore, AuditRecord, AuditQuery } from './stores/index.ts'
+export {
+  MemoryAuditStore,
+  JsonlAuditStore,
+  PostgresAuditStore,
+  ensureAuditTables,
+  auditTableSql,
+  verifyAuditChain,
+} from './stores/index.ts'
+export type {
+  AuditStore,
+  AuditRecord,
+  AuditQuery,
+  AuditFilter,
+  AuditVerification,
+  RetentionResult,
+} from './stores/index.ts'
 
 export { introspectSchema } from './schema/index.ts'
 export type { DbSchema, TableInfo, ColumnInfo } from './schema/index.ts'

@@ -94,6 +94,46 @@ await addLazyCommand(
   },
 )
 
+program
+  .command('init')
+  .description('Write a starter policy from a live schema (--db), the demo database (--demo) or a template')
+  .addOption(new Option('--db <url>', 'PostgreSQL connection string to introspect').env('DATABASE_URL'))
+  .option('--demo', 'introspect the embedded demo database')
+  .option('--out <file>', 'file to write, or - for stdout', 'tessera.policy.yaml')
+  .option('--force', 'overwrite the file if it exists')
+  .option('--role <role>', 'role to introspect as (default: the connecting role)')
+  .option('--schema <name...>', 'schemas to introspect (default: public)')
+  .option('--json', 'print one JSON document describing what was written')
+  .option('--verbose', 'print the time each phase took (stderr)')
+  .option('--no-cache', 'build the embedded database from SQL instead of the cached image')
+  .action(
+    async (
+      opts: OutputFlags & {
+        db?: string
+        demo?: boolean
+        out: string
+        force?: boolean
+        role?: string
+        schema?: string[]
+      },
+    ) => {
+      await run(opts, async (output) => {
+        const { runInit } = await import('./init-command.ts')
+        return runInit({
+          output,
+          out: opts.out,
+          force: opts.force === true,
+          // --demo wins over a DATABASE_URL that happens to be set in the environment.
+          ...(opts.db === undefined || opts.demo === true ? {} : { databaseUrl: opts.db }),
+          ...(opts.demo === true ? { demo: true } : {}),
+          ...(opts.role === undefined ? {} : { role: opts.role }),
+          ...(opts.schema === undefined ? {} : { schemas: opts.schema }),
+          ...cacheOption(opts),
+        })
+      })
+    },
+  )
+
 await addLazyCommand(
   program,
   process.argv,

@@ -4,13 +4,9 @@
  * writes inside a tool call's transaction receives a StoreTransaction: the only handle it may use there.
  * Stores use driver-level Kysely only (compiled statements with bound parameters), never the query builders.
  */
-export {
-  sealAuditRecord,
-  hashAuditRecord,
-  verifyAuditChain,
-  sanitizeAuditInput,
-  AUDIT_HASH_FIELDS,
-} from './audit-record.ts'
+export { sealAuditRecord, hashAuditRecord, verifyAuditChain, AUDIT_HASH_FIELDS } from './audit-record.ts'
+export { sanitizeAuditInput, isSensitiveKey, REDACTED } from './audit-sanitize.ts'
+export type { AuditSanitizeOptions } from './audit-sanitize.ts'
 export type { AuditRecord, AuditRecordDraft, AuditOutcome, AuditAction } from './audit-record.ts'
 export type {
   AuditStore,

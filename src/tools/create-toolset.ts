@@ -29,7 +29,7 @@ import {
   runQuery,
 } from './read-tools.ts'
 import { readToolDefinitions, type ToolDefinition, writeToolDefinitions } from './tool-definitions.ts'
-import { runReadTool, type ToolRuntime } from './tool-runtime.ts'
+import { type AuditFailureMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
 import { type BulkUpdateResult, type DeleteResult, type RowResult, runWrite } from './write-tools.ts'
 
 export interface ToolsetOptions {
@@ -39,7 +39,16 @@ export interface ToolsetOptions {
   /** Key for cursor signatures and field hashing; required unless the policy's profile is DEV. */
   readonly secret?: string | Uint8Array
   readonly enforcement?: EnforcementMode
+  /**
+   * The host application's pino logger (or createTesseraLogger()): one line per call from a child logger
+   * bound to the request id and tool. Without one, Tessera logs only audit failures, to stderr.
+   */
   readonly logger?: Logger
+  /**
+   * When a read's (or any call's that changes nothing) audit record cannot be stored: `closed` (default) fails
+   * the call with INTERNAL_ERROR; `open` answers and logs the failure. Writes always fail closed.
+   */
+  readonly auditFailure?: AuditFailureMode
   /** Role to assume inside every transaction (`set_config('role', …, true)`), e.g. on PGlite's single session. */
   readonly role?: string
   /** Schemas to introspect (default `['public']`). */
@@ -161,6 +170,12 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
       details: { approvalTtlMs },
     })
   }
+  const auditFailure = options.auditFailure ?? 'closed'
+  if (auditFailure !== 'closed' && auditFailure !== 'open') {
+    throw new TesseraError('VALIDATION_ERROR', "auditFailure must be 'closed' or 'open'", {
+      details: { auditFailure: String(auditFailure) },
+    })
+  }
   const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_INPUT_LIMITS.maxRequestBytes
   if (!Number.isSafeInteger(maxRequestBytes) || maxRequestBytes <= 0) {
     throw new TesseraError('VALIDATION_ERROR', 'maxRequestBytes must be a positive integer', {
@@ -183,6 +198,8 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     logger: options.logger,
     approvals: options.approvals ?? new MemoryApprovalStore(),
     approvalTtlMs,
+    auditFailure,
+    auditSensitiveFields: sensitiveFieldNames(bound),
     inputLimits: maxRequestBytes === DEFAULT_INPUT_LIMITS.maxRequestBytes ? {} : { maxRequestBytes },
   }
   return new ToolsetImpl(runtime)
@@ -297,4 +314,17 @@ class ToolsetImpl implements Toolset {
       ...writeToolDefinitions(this.#runtime.bound, c.principal),
     ]
   }
+}
+
+/**
+ * Every field some model denies, masks or hashes: values under these names (write data, filter operands) are
+ * redacted from audit inputs. One set for the whole policy — a name sensitive on one model is redacted on all,
+ * which can hide a harmless value but never shows a secret.
+ */
+function sensitiveFieldNames(bound: BoundPolicy): ReadonlySet<string> {
+  const names = new Set<string>()
+  for (const model of Object.values(bound.models)) {
+    for (const field of Object.values(model.fields)) if (field.rule.action !== 'allow') names.add(field.name)
+  }
+  return names
 }

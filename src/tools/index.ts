@@ -9,3 +9,6 @@ export type { SchemaDescription, DescribedModel, DescribedField, FieldAccess } f
 export type { QueryResult, GetResult, AggregateResult } from './read-tools.ts'
 export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from './write-tools.ts'
 export { approvalPayloadHash } from './write-tools.ts'
+export { createTesseraLogger, LOG_REDACT_PATHS } from './create-logger.ts'
+export type { TesseraLoggerOptions } from './create-logger.ts'
+export type { AuditFailureMode } from './tool-runtime.ts'

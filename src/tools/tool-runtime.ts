@@ -21,6 +21,7 @@ import { type ErrorCode, internalError, isTesseraError, type TesseraError } from
 import { type EnforcementMode, type Executor, mapDatabaseError } from '../executor/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
+import { fallbackLogger } from './create-logger.ts'
 
 export interface ToolRuntime {
   readonly db: AnyDatabase
@@ -39,9 +40,19 @@ export interface ToolRuntime {
   readonly approvals: ApprovalStore
   /** Time to live of a pending approval. */
   readonly approvalTtlMs: number
+  /**
+   * What a call that changes nothing does when its audit record cannot be stored: `closed` fails it with
+   * INTERNAL_ERROR (nothing is returned that was not recorded); `open` returns the result and logs the
+   * failure. Writes always fail closed.
+   */
+  readonly auditFailure: AuditFailureMode
+  /** Field names whose values never reach the audit (denied, masked or hashed somewhere in the policy). */
+  readonly auditSensitiveFields: ReadonlySet<string>
   /** Input-guard limits every tool's arguments are checked against (the whole-request size among them). */
   readonly inputLimits: Partial<InputLimits>
 }
+
+export type AuditFailureMode = 'closed' | 'open'
 
 /** Facts a tool reports for its audit record. */
 export interface CallFacts {
@@ -122,7 +133,7 @@ export function auditDraft(
     roles: principal?.roles ?? [],
     requestId,
     traceId: ctx?.traceId ?? null,
-    inputs: sanitizeAuditInput(args),
+    inputs: sanitizeAuditInput(args, { sensitiveFields: runtime.auditSensitiveFields }),
     scopesInjected: facts.scopesInjected ?? [],
     rowPolicies: facts.rowPolicies ?? [],
     bypass: facts.bypass ?? null,
@@ -148,14 +159,45 @@ export interface CallStart {
   readonly started: number
   readonly requestId: string
   readonly facts: CallFacts
+  /** The host's logger bound to this call (request id and tool), when there is one. */
+  readonly log: Logger | undefined
 }
 
-function startCall(tool: string, action: AuditAction, rawCtx: unknown, args: unknown): CallStart {
+function startCall(
+  runtime: ToolRuntime,
+  tool: string,
+  action: AuditAction,
+  rawCtx: unknown,
+  args: unknown,
+): CallStart {
   const requestId =
     typeof (rawCtx as { requestId?: unknown } | null)?.requestId === 'string'
       ? (rawCtx as { requestId: string }).requestId.slice(0, 256)
       : randomUUID()
-  return { tool, action, rawCtx, args, started: performance.now(), requestId, facts: {} }
+  const log = runtime.logger?.child({ requestId, tool })
+  return { tool, action, rawCtx, args, started: performance.now(), requestId, facts: {}, log }
+}
+
+/**
+ * The call's one log line: who, what, outcome and duration — never its arguments or rows, so nothing the
+ * audit redacts can leak through the logs.
+ */
+function logCall(call: CallStart, draft: AuditRecordDraft): void {
+  const log = call.log
+  if (log === undefined) return
+  const line = {
+    tenantId: draft.tenantId,
+    userId: draft.userId,
+    model: draft.model,
+    action: draft.action,
+    outcome: draft.outcome,
+    errorCode: draft.errorCode,
+    rowCount: draft.rowCount,
+    affectedRows: draft.affectedRows,
+    durationMs: draft.durationMs,
+  }
+  if (draft.outcome === 'error') log.warn(line, 'tool call failed')
+  else log.info(line, 'tool call')
 }
 
 /** Maps what a call threw to a safe error, records the failure, and returns the error to throw. */
@@ -166,7 +208,9 @@ async function failCall(
   error: unknown,
 ): Promise<TesseraError> {
   const safe = toSafeError(runtime, error, call.requestId)
-  await appendAudit(runtime, auditDraft(runtime, call, ctx, safe), call.requestId)
+  const draft = auditDraft(runtime, call, ctx, safe)
+  await appendAudit(runtime, call, draft)
+  logCall(call, draft)
   return safe
 }
 
@@ -182,7 +226,7 @@ export async function runReadTool<T>(
   args: unknown,
   body: (scope: CallScope) => Promise<T>,
 ): Promise<T> {
-  const call = startCall(tool, action, rawCtx, args)
+  const call = startCall(runtime, tool, action, rawCtx, args)
   let ctx: RunContext | null = null
   let result: T
   try {
@@ -191,7 +235,9 @@ export async function runReadTool<T>(
   } catch (error) {
     throw await failCall(runtime, call, ctx, error)
   }
-  await appendAudit(runtime, auditDraft(runtime, call, ctx, null), call.requestId)
+  const draft = auditDraft(runtime, call, ctx, null)
+  await appendAudit(runtime, call, draft)
+  logCall(call, draft)
   return result
 }
 
@@ -217,8 +263,8 @@ export async function runWriteTool<T>(
   args: unknown,
   body: (scope: WriteCallScope) => Promise<T>,
 ): Promise<T> {
-  const call = startCall(tool, action, rawCtx, args)
-  const { requestId } = call
+  const call = startCall(runtime, tool, action, rawCtx, args)
+  const { requestId, log } = call
   let ctx: RunContext | null = null
   const audit: { staged: StagedAudit | null } = { staged: null }
   let result: T
@@ -230,10 +276,7 @@ export async function runWriteTool<T>(
       try {
         audit.staged = await runtime.audit.stage(draft, trx)
       } catch (error) {
-        runtime.logger?.error(
-          { requestId, err: messageOf(error) },
-          'audit stage failed; rolling the write back',
-        )
+        log?.error({ err: messageOf(error) }, 'audit stage failed; rolling the write back')
         throw internalError(requestId)
       }
     }
@@ -242,7 +285,7 @@ export async function runWriteTool<T>(
     const staged = audit.staged
     if (staged !== null) {
       await staged.abort().catch((abortError: unknown) => {
-        runtime.logger?.error({ requestId, err: messageOf(abortError) }, 'audit abort failed')
+        log?.error({ err: messageOf(abortError) }, 'audit abort failed')
       })
     }
     // Nothing was written: the failure record must not carry images or counts of a write that rolled back.
@@ -254,18 +297,19 @@ export async function runWriteTool<T>(
   }
   if (audit.staged === null) {
     // A body that staged nothing changed nothing: record it like a read.
-    await appendAudit(runtime, auditDraft(runtime, call, ctx, null), requestId)
+    const draft = auditDraft(runtime, call, ctx, null)
+    await appendAudit(runtime, call, draft)
+    logCall(call, draft)
     return result
   }
+  let committed: AuditRecordDraft
   try {
-    await audit.staged.commit()
+    committed = await audit.staged.commit()
   } catch (error) {
-    runtime.logger?.error(
-      { requestId, err: messageOf(error) },
-      'audit commit failed after the write committed',
-    )
+    log?.error({ err: messageOf(error) }, 'audit commit failed after the write committed')
     throw internalError(requestId)
   }
+  logCall(call, committed)
   return result
 }
 
@@ -273,14 +317,26 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : 'unknown'
 }
 
-async function appendAudit(runtime: ToolRuntime, draft: AuditRecordDraft, requestId: string): Promise<void> {
+/** Stores the record of a call that changed nothing; see ToolRuntime.auditFailure for when that fails. */
+async function appendAudit(runtime: ToolRuntime, call: CallStart, draft: AuditRecordDraft): Promise<void> {
   const audit = runtime.audit
   try {
     // `record` accepts the record like `append` but lets the store seal it off this call's path.
     if (audit.record !== undefined) await audit.record(draft)
     else await audit.append(draft)
   } catch (error) {
-    runtime.logger?.error({ requestId, err: messageOf(error) }, 'audit append failed')
-    throw internalError(requestId)
+    const open = runtime.auditFailure === 'open'
+    // Logged even without a host logger: an unrecorded call must never pass silently.
+    const log = call.log ?? fallbackLogger()
+    log.error(
+      {
+        requestId: call.requestId,
+        tool: call.tool,
+        err: messageOf(error),
+        auditFailure: runtime.auditFailure,
+      },
+      open ? 'audit append failed; answering anyway (auditFailure: open)' : 'audit append failed',
+    )
+    if (!open) throw internalError(call.requestId)
   }
 }
