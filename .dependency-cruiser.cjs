@@ -56,7 +56,9 @@ module.exports = {
     {
       name: 'kysely-values-only-below-tools',
       comment:
-        'outside sql/executor/stores/schema kysely is imported for types only (eslint keeps the builders in sql/)',
+        'outside sql/executor/stores/schema kysely is imported for types only; there, only the driver side ' +
+        '(Kysely, CompiledQuery, the dialect): eslint no-restricted-imports/no-restricted-syntax keeps the query ' +
+        'builders (sql, expressionBuilder, selectFrom, …) in src/sql/',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(sql|executor|stores|schema)/' },
       to: { path: 'node_modules/kysely/', dependencyTypesNot: ['type-only'] },

@@ -22,6 +22,37 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
+    // Query builders live in src/sql/ only (README "Layout"): everything else runs the compiled statements sql/
+    // printed, or constant catalog/store text as CompiledQuery.raw with bound parameters.
+    files: ['src/**/*.ts'],
+    // postgres-audit-store.ts landed (from the audit work) with sql`` templates for its dynamic filters and
+    // multi-row inserts; it is the one exception until it sends CompiledQuery.raw like the other stores.
+    ignores: ['src/sql/**', 'src/stores/postgres-audit-store.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'kysely',
+              importNames: ['sql', 'expressionBuilder', 'ExpressionWrapper', 'AliasedExpressionWrapper'],
+              message: 'Kysely query builders belong in src/sql/; run a compiled statement instead.',
+            },
+          ],
+          patterns: [{ group: ['kysely/helpers/*'], message: 'Kysely helpers belong in src/sql/.' }],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.property.name=/^(selectFrom|selectNoFrom|insertInto|replaceInto|updateTable|deleteFrom|mergeInto)$/]",
+          message: 'Kysely query builders belong in src/sql/; run a compiled statement instead.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

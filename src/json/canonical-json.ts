@@ -1,26 +1,65 @@
 /**
- * Canonical JSON: object keys sorted, no whitespace, `undefined` members dropped. Two inputs that differ only
- * in key order (a YAML file and the same policy written in code) therefore hash the same.
+ * Canonical JSON, the one definition behind every hash Tessera compares or stores: policy version hashes,
+ * cursor bindings, approval payload hashes and audit record hashes. Two values that differ only in key order
+ * (a YAML file and the same policy written in code) give the same text.
+ *
+ * The definition (stable: audit stores persist hashes of it; test/unit/canonical-json.test.ts holds it to the
+ * three definitions it replaced, and test/unit/audit-record.test.ts to a known record hash):
+ * - object keys sorted by UTF-16 code units at every level, no whitespace; members whose value is
+ *   `undefined` are dropped;
+ * - strings, booleans, null and numbers as JSON.stringify writes them (a non-finite number is `null`);
+ * - a bigint throws (TypeError, as JSON.stringify does: audit stores must refuse a record they cannot store);
+ *   a Date is its ISO-8601 text in a string (`null` if invalid);
+ * - array items in order, an `undefined` item as `null`, a hole left empty (`[1,,2]`, as the first audit
+ *   implementation wrote it — never produced from JSON-like data);
+ * - anything else that is not data (a function, a symbol) is `null`; any other object is written by its own
+ *   enumerable string keys.
+ * Every caller hashes plain data (validated policies and principals, sanitised audit inputs, JSON-safe rows), so
+ * the last rules only keep the function total. A cycle throws (RangeError), as JSON.stringify does.
  */
 import { createHash } from 'node:crypto'
 
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(canonicalise(value))
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'number':
+      return JSON.stringify(value)
+    case 'bigint':
+      throw new TypeError('canonicalJson: a bigint is not JSON')
+    case 'object':
+      return canonicalObject(value)
+    default:
+      return 'null'
+  }
 }
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex')
 }
 
-function canonicalise(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : canonicalise(v)))
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key]
-      if (v !== undefined) out[key] = canonicalise(v)
+function canonicalObject(value: object): string {
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? 'null' : JSON.stringify(value.toISOString())
+  if (Array.isArray(value)) {
+    const items: readonly unknown[] = value
+    let out = '['
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0) out += ','
+      if (i in items) out += canonicalJson(items[i])
     }
-    return out
+    return `${out}]`
   }
-  return value
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record).sort()
+  let out = '{'
+  let first = true
+  for (const key of keys) {
+    const v = record[key]
+    if (v === undefined) continue
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v)}`
+    first = false
+  }
+  return `${out}}`
 }

@@ -12,6 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, hash as oneShotHash, randomBytes } from 'node:crypto'
 import { internalError, invalidCursor } from '../errors/index.ts'
+import { canonicalJson } from '../json/index.ts'
 
 /** Version of the cursor payload (the `v` of CursorPayload). */
 export const CURSOR_VERSION = 1
@@ -160,61 +161,6 @@ function open(bytes: Buffer, secret: Uint8Array | string, binding: string): unkn
   } catch {
     return undefined
   }
-}
-
-const CANONICAL_MAX_DEPTH = 64
-
-/**
- * Deterministic JSON: object keys sorted, `undefined` members dropped, Dates as ISO text, bigints as digit
- * strings. Anything else that is not JSON (functions, symbols, non-finite numbers, class instances,
- * cycles) is a programming error.
- */
-export function canonicalJson(value: unknown, depth = 0): string {
-  if (depth > CANONICAL_MAX_DEPTH) throw internalError(undefined, new Error('canonicalJson: too deep'))
-  if (value === null) return 'null'
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value)
-    case 'number':
-      if (!Number.isFinite(value))
-        throw internalError(undefined, new Error('canonicalJson: non-finite number'))
-      return JSON.stringify(value)
-    case 'bigint':
-      return JSON.stringify(value.toString())
-    case 'object':
-      break
-    default:
-      throw internalError(undefined, new Error(`canonicalJson: unsupported ${typeof value}`))
-  }
-  if (value instanceof Date) return JSON.stringify(value.toISOString())
-  if (Array.isArray(value)) {
-    const items: readonly unknown[] = value
-    let out = '['
-    for (let i = 0; i < items.length; i++) {
-      if (i > 0) out += ','
-      // A hole stays empty (as Array.prototype.map + join left it); an undefined item is null.
-      if (!(i in items)) continue
-      const v = items[i]
-      out += v === undefined ? 'null' : canonicalJson(v, depth + 1)
-    }
-    return `${out}]`
-  }
-  const proto: unknown = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) {
-    throw internalError(undefined, new Error('canonicalJson: not a plain object'))
-  }
-  const record = value as Record<string, unknown>
-  const keys = Object.keys(record).sort()
-  let out = '{'
-  let first = true
-  for (const key of keys) {
-    const v = record[key]
-    if (v === undefined) continue
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v, depth + 1)}`
-    first = false
-  }
-  return `${out}}`
 }
 
 /**

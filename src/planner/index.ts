@@ -31,7 +31,6 @@ export {
   CURSOR_VERSION,
   MAX_CURSOR_KEYS,
   MAX_CURSOR_LENGTH,
-  canonicalJson,
   cursorBinding,
   decodeCursor,
   encodeCursor,

@@ -6,6 +6,7 @@
 import type { Principal } from '../context/index.ts'
 import type { ConditionNode, FieldRule } from '../policy/index.ts'
 import type { ColumnTypeClass } from '../schema/index.ts'
+import type { FilterOp } from '../request/index.ts'
 import type { CursorBindingInput } from './cursor.ts'
 
 export type ScalarValue = string | number | boolean | null
@@ -48,20 +49,8 @@ export type FilterPlan =
       readonly value: unknown
     }
 
-export type FilterOp =
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'lte'
-  | 'gt'
-  | 'gte'
-  | 'in'
-  | 'not_in'
-  | 'is_null'
-  | 'contains'
-  | 'startswith'
-  | 'endswith'
-  | 'between'
+/** The request's operators, one list (request/filter-schema.ts FILTER_OPS): the plan IR adds none of its own. */
+export type { FilterOp }
 
 export type FieldTransform = 'none' | 'mask' | 'hash'
 

@@ -15,6 +15,10 @@ export const identifierSchema = z
     'must be a plain identifier: a letter or underscore, then letters, digits or underscores (at most 63)',
   )
 
+/**
+ * The one list of filter operators, by the shape of their value. The request schema below, the plan IR
+ * (planner FilterOp), the SQL printer's exhaustive switch and the tools' JSON Schemas all derive from it.
+ */
 export const SCALAR_OPS = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte'] as const
 export const PATTERN_OPS = ['contains', 'startswith', 'endswith'] as const
 export const LIST_OPS = ['in', 'not_in'] as const

@@ -16,7 +16,7 @@
  *   (e.g. a row-level security policy errors without its settings) the cap is reported, so an unknown size
  *   is treated as large.
  */
-import { sql, type Transaction } from 'kysely'
+import { CompiledQuery, type Transaction } from 'kysely'
 import { internalError, isTesseraError, validationError } from '../errors/index.ts'
 import { columnTypeClass, type PgTypeDescriptor } from './column-type-class.ts'
 import type {
@@ -44,7 +44,24 @@ const DEFAULT_SCHEMA = 'public'
 const MAX_DOMAIN_DEPTH = 32
 
 type AnyDb = AnyDatabase
-type AnyTransaction = Transaction<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: only catalog tables are read, through raw sql
+type AnyTransaction = Transaction<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: only catalog tables are read, through compiled statements
+
+/**
+ * One catalog statement: constant text with `$n` placeholders and bound values, sent as a compiled query.
+ * Introspection builds no query with Kysely's builders (those live in src/sql/ only); its text is fixed.
+ */
+async function catalogRows<R>(
+  trx: AnyTransaction,
+  text: string,
+  parameters: readonly unknown[],
+): Promise<R[]> {
+  return (await trx.executeQuery<R>(CompiledQuery.raw(text, [...parameters]))).rows
+}
+
+/** A catalog name as a quoted SQL identifier (`"` doubled), as Kysely's sql.id writes it. */
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}
 
 export async function introspectSchema(db: AnyDb, options: IntrospectOptions = {}): Promise<DbSchema> {
   const schemas = checkSchemas(options.schemas ?? [DEFAULT_SCHEMA])
@@ -55,7 +72,7 @@ export async function introspectSchema(db: AnyDb, options: IntrospectOptions = {
       .transaction()
       .setAccessMode('read only')
       .execute(async (trx) => {
-        if (role !== undefined) await sql`select set_config('role', ${role}, true)`.execute(trx)
+        if (role !== undefined) await catalogRows(trx, `select set_config('role', $1, true)`, [role])
         return await readCatalog(trx, schemas)
       })
   } catch (error) {
@@ -195,22 +212,28 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
 }
 
 async function readTables(trx: AnyTransaction, schemas: readonly string[]): Promise<readonly TableRow[]> {
-  const result = await sql<TableRow>`
+  const rows = await catalogRows<TableRow>(
+    trx,
+    `
     select c.oid::text as oid, n.nspname as schema, c.relname as name, c.reltuples::float8 as reltuples,
            c.relrowsecurity as rls_enabled, c.relforcerowsecurity as rls_forced
     from pg_catalog.pg_class c
     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
     where c.relkind in ('r', 'p')
       and not c.relispartition
-      and n.nspname = any(${schemas}::text[])
+      and n.nspname = any($1::text[])
       and has_schema_privilege(n.oid, 'USAGE')
       and has_table_privilege(c.oid, 'SELECT')
-    order by n.nspname, c.relname`.execute(trx)
-  return result.rows
+    order by n.nspname, c.relname`,
+    [schemas],
+  )
+  return rows
 }
 
 async function readColumns(trx: AnyTransaction, oids: readonly string[]): Promise<readonly ColumnRow[]> {
-  const result = await sql<ColumnRow>`
+  const rows = await catalogRows<ColumnRow>(
+    trx,
+    `
     select a.attrelid::text as table_oid, a.attname as name,
            pg_catalog.format_type(a.atttypid, a.atttypmod) as data_type,
            a.atttypid::text as type_oid, t.typname as udt_name,
@@ -223,9 +246,11 @@ async function readColumns(trx: AnyTransaction, oids: readonly string[]): Promis
     from pg_catalog.pg_attribute a
     join pg_catalog.pg_type t on t.oid = a.atttypid
     left join pg_catalog.pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-    where a.attrelid = any(${oids}::oid[]) and a.attnum > 0 and not a.attisdropped
-    order by a.attrelid, a.attnum`.execute(trx)
-  return result.rows
+    where a.attrelid = any($1::oid[]) and a.attnum > 0 and not a.attisdropped
+    order by a.attrelid, a.attnum`,
+    [oids],
+  )
+  return rows
 }
 
 /** Resolves each type through any chain of domains to the base type the type class is derived from. */
@@ -234,21 +259,25 @@ async function readBaseTypes(
   typeOids: readonly string[],
 ): Promise<ReadonlyMap<string, PgTypeDescriptor>> {
   if (typeOids.length === 0) return new Map()
-  const result = await sql<BaseTypeRow>`
+  const rows = await catalogRows<BaseTypeRow>(
+    trx,
+    `
     with recursive chain (type_oid, current_oid, depth) as (
-      select t.oid, t.oid, 0 from pg_catalog.pg_type t where t.oid = any(${typeOids}::oid[])
+      select t.oid, t.oid, 0 from pg_catalog.pg_type t where t.oid = any($1::oid[])
       union all
       select chain.type_oid, t.typbasetype, chain.depth + 1
       from chain join pg_catalog.pg_type t on t.oid = chain.current_oid
-      where t.typtype = 'd' and chain.depth < ${MAX_DOMAIN_DEPTH}
+      where t.typtype = 'd' and chain.depth < $2
     )
     select distinct on (chain.type_oid) chain.type_oid::text as type_oid, t.typname, n.nspname as typschema,
            t.typtype::text as typtype, t.typcategory::text as typcategory
     from chain
     join pg_catalog.pg_type t on t.oid = chain.current_oid
     join pg_catalog.pg_namespace n on n.oid = t.typnamespace
-    order by chain.type_oid, chain.depth desc`.execute(trx)
-  return new Map(result.rows.map((r) => [r.type_oid, r]))
+    order by chain.type_oid, chain.depth desc`,
+    [typeOids, MAX_DOMAIN_DEPTH],
+  )
+  return new Map(rows.map((r) => [r.type_oid, r]))
 }
 
 async function readConstraints(
@@ -257,7 +286,9 @@ async function readConstraints(
 ): Promise<readonly ConstraintRow[]> {
   // unnest(conkey, confkey) pairs a composite foreign key's columns by position; for a primary key
   // confkey is null and unnest pads it with nulls.
-  const result = await sql<ConstraintRow>`
+  const rows = await catalogRows<ConstraintRow>(
+    trx,
+    `
     select con.oid::text as constraint_oid, con.conrelid::text as table_oid, con.conname as name,
            con.contype::text as kind, a.attname as column_name,
            fn.nspname as referenced_schema, fc.relname as referenced_table, fa.attname as referenced_column
@@ -267,9 +298,11 @@ async function readConstraints(
     left join pg_catalog.pg_class fc on fc.oid = con.confrelid
     left join pg_catalog.pg_namespace fn on fn.oid = fc.relnamespace
     left join pg_catalog.pg_attribute fa on fa.attrelid = con.confrelid and fa.attnum = k.ref_attnum
-    where con.conrelid = any(${oids}::oid[]) and con.contype in ('p', 'f')
-    order by con.conrelid, con.conname, con.oid, k.position`.execute(trx)
-  return result.rows
+    where con.conrelid = any($1::oid[]) and con.contype in ('p', 'f')
+    order by con.conrelid, con.conname, con.oid, k.position`,
+    [oids],
+  )
+  return rows
 }
 
 interface CascadeRow {
@@ -289,7 +322,9 @@ async function readCascadingReferences(
   trx: AnyTransaction,
   oids: readonly string[],
 ): Promise<readonly CascadeRow[]> {
-  const result = await sql<CascadeRow>`
+  const rows = await catalogRows<CascadeRow>(
+    trx,
+    `
     select con.confrelid::text as table_oid, con.conname as name,
            fn.nspname || '.' || fc.relname as from_table,
            array(select a.attname::text from unnest(con.confkey) with ordinality as k(attnum, position)
@@ -299,10 +334,12 @@ async function readCascadingReferences(
     from pg_catalog.pg_constraint con
     join pg_catalog.pg_class fc on fc.oid = con.conrelid
     join pg_catalog.pg_namespace fn on fn.oid = fc.relnamespace
-    where con.contype = 'f' and con.confrelid = any(${oids}::oid[])
+    where con.contype = 'f' and con.confrelid = any($1::oid[])
       and (con.confdeltype in ('c', 'n', 'd') or con.confupdtype in ('c', 'n', 'd'))
-    order by con.confrelid, con.conname`.execute(trx)
-  return result.rows
+    order by con.confrelid, con.conname`,
+    [oids],
+  )
+  return rows
 }
 
 function referentialAction(code: string): ReferentialAction | null {
@@ -311,7 +348,9 @@ function referentialAction(code: string): ReferentialAction | null {
 
 async function readIndexes(trx: AnyTransaction, oids: readonly string[]): Promise<readonly IndexRow[]> {
   // Only key columns (position <= indnkeyatts): INCLUDE columns cannot be searched through the index.
-  const result = await sql<IndexRow>`
+  const rows = await catalogRows<IndexRow>(
+    trx,
+    `
     select i.indexrelid::text as index_oid, i.indrelid::text as table_oid, ic.relname as name,
            i.indisunique as is_unique, i.indisprimary as is_primary, i.indpred is not null as is_partial,
            a.attname as column_name
@@ -319,9 +358,11 @@ async function readIndexes(trx: AnyTransaction, oids: readonly string[]): Promis
     join pg_catalog.pg_class ic on ic.oid = i.indexrelid
     cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, position)
     left join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum and k.attnum > 0
-    where i.indrelid = any(${oids}::oid[]) and i.indisvalid and k.position <= i.indnkeyatts
-    order by i.indrelid, ic.relname, i.indexrelid, k.position`.execute(trx)
-  return result.rows
+    where i.indrelid = any($1::oid[]) and i.indisvalid and k.position <= i.indnkeyatts
+    order by i.indrelid, ic.relname, i.indexrelid, k.position`,
+    [oids],
+  )
+  return rows
 }
 
 /**
@@ -333,14 +374,16 @@ async function readUniqueKeys(
   trx: AnyTransaction,
   oids: readonly string[],
 ): Promise<readonly UniqueKeyRow[]> {
-  const result = await sql<UniqueKeyRow>`
+  const rows = await catalogRows<UniqueKeyRow>(
+    trx,
+    `
     select i.indexrelid::text as index_oid, i.indrelid::text as table_oid, ic.relname as name,
            i.indisprimary as is_primary, a.attname as column_name, true as is_key
     from pg_catalog.pg_index i
     join pg_catalog.pg_class ic on ic.oid = i.indexrelid
     cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, position)
     join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-    where i.indrelid = any(${oids}::oid[]) and i.indisunique and i.indisvalid and k.position <= i.indnkeyatts
+    where i.indrelid = any($1::oid[]) and i.indisunique and i.indisvalid and k.position <= i.indnkeyatts
     union all
     select i.indexrelid::text, i.indrelid::text, ic.relname, i.indisprimary, a.attname, false
     from pg_catalog.pg_index i
@@ -349,27 +392,30 @@ async function readUniqueKeys(
       on d.classid = 'pg_catalog.pg_class'::regclass and d.objid = i.indexrelid
      and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid = i.indrelid and d.refobjsubid > 0
     join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = d.refobjsubid
-    where i.indrelid = any(${oids}::oid[]) and i.indisunique and i.indisvalid
-      and (i.indexprs is not null or i.indpred is not null)`.execute(trx)
-  return result.rows
+    where i.indrelid = any($1::oid[]) and i.indisunique and i.indisvalid
+      and (i.indexprs is not null or i.indpred is not null)`,
+    [oids],
+  )
+  return rows
 }
 
 /**
  * Exact count for a table never analysed, capped so a large unanalysed table costs at most one bounded
- * scan. The identifiers come from the catalog and are quoted by Kysely, never spliced as text; a savepoint
+ * scan. The identifiers come from the catalog and are quoted (quoteIdentifier), never spliced unquoted; a savepoint
  * keeps a failing count from aborting the snapshot transaction.
  */
 async function countRows(trx: AnyTransaction, schema: string, name: string): Promise<number> {
-  await sql`savepoint tessera_row_count`.execute(trx)
+  await catalogRows(trx, 'savepoint tessera_row_count', [])
   try {
-    const result = await sql<{ n: string }>`
-      select count(*)::text as n from (select 1 from ${sql.id(schema, name)} limit ${ROW_COUNT_CAP}) as capped`.execute(
+    const rows = await catalogRows<{ n: string }>(
       trx,
+      `select count(*)::text as n from (select 1 from ${quoteIdentifier(schema)}.${quoteIdentifier(name)} limit $1) as capped`,
+      [ROW_COUNT_CAP],
     )
-    await sql`release savepoint tessera_row_count`.execute(trx)
-    return Number(result.rows[0]?.n ?? ROW_COUNT_CAP)
+    await catalogRows(trx, 'release savepoint tessera_row_count', [])
+    return Number(rows[0]?.n ?? ROW_COUNT_CAP)
   } catch {
-    await sql`rollback to savepoint tessera_row_count`.execute(trx)
+    await catalogRows(trx, 'rollback to savepoint tessera_row_count', [])
     return ROW_COUNT_CAP
   }
 }

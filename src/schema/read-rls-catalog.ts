@@ -5,7 +5,7 @@
  * stored text of their expressions. Read in one read-only transaction as the role to judge, so the answer is
  * about that role and one snapshot.
  */
-import { sql, type Transaction } from 'kysely'
+import { CompiledQuery, type Transaction } from 'kysely'
 import { internalError, isTesseraError, validationError } from '../errors/index.ts'
 import type { AnyDatabase } from './any-database.ts'
 
@@ -54,7 +54,7 @@ export interface ReadRlsCatalogOptions {
   readonly role?: string
 }
 
-type AnyTransaction = Transaction<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: only catalog tables are read, through raw sql
+type AnyTransaction = Transaction<any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: only catalog tables are read, through compiled statements (constant text, bound values)
 
 const COMMANDS = { r: 'select', a: 'insert', w: 'update', d: 'delete', '*': 'all' } as const
 
@@ -72,7 +72,8 @@ export async function readRlsCatalog(
       .transaction()
       .setAccessMode('read only')
       .execute(async (trx) => {
-        if (role !== undefined) await sql`select set_config('role', ${role}, true)`.execute(trx)
+        if (role !== undefined)
+          await trx.executeQuery<unknown>(CompiledQuery.raw(`select set_config('role', $1, true)`, [role]))
         return await read(trx, tables)
       })
   } catch (error) {
@@ -114,29 +115,41 @@ async function read(
   trx: AnyTransaction,
   tables: readonly { readonly schema: string; readonly name: string }[],
 ): Promise<RlsCatalog> {
-  const roleResult = await sql<RoleRow>`
+  const roleResult = await trx.executeQuery<RoleRow>(
+    CompiledQuery.raw(
+      `
     select r.rolname as name, r.rolsuper as superuser, r.rolbypassrls as bypass_rls,
            current_setting('standard_conforming_strings') as scs
-    from pg_catalog.pg_roles r where r.rolname = current_user`.execute(trx)
+    from pg_catalog.pg_roles r where r.rolname = current_user`,
+      [],
+    ),
+  )
   const roleRow = roleResult.rows[0]
   if (!roleRow) throw internalError(undefined, new Error('current_user not found in pg_roles'))
 
   const schemas = tables.map((t) => t.schema)
   const names = tables.map((t) => t.name)
-  const tableResult = await sql<TableRow>`
+  const tableResult = await trx.executeQuery<TableRow>(
+    CompiledQuery.raw(
+      `
     select wanted.schema, wanted.name, c.oid::text as oid, o.rolname as owner,
            case when c.oid is null then null else pg_catalog.pg_has_role(current_user, c.relowner, 'MEMBER') end
              as role_owns,
            c.relrowsecurity as rls_enabled, c.relforcerowsecurity as rls_forced
-    from unnest(${schemas}::text[], ${names}::text[]) as wanted(schema, name)
+    from unnest($1::text[], $2::text[]) as wanted(schema, name)
     left join pg_catalog.pg_namespace n on n.nspname = wanted.schema
     left join pg_catalog.pg_class c on c.relnamespace = n.oid and c.relname = wanted.name and c.relkind in ('r', 'p')
-    left join pg_catalog.pg_roles o on o.oid = c.relowner`.execute(trx)
+    left join pg_catalog.pg_roles o on o.oid = c.relowner`,
+      [schemas, names],
+    ),
+  )
   const oids = tableResult.rows.flatMap((r) => (r.oid === null ? [] : [r.oid]))
   const policyResult =
     oids.length === 0
       ? { rows: [] as PolicyRow[] }
-      : await sql<PolicyRow>`
+      : await trx.executeQuery<PolicyRow>(
+          CompiledQuery.raw(
+            `
     select p.polrelid::text as table_oid, p.polname as name, p.polcmd::text as cmd, p.polpermissive as permissive,
            array(select case when r = 0 then 'public' else (select rolname from pg_catalog.pg_roles where oid = r) end
                  from unnest(p.polroles) as r)::text[] as roles,
@@ -146,8 +159,11 @@ async function read(
            md5(coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || '|' ||
                coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '')) as expression_hash
     from pg_catalog.pg_policy p
-    where p.polrelid = any(${oids}::oid[])
-    order by p.polrelid, p.polname`.execute(trx)
+    where p.polrelid = any($1::oid[])
+    order by p.polrelid, p.polname`,
+            [oids],
+          ),
+        )
 
   return {
     role: { name: roleRow.name, superuser: roleRow.superuser, bypassRls: roleRow.bypass_rls },

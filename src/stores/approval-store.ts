@@ -5,9 +5,9 @@
  * the write run. The in-memory and PostgreSQL stores behave identically (one conformance suite runs both).
  */
 import { randomUUID } from 'node:crypto'
-import { sql } from 'kysely'
+import { CompiledQuery } from 'kysely'
 import { rateLimited, type TesseraError } from '../errors/index.ts'
-import type { AnyDatabase } from '../schema/index.ts'
+import type { StoreTransaction } from './store-transaction.ts'
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected'
 
@@ -209,8 +209,8 @@ const APPROVAL_TABLE_STATEMENTS: readonly string[] = [
 export const approvalTableSql = `${APPROVAL_TABLE_STATEMENTS.join(';\n')};\n`
 
 /** Creates the table if it does not exist, one statement at a time (the Tessera dialect sends no multi-statement text). */
-export async function ensureApprovalTable(db: AnyDatabase): Promise<void> {
-  for (const statement of APPROVAL_TABLE_STATEMENTS) await sql.raw(statement).execute(db)
+export async function ensureApprovalTable(db: StoreTransaction): Promise<void> {
+  for (const statement of APPROVAL_TABLE_STATEMENTS) await db.executeQuery(CompiledQuery.raw(statement, []))
 }
 
 interface ApprovalRow {
@@ -229,79 +229,101 @@ interface ApprovalRow {
   used_at: Date | string | null
 }
 
-const COLUMNS = sql.raw(
-  'id, status, tenant_id, user_id, tool, model, payload_hash, args, created_at, expires_at, decided_by, decided_at, used_at',
-)
+const COLUMNS =
+  'id, status, tenant_id, user_id, tool, model, payload_hash, args, created_at, expires_at, decided_by, decided_at, used_at'
 
 /**
  * Approvals in the `tessera_approvals` table (create it with ensureApprovalTable or approvalTableSql). Give it
  * a connection of its own: it runs outside the write's transaction (consuming happens before the write).
  */
 export class PostgresApprovalStore implements ApprovalStore {
-  readonly #db: AnyDatabase
+  readonly #db: StoreTransaction
   readonly #maxPending: number
 
-  constructor(db: AnyDatabase, options: ApprovalStoreOptions = {}) {
+  constructor(db: StoreTransaction, options: ApprovalStoreOptions = {}) {
     this.#db = db
     this.#maxPending = pendingLimit(options)
   }
 
+  async #rows<R>(text: string, parameters: readonly unknown[]): Promise<R[]> {
+    return (await this.#db.executeQuery<R>(CompiledQuery.raw(text, [...parameters]))).rows
+  }
+
   /** The count and the insert are one statement; concurrent creates may overshoot by the number in flight. */
   async create(p: PendingApproval): Promise<Approval> {
-    const result = await sql<ApprovalRow>`insert into tessera_approvals
+    const rows = await this.#rows<ApprovalRow>(
+      `insert into tessera_approvals
       (id, status, tenant_id, user_id, tool, model, payload_hash, args, expires_at)
-      select ${randomUUID()}, 'pending', ${p.tenantId}, ${p.userId}, ${p.tool}, ${p.model}, ${p.payloadHash},
-             ${JSON.stringify(p.args ?? null)}::jsonb, ${p.expiresAt.toISOString()}::timestamptz
+      select $1, 'pending', $2, $3, $4, $5, $6, $7::jsonb, $8::timestamptz
       where (select count(*) from tessera_approvals
-             where tenant_id = ${p.tenantId} and status = 'pending' and expires_at > now()) < ${this.#maxPending}
-      returning ${COLUMNS}`.execute(this.#db)
-    if (result.rows.length === 0) throw tooManyPending(this.#maxPending)
-    return toApproval(first(result.rows))
+             where tenant_id = $2 and status = 'pending' and expires_at > now()) < $9
+      returning ${COLUMNS}`,
+      [
+        randomUUID(),
+        p.tenantId,
+        p.userId,
+        p.tool,
+        p.model,
+        p.payloadHash,
+        JSON.stringify(p.args ?? null),
+        p.expiresAt.toISOString(),
+        this.#maxPending,
+      ],
+    )
+    if (rows.length === 0) throw tooManyPending(this.#maxPending)
+    return toApproval(first(rows))
   }
 
   async get(id: string): Promise<Approval | null> {
-    const result = await sql<ApprovalRow>`select ${COLUMNS} from tessera_approvals where id = ${id}`.execute(
-      this.#db,
-    )
-    const row = result.rows[0]
+    const rows = await this.#rows<ApprovalRow>(`select ${COLUMNS} from tessera_approvals where id = $1`, [id])
+    const row = rows[0]
     return row ? toApproval(row) : null
   }
 
   async approve(id: string, approver: string): Promise<Approval | null> {
-    const result = await sql<ApprovalRow>`update tessera_approvals
-      set status = 'approved', decided_by = ${approver}, decided_at = now()
-      where id = ${id} and status = 'pending' and expires_at > now()
-      returning ${COLUMNS}`.execute(this.#db)
-    const row = result.rows[0]
+    const rows = await this.#rows<ApprovalRow>(
+      `update tessera_approvals
+      set status = 'approved', decided_by = $1, decided_at = now()
+      where id = $2 and status = 'pending' and expires_at > now()
+      returning ${COLUMNS}`,
+      [approver, id],
+    )
+    const row = rows[0]
     return row ? toApproval(row) : null
   }
 
   async reject(id: string, approver: string): Promise<Approval | null> {
-    const result = await sql<ApprovalRow>`update tessera_approvals
-      set status = 'rejected', decided_by = ${approver}, decided_at = now()
-      where id = ${id} and status = 'pending'
-      returning ${COLUMNS}`.execute(this.#db)
-    const row = result.rows[0]
+    const rows = await this.#rows<ApprovalRow>(
+      `update tessera_approvals
+      set status = 'rejected', decided_by = $1, decided_at = now()
+      where id = $2 and status = 'pending'
+      returning ${COLUMNS}`,
+      [approver, id],
+    )
+    const row = rows[0]
     return row ? toApproval(row) : null
   }
 
   /** One UPDATE decides: concurrent consumers race on the row lock and only one sees a row come back. */
   async consume(id: string, payloadHash: string): Promise<ConsumeResult> {
-    const used = await sql<{ id: string }>`update tessera_approvals set used_at = now()
-      where id = ${id} and status = 'approved' and used_at is null and payload_hash = ${payloadHash}
+    const used = await this.#rows<{ id: string }>(
+      `update tessera_approvals set used_at = now()
+      where id = $1 and status = 'approved' and used_at is null and payload_hash = $2
         and expires_at > now()
-      returning id`.execute(this.#db)
-    if (used.rows.length === 1) return 'ok'
-    const result = await sql<{
+      returning id`,
+      [id, payloadHash],
+    )
+    if (used.length === 1) return 'ok'
+    const rows = await this.#rows<{
       status: ApprovalStatus
       payload_hash: string
       used_at: unknown
       live: boolean
-    }>`
-      select status, payload_hash, used_at, expires_at > now() as live from tessera_approvals where id = ${id}`.execute(
-      this.#db,
+    }>(
+      'select status, payload_hash, used_at, expires_at > now() as live from tessera_approvals where id = $1',
+      [id],
     )
-    const row = result.rows[0]
+    const row = rows[0]
     return refusal(
       row
         ? {

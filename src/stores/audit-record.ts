@@ -2,14 +2,14 @@
  * One audit record per tool call, success, denial or error (DESIGN §6). Records are chained: each carries the
  * hash of the previous one, so an edited or deleted record breaks the chain.
  *
- * Hash definition (stable; stores persist it): `hash = sha256 hex of canonical(record without hash)`, where
- * `canonical` is JSON with object keys sorted (UTF-16 code unit order) at every level, `undefined` object
- * members dropped, `undefined` array items written as `null`. A record has exactly the fields of `AuditRecord`,
- * so sealing serialises them in their sorted order directly (AUDIT_HASH_FIELDS); the generic sorting
- * serialiser handles the nested values (`inputs`, `before`, `after`) and any record carrying other members, and
- * both give the same text for the same record.
+ * Hash definition (stable; stores persist it): `hash = sha256 hex of canonicalJson(record without hash)`, with
+ * src/json's canonicalJson (object keys sorted by UTF-16 code units at every level, `undefined` object members
+ * dropped, `undefined` array items written as `null`). A record has exactly the fields of `AuditRecord`, so
+ * sealing serialises them in their sorted order directly (AUDIT_HASH_FIELDS) and canonicalJson writes each
+ * value; a record carrying other members goes through canonicalJson whole. Both give the same text.
  */
 import { hash as oneShotHash, randomUUID } from 'node:crypto'
+import { canonicalJson } from '../json/index.ts'
 
 export type AuditOutcome = 'success' | 'denied' | 'error'
 
@@ -87,7 +87,7 @@ const FIELD_PREFIXES: readonly string[] = AUDIT_HASH_FIELDS.map((f) => `${JSON.s
 export function hashAuditRecord(record: Omit<AuditRecord, 'hash'>): string {
   return oneShotHash(
     'sha256',
-    hasOnlyRecordFields(record) ? canonicalRecord(record) : canonical(record),
+    hasOnlyRecordFields(record) ? canonicalRecord(record) : canonicalJson(record),
     'hex',
   )
 }
@@ -161,31 +161,7 @@ function canonicalRecord(record: Omit<AuditRecord, 'hash'>): string {
   for (let i = 0; i < AUDIT_HASH_FIELDS.length; i++) {
     const value: unknown = record[AUDIT_HASH_FIELDS[i] as keyof typeof record]
     if (value === undefined) continue
-    out += `${first ? '' : ','}${FIELD_PREFIXES[i] as string}${canonical(value)}`
-    first = false
-  }
-  return `${out}}`
-}
-
-/** Canonical JSON of any value (see the hash definition above). */
-function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value)) {
-    let out = '['
-    for (let i = 0; i < value.length; i++) {
-      // A hole stays empty, as Array.prototype.map + join left it.
-      if (i > 0) out += ','
-      if (i in value) out += canonical(value[i])
-    }
-    return `${out}]`
-  }
-  const keys = Object.keys(value).sort()
-  let out = '{'
-  let first = true
-  for (const key of keys) {
-    const v: unknown = (value as Record<string, unknown>)[key]
-    if (v === undefined) continue
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonical(v)}`
+    out += `${first ? '' : ','}${FIELD_PREFIXES[i] as string}${canonicalJson(value)}`
     first = false
   }
   return `${out}}`

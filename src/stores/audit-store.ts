@@ -1,6 +1,7 @@
 /**
  * Where audit records go. A write and its audit record must commit together or not at all, so appending is two
- * steps: `stage` (inside the write's transaction; a store in the same database inserts through `trx`) and then
+ * steps: `stage` (inside the write's transaction; a store in the same database inserts through `trx`, the
+ * StoreTransaction the toolset hands it) and then
  * `commit` or `abort` on the returned handle once the transaction's fate is known.
  *
  * Every store keeps one hash chain per (writer segment, tenant): a segment is one store instance (one process),
@@ -8,6 +9,7 @@
  * audit-chain.ts). Every store passes one conformance suite (test/db/audit-store-conformance.test.ts).
  */
 import type { AuditOutcome, AuditRecord, AuditRecordDraft } from './audit-record.ts'
+import type { StoreTransaction } from './store-transaction.ts'
 import type { AuditVerification } from './audit-chain.ts'
 
 export interface AuditQuery {
@@ -47,7 +49,7 @@ export interface RetentionOptions {
 
 export interface AuditStore {
   /** Seals and holds a record; nothing is visible to `query` until `commit`. Throws if the store cannot accept it. */
-  stage(draft: AuditRecordDraft, trx?: unknown): Promise<StagedAudit>
+  stage(draft: AuditRecordDraft, trx?: StoreTransaction): Promise<StagedAudit>
   /** stage + commit, for calls that change nothing. */
   append(draft: AuditRecordDraft): Promise<AuditRecord>
   /**

@@ -1,8 +1,10 @@
 /**
  * Stores: where audit records and pending approvals live, as peers behind small interfaces (AuditStore,
- * ApprovalStore), each implementation held to one conformance suite per interface (test/support/). A store that
- * writes inside a tool call's transaction receives a StoreTransaction: the only handle it may use there.
- * Stores use driver-level Kysely only (compiled statements with bound parameters), never the query builders.
+ * ApprovalStore), each implementation held to one conformance suite per interface, all built on one template
+ * (test/support/store-conformance.ts for approvals; test/support/audit-store-conformance.ts for audit stores).
+ * Every statement a store runs goes through a StoreTransaction — its own connection, or, inside a tool call's
+ * transaction (AuditStore.stage), that transaction: the only handle it may use there. Stores send constant text
+ * with bound parameters (CompiledQuery.raw), never the query builders, which live in src/sql/ only.
  */
 export { sealAuditRecord, hashAuditRecord, verifyAuditChain, AUDIT_HASH_FIELDS } from './audit-record.ts'
 export { sanitizeAuditInput, isSensitiveKey, REDACTED } from './audit-sanitize.ts'
@@ -16,6 +18,7 @@ export type {
   RetentionOptions,
   RetentionResult,
 } from './audit-store.ts'
+export type { StoreTransaction } from './store-transaction.ts'
 export { MemoryAuditStore, DEFAULT_MEMORY_AUDIT_CAPACITY } from './memory-audit-store.ts'
 export type { MemoryAuditStoreOptions } from './memory-audit-store.ts'
 export { boundArgs, boundImage, boundValue, MAX_IMAGE_CHARS, MAX_IMAGE_VALUE_CHARS } from './bounded-image.ts'

@@ -242,7 +242,7 @@ let deferBudget = 0
 
 /**
  * Whether sealing `draft` later is certain to succeed and give the hash sealing it now would: every member is
- * JSON-like plain data (no bigint, which canonical JSON cannot write; no class instances, functions or
+ * JSON-like plain data (no bigint, Date, class instances, functions or
  * symbols), within depth and size bounds (so no cycle). Reads each value once, like sealing does.
  */
 function isDeferrable(draft: AuditRecordDraft): boolean {

@@ -3,7 +3,7 @@
  * fields this principal may use, so an agent is never shown a name it cannot use — and never a denied one.
  */
 import type { Principal } from '../context/index.ts'
-import { BULK_HARD_CAP, MAX_APPROVAL_ID_LENGTH, MAX_REASON_LENGTH } from '../request/index.ts'
+import { BULK_HARD_CAP, FILTER_OPS, MAX_APPROVAL_ID_LENGTH, MAX_REASON_LENGTH } from '../request/index.ts'
 import { SORTABLE, writableFieldNames, type WriteFieldUsage } from '../planner/index.ts'
 import type { BoundModel, BoundPolicy, WriteMode } from '../policy/index.ts'
 import { groupableFields, usableModels, writeOperations } from './describe-schema.ts'
@@ -16,22 +16,6 @@ export interface ToolDefinition {
 
 export const READ_TOOL_NAMES = ['db_describe_schema', 'db_query', 'db_get', 'db_aggregate'] as const
 
-const FILTER_OPS = [
-  'eq',
-  'ne',
-  'lt',
-  'lte',
-  'gt',
-  'gte',
-  'in',
-  'not_in',
-  'is_null',
-  'contains',
-  'startswith',
-  'endswith',
-  'between',
-]
-
 function sorted(values: Iterable<string>): string[] {
   return [...new Set(values)].sort()
 }
@@ -42,7 +26,7 @@ function filterSchema(filterable: string[]): Record<string, unknown> {
     type: 'object',
     properties: {
       field: { type: 'string', enum: filterable },
-      op: { type: 'string', enum: FILTER_OPS },
+      op: { type: 'string', enum: [...FILTER_OPS] },
       value: { anyOf: [scalar, { type: 'array', items: scalar, maxItems: 1000 }] },
     },
     required: ['field', 'op'],

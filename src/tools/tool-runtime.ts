@@ -14,6 +14,7 @@ import {
   sanitizeAuditInput,
   boundImage,
   type ApprovalStore,
+  type StoreTransaction,
 } from '../stores/index.ts'
 import { parseRunContext, type RunContext } from '../context/index.ts'
 import type { InputLimits } from '../request/index.ts'
@@ -246,7 +247,7 @@ export interface WriteCallScope extends CallScope {
    * Stages the success record of this call inside the write's transaction (`trx`); call it last, once the
    * facts are complete. Throws INTERNAL_ERROR when the store refuses, which rolls the write back.
    */
-  stageAudit(trx: unknown): Promise<void>
+  stageAudit(trx: StoreTransaction): Promise<void>
 }
 
 /**
@@ -271,7 +272,7 @@ export async function runWriteTool<T>(
   try {
     const parsed = parseRunContext(rawCtx)
     ctx = parsed
-    const stageAudit = async (trx: unknown): Promise<void> => {
+    const stageAudit = async (trx: StoreTransaction): Promise<void> => {
       const draft = auditDraft(runtime, call, parsed, null)
       try {
         audit.staged = await runtime.audit.stage(draft, trx)

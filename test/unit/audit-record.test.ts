@@ -276,7 +276,13 @@ describe('MemoryAuditStore.record (sealed off the caller path)', () => {
   it('rejects exactly when append rejects', async () => {
     const cyclic: Record<string, unknown> = {}
     cyclic['self'] = cyclic
-    for (const bad of [{ before: { total: 10n } }, { inputs: cyclic }]) {
+    const throwing = Object.defineProperty({}, 'x', {
+      enumerable: true,
+      get() {
+        throw new Error('getter')
+      },
+    })
+    for (const bad of [{ before: { total: 10n } }, { before: throwing }, { inputs: cyclic }]) {
       const appendError = await new MemoryAuditStore().append(draft(bad)).then(
         () => null,
         (e: unknown) => (e as Error).name,

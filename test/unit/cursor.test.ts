@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest'
 import { TesseraError } from '../../src/errors/index.ts'
 import {
   MAX_CURSOR_LENGTH,
-  canonicalJson,
   cursorBinding,
   decodeCursor,
   encodeCursor,
@@ -280,21 +279,5 @@ describe('cursor encoding limits', () => {
 
   it('refuses an empty key', () => {
     expect(decodeError(() => encodeCursor({ v: 1, b: binding, k: [] }, '')).code).toBe('INTERNAL_ERROR')
-  })
-})
-
-describe('canonicalJson', () => {
-  it('sorts keys and drops undefined members', () => {
-    expect(canonicalJson({ b: 1, a: [1, undefined], c: undefined, d: { z: null, y: 'x' } })).toBe(
-      '{"a":[1,null],"b":1,"d":{"y":"x","z":null}}',
-    )
-  })
-
-  it('rejects values that are not data', () => {
-    expect(() => canonicalJson({ f: () => 1 })).toThrow(TesseraError)
-    expect(() => canonicalJson(new Map())).toThrow(TesseraError)
-    const cyclic: Record<string, unknown> = {}
-    cyclic.self = cyclic
-    expect(() => canonicalJson(cyclic)).toThrow(TesseraError)
   })
 })
