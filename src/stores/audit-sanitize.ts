@@ -15,7 +15,7 @@ const SECRET_KEY =
   /passw(or)?d|passphrase|secret|token|api[_-]?key|credential|private[_-]?key|authori[sz]ation|cookie/i
 
 export interface AuditSanitizeOptions {
-  /** Field names whose values must not be stored (denied, masked or hashed somewhere in the policy). */
+  /** Field names (lower case) whose values must not be stored (denied, masked or hashed in the policy). */
   readonly sensitiveFields?: ReadonlySet<string>
 }
 
@@ -33,8 +33,10 @@ export function sanitizeAuditInput(value: unknown, options: AuditSanitizeOptions
 /** Whether `key` names a secret or a sensitive field (a dotted path counts by its last segment). */
 export function isSensitiveKey(key: string, sensitive: ReadonlySet<string>): boolean {
   if (SECRET_KEY.test(key)) return true
-  const dot = key.lastIndexOf('.')
-  return sensitive.has(key) || (dot >= 0 && sensitive.has(key.slice(dot + 1)))
+  // Case-insensitive: `PASSWORD_HASH` names no field, but what a caller put beside it is just as secret.
+  const name = key.toLowerCase()
+  const dot = name.lastIndexOf('.')
+  return sensitive.has(name) || (dot >= 0 && sensitive.has(name.slice(dot + 1)))
 }
 
 function sanitizeValue(value: unknown, depth: number, sensitive: ReadonlySet<string>): unknown {

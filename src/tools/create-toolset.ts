@@ -324,7 +324,8 @@ class ToolsetImpl implements Toolset {
 function sensitiveFieldNames(bound: BoundPolicy): ReadonlySet<string> {
   const names = new Set<string>()
   for (const model of Object.values(bound.models)) {
-    for (const field of Object.values(model.fields)) if (field.rule.action !== 'allow') names.add(field.name)
+    for (const field of Object.values(model.fields))
+      if (field.rule.action !== 'allow') names.add(field.name.toLowerCase())
   }
   return names
 }
