@@ -20,9 +20,24 @@ const report = await runEvals({
   suiteFiles: files,
   defaultPolicyFile: join(root, 'policies', 'demo.yaml'),
   generate: true,
+  // Seeded and reproducible; stops early (and says so) on a loaded machine to keep CI within its budget.
+  fuzz: { runs: 2000, seed: 20261207, timeLimitMs: 30_000 },
   ...(override === undefined ? {} : { policyOverrideFile: override }),
   onSuite: (s) => console.error(`  ${s.name}: ${s.cases.length} cases`),
 })
-for (const line of summaryLines(report)) console.log(line)
-console.log(`\n${report.passed ? 'evals passed' : 'EVALS FAILED'} in ${(report.durationMs / 1000).toFixed(1)}s`)
+const f = report.fuzz
+const extra = f
+  ? [
+      {
+        name: `fuzz (seed ${f.seed}, ${f.completedRuns}/${f.runs} runs${f.interrupted ? ', time limit reached' : ''})`,
+        violations: f.failure?.violations ?? [],
+        ...(f.failure ? { detail: `replay with tessera eval:\n${f.failure.yaml}` } : {}),
+      },
+    ]
+  : []
+for (const line of summaryLines({ suites: report.suites, extra })) console.log(line)
+if (f) console.log(`\nfuzz: ${f.calls} calls in ${(f.durationMs / 1000).toFixed(1)}s`)
+console.log(
+  `\n${report.passed ? 'evals passed' : 'EVALS FAILED'} in ${(report.durationMs / 1000).toFixed(1)}s`,
+)
 process.exitCode = report.passed ? 0 : 1

@@ -29,7 +29,13 @@ export {
   approvalTableSql,
   DEFAULT_APPROVAL_TTL_MS,
 } from './stores/index.ts'
-export type { ApprovalStore, Approval, ApprovalStatus, ConsumeResult } from './stores/index.ts'
+export type {
+  ApprovalStore,
+  Approval,
+  ApprovalFilter,
+  ApprovalStatus,
+  ConsumeResult,
+} from './stores/index.ts'
 
 export {
   definePolicy,

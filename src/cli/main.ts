@@ -30,7 +30,14 @@ program
   .option('--json', 'print machine-readable JSON lines instead of the narrated transcript')
   .option('--verbose', 'print the time each phase took (stderr)')
   .option('--no-cache', 'build the embedded database from SQL instead of the cached image')
-  .action(async (opts: OutputFlags) => {
+  .option('--serve', 'then serve the demo database over MCP (stdio; the transcript goes to stderr)')
+  .option('--http <host:port>', 'with --serve: serve HTTP in dev mode instead (local use only)')
+  .action(async (opts: OutputFlags & { serve?: boolean; http?: string }) => {
+    if (opts.serve === true) {
+      const { runDemoServe } = await import('./demo-serve-command.ts')
+      process.exitCode = await runDemoServe(opts)
+      return
+    }
     await run(opts, async (output) => {
       const { runDemo } = await import('./demo-command.ts')
       await runDemo({ output, ...cacheOption(opts) })
@@ -142,6 +149,50 @@ await addLazyCommand(
   async (p) => {
     const { auditCommand } = await import('./audit-command.ts')
     p.addCommand(auditCommand({ out: (line) => console.log(line), err: (line) => console.error(line) }))
+  },
+)
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'serve',
+  'Serve the toolset over MCP: stdio (default) or Streamable HTTP (--http)',
+  async (p) => {
+    const { registerServeCommand } = await import('./serve-command.ts')
+    registerServeCommand(p)
+  },
+)
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'mcp-config',
+  'Print the JSON to paste into an MCP client (Claude Desktop, Cursor, VS Code)',
+  async (p) => {
+    const { registerMcpConfigCommand } = await import('./mcp-config-command.ts')
+    registerMcpConfigCommand(p)
+  },
+)
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'api-key',
+  'Create, list and revoke API keys in an auth file',
+  async (p) => {
+    const { registerApiKeyCommand } = await import('./api-key-command.ts')
+    registerApiKeyCommand(p)
+  },
+)
+
+await addLazyCommand(
+  program,
+  process.argv,
+  'approvals',
+  'List, approve and deny writes waiting for approval',
+  async (p) => {
+    const { registerApprovalsCommand } = await import('./approvals-command.ts')
+    registerApprovalsCommand(p)
   },
 )
 

@@ -35,7 +35,7 @@ async function crossTenantInList(
   const { oracle } = ctx
   const v = oracle.visibility(list.model, call.principal)
   if (list.rows.length === 0 || RowOracle.unconditional(v)) return
-  const candidates = await oracle.candidates(list.model, list.rows, list.keyHint)
+  const candidates = await oracle.candidatesOf(list)
   list.rows.forEach((row, i) => {
     const found = candidates[i] ?? []
     const path = list.distinct ? `${list.path}[${i}]` : list.path
@@ -265,7 +265,7 @@ export const maskedFieldsMasked: Invariant = {
         list.rows.some((r) => Object.hasOwn(r, f.name) && r[f.name] !== null),
       )
       if (present.length === 0) continue
-      const candidates = await ctx.oracle.candidates(list.model, list.rows, list.keyHint)
+      const candidates = await ctx.oracle.candidatesOf(list)
       list.rows.forEach((row, i) => {
         for (const f of present) {
           const value = row[f.name]

@@ -41,6 +41,7 @@ export class RowOracle {
   readonly #db: AnyDatabase
   readonly #reference: BoundPolicy
   readonly #tables = new Map<string, Promise<StoredRow[]>>()
+  readonly #lists = new WeakMap<object, Promise<StoredRow[][]>>()
 
   constructor(db: AnyDatabase, reference: BoundPolicy) {
     this.#db = db
@@ -137,6 +138,20 @@ export class RowOracle {
       const present = identity.filter((c) => Object.hasOwn(r, c.name))
       return pool.filter((stored) => present.every((c) => sameValue(c, r[c.name], stored.json[c.name])))
     })
+  }
+
+  /** `candidates` for one list of returned rows, computed once per oracle (invariants share it). */
+  candidatesOf(list: {
+    readonly model: BoundModel
+    readonly rows: readonly Row[]
+    readonly keyHint?: string
+  }): Promise<StoredRow[][]> {
+    let found = this.#lists.get(list)
+    if (!found) {
+      found = this.candidates(list.model, list.rows, list.keyHint)
+      this.#lists.set(list, found)
+    }
+    return found
   }
 
   /** Stored rows of the model whose `column` (as text) is one of `values`; not cached. */

@@ -7,6 +7,7 @@
 import { dirname, resolve } from 'node:path'
 import { loadPolicyFile, type Policy } from '../policy/index.ts'
 import { harnessFor, openEvalDatabase, type EvalDatabase } from './eval-target.ts'
+import { fuzz, type FuzzReport } from './fuzz.ts'
 import { generateIsolationSuite } from './generate-suite.ts'
 import { runSuite, suitePassed, type CaseReport, type SuiteReport } from './run-suite.ts'
 import { loadSuiteFile, type EvalSuite } from './suite-file.ts'
@@ -20,6 +21,8 @@ export interface EvalRunOptions {
   readonly policyOverrideFile?: string
   /** Add the generated isolation suite of the default policy. */
   readonly generate?: boolean
+  /** A seeded fuzz run under the default policy after the suites. */
+  readonly fuzz?: { readonly runs: number; readonly seed: number; readonly timeLimitMs?: number }
   readonly databaseUrl?: string
   readonly role?: string
   readonly onCase?: (report: CaseReport) => void
@@ -28,6 +31,7 @@ export interface EvalRunOptions {
 
 export interface EvalRunReport {
   readonly suites: readonly SuiteReport[]
+  readonly fuzz: FuzzReport | null
   readonly passed: boolean
   readonly durationMs: number
 }
@@ -79,6 +83,7 @@ export async function runEvals(options: EvalRunOptions): Promise<EvalRunReport> 
     ...(options.role === undefined ? {} : { role: options.role }),
   })
   const reports: SuiteReport[] = []
+  let fuzzReport: FuzzReport | null = null
   try {
     for (const { file, suite } of suites) {
       reports.push(await runOne(database, suite, await policyOf(file, suite), override, options, file))
@@ -88,8 +93,20 @@ export async function runEvals(options: EvalRunOptions): Promise<EvalRunReport> 
       const generated = await generateIsolationSuite(judge.reference, judge.oracle())
       reports.push(await runOne(database, generated, defaultPolicy, override, options, undefined))
     }
+    if (options.fuzz !== undefined) {
+      const harness = await harnessFor(database, {
+        policy: override ?? defaultPolicy,
+        reference: defaultPolicy,
+      })
+      fuzzReport = await fuzz(harness, options.fuzz)
+    }
   } finally {
     await database.close()
   }
-  return { suites: reports, passed: reports.every(suitePassed), durationMs: performance.now() - started }
+  return {
+    suites: reports,
+    fuzz: fuzzReport,
+    passed: reports.every(suitePassed) && fuzzReport?.failure == null,
+    durationMs: performance.now() - started,
+  }
 }

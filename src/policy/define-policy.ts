@@ -135,6 +135,7 @@ function normaliseModel(
             action: rule.action,
             ...(rule.pattern !== undefined ? { pattern: rule.pattern } : {}),
             ...(rule.style !== undefined ? { style: rule.style } : {}),
+            ...(rule.untrusted === true ? { untrusted: true } : {}),
             ...(rule.acceptGlobalUnique === true ? { acceptGlobalUnique: true } : {}),
           }
   }

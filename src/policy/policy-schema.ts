@@ -44,6 +44,11 @@ export const fieldRuleSchema = z.union([
       /** Mask style when no pattern is given; `auto` picks email/phone/partial from the value's shape. */
       style: z.enum(MASK_STYLES).optional(),
       /**
+       * Free text written by end users (ticket bodies, comments): tool results hand it to agents inside a
+       * delimited wrapper so that a client treats it as data, never as instructions.
+       */
+      untrusted: z.boolean().optional(),
+      /**
        * The field may be written although a unique key that does not include the tenant column covers it: a
        * write that collides with another tenant's value answers differently from one that does not, so the
        * policy must say the value is not secret (e.g. a public slug). Default false: such a policy does not load.

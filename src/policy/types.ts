@@ -25,6 +25,8 @@ export interface FieldRule {
   readonly action: FieldAction
   readonly pattern?: string
   readonly style?: MaskStyle
+  /** Free text written by end users: delimited as data in MCP text renderings. */
+  readonly untrusted?: boolean
   /** Writable despite a unique key that spans tenants (see policy/write-oracle-problems.ts). */
   readonly acceptGlobalUnique?: boolean
 }

@@ -56,6 +56,20 @@ export interface ApprovalStore {
   reject(id: string, approver: string): Promise<Approval | null>
   /** Atomically marks an approved, unused, unexpired approval for this payload as used; at most one caller gets `ok`. */
   consume(id: string, payloadHash: string): Promise<ConsumeResult>
+  /** Approvals newest first, optionally only one status and/or tenant (for `tessera approvals list`). */
+  list(filter?: ApprovalFilter): Promise<Approval[]>
+}
+
+export interface ApprovalFilter {
+  readonly status?: ApprovalStatus
+  readonly tenantId?: string
+  /** At most this many (default 100, at most 1000). */
+  readonly limit?: number
+}
+
+function listLimit(filter: ApprovalFilter): number {
+  const limit = filter.limit ?? 100
+  return Number.isSafeInteger(limit) && limit > 0 ? Math.min(limit, 1000) : 100
 }
 
 /** Default time to live of a pending approval. */
@@ -168,6 +182,17 @@ export class MemoryApprovalStore implements ApprovalStore {
     }
     this.#approvals.set(id, Object.freeze({ ...current, usedAt: new Date().toISOString() }))
     return 'ok'
+  }
+
+  async list(filter: ApprovalFilter = {}): Promise<Approval[]> {
+    return [...this.#approvals.values()]
+      .filter(
+        (a) =>
+          (filter.status === undefined || a.status === filter.status) &&
+          (filter.tenantId === undefined || a.tenantId === filter.tenantId),
+      )
+      .sort((x, y) => (x.createdAt < y.createdAt ? 1 : x.createdAt > y.createdAt ? -1 : 0))
+      .slice(0, listLimit(filter))
   }
 
   #decide(current: Approval, status: ApprovalStatus, approver: string): Approval {
@@ -302,6 +327,16 @@ export class PostgresApprovalStore implements ApprovalStore {
     )
     const row = rows[0]
     return row ? toApproval(row) : null
+  }
+
+  async list(filter: ApprovalFilter = {}): Promise<Approval[]> {
+    const rows = await this.#rows<ApprovalRow>(
+      `select ${COLUMNS} from tessera_approvals
+      where ($1::text is null or status = $1) and ($2::text is null or tenant_id = $2)
+      order by created_at desc, id limit $3`,
+      [filter.status ?? null, filter.tenantId ?? null, listLimit(filter)],
+    )
+    return rows.map(toApproval)
   }
 
   /** One UPDATE decides: concurrent consumers race on the row lock and only one sees a row come back. */

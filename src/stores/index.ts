@@ -32,6 +32,7 @@ export {
 } from './approval-store.ts'
 export type {
   Approval,
+  ApprovalFilter,
   ApprovalStatus,
   ApprovalStore,
   ApprovalStoreOptions,

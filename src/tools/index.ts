@@ -4,7 +4,7 @@
  */
 export { createToolset } from './create-toolset.ts'
 export type { RlsPostureGate, Toolset, ToolsetOptions, ToolResult } from './create-toolset.ts'
-export type { ToolDefinition } from './tool-definitions.ts'
+export type { ToolDefinition, ToolAnnotations } from './tool-definitions.ts'
 export type { SchemaDescription, DescribedModel, DescribedField, FieldAccess } from './describe-schema.ts'
 export type { QueryResult, GetResult, AggregateResult } from './read-tools.ts'
 export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from './write-tools.ts'

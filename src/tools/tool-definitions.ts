@@ -8,11 +8,74 @@ import { SORTABLE, writableFieldNames, type WriteFieldUsage } from '../planner/i
 import type { BoundModel, BoundPolicy, WriteMode } from '../policy/index.ts'
 import { groupableFields, usableModels, writeOperations } from './describe-schema.ts'
 
+/** MCP tool annotations: hints for a client deciding what to confirm with its user (never a security boundary). */
+export interface ToolAnnotations {
+  readOnlyHint: boolean
+  destructiveHint: boolean
+  idempotentHint: boolean
+  openWorldHint: boolean
+}
+
 export interface ToolDefinition {
   name: string
   description: string
   inputSchema: Record<string, unknown>
+  /** JSON Schema of a successful result (`data` of `call`): an MCP client validates structured output against it. */
+  outputSchema: Record<string, unknown>
+  annotations: ToolAnnotations
 }
+
+const READ_ANNOTATIONS: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+}
+
+function writeAnnotations(destructive: boolean, idempotent: boolean): ToolAnnotations {
+  return {
+    readOnlyHint: false,
+    destructiveHint: destructive,
+    idempotentHint: idempotent,
+    openWorldHint: false,
+  }
+}
+
+const ROW = {
+  type: 'object',
+  description: 'One row: field name → value (int8, numeric and timestamps as strings)',
+}
+const SCALAR_RESULT = { type: ['string', 'number', 'null'] }
+
+function objectSchema(properties: Record<string, unknown>, required: string[]): Record<string, unknown> {
+  return { type: 'object', properties, required }
+}
+
+const OUTPUT = {
+  describe: objectSchema({ models: { type: 'object' } }, ['models']),
+  query: objectSchema(
+    {
+      rows: { type: 'array', items: ROW },
+      nextCursor: { type: ['string', 'null'] },
+      hasMore: { type: 'boolean' },
+    },
+    ['rows', 'nextCursor', 'hasMore'],
+  ),
+  row: objectSchema({ row: ROW }, ['row']),
+  aggregate: {
+    type: 'object',
+    description: '{value} without groupBy, {groups: [{key, value}]} with it',
+    properties: {
+      value: SCALAR_RESULT,
+      groups: {
+        type: 'array',
+        items: objectSchema({ key: ROW, value: SCALAR_RESULT }, ['key', 'value']),
+      },
+    },
+  },
+  delete: objectSchema({ deleted: { type: 'integer' }, soft: { type: 'boolean' } }, ['deleted', 'soft']),
+  bulkUpdate: objectSchema({ updated: { type: 'integer' } }, ['updated']),
+} as const
 
 export const READ_TOOL_NAMES = ['db_describe_schema', 'db_query', 'db_get', 'db_aggregate'] as const
 
@@ -121,6 +184,8 @@ export function readToolDefinitions(bound: BoundPolicy, principal: Principal): T
       name: 'db_describe_schema',
       description: 'List the models, fields and relations you may use, with the operations allowed on each.',
       inputSchema: { type: 'object', properties: { model }, additionalProperties: false },
+      outputSchema: OUTPUT.describe,
+      annotations: READ_ANNOTATIONS,
     },
     {
       name: 'db_query',
@@ -140,6 +205,8 @@ export function readToolDefinitions(bound: BoundPolicy, principal: Principal): T
         required: ['model'],
         additionalProperties: false,
       },
+      outputSchema: OUTPUT.query,
+      annotations: READ_ANNOTATIONS,
     },
     {
       name: 'db_get',
@@ -155,6 +222,8 @@ export function readToolDefinitions(bound: BoundPolicy, principal: Principal): T
         required: ['model', 'id'],
         additionalProperties: false,
       },
+      outputSchema: OUTPUT.row,
+      annotations: READ_ANNOTATIONS,
     },
     {
       name: 'db_aggregate',
@@ -171,6 +240,8 @@ export function readToolDefinitions(bound: BoundPolicy, principal: Principal): T
         required: ['model', 'op'],
         additionalProperties: false,
       },
+      outputSchema: OUTPUT.aggregate,
+      annotations: READ_ANNOTATIONS,
     },
   ]
 }
@@ -232,6 +303,8 @@ export function writeToolDefinitions(bound: BoundPolicy, principal: Principal): 
         required: ['model', 'data'],
         additionalProperties: false,
       },
+      outputSchema: OUTPUT.row,
+      annotations: writeAnnotations(false, false),
     })
   }
   const updatable = withOp('update')
@@ -251,6 +324,8 @@ export function writeToolDefinitions(bound: BoundPolicy, principal: Principal): 
         required: ['model', 'id', 'data'],
         additionalProperties: false,
       },
+      outputSchema: OUTPUT.row,
+      annotations: writeAnnotations(false, true),
     })
   }
   const deletable = withOp('delete')
@@ -273,6 +348,8 @@ export function writeToolDefinitions(bound: BoundPolicy, principal: Principal): 
         required: ['model', 'id'],
         additionalProperties: false,
       },
+      outputSchema: OUTPUT.delete,
+      annotations: writeAnnotations(true, true),
     })
   }
   if (updatable.length > 0) {
@@ -291,6 +368,8 @@ export function writeToolDefinitions(bound: BoundPolicy, principal: Principal): 
         required: ['model', 'ids', 'data'],
         additionalProperties: false,
       },
+      outputSchema: OUTPUT.bulkUpdate,
+      annotations: writeAnnotations(true, true),
     })
   }
   return defs

@@ -130,6 +130,21 @@ export const approvalStoreConformance = defineConformance<ApprovalStore>('Approv
     },
   },
   {
+    name: 'lists approvals newest first, filtered by status and tenant',
+    run: async (store) => {
+      const tenantId = `tenant-list-${Math.random().toString(36).slice(2)}`
+      const older = await store.create(pending({ tenantId }))
+      await new Promise((r) => setTimeout(r, 5))
+      const newer = await store.create(pending({ tenantId, payloadHash: OTHER_HASH }))
+      await store.create(pending({ tenantId: `${tenantId}-other` }))
+      await store.approve(older.id, 'boss')
+      expect((await store.list({ tenantId })).map((a) => a.id)).toEqual([newer.id, older.id])
+      expect((await store.list({ tenantId, status: 'pending' })).map((a) => a.id)).toEqual([newer.id])
+      expect((await store.list({ tenantId, status: 'approved' })).map((a) => a.id)).toEqual([older.id])
+      expect(await store.list({ tenantId, limit: 1 })).toHaveLength(1)
+    },
+  },
+  {
     name: 'stores a null user id',
     run: async (store) => {
       const a = await store.create(pending({ userId: null }))
