@@ -4,8 +4,16 @@
  * root because the check (src/rls) sits above the tools layer.
  */
 import { generateRls, inspectRlsPosture } from './rls/index.ts'
-import { createToolset as createBareToolset, type Toolset, type ToolsetOptions } from './tools/index.ts'
+import {
+  createToolset as createBareToolset,
+  type Toolset,
+  type ToolsetOptions,
+  type TypedToolset,
+  type TypedToolsetOptions,
+} from './tools/index.ts'
 
+export function createToolset<DB, M>(options: TypedToolsetOptions<DB, M>): Promise<TypedToolset<DB, M>>
+export function createToolset(options: ToolsetOptions): Promise<Toolset>
 export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
   return createBareToolset({
     ...options,

@@ -21,6 +21,15 @@ export type {
   AuditFailureMode,
   TesseraLoggerOptions,
 } from './tools/index.ts'
+export type {
+  ReadableField,
+  TypedFilter,
+  TypedGetArgs,
+  TypedQueryArgs,
+  TypedRow,
+  TypedToolset,
+  TypedToolsetOptions,
+} from './tools/index.ts'
 export type { EnforcementMode } from './executor/index.ts'
 export {
   MemoryApprovalStore,
@@ -46,6 +55,7 @@ export {
   policyInputSchema,
 } from './policy/index.ts'
 export type { Policy, PolicyInput, BoundPolicy, Budget, FieldAction, Profile } from './policy/index.ts'
+export type { ColumnOf, TableOf, TypedPolicy, TypedPolicyInput } from './policy/index.ts'
 
 export { runWithContext, currentContext, requireContext, parseRunContext } from './context/index.ts'
 export type { Principal, RunContext } from './context/index.ts'

@@ -69,7 +69,7 @@ function walk(node: ConditionNode, visit: (n: ConditionNode) => void): void {
 }
 
 function isPrincipal(
-  o: OperandNode | { kind: 'list' },
+  o: OperandNode | { kind: 'list' } | { kind: 'claimList' },
   root: string,
 ): o is Extract<OperandNode, { kind: 'principal' }> {
   return o.kind === 'principal' && o.path[0] === root

@@ -81,10 +81,10 @@ export class RowOracle {
     )
   }
 
-  isVisible(v: OracleVisibility, row: StoredRow, principal: Principal): boolean {
+  isVisible(v: OracleVisibility, row: StoredRow, _principal: Principal): boolean {
     if (v === 'none') return false
     try {
-      return isRowVisible(v, row.raw, principal)
+      return isRowVisible(v, row.raw)
     } catch {
       return false
     }

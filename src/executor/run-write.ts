@@ -96,7 +96,7 @@ export async function prepareWrite(
 
 async function prepareCreate(q: ExecutorDatabase, plan: CreatePlan): Promise<PreparedWrite> {
   const known = new Set(Object.keys(plan.knownRow))
-  if (checkWrittenRow(plan.visibility, plan.knownRow, known, plan.principal) === 'fail') throw outsideScope()
+  if (checkWrittenRow(plan.visibility, plan.knownRow, known) === 'fail') throw outsideScope()
   await checkReferences(q, plan, plan.foreignKeys, [plan.knownRow], known)
   return { before: [] }
 }
@@ -112,7 +112,7 @@ async function prepareUpdate(
   const known = new Set([...plan.checkColumns, ...Object.keys(plan.data)])
   const merged = rows.map((row) => ({ ...rawValues(plan, row), ...plan.data }))
   for (const row of merged) {
-    if (checkWrittenRow(plan.visibility, row, known, plan.principal) === 'fail') throw outsideScope()
+    if (checkWrittenRow(plan.visibility, row, known) === 'fail') throw outsideScope()
   }
   await checkReferences(q, plan, plan.foreignKeys, merged, known)
   return { before: shapeRows(rows, plan.returning, secret) }
@@ -148,7 +148,7 @@ async function checkReferences(
       if (fk.targets.length === 0) throw referenceNotFound(fk.field)
       const key = JSON.stringify([index, values])
       if (checked.has(key)) continue
-      const found = (await printReferenceCheck(fk, values, plan.principal).execute(q)).rows
+      const found = (await printReferenceCheck(fk, values).execute(q)).rows
       if (found.length === 0) throw referenceNotFound(fk.field)
       checked.add(key)
     }

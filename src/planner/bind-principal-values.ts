@@ -11,7 +11,9 @@ import {
   type ConditionNode,
   type Literal,
   type OperandNode,
+  evaluateCondition,
   formatPrincipalPath,
+  isPrincipalOnly,
   requirePrincipalList,
   requirePrincipalScalar,
   type BoundModel,
@@ -62,19 +64,39 @@ function canonicalDecimal(text: string): string {
   return negative && body !== '0' ? `-${body}` : body
 }
 
+/**
+ * A row-policy condition bound to one principal, for a plan: every part that mentions no row field is decided
+ * now (evaluateCondition, three-valued) and becomes a constant `bool` node; every remaining principal operand
+ * becomes a `claim` (or `claimList`) node holding its value — typed for the column it is compared with where
+ * there is one — and the principal path it came from. The result holds no principal operand, so src/sql/ and
+ * the in-memory twins (row-visibility.ts, write-check.ts) evaluate it without the principal, and a plan's
+ * shape no longer depends on whose plan it is. `x = NULL` comparisons are decided too (NULL on every row),
+ * so no printer has to look at a value to choose its SQL.
+ *
+ * Throws TENANT_SCOPE_REQUIRED exactly where evaluateCondition would on the unbound condition: every part is
+ * visited, so failing closed does not depend on which part would have decided. `model` null binds claim values
+ * as the principal holds them, untyped (for conditions outside any model, e.g. in tests of the printers).
+ */
 export function bindConditionToPrincipal(
   node: ConditionNode,
-  model: BoundModel,
+  model: BoundModel | null,
   principal: Principal,
 ): ConditionNode {
+  if (isPrincipalOnly(node)) return { kind: 'bool', value: evaluateCondition(node, {}, principal) }
   const columnOf = (operand: OperandNode): ColumnInfo | undefined =>
-    operand.kind === 'field' && Object.hasOwn(model.fields, operand.name)
+    model !== null && operand.kind === 'field' && Object.hasOwn(model.fields, operand.name)
       ? model.fields[operand.name]?.column
       : undefined
-  const literal = (column: ColumnInfo, operand: OperandNode): OperandNode => {
+  /** A principal operand as a claim: typed for `column` when it is compared with one, else as it is. */
+  const claim = (operand: OperandNode, column: ColumnInfo | undefined): OperandNode => {
     if (operand.kind !== 'principal') return operand
     const value = requirePrincipalScalar(principal, operand.path)
-    return { kind: 'literal', value: principalValueFor(column, value, formatPrincipalPath(operand.path)) }
+    if (column === undefined) return { kind: 'claim', path: operand.path, value }
+    return {
+      kind: 'claim',
+      path: operand.path,
+      value: principalValueFor(column, value, formatPrincipalPath(operand.path)),
+    }
   }
   switch (node.kind) {
     case 'and':
@@ -86,29 +108,27 @@ export function bindConditionToPrincipal(
     case 'not':
       return { kind: 'not', operand: bindConditionToPrincipal(node.operand, model, principal) }
     case 'compare': {
-      const leftColumn = columnOf(node.left)
-      const rightColumn = columnOf(node.right)
-      if (leftColumn && node.right.kind === 'principal')
-        return { ...node, right: literal(leftColumn, node.right) }
-      if (rightColumn && node.left.kind === 'principal')
-        return { ...node, left: literal(rightColumn, node.left) }
-      return node
+      const left = claim(node.left, columnOf(node.right))
+      const right = claim(node.right, columnOf(node.left))
+      if (isNullValue(left) || isNullValue(right)) return { kind: 'bool', value: null }
+      return { ...node, left, right }
     }
     case 'in': {
-      const column = columnOf(node.left)
-      if (!column) return node
       const right = node.right
+      const column = columnOf(node.left)
+      const left = claim(node.left, undefined)
       if (right.kind === 'principal') {
         const source = formatPrincipalPath(right.path)
-        const items = requirePrincipalList(principal, right.path).map((v): OperandNode => ({
-          kind: 'literal',
-          value: v === null ? null : principalValueFor(column, v, source),
-        }))
-        return { ...node, right: { kind: 'list', items } }
+        const values = requirePrincipalList(principal, right.path).map((v) =>
+          v === null || column === undefined ? (v as Literal) : principalValueFor(column, v, source),
+        )
+        return { ...node, left, right: { kind: 'claimList', path: right.path, values } }
       }
-      if (right.kind === 'list')
-        return { ...node, right: { kind: 'list', items: right.items.map((i) => literal(column, i)) } }
-      return node
+      if (right.kind === 'list') {
+        // An item beside a field left operand takes that field's type; beside anything else it stays as it is.
+        return { ...node, left, right: { kind: 'list', items: right.items.map((i) => claim(i, column)) } }
+      }
+      return { ...node, left }
     }
     case 'is_null':
     case 'bool':
@@ -118,4 +138,8 @@ export function bindConditionToPrincipal(
       throw new Error(`unhandled condition kind ${String(never)}`)
     }
   }
+}
+
+function isNullValue(operand: OperandNode): boolean {
+  return (operand.kind === 'literal' || operand.kind === 'claim') && operand.value === null
 }

@@ -18,6 +18,7 @@ export { DEFAULT_INCLUDE_LIMIT, DEFAULT_PAGE_SIZE, INCLUDE_FANOUT, SORTABLE } fr
 export { planFilter, complexityScore } from './plan-filter.ts'
 export type { FilterCost } from './plan-filter.ts'
 export { planVisibility } from './plan-visibility.ts'
+export { bindConditionToPrincipal } from './bind-principal-values.ts'
 export { createAutoSetResolves, maxAffectedRowsExceeded, planWrite, policyOperation } from './plan-write.ts'
 export { fieldFor, readableFields } from './field-access.ts'
 export type { FieldUsage } from './field-access.ts'

@@ -165,7 +165,6 @@ export function planQuery(
   }
   return {
     kind: 'query',
-    principal,
     root,
     limit,
     after,
@@ -209,7 +208,7 @@ export function planGet(bound: BoundPolicy, principal: Principal, req: GetReques
     fetchLimit: 1,
     includes: planIncludes(bound, model, req.include, principal, acc, 1, 1),
   }
-  return { kind: 'get', principal, root, budget: finishBudget(acc, 1) }
+  return { kind: 'get', root, budget: finishBudget(acc, 1) }
 }
 
 export function planAggregate(
@@ -262,7 +261,6 @@ export function planAggregate(
   guardBroad(model, visibility, filter, budget)
   return {
     kind: 'aggregate',
-    principal,
     model: model.name,
     table: { schema: model.table.schema, name: model.table.name },
     op: req.op,

@@ -75,7 +75,6 @@ export function planWrite(bound: BoundPolicy, principal: Principal, request: Wri
   const base: Base = {
     operation: request.kind,
     mode,
-    principal,
     model: model.name,
     table: { schema: model.table.schema, name: model.table.name },
     primaryKey: model.primaryKey,

@@ -3,7 +3,6 @@
  * row policies applied, bypass, fields selected and redacted, budget figures) so the audit and the tests can
  * read them without re-deriving anything; `build-*.ts` turn a plan into exactly one Kysely statement.
  */
-import type { Principal } from '../context/index.ts'
 import type { ConditionNode, FieldRule } from '../policy/index.ts'
 import type { ColumnTypeClass } from '../schema/index.ts'
 import type { FilterOp } from '../request/index.ts'
@@ -105,7 +104,6 @@ export interface BudgetReport {
 
 export interface QueryPlan {
   readonly kind: 'query'
-  readonly principal: Principal
   readonly root: SelectPlan
   /** The requested page size (fetchLimit - 1). */
   readonly limit: number
@@ -121,7 +119,6 @@ export interface QueryPlan {
 
 export interface GetPlan {
   readonly kind: 'get'
-  readonly principal: Principal
   readonly root: SelectPlan
   readonly budget: BudgetReport
 }
@@ -135,7 +132,6 @@ export type AggregateOp = 'count' | 'sum' | 'avg' | 'min' | 'max'
 
 export interface AggregatePlan {
   readonly kind: 'aggregate'
-  readonly principal: Principal
   readonly model: string
   readonly table: { readonly schema: string; readonly name: string }
   readonly op: AggregateOp

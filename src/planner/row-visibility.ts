@@ -9,7 +9,6 @@
  *
  * with SQL's three-valued logic: only TRUE counts, so a scope compared with a NULL column never matches.
  */
-import type { Principal } from '../context/index.ts'
 import { internalError } from '../errors/index.ts'
 import { compareHolds, evaluateCondition, type Row } from '../policy/index.ts'
 import type { AppliedRowPolicy, VisibilityPlan } from './query-plan.ts'
@@ -18,15 +17,14 @@ import type { AppliedRowPolicy, VisibilityPlan } from './query-plan.ts'
  * `row` must hold every column the plan reads (scoped columns, fields the rules name, the soft-delete column)
  * as own properties, with the values node-postgres returns; a missing one throws INTERNAL_ERROR.
  *
- * Throws TENANT_SCOPE_REQUIRED exactly where `visibilityPredicate` does: when a rule it would compile names a
- * principal path that does not resolve. Every such rule is evaluated, with no short-circuit, so whether this
- * throws depends on the principal and the plan, never on the row or on which rule happened to decide first.
+ * The plan's rules are bound to the principal already (planVisibility threw TENANT_SCOPE_REQUIRED for a
+ * principal path that does not resolve), so this reads no principal and throws only for a missing column.
  */
-export function isRowVisible(v: VisibilityPlan, row: Row, principal: Principal): boolean {
+export function isRowVisible(v: VisibilityPlan, row: Row): boolean {
   // The SQL side compiles the permissive rules only when neither a bypass nor `shared` replaces them.
   const unrestricted = v.bypass !== null || v.shared
-  const permissive = unrestricted ? [] : v.permissive.map((rule) => holds(rule, row, principal))
-  const restrictive = v.restrictive.map((rule) => holds(rule, row, principal))
+  const permissive = unrestricted ? [] : v.permissive.map((rule) => holds(rule, row))
+  const restrictive = v.restrictive.map((rule) => holds(rule, row))
   const scoped =
     v.scopes.length > 0 &&
     v.scopes
@@ -39,8 +37,8 @@ export function isRowVisible(v: VisibilityPlan, row: Row, principal: Principal):
   return granted && restrictive.every((passes) => passes) && live
 }
 
-function holds(rule: AppliedRowPolicy, row: Row, principal: Principal): boolean {
-  return evaluateCondition(rule.condition, row, principal) === true
+function holds(rule: AppliedRowPolicy, row: Row): boolean {
+  return evaluateCondition(rule.condition, row, null) === true
 }
 
 /** As in evaluateCondition: undefined reads as NULL, a missing column is a caller bug, not a NULL. */

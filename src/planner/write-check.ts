@@ -9,7 +9,6 @@
  * The same rule exists twice: here in memory (checked before any statement, with the row as it will be) and
  * as SQL in src/sql/print-write.ts (the write's WHERE and RETURNING), so neither can be skipped.
  */
-import type { Principal } from '../context/index.ts'
 import { validationError, type TesseraError } from '../errors/index.ts'
 import { compareHolds, evaluateCondition, referencedFields } from '../policy/index.ts'
 import type { AppliedRowPolicy, VisibilityPlan } from './query-plan.ts'
@@ -18,16 +17,15 @@ import type { RowValues } from './write-plan.ts'
 /** `unknown`: the row lacks a value the check needs (a database default); the SQL check decides. */
 export type WriteCheckResult = 'pass' | 'fail' | 'unknown'
 
-/** Throws TENANT_SCOPE_REQUIRED where evaluateCondition does (a principal path that does not resolve). */
+/** Reads no principal: the plan's rules were bound to it by planVisibility. */
 export function checkWrittenRow(
   v: VisibilityPlan,
   row: RowValues,
   known: ReadonlySet<string>,
-  principal: Principal,
 ): WriteCheckResult {
   let unknown = false
   for (const rule of v.restrictive) {
-    const result = evaluateKnown(rule, row, known, principal)
+    const result = evaluateKnown(rule, row, known)
     if (result === 'unknown') unknown = true
     else if (result !== true) return 'fail'
   }
@@ -42,7 +40,7 @@ export function checkWrittenRow(
   const grants = writeGrants(v)
   if (grants.length === 0) return 'fail'
   for (const rule of grants) {
-    const result = evaluateKnown(rule, row, known, principal)
+    const result = evaluateKnown(rule, row, known)
     if (result === 'unknown') unknown = true
     else if (result !== true) return 'fail'
   }
@@ -77,10 +75,9 @@ function evaluateKnown(
   rule: AppliedRowPolicy,
   row: RowValues,
   known: ReadonlySet<string>,
-  principal: Principal,
 ): boolean | null | 'unknown' {
   for (const field of referencedFields(rule.condition)) if (!known.has(field)) return 'unknown'
   const complete: Record<string, unknown> = {}
   for (const field of referencedFields(rule.condition)) complete[field] = row[field] ?? null
-  return evaluateCondition(rule.condition, complete, principal)
+  return evaluateCondition(rule.condition, complete, null)
 }

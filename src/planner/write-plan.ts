@@ -3,7 +3,6 @@
  * decision that needs no database — mode, fields, coerced values, autoSet values, visibility, soft or hard
  * delete, which references to check — is made before this exists; src/sql/print-write.ts turns it into statements.
  */
-import type { Principal } from '../context/index.ts'
 import type { SelectPlan, VisibilityPlan } from './query-plan.ts'
 
 export type WriteOperation = 'create' | 'update' | 'delete' | 'bulkUpdate'
@@ -51,7 +50,6 @@ export interface ForeignKeyCheck {
 interface WritePlanBase {
   readonly operation: WriteOperation
   readonly mode: 'allow' | 'approval'
-  readonly principal: Principal
   readonly model: string
   readonly table: TableRef
   readonly primaryKey: readonly string[]

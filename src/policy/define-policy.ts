@@ -27,6 +27,7 @@ import type {
   ScopeRule,
   WritePolicy,
 } from './types.ts'
+import type { TypedModelsCheck, TypedPolicy, TypedPolicyInput } from './typed-policy.ts'
 import { sanitizePolicyInput } from './sanitize-policy-input.ts'
 import { zodIssuesToProblems } from './zod-issue-problems.ts'
 
@@ -34,8 +35,17 @@ type ParsedPolicy = z.output<typeof policyInputSchema>
 type ParsedModel = z.output<typeof modelPolicySchema>
 type ParsedBudget = NonNullable<ParsedModel['budget']>
 
+/**
+ * Typed from a Kysely database type: `definePolicy<DB>()({ models: … })` checks tables, fields, scoping and
+ * the other column names against DB at compile time (see typed-policy.ts); at run time it is the same call.
+ */
+export function definePolicy<DB>(): <const M extends TypedModelsCheck<DB, M>>(
+  input: TypedPolicyInput<M>,
+) => TypedPolicy<DB, M>
 /** Validates and normalises a policy. Throws POLICY_INVALID listing every problem found. */
-export function definePolicy(input: PolicyInput): Policy {
+export function definePolicy(input: PolicyInput): Policy
+export function definePolicy(input?: PolicyInput): Policy | ((typed: never) => unknown) {
+  if (input === undefined) return (typed: unknown) => parsePolicy(typed)
   return parsePolicy(input)
 }
 

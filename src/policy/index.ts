@@ -32,6 +32,16 @@ export {
 } from './principal-path.ts'
 export type { ParsePrincipalPathResult, PrincipalScalar, ResolvedPrincipalValue } from './principal-path.ts'
 export { definePolicy, parsePolicy } from './define-policy.ts'
+export type {
+  TypedModelCheck,
+  TypedModelsCheck,
+  ColumnOf,
+  PolicyDatabase,
+  PolicyModels,
+  TableOf,
+  TypedPolicy,
+  TypedPolicyInput,
+} from './typed-policy.ts'
 export { loadPolicyFile } from './load-policy-file.ts'
 export { bindPolicy, TENANT_LIKE_COLUMNS } from './bind-policy.ts'
 export { PolicyBuilder, PII_FIELD_GLOBS, SENSITIVE_FIELD_GLOBS } from './policy-builder.ts'

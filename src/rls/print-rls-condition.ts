@@ -102,7 +102,9 @@ function inWithField(node: InNode, column: ColumnLookup): string {
       const items = right.items.map((item) => typed(item, type, column))
       return `(${fieldOperand(node.left, column)} ${node.negated ? 'not in' : 'in'} (${items.join(', ')}))`
     }
-    case 'principal': {
+    case 'principal':
+    case 'claimList': {
+      // A claim list bound into a plan reads the claim it came from, as the unbound path does.
       const field = fieldColumn(node.left, column)
       return anyOrAll(node.negated, fieldOperand(node.left, column), claimArray(right.path, typeOf(field)))
     }
@@ -113,6 +115,7 @@ function inWithField(node: InNode, column: ColumnLookup): string {
       return anyOrAll(node.negated, typed(node.left, elementType, column), quoteIdent(right.name))
     }
     case 'literal':
+    case 'claim':
       throw new TesseraError('POLICY_INVALID', 'IN needs a list, a principal path or an array field')
     default:
       return assertNever(right)
@@ -131,6 +134,7 @@ function typed(operand: OperandNode, type: string, column: ColumnLookup): string
     case 'literal':
       return operand.value === null ? `null::${type}` : quoteLiteral(literalText(operand.value))
     case 'principal':
+    case 'claim': // a value bound into a plan: read from the claim it came from, not bound
       return `(${claimScalarText(operand.path)})::${type}`
     default:
       return assertNever(operand)
@@ -201,6 +205,7 @@ interface JsonOperand {
 function jsonOperand(operand: OperandNode): JsonOperand {
   switch (operand.kind) {
     case 'principal':
+    case 'claim':
       return { sql: claimJson(operand.path), type: null }
     case 'literal': {
       const value = operand.value

@@ -13,7 +13,7 @@ export const AGGREGATE_VALUE = '__tessera_value'
 
 export function printAggregate(db: AnyDb, plan: AggregatePlan): AnySelect {
   const col = columnRef('t0')
-  const where: Expression<SqlBool>[] = [visibilityPredicate(plan.visibility, col, plan.principal)]
+  const where: Expression<SqlBool>[] = [visibilityPredicate(plan.visibility, col)]
   if (plan.filter !== null) where.push(filterPredicate(plan.filter, col))
   const target = plan.column === null ? sql`*` : col(plan.column.name)
   // Exact text for every numeric result: sums of numeric columns must not pass through a float; min/max keep

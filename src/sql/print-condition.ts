@@ -1,6 +1,8 @@
 /**
- * Compiles a row-policy condition to a Kysely boolean expression. Every literal and principal value is a bound
- * parameter; identifiers come only from `ctx.column`. Lists (a literal list, a principal list) travel as ONE
+ * Prints a row-policy condition of a plan as a Kysely boolean expression. The planner bound it to the principal
+ * (src/planner/bind-principal-values.ts): principal values are `claim` nodes, parts that depend on the
+ * principal alone are constants, so nothing here reads a principal. Every literal and claim value is a bound
+ * parameter; identifiers come only from `ctx.column`. Lists (a literal list, a claim list) travel as ONE
  * array parameter (`col = ANY($1)`, `col <> ALL($1)`), which keeps the parameter count fixed (THREATS fact 9)
  * and lets PostgreSQL infer the parameter's type from the column.
  *
@@ -10,21 +12,12 @@
  * logic, so the result is equivalent (TRUE / FALSE / NULL on every row) to evaluateCondition.
  */
 import { type Expression, type SqlBool, sql } from 'kysely'
-import type { Principal } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
-import {
-  type ConditionNode,
-  type OperandNode,
-  isPrincipalOnly,
-  evaluateCondition,
-  requirePrincipalList,
-  requirePrincipalScalar,
-} from '../policy/index.ts'
+import { type ConditionNode, type OperandNode, isPrincipalOnly, evaluateCondition } from '../policy/index.ts'
 
 export interface ConditionPredicateContext {
   /** The SQL reference of a model field, e.g. `(f) => sql.ref(\`t0.${f}\`)`; only called with AST field names. */
   readonly column: (field: string) => Expression<unknown>
-  readonly principal: Principal
 }
 
 type Compiled =
@@ -33,16 +26,14 @@ type Compiled =
 
 type InNode = Extract<ConditionNode, { kind: 'in' }>
 
-/**
- * Throws TENANT_SCOPE_REQUIRED, exactly where evaluateCondition would, when a principal path does not resolve
- * or has the wrong shape — whether or not that part would have mattered.
- */
+/** Throws INTERNAL_ERROR for a condition that still holds a principal operand (one the planner did not bind). */
 export function conditionPredicate(node: ConditionNode, ctx: ConditionPredicateContext): Expression<SqlBool> {
   return toExpression(compileNode(node, ctx))
 }
 
 function compileNode(node: ConditionNode, ctx: ConditionPredicateContext): Compiled {
-  if (isPrincipalOnly(node)) return constant(evaluateCondition(node, {}, ctx.principal))
+  // The planner decided these parts already (a `bool` node); evaluating keeps the printer total on its own.
+  if (isPrincipalOnly(node)) return constant(evaluateCondition(node, {}, null))
   switch (node.kind) {
     case 'bool':
       return constant(node.value)
@@ -100,16 +91,17 @@ function compileIn(node: InNode, ctx: ConditionPredicateContext): Compiled {
       }
       // No field among the items, and the node is not principal-only, so the left side is a field: its type
       // types the array parameter.
-      const values = right.items.map((item) =>
-        item.kind === 'literal' ? item.value : requirePrincipalScalar(ctx.principal, principalPath(item)),
-      )
+      const values = right.items.map(boundValue)
       return anyOrAll(node.negated, left, sql.val(values))
     }
-    case 'principal':
-      return anyOrAll(node.negated, left, sql.val(requirePrincipalList(ctx.principal, right.path)))
+    case 'claimList':
+      return anyOrAll(node.negated, left, sql.val(right.values))
     case 'field':
       return anyOrAll(node.negated, left, ctx.column(right.name))
+    case 'principal':
+      throw unbound()
     case 'literal':
+    case 'claim':
       throw new TesseraError('POLICY_INVALID', 'IN needs a list, a principal path or an array field')
     default:
       return assertNever(right)
@@ -122,23 +114,29 @@ function anyOrAll(negated: boolean, left: Expression<unknown>, array: Expression
   )
 }
 
-/** A field reference, or a bound parameter for a literal or a principal value. */
+/** A field reference, or a bound parameter for a literal or a claim value. */
 function operand(node: OperandNode, ctx: ConditionPredicateContext): Expression<unknown> {
+  if (node.kind === 'field') return ctx.column(node.name)
+  return sql.val(boundValue(node))
+}
+
+/** The value of a literal or claim operand (what is bound as a parameter). */
+function boundValue(node: OperandNode): unknown {
   switch (node.kind) {
-    case 'field':
-      return ctx.column(node.name)
     case 'literal':
-      return sql.val(node.value)
+    case 'claim':
+      return node.value
     case 'principal':
-      return sql.val(requirePrincipalScalar(ctx.principal, node.path))
+      throw unbound()
+    case 'field':
+      throw new TesseraError('INTERNAL_ERROR', 'Expected a value operand')
     default:
       return assertNever(node)
   }
 }
 
-function principalPath(item: OperandNode): Extract<OperandNode, { kind: 'principal' }>['path'] {
-  if (item.kind !== 'principal') throw new TesseraError('INTERNAL_ERROR', 'Expected a principal operand')
-  return item.path
+function unbound(): TesseraError {
+  return new TesseraError('INTERNAL_ERROR', 'A principal operand reached SQL unbound')
 }
 
 function junction(kind: 'and' | 'or', parts: readonly Compiled[]): Compiled {

@@ -3,7 +3,6 @@
  * every value — tenant ids, principal values, filter values — is a bound parameter.
  */
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
-import type { Principal } from '../context/index.ts'
 import { conditionPredicate } from './print-condition.ts'
 import type { FilterPlan, VisibilityPlan } from '../planner/index.ts'
 import { likePatternFor } from './like-pattern.ts'
@@ -32,21 +31,16 @@ export function scopePredicate(v: VisibilityPlan, col: ColumnRef): Expression<Sq
 }
 
 /** `(scopes ∧ … ∨ permissive…) ∧ restrictive… ∧ soft-delete IS NULL`; no rule at all means no row. */
-export function visibilityPredicate(
-  v: VisibilityPlan,
-  col: ColumnRef,
-  principal: Principal,
-): Expression<SqlBool> {
+export function visibilityPredicate(v: VisibilityPlan, col: ColumnRef): Expression<SqlBool> {
   const parts: Expression<SqlBool>[] = []
   if (v.bypass === null && !v.shared) {
     const alternatives: Expression<SqlBool>[] = []
     if (v.scopes.length > 0) alternatives.push(scopePredicate(v, col))
-    for (const rule of v.permissive)
-      alternatives.push(conditionPredicate(rule.condition, { column: col, principal }))
+    for (const rule of v.permissive) alternatives.push(conditionPredicate(rule.condition, { column: col }))
     // or([]) is `false`: a model that somehow has neither scope nor permissive rule shows nothing (fail closed).
     parts.push(or(alternatives))
   }
-  for (const rule of v.restrictive) parts.push(conditionPredicate(rule.condition, { column: col, principal }))
+  for (const rule of v.restrictive) parts.push(conditionPredicate(rule.condition, { column: col }))
   if (v.softDeleteColumn !== null) parts.push(sql<SqlBool>`${col(v.softDeleteColumn)} is null`)
   return and(parts)
 }

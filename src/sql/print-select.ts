@@ -4,7 +4,6 @@
  */
 import { type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres'
-import type { Principal } from '../context/index.ts'
 import {
   and,
   type ColumnRef,
@@ -98,7 +97,6 @@ function orderExpression(key: OrderKey, col: ColumnRef): Expression<unknown> {
 function selectPlanQuery(
   db: AnyDb,
   plan: SelectPlan,
-  principal: Principal,
   depth: number,
   extraWhere: Expression<SqlBool>[],
 ): AnySelect {
@@ -108,12 +106,12 @@ function selectPlanQuery(
   const includes = plan.includes.map((inc) => {
     const childAlias = `t${depth + 1}`
     const correlation = inc.pairs.map((p) => sql<SqlBool>`${sql.id(childAlias, p.remote)} = ${col(p.local)}`)
-    const sub = selectPlanQuery(db, inc.select, principal, depth + 1, correlation)
+    const sub = selectPlanQuery(db, inc.select, depth + 1, correlation)
     return inc.cardinality === 'many'
       ? jsonArrayFrom(sub).as(inc.relation)
       : jsonObjectFrom(sub).as(inc.relation)
   })
-  const where = [...extraWhere, visibilityPredicate(plan.visibility, col, principal)]
+  const where = [...extraWhere, visibilityPredicate(plan.visibility, col)]
   if (plan.filter !== null) where.push(filterPredicate(plan.filter, col))
   let q: AnySelect = db
     .selectFrom(sql.id(plan.table.schema, plan.table.name).as(alias))
@@ -191,7 +189,7 @@ export function printQuery(db: AnyDb, plan: QueryPlan): AnySelect {
   const col = columnRef('t0')
   const extra: Expression<SqlBool>[] =
     plan.after === null ? [] : [afterPredicate(plan.root.orderBy, plan.after, col)]
-  const q = selectPlanQuery(db, plan.root, plan.principal, 0, extra)
+  const q = selectPlanQuery(db, plan.root, 0, extra)
   const sources = orderKeySources(plan.root)
   const hidden = plan.root.orderBy.flatMap((k, i) =>
     sources[i] === `${ORDER_KEY_PREFIX}${i}`
@@ -201,6 +199,6 @@ export function printQuery(db: AnyDb, plan: QueryPlan): AnySelect {
   return hidden.length === 0 ? q : q.select(hidden)
 }
 
-export function printGet(db: AnyDb, plan: { root: SelectPlan; principal: Principal }): AnySelect {
-  return selectPlanQuery(db, plan.root, plan.principal, 0, [])
+export function printGet(db: AnyDb, plan: { root: SelectPlan }): AnySelect {
+  return selectPlanQuery(db, plan.root, 0, [])
 }

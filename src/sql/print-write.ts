@@ -5,7 +5,6 @@
  * id matches nothing; INSERT and UPDATE return the write check evaluated on the new row (WITH CHECK in SQL).
  */
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
-import type { Principal } from '../context/index.ts'
 import {
   and,
   type ColumnRef,
@@ -42,11 +41,7 @@ export function rawColumnAlias(i: number): string {
  * The write check (write-check.ts) as SQL: restrictive rules, and — unless a bypass holds or the model is
  * shared — every scope, or, for a model with no scoping, every permissive rule that can grant a write.
  */
-export function writeCheckPredicate(
-  v: VisibilityPlan,
-  col: ColumnRef,
-  principal: Principal,
-): Expression<SqlBool> {
+export function writeCheckPredicate(v: VisibilityPlan, col: ColumnRef): Expression<SqlBool> {
   const parts: Expression<SqlBool>[] = []
   if (v.bypass === null && !v.shared) {
     if (v.scopes.length > 0) {
@@ -58,11 +53,11 @@ export function writeCheckPredicate(
       parts.push(
         grants.length === 0
           ? sql<SqlBool>`false`
-          : and(grants.map((r) => conditionPredicate(r.condition, { column: col, principal }))),
+          : and(grants.map((r) => conditionPredicate(r.condition, { column: col }))),
       )
     }
   }
-  for (const rule of v.restrictive) parts.push(conditionPredicate(rule.condition, { column: col, principal }))
+  for (const rule of v.restrictive) parts.push(conditionPredicate(rule.condition, { column: col }))
   return and(parts)
 }
 
@@ -88,8 +83,8 @@ function keyPredicate(
 function targetPredicate(plan: UpdatePlan | DeletePlan, col: ColumnRef): Expression<SqlBool> {
   return and([
     keyPredicate(plan.primaryKey, plan.targets, col),
-    visibilityPredicate(plan.visibility, col, plan.principal),
-    writeCheckPredicate(plan.visibility, col, plan.principal),
+    visibilityPredicate(plan.visibility, col),
+    writeCheckPredicate(plan.visibility, col),
   ])
 }
 
@@ -98,7 +93,7 @@ function returningList(plan: CreatePlan | UpdatePlan | DeletePlan, col: ColumnRe
 }
 
 function checkColumn(plan: CreatePlan | UpdatePlan, col: ColumnRef): RawBuilder<unknown> {
-  const check = writeCheckPredicate(plan.visibility, col, plan.principal)
+  const check = writeCheckPredicate(plan.visibility, col)
   return sql`coalesce(${check}, false) as ${sql.id(WRITE_CHECK_COLUMN)}`
 }
 
@@ -127,14 +122,10 @@ export function printTargetSelect(plan: UpdatePlan | DeletePlan, lock: boolean):
 }
 
 /** One row of the referenced table with these key values that the caller can see through some target model. */
-export function printReferenceCheck(
-  fk: ForeignKeyCheck,
-  values: readonly unknown[],
-  principal: Principal,
-): RawBuilder<WriteRow> {
+export function printReferenceCheck(fk: ForeignKeyCheck, values: readonly unknown[]): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   const match = fk.remoteColumns.map((c, i) => sql<SqlBool>`${col(c)} = ${sql.val(values[i])}`)
-  const visible = or(fk.targets.map((t) => visibilityPredicate(t.visibility, col, principal)))
+  const visible = or(fk.targets.map((t) => visibilityPredicate(t.visibility, col)))
   return sql<WriteRow>`select 1 as found from ${sql.id(fk.table.schema, fk.table.name)} as ${sql.id(ALIAS)} where ${and([...match, visible])} limit 1`
 }
 

@@ -10,10 +10,12 @@
  *   text, so it stays in the key). Everything else in the
  *   plan stays verbatim and the key is the JSON of this probe plan, so any plan difference that can change
  *   the SQL text changes the key. Values that *choose* SQL (`is_null`'s true/false, a NULL cursor key) are
- *   kept verbatim; values rewritten before binding (LIKE patterns) and row-policy conditions (compiled
- *   from the principal at build time) make the plan uncacheable: it is built the ordinary way.
- * - The template is compiled from the probe plan, whose principal and every plan member outside the key
- *   throw when read: if the builder ever reads something the key does not cover, the shape is uncacheable.
+ *   kept verbatim; values rewritten before binding (LIKE patterns) make the plan uncacheable: it is built the
+ *   ordinary way. Row-policy conditions are data bound by the planner (a plan holds no principal): their claim
+ *   values are slots like scope values, and the rest of each condition is part of the key, so a plan with
+ *   row policies is cached by shape like any other.
+ * - The template is compiled from the probe plan, every member of which outside the key throws when read:
+ *   if the builder ever reads something the key does not cover, the shape is uncacheable.
  * - A template is kept only if every compiled parameter is a Slot and every Slot is bound at least once, and
  *   if instantiating it with the first plan's values gives exactly what building that plan directly gives.
  * - Only for databases without Kysely plugins (a plugin may rewrite a query depending on its values).
@@ -21,7 +23,8 @@
 import { createQueryId, type CompiledQuery, type RootOperationNode } from 'kysely'
 import { printGet, printQuery } from './print-select.ts'
 import { guardedProbe, shapeKeyOf } from './statement-shape-key.ts'
-import type { FilterPlan, GetPlan, QueryPlan, SelectPlan } from '../planner/index.ts'
+import type { AppliedRowPolicy, FilterPlan, GetPlan, QueryPlan, SelectPlan } from '../planner/index.ts'
+import type { ConditionNode, OperandNode } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /** Distinct plan shapes remembered per database; the least recently added is dropped first. */
@@ -134,9 +137,49 @@ function probeFilter(f: FilterPlan, slots: SlotValues): FilterPlan | Uncacheable
   }
 }
 
+/** A claim value becomes a slot; everything else of a bound condition stays verbatim (and so in the key). */
+function probeOperand(o: OperandNode, slots: SlotValues): OperandNode {
+  return o.kind === 'claim' && o.value !== null ? { ...o, value: marker<string>(slots.put(o.value)) } : o
+}
+
+function probeCondition(node: ConditionNode, slots: SlotValues): ConditionNode {
+  switch (node.kind) {
+    case 'bool':
+    case 'is_null':
+      return node
+    case 'and':
+    case 'or':
+      return { kind: node.kind, operands: node.operands.map((o) => probeCondition(o, slots)) }
+    case 'not':
+      return { kind: 'not', operand: probeCondition(node.operand, slots) }
+    case 'compare':
+      return { ...node, left: probeOperand(node.left, slots), right: probeOperand(node.right, slots) }
+    case 'in': {
+      const right = node.right
+      const left = probeOperand(node.left, slots)
+      if (right.kind === 'claimList')
+        return { ...node, left, right: { ...right, values: marker<string[]>(slots.put(right.values)) } }
+      if (right.kind === 'list')
+        return {
+          ...node,
+          left,
+          right: { kind: 'list', items: right.items.map((i) => probeOperand(i, slots)) },
+        }
+      return { ...node, left, right: probeOperand(right, slots) }
+    }
+    default: {
+      const never: never = node
+      throw new Error(`unhandled condition kind ${String(never)}`)
+    }
+  }
+}
+
+function probeRules(rules: readonly AppliedRowPolicy[], slots: SlotValues): AppliedRowPolicy[] {
+  return rules.map((r) => ({ name: r.name, condition: probeCondition(r.condition, slots) }))
+}
+
 function probeSelect(plan: SelectPlan, slots: SlotValues): SelectPlan | Uncacheable {
   const v = plan.visibility
-  if (v.permissive.length > 0 || v.restrictive.length > 0) return UNCACHEABLE
   const filter = plan.filter === null ? null : probeFilter(plan.filter, slots)
   if (filter === UNCACHEABLE) return UNCACHEABLE
   const includes: SelectPlan['includes'][number][] = []
@@ -147,27 +190,18 @@ function probeSelect(plan: SelectPlan, slots: SlotValues): SelectPlan | Uncachea
   }
   return {
     ...plan,
-    visibility: { ...v, scopes: v.scopes.map((s) => ({ ...s, value: marker<string>(slots.put(s.value)) })) },
+    visibility: {
+      ...v,
+      scopes: v.scopes.map((s) => ({ ...s, value: marker<string>(slots.put(s.value)) })),
+      permissive: probeRules(v.permissive, slots),
+      restrictive: probeRules(v.restrictive, slots),
+    },
     filter,
     // Kept verbatim: the limit is written into the SQL text (print-select), so it is part of the shape.
     fetchLimit: plan.fetchLimit,
     includes,
   }
 }
-
-/** An object whose members outside `known` throw when read, so a build cannot depend on them silently. */
-function guarded<T extends object>(known: Partial<T>): T {
-  return new Proxy(known, {
-    get(target, prop, receiver) {
-      if (Object.hasOwn(target, prop)) return Reflect.get(target, prop, receiver) as unknown
-      throw new Error(
-        `statement-cache: the builder read '${String(prop)}', which the shape key does not cover`,
-      )
-    },
-  }) as T
-}
-
-const unreadablePrincipal = guarded<GetPlan['principal']>({})
 
 /** The probe of a read plan: its shape, with Slot markers where the call's plan has bound values. */
 type ProbePlan =
@@ -179,11 +213,11 @@ function compileDirect(db: AnyDb, plan: GetPlan | QueryPlan): CompiledQuery {
 }
 
 /**
- * Compiles the probe with every object guarded: reading a member the shape key does not cover, or the
- * principal, throws (and the shape is then uncacheable).
+ * Compiles the probe with every object guarded: reading a member the shape key does not cover throws (and
+ * the shape is then uncacheable).
  */
 function compileProbe(db: AnyDb, probe: ProbePlan): CompiledQuery {
-  const plan = guardedProbe({ ...probe, principal: unreadablePrincipal }, ['principal'], slotIndexOf)
+  const plan = guardedProbe(probe, slotIndexOf)
   return plan.kind === 'get'
     ? printGet(db, plan as unknown as GetPlan).compile()
     : printQuery(db, plan as unknown as QueryPlan).compile()

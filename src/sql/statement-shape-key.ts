@@ -21,10 +21,11 @@ type Spec =
   /** A bound position: a slot, or a verbatim scalar or array of such (is_null's flag, between's pair). */
   | 'value'
   | 'filter|null'
-  /** Must be an empty array (row policies make a plan uncacheable before it gets here). */
-  | 'empty'
-  /** Not part of the key and passed to the builder untouched (the unreadable principal). */
-  | 'opaque'
+  /**
+   * Bound row-policy rules (plain data the planner built: names and conditions with claim slots): encoded
+   * whole, every own member of every object, so the builder may read any of them; not guarded.
+   */
+  | 'rules'
   | { readonly array: Spec }
   | { readonly object: ObjectSpec }
 
@@ -52,8 +53,8 @@ const SCOPE: ObjectSpec = [
 const VISIBILITY: ObjectSpec = [
   ['model', 'string'],
   ['scopes', { array: { object: SCOPE } }],
-  ['permissive', 'empty'],
-  ['restrictive', 'empty'],
+  ['permissive', 'rules'],
+  ['restrictive', 'rules'],
   ['bypass', 'string|null'],
   ['softDeleteColumn', 'string|null'],
   ['shared', 'boolean'],
@@ -167,6 +168,26 @@ function encodeValue(value: unknown, slotIndex: SlotIndexOf): string {
   }
 }
 
+/** Any plain data, whole: type-tagged values, arrays with their length, objects with their sorted own keys. */
+function encodeData(value: unknown, slotIndex: SlotIndexOf): string {
+  if (typeof value !== 'object' || value === null) return encodeValue(value, slotIndex)
+  if (slotIndex(value) >= 0) return encodeValue(value, slotIndex)
+  if (Array.isArray(value)) {
+    const items: readonly unknown[] = value
+    let out = `[${items.length};`
+    for (let i = 0; i < items.length; i++) out += encodeData(items[i], slotIndex)
+    return out
+  }
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) throw UNENCODABLE
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record).sort()
+  let out = `{${keys.length};`
+  for (const key of keys)
+    out += `${text(key)}${record[key] === undefined ? 'u' : encodeData(record[key], slotIndex)}`
+  return `${out}}`
+}
+
 function encode(value: unknown, spec: Spec, slotIndex: SlotIndexOf): string {
   switch (spec) {
     case 'string':
@@ -187,11 +208,9 @@ function encode(value: unknown, spec: Spec, slotIndex: SlotIndexOf): string {
       if (value === null) return 'Z'
       if (typeof value !== 'object') throw UNENCODABLE
       return encodeObject(value, filterSpec(value as FilterPlan), slotIndex)
-    case 'empty':
-      if (!Array.isArray(value) || value.length !== 0) throw UNENCODABLE
-      return '[]'
-    case 'opaque':
-      throw UNENCODABLE
+    case 'rules':
+      if (!Array.isArray(value)) throw UNENCODABLE
+      return encodeData(value, slotIndex)
     default:
       break
   }
@@ -238,7 +257,7 @@ function undescribed(prop: PropertyKey): Error {
 }
 
 function guardValue(value: unknown, spec: Spec, slotIndex: SlotIndexOf): unknown {
-  if (spec === 'opaque' || typeof value !== 'object' || value === null || slotIndex(value) >= 0) return value
+  if (spec === 'rules' || typeof value !== 'object' || value === null || slotIndex(value) >= 0) return value
   if (typeof spec === 'string') {
     if (spec === 'filter|null') return guardObject(value, filterSpec(value as FilterPlan), slotIndex)
     // A verbatim value array (between's pair, cursor keys): fully encoded, items guarded as values.
@@ -283,14 +302,8 @@ function guardObject(value: object, spec: ObjectSpec, slotIndex: SlotIndexOf): o
 
 /**
  * A copy of the probe for compiling its template: every described object becomes a proxy that throws when the
- * builder reads a member the shape key does not cover. Members named in `opaque` (the unreadable principal)
- * are passed through as they are.
+ * builder reads a member the shape key does not cover.
  */
-export function guardedProbe<T extends { readonly kind: string }>(
-  probe: T,
-  opaque: readonly string[],
-  slotIndex: SlotIndexOf,
-): T {
-  const spec: ObjectSpec = [...probeSpec(probe), ...opaque.map((member) => [member, 'opaque'] as const)]
-  return guardObject(probe, spec, slotIndex) as T
+export function guardedProbe<T extends { readonly kind: string }>(probe: T, slotIndex: SlotIndexOf): T {
+  return guardObject(probe, probeSpec(probe), slotIndex) as T
 }

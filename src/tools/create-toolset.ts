@@ -16,7 +16,7 @@ import {
 import { type RunContext, parseRunContext } from '../context/index.ts'
 import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
 import { createExecutor, ENFORCEMENT_MODES, isPglite, type EnforcementMode } from '../executor/index.ts'
-import { bindPolicy, type BoundPolicy, type Policy } from '../policy/index.ts'
+import { bindPolicy, type BoundPolicy, type Policy, type TypedPolicy } from '../policy/index.ts'
 import { DEFAULT_INPUT_LIMITS, parseRequest } from '../request/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
 import { describeSchema, type SchemaDescription } from './describe-schema.ts'
@@ -30,6 +30,7 @@ import {
 } from './read-tools.ts'
 import { readToolDefinitions, type ToolDefinition, writeToolDefinitions } from './tool-definitions.ts'
 import { type AuditFailureMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
+import type { TypedReads } from './typed-toolset.ts'
 import { type BulkUpdateResult, type DeleteResult, type RowResult, runWrite } from './write-tools.ts'
 
 export interface ToolsetOptions {
@@ -110,6 +111,16 @@ export interface Toolset {
   tools(ctx: RunContext): ToolDefinition[]
 }
 
+/** A toolset whose `query` and `get` are typed from a TypedPolicy. */
+export type TypedToolset<DB, M> = Omit<Toolset, 'query' | 'get'> & TypedReads<DB, M>
+
+export interface TypedToolsetOptions<DB, M> extends Omit<ToolsetOptions, 'policy'> {
+  readonly policy: TypedPolicy<DB, M>
+}
+
+/** With a policy from `definePolicy<DB>()`: model names, fields and rows typed (see typed-toolset.ts). */
+export function createToolset<DB, M>(options: TypedToolsetOptions<DB, M>): Promise<TypedToolset<DB, M>>
+export function createToolset(options: ToolsetOptions): Promise<Toolset>
 export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
   const enforcement = options.enforcement ?? 'app'
   if (!(ENFORCEMENT_MODES as readonly unknown[]).includes(enforcement)) {

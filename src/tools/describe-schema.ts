@@ -5,7 +5,6 @@
  */
 import type { Principal } from '../context/index.ts'
 import { isTesseraError } from '../errors/index.ts'
-import { columnRef, visibilityPredicate } from '../sql/index.ts'
 import { SORTABLE, planVisibility, createAutoSetResolves } from '../planner/index.ts'
 import type { BoundModel, BoundPolicy } from '../policy/index.ts'
 
@@ -33,13 +32,14 @@ export interface SchemaDescription {
 }
 
 /**
- * Models this principal can query: every principal path their visibility needs resolves. Compiling the
- * visibility predicate (no SQL is sent) is the check, so describe_schema and the planner cannot disagree.
+ * Models this principal can query: every principal path their visibility needs resolves. Planning the
+ * visibility (which binds every rule to the principal) is the check, so describe_schema and the planner
+ * cannot disagree.
  */
 export function usableModels(bound: BoundPolicy, principal: Principal): BoundModel[] {
   return Object.values(bound.models).filter((model) => {
     try {
-      visibilityPredicate(planVisibility(model, principal), columnRef('t0'), principal)
+      planVisibility(model, principal)
       return true
     } catch (error) {
       if (isTesseraError(error)) return false

@@ -3,7 +3,22 @@
  * through `call` (never throws) and as per-principal definitions (`tools(ctx)`); every call is audited.
  */
 export { createToolset } from './create-toolset.ts'
-export type { RlsPostureGate, Toolset, ToolsetOptions, ToolResult } from './create-toolset.ts'
+export type {
+  RlsPostureGate,
+  Toolset,
+  ToolsetOptions,
+  ToolResult,
+  TypedToolset,
+  TypedToolsetOptions,
+} from './create-toolset.ts'
+export type {
+  ReadableField,
+  TypedFilter,
+  TypedGetArgs,
+  TypedQueryArgs,
+  TypedReads,
+  TypedRow,
+} from './typed-toolset.ts'
 export type { ToolDefinition, ToolAnnotations } from './tool-definitions.ts'
 export type { SchemaDescription, DescribedModel, DescribedField, FieldAccess } from './describe-schema.ts'
 export type { QueryResult, GetResult, AggregateResult } from './read-tools.ts'

@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import { type Expression, type SqlBool, sql } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
 import { conditionPredicate } from '../../src/sql/print-condition.ts'
+import { bindConditionToPrincipal } from '../../src/planner/bind-principal-values.ts'
 import type { Principal } from '../../src/context/index.ts'
 import { isTesseraError } from '../../src/errors/index.ts'
 import type { ConditionNode, OperandNode, PrincipalPath } from '../../src/policy/condition/ast.ts'
@@ -250,7 +251,9 @@ describeEachDatabase('row-policy conditions in SQL agree with the in-memory eval
   }
 
   function compile(node: ConditionNode, who: Principal): Expression<SqlBool> {
-    return conditionPredicate(node, { column: (f) => sql.ref(`t0.${f}`), principal: who })
+    return conditionPredicate(bindConditionToPrincipal(node, null, who), {
+      column: (f) => sql.ref(`t0.${f}`),
+    })
   }
 
   async function sqlValues(node: ConditionNode, who: Principal): Promise<Outcome> {

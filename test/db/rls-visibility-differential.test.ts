@@ -212,7 +212,7 @@ function memoryOutcome(
   if (!model) throw new Error('no model')
   try {
     const plan = planVisibility(model, who)
-    return { kind: 'ids', ids: rows.filter((r) => isRowVisible(plan, r, who)).map((r) => r['id'] as number) }
+    return { kind: 'ids', ids: rows.filter((r) => isRowVisible(plan, r)).map((r) => r['id'] as number) }
   } catch (error) {
     return { kind: 'throws', code: isTesseraError(error) ? error.code : String(error) }
   }

@@ -222,8 +222,8 @@ const NULL_ROW = {
 function memoryOutcome(model: BoundModel, rows: readonly Record<string, unknown>[], who: Principal): Outcome {
   try {
     const plan = planVisibility(model, who)
-    isRowVisible(plan, NULL_ROW, who)
-    return { kind: 'ids', ids: rows.filter((r) => isRowVisible(plan, r, who)).map((r) => r['id'] as number) }
+    isRowVisible(plan, NULL_ROW)
+    return { kind: 'ids', ids: rows.filter((r) => isRowVisible(plan, r)).map((r) => r['id'] as number) }
   } catch (error) {
     return thrown(error)
   }
@@ -268,7 +268,7 @@ describeEachDatabase('row visibility in SQL agrees with the in-memory evaluator'
   async function sqlOutcome(model: BoundModel, who: Principal): Promise<Outcome> {
     let predicate: ReturnType<typeof visibilityPredicate>
     try {
-      predicate = visibilityPredicate(planVisibility(model, who), columnRef('t0'), who)
+      predicate = visibilityPredicate(planVisibility(model, who), columnRef('t0'))
     } catch (error) {
       return thrown(error)
     }

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import type { Principal } from '../../src/context/index.ts'
 import { isTesseraError } from '../../src/errors/index.ts'
 import { conditionPredicate } from '../../src/sql/print-condition.ts'
+import { bindConditionToPrincipal } from '../../src/planner/bind-principal-values.ts'
 import { parseCondition } from '../../src/policy/condition/parse-condition.ts'
 
 const db = new Kysely<any>({
@@ -32,7 +33,9 @@ function compiled(
   text: string,
   principal: Principal = alice,
 ): { sql: string; parameters: readonly unknown[] } {
-  const where = conditionPredicate(parseCondition(text), { column: (f) => sql.ref(`t0.${f}`), principal })
+  const where = conditionPredicate(bindConditionToPrincipal(parseCondition(text), null, principal), {
+    column: (f) => sql.ref(`t0.${f}`),
+  })
   const query = db.selectFrom('orders as t0').select('t0.id').where(where).compile()
   return {
     sql: query.sql.replace('select "t0"."id" from "orders" as "t0" where ', ''),

@@ -3,7 +3,8 @@ import type { Principal } from '../../src/context/index.ts'
 import { isTesseraError } from '../../src/errors/index.ts'
 import { parseCondition } from '../../src/policy/condition/parse-condition.ts'
 import type { ScopePredicate, VisibilityPlan } from '../../src/planner/query-plan.ts'
-import { isRowVisible } from '../../src/planner/row-visibility.ts'
+import { isRowVisible as isBoundRowVisible } from '../../src/planner/row-visibility.ts'
+import { bindConditionToPrincipal } from '../../src/planner/bind-principal-values.ts'
 
 const who: Principal = { tenantId: 't1', userId: 'u1', roles: ['member'], metadata: { orgId: 'o1' } }
 
@@ -51,6 +52,24 @@ function errorCode(fn: () => unknown): string | undefined {
     return isTesseraError(error) ? error.code : 'not a TesseraError'
   }
   return undefined
+}
+
+/**
+ * These plans are written by hand with unbound conditions; a real plan has them bound by planVisibility, which
+ * binds the rules the SQL side prints (permissive ones only without a bypass or `shared`). So does this.
+ */
+function isRowVisible(v: VisibilityPlan, r: Record<string, unknown>, principal: Principal): boolean {
+  const bind = (rules: VisibilityPlan['permissive']) =>
+    rules.map((x) => ({ name: x.name, condition: bindConditionToPrincipal(x.condition, null, principal) }))
+  const unrestricted = v.bypass !== null || v.shared
+  return isBoundRowVisible(
+    {
+      ...v,
+      permissive: unrestricted ? v.permissive : bind(v.permissive),
+      restrictive: bind(v.restrictive),
+    },
+    r,
+  )
 }
 
 describe('isRowVisible', () => {

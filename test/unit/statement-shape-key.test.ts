@@ -131,8 +131,13 @@ describe('plan shape keys', () => {
     }
     expect(shapeKeyOf(withObjectValue, slotIndex)).toBeUndefined()
     const withRowPolicy = structuredClone(base)
-    withRowPolicy.root.visibility.permissive = [{ name: 'p' }] as never[]
-    expect(shapeKeyOf(withRowPolicy, slotIndex)).toBeUndefined()
+    withRowPolicy.root.visibility.permissive = [
+      { name: 'p', condition: { kind: 'bool', value: true } },
+    ] as never[]
+    expect(shapeKeyOf(withRowPolicy, slotIndex)).not.toBe(shapeKeyOf(base, slotIndex))
+    const withOddRule = structuredClone(base)
+    withOddRule.root.visibility.permissive = [{ name: 'p', condition: new Map() }] as never[]
+    expect(shapeKeyOf(withOddRule, slotIndex)).toBeUndefined()
     const withBadLimit = structuredClone(base)
     ;(withBadLimit.root as Record<string, unknown>)['fetchLimit'] = '1'
     expect(shapeKeyOf(withBadLimit, slotIndex)).toBeUndefined()
@@ -161,16 +166,14 @@ describe('guarded probes', () => {
       includes: [],
       future: true,
     },
-    principal: { tenantId: 'never read' },
   }
-  const guarded = guardedProbe(plan, ['principal'], slotIndex) as unknown as typeof plan
+  const guarded = guardedProbe(plan, slotIndex) as unknown as typeof plan
 
   it('lets the builder read every described member, and slots as they are', () => {
     expect(guarded.root.model).toBe('M')
     expect(guarded.root.fields.map((f) => [f.name, f.rule.action])).toEqual([['id', 'allow']])
     expect(guarded.root.visibility.scopes[0]?.value).toBe(slots[0])
     expect(guarded.root.filter.value).toBe(slots[1])
-    expect(guarded.principal).toBe(plan.principal)
   })
 
   it('throws when the builder reads or tests a member the key does not cover', () => {

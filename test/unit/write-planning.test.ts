@@ -124,7 +124,6 @@ function visibility(overrides: Partial<VisibilityPlan>): VisibilityPlan {
   }
 }
 
-const principal = { tenantId: 'A' }
 const condition = (text: string) => parseCondition(text)
 
 describe('checkWrittenRow (WITH CHECK in memory)', () => {
@@ -135,22 +134,22 @@ describe('checkWrittenRow (WITH CHECK in memory)', () => {
   const known = new Set(['tenant_id', 'is_public'])
 
   it('requires the scoping even where a permissive rule would make the row readable', () => {
-    expect(checkWrittenRow(scoped, { tenant_id: 'B', is_public: true }, known, principal)).toBe('fail')
-    expect(checkWrittenRow(scoped, { tenant_id: 'A', is_public: false }, known, principal)).toBe('pass')
+    expect(checkWrittenRow(scoped, { tenant_id: 'B', is_public: true }, known)).toBe('fail')
+    expect(checkWrittenRow(scoped, { tenant_id: 'A', is_public: false }, known)).toBe('pass')
   })
 
   it('accepts a permissive rule only on a model without scoping', () => {
     const unscoped = visibility({ permissive: scoped.permissive })
-    expect(checkWrittenRow(unscoped, { is_public: true }, known, principal)).toBe('pass')
-    expect(checkWrittenRow(unscoped, { is_public: false }, known, principal)).toBe('fail')
+    expect(checkWrittenRow(unscoped, { is_public: true }, known)).toBe('pass')
+    expect(checkWrittenRow(unscoped, { is_public: false }, known)).toBe('fail')
   })
 
   it('fails on any restrictive rule, also under a bypass, and leaves unknown values to SQL', () => {
     const restrictive = [{ name: 'live', condition: condition("status != 'archived'") }]
     const bypassed = visibility({ bypass: 'admin', restrictive })
-    expect(checkWrittenRow(bypassed, { status: 'archived' }, new Set(['status']), principal)).toBe('fail')
-    expect(checkWrittenRow(bypassed, { status: 'paid' }, new Set(['status']), principal)).toBe('pass')
-    expect(checkWrittenRow(scoped, { is_public: false }, new Set(['is_public']), principal)).toBe('unknown')
+    expect(checkWrittenRow(bypassed, { status: 'archived' }, new Set(['status']))).toBe('fail')
+    expect(checkWrittenRow(bypassed, { status: 'paid' }, new Set(['status']))).toBe('pass')
+    expect(checkWrittenRow(scoped, { is_public: false }, new Set(['is_public']))).toBe('unknown')
   })
 })
 

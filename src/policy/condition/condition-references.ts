@@ -47,7 +47,7 @@ export function forEachOperand(node: ConditionNode, visit: (operand: OperandNode
     case 'in':
       visit(node.left)
       if (node.right.kind === 'list') node.right.items.forEach((item) => visit(item))
-      else visit(node.right)
+      else if (node.right.kind !== 'claimList') visit(node.right)
       return
     case 'is_null':
       visit(node.operand)

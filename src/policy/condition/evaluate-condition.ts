@@ -22,8 +22,15 @@ export type Row = Readonly<Record<string, unknown>>
  * A principal path that does not resolve, or holds the wrong shape (a list where one value is compared, a
  * single value after IN), throws TENANT_SCOPE_REQUIRED. IS [NOT] NULL on a principal path is the exception:
  * it tests exactly that, so a missing value is null there.
+ *
+ * `principal` is null for a condition bound into a plan (no principal operand left, only claims): meeting a
+ * principal operand then is a planner bug and throws INTERNAL_ERROR.
  */
-export function evaluateCondition(node: ConditionNode, row: Row, principal: Principal): boolean | null {
+export function evaluateCondition(
+  node: ConditionNode,
+  row: Row,
+  principal: Principal | null,
+): boolean | null {
   switch (node.kind) {
     case 'bool':
       return node.value
@@ -56,7 +63,7 @@ export function evaluateCondition(node: ConditionNode, row: Row, principal: Prin
 function evaluateIn(
   node: Extract<ConditionNode, { kind: 'in' }>,
   row: Row,
-  principal: Principal,
+  principal: Principal | null,
 ): boolean | null {
   const left = operandValue(node.left, row, principal)
   const items = inItems(node.right, row, principal)
@@ -70,41 +77,51 @@ function evaluateIn(
 function inItems(
   right: Extract<ConditionNode, { kind: 'in' }>['right'],
   row: Row,
-  principal: Principal,
+  principal: Principal | null,
 ): readonly unknown[] | null {
   switch (right.kind) {
     case 'list':
       return right.items.map((item) => operandValue(item, row, principal))
     case 'principal':
-      return requirePrincipalList(principal, right.path)
+      return requirePrincipalList(bound(principal), right.path)
+    case 'claimList':
+      return right.values
     case 'field': {
       const value = fieldValue(row, right.name)
       return Array.isArray(value) ? value : null
     }
     case 'literal':
+    case 'claim':
       throw new TesseraError('POLICY_INVALID', 'IN needs a list, a principal path or an array field')
     default:
       return assertNever(right)
   }
 }
 
-function operandValue(operand: OperandNode, row: Row, principal: Principal): unknown {
+function operandValue(operand: OperandNode, row: Row, principal: Principal | null): unknown {
   switch (operand.kind) {
     case 'field':
       return fieldValue(row, operand.name)
     case 'literal':
       return operand.value
     case 'principal':
-      return requirePrincipalScalar(principal, operand.path)
+      return requirePrincipalScalar(bound(principal), operand.path)
+    case 'claim':
+      return operand.value
     default:
       return assertNever(operand)
   }
 }
 
+function bound(principal: Principal | null): Principal {
+  if (principal === null) throw internalError(undefined, new Error('unbound principal operand in a plan'))
+  return principal
+}
+
 /** For IS [NOT] NULL: a principal path that does not resolve is null instead of an error. */
-function nullableValue(operand: OperandNode, row: Row, principal: Principal): unknown {
+function nullableValue(operand: OperandNode, row: Row, principal: Principal | null): unknown {
   if (operand.kind !== 'principal') return operandValue(operand, row, principal) ?? null
-  const resolved = resolvePrincipalPath(principal, operand.path)
+  const resolved = resolvePrincipalPath(bound(principal), operand.path)
   return resolved.found ? resolved.value : null
 }
 

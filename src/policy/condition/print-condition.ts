@@ -10,7 +10,7 @@ import type { ConditionNode, Literal, OperandNode } from './ast.ts'
 export function printCondition(node: ConditionNode): string {
   switch (node.kind) {
     case 'bool':
-      return node.value ? 'TRUE' : 'FALSE'
+      return node.value === null ? 'NULL' : node.value ? 'TRUE' : 'FALSE'
     case 'and':
       // Only OR binds looser than AND. A nested AND or OR of the same kind needs no parentheses: the parser
       // flattens it anyway (and the two are equivalent).
@@ -27,7 +27,9 @@ export function printCondition(node: ConditionNode): string {
       const right =
         node.right.kind === 'list'
           ? `(${node.right.items.map(printOperand).join(', ')})`
-          : printOperand(node.right)
+          : node.right.kind === 'claimList'
+            ? formatPrincipalPath(node.right.path)
+            : printOperand(node.right)
       return `${printOperand(node.left)} ${node.negated ? 'NOT IN' : 'IN'} ${right}`
     }
     case 'is_null':
@@ -42,6 +44,7 @@ export function printOperand(operand: OperandNode): string {
     case 'field':
       return operand.name
     case 'principal':
+    case 'claim': // a bound claim prints as the path it came from
       return formatPrincipalPath(operand.path)
     case 'literal':
       return printLiteral(operand.value)
