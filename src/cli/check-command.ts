@@ -6,7 +6,7 @@
  */
 import { createPostgresDatabase, serverVersion } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
-import { bindPolicy, loadPolicyFile } from '../policy/index.ts'
+import { bindPolicy, loadPolicyFile, type RowPolicy } from '../policy/index.ts'
 import { generateRls, inspectRlsPosture, type PostureReport } from '../rls/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
 import { EXIT_CODES, type CliOutput, type ExitCode } from './cli-output.ts'
@@ -69,13 +69,22 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
       scope: m.policy.shared
         ? 'shared'
         : m.policy.scoping.map((s) => `${s.column} = ${s.source}`).join(' and ') || 'row policies',
+      rowPolicies: m.policy.rowPolicies.map((r) => ({
+        name: r.name,
+        mode: r.bypass ? 'bypass' : r.mode,
+        crossTenant: r.crossTenant,
+        explanation: explainRule(r),
+      })),
     }))
     const tables = Object.keys(schema.tables).length
     output.data({ ok: true, policy: options.policyPath, tables, models })
     output.say(
       `${output.paint.ok('✔')} ${options.policyPath}: ${plural(models.length, 'model')} valid against ${plural(tables, 'table')}`,
     )
-    for (const m of models) output.say(`  ${m.name} → ${m.table} ${output.paint.dim(`(${m.scope})`)}`)
+    for (const m of models) {
+      output.say(`  ${m.name} → ${m.table} ${output.paint.dim(`(${m.scope})`)}`)
+      for (const r of m.rowPolicies) output.say(`    ${r.name}: ${r.explanation}`)
+    }
     return EXIT_CODES.ok
   } catch (error) {
     if (isTesseraError(error)) {
@@ -109,4 +118,17 @@ function printPosture(report: PostureReport, output: CliOutput): void {
 /** "1 model", "8 models". */
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`
+}
+
+/** What a row policy does to visibility, in the words a policy author needs (DESIGN §3). */
+function explainRule(rule: RowPolicy): string {
+  if (rule.bypass) {
+    return `bypass — when \`${rule.source}\` holds, scoping and permissive rules are lifted (audited)`
+  }
+  if (rule.mode === 'restrictive') {
+    return `restrictive — narrows: rows must also satisfy \`${rule.source}\` (a rule without mode is restrictive)`
+  }
+  return rule.crossTenant
+    ? `permissive, crossTenant — widens to rows of other tenants where \`${rule.source}\` holds`
+    : `permissive — widens: rows where \`${rule.source}\` holds are visible too`
 }

@@ -75,13 +75,65 @@ export type BudgetType =
   | 'max_result_rows'
   | 'estimated_cost'
 
-export function budgetExceeded(budgetType: BudgetType, limit: number, requested: number): TesseraError {
+/** Each budget by the policy key that sets it, what it bounds, and what a caller lowers to stay inside it. */
+const BUDGETS: Readonly<Record<BudgetType, { key: string; bounds: string; lower: string }>> = {
+  max_rows: { key: 'maxRows', bounds: 'rows per page', lower: 'Lower `limit` (of the query or the include)' },
+  max_select_fields: {
+    key: 'maxSelectFields',
+    bounds: 'fields selected',
+    lower: 'Select fewer fields',
+  },
+  max_include_depth: {
+    key: 'maxIncludeDepth',
+    bounds: 'levels of nested includes',
+    lower: 'Nest fewer levels of include',
+  },
+  max_complexity: {
+    key: 'maxComplexity',
+    bounds: 'query complexity (fields, filters, includes, sort keys)',
+    lower: 'Use fewer fields, filters, includes or sort keys',
+  },
+  max_in_items: {
+    key: 'maxInItems',
+    bounds: 'values in one in-list',
+    lower: 'Put fewer values in the in-list',
+  },
+  max_filters: { key: 'maxFilters', bounds: 'filter conditions', lower: 'Use fewer filter conditions' },
+  max_affected_rows: {
+    key: 'write.maxAffectedRows',
+    bounds: 'rows one write may change',
+    lower: 'Name fewer ids per call',
+  },
+  max_result_rows: {
+    key: 'maxResultRows',
+    bounds: 'rows the includes of one statement may add',
+    lower:
+      'Lower the query `limit` or the `limit` of its to-many includes, or include fewer to-many relations',
+  },
+  estimated_cost: {
+    key: 'maxEstimatedCost',
+    bounds: 'estimated cost',
+    lower: 'Add a selective filter or a smaller limit',
+  },
+}
+
+/**
+ * QUERY_BUDGET_EXCEEDED naming the budget (`budget.maxResultRows`), what it bounds, and what to lower. `hint`
+ * replaces the generic advice when the caller knows better (e.g. which include fans out).
+ */
+export function budgetExceeded(
+  budgetType: BudgetType,
+  limit: number,
+  requested: number,
+  hint?: string,
+): TesseraError {
+  const budget = BUDGETS[budgetType]
   return new TesseraError(
     'QUERY_BUDGET_EXCEEDED',
-    `Query exceeds the ${budgetType.replaceAll('_', ' ')} budget (${requested} > ${limit})`,
+    `Query exceeds budget.${budget.key}, the ${budget.bounds} (${requested} > ${limit})`,
     {
-      hints: ['Narrow the query: fewer fields, fewer filters, a smaller limit'],
-      details: { budgetType, limit, requested },
+      hints: [hint ?? budget.lower],
+      details: { budgetType, budget: budget.key, limit, requested },
     },
   )
 }

@@ -14,7 +14,7 @@
  */
 export { planAggregate, planGet, planQuery } from './plan-read.ts'
 export type { PlannerOptions } from './plan-read.ts'
-export { DEFAULT_INCLUDE_LIMIT, DEFAULT_PAGE_SIZE, INCLUDE_FANOUT, SORTABLE } from './plan-select.ts'
+export { DEFAULT_INCLUDE_LIMIT, DEFAULT_PAGE_SIZE, SORTABLE } from './plan-select.ts'
 export { planFilter, complexityScore } from './plan-filter.ts'
 export type { FilterCost } from './plan-filter.ts'
 export { planVisibility } from './plan-visibility.ts'

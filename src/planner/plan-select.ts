@@ -25,8 +25,6 @@ export const SORTABLE: ReadonlySet<ColumnTypeClass> = new Set([
   'timestamp',
 ])
 export const DEFAULT_INCLUDE_LIMIT = 20
-/** Rows one statement may return, root and includes together, as a multiple of the root model's maxRows. */
-export const INCLUDE_FANOUT = 20
 
 export function modelFor(bound: BoundPolicy, name: string): BoundModel {
   const model = Object.hasOwn(bound.models, name) ? bound.models[name] : undefined
@@ -154,11 +152,19 @@ export function planIncludes(
     if (limit > target.policy.budget.maxRows)
       throw budgetExceeded('max_rows', target.policy.budget.maxRows, limit)
     // Fan-out: every parent row may bring `limit` included rows, so one statement could otherwise return
-    // page × include × include… rows. The whole result is bounded by INCLUDE_FANOUT × the root's maxRows.
+    // page × include × include… rows. What includes add is bounded by the root model's maxResultRows.
     const rows = parentRows * limit
     acc.resultRows += rows
-    const cap = INCLUDE_FANOUT * acc.budget.maxRows
-    if (acc.resultRows > cap) throw budgetExceeded('max_result_rows', cap, acc.resultRows)
+    const cap = acc.budget.maxResultRows
+    if (acc.resultRows > cap) {
+      throw budgetExceeded(
+        'max_result_rows',
+        cap,
+        acc.resultRows,
+        `Include '${name}' brings up to ${limit} rows for each of ${parentRows} parent rows: lower the query ` +
+          `limit or give include '${name}' a smaller limit, or include fewer to-many relations`,
+      )
+    }
     const select: SelectPlan = {
       model: target.name,
       table: { schema: target.table.schema, name: target.table.name },

@@ -31,6 +31,7 @@ import {
   type WriteData,
   type WriteId,
   type WriteRequest,
+  visibleLetterCount,
 } from '../request/index.ts'
 import { writableField, writeFieldProblem, type WriteFieldUsage } from './write-field-access.ts'
 import { withTenantPins, writeModelOf } from './write-grant.ts'
@@ -105,16 +106,20 @@ export function planWrite(bound: BoundPolicy, principal: Principal, request: Wri
 }
 
 /**
- * A letter, digit, punctuation mark or symbol: what makes a reason readable. `trim()` alone let a reason of
- * only control or invisible format characters (`\u0001`, zero-width spaces, bidi marks) satisfy
- * requireReason while saying nothing to whoever reads the audit.
+ * A reason must say something to whoever reads the audit: at least `reasonMinCharacters` (default 3) visible
+ * letters or digits. A negative rule ("not only blanks") let invisible letters through — Hangul fillers are
+ * letters, the braille blank is a symbol — so only what renders as a letter or digit counts.
  */
-const VISIBLE_CHARACTER = /[\p{L}\p{N}\p{P}\p{S}]/u
-
 function checkReason(model: BoundModel, base: Base): Base {
-  if (model.policy.write.requireReason && (base.reason === null || !VISIBLE_CHARACTER.test(base.reason))) {
+  const write = model.policy.write
+  if (!write.requireReason) return base
+  const minimum = write.reasonMinCharacters
+  if (base.reason === null || visibleLetterCount(base.reason) < minimum) {
     throw validationError(`A reason is required to change ${model.name}`, [
-      { path: 'reason', message: 'required by the policy for this model' },
+      {
+        path: 'reason',
+        message: `required by the policy for this model: at least ${minimum} visible letters or digits`,
+      },
     ])
   }
   return base

@@ -2,7 +2,7 @@
  * The one place that decides whether `data` may carry a field (DESIGN §3–4). Unknown, denied, masked and
  * hashed fields share one error (FIELD_NOT_ALLOWED, the same text as a field that does not exist): a denied
  * field must be indistinguishable from a missing one, and a masked or hashed field is one the caller can never
- * read back as written, so overwriting it blind is refused as well. Fields the caller may see but not set
+ * read back as written, so overwriting it blind is refused unless its rule says `writable: true`. Fields the caller may see but not set
  * (server-set, computed, key, immutable) get a VALIDATION_ERROR naming the field and the reason.
  */
 import { fieldNotAllowed, validationError } from '../errors/index.ts'
@@ -19,7 +19,7 @@ export function writeFieldProblem(
   usage: WriteFieldUsage,
 ): WriteFieldProblem | null {
   const field = Object.hasOwn(model.fields, name) ? model.fields[name] : undefined
-  if (!field || field.rule.action !== 'allow') return { kind: 'not_allowed' }
+  if (!field || !writableAction(field)) return { kind: 'not_allowed' }
   const write = model.policy.write
   if (Object.hasOwn(write.autoSet, name)) return notWritable('is set by the server')
   if (write.softDelete?.field === name) return notWritable('is set by delete')
@@ -60,6 +60,15 @@ export function writableField(
 /** Names of the fields `data` may carry, in table order (for tool definitions). */
 export function writableFieldNames(model: BoundModel, usage: WriteFieldUsage): string[] {
   return Object.keys(model.fields).filter((name) => writeFieldProblem(model, name, usage) === null)
+}
+
+/**
+ * `allow`, or `mask` / `hash` with `writable: true`: the policy's explicit statement that a caller may set a
+ * value it can only ever read back transformed (e.g. an agent entering a contact's email).
+ */
+function writableAction(field: BoundField): boolean {
+  const { action, writable } = field.rule
+  return action === 'allow' || ((action === 'mask' || action === 'hash') && writable === true)
 }
 
 function notWritable(message: string): WriteFieldProblem {

@@ -9,6 +9,7 @@ import { type DbSchema, type TableInfo, findColumn } from '../schema/index.ts'
 import { referencedFields } from './condition/evaluate-condition.ts'
 import { conditionLiteralProblems } from './condition-literal-problems.ts'
 import { deepFreeze } from './deep-freeze.ts'
+import { columnMaskRule } from './field-transforms.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
 import { resolveRelation } from './resolve-relation.ts'
 import { TENANT_LIKE_COLUMNS, tenantColumnsOf, tenantPinsOf } from './tenant-pins.ts'
@@ -119,7 +120,8 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
     if (!table) continue // unreachable: a missing table is a problem above
     const fields: Record<string, BoundField> = {}
     for (const column of [...table.columns].sort((a, b) => a.ordinal - b.ordinal)) {
-      fields[column.name] = { name: column.name, column, rule: effectiveRule(model, column.name) }
+      const rule = columnMaskRule(effectiveRule(model, column.name), column.typeClass)
+      fields[column.name] = { name: column.name, column, rule }
     }
     models[model.name] = {
       name: model.name,

@@ -9,7 +9,8 @@ import type { ConditionNode, PrincipalPath } from './condition/ast.ts'
 import { isPrincipalOnly, referencedFields } from './condition/evaluate-condition.ts'
 import { tryParseCondition } from './condition/parse-condition.ts'
 import { maskPatternProblem } from './field-transforms.ts'
-import type { ModelPolicyInput } from './policy-schema.ts'
+import { crossTenantReasons, TENANT_LIKE_COLUMNS } from './cross-tenant-rule.ts'
+import type { ModelPolicyInput, RowPolicyInput } from './policy-schema.ts'
 import { parsePrincipalPath } from './principal-path.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
 
@@ -36,10 +37,18 @@ export function checkModelInput(
 
   const rules = model.rowPolicies ?? []
   const hasScoping = Object.keys(model.scoping ?? {}).length > 0
-  const permissive = rules.filter((r) => (r.mode ?? 'permissive') === 'permissive' && r.bypass !== true)
+  const permissive = rules.filter((r) => ruleMode(r) === 'permissive' && r.bypass !== true)
   if (!hasScoping && permissive.length === 0 && model.shared !== true) {
-    report(at(), 'model has no tenant scoping: add scoping, a permissive row policy, or shared: true')
+    const unmarked = rules.filter((r) => r.mode === undefined && r.bypass !== true).map((r) => `'${r.name}'`)
+    report(
+      at(),
+      'model has no tenant scoping: add scoping, a row policy with mode: permissive, or shared: true' +
+        (unmarked.length > 0
+          ? ` (row policy ${unmarked.join(', ')} has no mode, so it is restrictive: it can only narrow)`
+          : ''),
+    )
   }
+  const tenantColumns = new Set([...TENANT_LIKE_COLUMNS, ...Object.keys(model.scoping ?? {})])
   if (model.shared === true && hasScoping) {
     report(at('shared'), 'a shared model cannot also have scoping: remove one of them')
   }
@@ -47,7 +56,7 @@ export function checkModelInput(
   const conditions = new Map<number, ConditionNode>()
   const seenNames = new Set<string>()
   rules.forEach((rule, i) => {
-    const mode = rule.mode ?? 'permissive'
+    const mode = ruleMode(rule)
     if (seenNames.has(rule.name)) {
       report(at('rowPolicies', i, 'name'), `duplicate row policy name '${rule.name}'`)
     }
@@ -87,6 +96,22 @@ export function checkModelInput(
         `permissive row policy '${rule.name}' mentions no row field, so it would show every tenant's rows; ` +
           'declare it with bypass: true or add a row condition',
       )
+      return
+    }
+    if (rule.bypass !== true && mode === 'permissive' && rule.crossTenant !== true && model.shared !== true) {
+      for (const message of crossTenantMessages(rule.name, parsed.node, tenantColumns, hasScoping)) {
+        report(at('rowPolicies', i, 'condition'), message)
+      }
+    }
+  })
+
+  rules.forEach((rule, i) => {
+    if (rule.crossTenant === true && (ruleMode(rule) !== 'permissive' || rule.bypass === true)) {
+      report(
+        at('rowPolicies', i, 'crossTenant'),
+        `crossTenant only applies to a permissive rule ('${rule.name}' is ` +
+          `${rule.bypass === true ? 'a bypass' : 'restrictive'}): remove it`,
+      )
     }
   })
 
@@ -112,6 +137,14 @@ export function checkModelInput(
     }
     if (rule.action !== 'mask' && rule.style !== undefined) {
       report(at('fields', field, 'style'), `style is only valid with action 'mask' (field '${field}')`)
+    }
+    if (rule.writable !== undefined && rule.action !== 'mask' && rule.action !== 'hash') {
+      report(
+        at('fields', field, 'writable'),
+        `writable only applies to mask and hash fields ('${field}' is ${rule.action}: ` +
+          (rule.action === 'allow' ? 'already writable where the write policy allows' : 'never writable') +
+          ')',
+      )
     }
     if (rule.pattern !== undefined && rule.style !== undefined) {
       report(at('fields', field), `give either a mask pattern or a mask style for field '${field}', not both`)
@@ -222,4 +255,53 @@ function reportDuplicates(
   items.forEach((item, i) => {
     if (items.indexOf(item) !== i) problems.push({ path: pathOf(i), message: `duplicate entry '${item}'` })
   })
+}
+
+/** A rule's mode as written, or its default: restrictive (it can only narrow); a bypass is never restrictive. */
+export function ruleMode(rule: RowPolicyInput): 'permissive' | 'restrictive' {
+  return rule.mode ?? (rule.bypass === true ? 'permissive' : 'restrictive')
+}
+
+/**
+ * Problems of a permissive rule that reaches other tenants' rows (cross-tenant-rule.ts). A branch that pins no
+ * row field to the principal only widens across tenants where scoping would otherwise hold; on a model scoped
+ * by permissive rules alone the shared-resources pattern (`is_public = true OR tenant_id = ...`) is the
+ * intended use. A tenant column compared with a literal names another tenant on any model.
+ */
+function crossTenantMessages(
+  name: string,
+  condition: ConditionNode,
+  tenantColumns: ReadonlySet<string>,
+  scoped: boolean,
+): string[] {
+  const fix =
+    "if only narrowing was meant, remove mode: 'permissive' (a rule without mode is restrictive); " +
+    'if other tenants must see these rows, add crossTenant: true'
+  const messages: string[] = []
+  const reasons = crossTenantReasons(condition, tenantColumns)
+  const named = reasons.some((r) => r.kind === 'tenant_literal')
+  for (const reason of reasons) {
+    switch (reason.kind) {
+      case 'unpinned_branch':
+        // A literal tenant names the problem more precisely than "a branch".
+        if (scoped && !named) {
+          messages.push(
+            `permissive row policy '${name}' has a branch that does not tie a row field to the principal ` +
+              `(field = principal.… or field IN principal.…), so it shows rows of every tenant; ${fix}`,
+          )
+        }
+        break
+      case 'tenant_literal':
+        messages.push(
+          `permissive row policy '${name}' compares tenant column '${reason.column}' with a literal, so it ` +
+            `shows that tenant's rows to every caller; compare it with a principal path instead, or ${fix}`,
+        )
+        break
+      default: {
+        const never: never = reason
+        throw new Error(`unhandled cross-tenant reason ${String(never)}`)
+      }
+    }
+  }
+  return messages
 }

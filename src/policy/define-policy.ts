@@ -7,7 +7,7 @@
 import type { z } from 'zod'
 import { internalError, policyInvalid, type PolicyProblem } from '../errors/index.ts'
 import { canonicalJson, sha256Hex } from '../json/index.ts'
-import { checkModelInput, type CheckedModel } from './check-model-input.ts'
+import { checkModelInput, ruleMode, type CheckedModel } from './check-model-input.ts'
 import { deepFreeze } from './deep-freeze.ts'
 import {
   modelPolicySchema,
@@ -145,6 +145,7 @@ function normaliseModel(
             action: rule.action,
             ...(rule.pattern !== undefined ? { pattern: rule.pattern } : {}),
             ...(rule.style !== undefined ? { style: rule.style } : {}),
+            ...(rule.writable === true ? { writable: true } : {}),
             ...(rule.untrusted === true ? { untrusted: true } : {}),
             ...(rule.acceptGlobalUnique === true ? { acceptGlobalUnique: true } : {}),
           }
@@ -158,8 +159,9 @@ function normaliseModel(
 
   const rowPolicies: RowPolicy[] = (model.rowPolicies ?? []).map((rule, i) => ({
     name: rule.name,
-    mode: rule.mode ?? 'permissive',
+    mode: ruleMode(rule),
     bypass: rule.bypass ?? false,
+    crossTenant: rule.crossTenant ?? false,
     condition: required(check.conditions.get(i)),
     source: rule.condition,
   }))
@@ -210,6 +212,7 @@ function normaliseWrite(write: ParsedModel['write'], check: CheckedModel): Write
     immutableFields: [...(write.immutableFields ?? [])],
     requiredFields: [...(write.requiredFields ?? [])],
     requireReason: write.requireReason ?? DEFAULT_WRITE_POLICY.requireReason,
+    reasonMinCharacters: write.reasonMinCharacters ?? DEFAULT_WRITE_POLICY.reasonMinCharacters,
     maxAffectedRows: write.maxAffectedRows ?? DEFAULT_WRITE_POLICY.maxAffectedRows,
     softDelete: write.softDelete ? { field: write.softDelete.field } : null,
     allowHardDelete: write.allowHardDelete ?? DEFAULT_WRITE_POLICY.allowHardDelete,
@@ -228,6 +231,7 @@ function mergeBudget(base: Budget, override: ParsedBudget | undefined): Budget {
     maxInItems: override?.maxInItems ?? base.maxInItems,
     maxFilters: override?.maxFilters ?? base.maxFilters,
     maxEstimatedCost: override?.maxEstimatedCost ?? base.maxEstimatedCost,
+    maxResultRows: override?.maxResultRows ?? base.maxResultRows,
     maxConcurrentPerTenant: override?.maxConcurrentPerTenant ?? base.maxConcurrentPerTenant,
   }
 }

@@ -6,6 +6,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { internalError } from '../errors/index.ts'
+import type { ColumnTypeClass } from '../schema/index.ts'
 import type { MaskStyle } from './policy-schema.ts'
 import type { FieldRule } from './types.ts'
 
@@ -122,6 +123,25 @@ function maskByPattern(text: string, pattern: string): string {
   })
 }
 
+/** Column families whose values are quantities: their digits, length and magnitude are the secret. */
+const QUANTITY_CLASSES: ReadonlySet<ColumnTypeClass> = new Set<ColumnTypeClass>([
+  'integer',
+  'bigint',
+  'numeric',
+  'float',
+])
+
+/**
+ * The rule a column actually masks with. A number masked by shape (`1250000.00` → `1*****000`) still tells its
+ * magnitude, so numeric and integer columns mask to the fixed token unless the policy asks for a pattern or a
+ * digit-keeping style explicitly (`auto` is not asking).
+ */
+export function columnMaskRule(rule: FieldRule, typeClass: ColumnTypeClass): FieldRule {
+  if (rule.action !== 'mask' || rule.pattern !== undefined) return rule
+  if (rule.style !== undefined && rule.style !== 'auto') return rule
+  return QUANTITY_CLASSES.has(typeClass) ? { ...rule, style: 'full' } : rule
+}
+
 /**
  * The masked form of a value: always a string, or null for null/undefined. A `pattern` takes precedence over
  * `style` (default `auto`). Values without a text form (JSON objects, buffers) are masked completely.
@@ -131,6 +151,10 @@ export function maskValue(value: unknown, rule: FieldRule): string | null {
   const text = textOf(value)
   if (text === undefined) return FULL_MASK
   if (rule.pattern !== undefined) return maskByPattern(text, rule.pattern)
+  // A JS number or bigint is a quantity whatever column it came from (see columnMaskRule).
+  if ((rule.style ?? 'auto') === 'auto' && (typeof value === 'number' || typeof value === 'bigint')) {
+    return FULL_MASK
+  }
   return maskByStyle(text, rule.style ?? 'auto')
 }
 

@@ -44,6 +44,15 @@ export const fieldRuleSchema = z.union([
       /** Mask style when no pattern is given; `auto` picks email/phone/partial from the value's shape. */
       style: z.enum(MASK_STYLES).optional(),
       /**
+       * Only with `mask` / `hash`: lets `data` set the field (default refused). The written value is never shown
+       * back in clear — results go through the read field policy — and reaches the audit only masked or hashed.
+       */
+      writable: z.boolean().optional().meta({
+        default: false,
+        description:
+          'Only with mask or hash: the field may be set in data; results and the audit show it masked/hashed.',
+      }),
+      /**
        * Free text written by end users (ticket bodies, comments): tool results hand it to agents inside a
        * delimited wrapper so that a client treats it as data, never as instructions.
        */
@@ -73,6 +82,11 @@ export const budgetSchema = z
     /** Upper bound on the planner's EXPLAIN cost estimate, checked before executing (PGlite has no timeout). */
     maxEstimatedCost: z.number().positive().optional(),
     /**
+     * Rows the includes of one statement may add: for every include, parent rows × the include's limit (a
+     * to-one include counts one row per parent).
+     */
+    maxResultRows: z.number().int().positive().max(1_000_000).optional(),
+    /**
      * Statements one tenant may have running at once (all models of the toolset together); one more is
      * RATE_LIMITED with a retry hint, so one tenant cannot hold the whole pool (or PGlite's one connection).
      */
@@ -84,8 +98,30 @@ export const rowPolicySchema = z
   .object({
     name: identifier,
     condition: z.string().min(1).max(4_000),
-    mode: z.enum(['permissive', 'restrictive']).optional(),
+    mode: z
+      .enum(['permissive', 'restrictive'])
+      .optional()
+      .meta({
+        default: 'restrictive',
+        description:
+          "Without mode a rule is restrictive: it can only narrow what scoping shows. Write mode: 'permissive' " +
+          'to widen (rows visible when scoping OR this rule holds).',
+      }),
     bypass: z.boolean().optional(),
+    /**
+     * A permissive rule on a scoped model that reaches other tenants' rows — a branch that does not pin a row
+     * field to the principal (`is_public = true`), or a tenant column compared with a literal — is a load error
+     * unless this says the widening is intended.
+     */
+    crossTenant: z
+      .boolean()
+      .optional()
+      .meta({
+        default: false,
+        description:
+          "Only with mode: 'permissive'. Acknowledges that the rule shows rows of other tenants (a branch that " +
+          'does not pin a row field to the principal, or a tenant column compared with a literal).',
+      }),
   })
   .strict()
 
@@ -107,6 +143,8 @@ export const writePolicySchema = z
     immutableFields: z.array(identifier).optional(),
     requiredFields: z.array(identifier).optional(),
     requireReason: z.boolean().optional(),
+    /** With requireReason: the fewest visible letters or digits a reason must have (default 3). */
+    reasonMinCharacters: z.number().int().min(1).max(200).optional(),
     maxAffectedRows: z.number().int().positive().max(10_000).optional(),
     softDelete: z.object({ field: identifier }).strict().optional(),
     /** With softDelete: whether `hard: true` may remove rows. Default false. */

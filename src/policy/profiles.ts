@@ -2,6 +2,9 @@
  * Deployment profiles (DESIGN §3): each gives the default query budget and default field action a policy
  * starts from. Budgets merge profile → `defaults.budget` → model `budget`, so a policy only states what it
  * changes. Every profile denies unlisted fields: a forgotten column must never leak because of a profile.
+ *
+ * `maxResultRows` lets two levels of to-many includes run at the default page and include limits
+ * (51 × 20 + 51 × 20 × 20 = 21,420 included rows under PROD): the shipped policies' Customer → orders → items.
  */
 import type { FieldAction, Profile } from './policy-schema.ts'
 import type { Budget, WritePolicy } from './types.ts'
@@ -27,6 +30,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxInItems: 1_000,
       maxFilters: 50,
       maxEstimatedCost: 1e6,
+      maxResultRows: 25_000,
       maxConcurrentPerTenant: 8,
     }),
   }),
@@ -43,6 +47,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxInItems: 1_000,
       maxFilters: 100,
       maxEstimatedCost: 1e7,
+      maxResultRows: 250_000,
       maxConcurrentPerTenant: 16,
     }),
   }),
@@ -59,6 +64,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxInItems: 5_000,
       maxFilters: 200,
       maxEstimatedCost: 1e8,
+      maxResultRows: 500_000,
       maxConcurrentPerTenant: 32,
     }),
   }),
@@ -76,6 +82,7 @@ export const DEFAULT_WRITE_POLICY: WritePolicy = Object.freeze({
   immutableFields: Object.freeze([]),
   requiredFields: Object.freeze([]),
   requireReason: false,
+  reasonMinCharacters: 3,
   maxAffectedRows: 25,
   softDelete: null,
   allowHardDelete: false,

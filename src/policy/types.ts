@@ -17,6 +17,8 @@ export interface Budget {
   readonly maxInItems: number
   readonly maxFilters: number
   readonly maxEstimatedCost: number
+  /** Rows the includes of one statement may add: for each include, parent rows × the include's limit. */
+  readonly maxResultRows: number
   /** Statements one tenant may have running at once, across the toolset; more → RATE_LIMITED. */
   readonly maxConcurrentPerTenant: number
 }
@@ -25,6 +27,8 @@ export interface FieldRule {
   readonly action: FieldAction
   readonly pattern?: string
   readonly style?: MaskStyle
+  /** mask / hash only: `data` may set the field (DESIGN §3); absent means refused. */
+  readonly writable?: boolean
   /** Free text written by end users: delimited as data in MCP text renderings. */
   readonly untrusted?: boolean
   /** Writable despite a unique key that spans tenants (see policy/write-oracle-problems.ts). */
@@ -42,6 +46,8 @@ export interface RowPolicy {
   readonly name: string
   readonly mode: 'permissive' | 'restrictive'
   readonly bypass: boolean
+  /** The policy acknowledges that this permissive rule shows other tenants' rows (see cross-tenant-rule.ts). */
+  readonly crossTenant: boolean
   readonly condition: ConditionNode
   readonly source: string
 }
@@ -57,6 +63,8 @@ export interface WritePolicy {
   readonly immutableFields: readonly string[]
   readonly requiredFields: readonly string[]
   readonly requireReason: boolean
+  /** With requireReason: the fewest visible letters or digits a reason must have. */
+  readonly reasonMinCharacters: number
   readonly maxAffectedRows: number
   readonly softDelete: { readonly field: string } | null
   readonly allowHardDelete: boolean

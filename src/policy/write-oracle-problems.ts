@@ -29,7 +29,8 @@ type Usage = 'create' | 'update'
 
 /**
  * Whether `data` can carry the column on `usage` — the rule of planner/write-field-access.ts, which the
- * policy layer cannot import: an allowed field that the server, the database or delete does not set.
+ * policy layer cannot import: an allowed (or writable masked/hashed) field that the server, the database or
+ * delete does not set.
  */
 export function callerWritable(
   model: ModelPolicy,
@@ -39,7 +40,10 @@ export function callerWritable(
   rule: FieldRule,
 ): boolean {
   const w = model.write
-  if (w[usage] === 'deny' || rule.action !== 'allow') return false
+  // A writable masked or hashed field (`writable: true`) takes values from data as much as an allowed one.
+  const settable =
+    rule.action === 'allow' || ((rule.action === 'mask' || rule.action === 'hash') && rule.writable === true)
+  if (w[usage] === 'deny' || !settable) return false
   const info = findColumn(table, column)
   if (!info || info.generated) return false
   if (Object.hasOwn(w.autoSet, column) || w.softDelete?.field === column) return false

@@ -78,6 +78,7 @@ export {
   coerceFilterValue,
 } from './coerce-value.ts'
 export { coerceWriteValue } from './coerce-write-value.ts'
+export { visibleLetterCount } from './visible-characters.ts'
 export {
   BULK_HARD_CAP,
   MAX_APPROVAL_ID_LENGTH,

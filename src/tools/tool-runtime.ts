@@ -67,6 +67,8 @@ export interface CallFacts {
   reason?: string | null
   before?: unknown
   after?: unknown
+  /** The audit's copy of the arguments when the tool redacted them (writable masked fields); else sanitised args. */
+  inputs?: unknown
 }
 
 export interface CallScope {
@@ -134,7 +136,10 @@ export function auditDraft(
     roles: principal?.roles ?? [],
     requestId,
     traceId: ctx?.traceId ?? null,
-    inputs: sanitizeAuditInput(args, { sensitiveFields: runtime.auditSensitiveFields }),
+    inputs:
+      facts.inputs !== undefined
+        ? facts.inputs
+        : sanitizeAuditInput(args, { sensitiveFields: runtime.auditSensitiveFields }),
     scopesInjected: facts.scopesInjected ?? [],
     rowPolicies: facts.rowPolicies ?? [],
     bypass: facts.bypass ?? null,

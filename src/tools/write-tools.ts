@@ -29,6 +29,7 @@ import { planWrite, policyOperation, redactedFieldsOf, type WritePlan } from '..
 import { approvalPayload, parseWriteRequest, type WriteKind, type WriteRequest } from '../request/index.ts'
 import { canonicalJson, sha256Hex } from '../json/index.ts'
 import { visibilityFacts } from './read-tools.ts'
+import { redactData } from './redact-write-data.ts'
 import { runWriteTool, type CallFacts, type ToolRuntime, type WriteCallScope } from './tool-runtime.ts'
 
 export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from '../executor/index.ts'
@@ -172,8 +173,9 @@ async function passApproval(
       tool,
       model: plan.model,
       payloadHash: hash,
-      // What the approver reads, bounded; the payload hash above binds the full arguments.
-      args: boundArgs(approvalPayload(request)),
+      // What the approver reads, bounded and with writable masked values redacted; the payload hash above
+      // binds the full arguments.
+      args: boundArgs(approvalArgs(runtime, request)),
       expiresAt: new Date(Date.now() + runtime.approvalTtlMs),
     })
     throw approvalRequired(
@@ -189,6 +191,16 @@ async function passApproval(
     throw approvalRequired('The approval is still pending', request.approvalId, approval?.expiresAt ?? null)
   }
   throw approvalRefused(result)
+}
+
+/** What a pending approval shows its approver: the arguments, with writable masked/hashed values redacted. */
+function approvalArgs(runtime: ToolRuntime, request: WriteRequest): unknown {
+  const payload = approvalPayload(request)
+  const model = Object.hasOwn(runtime.bound.models, request.model)
+    ? runtime.bound.models[request.model]
+    : undefined
+  if (model === undefined || !('data' in request)) return payload
+  return { ...payload, data: redactData(model, request.data) }
 }
 
 function approvalRequired(message: string, approvalId: string, expiresAt: string | null): TesseraError {

@@ -205,7 +205,13 @@ describeEachDatabase('bindPolicy', (db) => {
         Customer: {
           table: 'customers',
           fields: { id: 'allow', tenant_id: 'allow', org_id: 'allow' },
-          rowPolicies: [{ name: 'own_org', condition: "tenant_id = principal.tenantId AND org_id = 'main'" }],
+          rowPolicies: [
+            {
+              name: 'own_org',
+              condition: "tenant_id = principal.tenantId AND org_id = 'main'",
+              mode: 'permissive',
+            },
+          ],
         },
         User: { table: 'users', shared: true, fields: { id: 'allow' } },
       },
@@ -299,7 +305,12 @@ describeEachDatabase('bindPolicy', (db) => {
     const input = demo()
     const customer = input['models'].Customer
     customer.rowPolicies = [
-      { name: 'public', condition: "is_public = 'yes' OR tenant_id = principal.tenantId" },
+      {
+        name: 'public',
+        condition: "is_public = 'yes' OR tenant_id = principal.tenantId",
+        mode: 'permissive',
+        crossTenant: true,
+      },
       { name: 'big', condition: "id != 'not-a-uuid' AND name != 5", mode: 'restrictive' },
     ]
     input['models'].Order.rowPolicies = [

@@ -34,7 +34,11 @@ describe('compiled SQL', () => {
           },
           scoping: { tenant_id: 'principal.tenantId' },
           rowPolicies: [
-            { name: 'ancestors', condition: 'tenant_id IN principal.metadata.tenantHierarchy' },
+            {
+              name: 'ancestors',
+              condition: 'tenant_id IN principal.metadata.tenantHierarchy',
+              mode: 'permissive',
+            },
             { name: 'tenant_required', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' },
             { name: 'admin_bypass', condition: "'super_admin' IN principal.roles", bypass: true },
           ],

@@ -287,6 +287,7 @@ describeEachDatabase('budgets on reads', (db) => {
           fields: { id: 'allow', name: 'allow' },
           scoping: { tenant_id: 'principal.tenantId' },
           relations: { orders: { model: 'Order' } },
+          budget: { maxResultRows: 2000 },
         },
         Order: {
           table: 'orders',
@@ -302,7 +303,7 @@ describeEachDatabase('budgets on reads', (db) => {
         },
       },
     })
-    // 101 fetched customers × 20 orders each = 2020 > 20 × maxRows (100).
+    // 101 fetched customers × 20 orders each = 2020 > maxResultRows (2000).
     const wide = await errorOf(
       fan.toolset.query(as(ALICE), { model: 'Customer', limit: 100, include: { orders: true } }),
     )

@@ -65,7 +65,11 @@ describeEachDatabase('row policies', (db) => {
         unscopedColumns: ['org_id'],
         fields: { id: 'allow', tenant_id: 'allow', is_public: 'allow', name: 'allow' },
         rowPolicies: [
-          { name: 'public_or_own', condition: 'is_public = true OR tenant_id = principal.tenantId' },
+          {
+            name: 'public_or_own',
+            condition: 'is_public = true OR tenant_id = principal.tenantId',
+            mode: 'permissive',
+          },
         ],
       },
     },
@@ -77,7 +81,13 @@ describeEachDatabase('row policies', (db) => {
         unscopedColumns: ['org_id'],
         fields: { id: 'allow', tenant_id: 'allow' },
         scoping: { tenant_id: 'principal.tenantId' },
-        rowPolicies: [{ name: 'ancestors', condition: 'tenant_id IN principal.metadata.tenantHierarchy' }],
+        rowPolicies: [
+          {
+            name: 'ancestors',
+            condition: 'tenant_id IN principal.metadata.tenantHierarchy',
+            mode: 'permissive',
+          },
+        ],
       },
     },
   }

@@ -39,7 +39,9 @@ const policy: PolicyInput = {
       table: 'orders',
       unscopedColumns: ['org_id'],
       fields: { id: 'allow', tenant_id: 'allow', status: 'allow' },
-      rowPolicies: [{ name: 'family', condition: 'tenant_id IN principal.metadata.tenantHierarchy' }],
+      rowPolicies: [
+        { name: 'family', condition: 'tenant_id IN principal.metadata.tenantHierarchy', mode: 'permissive' },
+      ],
       write: { softDelete: { field: 'deleted_at' } },
     },
   },

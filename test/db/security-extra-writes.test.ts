@@ -153,7 +153,7 @@ describeEachDatabase('red team (2nd pass): concurrency, references, sizes and re
         model: 'Order',
         ids,
         data: { status: 'x' },
-        reason: 'r',
+        reason: 'routine',
       })
       expect(r).toMatchObject({ ok: false, error: { code: 'MAX_AFFECTED_ROWS_EXCEEDED' } })
     }
@@ -209,7 +209,7 @@ describeEachDatabase('red team (2nd pass): concurrency, references, sizes and re
       model: 'Order',
       id: ORDER_A1,
       data,
-      reason: 'r',
+      reason: 'routine',
     })
     expect(r).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR' } })
     expect(h.queries).toEqual([])
@@ -224,7 +224,7 @@ describeEachDatabase('red team (2nd pass): concurrency, references, sizes and re
       model: 'Order',
       id: ORDER_A1,
       data,
-      reason: 'r',
+      reason: 'routine',
     })
     expect(performance.now() - started).toBeLessThan(5_000)
     expect(r).toMatchObject({
@@ -241,7 +241,7 @@ describeEachDatabase('red team (2nd pass): concurrency, references, sizes and re
       model: 'Order',
       ids: [ORDER_A1],
       data: {},
-      reason: 'r',
+      reason: 'routine',
     })
     expect(r).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR' } })
     expect(h.queries).toEqual([])

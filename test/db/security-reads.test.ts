@@ -58,7 +58,7 @@ const policy: PolicyInput = {
         is_public: 'allow',
       },
       scoping: { tenant_id: 'principal.tenantId' },
-      rowPolicies: [{ name: 'public', condition: 'is_public = true' }],
+      rowPolicies: [{ name: 'public', condition: 'is_public = true', mode: 'permissive', crossTenant: true }],
       relations: { orders: { model: 'Order' } },
       aggregations: { fields: ['name'], groupBy: ['name'] },
     },

@@ -61,7 +61,7 @@ const policy: PolicyInput = {
       unscopedColumns: ['org_id'],
       fields: { id: 'allow', tenant_id: 'allow', name: 'allow', is_public: 'allow' },
       scoping: { tenant_id: 'principal.tenantId' },
-      rowPolicies: [{ name: 'public', condition: 'is_public = true' }],
+      rowPolicies: [{ name: 'public', condition: 'is_public = true', mode: 'permissive', crossTenant: true }],
     },
     User: {
       table: 'users',
@@ -337,13 +337,19 @@ describeEachDatabase('red team: writes through tool arguments', (db) => {
     [
       'two rules',
       [
-        { name: 'own', condition: 'tenant_id = principal.tenantId' },
-        { name: 'public', condition: 'is_public = true' },
+        { name: 'own', condition: 'tenant_id = principal.tenantId', mode: 'permissive' },
+        { name: 'public', condition: 'is_public = true', mode: 'permissive', crossTenant: true },
       ],
     ],
     [
       'one rule with OR',
-      [{ name: 'own_or_public', condition: 'is_public = true OR tenant_id = principal.tenantId' }],
+      [
+        {
+          name: 'own_or_public',
+          condition: 'is_public = true OR tenant_id = principal.tenantId',
+          mode: 'permissive',
+        },
+      ],
     ],
   ])(
     "refuses to update, delete or create B's public rows when public rows are shared by %s",

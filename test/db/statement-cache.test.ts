@@ -61,8 +61,8 @@ const rowPolicyPolicy: PolicyInput = {
       unscopedColumns: ['org_id'],
       fields: { id: 'allow', tenant_id: 'allow', name: 'allow', is_public: 'allow' },
       rowPolicies: [
-        { name: 'own_tenant', condition: 'tenant_id = principal.tenantId' },
-        { name: 'public', condition: 'is_public = true' },
+        { name: 'own_tenant', condition: 'tenant_id = principal.tenantId', mode: 'permissive' },
+        { name: 'public', condition: 'is_public = true', mode: 'permissive', crossTenant: true },
         { name: 'named', condition: 'name IS NOT NULL', mode: 'restrictive' },
         { name: 'support', condition: "'super_admin' IN principal.roles", bypass: true },
       ],

@@ -173,7 +173,13 @@ const policyCaseArb: fc.Arbitrary<PolicyCase> = fc.record({
 function policyInputOf(c: PolicyCase): PolicyInput {
   const scoped: readonly ScopedColumn[] = typeof c.scoping === 'string' ? [] : c.scoping
   const rowPolicies: RowPolicyInput[] = [
-    ...c.permissive.map((condition, i) => ({ name: `p${i}`, condition })),
+    // Generated rules are not all pinned to the principal: the widening is deliberate here.
+    ...c.permissive.map((condition, i) => ({
+      name: `p${i}`,
+      condition,
+      mode: 'permissive' as const,
+      crossTenant: true,
+    })),
     ...c.restrictive.map((condition, i) => ({ name: `r${i}`, condition, mode: 'restrictive' as const })),
     ...(c.bypass === null ? [] : [{ name: 'b0', condition: c.bypass, bypass: true }]),
   ]
@@ -353,7 +359,11 @@ describeEachDatabase('row visibility in SQL agrees with the in-memory evaluator'
         defaultFieldAction: 'allow',
         unscopedColumns: ['org_id'],
         rowPolicies: [
-          { name: 'shared_or_own', condition: 'is_public = true OR tenant_id = principal.tenantId' },
+          {
+            name: 'shared_or_own',
+            condition: 'is_public = true OR tenant_id = principal.tenantId',
+            mode: 'permissive',
+          },
           { name: 'tenant_required', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' },
         ],
         write: { softDelete: { field: 'deleted_at' } },

@@ -66,7 +66,7 @@ const policy: PolicyInput = {
       },
       scoping: { tenant_id: 'principal.tenantId' },
       // Other tenants' public customers are readable: the shared-resources pattern.
-      rowPolicies: [{ name: 'public', condition: 'is_public = true' }],
+      rowPolicies: [{ name: 'public', condition: 'is_public = true', mode: 'permissive', crossTenant: true }],
       write: { update: 'allow', delete: 'deny', immutableFields: ['tenant_id'] },
     },
     // No soft delete (so deletes are hard); a reason is required for every change.

@@ -33,7 +33,13 @@ describeEachDatabase('cascading foreign keys and hard deletes', (db) => {
   const post = (write: ModelPolicyInput['write']): ModelPolicyInput => ({
     table: 'posts',
     fields: { id: 'allow', tenant_id: 'allow', slug: 'allow', is_public: 'allow' },
-    rowPolicies: [{ name: 'public_or_own', condition: 'is_public = true OR tenant_id = principal.tenantId' }],
+    rowPolicies: [
+      {
+        name: 'public_or_own',
+        condition: 'is_public = true OR tenant_id = principal.tenantId',
+        mode: 'permissive',
+      },
+    ],
     ...(write === undefined ? {} : { write }),
   })
   const bind = (model: ModelPolicyInput): unknown =>

@@ -77,10 +77,16 @@ describe('the write-granting part of a permissive rule', () => {
     const TA = '0a000000-0000-4000-8000-000000000000'
     const TB = '0b000000-0000-4000-8000-000000000000'
     const forms = [
-      [{ name: 'own_or_public', condition: 'flag = true OR tenant_id = principal.tenantId' }],
       [
-        { name: 'own', condition: 'tenant_id = principal.tenantId' },
-        { name: 'public', condition: 'flag = true' },
+        {
+          name: 'own_or_public',
+          condition: 'flag = true OR tenant_id = principal.tenantId',
+          mode: 'permissive' as const,
+        },
+      ],
+      [
+        { name: 'own', condition: 'tenant_id = principal.tenantId', mode: 'permissive' as const },
+        { name: 'public', condition: 'flag = true', mode: 'permissive' as const },
       ],
     ]
     for (const rowPolicies of forms) {

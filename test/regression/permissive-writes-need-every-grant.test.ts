@@ -18,8 +18,8 @@ describeEachDatabase('permissive-only writes', (db) => {
           unscopedColumns: ['org_id'],
           fields: { id: 'allow', tenant_id: 'allow', owner_id: 'allow', name: 'allow' },
           rowPolicies: [
-            { name: 'own', condition: 'owner_id = principal.userId' },
-            { name: 'tenant', condition: 'tenant_id = principal.tenantId' },
+            { name: 'own', condition: 'owner_id = principal.userId', mode: 'permissive' },
+            { name: 'tenant', condition: 'tenant_id = principal.tenantId', mode: 'permissive' },
           ],
           write: { create: 'allow', update: 'allow' },
         },

@@ -85,7 +85,7 @@ describeEachDatabase('principal values are typed by the column they meet', (db) 
     )
     expect(r).toEqual({ sqlIds: [1, 2], memoryIds: [1, 2] })
     const rule = await bothSides(
-      { rowPolicies: [{ name: 'own', condition: 'tenant_id = principal.tenantId' }] },
+      { rowPolicies: [{ name: 'own', condition: 'tenant_id = principal.tenantId', mode: 'permissive' }] },
       { tenantId: TENANT.toUpperCase() },
     )
     expect(rule).toEqual({ sqlIds: [1, 2], memoryIds: [1, 2] })
@@ -128,7 +128,9 @@ describeEachDatabase('principal values are typed by the column they meet', (db) 
 
   it('binds every item of a principal list to the column type', async () => {
     const model: ModelPolicyInput = {
-      rowPolicies: [{ name: 'tenants', condition: 'tenant_id IN principal.metadata.tenants' }],
+      rowPolicies: [
+        { name: 'tenants', condition: 'tenant_id IN principal.metadata.tenants', mode: 'permissive' },
+      ],
     }
     expect(
       await bothSides(model, { tenantId: TENANT, metadata: { tenants: [TENANT.toUpperCase()] } }),

@@ -35,7 +35,9 @@ describeEachDatabase('denied scoping column as a join column', (db) => {
 
   it('refuses an include over a denied scoping column when a permissive rule shows other tenants rows', () => {
     expect(() =>
-      bind(policy([{ name: 'public', mode: 'permissive', condition: 'is_public = true' }])),
+      bind(
+        policy([{ name: 'public', mode: 'permissive', crossTenant: true, condition: 'is_public = true' }]),
+      ),
     ).toThrow(
       expect.objectContaining({
         code: 'POLICY_INVALID',

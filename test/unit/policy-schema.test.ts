@@ -140,7 +140,8 @@ describe('definePolicy: tenant scoping is mandatory', () => {
     expect(found).toEqual([
       {
         path: 'models.Order',
-        message: 'model has no tenant scoping: add scoping, a permissive row policy, or shared: true',
+        message:
+          'model has no tenant scoping: add scoping, a row policy with mode: permissive, or shared: true',
       },
     ])
   })
@@ -177,7 +178,11 @@ describe('definePolicy: tenant scoping is mandatory', () => {
         Customer: {
           table: 'customers',
           rowPolicies: [
-            { name: 'public_or_own', condition: 'is_public = true OR tenant_id = principal.tenantId' },
+            {
+              name: 'public_or_own',
+              condition: 'is_public = true OR tenant_id = principal.tenantId',
+              mode: 'permissive',
+            },
           ],
         },
       },
@@ -198,7 +203,7 @@ describe('definePolicy: tenant scoping is mandatory', () => {
         Country: {
           table: 'countries',
           shared: true,
-          rowPolicies: [{ name: 'eu', condition: "code = 'DE'" }],
+          rowPolicies: [{ name: 'eu', condition: "code = 'DE'", mode: 'permissive' }],
         },
       },
     }
@@ -210,7 +215,9 @@ describe('definePolicy: tenant scoping is mandatory', () => {
   it('rejects a permissive rule that mentions no row field unless it is declared as a bypass', () => {
     const input = {
       models: {
-        Order: orderModel({ rowPolicies: [{ name: 'admins', condition: "'admin' IN principal.roles" }] }),
+        Order: orderModel({
+          rowPolicies: [{ name: 'admins', condition: "'admin' IN principal.roles", mode: 'permissive' }],
+        }),
       },
     }
     const found = problems(policyError(() => define(input)))
@@ -325,6 +332,7 @@ describe('definePolicy: row policies', () => {
       name: 'guard',
       mode: 'restrictive',
       bypass: false,
+      crossTenant: false,
       source: 'tenant_id IS NOT NULL',
       condition: { kind: 'is_null', negated: true, operand: { kind: 'field', name: 'tenant_id' } },
     })
@@ -494,6 +502,7 @@ describe('definePolicy: normalised output', () => {
       immutableFields: [],
       requiredFields: [],
       requireReason: false,
+      reasonMinCharacters: 3,
       maxAffectedRows: 25,
       softDelete: null,
       allowHardDelete: false,
@@ -812,6 +821,7 @@ describe('profiles', () => {
       maxInItems: 1000,
       maxFilters: 50,
       maxEstimatedCost: 1e6,
+      maxResultRows: 25_000,
       maxConcurrentPerTenant: 8,
     })
     expect(profiles.INTERNAL.budget).toMatchObject({
