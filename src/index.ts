@@ -2,7 +2,8 @@
  * Tessera's public API. Explicit named exports only: anything not listed here is internal and may change.
  * Optional parts live at subpaths (see package.json "exports").
  */
-export { createToolset, createTesseraLogger } from './tools/index.ts'
+export { createToolset } from './create-toolset-with-rls.ts'
+export { createTesseraLogger } from './tools/index.ts'
 export type {
   Toolset,
   ToolsetOptions,

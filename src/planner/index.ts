@@ -73,3 +73,4 @@ export type {
   WritePlan,
   WriteValue,
 } from './write-plan.ts'
+export { databaseEnforcedRead, databaseEnforcedVisibility } from './database-enforced.ts'

@@ -15,7 +15,7 @@ import {
 } from '../stores/index.ts'
 import { type RunContext, parseRunContext } from '../context/index.ts'
 import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
-import { createExecutor, isPglite, type EnforcementMode } from '../executor/index.ts'
+import { createExecutor, ENFORCEMENT_MODES, isPglite, type EnforcementMode } from '../executor/index.ts'
 import { bindPolicy, type BoundPolicy, type Policy, type TypedPolicy } from '../policy/index.ts'
 import { DEFAULT_INPUT_LIMITS, parseRequest } from '../request/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
@@ -70,7 +70,27 @@ export interface ToolsetOptions {
    * VALIDATION_ERROR before anything else reads it.
    */
   readonly maxRequestBytes?: number
+  /**
+   * Judges the database's row-level security for `rls` / `both` enforcement before the toolset starts. The
+   * package root's createToolset supplies the generated-RLS posture check (src/rls); a toolset asked for `rls`
+   * or `both` without one refuses to start, because RLS that is off, not forced or bypassed by the role would
+   * leave `rls` unscoped.
+   */
+  readonly rlsPosture?: RlsPostureGate
+  /**
+   * TEST-ONLY SEAM: print read statements without the planner's scope and row-policy predicates whatever the
+   * enforcement, to show which wall holds. Refused unless the environment sets TESSERA_TEST_SEAMS=1.
+   */
+  readonly testOnlyOmitPlannerPredicates?: boolean
 }
+
+/** What the posture gate is given, and what it answers: `problems` empty means RLS stands for this role. */
+export type RlsPostureGate = (input: {
+  readonly db: AnyDatabase
+  readonly bound: BoundPolicy
+  readonly enforcement: 'rls' | 'both'
+  readonly role: string | undefined
+}) => Promise<{ readonly problems: readonly string[] }>
 
 export type ToolResult<T = unknown> = { ok: true; data: T } | { ok: false; error: SerializedError }
 
@@ -111,15 +131,24 @@ export function createToolset<DB, M>(options: TypedToolsetOptions<DB, M>): Promi
 export function createToolset(options: ToolsetOptions): Promise<Toolset>
 export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
   const enforcement = options.enforcement ?? 'app'
-  if (enforcement !== 'app') {
-    // RLS DDL generation and posture checks are not built yet; running 'rls' without them would be unscoped.
+  if (!(ENFORCEMENT_MODES as readonly unknown[]).includes(enforcement)) {
     throw new TesseraError(
       'VALIDATION_ERROR',
-      `Enforcement mode '${enforcement}' is not available yet; use 'app'`,
+      `Unknown enforcement mode '${printable(String(enforcement))}'`,
       {
-        details: { enforcement },
+        hints: [`Use one of ${ENFORCEMENT_MODES.join(', ')}`],
       },
     )
+  }
+  if (enforcement !== 'app' && options.rlsPosture === undefined) {
+    throw new TesseraError(
+      'VALIDATION_ERROR',
+      `Enforcement mode '${enforcement}' needs the RLS posture check; use createToolset from the package root`,
+      { details: { enforcement } },
+    )
+  }
+  if (options.testOnlyOmitPlannerPredicates === true && process.env['TESSERA_TEST_SEAMS'] !== '1') {
+    throw new TesseraError('VALIDATION_ERROR', 'testOnlyOmitPlannerPredicates is a test-only seam')
   }
   const secret = options.secret ?? (options.policy.profile === 'DEV' ? randomBytes(32) : undefined)
   if (secret === undefined || secret.length < 16) {
@@ -137,6 +166,21 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
   }
   const schema = await introspectSchema(options.db, introspectOptions)
   const bound = bindPolicy(options.policy, schema)
+  if (enforcement !== 'app' && options.rlsPosture !== undefined) {
+    const { problems } = await options.rlsPosture({ db: options.db, bound, enforcement, role: options.role })
+    if (problems.length > 0) {
+      throw new TesseraError(
+        'VALIDATION_ERROR',
+        `Row-level security does not stand for enforcement '${enforcement}':\n  ${problems.join('\n  ')}`,
+        {
+          hints: [
+            "Run 'tessera rls generate' as the tables' owner and 'tessera check --rls' as the app role",
+          ],
+          details: { enforcement, problems: [...problems] },
+        },
+      )
+    }
+  }
   const costGuardMode = options.costGuard ?? 'auto'
   const costGuard = costGuardMode === 'always' || (costGuardMode === 'auto' && (await isPglite(options.db)))
   const approvalTtlMs = options.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS
@@ -168,6 +212,7 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     audit: options.audit ?? new MemoryAuditStore(),
     secret,
     enforcement,
+    plannerPredicates: enforcement !== 'rls' && options.testOnlyOmitPlannerPredicates !== true,
     costGuard,
     logger: options.logger,
     approvals: options.approvals ?? new MemoryApprovalStore(),

@@ -4,6 +4,7 @@
  */
 export { createToolset } from './create-toolset.ts'
 export type {
+  RlsPostureGate,
   Toolset,
   ToolsetOptions,
   ToolResult,

@@ -9,12 +9,14 @@ import { toJsonSafe, estimateCost, shapeRows, type Row } from '../executor/index
 import { printAggregate, AGGREGATE_VALUE, orderKeySources, compileGet, compileQuery } from '../sql/index.ts'
 import {
   cursorBinding,
+  databaseEnforcedRead,
   encodeCursor,
   planAggregate,
   planGet,
   planQuery,
   redactedFieldsOf,
   type BudgetReport,
+  type ReadPlan,
   type SelectPlan,
   type VisibilityPlan,
 } from '../planner/index.ts'
@@ -66,6 +68,14 @@ function selectFacts(plan: SelectPlan, facts: CallFacts): void {
   facts.fieldsRedacted = redactedFieldsOf(plan)
 }
 
+/**
+ * The plan the statement is printed from: the plan itself, or — under `rls` enforcement, where the database's
+ * policies filter — the plan without the planner's scope and row-policy predicates.
+ */
+function statementPlan<P extends ReadPlan>(runtime: ToolRuntime, plan: P): P {
+  return runtime.plannerPredicates ? plan : databaseEnforcedRead(plan)
+}
+
 /** Runs one compiled statement under the executor, refusing it first if the cost guard says it is too expensive. */
 async function execute(
   runtime: ToolRuntime,
@@ -113,7 +123,13 @@ export async function runQuery(
   const req = parseRequest('query', args, runtime.inputLimits)
   const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
   selectFacts(plan.root, facts)
-  const raw = await execute(runtime, ctx, requestId, plan.budget, compileQuery<Row>(runtime.db, plan))
+  const raw = await execute(
+    runtime,
+    ctx,
+    requestId,
+    plan.budget,
+    compileQuery<Row>(runtime.db, statementPlan(runtime, plan)),
+  )
   const hasMore = raw.length > plan.limit
   const page = hasMore ? raw.slice(0, plan.limit) : raw
   let nextCursor: string | null = null
@@ -146,7 +162,13 @@ export async function runGet(
   const req = parseRequest('get', args, runtime.inputLimits)
   const plan = planGet(runtime.bound, ctx.principal, req)
   selectFacts(plan.root, facts)
-  const raw = await execute(runtime, ctx, requestId, plan.budget, compileGet<Row>(runtime.db, plan))
+  const raw = await execute(
+    runtime,
+    ctx,
+    requestId,
+    plan.budget,
+    compileGet<Row>(runtime.db, statementPlan(runtime, plan)),
+  )
   const first = raw[0]
   // Another tenant's row and a row that does not exist take this same path and the same error.
   if (!first) throw notFound(plan.root.model)
@@ -182,7 +204,7 @@ export async function runAggregate(
     ctx,
     requestId,
     plan.budget,
-    printAggregate(runtime.db, plan).compile() as CompiledQuery<Row>,
+    printAggregate(runtime.db, statementPlan(runtime, plan)).compile() as CompiledQuery<Row>,
   )
   // Counts are exact integers: return them as numbers while they fit, as strings beyond 2^53.
   const convert = (v: unknown): string | number | null => {

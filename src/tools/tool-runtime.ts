@@ -31,6 +31,11 @@ export interface ToolRuntime {
   readonly audit: AuditStore
   readonly secret: string | Uint8Array
   readonly enforcement: EnforcementMode
+  /**
+   * Whether read statements carry the planner's scope and row-policy predicates: true in `app` and `both`,
+   * false in `rls` (the database's policies filter). Claims are set whenever enforcement is not `app`.
+   */
+  readonly plannerPredicates: boolean
   readonly costGuard: boolean
   readonly logger: Logger | undefined
   readonly approvals: ApprovalStore
