@@ -54,10 +54,18 @@ const condition: fc.Arbitrary<string> = fc.letrec<{ c: string }>((tie) => ({
   ),
 })).c
 
-const rule: fc.Arbitrary<Omit<RowPolicyInput, 'name'>> = fc.record({
-  mode: fc.constantFrom('permissive' as const, 'permissive' as const, 'restrictive' as const),
-  condition,
-})
+// Permissive rules that reach other tenants load only with `crossTenant: true`; generating it half the time keeps
+// the property about writes through widening rules (the point of the test) instead of about load errors.
+const rule: fc.Arbitrary<Omit<RowPolicyInput, 'name'>> = fc.oneof(
+  fc
+    .record({ condition, crossTenant: fc.boolean() })
+    .map(({ condition: c, crossTenant }) =>
+      crossTenant
+        ? { mode: 'permissive' as const, condition: c, crossTenant: true }
+        : { mode: 'permissive' as const, condition: c },
+    ),
+  fc.record({ mode: fc.constant('restrictive' as const), condition }),
+)
 
 const policyArb = fc.record({
   scoped: fc.constantFrom(true, true, false),
