@@ -116,10 +116,11 @@ describe('canonicalJson', () => {
 
   it('writes what the policy version serialiser wrote, for any JSON value without array-index keys', () => {
     // That one sorted keys into a new object, where JavaScript lists integer-like keys ("0", "12") first:
-    // those were never sorted. No policy has such a key (model, field and role names are identifiers).
+    // those were never sorted. No policy has such a key (model, field and role names are identifiers). Nor a
+    // `__proto__` key, which that serialiser lost by assigning it into a plain object; canonicalJson keeps it.
     fc.assert(
       fc.property(
-        fc.jsonValue().filter((v) => !hasIndexKey(v)),
+        fc.jsonValue().filter((v) => !hasIndexKey(v) && !JSON.stringify(v).includes('"__proto__"')),
         (v) => {
           expect(canonicalJson(v)).toBe(policyReference(v))
         },
