@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises'
 import { Command } from 'commander'
 import { createPostgresDatabase } from '../executor/index.ts'
 import { isTesseraError, printable } from '../errors/index.ts'
+import { TOOL_NAMES } from '../tools/index.ts'
 import {
   type AuditQuery,
   type AuditRecord,
@@ -265,7 +266,7 @@ export function auditCommand(io: AuditIo): Command {
   withSource(audit.command('query').description('Records matching filters, newest first'))
     .option('--tenant <id>', 'tenant id')
     .option('--user <id>', 'user id')
-    .option('--tool <name>', 'tool name, e.g. db_update')
+    .option('--tool <name>', `tool name, e.g. ${TOOL_NAMES.update}`)
     .option('--model <name>', 'model name')
     .option('--outcome <outcome>', 'success, denied or error')
     .option('--from <time>', 'ISO-8601 time (inclusive)')

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { MemoryAuditStore } from '../stores/index.ts'
 import { loadPolicyFile } from '../policy/index.ts'
-import { createToolset } from '../tools/index.ts'
+import { TOOL_NAMES, createToolset } from '../tools/index.ts'
 import type { CliOutput } from './cli-output.ts'
 import { openDemoDatabase } from './demo-database.ts'
 import { DEMO_APP_ROLE } from './saas-fixture.ts'
@@ -71,10 +71,10 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 
     const acme = { principal: ACME }
     const globex = { principal: GLOBEX }
-    await step('An agent for acme lists the models it may use', 'acme', acme, 'db_describe_schema', {
+    await step('An agent for acme lists the models it may use', 'acme', acme, TOOL_NAMES.describeSchema, {
       model: 'Customer',
     })
-    await step("It reads acme's paid orders with their customer", 'acme', acme, 'db_query', {
+    await step("It reads acme's paid orders with their customer", 'acme', acme, TOOL_NAMES.query, {
       model: 'Order',
       select: ['id', 'status', 'total', 'customer_id'],
       where: { field: 'status', op: 'eq', value: 'paid' },
@@ -85,7 +85,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       "It tries to read globex's order by id: indistinguishable from a missing row",
       'acme',
       acme,
-      'db_get',
+      TOOL_NAMES.get,
       {
         model: 'Order',
         id: GLOBEX_ORDER,
@@ -95,7 +95,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       'It tries to widen its scope with a filter on the tenant column: still only its own rows',
       'acme',
       acme,
-      'db_query',
+      TOOL_NAMES.query,
       {
         model: 'Order',
         select: ['id', 'tenant_id'],
@@ -106,22 +106,22 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       'It tries to read password hashes: the field does not exist for it',
       'acme',
       acme,
-      'db_query',
+      TOOL_NAMES.query,
       {
         model: 'User',
         select: ['name', 'password_hash'],
       },
     )
-    await step('It tries SQL through a field name: rejected before any SQL', 'acme', acme, 'db_query', {
+    await step('It tries SQL through a field name: rejected before any SQL', 'acme', acme, TOOL_NAMES.query, {
       model: 'Order',
       where: { field: 'status"; DROP TABLE orders; --', op: 'eq', value: 'x' },
     })
-    await step('It counts orders by status (acme only)', 'acme', acme, 'db_aggregate', {
+    await step('It counts orders by status (acme only)', 'acme', acme, TOOL_NAMES.aggregate, {
       model: 'Order',
       op: 'count',
       groupBy: ['status'],
     })
-    await step('The same question from globex sees only globex', 'globex', globex, 'db_aggregate', {
+    await step('The same question from globex sees only globex', 'globex', globex, TOOL_NAMES.aggregate, {
       model: 'Order',
       op: 'count',
       groupBy: ['status'],

@@ -7,7 +7,7 @@ import { TesseraError, type ErrorDetails } from './tessera-error.ts'
 
 export function modelNotAllowed(model: string): TesseraError {
   return new TesseraError('MODEL_NOT_ALLOWED', `Model '${printable(model)}' is not available`, {
-    hints: ['Call db_describe_schema to list the models you may use'],
+    hints: ['Call describe_schema to list the models you may use'],
     details: { model: printable(model) },
   })
 }
@@ -18,7 +18,7 @@ export function fieldNotAllowed(model: string, field: string, usage?: string): T
     'FIELD_NOT_ALLOWED',
     `Field '${printable(field)}' is not available on model '${model}'${usage ? ` for ${usage}` : ''}`,
     {
-      hints: ['Call db_describe_schema to list the fields you may use'],
+      hints: ['Call describe_schema to list the fields you may use'],
       details: { model, field: printable(field), ...(usage ? { usage } : {}) },
     },
   )
@@ -29,7 +29,7 @@ export function relationNotAllowed(model: string, relation: string): TesseraErro
     'RELATION_NOT_ALLOWED',
     `Relation '${printable(relation)}' is not available on model '${model}'`,
     {
-      hints: ['Call db_describe_schema to list the relations you may include'],
+      hints: ['Call describe_schema to list the relations you may include'],
       details: { model, relation: printable(relation) },
     },
   )

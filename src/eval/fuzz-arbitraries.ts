@@ -7,6 +7,7 @@
 import fc from 'fast-check'
 import { AGGREGATE_OPS, FILTER_OPS } from '../request/index.ts'
 import type { BoundModel, BoundPolicy } from '../policy/index.ts'
+import { TOOL_NAMES } from '../tools/index.ts'
 
 export interface FuzzCall {
   readonly principal: string
@@ -179,14 +180,14 @@ function modelCall(
           ? rarely(mostly(fc.constantFrom(...samples.cursors), fc.constant('garbage')))
           : fc.constant(undefined),
     })
-    .map((a) => ({ tool: 'db_query', args: clean({ model: name, ...a }) }))
+    .map((a) => ({ tool: TOOL_NAMES.query, args: clean({ model: name, ...a }) }))
   const get = fc
     .record({
       id: idArb(samples, model),
       select: optional(selectArb(model)),
       include: optional(includeArb(reference, model)),
     })
-    .map((a) => ({ tool: 'db_get', args: clean({ model: name, ...a }) }))
+    .map((a) => ({ tool: TOOL_NAMES.get, args: clean({ model: name, ...a }) }))
   const aggregate = fc
     .record({
       op: mostly(fc.constantFrom(...AGGREGATE_OPS), fc.constant('median')),
@@ -194,24 +195,24 @@ function modelCall(
       groupBy: optional(fc.array(fieldArb(model), { minLength: 1, maxLength: 2 })),
       where: optional(filterArb(samples, model)),
     })
-    .map((a) => ({ tool: 'db_aggregate', args: clean({ model: name, ...a }) }))
+    .map((a) => ({ tool: TOOL_NAMES.aggregate, args: clean({ model: name, ...a }) }))
   const reason = fc.constantFrom('fuzz', undefined)
   const update = fc
     .record({ id: idArb(samples, model), data: dataArb(samples, model), reason })
-    .map((a) => ({ tool: 'db_update', args: clean({ model: name, ...a }) }))
+    .map((a) => ({ tool: TOOL_NAMES.update, args: clean({ model: name, ...a }) }))
   const create = fc
     .record({ data: dataArb(samples, model), reason })
-    .map((a) => ({ tool: 'db_create', args: clean({ model: name, ...a }) }))
+    .map((a) => ({ tool: TOOL_NAMES.create, args: clean({ model: name, ...a }) }))
   const del = fc
     .record({ id: idArb(samples, model), reason })
-    .map((a) => ({ tool: 'db_delete', args: clean({ model: name, ...a }) }))
+    .map((a) => ({ tool: TOOL_NAMES.delete, args: clean({ model: name, ...a }) }))
   const bulk = fc
     .record({
       ids: fc.array(idArb(samples, model), { minLength: 1, maxLength: 3 }),
       data: dataArb(samples, model),
       reason,
     })
-    .map((a) => ({ tool: 'db_bulk_update', args: clean({ model: name, ...a }) }))
+    .map((a) => ({ tool: TOOL_NAMES.bulkUpdate, args: clean({ model: name, ...a }) }))
   return fc.oneof(
     { arbitrary: query, weight: 6 },
     { arbitrary: get, weight: 3 },
@@ -229,7 +230,7 @@ export function fuzzCallArb(reference: BoundPolicy, samples: FuzzSamples): fc.Ar
   const calls = models.map((m) => modelCall(reference, samples, m))
   const unknownModel = fc
     .constantFrom('Nope', '__proto__', 'orders', 'Order ')
-    .map((model) => ({ tool: 'db_query', args: { model } }))
+    .map((model) => ({ tool: TOOL_NAMES.query, args: { model } }))
   return fc
     .tuple(
       fc.constantFrom(...samples.principals),

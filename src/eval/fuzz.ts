@@ -13,6 +13,7 @@ import { fuzzCallArb, type FuzzCall, type FuzzSamples } from './fuzz-arbitraries
 import { generatePrincipals } from './generate-principals.ts'
 import type { EvalSuite } from './suite-file.ts'
 import { suiteToYaml } from './suite-file.ts'
+import { TOOL_NAMES } from '../tools/index.ts'
 
 export interface FuzzOptions {
   readonly runs: number
@@ -73,7 +74,7 @@ async function sample(
   const cursors: string[] = []
   for (const p of principals) {
     for (const model of Object.keys(harness.reference.models)) {
-      const r = await harness.toolset.call({ principal: p.principal }, 'db_query', { model, limit: 1 })
+      const r = await harness.toolset.call({ principal: p.principal }, TOOL_NAMES.query, { model, limit: 1 })
       if (r.ok) {
         const next = (r.data as { nextCursor?: unknown }).nextCursor
         if (typeof next === 'string') cursors.push(next)

@@ -13,6 +13,7 @@ import { generatePrincipals, type GeneratedPrincipal } from './generate-principa
 import type { RowOracle } from './row-oracle.ts'
 import { type StoredRow } from './row-oracle.ts'
 import type { EvalCase, EvalSuite } from './suite-file.ts'
+import { TOOL_NAMES } from '../tools/index.ts'
 
 export interface GenerateOptions {
   /** Ordered (attacker, victim) tenant pairs to attack (default 4). */
@@ -119,20 +120,20 @@ async function modelCases(
         {
           ...base,
           name: `${label} get by key`,
-          tool: 'db_get',
+          tool: TOOL_NAMES.get,
           args: { model: model.name, id },
           expect: visible ? { ok: true } : { errorCode: 'NOT_FOUND' },
         },
         {
           ...base,
           name: `${label} filter on the key`,
-          tool: 'db_query',
+          tool: TOOL_NAMES.query,
           args: { model: model.name, where: eq, limit: 5 },
         },
         {
           ...base,
           name: `${label} OR/NOT widening`,
-          tool: 'db_query',
+          tool: TOOL_NAMES.query,
           args: { model: model.name, where: { or: [eq, { not: eq }] }, limit: max },
         },
       )
@@ -142,7 +143,7 @@ async function modelCases(
         out.push({
           ...base,
           name: `${label} update another tenant's row`,
-          tool: 'db_update',
+          tool: TOOL_NAMES.update,
           args: { model: model.name, id, data: { [text]: TEXT_PROBE }, reason: 'eval' },
         })
       }
@@ -150,7 +151,7 @@ async function modelCases(
         out.push({
           ...base,
           name: `${label} delete another tenant's row`,
-          tool: 'db_delete',
+          tool: TOOL_NAMES.delete,
           args: { model: model.name, id, reason: 'eval' },
         })
       }
@@ -164,7 +165,7 @@ async function modelCases(
     out.push({
       ...base,
       name: `${label} page without key or tenant columns`,
-      tool: 'db_query',
+      tool: TOOL_NAMES.query,
       args: { model: model.name, select: [plain.name], limit: max },
     })
   }
@@ -228,7 +229,7 @@ async function plantCases(
     out.push({
       principal: attacker.name,
       name: `${label} create planting ${column} → ${target.name}`,
-      tool: 'db_create',
+      tool: TOOL_NAMES.create,
       args: { model: model.name, data, reason: 'eval' },
     })
   }
@@ -245,7 +246,7 @@ function attackerCases(reference: BoundPolicy, attacker: GeneratedPrincipal): Ev
       out.push({
         principal: attacker.name,
         name: `${label} include ${relation}`,
-        tool: 'db_query',
+        tool: TOOL_NAMES.query,
         args: {
           model: model.name,
           ...(pk === undefined ? {} : { select: [pk] }),
@@ -257,14 +258,14 @@ function attackerCases(reference: BoundPolicy, attacker: GeneratedPrincipal): Ev
     out.push({
       principal: attacker.name,
       name: `${label} count`,
-      tool: 'db_aggregate',
+      tool: TOOL_NAMES.aggregate,
       args: { model: model.name, op: 'count' },
     })
     for (const g of model.policy.aggregations.groupBy) {
       out.push({
         principal: attacker.name,
         name: `${label} count by ${g}`,
-        tool: 'db_aggregate',
+        tool: TOOL_NAMES.aggregate,
         args: { model: model.name, op: 'count', groupBy: [g] },
       })
     }

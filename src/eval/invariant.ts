@@ -71,7 +71,7 @@ export function toInvariant(i: InvariantLike): Invariant {
   return i as Invariant
 }
 
-/** `db_query Order as tenant a000… [case name]`: the call part of every violation message. */
+/** `<tool> Order as tenant a000… [case name]`: the call part of every violation message. */
 export function describeCall(call: EvalCall): string {
   const model =
     typeof call.args === 'object' && call.args !== null && 'model' in call.args

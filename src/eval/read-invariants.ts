@@ -19,6 +19,7 @@ import {
 } from './invariant.ts'
 import { modelArgument, referenceModel, returnedRows, type ReturnedList, isRow } from './returned-rows.ts'
 import { RowOracle, sameValue, type StoredRow } from './row-oracle.ts'
+import { TOOL_NAMES } from '../tools/index.ts'
 
 function shown(row: Row): string {
   const text = JSON.stringify(row)
@@ -162,7 +163,7 @@ export const noCrossTenantData: Invariant = {
   async check(ctx, outcome) {
     const out: Violation[] = []
     if (!outcome.result.ok) return out
-    if (outcome.call.tool === 'db_aggregate') {
+    if (outcome.call.tool === TOOL_NAMES.aggregate) {
       await crossTenantInAggregate(ctx, outcome, out)
       return out
     }
@@ -219,7 +220,7 @@ export const noDeniedFields: Invariant = {
         }
       })
     }
-    if (call.tool === 'db_aggregate') deniedInAggregate(ctx, outcome, out)
+    if (call.tool === TOOL_NAMES.aggregate) deniedInAggregate(ctx, outcome, out)
     return out
   },
 }
@@ -311,7 +312,7 @@ export const withinBudget: Invariant = {
     if (!root) return out
     const data = result.data as Record<string, unknown>
     if (
-      call.tool === 'db_aggregate' &&
+      call.tool === TOOL_NAMES.aggregate &&
       Array.isArray(data.groups) &&
       data.groups.length > root.policy.budget.maxRows
     ) {
@@ -325,7 +326,7 @@ export const withinBudget: Invariant = {
       )
     }
     if (
-      call.tool === 'db_bulk_update' &&
+      call.tool === TOOL_NAMES.bulkUpdate &&
       typeof data.updated === 'number' &&
       data.updated > root.policy.write.maxAffectedRows
     ) {

@@ -5,6 +5,7 @@
  */
 import type { Row } from '../executor/index.ts'
 import type { BoundModel, BoundPolicy } from '../policy/index.ts'
+import { TOOL_NAMES } from '../tools/index.ts'
 
 export interface ReturnedList {
   readonly model: BoundModel
@@ -33,10 +34,10 @@ export interface ReturnedRows {
 }
 
 const ROW_TOOLS: Readonly<Record<string, 'rows' | 'row'>> = {
-  db_query: 'rows',
-  db_get: 'row',
-  db_create: 'row',
-  db_update: 'row',
+  [TOOL_NAMES.query]: 'rows',
+  [TOOL_NAMES.get]: 'row',
+  [TOOL_NAMES.create]: 'row',
+  [TOOL_NAMES.update]: 'row',
 }
 
 export function modelArgument(args: unknown): string | undefined {

@@ -11,12 +11,13 @@ import { AUDIT_QUERY_MAX_LIMIT, type AuditRecord } from '../stores/index.ts'
 import type { BoundModel, BoundPolicy } from '../policy/index.ts'
 import { type EvalCall, type Invariant, type Violation, violation } from './invariant.ts'
 import { RowOracle, type StoredRow } from './row-oracle.ts'
+import { TOOL_NAMES } from '../tools/index.ts'
 
 export const WRITE_TOOLS: ReadonlySet<string> = new Set([
-  'db_create',
-  'db_update',
-  'db_delete',
-  'db_bulk_update',
+  TOOL_NAMES.create,
+  TOOL_NAMES.update,
+  TOOL_NAMES.delete,
+  TOOL_NAMES.bulkUpdate,
 ])
 
 export interface TableSnapshot {

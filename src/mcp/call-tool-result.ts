@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import type { SerializedError } from '../errors/index.ts'
 import { toJsonSafe, type JsonValue } from '../executor/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
-import type { ToolResult } from '../tools/index.ts'
+import { toolRecordOf, type ToolResult } from '../tools/index.ts'
 
 export interface CallToolResult {
   [key: string]: unknown
@@ -17,9 +17,6 @@ export interface CallToolResult {
   structuredContent?: Record<string, unknown>
   isError?: boolean
 }
-
-/** Generic tools whose result rows belong to the model named in `args.model`. */
-const ROW_TOOLS = new Set(['db_query', 'db_get', 'db_create', 'db_update'])
 
 export function toCallToolResult(
   bound: BoundPolicy,
@@ -34,7 +31,9 @@ export function toCallToolResult(
   const nonce = randomBytes(6).toString('hex')
   const open = `<untrusted-data-${nonce}>`
   const close = `</untrusted-data-${nonce}>`
-  const model = ROW_TOOLS.has(toolName) ? modelOf(bound, args) : undefined
+  // Generic tools whose result rows belong to the model named in `args.model` say so in the registry.
+  const generic = toolRecordOf(toolName)
+  const model = generic?.rowsOfModel === true ? modelOf(bound, args) : undefined
   let wrapped = 0
   const wrap = (value: JsonValue): JsonValue => {
     wrapped += 1
@@ -42,7 +41,7 @@ export function toCallToolResult(
   }
   let body: JsonValue
   if (model !== undefined) body = markUntrusted(bound, model, structured as JsonValue, wrap)
-  else if (toolName.startsWith('db_')) body = structured as JsonValue
+  else if (generic !== undefined) body = structured as JsonValue
   else {
     // A domain tool's output has no model to read the policy from: all of it is treated as data.
     body = wrap(structured as JsonValue)

@@ -3,11 +3,13 @@
  * for `tessera approvals list`. It is built from the stored arguments only (the same bytes the approval hash
  * binds), with every value JSON-quoted, so what a person approves is what will run.
  */
-const VERBS: Readonly<Record<string, string>> = {
-  db_create: 'Create',
-  db_update: 'Update',
-  db_delete: 'Delete',
-  db_bulk_update: 'Update',
+import { toolKeyOf, type ToolKey } from '../tools/index.ts'
+
+const VERBS: Readonly<Partial<Record<ToolKey, string>>> = {
+  create: 'Create',
+  update: 'Update',
+  delete: 'Delete',
+  bulkUpdate: 'Update',
 }
 
 function field(args: Record<string, unknown>, key: string): unknown {
@@ -16,7 +18,8 @@ function field(args: Record<string, unknown>, key: string): unknown {
 
 export function describeWrite(tool: string, args: unknown): string {
   const a = typeof args === 'object' && args !== null ? (args as Record<string, unknown>) : {}
-  const verb = Object.hasOwn(VERBS, tool) ? VERBS[tool] : tool
+  const key = toolKeyOf(tool)
+  const verb = (key === undefined ? undefined : VERBS[key]) ?? tool
   const model = field(a, 'model')
   const parts = [`${verb} ${typeof model === 'string' ? model : JSON.stringify(model)}`]
   const id = field(a, 'id')
@@ -26,7 +29,7 @@ export function describeWrite(tool: string, args: unknown): string {
   const data = field(a, 'data')
   if (typeof data === 'object' && data !== null) {
     const changes = Object.entries(data).map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
-    parts.push(tool === 'db_create' ? `with ${changes.join(', ')}` : `set ${changes.join(', ')}`)
+    parts.push(key === 'create' ? `with ${changes.join(', ')}` : `set ${changes.join(', ')}`)
   }
   if (field(a, 'hard') === true) parts.push('(hard delete: the row is removed)')
   const reason = field(a, 'reason')

@@ -12,10 +12,10 @@
  *
  * Never imports kysely: a plan is data, printed by src/sql/.
  */
-export { planAggregate, planGet, planQuery } from './plan-read.ts'
+export { aggregateOpsFor, planAggregate, planGet, planQuery } from './plan-read.ts'
 export type { PlannerOptions } from './plan-read.ts'
 export { DEFAULT_INCLUDE_LIMIT, DEFAULT_PAGE_SIZE, SORTABLE } from './plan-select.ts'
-export { planFilter, complexityScore } from './plan-filter.ts'
+export { planFilter, complexityScore, filterOperatorsFor } from './plan-filter.ts'
 export type { FilterCost } from './plan-filter.ts'
 export { planVisibility } from './plan-visibility.ts'
 export { bindConditionToPrincipal } from './bind-principal-values.ts'

@@ -4,9 +4,10 @@
  */
 import { budgetExceeded, validationError } from '../errors/index.ts'
 import type { BoundModel, Budget } from '../policy/index.ts'
+import type { ColumnInfo } from '../schema/index.ts'
 import { fieldFor } from './field-access.ts'
 import type { FilterPlan } from './query-plan.ts'
-import { coerceFilterValue, type FilterNode } from '../request/index.ts'
+import { coerceFilterValue, PATTERN_OPS, type FilterNode, type FilterOp } from '../request/index.ts'
 
 const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'varchar', 'bpchar', 'citext', 'name'])
 
@@ -18,6 +19,23 @@ export interface FilterCost {
   /** +1 per 50 pattern characters: an unanchored LIKE costs grow with the pattern (and PGlite cannot time out). */
   patternWeight: number
   betweens: number
+}
+
+/** Types that hold only values no comparison but `is_null` applies to (coerce-value refuses them). */
+const VALUELESS_TYPES: ReadonlySet<string> = new Set(['json', 'bytea', 'array', 'other'])
+
+/**
+ * The operators this planner accepts on a filterable field of this column's type (for some value): the tools'
+ * narrowed schemas offer exactly these. The rules are planFilter's and coerceFilterValue's: pattern operators
+ * need a text column, ordering operators have no meaning on booleans, and json/bytea/array/other values can
+ * only be tested for null. Held to planFilter by test/unit/filter-operators.test.ts.
+ */
+export function filterOperatorsFor(column: ColumnInfo): readonly FilterOp[] {
+  if (VALUELESS_TYPES.has(column.typeClass)) return ['is_null']
+  const ops: FilterOp[] = ['eq', 'ne', 'in', 'not_in', 'is_null']
+  if (column.typeClass !== 'boolean') ops.push('lt', 'lte', 'gt', 'gte', 'between')
+  if (column.typeClass === 'string' && TEXT_TYPES.has(column.udtName)) ops.push(...PATTERN_OPS)
+  return ops
 }
 
 export function emptyFilterCost(): FilterCost {

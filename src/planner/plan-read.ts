@@ -24,6 +24,7 @@ import {
 import { planVisibility } from './plan-visibility.ts'
 import type {
   AggregateColumn,
+  AggregateOp,
   AggregatePlan,
   BudgetReport,
   FilterPlan,
@@ -116,6 +117,24 @@ const MIN_MAX: ReadonlySet<ColumnTypeClass> = new Set<ColumnTypeClass>([
   'float',
   'timestamp',
 ])
+
+const SUMMABLE: ReadonlySet<ColumnTypeClass> = new Set<ColumnTypeClass>([
+  'integer',
+  'bigint',
+  'numeric',
+  'float',
+])
+
+/**
+ * The aggregate operations planAggregate accepts on a field of this type (the field must also be allowed and
+ * listed in the model's `aggregations.fields`): `count` on any, sum/avg on numbers, min/max on MIN_MAX.
+ */
+export function aggregateOpsFor(typeClass: ColumnTypeClass): readonly AggregateOp[] {
+  const ops: AggregateOp[] = ['count']
+  if (SUMMABLE.has(typeClass)) ops.push('sum', 'avg')
+  if (MIN_MAX.has(typeClass)) ops.push('min', 'max')
+  return ops
+}
 
 export function planQuery(
   bound: BoundPolicy,
@@ -228,10 +247,7 @@ export function planAggregate(
     const field = fieldFor(model, req.field, 'aggregate')
     // Aggregating is its own permission: a readable field is not automatically summable.
     if (!aggregations.fields.includes(field.name)) throw fieldNotAllowed(model.name, req.field, 'aggregation')
-    if (
-      (req.op === 'sum' || req.op === 'avg') &&
-      !['integer', 'bigint', 'numeric', 'float'].includes(field.column.typeClass)
-    ) {
+    if ((req.op === 'sum' || req.op === 'avg') && !SUMMABLE.has(field.column.typeClass)) {
       throw validationError(`'${req.op}' needs a numeric field`, [{ path: 'field', message: 'not numeric' }])
     }
     if ((req.op === 'min' || req.op === 'max') && !MIN_MAX.has(field.column.typeClass)) {

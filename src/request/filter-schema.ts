@@ -37,6 +37,60 @@ export const scalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null
 
 const unknownOperator = `op must be one of ${FILTER_OPS.join(', ')}`
 
+/**
+ * Which field names a comparison may name, per operator; an operator without an entry is not offered. The wire
+ * format offers every operator on any identifier; the tools' narrowed schemas offer each operator only on the
+ * fields of its type that the principal may filter by (src/tools/narrow-input.ts).
+ */
+export type OperatorFields = Partial<Readonly<Record<FilterOp, z.ZodType<string, string>>>>
+
+/** The operators by the shape of their value, in the order the schema lists them. */
+const VALUE_SHAPES: readonly (readonly FilterOp[])[] = [
+  SCALAR_OPS,
+  PATTERN_OPS,
+  LIST_OPS,
+  ['between'],
+  ['is_null'],
+]
+
+function valueSchema(op: FilterOp): z.ZodType {
+  if ((PATTERN_OPS as readonly FilterOp[]).includes(op)) return z.string({ error: 'must be a string' })
+  if ((LIST_OPS as readonly FilterOp[]).includes(op)) {
+    return z.array(scalarSchema, { error: 'must be an array of values' })
+  }
+  if (op === 'between') {
+    return z.tuple([scalarSchema, scalarSchema], { error: 'must be a two-item array [low, high]' })
+  }
+  if (op === 'is_null') return z.boolean({ error: 'must be true or false' }).optional()
+  return scalarSchema
+}
+
+/**
+ * The comparison `{ field, op, value }` over the given field names: one branch per value shape and field-name
+ * schema (operators of one shape that share a field schema share a branch), discriminated by `op`.
+ */
+export function comparisonSchemaOver(fields: OperatorFields): z.ZodType<ComparisonInput, ComparisonInput> {
+  const branches: z.ZodObject[] = []
+  for (const shape of VALUE_SHAPES) {
+    const groups = new Map<z.ZodType<string, string>, [FilterOp, ...FilterOp[]]>()
+    for (const op of shape) {
+      const field = fields[op]
+      if (field === undefined) continue
+      const group = groups.get(field)
+      if (group === undefined) groups.set(field, [op])
+      else group.push(op)
+    }
+    for (const [field, ops] of groups) {
+      const op = ops.length === 1 ? z.literal(ops[0]) : z.enum(ops)
+      branches.push(z.strictObject({ field, op, value: valueSchema(ops[0]) }))
+    }
+  }
+  if (branches.length === 0) return z.never()
+  return z.discriminatedUnion('op', branches as unknown as [z.ZodObject<{ op: z.ZodLiteral<FilterOp> }>], {
+    error: (issue) => (issue.code === 'invalid_union' ? unknownOperator : undefined),
+  }) as unknown as z.ZodType<ComparisonInput, ComparisonInput>
+}
+
 export const comparisonSchema = z.discriminatedUnion(
   'op',
   [
@@ -71,21 +125,36 @@ export type ComparisonInput = z.input<typeof comparisonSchema>
 export type FilterInput =
   ComparisonInput | { and: FilterInput[] } | { or: FilterInput[] } | { not: FilterInput } | FilterInput[]
 
-export const filterSchema: z.ZodType<FilterInput, FilterInput> = z.lazy(() =>
-  z.union(
-    [
-      comparisonSchema,
-      z.strictObject({ and: z.array(filterSchema, { error: 'must be an array of filters' }) }),
-      z.strictObject({ or: z.array(filterSchema, { error: 'must be an array of filters' }) }),
-      z.strictObject({ not: filterSchema }),
-      z.array(filterSchema),
-    ],
-    {
-      error:
-        'must be a filter: { field, op, value }, { and: [...] }, { or: [...] }, { not: {...} } or an array (AND)',
-    },
-  ),
-)
+const FILTER_DESCRIPTION =
+  'A comparison {field, op, value}, {and: [...]}, {or: [...]}, {not: ...}, or an array (AND).'
+
+/** The recursive filter language over one comparison schema. */
+export function filterSchemaOver(
+  comparison: z.ZodType<ComparisonInput, ComparisonInput>,
+): z.ZodType<FilterInput, FilterInput> {
+  // Built once: zod calls a lazy schema's getter more than once (z.toJSONSchema on every schema it visits),
+  // and a getter that built a new union each time made converting a few filters cost hundreds of milliseconds.
+  let union: z.ZodType<FilterInput, FilterInput> | undefined
+  const filter: z.ZodType<FilterInput, FilterInput> = z.lazy(
+    () =>
+      (union ??= z.union(
+        [
+          comparison,
+          z.strictObject({ and: z.array(filter, { error: 'must be an array of filters' }) }),
+          z.strictObject({ or: z.array(filter, { error: 'must be an array of filters' }) }),
+          z.strictObject({ not: filter }),
+          z.array(filter),
+        ],
+        {
+          error:
+            'must be a filter: { field, op, value }, { and: [...] }, { or: [...] }, { not: {...} } or an array (AND)',
+        },
+      )),
+  )
+  return filter.describe(FILTER_DESCRIPTION)
+}
+
+export const filterSchema: z.ZodType<FilterInput, FilterInput> = filterSchemaOver(comparisonSchema)
 
 /** The value of a comparison: a scalar, a list (`in`, `not_in`), a pair (`between`) or a boolean (`is_null`). */
 export type FilterValue = Scalar | readonly Scalar[]

@@ -23,20 +23,45 @@ export type OrderDirection = (typeof ORDER_DIRECTIONS)[number]
 export const AGGREGATE_OPS = ['count', 'sum', 'avg', 'min', 'max'] as const
 export type AggregateOp = (typeof AGGREGATE_OPS)[number]
 
-export const orderBySchema = z.union(
-  [
-    identifierSchema,
-    z.strictObject({
-      field: identifierSchema,
-      direction: z.enum(ORDER_DIRECTIONS, { error: "direction must be 'asc' or 'desc'" }).optional(),
-    }),
-  ],
-  { error: "must be a field name or { field, direction: 'asc' | 'desc' }" },
-)
+/**
+ * The names a read request may use, as schemas: the wire format takes any identifier; the tools' narrowed
+ * schemas (src/tools/narrow-input.ts) take enums of one model's fields and relations. Both are built by the
+ * factories below, so a narrowed schema has the wire format's structure with fewer names in it.
+ */
+export interface ReadNames {
+  /** A field that may be selected. */
+  readonly select: z.ZodType<string, string>
+  readonly filter: z.ZodType<FilterInput, FilterInput>
+  /** A field that may be ordered by. */
+  readonly order: z.ZodType<string, string>
+  readonly include: z.ZodType<IncludeInput, IncludeInput>
+}
 
-const selectSchema = z.array(identifierSchema, { error: 'must be an array of field names' }).min(1)
-const orderByListSchema = z.array(orderBySchema, { error: 'must be an array of orderings' })
-const limitSchema = z.number({ error: 'must be an integer' }).int('must be an integer').min(1)
+export function orderBySchemaOver(field: z.ZodType<string, string>) {
+  return z.union(
+    [
+      field,
+      z.strictObject({
+        field,
+        direction: z.enum(ORDER_DIRECTIONS, { error: "direction must be 'asc' or 'desc'" }).optional(),
+      }),
+    ],
+    { error: "must be a field name or { field, direction: 'asc' | 'desc' }" },
+  )
+}
+
+export const orderBySchema = orderBySchemaOver(identifierSchema)
+
+export function selectSchemaOver(field: z.ZodType<string, string>) {
+  return z.array(field, { error: 'must be an array of field names' }).min(1)
+}
+
+export function orderByListSchemaOver(field: z.ZodType<string, string>) {
+  return z.array(orderBySchemaOver(field), { error: 'must be an array of orderings' })
+}
+
+export const limitSchema = z.number({ error: 'must be an integer' }).int('must be an integer').min(1)
+export const cursorSchema = z.string({ error: 'must be a string' }).min(1)
 
 export interface IncludeOptionsInput {
   select?: string[] | undefined
@@ -47,70 +72,123 @@ export interface IncludeOptionsInput {
 }
 export type IncludeInput = Record<string, true | IncludeOptionsInput>
 
-export const includeSchema: z.ZodType<IncludeInput, IncludeInput> = z.lazy(() =>
-  z.record(
-    identifierSchema,
-    z.union(
-      [
-        z.literal(true),
-        z.strictObject({
-          select: selectSchema.optional(),
-          where: filterSchema.optional(),
-          orderBy: orderByListSchema.optional(),
-          limit: limitSchema.optional(),
-          include: includeSchema.optional(),
-        }),
-      ],
-      { error: 'must be true or { select, where, orderBy, limit, include }' },
-    ),
-    { error: 'must be an object: { relationName: true | { ... } }' },
-  ),
+/** What an included relation may ask of its target: `true`, or these options over the target's names. */
+export function includeOptionsSchemaOver(names: ReadNames) {
+  return z.strictObject({
+    select: selectSchemaOver(names.select).optional(),
+    where: names.filter.optional(),
+    orderBy: orderByListSchemaOver(names.order).optional(),
+    limit: limitSchema.optional(),
+    include: names.include.optional(),
+  })
+}
+
+export const INCLUDE_VALUE_ERROR = 'must be true or { select, where, orderBy, limit, include }'
+
+let includeRecord: z.ZodType<IncludeInput, IncludeInput> | undefined
+// Built once, like filterSchemaOver's union: zod may call a lazy getter many times.
+export const includeSchema: z.ZodType<IncludeInput, IncludeInput> = z.lazy(
+  () =>
+    (includeRecord ??= z.record(
+      identifierSchema,
+      z.union([z.literal(true), includeOptionsSchemaOver(ANY_NAMES)], { error: INCLUDE_VALUE_ERROR }),
+      { error: 'must be an object: { relationName: true | { ... } }' },
+    )),
 )
 
-export const queryRequestSchema = z.strictObject({
-  model: identifierSchema,
-  select: selectSchema.optional(),
-  where: filterSchema.optional(),
-  orderBy: orderByListSchema.optional(),
-  limit: limitSchema.optional(),
-  cursor: z.string({ error: 'must be a string' }).min(1).optional(),
-  include: includeSchema.optional(),
-})
+/** The wire format's names: any identifier. */
+const ANY_NAMES: ReadNames = {
+  select: identifierSchema,
+  filter: filterSchema,
+  order: identifierSchema,
+  include: includeSchema,
+}
+
+export function queryRequestSchemaOver(model: z.ZodType<string, string>, names: ReadNames) {
+  return z.strictObject({
+    model,
+    select: selectSchemaOver(names.select).optional(),
+    where: names.filter.optional(),
+    orderBy: orderByListSchemaOver(names.order).optional(),
+    limit: limitSchema.optional(),
+    cursor: cursorSchema.optional(),
+    include: names.include.optional(),
+  })
+}
+
+export const queryRequestSchema = queryRequestSchemaOver(identifierSchema, ANY_NAMES)
 
 const idValueSchema = z.union([z.string().min(1), z.number().int()], {
   error: 'must be a non-empty string or an integer',
 })
 
-export const getRequestSchema = z.strictObject({
-  model: identifierSchema,
-  id: z.union(
-    [
-      idValueSchema,
-      z
-        .record(identifierSchema, idValueSchema)
-        .refine((key) => Object.keys(key).length > 0, 'a composite id needs at least one field'),
-    ],
-    { error: 'must be a string, an integer, or { field: value, ... } for a composite key' },
-  ),
-  select: selectSchema.optional(),
-  include: includeSchema.optional(),
+export const idSchema = z.union(
+  [
+    idValueSchema,
+    z
+      .record(identifierSchema, idValueSchema)
+      .refine((key) => Object.keys(key).length > 0, 'a composite id needs at least one field'),
+  ],
+  { error: 'must be a string, an integer, or { field: value, ... } for a composite key' },
+)
+
+export function getRequestSchemaOver(model: z.ZodType<string, string>, names: ReadNames) {
+  return z.strictObject({
+    model,
+    id: idSchema,
+    select: selectSchemaOver(names.select).optional(),
+    include: names.include.optional(),
+  })
+}
+
+export const getRequestSchema = getRequestSchemaOver(identifierSchema, ANY_NAMES)
+
+/** The names an aggregate may use: aggregated fields, filter, group keys; and the operations offered. */
+export interface AggregateNames {
+  readonly ops: readonly [AggregateOp, ...AggregateOp[]]
+  readonly field: z.ZodType<string, string>
+  readonly filter: z.ZodType<FilterInput, FilterInput>
+  readonly group: z.ZodType<string, string>
+}
+
+export function aggregateRequestSchemaOver(model: z.ZodType<string, string>, names: AggregateNames) {
+  return z
+    .strictObject({
+      model,
+      op: z.enum(names.ops, { error: `op must be one of ${AGGREGATE_OPS.join(', ')}` }),
+      field: names.field.optional(),
+      where: names.filter.optional(),
+      groupBy: z.array(names.group, { error: 'must be an array of field names' }).min(1).optional(),
+    })
+    .superRefine(aggregateFieldRequired)
+}
+
+/** Every aggregate but `count` names a field (a refinement: JSON Schema cannot say it). */
+export function aggregateFieldRequired(
+  request: { op?: unknown; field?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if (request.op !== 'count' && request.field === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['field'],
+      message: `field is required for '${String(request.op)}'`,
+    })
+  }
+}
+
+export const aggregateRequestSchema = aggregateRequestSchemaOver(identifierSchema, {
+  ops: AGGREGATE_OPS,
+  field: identifierSchema,
+  filter: filterSchema,
+  group: identifierSchema,
 })
 
-export const aggregateRequestSchema = z
-  .strictObject({
-    model: identifierSchema,
-    op: z.enum(AGGREGATE_OPS, { error: `op must be one of ${AGGREGATE_OPS.join(', ')}` }),
-    field: identifierSchema.optional(),
-    where: filterSchema.optional(),
-    groupBy: z.array(identifierSchema, { error: 'must be an array of field names' }).min(1).optional(),
-  })
-  .superRefine((request, ctx) => {
-    if (request.op !== 'count' && request.field === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['field'], message: `field is required for '${request.op}'` })
-    }
-  })
+export function describeSchemaRequestSchemaOver(model: z.ZodType<string, string>) {
+  return z.strictObject({ model: model.optional() })
+}
 
-export const describeSchemaRequestSchema = z.strictObject({ model: identifierSchema.optional() })
+export const describeSchemaRequestSchema = describeSchemaRequestSchemaOver(identifierSchema)
 
 export type QueryRequestInput = z.input<typeof queryRequestSchema>
 export type GetRequestInput = z.input<typeof getRequestSchema>

@@ -18,68 +18,108 @@ export const MAX_APPROVAL_ID_LENGTH = 128
 export type JsonInput = string | number | boolean | null | JsonInput[] | { [key: string]: JsonInput }
 
 /** Scalars for ordinary columns; arrays and objects only make sense for json/jsonb columns (checked later). */
-const jsonValueSchema: z.ZodType<JsonInput> = z.lazy(() =>
-  z.union(
-    [
-      z.string(),
-      z.number(),
-      z.boolean(),
-      z.null(),
-      z.array(jsonValueSchema),
-      z.record(z.string(), jsonValueSchema),
-    ],
-    {
-      error: 'must be a JSON value',
-    },
-  ),
+let jsonUnion: z.ZodType<JsonInput, JsonInput> | undefined
+// Built once (zod may call a lazy getter many times; see filterSchemaOver).
+const jsonValueSchema: z.ZodType<JsonInput, JsonInput> = z.lazy(
+  () =>
+    (jsonUnion ??= z.union(
+      [
+        z.string(),
+        z.number(),
+        z.boolean(),
+        z.null(),
+        z.array(jsonValueSchema),
+        z.record(z.string(), jsonValueSchema),
+      ],
+      {
+        error: 'must be a JSON value',
+      },
+    )),
 )
 
-const dataSchema = z.record(identifierSchema, jsonValueSchema, {
-  error: 'must be an object: { field: value, ... }',
-})
+type DataSchema = z.ZodType<Record<string, JsonInput>, Record<string, JsonInput>>
+
+const DATA_DESCRIPTION = 'Field values to write: scalars, or any JSON value for json fields.'
+
+const dataSchema = z
+  .record(identifierSchema, jsonValueSchema, {
+    error: 'must be an object: { field: value, ... }',
+  })
+  .describe(DATA_DESCRIPTION)
 const nonEmptyDataSchema = dataSchema.refine(
   (data) => Object.keys(data).length > 0,
   'needs at least one field',
 )
+
+/** `data` naming only these fields (the tools' narrowed schemas, src/tools/narrow-input.ts). */
+export function writeDataSchemaOver(fields: readonly string[]): DataSchema {
+  const object = z.strictObject(Object.fromEntries(fields.map((f) => [f, jsonValueSchema.optional()])))
+  // why: every member is an optional JSON value, so what it accepts is a Record<string, JsonInput>.
+  return object.describe(DATA_DESCRIPTION) as unknown as DataSchema
+}
+
 const idSchema = getRequestSchema.shape.id
 const reasonSchema = z
   .string({ error: 'must be a string' })
   .max(MAX_REASON_LENGTH, `must be at most ${MAX_REASON_LENGTH} characters`)
-const approvalIdSchema = z.string({ error: 'must be a string' }).min(1).max(MAX_APPROVAL_ID_LENGTH)
+  .describe('Why this change is made (kept in the audit record)')
+const approvalIdSchema = z
+  .string({ error: 'must be a string' })
+  .min(1)
+  .max(MAX_APPROVAL_ID_LENGTH)
+  .describe(
+    'The approvalId of an earlier WRITE_APPROVAL_REQUIRED error, once approved; send the same arguments again',
+  )
+const hardSchema = z
+  .boolean({ error: 'must be true or false' })
+  .describe('Remove the row even where the model soft-deletes (only where the policy allows it)')
 
-export const createRequestSchema = z.strictObject({
-  model: identifierSchema,
-  data: dataSchema,
-  reason: reasonSchema.optional(),
-  approvalId: approvalIdSchema.optional(),
-})
+export function createRequestSchemaOver(model: z.ZodType<string, string>, data: DataSchema) {
+  return z.strictObject({
+    model,
+    data,
+    reason: reasonSchema.optional(),
+    approvalId: approvalIdSchema.optional(),
+  })
+}
 
-export const updateRequestSchema = z.strictObject({
-  model: identifierSchema,
-  id: idSchema,
-  data: nonEmptyDataSchema,
-  reason: reasonSchema.optional(),
-  approvalId: approvalIdSchema.optional(),
-})
+export function updateRequestSchemaOver(model: z.ZodType<string, string>, data: DataSchema) {
+  return z.strictObject({
+    model,
+    id: idSchema,
+    data,
+    reason: reasonSchema.optional(),
+    approvalId: approvalIdSchema.optional(),
+  })
+}
 
-export const deleteRequestSchema = z.strictObject({
-  model: identifierSchema,
-  id: idSchema,
-  reason: reasonSchema.optional(),
-  hard: z.boolean({ error: 'must be true or false' }).optional(),
-  approvalId: approvalIdSchema.optional(),
-})
+export function deleteRequestSchemaOver(model: z.ZodType<string, string>) {
+  return z.strictObject({
+    model,
+    id: idSchema,
+    reason: reasonSchema.optional(),
+    hard: hardSchema.optional(),
+    approvalId: approvalIdSchema.optional(),
+  })
+}
 
-export const bulkUpdateRequestSchema = z.strictObject({
-  model: identifierSchema,
-  ids: z
-    .array(idSchema, { error: 'must be an array of ids' })
-    .min(1, 'needs at least one id')
-    .max(BULK_HARD_CAP, `at most ${BULK_HARD_CAP} ids per call`),
-  data: nonEmptyDataSchema,
-  reason: reasonSchema.optional(),
-  approvalId: approvalIdSchema.optional(),
-})
+export function bulkUpdateRequestSchemaOver(model: z.ZodType<string, string>, data: DataSchema) {
+  return z.strictObject({
+    model,
+    ids: z
+      .array(idSchema, { error: 'must be an array of ids' })
+      .min(1, 'needs at least one id')
+      .max(BULK_HARD_CAP, `at most ${BULK_HARD_CAP} ids per call`),
+    data,
+    reason: reasonSchema.optional(),
+    approvalId: approvalIdSchema.optional(),
+  })
+}
+
+export const createRequestSchema = createRequestSchemaOver(identifierSchema, dataSchema)
+export const updateRequestSchema = updateRequestSchemaOver(identifierSchema, nonEmptyDataSchema)
+export const deleteRequestSchema = deleteRequestSchemaOver(identifierSchema)
+export const bulkUpdateRequestSchema = bulkUpdateRequestSchemaOver(identifierSchema, nonEmptyDataSchema)
 
 export type WriteId = IdValue | Readonly<Record<string, IdValue>>
 export type WriteData = Readonly<Record<string, JsonInput>>

@@ -17,23 +17,15 @@ import { type RunContext, parseRunContext } from '../context/index.ts'
 import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
 import { createExecutor, ENFORCEMENT_MODES, isPglite, type EnforcementMode } from '../executor/index.ts'
 import { bindPolicy, type BoundPolicy, type Policy, type TypedPolicy } from '../policy/index.ts'
-import { DEFAULT_INPUT_LIMITS, parseRequest } from '../request/index.ts'
+import { DEFAULT_INPUT_LIMITS } from '../request/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
-import { describeSchema, type SchemaDescription } from './describe-schema.ts'
-import {
-  type AggregateResult,
-  type GetResult,
-  type QueryResult,
-  runAggregate,
-  runGet,
-  runQuery,
-} from './read-tools.ts'
-import { readToolDefinitions, type ToolDefinition, writeToolDefinitions } from './tool-definitions.ts'
+import type { ToolDefinition } from './tool-definitions.ts'
 import { type AuditFailureMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
 import { buildDomainTool, type DataApi, type DomainTool, type DomainToolSpec } from './domain-tool.ts'
 import type { z } from 'zod'
 import type { TypedReads } from './typed-toolset.ts'
-import { type BulkUpdateResult, type DeleteResult, type RowResult, runWrite } from './write-tools.ts'
+import { toolDefinitions, toolMethods, TOOLS, type ToolMethods } from './tool-registry.ts'
+import { toolKeyOf } from './tool-names.ts'
 
 export interface ToolsetOptions {
   readonly db: AnyDatabase
@@ -94,19 +86,16 @@ export type RlsPostureGate = (input: {
 
 export type ToolResult<T = unknown> = { ok: true; data: T } | { ok: false; error: SerializedError }
 
-export interface Toolset {
+/**
+ * The typed methods come from the tool registry (tool-registry.ts), one per tool: `describeSchema(ctx, args?)`,
+ * `query`, `get`, `aggregate`, `create`, `update`, `delete`, `bulkUpdate` — each `(ctx, args) => result`, throwing
+ * TesseraError.
+ */
+export interface Toolset extends ToolMethods {
   readonly bound: BoundPolicy
   readonly audit: AuditStore
   /** Approve or reject pending writes here (`toolset.approvals.approve(id, approver)`). */
   readonly approvals: ApprovalStore
-  describeSchema(ctx: RunContext, args?: { model?: string }): Promise<SchemaDescription>
-  query(ctx: RunContext, args: unknown): Promise<QueryResult>
-  get(ctx: RunContext, args: unknown): Promise<GetResult>
-  aggregate(ctx: RunContext, args: unknown): Promise<AggregateResult>
-  create(ctx: RunContext, args: unknown): Promise<RowResult>
-  update(ctx: RunContext, args: unknown): Promise<RowResult>
-  delete(ctx: RunContext, args: unknown): Promise<DeleteResult>
-  bulkUpdate(ctx: RunContext, args: unknown): Promise<BulkUpdateResult>
   /** Dispatches by tool name; never throws. */
   call(ctx: RunContext, toolName: string, args: unknown): Promise<ToolResult>
   /** Tool definitions with JSON Schemas narrowed to what `ctx` may use. */
@@ -221,108 +210,55 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     auditSensitiveFields: sensitiveFieldNames(bound),
     inputLimits: maxRequestBytes === DEFAULT_INPUT_LIMITS.maxRequestBytes ? {} : { maxRequestBytes },
   }
-  return new ToolsetImpl(runtime)
+  return buildToolset(runtime)
 }
 
-type Handler = (ctx: RunContext, args: unknown) => Promise<unknown>
+function buildToolset(runtime: ToolRuntime): Toolset {
+  const methods = toolMethods(runtime)
+  const domainTools = new Map<string, DomainTool>()
 
-class ToolsetImpl implements Toolset {
-  readonly #runtime: ToolRuntime
-  readonly #handlers: Readonly<Record<string, Handler>>
-  readonly #domainTools = new Map<string, DomainTool>()
-
-  constructor(runtime: ToolRuntime) {
-    this.#runtime = runtime
-    this.#handlers = {
-      db_describe_schema: (ctx, args) => this.describeSchema(ctx, args as { model?: string }),
-      db_query: (ctx, args) => this.query(ctx, args),
-      db_get: (ctx, args) => this.get(ctx, args),
-      db_aggregate: (ctx, args) => this.aggregate(ctx, args),
-      db_create: (ctx, args) => this.create(ctx, args),
-      db_update: (ctx, args) => this.update(ctx, args),
-      db_delete: (ctx, args) => this.delete(ctx, args),
-      db_bulk_update: (ctx, args) => this.bulkUpdate(ctx, args),
-    }
-  }
-
-  get bound(): BoundPolicy {
-    return this.#runtime.bound
-  }
-
-  get audit(): AuditStore {
-    return this.#runtime.audit
-  }
-
-  get approvals(): ApprovalStore {
-    return this.#runtime.approvals
-  }
-
-  describeSchema(ctx: RunContext, args: { model?: string } = {}): Promise<SchemaDescription> {
-    return runReadTool(this.#runtime, 'db_describe_schema', 'describe', ctx, args, async ({ ctx: c }) => {
-      // Validated like every other tool's arguments: unknown keys (`roles`, `tenantId`, …) are refused.
-      const req = parseRequest('describeSchema', args, this.#runtime.inputLimits)
-      return describeSchema(this.#runtime.bound, c.principal, req.model)
+  const dataApi = (ctx: RunContext): DataApi =>
+    Object.freeze({
+      describeSchema: (args?: { model?: string }) => methods.describeSchema(ctx, args),
+      query: (args: unknown) => methods.query(ctx, args),
+      get: (args: unknown) => methods.get(ctx, args),
+      aggregate: (args: unknown) => methods.aggregate(ctx, args),
+      create: (args: unknown) => methods.create(ctx, args),
+      update: (args: unknown) => methods.update(ctx, args),
+      delete: (args: unknown) => methods.delete(ctx, args),
+      bulkUpdate: (args: unknown) => methods.bulkUpdate(ctx, args),
     })
-  }
 
-  query(ctx: RunContext, args: unknown): Promise<QueryResult> {
-    return runReadTool(this.#runtime, 'db_query', 'read', ctx, args, ({ ctx: c, requestId, facts }) =>
-      runQuery(this.#runtime, c, requestId, args, facts),
-    )
-  }
-
-  get(ctx: RunContext, args: unknown): Promise<GetResult> {
-    return runReadTool(this.#runtime, 'db_get', 'read', ctx, args, ({ ctx: c, requestId, facts }) =>
-      runGet(this.#runtime, c, requestId, args, facts),
-    )
-  }
-
-  aggregate(ctx: RunContext, args: unknown): Promise<AggregateResult> {
-    return runReadTool(
-      this.#runtime,
-      'db_aggregate',
-      'aggregate',
-      ctx,
-      args,
-      ({ ctx: c, requestId, facts }) => runAggregate(this.#runtime, c, requestId, args, facts),
-    )
-  }
-
-  create(ctx: RunContext, args: unknown): Promise<RowResult> {
-    return runWrite(this.#runtime, 'create', ctx, args)
-  }
-
-  update(ctx: RunContext, args: unknown): Promise<RowResult> {
-    return runWrite(this.#runtime, 'update', ctx, args)
-  }
-
-  delete(ctx: RunContext, args: unknown): Promise<DeleteResult> {
-    return runWrite(this.#runtime, 'delete', ctx, args)
-  }
-
-  bulkUpdate(ctx: RunContext, args: unknown): Promise<BulkUpdateResult> {
-    return runWrite(this.#runtime, 'bulkUpdate', ctx, args)
-  }
-
-  async call(ctx: RunContext, toolName: string, args: unknown): Promise<ToolResult> {
-    try {
-      // A programmatic caller may pass anything as the name; only an own handler of a string name runs.
-      const name: unknown = toolName
-      const handler =
-        typeof name === 'string' && Object.hasOwn(this.#handlers, name) ? this.#handlers[name] : undefined
-      const domain =
-        typeof name === 'string' && handler === undefined ? this.#domainTools.get(name) : undefined
-      if (domain !== undefined) return { ok: true, data: await this.#runDomainTool(domain, ctx, args) }
-      if (!handler) {
-        const shown = printable(typeof name === 'string' ? name : `(${typeof name})`)
-        // Every call is audited, a call of a tool that does not exist included (it is often a probe).
-        return await runReadTool(this.#runtime, shown, 'read', ctx, args, async () => {
-          throw new TesseraError('VALIDATION_ERROR', `Unknown tool '${shown}'`, {
-            hints: ['Call tools() for the list of tools you may use'],
-          })
+  /** Audited as one call of its own; each data API call inside it is audited as well. */
+  const runDomainTool = (tool: DomainTool, ctx: RunContext, args: unknown): Promise<unknown> =>
+    runReadTool(runtime, tool.definition.name, 'read', ctx, args, async ({ ctx: c }) => {
+      // A principal the tool does not serve is told the tool does not exist, as for any unknown name.
+      if (!tool.allow(c.principal)) {
+        throw new TesseraError('VALIDATION_ERROR', `Unknown tool '${tool.definition.name}'`, {
+          hints: ['Call tools() for the list of tools you may use'],
         })
       }
-      return { ok: true, data: await handler(ctx, args) }
+      return tool.run(c, args, dataApi(c))
+    })
+
+  const call = async (ctx: RunContext, toolName: string, args: unknown): Promise<ToolResult> => {
+    try {
+      // A programmatic caller may pass anything as the name; only a registered tool of a string name runs.
+      const name: unknown = toolName
+      const key = typeof name === 'string' ? toolKeyOf(name) : undefined
+      if (key !== undefined) {
+        const run = TOOLS[key].run as (rt: ToolRuntime, ctx: RunContext, args: unknown) => Promise<unknown>
+        return { ok: true, data: await run(runtime, ctx, args) }
+      }
+      const domain = typeof name === 'string' ? domainTools.get(name) : undefined
+      if (domain !== undefined) return { ok: true, data: await runDomainTool(domain, ctx, args) }
+      const shown = printable(typeof name === 'string' ? name : `(${typeof name})`)
+      // Every call is audited, a call of a tool that does not exist included (it is often a probe).
+      return await runReadTool(runtime, shown, 'read', ctx, args, async () => {
+        throw new TesseraError('VALIDATION_ERROR', `Unknown tool '${shown}'`, {
+          hints: ['Call tools() for the list of tools you may use'],
+        })
+      })
     } catch (error) {
       const safe =
         error instanceof TesseraError ? error : new TesseraError('INTERNAL_ERROR', 'Internal error')
@@ -330,48 +266,24 @@ class ToolsetImpl implements Toolset {
     }
   }
 
-  tools(ctx: RunContext): ToolDefinition[] {
-    const c = parseRunContext(ctx)
-    return [
-      ...readToolDefinitions(this.#runtime.bound, c.principal),
-      ...writeToolDefinitions(this.#runtime.bound, c.principal),
-      ...[...this.#domainTools.values()].filter((t) => t.allow(c.principal)).map((t) => t.definition),
-    ]
-  }
-
-  defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: DomainToolSpec<I, O>): void {
-    const tool = buildDomainTool(
-      spec,
-      (name) => Object.hasOwn(this.#handlers, name) || this.#domainTools.has(name),
-    )
-    this.#domainTools.set(tool.definition.name, tool)
-  }
-
-  /** Audited as one call of its own; each data API call inside it is audited as well. */
-  #runDomainTool(tool: DomainTool, ctx: RunContext, args: unknown): Promise<unknown> {
-    return runReadTool(this.#runtime, tool.definition.name, 'read', ctx, args, async ({ ctx: c }) => {
-      // A principal the tool does not serve is told the tool does not exist, as for any unknown name.
-      if (!tool.allow(c.principal)) {
-        throw new TesseraError('VALIDATION_ERROR', `Unknown tool '${tool.definition.name}'`, {
-          hints: ['Call tools() for the list of tools you may use'],
-        })
-      }
-      return tool.run(c, args, this.#dataApi(c))
-    })
-  }
-
-  #dataApi(ctx: RunContext): DataApi {
-    return Object.freeze({
-      describeSchema: (args?: { model?: string }) => this.describeSchema(ctx, args),
-      query: (args: unknown) => this.query(ctx, args),
-      get: (args: unknown) => this.get(ctx, args),
-      aggregate: (args: unknown) => this.aggregate(ctx, args),
-      create: (args: unknown) => this.create(ctx, args),
-      update: (args: unknown) => this.update(ctx, args),
-      delete: (args: unknown) => this.delete(ctx, args),
-      bulkUpdate: (args: unknown) => this.bulkUpdate(ctx, args),
-    })
-  }
+  return Object.freeze({
+    ...methods,
+    bound: runtime.bound,
+    audit: runtime.audit,
+    approvals: runtime.approvals,
+    call,
+    tools(ctx: RunContext): ToolDefinition[] {
+      const c = parseRunContext(ctx)
+      return [
+        ...toolDefinitions(runtime.bound, c.principal),
+        ...[...domainTools.values()].filter((t) => t.allow(c.principal)).map((t) => t.definition),
+      ]
+    },
+    defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: DomainToolSpec<I, O>): void {
+      const tool = buildDomainTool(spec, (name) => toolKeyOf(name) !== undefined || domainTools.has(name))
+      domainTools.set(tool.definition.name, tool)
+    },
+  })
 }
 
 /**

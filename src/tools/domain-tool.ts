@@ -10,7 +10,8 @@ import type { Principal, RunContext } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { SchemaDescription } from './describe-schema.ts'
 import type { AggregateResult, GetResult, QueryResult } from './read-tools.ts'
-import type { ToolAnnotations, ToolDefinition } from './tool-definitions.ts'
+import { toJsonSchema, type ToolAnnotations, type ToolDefinition } from './tool-definitions.ts'
+import { GENERIC_TOOL_PREFIX } from './tool-names.ts'
 import type { BulkUpdateResult, DeleteResult, RowResult } from './write-tools.ts'
 
 /** The generic tools, bound to the calling context. */
@@ -51,7 +52,7 @@ export function buildDomainTool<I extends z.ZodObject, O extends z.ZodObject>(
   spec: DomainToolSpec<I, O>,
   taken: (name: string) => boolean,
 ): DomainTool {
-  if (typeof spec.name !== 'string' || !NAME.test(spec.name) || spec.name.startsWith('db_')) {
+  if (typeof spec.name !== 'string' || !NAME.test(spec.name) || spec.name.startsWith(GENERIC_TOOL_PREFIX)) {
     throw new TesseraError(
       'VALIDATION_ERROR',
       'A domain tool name must match ^[a-zA-Z0-9_-]{1,64}$ and not start with db_',
@@ -108,11 +109,7 @@ export function buildDomainTool<I extends z.ZodObject, O extends z.ZodObject>(
 
 function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): Record<string, unknown> {
   try {
-    const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'throw' }) as Record<
-      string,
-      unknown
-    >
-    return rest
+    return toJsonSchema(schema, io)
   } catch {
     throw new TesseraError('VALIDATION_ERROR', `The domain tool's ${io} schema has no JSON Schema form`, {
       hints: ['Use JSON-representable zod types (no transforms, dates, bigints, functions)'],

@@ -20,6 +20,12 @@ export type {
   TypedRow,
 } from './typed-toolset.ts'
 export type { ToolDefinition, ToolAnnotations } from './tool-definitions.ts'
+export { TOOL_NAMES, TOOL_KEYS, GENERIC_TOOL_PREFIX, toolKeyOf } from './tool-names.ts'
+export type { ToolKey, ToolName } from './tool-names.ts'
+export { TOOLS, TOOL_RECORDS, toolRecordOf, toolDefinitions } from './tool-registry.ts'
+export type { NarrowedInput, ToolMethods, ToolRecord, Tools } from './tool-registry.ts'
+export { toolView } from './narrow-input.ts'
+export type { ToolView } from './narrow-input.ts'
 export type { SchemaDescription, DescribedModel, DescribedField, FieldAccess } from './describe-schema.ts'
 export type { QueryResult, GetResult, AggregateResult } from './read-tools.ts'
 export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from './write-tools.ts'

@@ -41,34 +41,28 @@ export interface WriteResults {
   bulkUpdate: BulkUpdateResult
 }
 
-export const WRITE_TOOL_NAMES: Readonly<Record<WriteKind, string>> = {
-  create: 'db_create',
-  update: 'db_update',
-  delete: 'db_delete',
-  bulkUpdate: 'db_bulk_update',
-}
-
-const AUDIT_ACTIONS: Readonly<Record<WriteKind, AuditAction>> = {
-  create: 'create',
-  update: 'update',
-  delete: 'delete',
-  bulkUpdate: 'bulk_update',
+/** Which tool a write runs as: its name (bound into approvals) and its audit action (from the registry). */
+export interface WriteToolIdentity {
+  readonly name: string
+  readonly action: AuditAction
 }
 
 export function runWrite<K extends WriteKind>(
   runtime: ToolRuntime,
+  tool: WriteToolIdentity,
   kind: K,
   rawCtx: RunContext,
   args: unknown,
 ): Promise<WriteResults[K]> {
-  return runWriteTool(runtime, WRITE_TOOL_NAMES[kind], AUDIT_ACTIONS[kind], rawCtx, args, async (scope) => {
+  return runWriteTool(runtime, tool.name, tool.action, rawCtx, args, async (scope) => {
     // why: write() returns the result shape of the plan it ran, which is the one for `kind`.
-    return (await write(runtime, kind, args, scope)) as WriteResults[K]
+    return (await write(runtime, tool.name, kind, args, scope)) as WriteResults[K]
   })
 }
 
 async function write(
   runtime: ToolRuntime,
+  tool: string,
   kind: WriteKind,
   args: unknown,
   scope: WriteCallScope,
@@ -78,7 +72,7 @@ async function write(
   facts.reason = request.reason ?? null
   const plan = planWrite(runtime.bound, ctx.principal, request)
   planFacts(plan, facts)
-  if (plan.mode === 'approval') await passApproval(runtime, scope, request, plan)
+  if (plan.mode === 'approval') await passApproval(runtime, tool, scope, request, plan)
   return runtime.executor.run(executionSpec(runtime, scope, plan, 'write'), async (q) => {
     const prepared = await prepareWrite(q, plan, runtime.secret, true)
     const outcome = await executeWrite(q, plan, runtime.secret)
@@ -156,11 +150,11 @@ export function approvalPayloadHash(
 /** Returns when the write may run now; throws WRITE_APPROVAL_REQUIRED or a refusal otherwise. */
 async function passApproval(
   runtime: ToolRuntime,
+  tool: string,
   scope: WriteCallScope,
   request: WriteRequest,
   plan: WritePlan,
 ): Promise<void> {
-  const tool = WRITE_TOOL_NAMES[request.kind]
   const hash = approvalPayloadHash(scope.ctx.principal, tool, request, runtime.bound.policy.versionHash)
   if (request.approvalId === undefined) {
     // Everything that can be refused without writing is refused now, not after someone approved it.

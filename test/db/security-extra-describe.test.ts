@@ -10,6 +10,7 @@ import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as, CUSTOMER_A1, LIVE_ORDERS_A, ORDER_A1, TENANT_A } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { countRows } from '../support/write-helpers.ts'
+import { includeRelations } from '../support/tool-schema.ts'
 
 const policy: PolicyInput = {
   models: {
@@ -76,10 +77,7 @@ describeEachDatabase('red team (2nd pass): describe_schema and tools(ctx) agree 
     expect(described.models['Customer']?.operations).toEqual(['query', 'get', 'aggregate', 'create'])
     expect(modelEnum(ALICE, 'db_create')).toEqual(['Customer', 'Order'])
     const query = h.toolset.tools(as(ALICE)).find((t) => t.name === 'db_query')
-    const include = (query?.inputSchema['properties'] as Record<string, { propertyNames?: unknown }>)[
-      'include'
-    ]
-    expect(include?.propertyNames).toEqual({ enum: ['customer'] })
+    expect(includeRelations(query, 'Order')).toEqual(['customer'])
   })
 
   it.each<[string, Principal]>([
@@ -113,10 +111,7 @@ describeEachDatabase('red team (2nd pass): describe_schema and tools(ctx) agree 
       expect(await h.toolset.describeSchema(as(principal), { model: 'Customer' })).toEqual({ models: {} })
       expect(modelEnum(principal, 'db_query')).toEqual(['Order'])
       const query = h.toolset.tools(as(principal)).find((t) => t.name === 'db_query')
-      const include = (query?.inputSchema['properties'] as Record<string, { propertyNames?: unknown }>)[
-        'include'
-      ]
-      expect(include?.propertyNames).toEqual({ enum: [] })
+      expect(includeRelations(query, 'Order')).toEqual([])
       h.queries.length = 0
       const calls = [
         ['db_query', { model: 'Customer' }],

@@ -11,6 +11,7 @@ import { beforeAll, expect, it } from 'vitest'
 import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { orderByFields, propertyFor } from '../support/tool-schema.ts'
 
 const A = 'a0000000-0000-4000-8000-000000000000'
 const ODD = ['spot', 'dur', 'tags', 'doc', 'docb'] as const
@@ -80,17 +81,9 @@ describeEachDatabase('regression: aggregates only over types they can carry', (d
     for (const f of ODD) expect(fields[f], f).toMatchObject({ sortable: false, filterable: true })
     expect(fields['name']).toMatchObject({ sortable: true })
     const query = h.toolset.tools(as(ALICE)).find((t) => t.name === 'db_query')
-    const orderBy = (
-      query?.inputSchema['properties'] as Record<
-        string,
-        { items: { properties: { field: { enum: string[] } } } }
-      >
-    )['orderBy']
-    expect(orderBy?.items.properties.field.enum).toEqual(['id', 'name'])
+    expect(orderByFields(query, 'Oddity')).toEqual(['id', 'name'])
     const aggregate = h.toolset.tools(as(ALICE)).find((t) => t.name === 'db_aggregate')
-    const groupBy = (aggregate?.inputSchema['properties'] as Record<string, { items?: { enum?: unknown } }>)[
-      'groupBy'
-    ]
+    const groupBy = propertyFor(aggregate, 'groupBy', 'Oddity') as { items?: { enum?: unknown } } | undefined
     expect(groupBy?.items?.enum).toEqual(['name'])
   })
 })

@@ -371,3 +371,12 @@ describe('request schemas', () => {
     expect(schema.additionalProperties).toBe(false)
   })
 })
+
+describe('schema factories', () => {
+  it('build the wire comparison when every operator takes any identifier', async () => {
+    const { comparisonSchema, comparisonSchemaOver, FILTER_OPS, identifierSchema } =
+      await import('../../src/request/index.ts')
+    const any = Object.fromEntries(FILTER_OPS.map((op) => [op, identifierSchema]))
+    expect(z.toJSONSchema(comparisonSchemaOver(any))).toEqual(z.toJSONSchema(comparisonSchema))
+  })
+})

@@ -4,6 +4,7 @@ import { TesseraError } from '../../src/errors/index.ts'
 import { guardInput } from '../../src/request/input-guard.ts'
 import { parseRequest, parseRequestWithSchema } from '../../src/request/request-schema.ts'
 import { parseSimpleGetRequest, parseSimpleQueryRequest } from '../../src/request/simple-request.ts'
+import { TOOLS } from '../../src/tools/tool-registry.ts'
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown }
 
@@ -211,6 +212,8 @@ describe('hand-written parsing of simple requests', () => {
         if (passesGuard(input) && parseSimpleQueryRequest(input) !== undefined) handled += 1
         const fast = outcome(() => parseRequest('query', input))
         expect(fast).toStrictEqual(outcome(() => parseRequestWithSchema('query', input)))
+        // The reference is db_query's registered input: the fast path accepts exactly what it accepts.
+        expect(fast.ok).toBe(passesGuard(input) && TOOLS.query.input.safeParse(input).success)
         if (fast.ok) expect(isDeepFrozen(fast.value)).toBe(true)
       }),
       { numRuns: 4000 },
@@ -226,6 +229,7 @@ describe('hand-written parsing of simple requests', () => {
         if (passesGuard(input) && parseSimpleGetRequest(input) !== undefined) handled += 1
         const fast = outcome(() => parseRequest('get', input))
         expect(fast).toStrictEqual(outcome(() => parseRequestWithSchema('get', input)))
+        expect(fast.ok).toBe(passesGuard(input) && TOOLS.get.input.safeParse(input).success)
         if (fast.ok) expect(isDeepFrozen(fast.value)).toBe(true)
       }),
       { numRuns: 3000 },
