@@ -31,7 +31,7 @@ export { generatePrincipals, sampleTenants, MAX_GENERATED_TENANTS } from './gene
 export type { GeneratedPrincipal } from './generate-principals.ts'
 export { runEvals } from './run-evals.ts'
 export type { EvalRunOptions, EvalRunReport } from './run-evals.ts'
-export { summaryLines, junitXml, jsonReport } from './eval-report.ts'
+export { summaryLines, junitXml, jsonReport, runReportInput } from './eval-report.ts'
 export type { ReportInput } from './eval-report.ts'
 export { fuzz } from './fuzz.ts'
 export type { FuzzOptions, FuzzReport } from './fuzz.ts'
