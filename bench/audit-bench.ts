@@ -7,7 +7,7 @@
  * 2. Records per second for each store: one append at a time (single) and 64 concurrent appends (batched).
  *
  *   npm run bench:audit                         2,000 rows / 20 tenants / 1,000 calls per scenario
- *   npm run bench:audit -- --iterations 3000 --database tessera_bench_audit
+ *   npm run bench:audit -- --iterations 3000 --database tessera_bench_audit --flush-ms 10
  *
  * Server: TESSERA_BENCH_DATABASE_URL, else TESSERA_TEST_DATABASE_URL's server, else local; the data lives in a
  * table `bench_audit_orders` of the database `--database` (default `tessera_bench_audit`, created if missing).
@@ -77,6 +77,7 @@ function options() {
       rows: { type: 'string', default: '2000' },
       tenants: { type: 'string', default: '20' },
       database: { type: 'string', default: 'tessera_bench_audit' },
+      'flush-ms': { type: 'string', default: '10' },
     },
     strict: true,
   })
@@ -93,6 +94,7 @@ function options() {
     rows: int(values.rows, 'rows'),
     tenants: int(values.tenants, 'tenants'),
     database: values.database,
+    flushMs: Number(values['flush-ms']),
   }
 }
 
@@ -161,7 +163,10 @@ async function main(): Promise<void> {
         name: 'postgres per-call',
         store: new PostgresAuditStore({ db, durability: 'per-call' }),
       },
-      { name: 'postgres batched', store: new PostgresAuditStore({ db, durability: 'batched' }) },
+      {
+        name: 'postgres batched',
+        store: new PostgresAuditStore({ db, durability: 'batched', flushIntervalMs: opts.flushMs }),
+      },
     ]
     const policy = definePolicy({
       models: {

@@ -6,8 +6,10 @@
  * Delivery: `stage(draft, trx)` inserts the record through the write's own transaction, so the write and its
  * record commit together or not at all, with no extra round trip beyond the insert (set
  * `writesInCallTransaction: false` when the store's database is not the toolset's). Its chain stays locked — in
- * this process only — until the transaction's fate is known, so the chain follows what committed. Calls that
- * change nothing append in their own statement; concurrent appends to one chain share one multi-row INSERT.
+ * this process only — until the transaction's fate is known, so the chain follows what committed. Records of
+ * calls that change nothing (`record`) are, with `durability: 'batched'` (default), accepted at once and stored
+ * by a background flush (audit-backlog.ts; call `close()` on shutdown); with `'per-call'` they are appended in
+ * their own statement before the call returns. Concurrent appends to one chain share one multi-row INSERT.
  *
  * Chains are per (process segment, tenant) — see audit-chain.ts — and the primary key (chain, seq) makes a fork
  * impossible: a second record at the same position cannot be inserted. The role tool calls run as needs only
