@@ -1,5 +1,5 @@
 /**
- * The eval harness (DESIGN §7): runs tool calls and checks each against the database itself — every returned
+ * The eval harness (docs/contract.md §7): runs tool calls and checks each against the database itself — every returned
  * row re-read through an unscoped oracle and judged by the reference policy — plus YAML suites, generated
  * isolation suites, the adversarial fuzzer and record/replay. Public at `tessera-db/eval`.
  */
