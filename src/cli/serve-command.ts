@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { pino, type Logger } from 'pino'
 import { parseRunContext, type Principal } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
-import { createPgliteDatabase, createPostgresDatabase } from '../executor/index.ts'
+import { createPgliteDatabase, createPostgresDatabase, probeDatabase } from '../executor/index.ts'
 import { createMcpServer, loadAuthConfig, type ListeningServer, type TesseraMcpServer } from '../mcp/index.ts'
 import { loadPolicyFile } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
@@ -137,6 +137,8 @@ export async function startServe(options: ServeOptions): Promise<ServingHandle> 
       const database = createPostgresDatabase(dbUrl ?? '', { logger })
       closers.push(database.close)
       db = database.db
+      // A server that is down or a wrong URL is reported as such, not as an approvals-table problem.
+      await probeDatabase(database.db)
       const approvalsDatabase =
         options.approvalsDb === undefined ? database : createPostgresDatabase(options.approvalsDb, { logger })
       if (approvalsDatabase !== database) closers.push(approvalsDatabase.close)
