@@ -83,6 +83,8 @@ export type {
   AuditQuery,
   AuditFilter,
   AuditVerification,
+  AuditDurability,
+  PostgresAuditStoreOptions,
   RetentionResult,
 } from './stores/index.ts'
 

@@ -4,7 +4,7 @@
  * src/rls/check-rls-posture.ts) as a table, or JSON with `--json`. Exit code 0 when valid, 1 when the policy
  * is invalid or the posture has an error, 2 when the check itself failed.
  */
-import { createPostgresDatabase, serverVersion } from '../executor/index.ts'
+import { createPostgresDatabase, probeDatabase } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
 import { bindPolicy, loadPolicyFile, type RowPolicy } from '../policy/index.ts'
 import { generateRls, inspectRlsPosture, type PostureReport } from '../rls/index.ts'
@@ -36,7 +36,7 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
       close = database.close
       db = database.db
       schema = await output.phase('Introspect the database', async () => {
-        await serverVersion(database.db)
+        await probeDatabase(database.db)
         return introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
       })
     } else {
@@ -91,6 +91,7 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
       const code = error.code === 'POLICY_INVALID' ? EXIT_CODES.invalid : EXIT_CODES.environment
       output.data({ ok: false, error: error.toJSON() })
       output.problem(`${output.paint.fail('✘')} ${error.code}: ${error.message}`)
+      for (const hint of error.hints) output.problem(`  hint: ${hint}`)
       return code
     }
     const message = error instanceof Error ? error.message : String(error)

@@ -7,7 +7,7 @@
  */
 import { open } from 'node:fs/promises'
 import { parse } from 'yaml'
-import { createPostgresDatabase, serverVersion } from '../executor/index.ts'
+import { createPostgresDatabase, probeDatabase } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
 import { bindPolicy, parsePolicy } from '../policy/index.ts'
 import { introspectSchema, type DbSchema } from '../schema/index.ts'
@@ -110,7 +110,7 @@ async function readSchema(options: InitOptions): Promise<{ schema: DbSchema; sou
     const database = createPostgresDatabase(options.databaseUrl)
     try {
       const schema = await output.phase('Introspect the database', async () => {
-        await serverVersion(database.db)
+        await probeDatabase(database.db)
         return introspectSchema(database.db, {
           ...introspect,
           ...(options.role === undefined ? {} : { role: options.role }),
