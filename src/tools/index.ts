@@ -18,6 +18,11 @@ export type {
   TypedQueryArgs,
   TypedReads,
   TypedRow,
+  TypedCreateArgs,
+  TypedUpdateArgs,
+  TypedWriteData,
+  TypedWrites,
+  WritableField,
 } from './typed-toolset.ts'
 export type { ToolDefinition, ToolAnnotations } from './tool-definitions.ts'
 export { TOOL_NAMES, TOOL_KEYS, GENERIC_TOOL_PREFIX, toolKeyOf } from './tool-names.ts'

@@ -1,5 +1,5 @@
 /**
- * The generic tools' names (DESIGN §4), the only place they are spelled: the registry (tool-registry.ts), the
+ * The generic tools' names (docs/contract.md §4), the only place they are spelled: the registry (tool-registry.ts), the
  * MCP server, the CLI and the eval harness all name a tool through this table. test/unit/tool-names.test.ts
  * fails when a name appears anywhere else in src/.
  */
