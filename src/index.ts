@@ -3,7 +3,7 @@
  * Optional parts live at subpaths (see package.json "exports").
  */
 export { createToolset } from './create-toolset-with-rls.ts'
-export { createTesseraLogger } from './tools/index.ts'
+export { createTesseraLogger, toOpenAITools, toAnthropicTools, toVercelAITools } from './tools/index.ts'
 export type {
   Toolset,
   ToolsetOptions,
@@ -22,6 +22,19 @@ export type {
   RowResult,
   AuditFailureMode,
   TesseraLoggerOptions,
+  AnthropicTool,
+  AnthropicToolResult,
+  AnthropicTools,
+  AnthropicToolUse,
+  OpenAIChatTool,
+  OpenAIChatToolCall,
+  OpenAIFunctionCall,
+  OpenAIFunctionCallOutput,
+  OpenAIResponsesTool,
+  OpenAIToolMessage,
+  OpenAITools,
+  VercelAISchema,
+  VercelAITool,
 } from './tools/index.ts'
 export type {
   ReadableField,

@@ -39,3 +39,26 @@ export { createTesseraLogger, LOG_REDACT_PATHS } from './create-logger.ts'
 export type { TesseraLoggerOptions } from './create-logger.ts'
 export type { AuditFailureMode } from './tool-runtime.ts'
 export type { DataApi, DomainToolSpec } from './domain-tool.ts'
+export {
+  toOpenAITools,
+  toAnthropicTools,
+  toVercelAITools,
+  resultText,
+  AI_SDK_SCHEMA,
+  PROVIDER_TOOL_NAME,
+} from './provider-tools.ts'
+export type {
+  AnthropicTool,
+  AnthropicToolResult,
+  AnthropicTools,
+  AnthropicToolUse,
+  OpenAIChatTool,
+  OpenAIChatToolCall,
+  OpenAIFunctionCall,
+  OpenAIFunctionCallOutput,
+  OpenAIResponsesTool,
+  OpenAIToolMessage,
+  OpenAITools,
+  VercelAISchema,
+  VercelAITool,
+} from './provider-tools.ts'
