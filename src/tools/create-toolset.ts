@@ -268,7 +268,9 @@ function buildToolset(runtime: ToolRuntime): Toolset {
     }
   }
 
-  return Object.freeze({
+  // Not frozen: wrappers (eval's recordingToolset) proxy a toolset and hand out their own `call`, which a
+  // Proxy may not do for a frozen object's members.
+  return {
     ...methods,
     bound: runtime.bound,
     audit: runtime.audit,
@@ -285,7 +287,7 @@ function buildToolset(runtime: ToolRuntime): Toolset {
       const tool = buildDomainTool(spec, (name) => toolKeyOf(name) !== undefined || domainTools.has(name))
       domainTools.set(tool.definition.name, tool)
     },
-  })
+  }
 }
 
 /**
