@@ -3,19 +3,21 @@
  * of the call's database work — prints the plan's statements (src/sql), opens the session the enforcement mode
  * asks for (claims, statement timeout and role in one `set_config` statement, see executor.ts), applies the
  * cost guard, runs the write's steps in their transaction and maps every failure to a safe TesseraError.
- * src/tools only parses, plans, hands the plan over and shapes the result and the audit record.
+ * src/tools only parses, plans, hands the plan over and shapes the result and the audit record. Statements
+ * run on the host's instance with the statement guard installed: nothing src/sql did not print runs there.
  */
 import type { CompiledQuery, QueryResult } from 'kysely'
 import type { Logger } from 'pino'
 import type { Principal } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import { databaseEnforcedRead, type BudgetReport, type ReadPlan, type WritePlan } from '../planner/index.ts'
-import { compileGet, compileQuery, printAggregate } from '../sql/index.ts'
+import { compileAggregate, compileGet, compileQuery } from '../sql/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import { createExecutor, type ExecutionSpec } from './executor.ts'
 import type { EnforcementMode } from './enforcement-mode.ts'
 import { estimateCost } from './explain-cost.ts'
 import { executeWrite, prepareWrite, type WriteOutcome, type WriteResult } from './run-write.ts'
+import { guarded, runPrinted, storeView } from './statement-guard.ts'
 import type { Row } from './shape-rows.ts'
 
 /** Who a call runs for; the request id is logged with any database error and quoted in INTERNAL_ERROR hints. */
@@ -45,6 +47,11 @@ export interface CallTransaction {
 }
 
 export interface PlanExecutor {
+  /**
+   * The Kysely instance this executor sends statements on: the host's, with the statement guard installed
+   * (statement-guard.ts). Anything built on it is refused; it is exposed for tests and diagnostics only.
+   */
+  readonly db: AnyDatabase
   /**
    * The raw rows of a read plan's statement (query, get or aggregate), printed for the enforcement mode
    * (`rls`: without the planner's scope and row-policy predicates) and refused with QUERY_BUDGET_EXCEEDED
@@ -87,8 +94,10 @@ export interface PlanExecutorOptions {
 
 export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
   const { db, enforcement, costGuard, secret, logger } = options
+  // Statements are printed (compiled) on the host's instance and sent on the guarded one.
+  const sendDb = guarded(db)
   const session = createExecutor({
-    db,
+    db: sendDb,
     ...(options.role === undefined ? {} : { role: options.role }),
     ...(logger === undefined ? {} : { logger }),
   })
@@ -120,7 +129,7 @@ export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
       case 'get':
         return compileGet<Row>(db, printed)
       case 'aggregate':
-        return printAggregate(db, printed).compile() as CompiledQuery<Row>
+        return compileAggregate<Row>(db, printed)
       default: {
         const never: never = printed
         throw new Error(`unhandled read plan ${String(never)}`)
@@ -144,14 +153,14 @@ export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
             })
           }
         }
-        return (await q.executeQuery(compiled)).rows
+        return (await runPrinted(q, compiled)).rows
       },
     )
   }
 
   async function checkWrite(plan: WritePlan, call: WriteCall): Promise<void> {
     await session.run(spec('read', call, plan.statementTimeoutMs, call.maxConcurrentPerTenant), (q) =>
-      prepareWrite(q, plan, secret, false),
+      prepareWrite({ print: db, q }, plan, secret, false),
     )
   }
 
@@ -163,13 +172,14 @@ export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
     return session.run(
       spec('write', call, plan.statementTimeoutMs, call.maxConcurrentPerTenant),
       async (q) => {
-        const prepared = await prepareWrite(q, plan, secret, true)
-        const outcome = await executeWrite(q, plan, secret)
-        await beforeCommit({ before: prepared.before, outcome }, q)
+        const prepared = await prepareWrite({ print: db, q }, plan, secret, true)
+        const outcome = await executeWrite({ print: db, q }, plan, secret)
+        // The audit store stages its record here, through the transaction without the guard (storeView).
+        await beforeCommit({ before: prepared.before, outcome }, storeView(q))
         return outcome.result
       },
     )
   }
 
-  return { runRead, checkWrite, runWrite }
+  return { db: sendDb, runRead, checkWrite, runWrite }
 }
