@@ -120,7 +120,7 @@ export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`
 }
 
-/** What a row policy does to visibility, in the words a policy author needs (DESIGN §3). */
+/** What a row policy does to visibility, in the words a policy author needs (docs/contract.md §3). */
 function explainRule(rule: RowPolicy): string {
   if (rule.bypass) {
     return `bypass — when \`${rule.source}\` holds, scoping and permissive rules are lifted (audited)`

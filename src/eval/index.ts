@@ -1,5 +1,5 @@
 /**
- * The eval harness (DESIGN §7): runs tool calls and checks each against the database itself — every returned
+ * The eval harness (docs/contract.md §7): runs tool calls and checks each against the database itself — every returned
  * row re-read through an unscoped oracle and judged by the reference policy — plus YAML suites, generated
  * isolation suites, the adversarial fuzzer and record/replay. Public at `tessera-db/eval`.
  */
@@ -31,7 +31,7 @@ export { generatePrincipals, sampleTenants, MAX_GENERATED_TENANTS } from './gene
 export type { GeneratedPrincipal } from './generate-principals.ts'
 export { runEvals } from './run-evals.ts'
 export type { EvalRunOptions, EvalRunReport } from './run-evals.ts'
-export { summaryLines, junitXml, jsonReport } from './eval-report.ts'
+export { summaryLines, junitXml, jsonReport, runReportInput } from './eval-report.ts'
 export type { ReportInput } from './eval-report.ts'
 export { fuzz } from './fuzz.ts'
 export type { FuzzOptions, FuzzReport } from './fuzz.ts'

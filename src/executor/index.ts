@@ -1,6 +1,7 @@
 /**
- * Execution (DESIGN §5): how a plan's statements reach the database and what comes back. `createPlanExecutor`
- * runs plans — `runRead`, `checkWrite`, `runWrite` — and is all src/tools uses; beneath it the executor owns
+ * Execution (docs/contract.md §5): how a plan's statements reach the database and what comes back.
+ * `createPlanExecutor` runs plans — `runRead`, `checkWrite`, `runWrite` — and is all src/tools uses; beneath it
+ * the executor owns
  * the session protocol (one named prepared statement for a plain app-mode read; otherwise one transaction whose
  * first statement sets claims, timeout and role with transaction-local set_config), the enforcement mode, the
  * EXPLAIN cost guard, error mapping (database text never reaches a caller), JSON-safe values and row shaping,

@@ -1,5 +1,5 @@
 /**
- * Runs plans (DESIGN §5): a tool hands the executor the plan the planner made, and the executor does the rest
+ * Runs plans (docs/contract.md §5): a tool hands the executor the plan the planner made, and the executor does the rest
  * of the call's database work — prints the plan's statements (src/sql), opens the session the enforcement mode
  * asks for (claims, statement timeout and role in one `set_config` statement, see executor.ts), applies the
  * cost guard, runs the write's steps in their transaction and maps every failure to a safe TesseraError.

@@ -1,6 +1,6 @@
 /**
  * A PostgreSQL pool with production defaults behind the Tessera dialect. pg's own defaults are unsafe for
- * a server: `connectionTimeoutMillis: 0` waits forever when the pool is exhausted (THREATS fact 8), and
+ * a server: `connectionTimeoutMillis: 0` waits forever when the pool is exhausted (docs/threats.md fact 8), and
  * an idle client that loses its connection emits an 'error' that crashes the process if nobody listens.
  */
 import pg from 'pg'

@@ -1,5 +1,5 @@
 /**
- * createToolset (DESIGN §4): binds the policy to the live schema (refusing to start on any mismatch), then
+ * createToolset (docs/contract.md §4): binds the policy to the live schema (refusing to start on any mismatch), then
  * exposes the tools as methods and through `call`, which never throws. Write tools exist on every toolset;
  * `tools(ctx)` lists them only where the policy allows that write for the principal, and a call where it does
  * not fails with WRITE_DISABLED.

@@ -321,7 +321,7 @@ describeEachDatabase('row-policy conditions in SQL agree with the in-memory eval
     "'a' IN tags AND amount >= 1.5",
     "n < amount OR at > '2024-01-01T00:00:00Z'",
     'principal.userId IS NULL OR label = principal.userId',
-  ])('agrees on the DESIGN-style condition %j', async (text) => {
+  ])('agrees on the contract-style condition %j', async (text) => {
     const node = parseCondition(text)
     const rows: RowInput[] = [
       { tenant: 't1', n: 1, amount: '1.50', flag: true, label: 'a', at: INSTANTS[0], tags: ['a'] },

@@ -353,7 +353,7 @@ describeEachDatabase('row visibility in SQL agrees with the in-memory evaluator'
 
   it.each<[string, PolicyInput['models'][string], Principal, readonly number[]]>([
     [
-      'DESIGN shared-resources pattern with a restrictive rule and soft delete',
+      'contract shared-resources pattern with a restrictive rule and soft delete',
       {
         table: 'vis_rows',
         defaultFieldAction: 'allow',
