@@ -8,9 +8,11 @@
  * Layout, one name per stage: `print-*.ts` print plans as Kysely expressions/statements (print-select for
  * query/get with includes as correlated JSON subqueries, print-aggregate, print-write, print-predicates for
  * visibility and filters, print-condition for row-policy conditions, like-pattern); `statement-cache.ts`
- * compiles a read plan once per shape (key: `statement-shape-key.ts`) and reuses the text with new values;
- * `print-session.ts` prints the executor's own statements (session settings, EXPLAIN). Every statement handed
- * out for sending is marked in `printed-statement.ts`: the executor's guard runs nothing else.
+ * compiles a read plan once per shape (key: `statement-shape-key.ts`) and reuses the text with new values; a
+ * template is kept only if its first instantiation equals a direct build, so a shape key that misses a
+ * difference costs a cache miss, never a wrong statement. `print-session.ts` prints the executor's own
+ * statements (session settings, EXPLAIN). Every statement handed out for sending is marked in
+ * `printed-statement.ts`: the executor's guard runs nothing else.
  */
 export { AGGREGATE_VALUE, compileAggregate, printAggregate } from './print-aggregate.ts'
 export {
