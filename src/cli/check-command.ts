@@ -9,7 +9,7 @@ import { isTesseraError, policyInvalid } from '../errors/index.ts'
 import { checkPolicyData, readPolicyData, type PolicyCheck, type RowPolicy } from '../policy/index.ts'
 import { generateRls, inspectRlsPosture, type PostureReport } from '../rls/index.ts'
 import { introspectSchema, readRlsCatalog, type AnyDatabase } from '../schema/index.ts'
-import { EXIT_CODES, type CliOutput, type ExitCode } from './cli-output.ts'
+import { EXIT_CODES, plural, type CliOutput, type ExitCode } from './cli-output.ts'
 import { openDemoDatabase } from './demo-database.ts'
 import { DEMO_APP_ROLE } from './saas-fixture.ts'
 
@@ -179,11 +179,6 @@ function printPosture(report: PostureReport, output: CliOutput): void {
   for (const f of report.findings) {
     output.say(`  ${f.severity.padEnd(7)} ${f.code.padEnd(28)} ${(f.table ?? '-').padEnd(24)} ${f.message}`)
   }
-}
-
-/** "1 model", "8 models". */
-export function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`
 }
 
 /** What a row policy does to visibility, in the words a policy author needs (docs/contract.md §3). */

@@ -16,6 +16,7 @@ import { createMcpServer, loadAuthConfig, type ListeningServer, type TesseraMcpS
 import { loadPolicyFile } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import { ensureApprovalTable, PostgresApprovalStore, type ApprovalStore } from '../stores/index.ts'
+import { recordingFile, recordingToolset } from '../eval/index.ts'
 import { createToolset, type Toolset } from '../tools/index.ts'
 import { DEMO_APP_ROLE, saasFixtureSql } from './saas-fixture.ts'
 
@@ -42,6 +43,8 @@ export interface ServeOptions {
   readonly role?: string
   /** Where approvals live (default: the `tessera_approvals` table through --db). */
   readonly approvalsDb?: string
+  /** Append every tool call (principal, arguments, outcome) to this JSONL file, for `tessera eval replay`. */
+  readonly record?: string
   readonly logger?: Logger
 }
 
@@ -153,7 +156,7 @@ export async function startServe(options: ServeOptions): Promise<ServingHandle> 
         'Set TESSERA_SECRET to at least 16 random characters (it keys cursors and field hashes)',
       )
     }
-    const toolset = await createToolset({
+    const enforced = await createToolset({
       db,
       policy,
       secret,
@@ -161,6 +164,13 @@ export async function startServe(options: ServeOptions): Promise<ServingHandle> 
       ...(role === undefined ? {} : { role }),
       ...(approvals === undefined ? {} : { approvals }),
     })
+    let toolset = enforced
+    if (options.record !== undefined) {
+      // Every call of the session, for `tessera eval replay --log FILE --policy NEW`.
+      const sink = recordingFile(options.record, enforced.bound)
+      closers.push(async () => sink.close())
+      toolset = recordingToolset(enforced, sink)
+    }
     const configured = options.principal === undefined ? undefined : parsePrincipalOption(options.principal)
     const principal = configured ?? (options.demo === true ? DEMO_PRINCIPAL : undefined)
     const auth = options.auth === undefined ? undefined : await loadAuthConfig(options.auth)
@@ -258,6 +268,10 @@ export function registerServeCommand(program: Command): void {
     .option('--principal <json>', 'the principal for stdio and --dev, e.g. {"tenantId":"t1"}')
     .option('--role <role>', 'role to assume inside every transaction')
     .option('--approvals-db <url>', 'database holding tessera_approvals (default: --db)')
+    .option(
+      '--record <file>',
+      'append every tool call and its outcome to FILE (JSONL) for `tessera eval replay`',
+    )
     .action(async (opts: ServeOptions) => {
       await reportErrors(() => runServe(opts, (line) => console.error(line)))
     })
