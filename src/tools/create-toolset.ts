@@ -8,14 +8,14 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
   type AuditStore,
-  MemoryAuditStore,
+  defaultAuditStore,
   type ApprovalStore,
   DEFAULT_APPROVAL_TTL_MS,
   MemoryApprovalStore,
 } from '../stores/index.ts'
 import { type RunContext, parseRunContext } from '../context/index.ts'
 import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
-import { createExecutor, ENFORCEMENT_MODES, isPglite, type EnforcementMode } from '../executor/index.ts'
+import { createPlanExecutor, ENFORCEMENT_MODES, isPglite, type EnforcementMode } from '../executor/index.ts'
 import { bindPolicy, type BoundPolicy, type Policy, type TypedPolicy } from '../policy/index.ts'
 import { DEFAULT_INPUT_LIMITS } from '../request/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
@@ -30,6 +30,10 @@ import { toolKeyOf } from './tool-names.ts'
 export interface ToolsetOptions {
   readonly db: AnyDatabase
   readonly policy: Policy
+  /**
+   * Where audit records go. Default: the PostgreSQL store when `tessera_audit` exists in this database and the
+   * connecting role and `role` may insert into it (create it with `ensureAuditTables`), else in memory.
+   */
   readonly audit?: AuditStore
   /** Key for cursor signatures and field hashing; required unless the policy's profile is DEV. */
   readonly secret?: string | Uint8Array
@@ -193,18 +197,18 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     })
   }
   const runtime: ToolRuntime = {
-    db: options.db,
     bound,
-    executor: createExecutor({
+    executor: createPlanExecutor({
       db: options.db,
+      enforcement,
+      costGuard,
+      secret,
       ...(options.role === undefined ? {} : { role: options.role }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      omitPlannerPredicates: options.testOnlyOmitPlannerPredicates === true,
     }),
-    audit: options.audit ?? new MemoryAuditStore(),
+    audit: options.audit ?? (await chooseAuditStore(options)),
     secret,
-    enforcement,
-    plannerPredicates: enforcement !== 'rls' && options.testOnlyOmitPlannerPredicates !== true,
-    costGuard,
     logger: options.logger,
     approvals: options.approvals ?? new MemoryApprovalStore(),
     approvalTtlMs,
@@ -213,6 +217,18 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     inputLimits: maxRequestBytes === DEFAULT_INPUT_LIMITS.maxRequestBytes ? {} : { maxRequestBytes },
   }
   return buildToolset(runtime)
+}
+
+/** No store named: the PostgreSQL store where its tables are ready for this toolset, else memory. */
+async function chooseAuditStore(options: ToolsetOptions): Promise<AuditStore> {
+  const { store, kind } = await defaultAuditStore(options.db, options.role)
+  options.logger?.info(
+    { audit: kind },
+    kind === 'postgres'
+      ? 'audit records go to the tessera_audit table (no audit store was given)'
+      : 'audit records are kept in memory: no audit store was given and tessera_audit is missing or not writable',
+  )
+  return store
 }
 
 function buildToolset(runtime: ToolRuntime): Toolset {
