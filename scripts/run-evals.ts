@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { runEvals, summaryLines } from '../src/eval/index.ts'
+import { runEvals, runReportInput, summaryLines } from '../src/eval/index.ts'
 
 const root = join(import.meta.dirname, '..')
 const args = process.argv.slice(2)
@@ -26,16 +26,7 @@ const report = await runEvals({
   onSuite: (s) => console.error(`  ${s.name}: ${s.cases.length} cases`),
 })
 const f = report.fuzz
-const extra = f
-  ? [
-      {
-        name: `fuzz (seed ${f.seed}, ${f.completedRuns}/${f.runs} runs${f.interrupted ? ', time limit reached' : ''})`,
-        violations: f.failure?.violations ?? [],
-        ...(f.failure ? { detail: `replay with tessera eval:\n${f.failure.yaml}` } : {}),
-      },
-    ]
-  : []
-for (const line of summaryLines({ suites: report.suites, extra })) console.log(line)
+for (const line of summaryLines(runReportInput(report))) console.log(line)
 if (f) console.log(`\nfuzz: ${f.calls} calls in ${(f.durationMs / 1000).toFixed(1)}s`)
 console.log(
   `\n${report.passed ? 'evals passed' : 'EVALS FAILED'} in ${(report.durationMs / 1000).toFixed(1)}s`,

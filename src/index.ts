@@ -31,6 +31,10 @@ export type {
   TypedRow,
   TypedToolset,
   TypedToolsetOptions,
+  TypedCreateArgs,
+  TypedUpdateArgs,
+  TypedWriteData,
+  WritableField,
 } from './tools/index.ts'
 export type { EnforcementMode } from './executor/index.ts'
 export {
@@ -79,6 +83,8 @@ export type {
   AuditQuery,
   AuditFilter,
   AuditVerification,
+  AuditDurability,
+  PostgresAuditStoreOptions,
   RetentionResult,
 } from './stores/index.ts'
 

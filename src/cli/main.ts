@@ -196,6 +196,17 @@ await addLazyCommand(
   },
 )
 
+await addLazyCommand(
+  program,
+  process.argv,
+  'eval',
+  'Run eval suites, a generated isolation suite and a fuzz run against a policy',
+  async (p) => {
+    const { registerEvalCommand } = await import('./eval-command.ts')
+    registerEvalCommand(p)
+  },
+)
+
 await program.parseAsync(process.argv)
 
 /** Runs a command with its output; anything thrown is an environment failure (exit 2), never a stack trace. */

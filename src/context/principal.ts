@@ -1,5 +1,5 @@
 /**
- * Principal and RunContext (DESIGN §2). The principal comes only from the application or from verified
+ * Principal and RunContext (docs/contract.md §2). The principal comes only from the application or from verified
  * credentials, never from tool arguments, so these are validated once at the toolset boundary and frozen.
  */
 import { z } from 'zod'

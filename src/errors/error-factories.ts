@@ -12,7 +12,7 @@ export function modelNotAllowed(model: string): TesseraError {
   })
 }
 
-/** Same text whether the field is denied or does not exist (DESIGN §3: indistinguishable). */
+/** Same text whether the field is denied or does not exist (docs/contract.md §3: indistinguishable). */
 export function fieldNotAllowed(model: string, field: string, usage?: string): TesseraError {
   return new TesseraError(
     'FIELD_NOT_ALLOWED',

@@ -1,5 +1,5 @@
 /**
- * The one error class of Tessera (DESIGN §4). Every failure a caller can see is a TesseraError with a stable
+ * The one error class of Tessera (docs/contract.md §4). Every failure a caller can see is a TesseraError with a stable
  * `code`; anything else is wrapped as INTERNAL_ERROR before it leaves the toolset, so database text, SQL and
  * stack traces never reach a caller.
  */
@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'AUTHENTICATION_REQUIRED',
   'POLICY_INVALID',
+  'DATABASE_UNAVAILABLE',
+  'SETUP_INVALID',
   'INTERNAL_ERROR',
 ] as const
 

@@ -1,5 +1,5 @@
 /**
- * EvalHarness (DESIGN §7): runs tool calls through a toolset and checks each against the database with an
+ * EvalHarness (docs/contract.md §7): runs tool calls through a toolset and checks each against the database with an
  * unscoped oracle connection. `policy` is the contract the results are judged by; it defaults to the
  * toolset's own policy, and differs from it when a test proves that a broken policy is caught.
  */

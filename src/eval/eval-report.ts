@@ -4,6 +4,7 @@
  */
 import type { Violation } from './invariant.ts'
 import type { CaseReport, SuiteReport } from './run-suite.ts'
+import type { EvalRunReport } from './run-evals.ts'
 
 export interface ReportInput {
   readonly suites: readonly SuiteReport[]
@@ -109,4 +110,19 @@ export function junitXml(input: ReportInput): string {
 
 export function jsonReport(input: ReportInput & { readonly passed: boolean }): string {
   return JSON.stringify(input, null, 2)
+}
+
+/** A run's suites plus its fuzz run (as one extra entry carrying the shrunk case as replayable YAML). */
+export function runReportInput(report: EvalRunReport): ReportInput & { readonly passed: boolean } {
+  const f = report.fuzz
+  const extra = f
+    ? [
+        {
+          name: `fuzz (seed ${f.seed}, ${f.completedRuns}/${f.runs} runs${f.interrupted ? ', time limit reached' : ''})`,
+          violations: f.failure?.violations ?? [],
+          ...(f.failure ? { detail: `replay with tessera eval:\n${f.failure.yaml}` } : {}),
+        },
+      ]
+    : []
+  return { suites: report.suites, extra, passed: report.passed }
 }

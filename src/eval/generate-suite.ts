@@ -1,9 +1,9 @@
 /**
  * A generated isolation suite (issue: "evals for the user's own policy"): from any policy and a live database,
  * for pairs of principals of different tenants and every model, attempts to read the other tenant's rows
- * (get by key, a filter on the key, OR/NOT widening, a page that selects neither key nor tenant, includes,
- * aggregates) and, where the policy allows writes, to update, delete and plant foreign keys into them. Every
- * invariant checks each call; a `get` also expects exactly what the reference policy says (found or
+ * (get by key, a filter on the key, OR/NOT widening, reuse of a cursor issued to the other principal, a page
+ * that selects neither key nor tenant, includes, aggregates) and, where the policy allows writes, to update,
+ * delete and plant foreign keys into them. Every invariant checks each call; a `get` also expects exactly what the reference policy says (found or
  * NOT_FOUND). The result is an ordinary suite, so it can be written out as YAML and kept.
  */
 import type { Principal } from '../context/index.ts'
@@ -155,6 +155,23 @@ async function modelCases(
         })
       }
     }
+  }
+  // Cursor reuse: a cursor issued to the victim for its first page, sent by the attacker with the same query.
+  const victimSees = oracle.visibility(model, victim.principal)
+  if (
+    pk !== undefined &&
+    attacker.name !== victim.name &&
+    rows.filter((r) => oracle.isVisible(victimSees, r, victim.principal)).length >= 2
+  ) {
+    const page = { model: model.name, select: [pk], limit: 1 }
+    out.push({
+      ...base,
+      name: `${label} reuse of the victim's cursor`,
+      tool: 'db_query',
+      args: page,
+      cursorFrom: { principal: victim.name, args: page },
+      expect: { errorCode: 'INVALID_CURSOR' },
+    })
   }
   const plain = Object.values(model.fields).find(
     (f) =>

@@ -1,5 +1,5 @@
 /**
- * The eval harness (DESIGN §7): runs tool calls and checks each against the database itself — every returned
+ * The eval harness (docs/contract.md §7): runs tool calls and checks each against the database itself — every returned
  * row re-read through an unscoped oracle and judged by the reference policy — plus YAML suites, generated
  * isolation suites, the adversarial fuzzer and record/replay. Public at `tessera-db/eval`.
  */
@@ -31,9 +31,22 @@ export { generatePrincipals, sampleTenants, MAX_GENERATED_TENANTS } from './gene
 export type { GeneratedPrincipal } from './generate-principals.ts'
 export { runEvals } from './run-evals.ts'
 export type { EvalRunOptions, EvalRunReport } from './run-evals.ts'
-export { summaryLines, junitXml, jsonReport } from './eval-report.ts'
+export { summaryLines, junitXml, jsonReport, runReportInput } from './eval-report.ts'
 export type { ReportInput } from './eval-report.ts'
+export { expectSuitePasses, expectNoCrossTenantLeaks, EvalAssertionError } from './expect-evals.ts'
+export type { EvalTarget } from './expect-evals.ts'
 export { fuzz, sampleFuzzData } from './fuzz.ts'
 export type { FuzzOptions, FuzzReport } from './fuzz.ts'
 export { fuzzCallArb } from './fuzz-arbitraries.ts'
 export type { FuzzCall, FuzzSamples } from './fuzz-arbitraries.ts'
+export {
+  recordingToolset,
+  recordingFile,
+  outcomeOf,
+  recordedCallSchema,
+  recordingHeaderSchema,
+  RECORDING_VERSION,
+} from './call-recording.ts'
+export type { RecordedCall, RecordedOutcome, RecordingHeader, CallSink } from './call-recording.ts'
+export { replayCalls, replayLines, parseRecording, loadRecording } from './replay-calls.ts'
+export type { ReplayChange, ReplayedCall, ReplayReport, Recording } from './replay-calls.ts'

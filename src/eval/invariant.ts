@@ -1,5 +1,5 @@
 /**
- * What an invariant is (DESIGN §7): a named check of one tool call against the database. It may take a
+ * What an invariant is (docs/contract.md §7): a named check of one tool call against the database. It may take a
  * snapshot before the call (`before`) and returns violations after it. A user's own invariant can be a plain
  * function; `toInvariant` gives it the same shape.
  */

@@ -1,5 +1,5 @@
 /**
- * Invariants about what a call returned (DESIGN §7), each judged by the reference policy against the stored
+ * Invariants about what a call returned (docs/contract.md §7), each judged by the reference policy against the stored
  * rows, never by key names in the result:
  * - noCrossTenantData: every returned row, at any depth, is a stored row the principal may see; a page never
  *   holds more rows with the same values than the principal can see; aggregate counts and groups stay within

@@ -5,9 +5,10 @@
  * the seeded data.
  */
 import { dirname, resolve } from 'node:path'
+import { TesseraError } from '../errors/index.ts'
 import { loadPolicyFile, type Policy } from '../policy/index.ts'
 import { harnessFor, openEvalDatabase, type EvalDatabase } from './eval-target.ts'
-import { fuzz, type FuzzReport } from './fuzz.ts'
+import { fuzz, type FuzzOptions, type FuzzReport } from './fuzz.ts'
 import { generateIsolationSuite } from './generate-suite.ts'
 import { runSuite, suitePassed, type CaseReport, type SuiteReport } from './run-suite.ts'
 import { loadSuiteFile, type EvalSuite } from './suite-file.ts'
@@ -15,18 +16,20 @@ import { WRITE_TOOLS } from './write-invariants.ts'
 
 export interface EvalRunOptions {
   readonly suiteFiles: readonly string[]
-  /** Policy for suites that name none, and for the generated suite. */
-  readonly defaultPolicyFile: string
+  /** Policy for suites that name none, for the generated suite and the fuzzer (needed only for those). */
+  readonly defaultPolicyFile?: string
   /** Run every toolset under this policy instead (results are still judged by each suite's own policy). */
   readonly policyOverrideFile?: string
   /** Add the generated isolation suite of the default policy. */
   readonly generate?: boolean
   /** A seeded fuzz run under the default policy after the suites. */
-  readonly fuzz?: { readonly runs: number; readonly seed: number; readonly timeLimitMs?: number }
+  readonly fuzz?: FuzzOptions
   readonly databaseUrl?: string
   readonly role?: string
   readonly onCase?: (report: CaseReport) => void
   readonly onSuite?: (report: SuiteReport) => void
+  /** Receives the generated isolation suite before it runs (to write it out as YAML). */
+  readonly onGenerated?: (suite: EvalSuite) => void
 }
 
 export interface EvalRunReport {
@@ -64,12 +67,19 @@ async function runOne(
 export async function runEvals(options: EvalRunOptions): Promise<EvalRunReport> {
   const started = performance.now()
   const suites = await Promise.all(options.suiteFiles.map(loadSuiteFile))
-  const defaultPolicy = await loadPolicyFile(options.defaultPolicyFile)
+  const defaultPolicy =
+    options.defaultPolicyFile === undefined ? undefined : await loadPolicyFile(options.defaultPolicyFile)
+  const needDefault = (why: string): Policy => {
+    if (defaultPolicy !== undefined) return defaultPolicy
+    throw new TesseraError('VALIDATION_ERROR', `${why} needs a policy`, {
+      hints: ['Name one with --policy FILE (or `policy:` in the suite file)'],
+    })
+  }
   const override =
     options.policyOverrideFile === undefined ? undefined : await loadPolicyFile(options.policyOverrideFile)
   const policies = new Map<string, Policy>()
   const policyOf = async (file: string, suite: EvalSuite): Promise<Policy> => {
-    if (suite.policy === undefined) return defaultPolicy
+    if (suite.policy === undefined) return needDefault(`Suite ${file}`)
     const path = resolve(dirname(file), suite.policy)
     let p = policies.get(path)
     if (!p) {
@@ -78,6 +88,10 @@ export async function runEvals(options: EvalRunOptions): Promise<EvalRunReport> 
     }
     return p
   }
+  // Every suite's policy is loaded before the database opens: a missing policy is a usage error, found early.
+  for (const { file, suite } of suites) await policyOf(file, suite)
+  if (options.generate === true) needDefault('--generate')
+  if (options.fuzz !== undefined) needDefault('--fuzz')
   const database = await openEvalDatabase({
     ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
     ...(options.role === undefined ? {} : { role: options.role }),
@@ -89,15 +103,15 @@ export async function runEvals(options: EvalRunOptions): Promise<EvalRunReport> 
       reports.push(await runOne(database, suite, await policyOf(file, suite), override, options, file))
     }
     if (options.generate === true) {
-      const judge = await harnessFor(database, { policy: defaultPolicy })
+      const policy = needDefault('--generate')
+      const judge = await harnessFor(database, { policy })
       const generated = await generateIsolationSuite(judge.reference, judge.oracle())
-      reports.push(await runOne(database, generated, defaultPolicy, override, options, undefined))
+      options.onGenerated?.(generated)
+      reports.push(await runOne(database, generated, policy, override, options, undefined))
     }
     if (options.fuzz !== undefined) {
-      const harness = await harnessFor(database, {
-        policy: override ?? defaultPolicy,
-        reference: defaultPolicy,
-      })
+      const policy = needDefault('--fuzz')
+      const harness = await harnessFor(database, { policy: override ?? policy, reference: policy })
       fuzzReport = await fuzz(harness, options.fuzz)
     }
   } finally {

@@ -42,11 +42,30 @@ export async function runSuite(
     const principal = suite.principals[c.principal] as Principal | undefined
     if (!principal) throw new Error(`suite ${suite.name}: unknown principal ${c.principal}`)
     const started = performance.now()
+    let args: unknown = c.args
+    if (c.cursorFrom !== undefined) {
+      const cursor = await cursorOf(harness, suite, c.cursorFrom)
+      if (typeof cursor !== 'string') {
+        const report: CaseReport = {
+          suite: suite.name,
+          name: c.name,
+          tool: c.tool,
+          principal: c.principal,
+          failures: [`cursorFrom: ${cursor.problem}`],
+          violations: [],
+          durationMs: performance.now() - started,
+        }
+        cases.push(report)
+        options.onCase?.(report)
+        continue
+      }
+      args = { ...c.args, cursor }
+    }
     const run = await harness.run(
       { principal },
       {
         tool: c.tool,
-        args: c.args,
+        args,
         label: `${suite.name} › ${c.name}`,
         ...(c.invariants === undefined ? {} : { invariants: c.invariants.map(invariantByName) }),
       },
@@ -64,6 +83,20 @@ export async function runSuite(
     options.onCase?.(report)
   }
   return { name: suite.name, ...(options.file === undefined ? {} : { file: options.file }), cases }
+}
+
+/** The `nextCursor` of a first page read by another principal, or why there is none. */
+async function cursorOf(
+  harness: EvalHarness,
+  suite: EvalSuite,
+  from: NonNullable<EvalSuite['cases'][number]['cursorFrom']>,
+): Promise<string | { problem: string }> {
+  const principal = suite.principals[from.principal] as Principal | undefined
+  if (!principal) return { problem: `unknown principal ${from.principal}` }
+  const page = await harness.toolset.call({ principal }, 'db_query', from.args)
+  if (!page.ok) return { problem: `the first page failed: ${page.error.code}: ${page.error.message}` }
+  const next = (page.data as { nextCursor?: unknown }).nextCursor
+  return typeof next === 'string' ? next : { problem: 'the first page has no nextCursor (too few rows)' }
 }
 
 function unmet(expect: EvalExpect, result: ToolResult): string[] {

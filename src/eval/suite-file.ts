@@ -34,6 +34,13 @@ const caseSchema = z.strictObject({
   tool: z.string().min(1),
   args: z.record(z.string(), z.unknown()).default({}),
   expect: expectSchema.optional(),
+  /**
+   * Cursor reuse: first run `db_query` with these args as this principal, then send the page's `nextCursor`
+   * as this case's `args.cursor` (cursors are sealed per toolset, so a suite cannot hold one literally).
+   */
+  cursorFrom: z
+    .strictObject({ principal: z.string().min(1), args: z.record(z.string(), z.unknown()).default({}) })
+    .optional(),
   invariants: z.array(z.enum(INVARIANT_NAMES as [InvariantName, ...InvariantName[]])).optional(),
 })
 
@@ -55,6 +62,13 @@ export const suiteSchema = z
           code: 'custom',
           path: ['cases', i, 'principal'],
           message: `unknown principal '${c.principal}' (declared: ${Object.keys(s.principals).join(', ') || 'none'})`,
+        })
+      }
+      if (c.cursorFrom !== undefined && !Object.hasOwn(s.principals, c.cursorFrom.principal)) {
+        issue.addIssue({
+          code: 'custom',
+          path: ['cases', i, 'cursorFrom', 'principal'],
+          message: `unknown principal '${c.cursorFrom.principal}'`,
         })
       }
     })

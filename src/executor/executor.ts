@@ -1,5 +1,5 @@
 /**
- * Runs the query the planner built for one tool call (DESIGN §5). The executor decides how the statement
+ * Runs the query the planner built for one tool call (docs/contract.md §5). The executor decides how the statement
  * reaches the database — bare, or inside a transaction that first sets the principal's claims, the
  * statement timeout and the role in one bound `set_config` statement — and maps every failure to a safe
  * TesseraError. It never builds SQL from request text: the only SQL it writes is the constant
@@ -16,7 +16,7 @@ import type { AnyDatabase } from '../schema/index.ts'
 /**
  * The transaction-local settings that carry the principal into SQL, for RLS policies (`rls` and `both`
  * enforcement). Read them in SQL as `nullif(current_setting('tessera.tenant_id', true), '')`: once a
- * transaction that set them has ended, the connection reports `''`, not NULL (THREATS fact 4).
+ * transaction that set them has ended, the connection reports `''`, not NULL (docs/threats.md fact 4).
  * `roles` holds a JSON array (`'["admin","support"]'`) and `metadata` a JSON object; each claim is `''` when the
  * principal has no such value, so an absent value reads as NULL in SQL exactly as it is "not found" in memory
  * (`principal.roles IS NULL` holds for a principal without roles, in both walls).
@@ -72,7 +72,7 @@ export interface Executor {
    *   set_config('tessera.roles', $3, true), set_config('statement_timeout', $4, true),
    *   set_config('role', $5, true)` holding only the settings this call needs; then `body`; then COMMIT
    *   (ROLLBACK when anything threw). `set_config(…, true)` is transaction-local, so nothing survives on
-   *   the pooled connection (THREATS fact 2).
+   *   the pooled connection (docs/threats.md fact 2).
    *
    * Usage: `executor.run(spec, (q) => q.executeQuery(compiled))` or `executor.run(spec, (q) =>
    * q.selectFrom(…)…execute())`.

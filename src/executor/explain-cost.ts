@@ -1,6 +1,6 @@
 /**
  * The planner's cost estimate for a compiled query, read before the query runs. PGlite ignores
- * statement_timeout and blocks the event loop during a long query (THREATS fact 12), so on PGlite an
+ * statement_timeout and blocks the event loop during a long query (docs/threats.md fact 12), so on PGlite an
  * expensive query must be refused up front instead of cancelled halfway.
  */
 import { CompiledQuery } from 'kysely'

@@ -1,5 +1,5 @@
 /**
- * Execution (DESIGN §5): how a planned statement reaches the database and what comes back. The executor owns
+ * Execution (docs/contract.md §5): how a planned statement reaches the database and what comes back. The executor owns
  * the session protocol (one named prepared statement for a plain app-mode read; otherwise one transaction whose
  * first statement sets claims, timeout and role with transaction-local set_config), the enforcement mode, the
  * EXPLAIN cost guard, error mapping (database text never reaches a caller), JSON-safe values and row shaping,
@@ -40,7 +40,7 @@ export { PoolExhaustedError, isPoolExhaustedError } from './pool-exhausted-error
 export { toJsonSafe } from './json-safe.ts'
 export type { JsonValue } from './json-safe.ts'
 export { estimateCost } from './explain-cost.ts'
-export { isPglite, serverVersion } from './server-version.ts'
+export { isPglite, probeDatabase, serverVersion } from './server-version.ts'
 export { executeWrite, prepareWrite } from './run-write.ts'
 export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from './run-write.ts'
 export { shapeRows } from './shape-rows.ts'

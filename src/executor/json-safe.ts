@@ -2,7 +2,7 @@
  * Converts a value read from the database into plain JSON data, so a result survives JSON.stringify
  * unchanged and means the same thing to every client: no bigint (which JSON.stringify rejects), no Date
  * object, no Buffer, no NaN (which JSON turns into null). pg already returns int8 and numeric as strings;
- * those stay strings so no precision is lost above 2^53 (THREATS fact 9).
+ * those stay strings so no precision is lost above 2^53 (docs/threats.md fact 9).
  */
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
@@ -12,7 +12,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * - Date → ISO-8601 string (an invalid Date → null)
  * - Buffer / Uint8Array (bytea) → base64 string
  * - arrays and objects (json/jsonb, composite values) → copied deeply; keys such as `__proto__` stay plain
- *   data keys and never touch a prototype (THREATS fact 11)
+ *   data keys and never touch a prototype (docs/threats.md fact 11)
  * - undefined, functions and symbols → null
  *
  * Throws on a cyclic structure, which no database value can produce.

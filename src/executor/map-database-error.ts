@@ -1,7 +1,7 @@
 /**
  * Turns whatever a query threw into a TesseraError a caller may see. Database text (message, detail, hint,
  * where, constraint and column names) can carry another tenant's values or reveal that a row exists
- * (THREATS facts 1 and 6), so none of it is copied into the result: the caller gets a fixed sentence per
+ * (docs/threats.md facts 1 and 6), so none of it is copied into the result: the caller gets a fixed sentence per
  * class of failure, and the original error goes to the log with the request id.
  */
 import type { Logger } from 'pino'

@@ -18,7 +18,7 @@ export interface PgliteDatabaseOptions {
   readonly loadDataDir?: Blob
   /**
    * Session statement_timeout set on the connection (default 5000, the PROD budget). PGlite does not
-   * enforce it (THREATS fact 12: use the cost guard); it is set so the executor's single-statement read
+   * enforce it (docs/threats.md fact 12: use the cost guard); it is set so the executor's single-statement read
    * path applies exactly as on PostgreSQL.
    */
   readonly statementTimeoutMs?: number

@@ -1,5 +1,5 @@
 /**
- * The steps of one write inside its transaction (DESIGN §4): (a) the target rows are read — and locked — with
+ * The steps of one write inside its transaction (docs/contract.md §4): (a) the target rows are read — and locked — with
  * the caller's visibility and write scope, so another tenant's id behaves exactly like a missing one; the row
  * as it will be is checked in memory (WITH CHECK); (b) every foreign key in `data` must point at a row the
  * caller can see; (c) the single write statement runs, re-checking the same rules in SQL; (d) the real count is
@@ -129,7 +129,7 @@ function rawValues(plan: UpdatePlan | DeletePlan, row: WriteRow): Record<string,
 
 /**
  * Every foreign key in `data` must point at a row visible through a model the caller can use — PostgreSQL's
- * own FK check ignores row security (THREATS fact 6). A null in the key is no reference (MATCH SIMPLE). A key
+ * own FK check ignores row security (docs/threats.md fact 6). A null in the key is no reference (MATCH SIMPLE). A key
  * column whose value is not known before the write (a database default) cannot be vouched for: refused.
  */
 async function checkReferences(

@@ -3,7 +3,7 @@
  * PostgresDialect — same adapter, compiler and introspector — with a driver tuned for Tessera:
  *
  * - Every statement goes through the extended protocol. node-postgres sends a query without parameters
- *   through the simple protocol, which runs several `;`-separated statements (THREATS fact 10, the
+ *   through the simple protocol, which runs several `;`-separated statements (docs/threats.md fact 10, the
  *   `COMMIT; DROP …` class of bug). Here each query is a config object with a statement `name` or
  *   `queryMode: 'extended'`, so the server rejects a string holding more than one statement.
  * - Statements are named prepared statements (`ts_<16 hex of sha1>`), so a connection parses each distinct
@@ -13,7 +13,7 @@
  *   ROLLBACK) is released with `release(err)`, so the pool destroys it instead of handing out a dirty
  *   session.
  * - Acquiring a connection is bounded in time even when the pool was built without
- *   `connectionTimeoutMillis` (pg's default waits forever, THREATS fact 8).
+ *   `connectionTimeoutMillis` (pg's default waits forever, docs/threats.md fact 8).
  * - Optionally, every new connection gets a session `statement_timeout`, so a read that needs no claims
  *   can run as one statement with no explicit transaction (see createExecutor).
  */

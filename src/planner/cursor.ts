@@ -1,5 +1,5 @@
 /**
- * Opaque keyset cursors (DESIGN §4, THREATS "cursor tampering"). A cursor carries only the last row's
+ * Opaque keyset cursors (docs/contract.md §4, docs/threats.md "Cursor tampering"). A cursor carries only the last row's
  * order-key values and is bound to a hash of everything that decides which rows the next page may contain
  * (principal, model, filter, order, selection, policy version). An edited, truncated, forged or transplanted
  * cursor (other principal, model, filter or order) is rejected with one and the same INVALID_CURSOR error,

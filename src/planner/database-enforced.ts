@@ -1,5 +1,5 @@
 /**
- * Enforcement `rls` (DESIGN §5): the database's row-level security policies, generated from the same Policy
+ * Enforcement `rls` (docs/contract.md §5): the database's row-level security policies, generated from the same Policy
  * (src/rls), decide which rows a statement sees, so the statement carries none of the planner's scope or
  * row-policy predicates. The plan is still made in full first — a principal path that does not resolve is
  * refused (TENANT_SCOPE_REQUIRED) in every mode, and the audit reports the scopes and rules the plan decided,

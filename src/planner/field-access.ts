@@ -1,6 +1,6 @@
 /**
  * The one place that decides whether a request may use a field, and how. A denied field and a field that does
- * not exist take the same path and produce the same error (DESIGN §3); masked and hashed fields may be read
+ * not exist take the same path and produce the same error (docs/contract.md §3); masked and hashed fields may be read
  * but never filtered, sorted, grouped or aggregated (they would become an inference oracle).
  */
 import { fieldNotAllowed } from '../errors/index.ts'

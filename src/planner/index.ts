@@ -1,6 +1,6 @@
 /**
  * The planner: policy × principal × request → QueryPlan / GetPlan / AggregatePlan / WritePlan, plain immutable
- * data (DESIGN §1). Every decision that needs no database is taken here and recorded in the plan — which model
+ * data (docs/contract.md §1). Every decision that needs no database is taken here and recorded in the plan — which model
  * and fields, how values are typed, which rows are visible (one function, plan-visibility.ts, for reads,
  * includes, aggregates and writes), budgets, the cursor's binding and sealing, the write checks — so that
  * src/sql/ only prints what the plan says and the audit reads the decisions from the plan itself.

@@ -1,5 +1,5 @@
 /**
- * Which rows of a model the principal may see (DESIGN §3), as a VisibilityPlan. The same function serves the
+ * Which rows of a model the principal may see (docs/contract.md §3), as a VisibilityPlan. The same function serves the
  * root of a query, every include, aggregates and (later) the write path, so visibility is decided in one place.
  */
 import type { Principal } from '../context/index.ts'
@@ -43,7 +43,7 @@ export function planVisibility(model: BoundModel, principal: Principal): Visibil
     const column = findColumn(model.table, rule.column)
     if (!column) throw tenantScopeRequired(rule.source)
     // A principal value that cannot be a value of the column can match no row; refusing is the fail-closed
-    // answer and keeps the database from ever parsing it (THREATS fact 1).
+    // answer and keeps the database from ever parsing it (docs/threats.md fact 1).
     return { column: rule.column, source: rule.source, value: principalValueFor(column, value, rule.source) }
   })
 

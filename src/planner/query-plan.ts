@@ -23,7 +23,7 @@ export interface AppliedRowPolicy {
   readonly condition: ConditionNode
 }
 
-/** `visible = (scopes ∧ … ∨ permissive…) ∧ restrictive… ∧ not soft-deleted` (DESIGN §3). */
+/** `visible = (scopes ∧ … ∨ permissive…) ∧ restrictive… ∧ not soft-deleted` (docs/contract.md §3). */
 export interface VisibilityPlan {
   readonly model: string
   readonly scopes: readonly ScopePredicate[]

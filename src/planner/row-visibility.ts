@@ -1,5 +1,5 @@
 /**
- * Row visibility decided in memory (DESIGN §3), from the same VisibilityPlan the SQL side compiles in
+ * Row visibility decided in memory (docs/contract.md §3), from the same VisibilityPlan the SQL side compiles in
  * src/sql/print-predicates.ts (`visibilityPredicate`): planVisibility stays the one place that decides which rules
  * apply, and the two must agree on every row (test/db/visibility-differential.test.ts). The eval harness uses
  * it to ask, for a row re-read through an unscoped oracle, whether the principal may see it.

@@ -1,5 +1,5 @@
 /**
- * WITH CHECK for writes (DESIGN §4), decided from a VisibilityPlan — planVisibility stays the one place that
+ * WITH CHECK for writes (docs/contract.md §4), decided from a VisibilityPlan — planVisibility stays the one place that
  * decides which rules apply. A written row must satisfy every restrictive rule and, unless a bypass holds or
  * the model is shared, the scoping (every scoped column equal to the principal's value); only a model with no
  * scoping may rely on permissive rules instead, and then on all of those that can grant a write. That is

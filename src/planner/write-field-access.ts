@@ -1,5 +1,5 @@
 /**
- * The one place that decides whether `data` may carry a field (DESIGN §3–4). Unknown, denied, masked and
+ * The one place that decides whether `data` may carry a field (docs/contract.md §3–4). Unknown, denied, masked and
  * hashed fields share one error (FIELD_NOT_ALLOWED, the same text as a field that does not exist): a denied
  * field must be indistinguishable from a missing one, and a masked or hashed field is one the caller can never
  * read back as written, so overwriting it blind is refused unless its rule says `writable: true`. Fields the caller may see but not set

@@ -1,5 +1,5 @@
 /**
- * `bindPolicy` (DESIGN §3): validates a Policy against the live schema and attaches what the planner needs
+ * `bindPolicy` (docs/contract.md §3): validates a Policy against the live schema and attaches what the planner needs
  * (the table, every column with its effective rule, the primary key, relations resolved to foreign keys).
  * Every problem is collected and reported as one POLICY_INVALID naming model and key path; a policy that
  * binds is safe to plan against without further schema lookups.

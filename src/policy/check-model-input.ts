@@ -1,5 +1,5 @@
 /**
- * Checks on one model of a schema-valid policy that need no database (DESIGN §3, "strict and fail-closed"):
+ * Checks on one model of a schema-valid policy that need no database (docs/contract.md §3, "strict and fail-closed"):
  * every model says how its rows are scoped, conditions parse, bypass rules test only the principal, principal
  * paths resolve to something the principal can carry, relations point at models of the policy, and write
  * settings do not contradict each other. Every problem is pushed; nothing stops at the first.

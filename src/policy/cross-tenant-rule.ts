@@ -1,5 +1,5 @@
 /**
- * Does a permissive row policy widen a model to other tenants (DESIGN §3)? A permissive rule is ORed with the
+ * Does a permissive row policy widen a model to other tenants (docs/contract.md §3)? A permissive rule is ORed with the
  * model's scoping, so any branch of it that is true for rows the caller does not own shows those rows. Two
  * shapes do that and are refused at load unless the rule says `crossTenant: true`:
  *

@@ -1,5 +1,5 @@
 /**
- * `definePolicy` (DESIGN §3): the one door into a Policy. Untrusted input is copied free of prototype tricks,
+ * `definePolicy` (docs/contract.md §3): the one door into a Policy. Untrusted input is copied free of prototype tricks,
  * parsed by the strict zod schema, checked for everything that needs no database, and only then normalised
  * into frozen plain data. All problems are collected and thrown together as one POLICY_INVALID, so a policy
  * author fixes a file in one pass instead of one error at a time.

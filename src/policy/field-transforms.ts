@@ -1,5 +1,5 @@
 /**
- * The value transforms of `mask` and `hash` fields (DESIGN §3). Pure functions over one value; the redaction
+ * The value transforms of `mask` and `hash` fields (docs/contract.md §3). Pure functions over one value; the redaction
  * step applies them to every returned row. Masks keep the shape a human needs (`a***@example.com`,
  * `+1*******671`, `****4242`) and nothing more; hashes are keyed (HMAC-SHA256), so a low-entropy value cannot
  * be recovered by hashing guesses without the secret.

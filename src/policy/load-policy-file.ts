@@ -1,5 +1,5 @@
 /**
- * `loadPolicyFile` (DESIGN §3): YAML or JSON policy files go through the very same schema and checks as
+ * `loadPolicyFile` (docs/contract.md §3): YAML or JSON policy files go through the very same schema and checks as
  * `definePolicy`. YAML is read as plain data only: YAML 1.2 core schema, no custom or language-specific tags
  * (an unknown tag is an error, not a string), no merge keys, duplicate keys rejected, aliases capped. JSON is
  * checked for duplicate keys too, since `JSON.parse` would silently keep the last one.

@@ -1,5 +1,5 @@
 /**
- * A fluent way to write a policy in code (DESIGN §3). The builder only assembles a `PolicyInput`; `build()`
+ * A fluent way to write a policy in code (docs/contract.md §3). The builder only assembles a `PolicyInput`; `build()`
  * passes it through `definePolicy`, so the result is exactly what the equivalent hand-written input gives.
  *
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * The Policy file format (DESIGN §3) as a strict zod schema. Every object is `.strict()`: an unknown key is a
+ * The Policy file format (docs/contract.md §3) as a strict zod schema. Every object is `.strict()`: an unknown key is a
  * load error, never silently dropped (the OrmAI failure mode this project exists to avoid). YAML, JSON and
  * `definePolicy({...})` all go through this one schema; `policies/policy.schema.json` is generated from it.
  */

@@ -1,5 +1,5 @@
 /**
- * Principal paths (DESIGN §3): how a policy names a value of the caller's principal — `principal.tenantId`,
+ * Principal paths (docs/contract.md §3): how a policy names a value of the caller's principal — `principal.tenantId`,
  * `principal.userId`, `principal.roles`, `principal.metadata.<key>...`. Parsing is strict (unknown roots and
  * prototype keys are errors) and resolution reads own properties only, so a policy can never reach into the
  * prototype chain or treat a missing value as "no restriction".

@@ -1,5 +1,5 @@
 /**
- * Deployment profiles (DESIGN §3): each gives the default query budget and default field action a policy
+ * Deployment profiles (docs/contract.md §3): each gives the default query budget and default field action a policy
  * starts from. Budgets merge profile → `defaults.budget` → model `budget`, so a policy only states what it
  * changes. Every profile denies unlisted fields: a forgotten column must never leak because of a profile.
  *

@@ -27,7 +27,7 @@ export interface FieldRule {
   readonly action: FieldAction
   readonly pattern?: string
   readonly style?: MaskStyle
-  /** mask / hash only: `data` may set the field (DESIGN §3); absent means refused. */
+  /** mask / hash only: `data` may set the field (docs/contract.md §3); absent means refused. */
   readonly writable?: boolean
   /** Free text written by end users: delimited as data in MCP text renderings. */
   readonly untrusted?: boolean

@@ -1,7 +1,7 @@
 /**
  * Type-checks filter values against the column they compare with, in JavaScript, before any SQL exists.
  * The database must never be the one to reject a value: a per-row parse or cast error can carry another
- * tenant's data in its text (THREATS fact 1), so the SQL compares columns with bound parameters of the
+ * tenant's data in its text (docs/threats.md fact 1), so the SQL compares columns with bound parameters of the
  * column's own type and no casts, and every value that reaches it is already known to parse.
  */
 import type { ColumnInfo } from '../schema/index.ts'

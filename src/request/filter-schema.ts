@@ -1,5 +1,5 @@
 /**
- * The filter language of the request DSL (DESIGN §4) as a strict zod schema, and its normalised form: an
+ * The filter language of the request DSL (docs/contract.md §4) as a strict zod schema, and its normalised form: an
  * immutable, `kind`-tagged tree the planner compiles with an exhaustive switch. Names are validated as plain
  * identifiers here; whether a name is a field the caller may use is the planner's decision (it answers with
  * FIELD_NOT_ALLOWED, identical for denied and missing fields).

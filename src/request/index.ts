@@ -1,5 +1,5 @@
 /**
- * The tool-call DSL (DESIGN §4): raw arguments → typed, frozen requests. Input guard first (limits, prototype
+ * The tool-call DSL (docs/contract.md §4): raw arguments → typed, frozen requests. Input guard first (limits, prototype
  * keys, non-JSON values), then the strict zod schemas (which also define the wire format and the tools' JSON
  * Schemas), then normalisation; a hand-written fast path for the common shapes is held to the schema path by a
  * differential test. Values are type-checked against column types here (coerce-value), before any SQL exists.

@@ -1,5 +1,5 @@
 /**
- * First line of defence for every tool request (THREATS: DSL injection, resource exhaustion, prototype
+ * First line of defence for every tool request (docs/threats.md: DSL injection, resource exhaustion, prototype
  * pollution). Runs on the raw input BEFORE zod, so zod never walks a 10,000-deep or 70,000-item structure and
  * never copies a `__proto__` key into a fresh object. The walk uses an explicit stack: a hostile nesting depth
  * cannot overflow the call stack, and every limit is checked before the work it would cost is done.
@@ -33,7 +33,7 @@ export const DEFAULT_INPUT_LIMITS: InputLimits = Object.freeze({
 /** JSON punctuation a value costs beyond its text (quotes, separators, a short scalar). */
 const VALUE_OVERHEAD_BYTES = 4
 
-/** Keys that reach or replace prototypes when copied with `Object.assign` or `obj[key] = …` (THREATS fact 11). */
+/** Keys that reach or replace prototypes when copied with `Object.assign` or `obj[key] = …` (docs/threats.md fact 11). */
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
 
 /** A path is built only when an error is reported: each frame links to its parent. */

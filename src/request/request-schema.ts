@@ -1,5 +1,5 @@
 /**
- * The read tools' requests (DESIGN §4) as strict zod schemas, and `parseRequest`, the one way raw tool
+ * The read tools' requests (docs/contract.md §4) as strict zod schemas, and `parseRequest`, the one way raw tool
  * arguments become typed requests: input guard first (limits, prototype keys, non-JSON values), then zod
  * (shape, identifiers, operators), then normalisation into frozen plain data the planner reads.
  *

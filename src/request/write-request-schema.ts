@@ -1,5 +1,5 @@
 /**
- * The write tools' requests (DESIGN §4) as strict zod schemas, and `parseWriteRequest`, the one way raw
+ * The write tools' requests (docs/contract.md §4) as strict zod schemas, and `parseWriteRequest`, the one way raw
  * arguments of create / update / delete / bulk_update become typed requests: input guard first (limits,
  * prototype keys, non-JSON values), then zod (shape, identifiers, bounds), then normalisation into frozen plain
  * data. Whether a field may be written, and whether a value fits its column, is the planner's decision.

@@ -1,6 +1,6 @@
 /**
  * The RLS posture check (`tessera check --rls`): is the database's second wall really standing for the role the
- * toolset connects as? RLS is one misconfiguration away from not applying at all (THREATS facts 4–6), so each
+ * toolset connects as? RLS is one misconfiguration away from not applying at all (docs/threats.md facts 4–6), so each
  * cause is named:
  *
  * errors (exit non-zero; `rls` / `both` enforcement must not start):
@@ -12,7 +12,7 @@
  * - a permissive policy that Tessera did not generate (it ORs in rows the Policy does not grant);
  * - a policy reads `current_setting` without `nullif(…, '')` (an unset claim reads as `''`, not NULL);
  * - under `rls` enforcement only: a foreign key between scoped tables without the tenant column — FK checks
- *   ignore RLS (THREATS fact 6), and in `rls` mode nothing else checks a referenced row's visibility.
+ *   ignore RLS (docs/threats.md fact 6), and in `rls` mode nothing else checks a referenced row's visibility.
  *
  * warnings: the same foreign key under `both` (the planner checks referenced rows); a tenant column that is
  * nullable or leads no index; a restrictive policy Tessera did not generate (it can only narrow);

@@ -3,7 +3,7 @@
  * every call in `rls` / `both` mode (src/executor/executor.ts, `claimSettingNames`). Every read goes through
  * `nullif(current_setting(name, true), '')`: `true` makes a missing setting NULL instead of an error, and
  * `nullif` turns the `''` a connection reports after an earlier transaction set the name back into NULL
- * (THREATS fact 4). NULL compares as unknown, so an unset claim matches no row.
+ * (docs/threats.md fact 4). NULL compares as unknown, so an unset claim matches no row.
  *
  * All text here is built from constants and from principal path segments, which the policy parser restricts
  * to `[A-Za-z_][A-Za-z0-9_]*` (src/policy/principal-path.ts); nothing comes from a request.

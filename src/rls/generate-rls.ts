@@ -1,5 +1,5 @@
 /**
- * `generateRls` (DESIGN §5, enforcement `rls` / `both`): PostgreSQL row-level security printed from the same
+ * `generateRls` (docs/contract.md §5, enforcement `rls` / `both`): PostgreSQL row-level security printed from the same
  * bound Policy the planner uses, so the database is a second wall built from one source of truth.
  *
  * Per model table: `ENABLE` and `FORCE ROW LEVEL SECURITY` (FORCE so the table owner is subject too), then one

@@ -1,5 +1,5 @@
 /**
- * Row-level security (DESIGN §5): PostgreSQL RLS DDL printed from the same Policy as the planner's predicates,
+ * Row-level security (docs/contract.md §5): PostgreSQL RLS DDL printed from the same Policy as the planner's predicates,
  * the posture check that tells whether that second wall applies to the application role, and the helpers to
  * apply it (directly or as a Kysely migration).
  */

@@ -1,6 +1,6 @@
 /**
  * The catalog facts the RLS posture check (src/rls/check-rls-posture.ts) judges: who the application role is
- * (superuser, BYPASSRLS, owner or member of the owner of a table — each makes RLS not apply to it, THREATS
+ * (superuser, BYPASSRLS, owner or member of the owner of a table — each makes RLS not apply to it, docs/threats.md
  * fact 5) and, per table, whether RLS is enabled and forced and which policies exist, with PostgreSQL's
  * stored text of their expressions. Read in one read-only transaction as the role to judge, so the answer is
  * about that role and one snapshot.

@@ -3,7 +3,7 @@
  * (src/planner/bind-principal-values.ts): principal values are `claim` nodes, parts that depend on the
  * principal alone are constants, so nothing here reads a principal. Every literal and claim value is a bound
  * parameter; identifiers come only from `ctx.column`. Lists (a literal list, a claim list) travel as ONE
- * array parameter (`col = ANY($1)`, `col <> ALL($1)`), which keeps the parameter count fixed (THREATS fact 9)
+ * array parameter (`col = ANY($1)`, `col <> ALL($1)`), which keeps the parameter count fixed (docs/threats.md fact 9)
  * and lets PostgreSQL infer the parameter's type from the column.
  *
  * Any part that mentions no row field is decided here, in memory, by evaluateCondition itself, and becomes a

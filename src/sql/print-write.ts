@@ -73,7 +73,7 @@ function keyPredicate(
   const [only] = primaryKey
   if (primaryKey.length === 1 && only !== undefined) {
     if (targets.length === 1) return sql<SqlBool>`${col(only)} = ${sql.val(targets[0]?.[only])}`
-    // One array parameter however many ids (THREATS fact 9).
+    // One array parameter however many ids (docs/threats.md fact 9).
     return sql<SqlBool>`${col(only)} = any(${sql.val(targets.map((t) => t[only]))})`
   }
   return or(targets.map((t) => and(primaryKey.map((c) => sql<SqlBool>`${col(c)} = ${sql.val(t[c])}`))))

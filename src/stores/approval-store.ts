@@ -1,5 +1,5 @@
 /**
- * Approvals for writes whose policy mode is `approval` (DESIGN §4). A pending approval is bound to a hash of
+ * Approvals for writes whose policy mode is `approval` (docs/contract.md §4). A pending approval is bound to a hash of
  * (principal, tool, arguments, policy version) and has a time to live; a person approves or rejects it through
  * this API; re-submitting the exact payload with its id consumes it — once, atomically — and only then does
  * the write run. The in-memory and PostgreSQL stores behave identically (one conformance suite runs both).

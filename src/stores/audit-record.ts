@@ -1,5 +1,5 @@
 /**
- * One audit record per tool call, success, denial or error (DESIGN §6). Records are chained: each carries the
+ * One audit record per tool call, success, denial or error (docs/contract.md §6). Records are chained: each carries the
  * hash of the previous one, so an edited or deleted record breaks the chain.
  *
  * Hash definition (stable; stores persist it): `hash = sha256 hex of canonicalJson(record without hash)`, with

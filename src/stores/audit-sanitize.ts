@@ -1,5 +1,5 @@
 /**
- * What of a tool call's arguments reaches the audit record (DESIGN §6 "sanitised inputs"): long strings cut,
+ * What of a tool call's arguments reaches the audit record (docs/contract.md §6 "sanitised inputs"): long strings cut,
  * depth and size bounded, and secrets replaced by `[REDACTED]` before anything is stored or logged:
  * - the value under any key that looks like a secret (password, token, api key, credential, …);
  * - the value under a key naming a sensitive field (one the policy denies, masks or hashes), as in write data

@@ -41,8 +41,10 @@ export type {
 } from './approval-store.ts'
 export { JsonlAuditStore } from './jsonl-audit-store.ts'
 export type { JsonlAuditStoreOptions } from './jsonl-audit-store.ts'
-export { PostgresAuditStore, auditTableSql, ensureAuditTables } from './postgres-audit-store.ts'
-export type { PostgresAuditStoreOptions, EnsureAuditTablesOptions } from './postgres-audit-store.ts'
+export { PostgresAuditStore } from './postgres-audit-store.ts'
+export type { AuditDurability, PostgresAuditStoreOptions } from './postgres-audit-store.ts'
+export { auditTableSql, ensureAuditTables } from './postgres-audit-sql.ts'
+export type { EnsureAuditTablesOptions } from './postgres-audit-sql.ts'
 export { ChainVerifier, chainKeyOf, verifyChainedRecords } from './audit-chain.ts'
 export type {
   AuditSigningOptions,

@@ -6,14 +6,16 @@
  * Delivery: `stage(draft, trx)` inserts the record through the write's own transaction, so the write and its
  * record commit together or not at all, with no extra round trip beyond the insert (set
  * `writesInCallTransaction: false` when the store's database is not the toolset's). Its chain stays locked — in
- * this process only — until the transaction's fate is known, so the chain follows what committed. Calls that
- * change nothing append in their own statement; concurrent appends to one chain share one multi-row INSERT.
+ * this process only — until the transaction's fate is known, so the chain follows what committed. Records of
+ * calls that change nothing (`record`) are, with `durability: 'batched'` (default), accepted at once and stored
+ * by a background flush (audit-backlog.ts; call `close()` on shutdown); with `'per-call'` they are appended in
+ * their own statement before the call returns. Concurrent appends to one chain share one multi-row INSERT.
  *
  * Chains are per (process segment, tenant) — see audit-chain.ts — and the primary key (chain, seq) makes a fork
  * impossible: a second record at the same position cannot be inserted. The role tool calls run as needs only
  * INSERT on `tessera_audit` (no UPDATE/DELETE): the agent's connection cannot rewrite the trail.
  */
-import { type RawBuilder, sql } from 'kysely'
+import { sql } from 'kysely'
 import type { AnyDatabase } from '../schema/index.ts'
 import type { AuditRecord, AuditRecordDraft } from './audit-record.ts'
 import {
@@ -30,7 +32,17 @@ import {
   signLink,
 } from './audit-chain.ts'
 import { appendArchive } from './audit-archive.ts'
-import { type NormalizedAuditFilter, normalizeAuditFilter, normalizeAuditQuery } from './audit-query.ts'
+import { normalizeAuditFilter, normalizeAuditQuery } from './audit-query.ts'
+import { AuditBacklog } from './audit-backlog.ts'
+import { isDeferrable } from './deferrable-draft.ts'
+import {
+  byChainThenSeq,
+  columnsMatch,
+  insertRows,
+  type StoredRow,
+  toEntry,
+  where,
+} from './postgres-audit-sql.ts'
 import type {
   AuditFilter,
   AuditQuery,
@@ -40,51 +52,6 @@ import type {
   StagedAudit,
 } from './audit-store.ts'
 
-const AUDIT_TABLE_STATEMENTS: readonly string[] = [
-  `create table if not exists tessera_audit (
-  chain text not null,
-  seq bigint not null,
-  id text not null,
-  ts timestamptz not null,
-  tenant_id text,
-  user_id text,
-  tool text not null,
-  model text,
-  outcome text not null,
-  body text not null,
-  signature text,
-  primary key (chain, seq)
-)`,
-  'create index if not exists tessera_audit_tenant_ts_idx on tessera_audit (tenant_id, ts)',
-  'create index if not exists tessera_audit_tool_ts_idx on tessera_audit (tool, ts)',
-  'create index if not exists tessera_audit_ts_idx on tessera_audit (ts)',
-  `create table if not exists tessera_audit_cuts (
-  chain text primary key,
-  seq bigint not null,
-  hash text not null,
-  signature text
-)`,
-]
-
-/** DDL for the store's tables, for migrations (constant text, no parameters). */
-export const auditTableSql = `${AUDIT_TABLE_STATEMENTS.join(';\n')};\n`
-
-export interface EnsureAuditTablesOptions {
-  /** Roles that append records (the role tool calls run as): granted INSERT only. */
-  readonly writers?: readonly string[]
-}
-
-/** Creates the tables if missing, one statement at a time, and grants INSERT to the writer roles. */
-export async function ensureAuditTables(
-  db: AnyDatabase,
-  options: EnsureAuditTablesOptions = {},
-): Promise<void> {
-  for (const statement of AUDIT_TABLE_STATEMENTS) await sql.raw(statement).execute(db)
-  for (const role of options.writers ?? []) {
-    await sql`grant insert on tessera_audit to ${sql.id(role)}`.execute(db)
-  }
-}
-
 export interface PostgresAuditStoreOptions extends AuditSigningOptions {
   /** A connection allowed to insert, select and (for retention) delete in the audit tables. */
   readonly db: AnyDatabase
@@ -93,7 +60,26 @@ export interface PostgresAuditStoreOptions extends AuditSigningOptions {
    * database is not the one the toolset writes to: the record is then inserted after the write commits.
    */
   readonly writesInCallTransaction?: boolean
+  /**
+   * When the record of a call that changes nothing (a read, a denial, an error) is stored. `'batched'`
+   * (default): accepted at once and stored by a background flush within `flushIntervalMs`, several records per
+   * INSERT — a clean `close()` stores every accepted record, a crash loses the ones not stored yet (see
+   * audit-backlog.ts). `'per-call'`: the call waits until its record is inserted and committed. A write's
+   * record always rides in the write's own transaction, whatever this says.
+   */
+  readonly durability?: AuditDurability
+  /** Batched durability: longest a record waits before its flush starts (default 10 ms). */
+  readonly flushIntervalMs?: number
+  /** Batched durability: most records waiting at once; beyond it a call waits for a flush (default 10,000). */
+  readonly maxPending?: number
 }
+
+export type AuditDurability = 'per-call' | 'batched'
+
+const DEFAULT_FLUSH_INTERVAL_MS = 10
+const DEFAULT_MAX_PENDING = 10_000
+/** Batched durability: delay between retries of a failed INSERT. */
+const RETRY_MS = 1_000
 
 /** Rows per multi-row INSERT (11 parameters each). */
 const MAX_BATCH = 500
@@ -115,26 +101,13 @@ interface ChainQueue {
   stages: (() => void)[]
 }
 
-interface StoredRow {
-  chain: string
-  seq: string | number
-  id: string
-  ts: Date | string
-  tenant_id: string | null
-  user_id: string | null
-  tool: string
-  model: string | null
-  outcome: string
-  body: string
-  signature: string | null
-}
-
 export class PostgresAuditStore implements AuditStore {
   readonly #db: AnyDatabase
   readonly #inCall: boolean
   readonly #keys: ChainKeys
   readonly #chains: SegmentChains
   readonly #queues = new Map<string, ChainQueue>()
+  readonly #backlog: AuditBacklog | null
 
   constructor(options: PostgresAuditStoreOptions) {
     if (options === null || typeof options !== 'object' || options.db === undefined) {
@@ -144,6 +117,29 @@ export class PostgresAuditStore implements AuditStore {
     this.#inCall = options.writesInCallTransaction ?? true
     this.#keys = chainKeys(options)
     this.#chains = new SegmentChains(this.#keys)
+    const durability = options.durability ?? 'batched'
+    if (durability !== 'batched' && durability !== 'per-call') {
+      throw new TypeError("durability must be 'per-call' or 'batched'")
+    }
+    const flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS
+    const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING
+    if (!Number.isFinite(flushIntervalMs) || flushIntervalMs < 0) {
+      throw new RangeError('flushIntervalMs must be a finite number ≥ 0')
+    }
+    if (!Number.isSafeInteger(maxPending) || maxPending <= 0) {
+      throw new RangeError('maxPending must be a positive integer')
+    }
+    this.#backlog =
+      durability === 'per-call'
+        ? null
+        : new AuditBacklog(
+            {
+              isHeld: (chain) => this.#queues.get(chain)?.busy === true,
+              seal: (draft, at) => this.#chains.seal(draft, at),
+              insert: (entries) => insertRows(this.#db, entries),
+            },
+            { flushIntervalMs, maxPending, batchSize: MAX_BATCH, retryMs: RETRY_MS },
+          )
   }
 
   async stage(draft: AuditRecordDraft, trx?: unknown): Promise<StagedAudit> {
@@ -190,8 +186,37 @@ export class PostgresAuditStore implements AuditStore {
     })
   }
 
+  /**
+   * `append` without handing the record back (what the toolset uses for calls that change nothing): with
+   * batched durability it returns once the record is accepted, and the record is stored off the call's path.
+   */
+  async record(draft: AuditRecordDraft): Promise<void> {
+    // A draft that could not be sealed later the way it would be now is appended at once (and rejects the same).
+    if (this.#backlog === null || !isDeferrable(draft)) await this.append(draft)
+    else await this.#backlog.accept(chainKeyOf(this.#chains.segment, draft.tenantId), draft)
+  }
+
+  /** Stores every record accepted so far (batched durability); rejects when that fails. */
+  async flush(): Promise<void> {
+    await this.#backlog?.flush()
+  }
+
+  /**
+   * Stores every accepted record and refuses new ones (batched durability; call it on shutdown). Does not
+   * close `db`.
+   */
+  async close(): Promise<void> {
+    await this.#backlog?.close()
+  }
+
+  /** Records accepted and not stored yet (batched durability). */
+  get pending(): number {
+    return this.#backlog?.pending ?? 0
+  }
+
   async query(filter?: AuditQuery): Promise<AuditRecord[]> {
     const q = normalizeAuditQuery(filter)
+    await this.flush()
     const result = await sql<{ body: string }>`select body from tessera_audit where ${where(q)}
       order by ts desc, chain collate "C" desc, seq desc limit ${q.limit} offset ${q.offset}`.execute(
       this.#db,
@@ -201,6 +226,7 @@ export class PostgresAuditStore implements AuditStore {
 
   async count(filter?: AuditFilter): Promise<number> {
     const f = normalizeAuditFilter(filter)
+    await this.flush()
     const result = await sql<{
       n: string | number
     }>`select count(*) as n from tessera_audit where ${where(f)}`.execute(this.#db)
@@ -209,6 +235,7 @@ export class PostgresAuditStore implements AuditStore {
 
   async deleteBefore(before: Date | string, options: RetentionOptions = {}): Promise<RetentionResult> {
     const { from: cutoff } = normalizeAuditFilter({ from: before })
+    await this.flush()
     return this.#db.transaction().execute(async (trx) => {
       // Per chain, only the records before its first record at or after the cutoff: what remains of a chain is
       // always contiguous, even if a clock went backwards.
@@ -238,6 +265,7 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async verify(): Promise<AuditVerification> {
+    await this.flush()
     const cutRows = await sql<{
       chain: string
       seq: string | number
@@ -318,7 +346,10 @@ export class PostgresAuditStore implements AuditStore {
     }
     queue.busy = false
     if (queue.waiting.length > 0) void this.#pump(chain, queue)
-    else this.#queues.delete(chain)
+    else {
+      this.#queues.delete(chain)
+      this.#backlog?.released()
+    }
   }
 
   /** Writes the waiting appends of one chain in batches, one INSERT each, while nothing else holds the chain. */
@@ -350,53 +381,4 @@ export class PostgresAuditStore implements AuditStore {
     }
     this.#release(chain, queue)
   }
-}
-
-async function insertRows(db: AnyDatabase, entries: readonly ChainedRecord[]): Promise<void> {
-  const values = entries.map((e) => {
-    const r = e.record
-    return sql`(${e.chain}, ${e.seq}, ${r.id}, ${r.timestamp}, ${r.tenantId}, ${r.userId}, ${r.tool}, ${r.model},
-      ${r.outcome}, ${JSON.stringify(r)}, ${e.signature})`
-  })
-  await sql`insert into tessera_audit (chain, seq, id, ts, tenant_id, user_id, tool, model, outcome, body, signature)
-    values ${sql.join(values)}`.execute(db)
-}
-
-function where(f: NormalizedAuditFilter): RawBuilder<unknown> {
-  const parts: RawBuilder<unknown>[] = [sql`true`]
-  if (f.tenantId !== undefined) parts.push(sql`tenant_id = ${f.tenantId}`)
-  if (f.userId !== undefined) parts.push(sql`user_id = ${f.userId}`)
-  if (f.tool !== undefined) parts.push(sql`tool = ${f.tool}`)
-  if (f.model !== undefined) parts.push(sql`model = ${f.model}`)
-  if (f.outcome !== undefined) parts.push(sql`outcome = ${f.outcome}`)
-  if (f.from !== undefined) parts.push(sql`ts >= ${f.from}`)
-  if (f.to !== undefined) parts.push(sql`ts <= ${f.to}`)
-  return sql.join(parts, sql` and `)
-}
-
-function toEntry(row: StoredRow): ChainedRecord {
-  return {
-    chain: row.chain,
-    seq: Number(row.seq),
-    record: JSON.parse(row.body) as AuditRecord,
-    signature: row.signature,
-  }
-}
-
-/** The indexed columns say what the record says (an edit of a column alone is an edit too). */
-function columnsMatch(row: StoredRow, r: AuditRecord): boolean {
-  const ts = row.ts instanceof Date ? row.ts : new Date(row.ts)
-  return (
-    row.id === r.id &&
-    ts.getTime() === Date.parse(r.timestamp) &&
-    row.tenant_id === r.tenantId &&
-    row.user_id === r.userId &&
-    row.tool === r.tool &&
-    row.model === r.model &&
-    row.outcome === r.outcome
-  )
-}
-
-function byChainThenSeq(a: ChainedRecord, b: ChainedRecord): number {
-  return a.chain === b.chain ? a.seq - b.seq : a.chain < b.chain ? -1 : 1
 }

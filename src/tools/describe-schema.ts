@@ -90,7 +90,7 @@ export function describeSchema(bound: BoundPolicy, principal: Principal, only?: 
     const agg = model.policy.aggregations
     out[model.name] = {
       ...(model.policy.description === undefined ? {} : { description: model.policy.description }),
-      // A denied key column must be as invisible as every other denied field (DESIGN §3): not even its name.
+      // A denied key column must be as invisible as every other denied field (docs/contract.md §3): not even its name.
       primaryKey: model.primaryKey.filter((k) => model.fields[k]?.rule.action !== 'deny'),
       fields,
       relations,

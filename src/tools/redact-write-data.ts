@@ -1,5 +1,5 @@
 /**
- * Writable masked and hashed fields (DESIGN §3, `writable: true`) accept a value the caller can only ever read
+ * Writable masked and hashed fields (docs/contract.md §3, `writable: true`) accept a value the caller can only ever read
  * back transformed. That value must not surface in clear anywhere else either: the audit's sanitiser redacts
  * every non-allow field by name, and a pending approval's arguments carry it masked (or as `[hashed]`). The approval is still bound to the
  * hash of the clear arguments, so the approved write is exactly the submitted one.

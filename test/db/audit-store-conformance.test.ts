@@ -107,30 +107,102 @@ describeEachDatabase('PostgresAuditStore', (db) => {
     expect(auditTableSql).not.toMatch(/\$\d/)
   })
 
-  auditStoreConformance('postgres', async (signing?: AuditSigningOptions) => {
+  async function rewriteStored(edit: (entries: ChainedRecord[]) => ChainedRecord[]): Promise<void> {
+    const admin = db().admin
+    const rows = await sql<{ chain: string; seq: string; body: string; signature: string | null }>`
+      select chain, seq, body, signature from tessera_audit order by chain, seq`.execute(admin)
+    const entries = rows.rows.map((r) => ({
+      chain: r.chain,
+      seq: Number(r.seq),
+      record: JSON.parse(r.body),
+      signature: r.signature,
+    }))
+    await sql`delete from tessera_audit`.execute(admin)
+    for (const e of edit(entries)) {
+      const r = e.record
+      await sql`insert into tessera_audit (chain, seq, id, ts, tenant_id, user_id, tool, model, outcome, body, signature)
+        values (${e.chain}, ${e.seq}, ${r.id}, ${r.timestamp}, ${r.tenantId}, ${r.userId}, ${r.tool}, ${r.model},
+          ${r.outcome}, ${JSON.stringify(r)}, ${e.signature})`.execute(admin)
+    }
+  }
+
+  for (const durability of ['batched', 'per-call'] as const) {
+    auditStoreConformance(`postgres ${durability}`, async (signing?: AuditSigningOptions) => {
+      await sql`truncate tessera_audit, tessera_audit_cuts`.execute(db().admin)
+      const store = new PostgresAuditStore({ db: db().admin, durability, ...signing })
+      return { store, rewrite: rewriteStored }
+    })
+  }
+
+  const stored = async () =>
+    (await sql<{ n: number }>`select count(*)::int as n from tessera_audit`.execute(db().admin)).rows[0]?.n
+
+  it('batched: answers record() before storing, then stores in one flush; close() stores the rest and refuses more', async () => {
+    await sql`truncate tessera_audit, tessera_audit_cuts`.execute(db().admin)
+    const store = new PostgresAuditStore({ db: db().admin, flushIntervalMs: 60_000 })
+    for (let i = 0; i < 3; i++) await store.record(auditDraft({ requestId: `b${i}` }))
+    expect(store.pending).toBe(3)
+    expect(await stored()).toBe(0)
+    await store.record(auditDraft({ requestId: 'b3', tenantId: 'tenant-b' }))
+    await store.close()
+    expect(store.pending).toBe(0)
+    expect(await stored()).toBe(4)
+    await expect(store.record(auditDraft())).rejects.toThrow(/closed/)
+    expect(await store.verify()).toMatchObject({ ok: true, records: 4, chains: 2, breaks: [] })
+    expect((await store.query({ tenantId: 'tenant-a' })).map((r) => r.requestId)).toEqual(['b2', 'b1', 'b0'])
+  })
+
+  it('batched: flushes by itself within the interval, and waits for a flush beyond maxPending', async () => {
+    await sql`truncate tessera_audit, tessera_audit_cuts`.execute(db().admin)
+    const timed = new PostgresAuditStore({ db: db().admin, flushIntervalMs: 5 })
+    await timed.record(auditDraft())
+    for (let i = 0; i < 200 && (await stored()) === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(await stored()).toBe(1)
+    const bounded = new PostgresAuditStore({ db: db().admin, flushIntervalMs: 60_000, maxPending: 2 })
+    await bounded.record(auditDraft())
+    expect(bounded.pending).toBe(1)
+    await bounded.record(auditDraft())
+    expect(bounded.pending).toBe(0)
+    expect(await stored()).toBe(3)
+  })
+
+  it('batched: a failed INSERT keeps its records and refuses new ones until a retry stores them', async () => {
     const admin = db().admin
     await sql`truncate tessera_audit, tessera_audit_cuts`.execute(admin)
-    const store = new PostgresAuditStore({ db: admin, ...signing })
-    return {
-      store,
-      async rewrite(edit) {
-        const rows = await sql<{ chain: string; seq: string; body: string; signature: string | null }>`
-          select chain, seq, body, signature from tessera_audit order by chain, seq`.execute(admin)
-        const entries = rows.rows.map((r) => ({
-          chain: r.chain,
-          seq: Number(r.seq),
-          record: JSON.parse(r.body),
-          signature: r.signature,
-        }))
-        await sql`delete from tessera_audit`.execute(admin)
-        for (const e of edit(entries)) {
-          const r = e.record
-          await sql`insert into tessera_audit (chain, seq, id, ts, tenant_id, user_id, tool, model, outcome, body, signature)
-            values (${e.chain}, ${e.seq}, ${r.id}, ${r.timestamp}, ${r.tenantId}, ${r.userId}, ${r.tool}, ${r.model},
-              ${r.outcome}, ${JSON.stringify(r)}, ${e.signature})`.execute(admin)
-        }
-      },
+    const store = new PostgresAuditStore({ db: admin, flushIntervalMs: 60_000 })
+    await store.record(auditDraft({ requestId: 'kept-1' }))
+    await sql`alter table tessera_audit rename to tessera_audit_away`.execute(admin)
+    try {
+      await expect(store.flush()).rejects.toThrow(/cannot store/)
+      await expect(store.record(auditDraft({ requestId: 'refused' }))).rejects.toThrow(/cannot store/)
+      expect(store.pending).toBe(1)
+    } finally {
+      await sql`alter table tessera_audit_away rename to tessera_audit`.execute(admin)
     }
+    await store.flush()
+    await store.record(auditDraft({ requestId: 'kept-2' }))
+    expect((await store.query()).map((r) => r.requestId)).toEqual(['kept-2', 'kept-1'])
+    expect(await store.verify()).toMatchObject({ ok: true, records: 2, breaks: [] })
+  })
+
+  it('batched: a record waits for its chain while a staged write holds it, and the chain follows what committed', async () => {
+    const admin = db().admin
+    await sql`truncate tessera_audit, tessera_audit_cuts`.execute(admin)
+    const store = new PostgresAuditStore({ db: admin, flushIntervalMs: 0 })
+    await expect(
+      admin.transaction().execute(async (trx) => {
+        const staged = await store.stage(auditDraft({ requestId: 'rolled-back' }), trx)
+        await store.record(auditDraft({ requestId: 'read-meanwhile' }))
+        await new Promise((r) => setTimeout(r, 20))
+        expect(store.pending).toBe(1)
+        await staged.abort()
+        throw new Error('write failed')
+      }),
+    ).rejects.toThrow('write failed')
+    await store.flush()
+    const [only] = await store.query()
+    expect(only).toMatchObject({ requestId: 'read-meanwhile', prevHash: null })
+    expect(await store.verify()).toMatchObject({ ok: true, records: 1 })
   })
 
   it('reports an edit of an indexed column alone, which would misdirect queries', async () => {

@@ -67,7 +67,8 @@ describeEachDatabase('audit wiring', (db) => {
 
   it('commits a write and its record in one transaction, and neither when the commit fails', async () => {
     // The toolset's own connection writes the audit (INSERT is all the application role may do there).
-    const h = await toolsetFor(db(), policy, { audit: new PostgresAuditStore({ db: db().app }) })
+    const store = new PostgresAuditStore({ db: db().app })
+    const h = await toolsetFor(db(), policy, { audit: store })
     await h.toolset.update(as(ALICE, 'wired-ok'), { model: 'Order', id: ORDER_A1, data: { status: 'wired' } })
     const [ok] = await reader.query({ tool: 'db_update', outcome: 'success' })
     expect(ok).toMatchObject({ requestId: 'wired-ok', affectedRows: 1, tenantId: ALICE.tenantId })
@@ -81,6 +82,8 @@ describeEachDatabase('audit wiring', (db) => {
     )
     expect(failed.code).toBe('INTERNAL_ERROR')
     expect(await rowJson(db(), 'orders', ORDER_A2)).toBe(before)
+    // The failure record is a call that changed nothing: batched, so stored by the next flush.
+    await store.flush()
     const records = await reader.query({ tool: 'db_update' })
     expect(records.filter((r) => r.requestId === 'wired-fail').map((r) => r.outcome)).toEqual(['error'])
     // The rolled-back record left no hole: the chain continues from the last committed record.
@@ -98,9 +101,13 @@ describeEachDatabase('audit wiring', (db) => {
 
   it('fails writes (no change) and reads (closed) when the audit table is gone; open mode answers reads', async () => {
     const logs = captureLogs()
-    const closed = await toolsetFor(db(), policy, { audit: new PostgresAuditStore({ db: db().app }) })
+    const batchedStore = new PostgresAuditStore({ db: db().app, flushIntervalMs: 60_000 })
+    const batched = await toolsetFor(db(), policy, { audit: batchedStore })
+    const closed = await toolsetFor(db(), policy, {
+      audit: new PostgresAuditStore({ db: db().app, durability: 'per-call' }),
+    })
     const open = await toolsetFor(db(), policy, {
-      audit: new PostgresAuditStore({ db: db().app }),
+      audit: new PostgresAuditStore({ db: db().app, durability: 'per-call' }),
       auditFailure: 'open',
       logger: logs.logger,
     })
@@ -117,6 +124,12 @@ describeEachDatabase('audit wiring', (db) => {
       expect((await errorOf(closed.toolset.get(as(ALICE), { model: 'Order', id: ORDER_A1 }))).code).toBe(
         'INTERNAL_ERROR',
       )
+      // Batched durability: the read answered before its flush; from the failed flush on, reads fail closed.
+      await batched.toolset.get(as(ALICE, 'accepted'), { model: 'Order', id: ORDER_A1 })
+      await expect(batchedStore.flush()).rejects.toThrow()
+      expect((await errorOf(batched.toolset.get(as(ALICE), { model: 'Order', id: ORDER_A1 }))).code).toBe(
+        'INTERNAL_ERROR',
+      )
       const answered = await open.toolset.get(as(ALICE, 'open-read'), { model: 'Order', id: ORDER_A1 })
       expect(answered.row?.['id']).toBe(ORDER_A1)
       expect(logs.parsed()).toContainEqual(
@@ -129,12 +142,19 @@ describeEachDatabase('audit wiring', (db) => {
     } finally {
       await sql`alter table tessera_audit_away rename to tessera_audit`.execute(db().admin)
     }
+    // Back: the kept record is stored by the retry, and reads are answered again.
+    await batchedStore.flush()
+    await batched.toolset.get(as(ALICE, 'after'), { model: 'Order', id: ORDER_A1 })
+    await batchedStore.close()
+    const requests = (await reader.query({ tool: 'db_get' })).map((r) => r.requestId)
+    expect(requests).toEqual(expect.arrayContaining(['accepted', 'after']))
   })
 
   it('never stores or logs a secret: filter operands on denied fields, secret-looking keys, denied write data', async () => {
     const logs = captureLogs()
     const memory = new MemoryAuditStore()
-    const stores = [memory, new PostgresAuditStore({ db: db().app })]
+    const postgres = new PostgresAuditStore({ db: db().app })
+    const stores = [memory, postgres]
     for (const audit of stores) {
       const h = await toolsetFor(db(), policy, { audit, logger: logs.logger })
       const probe = await h.toolset.call(as(ALICE, 'probe'), 'db_query', {
@@ -155,6 +175,7 @@ describeEachDatabase('audit wiring', (db) => {
         limit: 1,
       })
     }
+    await postgres.flush()
     const stored = [
       JSON.stringify(memory.all()),
       (await sql<{ body: string }>`select body from tessera_audit`.execute(db().admin)).rows

@@ -369,7 +369,7 @@ describeEachDatabase('executor', (db) => {
   })
 })
 
-// Faults PGlite cannot produce: it ignores statement_timeout and has no backend to terminate (THREATS 8, 12).
+// Faults PGlite cannot produce: it ignores statement_timeout and has no backend to terminate (docs/threats.md facts 8 and 12).
 if (availableDatabases().includes('postgres')) {
   describe('executor faults [postgres only]', () => {
     let database: TestDatabase

@@ -411,7 +411,7 @@ describeEachDatabase(
 
     it.each<[string, PolicyInput['models'][string], Principal, readonly number[]]>([
       [
-        'DESIGN shared-resources pattern with a restrictive rule and soft delete',
+        'contract shared-resources pattern with a restrictive rule and soft delete',
         {
           table: 'vis_rows',
           defaultFieldAction: 'allow',

@@ -186,6 +186,28 @@ export function auditStoreConformance(name: string, factory: AuditStoreFactory):
       for (let i = 1; i < chainA.length; i++) expect(chainA[i]?.prevHash).toBe(chainA[i - 1]?.hash)
     })
 
+    it('keeps a record accepted by record() like an appended one: same chain, in query, count and verify', async () => {
+      const { store } = await factory()
+      const accept = (d: AuditRecordDraft) =>
+        store.record ? store.record(d) : store.append(d).then(() => undefined)
+      await accept(auditDraft({ requestId: 'r1' }))
+      await store.append(auditDraft({ requestId: 'a2' }))
+      await Promise.all([
+        accept(auditDraft({ requestId: 'r3' })),
+        accept(auditDraft({ requestId: 'r4', tenantId: 'tenant-b' })),
+      ])
+      expect(await store.count()).toBe(4)
+      expect((await store.query({ tenantId: 'tenant-a' })).map((r) => r.requestId).sort()).toEqual([
+        'a2',
+        'r1',
+        'r3',
+      ])
+      expect(await store.verify()).toMatchObject({ ok: true, records: 4, chains: 2, breaks: [] })
+      // Refused like append: a value sealing cannot serialise.
+      await expect(accept(auditDraft({ before: { total: 10n } }))).rejects.toThrow()
+      expect(await store.verify()).toMatchObject({ ok: true, records: 4 })
+    })
+
     it('rejects a record it cannot store and keeps the chain valid', async () => {
       const { store } = await factory()
       await store.append(auditDraft({ requestId: 'ok-1' }))

@@ -25,7 +25,7 @@ function parsed(text: string): ConditionNode {
   return result.node
 }
 
-describe('tryParseCondition accepts the condition language of DESIGN §3', () => {
+describe('tryParseCondition accepts the condition language of docs/contract.md §3', () => {
   it.each<[string, ConditionNode]>([
     ["status = 'open'", cmp(field('status'), '=', lit('open'))],
     ['total != 10', cmp(field('total'), '!=', lit(10))],

@@ -1,5 +1,5 @@
 /**
- * The row-policy condition language as data (DESIGN §3). Immutable, `kind`-tagged nodes; the parser builds
+ * The row-policy condition language as data (docs/contract.md §3). Immutable, `kind`-tagged nodes; the parser builds
  * them once at load time; the in-memory evaluator (src/policy/condition/evaluate-condition.ts) and the SQL
  * compiler (src/sql/print-condition.ts) are both exhaustive switches over `kind`, so a new node kind
  * fails to compile until both handle it.

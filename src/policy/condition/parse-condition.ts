@@ -1,5 +1,5 @@
 /**
- * Recursive-descent parser of the row-policy condition language (DESIGN §3). Conditions are parsed once, at
+ * Recursive-descent parser of the row-policy condition language (docs/contract.md §3). Conditions are parsed once, at
  * policy load time, into frozen AST nodes; every error names its 0-based position (a UTF-16 offset).
  *
  *   or-expr   := and-expr (OR and-expr)*
