@@ -12,7 +12,7 @@ import { pino, type Logger } from 'pino'
 import { parseRunContext, type Principal } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import { createPgliteDatabase, createPostgresDatabase, probeDatabase } from '../executor/index.ts'
-import { createMcpServer, loadAuthConfig, type ListeningServer, type TesseraMcpServer } from '../mcp/index.ts'
+import { createMcpServer, type ListeningServer, type TesseraMcpServer } from '../mcp/index.ts'
 import { loadPolicyFile } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import { ensureApprovalTable, PostgresApprovalStore, type ApprovalStore } from '../stores/index.ts'
@@ -173,12 +173,14 @@ export async function startServe(options: ServeOptions): Promise<ServingHandle> 
     }
     const configured = options.principal === undefined ? undefined : parsePrincipalOption(options.principal)
     const principal = configured ?? (options.demo === true ? DEMO_PRINCIPAL : undefined)
-    const auth = options.auth === undefined ? undefined : await loadAuthConfig(options.auth)
     const mcp = await createMcpServer({
       toolset,
       db,
       logger,
-      ...(auth === undefined ? {} : { auth, baseDir: dirname(resolve(options.auth ?? '.')) }),
+      // Re-read on change: `tessera api-key revoke` takes effect on the key's next call.
+      ...(options.auth === undefined
+        ? {}
+        : { authFile: options.auth, baseDir: dirname(resolve(options.auth)) }),
       ...(options.dev === true ? { dev: { principal: requirePrincipal(principal) } } : {}),
     })
     closers.push(() => mcp.close())
