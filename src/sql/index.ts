@@ -36,5 +36,5 @@ export {
   writeCheckPredicate,
 } from './print-write.ts'
 export type { WriteRow } from './print-write.ts'
-export { MAX_STATEMENT_TEMPLATES, compileGet, compileQuery } from './statement-cache.ts'
+export { MAX_STATEMENT_TEMPLATES, compileAggregate, compileGet, compileQuery } from './statement-cache.ts'
 export { ORACLE_JSON_COLUMN, printOracleRead } from './print-oracle-read.ts'

@@ -6,7 +6,7 @@ import type { CompiledQuery } from 'kysely'
 import type { RunContext } from '../context/index.ts'
 import { budgetExceeded, notFound, TesseraError, validationError } from '../errors/index.ts'
 import { toJsonSafe, estimateCost, shapeRows, type Row } from '../executor/index.ts'
-import { printAggregate, AGGREGATE_VALUE, orderKeySources, compileGet, compileQuery } from '../sql/index.ts'
+import { AGGREGATE_VALUE, orderKeySources, compileAggregate, compileGet, compileQuery } from '../sql/index.ts'
 import {
   cursorBinding,
   databaseEnforcedRead,
@@ -204,7 +204,7 @@ export async function runAggregate(
     ctx,
     requestId,
     plan.budget,
-    printAggregate(runtime.db, statementPlan(runtime, plan)).compile() as CompiledQuery<Row>,
+    compileAggregate<Row>(runtime.db, statementPlan(runtime, plan)),
   )
   // Counts are exact integers: return them as numbers while they fit, as strings beyond 2^53.
   const convert = (v: unknown): string | number | null => {
