@@ -1,14 +1,14 @@
 /**
  * A domain tool: an application's own typed tool next to the generic ones. Its handler reads through the
  * data API bound to the caller, so it is scoped, policy-checked and audited like any agent call — and it can
- * never see another tenant's rows. Run with `npx tsx examples/domain-tool.ts`.
+ * never see another tenant's rows. Run with `npx tsx --conditions=tessera-source examples/domain-tool.ts`
+ * (embedded), or with `DATABASE_URL` set to a PostgreSQL database holding the SaaS fixture.
  */
 import { z } from 'zod'
-import { saasFixtureSql } from '../src/cli/saas-fixture.ts'
-import { createPgliteDatabase, createToolset, loadPolicyFile } from '../src/index.ts'
+import { createToolset, loadPolicyFile } from 'tessera-db'
+import { openExampleDatabase } from './example-database.ts'
 
-const database = await createPgliteDatabase()
-await database.pglite.exec(saasFixtureSql())
+const database = await openExampleDatabase()
 const toolset = await createToolset({
   db: database.db,
   policy: await loadPolicyFile(new URL('../policies/demo.yaml', import.meta.url).pathname),

@@ -1,12 +1,12 @@
 /**
  * Quick start on the embedded database: load the SaaS fixture into PGlite, bind a policy written inline, and
- * read as one tenant. Run with `npx tsx examples/embedded-quickstart.ts`; type-checked by `npm run typecheck`.
+ * read as one tenant. Run with `npx tsx --conditions=tessera-source examples/embedded-quickstart.ts`
+ * (`DATABASE_URL` set: the same on PostgreSQL); type-checked by `npm run typecheck`.
  */
-import { saasFixtureSql } from '../src/cli/saas-fixture.ts'
-import { createPgliteDatabase, createToolset, definePolicy } from '../src/index.ts'
+import { createToolset, definePolicy } from 'tessera-db'
+import { openExampleDatabase } from './example-database.ts'
 
-const database = await createPgliteDatabase()
-await database.pglite.exec(saasFixtureSql())
+const database = await openExampleDatabase()
 
 const policy = definePolicy({
   models: {

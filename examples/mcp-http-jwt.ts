@@ -2,19 +2,18 @@
  * An MCP client over Streamable HTTP with a JWT: the server verifies the token (issuer, audience, algorithm,
  * expiry) and acts as the tenant named in its claims. Runs on the embedded demo database; in production the
  * token comes from your identity provider and the server from `tessera serve --http HOST:PORT --auth auth.yaml`.
- * Run with `npx tsx examples/mcp-http-jwt.ts`.
+ * Run with `npx tsx --conditions=tessera-source examples/mcp-http-jwt.ts` (embedded, or `DATABASE_URL`).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { SignJWT } from 'jose'
 import { pino } from 'pino'
-import { saasFixtureSql } from '../src/cli/saas-fixture.ts'
-import { createPgliteDatabase, createToolset, loadPolicyFile } from '../src/index.ts'
-import { createMcpServer, parseAuthConfig } from '../src/mcp/index.ts'
+import { createToolset, loadPolicyFile } from 'tessera-db'
+import { createMcpServer, parseAuthConfig } from 'tessera-db/mcp'
+import { openExampleDatabase } from './example-database.ts'
 
 process.env['EXAMPLE_JWT_SECRET'] ??= 'example-hs256-secret-change-me-0123456789'
-const database = await createPgliteDatabase()
-await database.pglite.exec(saasFixtureSql())
+const database = await openExampleDatabase()
 const toolset = await createToolset({
   db: database.db,
   policy: await loadPolicyFile(new URL('../policies/demo.yaml', import.meta.url).pathname),

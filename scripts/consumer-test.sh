@@ -2,7 +2,9 @@
 # The package as a stranger gets it: build, `npm pack`, install the tarball into an empty app and use it there.
 #   1. without the optional peer @electric-sql/pglite: the package imports; the embedded engine names what to install;
 #   2. with it: a plain .mjs app queries PGlite; a .ts consumer type-checks under the config `tsc --init` writes;
-#   3. the installed `tessera` command: --version, demo --json.
+#   3. the installed `tessera` command: --version, demo --json;
+#   4. with TESSERA_TEST_DATABASE_URL set: `tessera init` on a sample schema (examples/init-sample-schema.sql) in a
+#      fresh database, and `tessera check` accepts what it wrote.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -48,4 +50,15 @@ const lines = require('fs').readFileSync('demo.jsonl', 'utf8').trim().split('\n'
 const last = lines.at(-1)
 if (!last.audit || last.audit.records < 8) { console.error('demo --json ended with', last); process.exit(1) }
 "
+if [ -n "${TESSERA_TEST_DATABASE_URL:-}" ]; then
+  echo "== tessera init on a sample schema, then tessera check"
+  base="${TESSERA_TEST_DATABASE_URL%/*}"
+  sample="tessera_init_sample_$$"
+  psql "$TESSERA_TEST_DATABASE_URL" -v ON_ERROR_STOP=1 -q -c "create database ${sample}"
+  trap 'psql "$TESSERA_TEST_DATABASE_URL" -q -c "drop database if exists ${sample} with (force)" || true; rm -rf "$app"' EXIT
+  psql "$base/$sample" -v ON_ERROR_STOP=1 -q -f "$root/examples/init-sample-schema.sql"
+  npx --no-install tessera init --db "$base/$sample" --out tracker.yaml
+  grep -q 'token_secret: deny' tracker.yaml
+  npx --no-install tessera check tracker.yaml --database-url "$base/$sample"
+fi
 echo "consumer test passed (tessera-db@$version)"

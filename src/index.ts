@@ -31,6 +31,10 @@ export type {
   TypedRow,
   TypedToolset,
   TypedToolsetOptions,
+  TypedCreateArgs,
+  TypedUpdateArgs,
+  TypedWriteData,
+  WritableField,
 } from './tools/index.ts'
 export type { EnforcementMode } from './executor/index.ts'
 export {

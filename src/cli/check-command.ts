@@ -4,12 +4,12 @@
  * src/rls/check-rls-posture.ts) as a table, or JSON with `--json`. Exit code 0 when valid, 1 when the policy
  * is invalid or the posture has an error, 2 when the check itself failed.
  */
-import { createPostgresDatabase, serverVersion } from '../executor/index.ts'
+import { createPostgresDatabase, probeDatabase } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
 import { bindPolicy, loadPolicyFile, type RowPolicy } from '../policy/index.ts'
 import { generateRls, inspectRlsPosture, type PostureReport } from '../rls/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
-import { EXIT_CODES, type CliOutput, type ExitCode } from './cli-output.ts'
+import { EXIT_CODES, plural, type CliOutput, type ExitCode } from './cli-output.ts'
 import { openDemoDatabase } from './demo-database.ts'
 import { DEMO_APP_ROLE } from './saas-fixture.ts'
 
@@ -36,7 +36,7 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
       close = database.close
       db = database.db
       schema = await output.phase('Introspect the database', async () => {
-        await serverVersion(database.db)
+        await probeDatabase(database.db)
         return introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
       })
     } else {
@@ -91,6 +91,7 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
       const code = error.code === 'POLICY_INVALID' ? EXIT_CODES.invalid : EXIT_CODES.environment
       output.data({ ok: false, error: error.toJSON() })
       output.problem(`${output.paint.fail('✘')} ${error.code}: ${error.message}`)
+      for (const hint of error.hints) output.problem(`  hint: ${hint}`)
       return code
     }
     const message = error instanceof Error ? error.message : String(error)
@@ -113,11 +114,6 @@ function printPosture(report: PostureReport, output: CliOutput): void {
   for (const f of report.findings) {
     output.say(`  ${f.severity.padEnd(7)} ${f.code.padEnd(28)} ${(f.table ?? '-').padEnd(24)} ${f.message}`)
   }
-}
-
-/** "1 model", "8 models". */
-export function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`
 }
 
 /** What a row policy does to visibility, in the words a policy author needs (docs/contract.md §3). */

@@ -148,3 +148,8 @@ export function memoryCliOutput(flags: { readonly json?: boolean; readonly verbo
   })
   return { output, stdout, stderr }
 }
+
+/** "1 model", "8 models". */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
+}

@@ -20,6 +20,7 @@ import {
   summaryLines,
   type EvalRunOptions,
 } from '../eval/index.ts'
+import { registerReplayCommand } from './replay-command.ts'
 import { EXIT_CODES, processCliOutput, type CliOutput, type ExitCode } from './cli-output.ts'
 
 export interface EvalCommandOptions {
@@ -197,7 +198,7 @@ interface EvalFlags {
 
 /** Adds `tessera eval` to the program (main.ts loads this module only when the command runs). */
 export function registerEvalCommand(program: Command): Command {
-  return program
+  const command = program
     .command('eval')
     .description(
       'Run eval suites (evals/*.yaml), a generated isolation suite and a fuzz run against a policy',
@@ -224,4 +225,6 @@ export function registerEvalCommand(program: Command): Command {
         ...(tty ? { progress: (text: string) => process.stderr.write(`\r\u001b[2K${text}`) } : {}),
       })
     })
+  registerReplayCommand(command)
+  return command
 }

@@ -7,11 +7,11 @@
  */
 import { open } from 'node:fs/promises'
 import { parse } from 'yaml'
-import { createPostgresDatabase, serverVersion } from '../executor/index.ts'
+import { createPostgresDatabase, probeDatabase } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
 import { bindPolicy, parsePolicy } from '../policy/index.ts'
 import { introspectSchema, type DbSchema } from '../schema/index.ts'
-import { EXIT_CODES, type CliOutput, type ExitCode } from './cli-output.ts'
+import { EXIT_CODES, plural, type CliOutput, type ExitCode } from './cli-output.ts'
 import { openDemoDatabase } from './demo-database.ts'
 import { DEMO_APP_ROLE } from './saas-fixture.ts'
 import { starterPolicy, TEMPLATE_POLICY, type StarterPolicy } from './starter-policy.ts'
@@ -88,11 +88,13 @@ export async function runInit(options: InitOptions): Promise<ExitCode> {
   if (starter === null) {
     output.say(`${output.paint.ok('✔')} wrote the template policy ${out} (no database given; use --db URL)`)
   } else {
-    output.say(`${output.paint.ok('✔')} wrote ${out}: ${starter.models.length} models, writes disabled`)
+    output.say(
+      `${output.paint.ok('✔')} wrote ${out}: ${plural(starter.models.length, 'model')}, writes disabled`,
+    )
     for (const m of starter.models) output.say(`  ${m.name} → ${m.table} ${output.paint.dim(`(${m.kind})`)}`)
     for (const s of starter.skipped) output.say(`  ${output.paint.dim(`skipped ${s.table}: ${s.reason}`)}`)
     if (starter.review.length > 0) {
-      output.say(`Review ${starter.review.length} decision(s) marked REVIEW in the file, then run:`)
+      output.say(`Review ${plural(starter.review.length, 'decision')} marked REVIEW in the file, then run:`)
     } else {
       output.say('Review the file, then run:')
     }
@@ -108,7 +110,7 @@ async function readSchema(options: InitOptions): Promise<{ schema: DbSchema; sou
     const database = createPostgresDatabase(options.databaseUrl)
     try {
       const schema = await output.phase('Introspect the database', async () => {
-        await serverVersion(database.db)
+        await probeDatabase(database.db)
         return introspectSchema(database.db, {
           ...introspect,
           ...(options.role === undefined ? {} : { role: options.role }),

@@ -5,7 +5,7 @@
  * command never changes the database. Exit 0 on success, 1 when the policy is invalid, 2 when generation failed.
  */
 import type { Command } from 'commander'
-import { createPgliteDatabase, createPostgresDatabase, serverVersion } from '../executor/index.ts'
+import { createPgliteDatabase, createPostgresDatabase, probeDatabase } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
 import { bindPolicy, loadPolicyFile } from '../policy/index.ts'
 import { generateRls, rlsScript } from '../rls/index.ts'
@@ -31,7 +31,7 @@ export async function runRlsGenerate(options: RlsGenerateOptions): Promise<numbe
     if (options.databaseUrl) {
       const database = createPostgresDatabase(options.databaseUrl)
       close = database.close
-      await serverVersion(database.db)
+      await probeDatabase(database.db)
       schema = await introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
     } else {
       const database = await createPgliteDatabase()

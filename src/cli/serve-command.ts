@@ -11,11 +11,12 @@ import { fileURLToPath } from 'node:url'
 import { pino, type Logger } from 'pino'
 import { parseRunContext, type Principal } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
-import { createPgliteDatabase, createPostgresDatabase } from '../executor/index.ts'
+import { createPgliteDatabase, createPostgresDatabase, probeDatabase } from '../executor/index.ts'
 import { createMcpServer, loadAuthConfig, type ListeningServer, type TesseraMcpServer } from '../mcp/index.ts'
 import { loadPolicyFile } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import { ensureApprovalTable, PostgresApprovalStore, type ApprovalStore } from '../stores/index.ts'
+import { recordingFile, recordingToolset } from '../eval/index.ts'
 import { createToolset, type Toolset } from '../tools/index.ts'
 import { DEMO_APP_ROLE, saasFixtureSql } from './saas-fixture.ts'
 
@@ -42,6 +43,8 @@ export interface ServeOptions {
   readonly role?: string
   /** Where approvals live (default: the `tessera_approvals` table through --db). */
   readonly approvalsDb?: string
+  /** Append every tool call (principal, arguments, outcome) to this JSONL file, for `tessera eval replay`. */
+  readonly record?: string
   readonly logger?: Logger
 }
 
@@ -134,6 +137,8 @@ export async function startServe(options: ServeOptions): Promise<ServingHandle> 
       const database = createPostgresDatabase(dbUrl ?? '', { logger })
       closers.push(database.close)
       db = database.db
+      // A server that is down or a wrong URL is reported as such, not as an approvals-table problem.
+      await probeDatabase(database.db)
       const approvalsDatabase =
         options.approvalsDb === undefined ? database : createPostgresDatabase(options.approvalsDb, { logger })
       if (approvalsDatabase !== database) closers.push(approvalsDatabase.close)
@@ -151,7 +156,7 @@ export async function startServe(options: ServeOptions): Promise<ServingHandle> 
         'Set TESSERA_SECRET to at least 16 random characters (it keys cursors and field hashes)',
       )
     }
-    const toolset = await createToolset({
+    const enforced = await createToolset({
       db,
       policy,
       secret,
@@ -159,6 +164,13 @@ export async function startServe(options: ServeOptions): Promise<ServingHandle> 
       ...(role === undefined ? {} : { role }),
       ...(approvals === undefined ? {} : { approvals }),
     })
+    let toolset = enforced
+    if (options.record !== undefined) {
+      // Every call of the session, for `tessera eval replay --log FILE --policy NEW`.
+      const sink = recordingFile(options.record, enforced.bound)
+      closers.push(async () => sink.close())
+      toolset = recordingToolset(enforced, sink)
+    }
     const configured = options.principal === undefined ? undefined : parsePrincipalOption(options.principal)
     const principal = configured ?? (options.demo === true ? DEMO_PRINCIPAL : undefined)
     const auth = options.auth === undefined ? undefined : await loadAuthConfig(options.auth)
@@ -256,6 +268,10 @@ export function registerServeCommand(program: Command): void {
     .option('--principal <json>', 'the principal for stdio and --dev, e.g. {"tenantId":"t1"}')
     .option('--role <role>', 'role to assume inside every transaction')
     .option('--approvals-db <url>', 'database holding tessera_approvals (default: --db)')
+    .option(
+      '--record <file>',
+      'append every tool call and its outcome to FILE (JSONL) for `tessera eval replay`',
+    )
     .action(async (opts: ServeOptions) => {
       await reportErrors(() => runServe(opts, (line) => console.error(line)))
     })

@@ -39,3 +39,14 @@ export { fuzz } from './fuzz.ts'
 export type { FuzzOptions, FuzzReport } from './fuzz.ts'
 export { fuzzCallArb } from './fuzz-arbitraries.ts'
 export type { FuzzCall, FuzzSamples } from './fuzz-arbitraries.ts'
+export {
+  recordingToolset,
+  recordingFile,
+  outcomeOf,
+  recordedCallSchema,
+  recordingHeaderSchema,
+  RECORDING_VERSION,
+} from './call-recording.ts'
+export type { RecordedCall, RecordedOutcome, RecordingHeader, CallSink } from './call-recording.ts'
+export { replayCalls, replayLines, parseRecording, loadRecording } from './replay-calls.ts'
+export type { ReplayChange, ReplayedCall, ReplayReport, Recording } from './replay-calls.ts'

@@ -40,7 +40,7 @@ export { PoolExhaustedError, isPoolExhaustedError } from './pool-exhausted-error
 export { toJsonSafe } from './json-safe.ts'
 export type { JsonValue } from './json-safe.ts'
 export { estimateCost } from './explain-cost.ts'
-export { isPglite, serverVersion } from './server-version.ts'
+export { isPglite, probeDatabase, serverVersion } from './server-version.ts'
 export { executeWrite, prepareWrite } from './run-write.ts'
 export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from './run-write.ts'
 export { shapeRows } from './shape-rows.ts'

@@ -6,7 +6,7 @@
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { kyselyOverPool } from './kysely-over-pool.ts'
-import type { AnyDatabase } from '../schema/index.ts'
+import { connectionTarget, registerConnectionTarget, type AnyDatabase } from '../schema/index.ts'
 
 export interface PostgresDatabaseOptions {
   /** Session statement_timeout set on every new connection (default 5000, the PROD budget). */
@@ -37,6 +37,8 @@ export function createPostgresDatabase(
     )
   })
   const db = kyselyOverPool(pool, options)
+  // Setup errors name where the pool connects (never the password): a timeout carries no address itself.
+  registerConnectionTarget(db, connectionTarget(given))
   let closed: Promise<void> | undefined
   return {
     db,

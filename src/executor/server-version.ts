@@ -3,7 +3,7 @@
  * for PGlite (which ignores statement_timeout) or to prove a connection works before anything else runs.
  */
 import { CompiledQuery } from 'kysely'
-import type { AnyDatabase } from '../schema/index.ts'
+import { connectionTargetOf, setupFailure, type AnyDatabase } from '../schema/index.ts'
 
 const VERSION_QUERY = CompiledQuery.raw('select version() as v', [])
 
@@ -16,4 +16,16 @@ export async function serverVersion(db: AnyDatabase): Promise<string> {
 /** True for the embedded engine (PGlite reports itself in `version()`). */
 export async function isPglite(db: AnyDatabase): Promise<boolean> {
   return /pglite/i.test(await serverVersion(db))
+}
+
+/**
+ * The first contact with a database at setup: `version()`, with a failure turned into DATABASE_UNAVAILABLE or
+ * SETUP_INVALID naming what to fix (src/schema/setup-failure.ts) instead of a driver error.
+ */
+export async function probeDatabase(db: AnyDatabase): Promise<string> {
+  try {
+    return await serverVersion(db)
+  } catch (error) {
+    throw setupFailure(error, connectionTargetOf(db)) ?? error
+  }
 }

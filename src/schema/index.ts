@@ -21,3 +21,10 @@ export type {
   RlsRoleFacts,
   RlsTableFacts,
 } from './read-rls-catalog.ts'
+export {
+  connectionTarget,
+  connectionTargetOf,
+  registerConnectionTarget,
+  setupFailure,
+} from './setup-failure.ts'
+export type { ConnectionTarget, PgConfigLike } from './setup-failure.ts'

@@ -29,6 +29,7 @@ import type {
   UniqueKeyInfo,
 } from './types.ts'
 import type { AnyDatabase } from './any-database.ts'
+import { connectionTargetOf, setupFailure } from './setup-failure.ts'
 
 export interface IntrospectOptions {
   /** Schemas to read; default `['public']`. */
@@ -77,8 +78,9 @@ export async function introspectSchema(db: AnyDb, options: IntrospectOptions = {
       })
   } catch (error) {
     if (isTesseraError(error)) throw error
-    // Database text must not travel further than the log; the cause keeps it for the operator.
-    throw internalError(undefined, error)
+    // A setup mistake (server down, missing database or role, missing grant) says what to fix; anything else
+    // is ours, and database text must not travel further than the log (the cause keeps it for the operator).
+    throw setupFailure(error, connectionTargetOf(db), role) ?? internalError(undefined, error)
   }
 }
 

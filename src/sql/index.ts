@@ -8,7 +8,9 @@
  * Layout, one name per stage: `print-*.ts` print plans as Kysely expressions/statements (print-select for
  * query/get with includes as correlated JSON subqueries, print-aggregate, print-write, print-predicates for
  * visibility and filters, print-condition for row-policy conditions, like-pattern); `statement-cache.ts`
- * compiles a read plan once per shape (key: `statement-shape-key.ts`) and reuses the text with new values.
+ * compiles a read plan once per shape (key: `statement-shape-key.ts`) and reuses the text with new values; a
+ * template is kept only if its first instantiation equals a direct build, so a shape key that misses a
+ * difference costs a cache miss, never a wrong statement.
  */
 export { AGGREGATE_VALUE, printAggregate } from './print-aggregate.ts'
 export {

@@ -32,7 +32,7 @@ import { readToolDefinitions, type ToolDefinition, writeToolDefinitions } from '
 import { type AuditFailureMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
 import { buildDomainTool, type DataApi, type DomainTool, type DomainToolSpec } from './domain-tool.ts'
 import type { z } from 'zod'
-import type { TypedReads } from './typed-toolset.ts'
+import type { TypedReads, TypedWrites } from './typed-toolset.ts'
 import { type BulkUpdateResult, type DeleteResult, type RowResult, runWrite } from './write-tools.ts'
 
 export interface ToolsetOptions {
@@ -119,8 +119,10 @@ export interface Toolset {
   defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: DomainToolSpec<I, O>): void
 }
 
-/** A toolset whose `query` and `get` are typed from a TypedPolicy. */
-export type TypedToolset<DB, M> = Omit<Toolset, 'query' | 'get'> & TypedReads<DB, M>
+/** A toolset whose `query`, `get`, `create` and `update` are typed from a TypedPolicy. */
+export type TypedToolset<DB, M> = Omit<Toolset, 'query' | 'get' | 'create' | 'update'> &
+  TypedReads<DB, M> &
+  TypedWrites<DB, M>
 
 export interface TypedToolsetOptions<DB, M> extends Omit<ToolsetOptions, 'policy'> {
   readonly policy: TypedPolicy<DB, M>

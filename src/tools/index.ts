@@ -18,6 +18,11 @@ export type {
   TypedQueryArgs,
   TypedReads,
   TypedRow,
+  TypedCreateArgs,
+  TypedUpdateArgs,
+  TypedWriteData,
+  TypedWrites,
+  WritableField,
 } from './typed-toolset.ts'
 export type { ToolDefinition, ToolAnnotations } from './tool-definitions.ts'
 export type { SchemaDescription, DescribedModel, DescribedField, FieldAccess } from './describe-schema.ts'

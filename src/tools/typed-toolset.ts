@@ -3,9 +3,11 @@
  * from the policy, `select`, `where` and `orderBy` fields from the model's readable fields (listed with an action
  * other than deny, or every column not denied when the model's default is allow), and return rows typed by the
  * selected fields — the column's type from the database type (Dates and bigints as the strings the toolset
- * returns), masked and hashed fields as strings, denied fields absent. Types only: the object is the Toolset.
+ * returns), masked and hashed fields as strings, denied fields absent. `create` and `update` take `data` keyed by
+ * the fields a caller may write (allowed, or masked/hashed with `writable: true`; never auto-set, and on update
+ * never immutable) with the column's insert type. Types only: the object is the Toolset.
  */
-import type { Selectable } from 'kysely'
+import type { Insertable, Selectable } from 'kysely'
 import type { RunContext } from '../context/index.ts'
 import type { ColumnOf } from '../policy/index.ts'
 import type { ComparisonInput, GetRequestInput, IncludeInput } from '../request/index.ts'
@@ -76,6 +78,73 @@ export interface TypedGetArgs<Model extends string, F extends string, S extends 
 }
 
 type ModelName<M> = Extract<keyof M, string>
+
+type WriteOf<Model> = Model extends { readonly write: infer W } ? W : Record<never, never>
+type AutoSetField<Model> = WriteOf<Model> extends { readonly autoSet: infer A } ? keyof A : never
+type ImmutableField<Model> =
+  WriteOf<Model> extends { readonly immutableFields: readonly (infer I)[] } ? I : never
+type Writable<Rule> = Rule extends 'allow'
+  ? true
+  : Rule extends { readonly writable: true }
+    ? true
+    : Rule extends { readonly action: 'allow' }
+      ? true
+      : false
+
+/** Fields `data` may carry on create: writable by the field policy, not set by the server. */
+export type WritableField<DB, Model> = Exclude<
+  Extract<
+    | {
+        [C in keyof FieldsOf<Model>]: Writable<FieldsOf<Model>[C]> extends true ? C : never
+      }[keyof FieldsOf<Model>]
+    | (DefaultAllows<Model> extends true
+        ? Exclude<ColumnOf<DB, TableOfModel<Model>>, keyof FieldsOf<Model>>
+        : never),
+    string
+  >,
+  AutoSetField<Model>
+>
+
+/** A value as the toolset accepts it in `data`: JSON, so Dates as ISO strings and bigints as strings too. */
+type JsonInput<V> = V extends Date ? string : V extends bigint ? string | number : V
+type InsertValue<DB, T, C> = T extends keyof DB
+  ? C extends keyof Insertable<DB[T]>
+    ? JsonInput<Insertable<DB[T]>[C]>
+    : never
+  : never
+
+/** `data` of a write: any subset of the fields `F` (required fields are checked at run time, by the policy). */
+export type TypedWriteData<DB, Model, F extends string> = {
+  readonly [C in F]?: InsertValue<DB, TableOfModel<Model>, C>
+}
+
+export interface TypedCreateArgs<Model extends string, Data> {
+  readonly model: Model
+  readonly data: Data
+  readonly reason?: string
+}
+
+export interface TypedUpdateArgs<Model extends string, Data> {
+  readonly model: Model
+  readonly id: GetRequestInput['id']
+  readonly data: Data
+  readonly reason?: string
+}
+
+/** The typed `create` and `update`: the row they return has every readable field. */
+export interface TypedWrites<DB, M> {
+  create<K extends ModelName<M>>(
+    ctx: RunContext,
+    args: TypedCreateArgs<K, TypedWriteData<DB, M[K], WritableField<DB, M[K]>>>,
+  ): Promise<{ row: TypedRow<DB, M[K], ReadableField<DB, M[K]>> }>
+  update<K extends ModelName<M>>(
+    ctx: RunContext,
+    args: TypedUpdateArgs<
+      K,
+      TypedWriteData<DB, M[K], Exclude<WritableField<DB, M[K]>, ImmutableField<M[K]>>>
+    >,
+  ): Promise<{ row: TypedRow<DB, M[K], ReadableField<DB, M[K]>> }>
+}
 
 /** The typed `query` and `get` (TypedToolset in create-toolset.ts is the Toolset with these in place). */
 export interface TypedReads<DB, M> {

@@ -1,9 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { runCheck } from '../../src/cli/check-command.ts'
 import { memoryCliOutput } from '../../src/cli/cli-output.ts'
+import { withDatabase } from '../support/global-setup.ts'
+
+const PASSWORD = 'Sup3r-s3cret-PW'
+const server = inject('postgresTemplate')
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'tessera-check-cache-'))
 
@@ -65,14 +69,49 @@ describe('tessera check', () => {
     expect(problem.error.details.problems.map((p) => p.path)).toContain('models.Order.scopng')
   }, 300_000)
 
-  it('exits 2 (environment) when the database cannot be reached', async () => {
+  it('exits 2 with DATABASE_UNAVAILABLE naming host and port (never the password) when the server cannot be reached', async () => {
     const { output, stderr } = memoryCliOutput()
     const code = await runCheck({
       policyPath: 'policies/demo.yaml',
-      databaseUrl: 'postgres://nobody@127.0.0.1:1/none',
+      databaseUrl: `postgres://nobody:${PASSWORD}@127.0.0.1:1/none`,
       output,
     })
     expect(code).toBe(2)
-    expect(stderr.join('\n')).toMatch(/✘/)
+    const text = stderr.join('\n')
+    expect(text).toContain('✘ DATABASE_UNAVAILABLE: Cannot connect to PostgreSQL at 127.0.0.1:1')
+    expect(text).toContain('hint: Start the server, or fix the host and port')
+    expect(text).not.toContain(PASSWORD)
   }, 300_000)
+
+  it('with --json the setup error is one JSON document without the password', async () => {
+    const { output, stdout } = memoryCliOutput({ json: true })
+    const code = await runCheck({
+      policyPath: 'policies/demo.yaml',
+      databaseUrl: `postgres://nobody:${PASSWORD}@127.0.0.1:1/none`,
+      output,
+    })
+    expect(code).toBe(2)
+    const doc = JSON.parse(stdout[0] ?? '') as { ok: boolean; error: { code: string; details: object } }
+    expect(doc.ok).toBe(false)
+    expect(doc.error.code).toBe('DATABASE_UNAVAILABLE')
+    expect(doc.error.details).toMatchObject({ host: '127.0.0.1', port: 1, database: 'none', user: 'nobody' })
+    expect(stdout.join('')).not.toContain(PASSWORD)
+  }, 300_000)
+
+  // Server only: PGlite (the embedded demo) has no databases to miss.
+  it.skipIf(server === null)(
+    'exits 2 with SETUP_INVALID naming a database that does not exist (PostgreSQL server only)',
+    async () => {
+      const url = new URL(withDatabase(server?.url ?? '', 'tessera_no_such_database'))
+      url.password = PASSWORD
+      const { output, stderr } = memoryCliOutput()
+      const code = await runCheck({ policyPath: 'policies/demo.yaml', databaseUrl: url.toString(), output })
+      expect(code).toBe(2)
+      const text = stderr.join('\n')
+      expect(text).toContain("✘ SETUP_INVALID: Database 'tessera_no_such_database' does not exist")
+      expect(text).toContain('createdb tessera_no_such_database')
+      expect(text).not.toContain(PASSWORD)
+    },
+    300_000,
+  )
 })

@@ -3,10 +3,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { pino } from 'pino'
 import { describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
 import { memoryCliOutput } from '../../src/cli/cli-output.ts'
 import { runEvalCommand, suiteFiles } from '../../src/cli/eval-command.ts'
+import { runReplayCommand } from '../../src/cli/replay-command.ts'
+import { startServe } from '../../src/cli/serve-command.ts'
+import { callTool, connectHttp, errorCode } from '../support/mcp.ts'
 import { ordersUnscoped } from '../support/broken-policies.ts'
 import { withDatabase } from '../support/global-setup.ts'
 
@@ -90,6 +94,53 @@ describe('tessera eval', () => {
     expect(files).toEqual([...files].sort())
     expect(files.every((f) => f.endsWith('.yaml'))).toBe(true)
   })
+
+  it('records a served MCP session with serve --record and replays it under another policy', async () => {
+    const log = join(tmp, 'session.jsonl')
+    const handle = await startServe({
+      demo: true,
+      http: '127.0.0.1:0',
+      dev: true,
+      record: log,
+      logger: pino({ level: 'silent' }),
+    })
+    try {
+      const client = await connectHttp(handle.http?.url ?? '')
+      const own = await callTool(client, 'db_query', { model: 'Order', select: ['id'] })
+      expect(own.isError).toBe(false)
+      const foreign = await callTool(client, 'db_get', {
+        model: 'Order',
+        id: '0b000000-0000-4000-8000-000000000001',
+      })
+      expect(errorCode(foreign)).toBe('NOT_FOUND')
+      await client.close()
+    } finally {
+      await handle.close()
+    }
+    const lines = readFileSync(log, 'utf8').trim().split('\n')
+    expect(lines).toHaveLength(3) // the session header and two calls
+    const candidate = join(tmp, 'orders-unscoped-replay.yaml')
+    writeFileSync(candidate, stringify(ordersUnscoped()))
+    const { output, stdout } = memoryCliOutput()
+    const code = await runReplayCommand({ log, policy: candidate, failOnChange: true, cwd: root, output })
+    expect(code).toBe(1)
+    const text = stdout.join('\n')
+    expect(text).toMatch(
+      /rows-changed {2}#1 db_query Order as tenant "a0000000-[^"]+": ok, \d+ rows → ok, \d+ rows/,
+    )
+    expect(text).toMatch(/newly-allowed {2}#2 db_get Order .*: NOT_FOUND → ok, 1 rows/)
+    expect(text).toContain('2 of 2 calls changed.')
+    const same = memoryCliOutput({ json: true })
+    const unchanged = await runReplayCommand({
+      log,
+      policy: 'policies/demo.yaml',
+      failOnChange: true,
+      cwd: root,
+      output: same.output,
+    })
+    expect(unchanged).toBe(0)
+    expect(JSON.parse(same.stdout[0] ?? '')).toMatchObject({ ok: true, calls: 2, changed: [] })
+  }, 300_000)
 
   it.runIf(inject('postgresTemplate') !== null)(
     'runs suites against PostgreSQL given by --db, as the application role',

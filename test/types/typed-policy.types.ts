@@ -157,6 +157,22 @@ async function typedUse(): Promise<void> {
   await toolset.query(ctx, { model: 'Order', where: { field: 'totl', op: 'gt', value: 1 } })
   // @ts-expect-error a model the policy does not define
   await toolset.query(ctx, { model: 'Invoice' })
+
+  // Writes: data keyed by writable fields with the column's insert type; the row back has readable fields.
+  const created = await toolset.create(ctx, { model: 'Order', data: { status: 'draft', total: 12.5 } })
+  expectTypeOf(created.row.status).toEqualTypeOf<'draft' | 'paid'>()
+  expectTypeOf(created.row).not.toHaveProperty('internal_note')
+  await toolset.update(ctx, { model: 'Order', id: 'o1', data: { status: 'paid' }, reason: 'paid by card' })
+  // @ts-expect-error a misspelt field in data
+  await toolset.create(ctx, { model: 'Order', data: { stauts: 'draft' } })
+  // @ts-expect-error a value outside the column's type
+  await toolset.create(ctx, { model: 'Order', data: { status: 'shipped' } })
+  // @ts-expect-error an auto-set field: the server sets it from the principal
+  await toolset.create(ctx, { model: 'Order', data: { tenant_id: 't2' } })
+  // @ts-expect-error a masked field that is not writable
+  await toolset.create(ctx, { model: 'Order', data: { customer_email: 'x@example.com' } })
+  // @ts-expect-error a denied field
+  await toolset.update(ctx, { model: 'Order', id: 'o1', data: { internal_note: 'x' } })
 }
 
 async function untypedUse(plain: Policy): Promise<void> {
