@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander'
 import { reportErrors } from './report-errors.ts'
-import { chmod, readFile, writeFile } from 'node:fs/promises'
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises'
 import { parseDocument, stringify, type Document } from 'yaml'
 import { parseRunContext } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
@@ -49,8 +49,11 @@ async function saveAuthFile(path: string, doc: Document): Promise<void> {
     : fresh.has(doc)
       ? stringify(doc.toJS())
       : doc.toString()
-  await writeFile(path, text, { mode: 0o600 })
-  await chmod(path, 0o600)
+  // Written beside and renamed over: a server re-reading the file on change never sees half of it.
+  const partial = `${path}.${process.pid}.tmp`
+  await writeFile(partial, text, { mode: 0o600 })
+  await chmod(partial, 0o600)
+  await rename(partial, path)
 }
 
 function entries(doc: Document): ApiKeyEntry[] {

@@ -5,10 +5,10 @@
  * is invalid or the posture has an error, 2 when the check itself failed.
  */
 import { createPostgresDatabase, probeDatabase } from '../executor/index.ts'
-import { isTesseraError } from '../errors/index.ts'
-import { bindPolicy, loadPolicyFile, type RowPolicy } from '../policy/index.ts'
+import { isTesseraError, policyInvalid } from '../errors/index.ts'
+import { checkPolicyData, readPolicyData, type PolicyCheck, type RowPolicy } from '../policy/index.ts'
 import { generateRls, inspectRlsPosture, type PostureReport } from '../rls/index.ts'
-import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
+import { introspectSchema, readRlsCatalog, type AnyDatabase } from '../schema/index.ts'
 import { EXIT_CODES, plural, type CliOutput, type ExitCode } from './cli-output.ts'
 import { openDemoDatabase } from './demo-database.ts'
 import { DEMO_APP_ROLE } from './saas-fixture.ts'
@@ -27,8 +27,9 @@ export interface CheckOptions {
 export async function runCheck(options: CheckOptions): Promise<ExitCode> {
   const { output } = options
   let close: () => Promise<void> = async () => {}
+  let warnings: readonly CheckWarning[] = []
   try {
-    const policy = await output.phase('Load the policy', () => loadPolicyFile(options.policyPath))
+    const data = await output.phase('Load the policy', () => readPolicyData(options.policyPath))
     let schema
     let db: AnyDatabase
     if (options.databaseUrl) {
@@ -50,9 +51,14 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
         introspectSchema(database.db, { role: options.role ?? DEMO_APP_ROLE }),
       )
     }
-    const bound = bindPolicy(policy, schema)
+    const role = options.role ?? (options.databaseUrl ? undefined : DEMO_APP_ROLE)
+    // Schema and binding problems in one report, named after the file (a typo no longer hides the rest).
+    const check = checkPolicyData(data, schema, options.policyPath)
+    warnings = await connectionWarnings(db, check, role)
+    printWarnings(warnings, output)
+    if (check.bound === undefined) throw policyInvalid(check.problems, options.policyPath)
+    const bound = check.bound
     if (options.rls !== undefined) {
-      const role = options.role ?? (options.databaseUrl ? undefined : DEMO_APP_ROLE)
       const enforcement = options.rls
       const report = await output.phase('Inspect the row-level security posture', () =>
         inspectRlsPosture(db, bound, generateRls(bound), {
@@ -77,7 +83,7 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
       })),
     }))
     const tables = Object.keys(schema.tables).length
-    output.data({ ok: true, policy: options.policyPath, tables, models })
+    output.data({ ok: true, policy: options.policyPath, tables, models, warnings })
     output.say(
       `${output.paint.ok('✔')} ${options.policyPath}: ${plural(models.length, 'model')} valid against ${plural(tables, 'table')}`,
     )
@@ -89,18 +95,77 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
   } catch (error) {
     if (isTesseraError(error)) {
       const code = error.code === 'POLICY_INVALID' ? EXIT_CODES.invalid : EXIT_CODES.environment
-      output.data({ ok: false, error: error.toJSON() })
+      output.data({ ok: false, error: error.toJSON(), warnings })
       output.problem(`${output.paint.fail('✘')} ${error.code}: ${error.message}`)
       for (const hint of error.hints) output.problem(`  hint: ${hint}`)
       return code
     }
     const message = error instanceof Error ? error.message : String(error)
-    output.data({ ok: false, error: { code: 'CHECK_FAILED', message } })
+    output.data({ ok: false, error: { code: 'CHECK_FAILED', message }, warnings })
     output.problem(`${output.paint.fail('✘')} check failed: ${message}`)
     return EXIT_CODES.environment
   } finally {
     await close()
   }
+}
+
+export interface CheckWarning {
+  readonly code: 'SUPERUSER' | 'BYPASSRLS' | 'TABLE_OWNER'
+  readonly table?: string
+  readonly message: string
+}
+
+/**
+ * A connection that bypasses row-level security is a warning (issue 9, item 15): a superuser, a BYPASSRLS role,
+ * or the owner of a model's table (an owner is exempt from RLS unless it is forced, and may switch it off).
+ * Enforcement `app` still scopes every statement; the database is then no second wall.
+ */
+async function connectionWarnings(
+  db: AnyDatabase,
+  check: PolicyCheck,
+  role: string | undefined,
+): Promise<CheckWarning[]> {
+  const tables = check.bound
+    ? [...new Set(Object.values(check.bound.models).map((m) => m.table))].map((t) => ({
+        schema: t.schema,
+        name: t.name,
+      }))
+    : []
+  const facts = await readRlsCatalog(db, tables, role === undefined ? {} : { role })
+  const who = facts.role.name
+  const warnings: CheckWarning[] = []
+  if (facts.role.superuser) {
+    warnings.push({
+      code: 'SUPERUSER',
+      message:
+        `connected as superuser '${who}': row-level security does not apply and every grant is implied; ` +
+        'connect as a role with only the grants the policy needs',
+    })
+  } else {
+    if (facts.role.bypassRls) {
+      warnings.push({
+        code: 'BYPASSRLS',
+        message: `role '${who}' has BYPASSRLS: row-level security does not apply to it (ALTER ROLE ${who} NOBYPASSRLS)`,
+      })
+    }
+    for (const table of facts.tables) {
+      if (!table.roleOwns) continue
+      const key = table.schema === 'public' ? table.name : `${table.schema}.${table.name}`
+      warnings.push({
+        code: 'TABLE_OWNER',
+        table: key,
+        message:
+          `role '${who}' owns table '${key}'${table.owner === who ? '' : ` (through role '${table.owner ?? '?'}')`}: ` +
+          'row-level security does not apply to an owner unless forced, and an owner can switch it off; ' +
+          'let another role own the table',
+      })
+    }
+  }
+  return warnings
+}
+
+function printWarnings(warnings: readonly CheckWarning[], output: CliOutput): void {
+  for (const w of warnings) output.problem(`${output.paint.dim('⚠')} warning ${w.code}: ${w.message}`)
 }
 
 /** With `--json`, the report as one JSON document; otherwise a table. */

@@ -12,7 +12,7 @@ import { pino, type Logger } from 'pino'
 import { parseRunContext, type Principal } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import { createPgliteDatabase, createPostgresDatabase, probeDatabase } from '../executor/index.ts'
-import { createMcpServer, loadAuthConfig, type ListeningServer, type TesseraMcpServer } from '../mcp/index.ts'
+import { createMcpServer, type ListeningServer, type TesseraMcpServer } from '../mcp/index.ts'
 import { loadPolicyFile } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import { ensureApprovalTable, PostgresApprovalStore, type ApprovalStore } from '../stores/index.ts'
@@ -45,6 +45,8 @@ export interface ServeOptions {
   readonly approvalsDb?: string
   /** Append every tool call (principal, arguments, outcome) to this JSONL file, for `tessera eval replay`. */
   readonly record?: string
+  /** Ask the caller's own user to approve writes through MCP elicitation where the client supports it. */
+  readonly elicitApprovals?: boolean
   readonly logger?: Logger
 }
 
@@ -173,13 +175,16 @@ export async function startServe(options: ServeOptions): Promise<ServingHandle> 
     }
     const configured = options.principal === undefined ? undefined : parsePrincipalOption(options.principal)
     const principal = configured ?? (options.demo === true ? DEMO_PRINCIPAL : undefined)
-    const auth = options.auth === undefined ? undefined : await loadAuthConfig(options.auth)
     const mcp = await createMcpServer({
       toolset,
       db,
       logger,
-      ...(auth === undefined ? {} : { auth, baseDir: dirname(resolve(options.auth ?? '.')) }),
+      // Re-read on change: `tessera api-key revoke` takes effect on the key's next call.
+      ...(options.auth === undefined
+        ? {}
+        : { authFile: options.auth, baseDir: dirname(resolve(options.auth)) }),
       ...(options.dev === true ? { dev: { principal: requirePrincipal(principal) } } : {}),
+      ...(options.elicitApprovals === true ? { elicitApprovals: true } : {}),
     })
     closers.push(() => mcp.close())
 
@@ -271,6 +276,10 @@ export function registerServeCommand(program: Command): void {
     .option(
       '--record <file>',
       'append every tool call and its outcome to FILE (JSONL) for `tessera eval replay`',
+    )
+    .option(
+      '--elicit-approvals',
+      "let the client's own user approve writes that need approval, by MCP elicitation (stdio clients)",
     )
     .action(async (opts: ServeOptions) => {
       await reportErrors(() => runServe(opts, (line) => console.error(line)))

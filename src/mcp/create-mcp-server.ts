@@ -14,6 +14,7 @@ import type { AnyDatabase } from '../schema/index.ts'
 import type { Toolset } from '../tools/index.ts'
 import type { AuthConfig } from './auth-config.ts'
 import { createAuthenticator, type Authenticated, type Authenticator } from './authenticator.ts'
+import { createFileAuthenticator } from './file-authenticator.ts'
 import { CallGate, type RateLimits } from './call-gate.ts'
 import { createHttpHandler, DEFAULT_MAX_BODY_BYTES, MCP_PATH, type HttpHandler } from './http-handler.ts'
 import { createProtocolServer } from './protocol-server.ts'
@@ -23,8 +24,18 @@ export interface McpServerOptions {
   readonly toolset: Toolset
   /** Verified credentials for HTTP: the parsed auth file, or your own Authenticator. */
   readonly auth?: AuthConfig | Authenticator
+  /**
+   * An auth file instead of `auth`: re-read whenever it changes, so a revoked API key is refused on its next
+   * call without a restart (rate limits and resource metadata are read once, at start).
+   */
+  readonly authFile?: string
   /** Development only: HTTP without credentials, every request acting as this principal. */
   readonly dev?: { readonly principal: Principal }
+  /**
+   * When a write needs approval and the client supports elicitation, ask the caller's own user to approve it
+   * (default false: approvals wait for `tessera approvals` or `toolset.approvals`). See approval-elicitation.ts.
+   */
+  readonly elicitApprovals?: boolean
   /** Rate limits; an AuthConfig's `rateLimits` is used when this is absent. */
   readonly rateLimits?: RateLimits
   /** Database probed by `/readyz`. */
@@ -63,13 +74,33 @@ export interface TesseraMcpServer {
 export async function createMcpServer(options: McpServerOptions): Promise<TesseraMcpServer> {
   const logger =
     options.logger ?? pino({ level: 'info', base: { service: 'tessera-mcp' } }, pino.destination(2))
-  const authConfig = options.auth !== undefined && !isAuthenticator(options.auth) ? options.auth : undefined
+  if (options.auth !== undefined && options.authFile !== undefined) {
+    throw new TesseraError('VALIDATION_ERROR', 'Give either auth or authFile, not both')
+  }
+  const fileAuth =
+    options.authFile === undefined
+      ? undefined
+      : await createFileAuthenticator(options.authFile, {
+          ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+          onReload: (error) => {
+            if (error === undefined) logger.info({ file: options.authFile }, 'auth file reloaded')
+            else
+              logger.error(
+                { file: options.authFile, error: error instanceof Error ? error.message : String(error) },
+                'auth file no longer loads: every credential is refused until it does',
+              )
+          },
+        })
+  const authConfig =
+    fileAuth?.config ??
+    (options.auth !== undefined && !isAuthenticator(options.auth) ? options.auth : undefined)
   const authenticator =
-    options.auth === undefined
+    fileAuth ??
+    (options.auth === undefined
       ? undefined
       : isAuthenticator(options.auth)
         ? options.auth
-        : await createAuthenticator(options.auth, options.baseDir)
+        : await createAuthenticator(options.auth, options.baseDir))
   const devIdentity: Authenticated | undefined =
     options.dev === undefined
       ? undefined
@@ -81,7 +112,14 @@ export async function createMcpServer(options: McpServerOptions): Promise<Tesser
   const name = options.name ?? 'tessera'
   const version = options.version ?? '0.1.0'
   const protocolServer = (ctx: RunContext, rateKey = 'local'): Server =>
-    createProtocolServer(parseRunContext(ctx), { toolset: options.toolset, name, version, gate, rateKey })
+    createProtocolServer(parseRunContext(ctx), {
+      toolset: options.toolset,
+      name,
+      version,
+      gate,
+      rateKey,
+      elicitApprovals: options.elicitApprovals === true,
+    })
   let closing = false
   const httpServers = new Set<HttpServer>()
   const db = options.db

@@ -9,6 +9,8 @@ export { authConfigSchema, parseAuthConfig, loadAuthConfig, JWT_ALGORITHMS } fro
 export type { AuthConfig, AuthConfigInput, ApiKeyEntry } from './auth-config.ts'
 export { createAuthenticator, hashApiKey, generateApiKey, API_KEY_PREFIX } from './authenticator.ts'
 export type { Authenticator, Authenticated } from './authenticator.ts'
+export { createFileAuthenticator } from './file-authenticator.ts'
+export type { FileAuthenticator } from './file-authenticator.ts'
 export { CallGate } from './call-gate.ts'
 export type { RateLimit, RateLimits } from './call-gate.ts'
 export { toCallToolResult } from './call-tool-result.ts'

@@ -9,6 +9,8 @@ import { type DbSchema, type TableInfo, findColumn } from '../schema/index.ts'
 import { referencedFields } from './condition/evaluate-condition.ts'
 import { conditionLiteralProblems } from './condition-literal-problems.ts'
 import { deepFreeze } from './deep-freeze.ts'
+import { didYouMean } from './did-you-mean.ts'
+import { privilegeProblems } from './privilege-problems.ts'
 import { columnMaskRule } from './field-transforms.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
 import { resolveRelation } from './resolve-relation.ts'
@@ -34,7 +36,7 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
   for (const model of Object.values(policy.models)) {
     const table = lookupTable(snapshot, model.table)
     if (!table) {
-      problems.push({ path: at(model, 'table'), message: `unknown table '${model.table}'` })
+      problems.push({ path: at(model, 'table'), message: missingTableMessage(snapshot, model.table) })
       continue
     }
     tables.set(model.name, table)
@@ -45,6 +47,7 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
       })
     }
     checkModel(model, table, problems)
+    problems.push(...privilegeProblems(model, table, snapshot.role, (...rest) => at(model, ...rest)))
   }
 
   const relations = new Map<string, Record<string, BoundRelation>>()
@@ -175,8 +178,26 @@ function checkCascades(model: ModelPolicy, table: TableInfo, problems: PolicyPro
 
 /** `orders`, `public.orders` and `billing.invoices` → the `DbSchema.tables` key. */
 function lookupTable(schema: DbSchema, name: string): TableInfo | undefined {
-  const key = name.startsWith('public.') ? name.slice('public.'.length) : name
+  const key = tableKeyOf(name)
   return Object.hasOwn(schema.tables, key) ? schema.tables[key] : undefined
+}
+
+function tableKeyOf(name: string): string {
+  return name.startsWith('public.') ? name.slice('public.'.length) : name
+}
+
+/** A table that exists but the role may not read is named as such: "unknown" would send the author hunting typos. */
+function missingTableMessage(schema: DbSchema, name: string): string {
+  const key = tableKeyOf(name)
+  if (schema.unreadableTables?.includes(key)) {
+    const who = schema.role === undefined ? 'the role' : `role '${schema.role}'`
+    const qualified = key.includes('.') ? key : `public.${key}`
+    return (
+      `${who} cannot SELECT table '${key}' (it exists): ` +
+      `GRANT SELECT ON ${qualified} TO ${schema.role ?? '<role>'} (and USAGE on its schema)`
+    )
+  }
+  return `unknown table '${name}'${didYouMean(key, Object.keys(schema.tables))}`
 }
 
 function effectiveRule(model: ModelPolicy, column: string): FieldRule {
@@ -193,7 +214,11 @@ function checkModel(model: ModelPolicy, table: TableInfo, problems: PolicyProble
   const report = (path: string, message: string): void => {
     problems.push({ path, message })
   }
-  const unknown = (column: string): string => `unknown column '${column}' on table '${table.key}'`
+  const unknown = (column: string): string =>
+    `unknown column '${column}' on table '${table.key}'${didYouMean(
+      column,
+      table.columns.map((c) => c.name),
+    )}`
   const requireColumn = (column: string, path: string): boolean => {
     if (findColumn(table, column)) return true
     report(path, unknown(column))

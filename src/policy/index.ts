@@ -42,7 +42,9 @@ export type {
   TypedPolicy,
   TypedPolicyInput,
 } from './typed-policy.ts'
-export { loadPolicyFile } from './load-policy-file.ts'
+export { loadPolicyFile, readPolicyData } from './load-policy-file.ts'
+export { checkPolicyData } from './check-policy-data.ts'
+export type { PolicyCheck } from './check-policy-data.ts'
 export { bindPolicy, TENANT_LIKE_COLUMNS } from './bind-policy.ts'
 export { PolicyBuilder, PII_FIELD_GLOBS, SENSITIVE_FIELD_GLOBS } from './policy-builder.ts'
 export { fieldGlobMatcher } from './field-glob.ts'

@@ -16,6 +16,14 @@ const MAX_ALIASES = 50
 const DOCUMENT = '(document)'
 
 export async function loadPolicyFile(path: string): Promise<Policy> {
+  return parsePolicy(await readPolicyData(path), path)
+}
+
+/**
+ * The file's data before the policy schema sees it (YAML/JSON problems are POLICY_INVALID already), for a
+ * check that wants the schema's problems and the binding's in one report (src/policy/check-policy-data.ts).
+ */
+export async function readPolicyData(path: string): Promise<unknown> {
   const format = formatOf(path)
   if (format === undefined) {
     throw policyInvalid(
@@ -24,8 +32,7 @@ export async function loadPolicyFile(path: string): Promise<Policy> {
     )
   }
   const text = await readText(path)
-  const data = parseText(text, format, path)
-  return parsePolicy(data, path)
+  return parseText(text, format, path)
 }
 
 type Format = 'yaml' | 'json'

@@ -10,6 +10,7 @@ export type {
   ForeignKeyInfo,
   IndexInfo,
   TableInfo,
+  TablePrivileges,
   UniqueKeyInfo,
 } from './types.ts'
 export type { AnyDatabase, AnyTables } from './any-database.ts'

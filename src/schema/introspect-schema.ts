@@ -6,7 +6,10 @@
  * Decisions worth knowing:
  * - Partitions (`relispartition`) are not reported, only their partitioned parent: querying a partition
  *   directly would skip the parent's row-level security policies.
- * - A table needs table-level SELECT and USAGE on its schema; column-level grants alone do not count.
+ * - A table needs table-level SELECT and USAGE on its schema; column-level grants alone do not count. Tables
+ *   without them are only named (`unreadableTables`), so binding can say "cannot SELECT" instead of "unknown".
+ * - Each table carries the role's table-level INSERT/UPDATE/DELETE privileges, which binding compares with
+ *   the writes the policy allows.
  * - System schemas (`pg_*`, `information_schema`) cannot be requested.
  * - `hasDefault` is true for identity and generated columns too (the database supplies the value);
  *   `defaultExpression` is only set for a real `DEFAULT` clause.
@@ -108,6 +111,10 @@ interface TableRow {
   readonly reltuples: number
   readonly rls_enabled: boolean
   readonly rls_forced: boolean
+  readonly can_select: boolean
+  readonly can_insert: boolean
+  readonly can_update: boolean
+  readonly can_delete: boolean
 }
 
 interface ColumnRow {
@@ -159,7 +166,10 @@ interface UniqueKeyRow {
 }
 
 async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Promise<DbSchema> {
-  const tables = await readTables(trx, schemas)
+  const all = await readTables(trx, schemas)
+  const tables = all.filter((t) => t.can_select)
+  const unreadableTables = all.filter((t) => !t.can_select).map((t) => tableKey(t.schema, t.name))
+  const role = (await catalogRows<{ role: string }>(trx, 'select current_user::text as role', []))[0]?.role
   const oids = tables.map((t) => t.oid)
   const columns = oids.length === 0 ? [] : await readColumns(trx, oids)
   const baseTypes = await readBaseTypes(trx, [...new Set(columns.map((c) => c.type_oid))])
@@ -176,7 +186,7 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
 
   const infos: TableInfo[] = []
   for (const table of tables) {
-    const key = table.schema === DEFAULT_SCHEMA ? table.name : `${table.schema}.${table.name}`
+    const key = tableKey(table.schema, table.name)
     const tableConstraints = constraintsByTable.get(table.oid) ?? []
     infos.push({
       schema: table.schema,
@@ -191,6 +201,7 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
         table.reltuples >= 0 ? Math.round(table.reltuples) : await countRows(trx, table.schema, table.name),
       rlsEnabled: table.rls_enabled,
       rlsForced: table.rls_forced,
+      privileges: { insert: table.can_insert, update: table.can_update, delete: table.can_delete },
       cascadingReferences: (cascadesByTable.get(table.oid) ?? []).map((c) => ({
         name: c.name,
         fromTable: c.from_table,
@@ -210,7 +221,11 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
     }
     record[info.key] = info
   }
-  return deepFreeze({ tables: record })
+  return deepFreeze({ tables: record, unreadableTables, ...(role === undefined ? {} : { role }) })
+}
+
+function tableKey(schema: string, name: string): string {
+  return schema === DEFAULT_SCHEMA ? name : `${schema}.${name}`
 }
 
 async function readTables(trx: AnyTransaction, schemas: readonly string[]): Promise<readonly TableRow[]> {
@@ -218,14 +233,16 @@ async function readTables(trx: AnyTransaction, schemas: readonly string[]): Prom
     trx,
     `
     select c.oid::text as oid, n.nspname as schema, c.relname as name, c.reltuples::float8 as reltuples,
-           c.relrowsecurity as rls_enabled, c.relforcerowsecurity as rls_forced
+           c.relrowsecurity as rls_enabled, c.relforcerowsecurity as rls_forced,
+           (has_schema_privilege(n.oid, 'USAGE') and has_table_privilege(c.oid, 'SELECT')) as can_select,
+           has_table_privilege(c.oid, 'INSERT') as can_insert,
+           has_table_privilege(c.oid, 'UPDATE') as can_update,
+           has_table_privilege(c.oid, 'DELETE') as can_delete
     from pg_catalog.pg_class c
     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
     where c.relkind in ('r', 'p')
       and not c.relispartition
       and n.nspname = any($1::text[])
-      and has_schema_privilege(n.oid, 'USAGE')
-      and has_table_privilege(c.oid, 'SELECT')
     order by n.nspname, c.relname`,
     [schemas],
   )

@@ -96,10 +96,28 @@ export interface TableInfo {
   readonly rlsEnabled: boolean
   readonly rlsForced: boolean
   readonly cascadingReferences: readonly CascadingReference[]
+  /**
+   * Table-level write privileges of the introspecting role (column grants alone do not count). Absent on a
+   * schema built by hand: then nothing is known and nothing is reported.
+   */
+  readonly privileges?: TablePrivileges
+}
+
+export interface TablePrivileges {
+  readonly insert: boolean
+  readonly update: boolean
+  readonly delete: boolean
 }
 
 export interface DbSchema {
   readonly tables: Readonly<Record<string, TableInfo>>
+  /** The role the snapshot was read as (`current_user`), when introspected. */
+  readonly role?: string
+  /**
+   * Keys of tables in the introspected schemas that exist but the role may not SELECT (or lacks USAGE on the
+   * schema): not in `tables`, named so a policy naming one is told "cannot SELECT", not "unknown table".
+   */
+  readonly unreadableTables?: readonly string[]
 }
 
 export function findColumn(table: TableInfo, name: string): ColumnInfo | undefined {

@@ -135,7 +135,7 @@ describeEachDatabase('bindPolicy', (db) => {
     const input = demo()
     input['models'].Order.table = 'orderz'
     expect(bindError(schema, input)).toEqual([
-      { path: 'models.Order.table', message: "unknown table 'orderz'" },
+      { path: 'models.Order.table', message: "unknown table 'orderz' (did you mean 'orders'?)" },
     ])
   })
 
@@ -161,19 +161,21 @@ describeEachDatabase('bindPolicy', (db) => {
     order.write.immutableFields = ['tenantid']
     order.write.requiredFields = ['customerid']
     order.write.softDelete = { field: 'removed_at' }
-    const unknown = (column: string): string => `unknown column '${column}' on table 'orders'`
+    // A close column name is suggested; 'removed_at' is too far from every column for a guess.
+    const unknown = (column: string, close?: string): string =>
+      `unknown column '${column}' on table 'orders'${close === undefined ? '' : ` (did you mean '${close}'?)`}`
     expect(bindError(schema, input)).toEqual([
-      { path: 'models.Order.fields.totl', message: unknown('totl') },
-      { path: 'models.Order.scoping.tenantid', message: unknown('tenantid') },
+      { path: 'models.Order.fields.totl', message: unknown('totl', 'total') },
+      { path: 'models.Order.scoping.tenantid', message: unknown('tenantid', 'tenant_id') },
       {
         path: 'models.Order.rowPolicies[0].condition',
-        message: `row policy 'paid_only' references ${unknown('statuz')}`,
+        message: `row policy 'paid_only' references ${unknown('statuz', 'status')}`,
       },
-      { path: 'models.Order.aggregations.fields[0]', message: unknown('totl') },
-      { path: 'models.Order.aggregations.groupBy[0]', message: unknown('state') },
-      { path: 'models.Order.write.autoSet.created_byy', message: unknown('created_byy') },
-      { path: 'models.Order.write.immutableFields[0]', message: unknown('tenantid') },
-      { path: 'models.Order.write.requiredFields[0]', message: unknown('customerid') },
+      { path: 'models.Order.aggregations.fields[0]', message: unknown('totl', 'total') },
+      { path: 'models.Order.aggregations.groupBy[0]', message: unknown('state', 'status') },
+      { path: 'models.Order.write.autoSet.created_byy', message: unknown('created_byy', 'created_by') },
+      { path: 'models.Order.write.immutableFields[0]', message: unknown('tenantid', 'tenant_id') },
+      { path: 'models.Order.write.requiredFields[0]', message: unknown('customerid', 'customer_id') },
       { path: 'models.Order.write.softDelete.field', message: unknown('removed_at') },
     ])
   })

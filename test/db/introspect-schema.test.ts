@@ -222,11 +222,16 @@ describeEachDatabase('introspectSchema', (db) => {
   })
 
   it('returns deeply frozen, JSON-serialisable data with no inherited table keys', () => {
-    expect(JSON.parse(JSON.stringify(fixture))).toEqual({ tables: { ...fixture.tables } })
+    expect(JSON.parse(JSON.stringify(fixture))).toEqual({
+      tables: { ...fixture.tables },
+      role: 'postgres',
+      unreadableTables: [],
+    })
     const orders = table(fixture, 'orders')
     for (const value of [
       fixture,
       fixture.tables,
+      fixture.unreadableTables,
       orders,
       orders.columns,
       orders.columns[0],
@@ -277,10 +282,13 @@ describeEachDatabase('introspectSchema', (db) => {
 
     const before = await introspectAsApp()
     expect(Object.keys(before.tables)).toEqual(FIXTURE_TABLES)
+    // Named, so binding can say "cannot SELECT" instead of "unknown table".
+    expect(before.unreadableTables).toContain('admin_only_notes')
 
     await exec(`grant select on admin_only_notes to tessera_app`)
     const after = await introspectAsApp()
     expect(Object.keys(after.tables)).toEqual([...FIXTURE_TABLES, 'admin_only_notes'].sort())
+    expect(after.unreadableTables).not.toContain('admin_only_notes')
   })
 
   it('as the app role, reports the size cap when a row-level security policy makes the count fail', async () => {

@@ -1,9 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { runCheck } from '../../src/cli/check-command.ts'
 import { memoryCliOutput } from '../../src/cli/cli-output.ts'
+import { sql } from 'kysely'
+import { openTestDatabase, type TestDatabase } from '../support/databases.ts'
 import { withDatabase } from '../support/global-setup.ts'
 
 const PASSWORD = 'Sup3r-s3cret-PW'
@@ -114,4 +116,109 @@ describe('tessera check', () => {
     },
     300_000,
   )
+
+  it('reports the schema problems and the binding problems of a file together, naming the file', async () => {
+    const file = brokenPolicy()
+    const r = await check(file)
+    expect(r.code).toBe(1)
+    const text = r.err.join('\n')
+    expect(text).toContain(`Policy '${file}' is invalid`)
+    expect(text).toContain('models.Order.scopng')
+    expect(text).toContain("models.Ghost.table: unknown table 'no_such_table'")
+  }, 300_000)
+
+  it('warns (exit 0) when the role it checks as is a superuser, which bypasses row-level security', async () => {
+    const { output, stdout, stderr } = memoryCliOutput({ json: true })
+    const code = await runCheck({ policyPath: 'policies/demo.yaml', output, cacheDir, role: 'postgres' })
+    expect(code).toBe(0)
+    const doc = JSON.parse(stdout[0] ?? '') as { ok: boolean; warnings: { code: string; message: string }[] }
+    expect(doc.ok).toBe(true)
+    expect(doc.warnings.map((w) => w.code)).toEqual(['SUPERUSER'])
+    expect(stderr.join('\n')).toContain("warning SUPERUSER: connected as superuser 'postgres'")
+    const plain = await check('policies/demo.yaml', true)
+    expect((JSON.parse(plain.out[0] ?? '') as { warnings: unknown[] }).warnings).toEqual([])
+  }, 300_000)
+})
+
+// Server only: the CLI's check on PGlite opens the embedded demo, whose app role holds every grant it needs.
+describe.skipIf(server === null)('tessera check as a non-superuser role (PostgreSQL server only)', () => {
+  let db: TestDatabase
+  let appUrl = ''
+  let dir = ''
+
+  beforeAll(async () => {
+    db = await openTestDatabase('postgres')
+    const adminUrl = db.adminPool.options.connectionString ?? ''
+    appUrl = withDatabase(adminUrl, new URL(adminUrl).pathname.slice(1), 'tessera_app')
+    await sql`create table guarded_notes (id serial primary key, tenant_id uuid not null, body text)`.execute(
+      db.admin,
+    )
+    await sql`grant select on guarded_notes to tessera_app`.execute(db.admin)
+    await sql`create table app_owned (id serial primary key, tenant_id uuid not null)`.execute(db.admin)
+    await sql`alter table app_owned owner to tessera_app`.execute(db.admin)
+    await sql`create table hidden_notes (id serial primary key, tenant_id uuid not null)`.execute(db.admin)
+    dir = mkdtempSync(join(tmpdir(), 'tessera-check-priv-'))
+  }, 60_000)
+  afterAll(async () => {
+    await db.close()
+  })
+
+  function policyFile(name: string, lines: string[]): string {
+    const file = join(dir, name)
+    writeFileSync(file, lines.join('\n'))
+    return file
+  }
+
+  it('lists every write the role may not do and every table it may not read, in one report (exit 1)', async () => {
+    const file = policyFile('writes.yaml', [
+      'models:',
+      '  Note:',
+      '    table: guarded_notes',
+      '    scoping: { tenant_id: principal.tenantId }',
+      '    fields: { id: allow, body: allow }',
+      '    write: { create: allow, delete: allow, autoSet: { tenant_id: principal.tenantId } }',
+      '  Hidden:',
+      '    table: hidden_notes',
+      '    scoping: { tenant_id: principal.tenantId }',
+      '  Typo:',
+      '    table: guarded_notes',
+      '    scopng: { tenant_id: principal.tenantId }',
+    ])
+    const { output, stdout } = memoryCliOutput({ json: true })
+    const code = await runCheck({ policyPath: file, databaseUrl: appUrl, output })
+    expect(code).toBe(1)
+    const doc = JSON.parse(stdout[0] ?? '') as {
+      error: { code: string; message: string; details: { problems: { path: string; message: string }[] } }
+    }
+    expect(doc.error.code).toBe('POLICY_INVALID')
+    expect(doc.error.message).toContain(file)
+    const problems = doc.error.details.problems.map((p) => `${p.path}: ${p.message}`)
+    expect(problems.some((p) => p.startsWith('models.Typo.scopng: '))).toBe(true)
+    expect(problems).toContain(
+      "models.Note.write.create: the policy allows create on table 'guarded_notes', but role 'tessera_app' " +
+        'cannot INSERT into it: GRANT INSERT ON public.guarded_notes TO tessera_app, or set write.create: deny',
+    )
+    expect(
+      problems.some((p) => p.startsWith('models.Note.write.delete: ') && p.includes('cannot DELETE')),
+    ).toBe(true)
+    expect(problems).toContain(
+      "models.Hidden.table: role 'tessera_app' cannot SELECT table 'hidden_notes' (it exists): " +
+        'GRANT SELECT ON public.hidden_notes TO tessera_app (and USAGE on its schema)',
+    )
+  }, 120_000)
+
+  it('warns when the role owns a table of the policy (row-level security does not bind an owner)', async () => {
+    const file = policyFile('owned.yaml', [
+      'models:',
+      '  Owned:',
+      '    table: app_owned',
+      '    scoping: { tenant_id: principal.tenantId }',
+      '    fields: { id: allow }',
+    ])
+    const { output, stdout } = memoryCliOutput({ json: true })
+    const code = await runCheck({ policyPath: file, databaseUrl: appUrl, output })
+    expect(code).toBe(0)
+    const doc = JSON.parse(stdout[0] ?? '') as { warnings: { code: string; table?: string }[] }
+    expect(doc.warnings).toEqual([expect.objectContaining({ code: 'TABLE_OWNER', table: 'app_owned' })])
+  }, 120_000)
 })

@@ -3,7 +3,7 @@
  * --http` needs credentials (an API key made by `tessera api-key create`), `mcp-config` prints a pasteable
  * snippet, and an approval-gated delete through MCP runs once after approval and never for changed arguments.
  */
-import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
@@ -73,8 +73,41 @@ describe('tessera serve, api-key, mcp-config and approvals', () => {
     const r = await callTool(client, 'db_aggregate', { model: 'Order', op: 'count' })
     expect(r.isError).toBe(false)
 
+    // A key created while the server runs works at once; a revoked key is refused on its next call.
+    const second = await createApiKey({
+      auth,
+      id: 'acme-bot-2',
+      principal: JSON.stringify({ tenantId: 'a0000000-0000-4000-8000-000000000000', roles: ['member'] }),
+    })
+    const bearer = (k: string) => ({ Authorization: `Bearer ${k}` })
+    expect((await rawPost(url, LIST_TOOLS_BODY, bearer(second.key))).status).toBe(200)
     expect(await revokeApiKey(auth, 'acme-bot')).toBe(true)
-    expect(await listApiKeys(auth)).toEqual([])
+    expect((await listApiKeys(auth)).map((k) => k.id)).toEqual(['acme-bot-2'])
+    expect((await rawPost(url, LIST_TOOLS_BODY, bearer(key))).status).toBe(401)
+    await expect(
+      client.callTool({ name: 'db_aggregate', arguments: { model: 'Order', op: 'count' } }),
+    ).rejects.toThrow()
+    expect((await rawPost(url, LIST_TOOLS_BODY, bearer(second.key))).status).toBe(200)
+  }, 300_000)
+
+  it('refuses every credential while the auth file does not load, and recovers when it does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-auth-'))
+    const auth = join(dir, 'auth.yaml')
+    const { key } = await createApiKey({
+      auth,
+      id: 'acme-bot',
+      principal: JSON.stringify({ tenantId: 'a0000000-0000-4000-8000-000000000000' }),
+    })
+    const handle = await startServe({ demo: true, http: '127.0.0.1:0', auth, logger: silent })
+    handles.push(handle)
+    const url = handle.http?.url ?? ''
+    const headers = { Authorization: `Bearer ${key}` }
+    expect((await rawPost(url, LIST_TOOLS_BODY, headers)).status).toBe(200)
+    const good = readFileSync(auth, 'utf8')
+    writeFileSync(auth, `${good}\nunknownKey: true\n`)
+    expect((await rawPost(url, LIST_TOOLS_BODY, headers)).status).toBe(401)
+    writeFileSync(auth, good)
+    expect((await rawPost(url, LIST_TOOLS_BODY, headers)).status).toBe(200)
   }, 300_000)
 
   it('runs an approval-gated delete once after approval, and not for changed arguments', async () => {
