@@ -3,15 +3,15 @@
  * statement_timeout and blocks the event loop during a long query (docs/threats.md fact 12), so on PGlite an
  * expensive query must be refused up front instead of cancelled halfway.
  */
-import { CompiledQuery } from 'kysely'
+import type { CompiledQuery } from 'kysely'
+import { printExplain } from '../sql/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /**
  * Runs `EXPLAIN (FORMAT JSON)` for `compiled` with the same bound parameters, on `q` (the executor's
  * transaction or database, so claims and the role apply to the estimate as they will to the query), and
- * returns the worst-case cost of the plan: the highest Total Cost of any node in it. `compiled` must come
- * from the planner: its SQL is prefixed verbatim, and the Tessera dialect's extended protocol refuses
- * anything but one statement.
+ * returns the worst-case cost of the plan: the highest Total Cost of any node in it. `compiled` must be a
+ * statement src/sql printed (printExplain refuses anything else): its SQL is prefixed verbatim.
  *
  * Why not the top node's Total Cost: every read ends in LIMIT, and a Limit node's cost is its input's cost
  * scaled by the fraction of rows the planner expects to need. When fewer rows match than estimated (a filter
@@ -19,8 +19,7 @@ import type { AnyDatabase } from '../schema/index.ts'
  * estimated at 30 can cost 700 — exactly the gap a guard against runaway queries must not leave open.
  */
 export async function estimateCost(q: AnyDatabase, compiled: CompiledQuery): Promise<number> {
-  const explain = CompiledQuery.raw(`EXPLAIN (FORMAT JSON) ${compiled.sql}`, [...compiled.parameters])
-  const result = await q.executeQuery<Record<string, unknown>>(explain)
+  const result = await q.executeQuery(printExplain(compiled))
   return worstCostOf(result.rows[0]?.['QUERY PLAN'])
 }
 

@@ -1,28 +1,24 @@
 /**
- * The read tools: query, get, aggregate. Each is plan → build → (cost guard) → execute in one statement →
- * shape; every decision was made by the planner and is reported to the audit from the plan itself.
+ * The read tools: query, get, aggregate. Each is parse → plan → the executor's runRead (print, cost guard,
+ * session, one statement) → shape; every decision was made by the planner and is reported to the audit from
+ * the plan itself.
  */
-import type { CompiledQuery } from 'kysely'
 import type { RunContext } from '../context/index.ts'
-import { budgetExceeded, notFound, TesseraError, validationError } from '../errors/index.ts'
-import { toJsonSafe, estimateCost, shapeRows, type Row } from '../executor/index.ts'
-import { AGGREGATE_VALUE, orderKeySources, compileAggregate, compileGet, compileQuery } from '../sql/index.ts'
+import { budgetExceeded, notFound, validationError } from '../errors/index.ts'
+import { toJsonSafe, shapeRows, type Row } from '../executor/index.ts'
+import { AGGREGATE_VALUE, orderKeySources } from '../sql/index.ts'
 import {
   cursorBinding,
-  databaseEnforcedRead,
   encodeCursor,
   planAggregate,
   planGet,
   planQuery,
   redactedFieldsOf,
-  type BudgetReport,
-  type ReadPlan,
   type SelectPlan,
   type VisibilityPlan,
 } from '../planner/index.ts'
 import { parseRequest } from '../request/index.ts'
 import type { CallFacts, ToolRuntime } from './tool-runtime.ts'
-import type { AnyDatabase } from '../schema/index.ts'
 
 export interface QueryResult {
   rows: Row[]
@@ -68,48 +64,6 @@ function selectFacts(plan: SelectPlan, facts: CallFacts): void {
   facts.fieldsRedacted = redactedFieldsOf(plan)
 }
 
-/**
- * The plan the statement is printed from: the plan itself, or — under `rls` enforcement, where the database's
- * policies filter — the plan without the planner's scope and row-policy predicates.
- */
-function statementPlan<P extends ReadPlan>(runtime: ToolRuntime, plan: P): P {
-  return runtime.plannerPredicates ? plan : databaseEnforcedRead(plan)
-}
-
-/** Runs one compiled statement under the executor, refusing it first if the cost guard says it is too expensive. */
-async function execute(
-  runtime: ToolRuntime,
-  ctx: RunContext,
-  requestId: string,
-  budget: BudgetReport,
-  compiled: CompiledQuery<Row>,
-): Promise<Row[]> {
-  return runtime.executor.run(
-    {
-      access: 'read',
-      requestId,
-      principal: ctx.principal,
-      claims: runtime.enforcement !== 'app',
-      statementTimeoutMs: budget.statementTimeoutMs,
-      maxConcurrentPerTenant: budget.maxConcurrentPerTenant,
-    },
-    async (q: AnyDatabase) => {
-      if (runtime.costGuard) {
-        const cost = await estimateCost(q, compiled)
-        if (cost > budget.maxEstimatedCost) {
-          // No `requested`: the estimate comes from table-wide statistics, other tenants' rows included.
-          throw new TesseraError('QUERY_BUDGET_EXCEEDED', 'Query exceeds the estimated cost budget', {
-            hints: ['Narrow the query: add a selective filter or a smaller limit'],
-            details: { budgetType: 'estimated_cost', limit: budget.maxEstimatedCost },
-          })
-        }
-      }
-      const result = await q.executeQuery(compiled)
-      return result.rows
-    },
-  )
-}
-
 /** Sort-key bytes a cursor can carry within its 4 KB token (encryption and encoding take the rest). */
 const MAX_CURSOR_KEY_BYTES = 2_000
 
@@ -123,13 +77,7 @@ export async function runQuery(
   const req = parseRequest('query', args, runtime.inputLimits)
   const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
   selectFacts(plan.root, facts)
-  const raw = await execute(
-    runtime,
-    ctx,
-    requestId,
-    plan.budget,
-    compileQuery<Row>(runtime.db, statementPlan(runtime, plan)),
-  )
+  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
   const hasMore = raw.length > plan.limit
   const page = hasMore ? raw.slice(0, plan.limit) : raw
   let nextCursor: string | null = null
@@ -162,13 +110,7 @@ export async function runGet(
   const req = parseRequest('get', args, runtime.inputLimits)
   const plan = planGet(runtime.bound, ctx.principal, req)
   selectFacts(plan.root, facts)
-  const raw = await execute(
-    runtime,
-    ctx,
-    requestId,
-    plan.budget,
-    compileGet<Row>(runtime.db, statementPlan(runtime, plan)),
-  )
+  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
   const first = raw[0]
   // Another tenant's row and a row that does not exist take this same path and the same error.
   if (!first) throw notFound(plan.root.model)
@@ -199,13 +141,7 @@ export async function runAggregate(
   facts.scopesInjected = vf.scopes
   facts.rowPolicies = vf.policies
   facts.bypass = plan.visibility.bypass === null ? null : `${plan.model}.${plan.visibility.bypass}`
-  const raw = await execute(
-    runtime,
-    ctx,
-    requestId,
-    plan.budget,
-    compileAggregate<Row>(runtime.db, statementPlan(runtime, plan)),
-  )
+  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
   // Counts are exact integers: return them as numbers while they fit, as strings beyond 2^53.
   const convert = (v: unknown): string | number | null => {
     const out = aggregateValue(v)
