@@ -7,11 +7,19 @@ import { CompiledQuery } from 'kysely'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /**
- * Runs `EXPLAIN (FORMAT JSON)` for `compiled` with the same bound parameters, on `q` (the executor's
- * transaction or database, so claims and the role apply to the estimate as they will to the query), and
- * returns the worst-case cost of the plan: the highest Total Cost of any node in it. `compiled` must come
- * from the planner: its SQL is prefixed verbatim, and the Tessera dialect's extended protocol refuses
- * anything but one statement.
+ * Runs `EXPLAIN (FORMAT JSON)` for the **generic plan** of `compiled` on `q` (the executor's transaction or
+ * database, so claims and the role apply to the estimate as they will to the query), and returns the
+ * worst-case cost of that plan: the highest Total Cost of any node in it. `compiled` must come from the
+ * planner: its SQL is prefixed verbatim, and the Tessera dialect's extended protocol refuses anything but one
+ * statement.
+ *
+ * Why the generic plan (issue 9, item 5): a custom plan is made for the bound values, and its estimate comes
+ * from table-wide statistics of those values — how many rows *other tenants* hold with them. Judging that
+ * estimate made the same filter refused or allowed depending on data the caller cannot see, an oracle. The
+ * generic plan treats every value as an unknown parameter, so its cost is a function of the statement's
+ * shape (and the table's overall size), the same for every value and every tenant. Steps, in one transaction
+ * (a new read-only one when `q` is not a transaction): `set_config('plan_cache_mode', 'force_generic_plan',
+ * true)`, `PREPARE`, `EXPLAIN EXECUTE` with NULL arguments (a generic plan does not look at them), `DEALLOCATE`.
  *
  * Why not the top node's Total Cost: every read ends in LIMIT, and a Limit node's cost is its input's cost
  * scaled by the fraction of rows the planner expects to need. When fewer rows match than estimated (a filter
@@ -19,8 +27,35 @@ import type { AnyDatabase } from '../schema/index.ts'
  * estimated at 30 can cost 700 — exactly the gap a guard against runaway queries must not leave open.
  */
 export async function estimateCost(q: AnyDatabase, compiled: CompiledQuery): Promise<number> {
-  const explain = CompiledQuery.raw(`EXPLAIN (FORMAT JSON) ${compiled.sql}`, [...compiled.parameters])
-  const result = await q.executeQuery<Record<string, unknown>>(explain)
+  if (!q.isTransaction) {
+    return q
+      .transaction()
+      .setAccessMode('read only')
+      .execute((trx) => genericPlanCost(trx, compiled))
+  }
+  return genericPlanCost(q, compiled)
+}
+
+/** The prepared statement's name; one at a time per session (the transaction holds the connection). */
+const PROBE = 'tessera_cost_probe'
+
+async function genericPlanCost(trx: AnyDatabase, compiled: CompiledQuery): Promise<number> {
+  // A probe left behind on this pooled session (an EXPLAIN that failed aborts the transaction, so its
+  // DEALLOCATE could not run; prepared statements are not transactional) is dropped first, or PREPARE would
+  // fail on this connection for good.
+  const setup = await trx.executeQuery<{ stale: boolean }>(
+    CompiledQuery.raw(
+      `select set_config('plan_cache_mode', 'force_generic_plan', true) as mode,
+              exists (select 1 from pg_catalog.pg_prepared_statements where name = $1) as stale`,
+      [PROBE],
+    ),
+  )
+  if (setup.rows[0]?.stale === true) await trx.executeQuery(CompiledQuery.raw(`DEALLOCATE ${PROBE}`))
+  await trx.executeQuery(CompiledQuery.raw(`PREPARE ${PROBE} AS ${compiled.sql}`))
+  const args = compiled.parameters.map(() => 'NULL').join(', ')
+  const explain = CompiledQuery.raw(`EXPLAIN (FORMAT JSON) EXECUTE ${PROBE}${args === '' ? '' : `(${args})`}`)
+  const result = await trx.executeQuery<Record<string, unknown>>(explain)
+  await trx.executeQuery(CompiledQuery.raw(`DEALLOCATE ${PROBE}`))
   return worstCostOf(result.rows[0]?.['QUERY PLAN'])
 }
 

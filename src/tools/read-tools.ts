@@ -4,7 +4,7 @@
  */
 import type { CompiledQuery } from 'kysely'
 import type { RunContext } from '../context/index.ts'
-import { budgetExceeded, notFound, TesseraError, validationError } from '../errors/index.ts'
+import { budgetExceeded, notFound, validationError } from '../errors/index.ts'
 import { toJsonSafe, estimateCost, shapeRows, type Row } from '../executor/index.ts'
 import { printAggregate, AGGREGATE_VALUE, orderKeySources, compileGet, compileQuery } from '../sql/index.ts'
 import {
@@ -97,11 +97,8 @@ async function execute(
       if (runtime.costGuard) {
         const cost = await estimateCost(q, compiled)
         if (cost > budget.maxEstimatedCost) {
-          // No `requested`: the estimate comes from table-wide statistics, other tenants' rows included.
-          throw new TesseraError('QUERY_BUDGET_EXCEEDED', 'Query exceeds the estimated cost budget', {
-            hints: ['Narrow the query: add a selective filter or a smaller limit'],
-            details: { budgetType: 'estimated_cost', limit: budget.maxEstimatedCost },
-          })
+          // No `requested`: even the generic plan's estimate counts other tenants' rows (the table's size).
+          throw budgetExceeded('estimated_cost', budget.maxEstimatedCost, undefined)
         }
       }
       const result = await q.executeQuery(compiled)
