@@ -118,6 +118,7 @@ export async function runQuery(
   facts: CallFacts,
 ): Promise<QueryResult> {
   const req = parseRequest('query', args, runtime.inputLimits)
+  facts.request = req
   const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
   selectFacts(plan.root, facts)
   const raw = await execute(
@@ -157,6 +158,7 @@ export async function runGet(
   facts: CallFacts,
 ): Promise<GetResult> {
   const req = parseRequest('get', args, runtime.inputLimits)
+  facts.request = req
   const plan = planGet(runtime.bound, ctx.principal, req)
   selectFacts(plan.root, facts)
   const raw = await execute(
@@ -190,6 +192,7 @@ export async function runAggregate(
   facts: CallFacts,
 ): Promise<AggregateResult> {
   const req = parseRequest('aggregate', args, runtime.inputLimits)
+  facts.request = req
   const plan = planAggregate(runtime.bound, ctx.principal, req)
   const vf = visibilityFacts(plan.visibility)
   facts.model = plan.model
