@@ -45,6 +45,8 @@ export interface ServeOptions {
   readonly approvalsDb?: string
   /** Append every tool call (principal, arguments, outcome) to this JSONL file, for `tessera eval replay`. */
   readonly record?: string
+  /** Ask the caller's own user to approve writes through MCP elicitation where the client supports it. */
+  readonly elicitApprovals?: boolean
   readonly logger?: Logger
 }
 
@@ -182,6 +184,7 @@ export async function startServe(options: ServeOptions): Promise<ServingHandle> 
         ? {}
         : { authFile: options.auth, baseDir: dirname(resolve(options.auth)) }),
       ...(options.dev === true ? { dev: { principal: requirePrincipal(principal) } } : {}),
+      ...(options.elicitApprovals === true ? { elicitApprovals: true } : {}),
     })
     closers.push(() => mcp.close())
 
@@ -273,6 +276,10 @@ export function registerServeCommand(program: Command): void {
     .option(
       '--record <file>',
       'append every tool call and its outcome to FILE (JSONL) for `tessera eval replay`',
+    )
+    .option(
+      '--elicit-approvals',
+      "let the client's own user approve writes that need approval, by MCP elicitation (stdio clients)",
     )
     .action(async (opts: ServeOptions) => {
       await reportErrors(() => runServe(opts, (line) => console.error(line)))

@@ -31,6 +31,11 @@ export interface McpServerOptions {
   readonly authFile?: string
   /** Development only: HTTP without credentials, every request acting as this principal. */
   readonly dev?: { readonly principal: Principal }
+  /**
+   * When a write needs approval and the client supports elicitation, ask the caller's own user to approve it
+   * (default false: approvals wait for `tessera approvals` or `toolset.approvals`). See approval-elicitation.ts.
+   */
+  readonly elicitApprovals?: boolean
   /** Rate limits; an AuthConfig's `rateLimits` is used when this is absent. */
   readonly rateLimits?: RateLimits
   /** Database probed by `/readyz`. */
@@ -107,7 +112,14 @@ export async function createMcpServer(options: McpServerOptions): Promise<Tesser
   const name = options.name ?? 'tessera'
   const version = options.version ?? '0.1.0'
   const protocolServer = (ctx: RunContext, rateKey = 'local'): Server =>
-    createProtocolServer(parseRunContext(ctx), { toolset: options.toolset, name, version, gate, rateKey })
+    createProtocolServer(parseRunContext(ctx), {
+      toolset: options.toolset,
+      name,
+      version,
+      gate,
+      rateKey,
+      elicitApprovals: options.elicitApprovals === true,
+    })
   let closing = false
   const httpServers = new Set<HttpServer>()
   const db = options.db

@@ -15,6 +15,7 @@ import type { RunContext } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import { toJsonSafe } from '../executor/index.ts'
 import type { Toolset } from '../tools/index.ts'
+import { approveByElicitation, canElicit } from './approval-elicitation.ts'
 import { errorResult, toCallToolResult, type CallToolResult } from './call-tool-result.ts'
 import type { CallGate } from './call-gate.ts'
 import { describeWrite } from './write-preview.ts'
@@ -29,6 +30,8 @@ export interface ProtocolServerOptions {
   readonly gate: CallGate
   /** Key the rate limits count against (an API key id or a JWT subject); the tenant is counted too. */
   readonly rateKey: string
+  /** Let the caller's own user approve its writes when the client supports elicitation (approval-elicitation.ts). */
+  readonly elicitApprovals?: boolean
 }
 
 export function createProtocolServer(ctx: RunContext, options: ProtocolServerOptions): Server {
@@ -59,7 +62,14 @@ export function createProtocolServer(ctx: RunContext, options: ProtocolServerOpt
     const refusal = gate.admit(ctx.principal.tenantId, options.rateKey)
     if (refusal !== undefined) return errorResult(refusal.toJSON())
     try {
-      const result = await toolset.call(ctx, name, args)
+      let result = await toolset.call(ctx, name, args)
+      if (
+        !result.ok &&
+        result.error.code === 'WRITE_APPROVAL_REQUIRED' &&
+        canElicit(server, ctx, options.elicitApprovals === true)
+      ) {
+        result = (await approveByElicitation(server, ctx, toolset, name, args, result.error)).result ?? result
+      }
       if (!result.ok && result.error.code === 'WRITE_APPROVAL_REQUIRED') {
         // The person approving sees exactly what will change; the agent can relay it verbatim.
         const preview = describeWrite(name, args)

@@ -42,6 +42,8 @@ export type {
 export { JsonlAuditStore } from './jsonl-audit-store.ts'
 export type { JsonlAuditStoreOptions } from './jsonl-audit-store.ts'
 export { PostgresAuditStore } from './postgres-audit-store.ts'
+export { auditTablesWritable, defaultAuditStore } from './default-audit-store.ts'
+export type { DefaultAuditStoreKind } from './default-audit-store.ts'
 export type { AuditDurability, PostgresAuditStoreOptions } from './postgres-audit-store.ts'
 export { auditTableSql, ensureAuditTables } from './postgres-audit-sql.ts'
 export type { EnsureAuditTablesOptions } from './postgres-audit-sql.ts'

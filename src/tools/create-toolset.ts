@@ -8,7 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
   type AuditStore,
-  MemoryAuditStore,
+  defaultAuditStore,
   type ApprovalStore,
   DEFAULT_APPROVAL_TTL_MS,
   MemoryApprovalStore,
@@ -41,6 +41,10 @@ const AUDIT_DIGEST_KEY_LABEL = 'tessera/audit-args/v1'
 export interface ToolsetOptions {
   readonly db: AnyDatabase
   readonly policy: Policy
+  /**
+   * Where audit records go. Default: the PostgreSQL store when `tessera_audit` exists in this database and the
+   * connecting role and `role` may insert into it (create it with `ensureAuditTables`), else in memory.
+   */
   readonly audit?: AuditStore
   /** Key for cursor signatures and field hashing; required unless the policy's profile is DEV. */
   readonly secret?: string | Uint8Array
@@ -214,7 +218,7 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
       ...(options.role === undefined ? {} : { role: options.role }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     }),
-    audit: options.audit ?? new MemoryAuditStore(),
+    audit: options.audit ?? (await chooseAuditStore(options)),
     secret,
     enforcement,
     plannerPredicates: enforcement !== 'rls' && options.testOnlyOmitPlannerPredicates !== true,
@@ -228,6 +232,18 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     inputLimits: maxRequestBytes === DEFAULT_INPUT_LIMITS.maxRequestBytes ? {} : { maxRequestBytes },
   }
   return new ToolsetImpl(runtime)
+}
+
+/** No store named: the PostgreSQL store where its tables are ready for this toolset, else memory. */
+async function chooseAuditStore(options: ToolsetOptions): Promise<AuditStore> {
+  const { store, kind } = await defaultAuditStore(options.db, options.role)
+  options.logger?.info(
+    { audit: kind },
+    kind === 'postgres'
+      ? 'audit records go to the tessera_audit table (no audit store was given)'
+      : 'audit records are kept in memory: no audit store was given and tessera_audit is missing or not writable',
+  )
+  return store
 }
 
 type Handler = (ctx: RunContext, args: unknown) => Promise<unknown>
