@@ -35,10 +35,7 @@ export default tseslint.config(
     // Query builders live in src/sql/ only (README "Layout"): everything else runs the compiled statements sql/
     // printed, or constant catalog/store text as CompiledQuery.raw with bound parameters.
     files: ['src/**/*.ts'],
-    // postgres-audit-store.ts landed (from the audit work) with sql`` templates for its dynamic filters and
-    // multi-row inserts (most of them now in postgres-audit-sql.ts); the one exception until it sends
-    // CompiledQuery.raw like the other stores.
-    ignores: ['src/sql/**', 'src/stores/postgres-audit-store.ts', 'src/stores/postgres-audit-sql.ts'],
+    ignores: ['src/sql/**'],
     rules: {
       'no-restricted-imports': [
         'error',

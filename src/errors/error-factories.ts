@@ -179,6 +179,17 @@ export function internalError(requestId?: string, cause?: unknown): TesseraError
   })
 }
 
+/**
+ * A statement reached the toolset's database that src/sql did not print for the call (a query built on the
+ * toolset's Kysely instance, or text sent past the printer): refused before it runs where possible, its result
+ * refused otherwise. A bug in Tessera or in code that got hold of that instance — never the caller's doing.
+ */
+export function statementNotPrinted(): TesseraError {
+  return new TesseraError('INTERNAL_ERROR', 'Internal error', {
+    details: { reason: 'statement_not_printed' },
+  })
+}
+
 /** `origin` (e.g. the policy file's path) is named in the message when given. */
 export function policyInvalid(problems: readonly PolicyProblem[], origin?: string): TesseraError {
   const lines = problems.map((p) => `${p.path}: ${p.message}`)

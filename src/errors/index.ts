@@ -14,6 +14,7 @@ export {
   writeDisabled,
   rateLimited,
   internalError,
+  statementNotPrinted,
   policyInvalid,
   withDetails,
   printable,

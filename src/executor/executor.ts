@@ -2,13 +2,13 @@
  * Runs the query the planner built for one tool call (docs/contract.md §5). The executor decides how the statement
  * reaches the database — bare, or inside a transaction that first sets the principal's claims, the
  * statement timeout and the role in one bound `set_config` statement — and maps every failure to a safe
- * TesseraError. It never builds SQL from request text: the only SQL it writes is the constant
- * `set_config` list below, and every value in it is a bound parameter.
+ * TesseraError. It never builds SQL: its one statement of its own, the `set_config` list of the settings
+ * below (a closed set of names, every value a bound parameter), is printed by src/sql like every other.
  */
-import { CompiledQuery } from 'kysely'
 import type { Logger } from 'pino'
 import type { Principal } from '../context/index.ts'
 import { internalError, rateLimited, tenantScopeRequired } from '../errors/index.ts'
+import { printSessionSettings } from '../sql/index.ts'
 import { mapDatabaseError } from './map-database-error.ts'
 import { sessionStatementTimeoutOf } from './tessera-dialect.ts'
 import type { AnyDatabase } from '../schema/index.ts'
@@ -141,7 +141,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const builder = db.transaction()
       const transaction = spec.access === 'read' ? builder.setAccessMode('read only') : builder
       return await transaction.execute(async (trx) => {
-        if (settings.length > 0) await trx.executeQuery(setConfigQuery(settings))
+        if (settings.length > 0) await trx.executeQuery(printSessionSettings(settings))
         return body(trx)
       })
     } catch (err) {
@@ -186,13 +186,4 @@ function sessionSettings(
   if (timeoutMs !== sessionTimeout) settings.push({ name: 'statement_timeout', value: String(timeoutMs) })
   if (role !== undefined) settings.push({ name: 'role', value: role })
   return settings
-}
-
-/** The names are the closed set above; every value is a bound parameter. */
-function setConfigQuery(settings: readonly Setting[]): CompiledQuery {
-  const calls = settings.map((s, i) => `set_config('${s.name}', $${i + 1}, true)`)
-  return CompiledQuery.raw(
-    `select ${calls.join(', ')}`,
-    settings.map((s) => s.value),
-  )
 }

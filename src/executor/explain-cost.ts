@@ -3,15 +3,15 @@
  * statement_timeout and blocks the event loop during a long query (docs/threats.md fact 12), so on PGlite an
  * expensive query must be refused up front instead of cancelled halfway.
  */
-import { CompiledQuery } from 'kysely'
+import type { CompiledQuery } from 'kysely'
+import { printGenericPlanProbe } from '../sql/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /**
  * Runs `EXPLAIN (FORMAT JSON)` for the **generic plan** of `compiled` on `q` (the executor's transaction or
  * database, so claims and the role apply to the estimate as they will to the query), and returns the
- * worst-case cost of that plan: the highest Total Cost of any node in it. `compiled` must come from the
- * planner: its SQL is prefixed verbatim, and the Tessera dialect's extended protocol refuses anything but one
- * statement.
+ * worst-case cost of that plan: the highest Total Cost of any node in it. `compiled` must be a statement
+ * src/sql printed (printGenericPlanProbe refuses anything else): its SQL is prefixed verbatim.
  *
  * Why the generic plan (issue 9, item 5): a custom plan is made for the bound values, and its estimate comes
  * from table-wide statistics of those values — how many rows *other tenants* hold with them. Judging that
@@ -36,26 +36,16 @@ export async function estimateCost(q: AnyDatabase, compiled: CompiledQuery): Pro
   return genericPlanCost(q, compiled)
 }
 
-/** The prepared statement's name; one at a time per session (the transaction holds the connection). */
-const PROBE = 'tessera_cost_probe'
-
 async function genericPlanCost(trx: AnyDatabase, compiled: CompiledQuery): Promise<number> {
+  const probe = printGenericPlanProbe(compiled)
   // A probe left behind on this pooled session (an EXPLAIN that failed aborts the transaction, so its
   // DEALLOCATE could not run; prepared statements are not transactional) is dropped first, or PREPARE would
   // fail on this connection for good.
-  const setup = await trx.executeQuery<{ stale: boolean }>(
-    CompiledQuery.raw(
-      `select set_config('plan_cache_mode', 'force_generic_plan', true) as mode,
-              exists (select 1 from pg_catalog.pg_prepared_statements where name = $1) as stale`,
-      [PROBE],
-    ),
-  )
-  if (setup.rows[0]?.stale === true) await trx.executeQuery(CompiledQuery.raw(`DEALLOCATE ${PROBE}`))
-  await trx.executeQuery(CompiledQuery.raw(`PREPARE ${PROBE} AS ${compiled.sql}`))
-  const args = compiled.parameters.map(() => 'NULL').join(', ')
-  const explain = CompiledQuery.raw(`EXPLAIN (FORMAT JSON) EXECUTE ${PROBE}${args === '' ? '' : `(${args})`}`)
-  const result = await trx.executeQuery<Record<string, unknown>>(explain)
-  await trx.executeQuery(CompiledQuery.raw(`DEALLOCATE ${PROBE}`))
+  const setup = await trx.executeQuery(probe.setup)
+  if (setup.rows[0]?.stale === true) await trx.executeQuery(probe.deallocate)
+  await trx.executeQuery(probe.prepare)
+  const result = await trx.executeQuery(probe.explain)
+  await trx.executeQuery(probe.deallocate)
   return worstCostOf(result.rows[0]?.['QUERY PLAN'])
 }
 

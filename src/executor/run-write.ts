@@ -8,16 +8,9 @@
 import { TesseraError, notFound, validationError } from '../errors/index.ts'
 import type { ExecutorDatabase } from './executor.ts'
 import { isSqlStateError } from './database-error-kind.ts'
-import {
-  WRITE_CHECK_COLUMN,
-  printDelete,
-  printInsert,
-  printReferenceCheck,
-  printTargetSelect,
-  printUpdate,
-  rawColumnAlias,
-  type WriteRow,
-} from '../sql/index.ts'
+import { WRITE_CHECK_COLUMN, compileWrite, rawColumnAlias, type WriteRow } from '../sql/index.ts'
+import type { AnyDatabase } from '../schema/index.ts'
+import { runPrinted } from './statement-guard.ts'
 import {
   maxAffectedRowsExceeded,
   checkWrittenRow,
@@ -46,6 +39,15 @@ export interface BulkUpdateResult {
 
 export type WriteResult = RowResult | DeleteResult | BulkUpdateResult
 
+/**
+ * Where a write's statements come from and go: printed (compiled) on `print`, the host's own Kysely instance,
+ * and sent on `q`, the call's transaction on the guarded instance (statement-guard.ts).
+ */
+export interface WriteSession {
+  readonly print: AnyDatabase
+  readonly q: ExecutorDatabase
+}
+
 export interface PreparedWrite {
   /** The target rows before the write, in the read shape (audit image). */
   readonly before: Row[]
@@ -72,7 +74,7 @@ function stillReferenced(): TesseraError {
  * `lock` takes FOR UPDATE on the targets (inside the write's transaction); the approval path runs it unlocked.
  */
 export async function prepareWrite(
-  q: ExecutorDatabase,
+  q: WriteSession,
   plan: WritePlan,
   secret: string | Uint8Array,
   lock: boolean,
@@ -83,7 +85,7 @@ export async function prepareWrite(
     case 'update':
       return prepareUpdate(q, plan, secret, lock)
     case 'delete': {
-      const rows = (await printTargetSelect(plan, lock).execute(q)).rows
+      const rows = (await runPrinted(q.q, compileWrite.targetSelect(q.print, plan, lock))).rows
       if (rows.length === 0) throw notFound(plan.model)
       return { before: shapeRows(rows, plan.returning, secret) }
     }
@@ -94,7 +96,7 @@ export async function prepareWrite(
   }
 }
 
-async function prepareCreate(q: ExecutorDatabase, plan: CreatePlan): Promise<PreparedWrite> {
+async function prepareCreate(q: WriteSession, plan: CreatePlan): Promise<PreparedWrite> {
   const known = new Set(Object.keys(plan.knownRow))
   if (checkWrittenRow(plan.visibility, plan.knownRow, known) === 'fail') throw outsideScope()
   await checkReferences(q, plan, plan.foreignKeys, [plan.knownRow], known)
@@ -102,12 +104,12 @@ async function prepareCreate(q: ExecutorDatabase, plan: CreatePlan): Promise<Pre
 }
 
 async function prepareUpdate(
-  q: ExecutorDatabase,
+  q: WriteSession,
   plan: UpdatePlan,
   secret: string | Uint8Array,
   lock: boolean,
 ): Promise<PreparedWrite> {
-  const rows = (await printTargetSelect(plan, lock).execute(q)).rows
+  const rows = (await runPrinted(q.q, compileWrite.targetSelect(q.print, plan, lock))).rows
   if (!plan.bulk && rows.length === 0) throw notFound(plan.model)
   const known = new Set([...plan.checkColumns, ...Object.keys(plan.data)])
   const merged = rows.map((row) => ({ ...rawValues(plan, row), ...plan.data }))
@@ -133,7 +135,7 @@ function rawValues(plan: UpdatePlan | DeletePlan, row: WriteRow): Record<string,
  * column whose value is not known before the write (a database default) cannot be vouched for: refused.
  */
 async function checkReferences(
-  q: ExecutorDatabase,
+  q: WriteSession,
   plan: WritePlan,
   foreignKeys: readonly ForeignKeyCheck[],
   rows: readonly RowValues[],
@@ -148,7 +150,7 @@ async function checkReferences(
       if (fk.targets.length === 0) throw referenceNotFound(fk.field)
       const key = JSON.stringify([index, values])
       if (checked.has(key)) continue
-      const found = (await printReferenceCheck(fk, values).execute(q)).rows
+      const found = (await runPrinted(q.q, compileWrite.referenceCheck(q.print, fk, values))).rows
       if (found.length === 0) throw referenceNotFound(fk.field)
       checked.add(key)
     }
@@ -157,20 +159,20 @@ async function checkReferences(
 
 /** Step (c) and (d): the write statement, its SQL WITH CHECK and the real affected count. */
 export async function executeWrite(
-  q: ExecutorDatabase,
+  q: WriteSession,
   plan: WritePlan,
   secret: string | Uint8Array,
 ): Promise<WriteOutcome> {
   switch (plan.kind) {
     case 'create': {
-      const rows = (await printInsert(plan).execute(q)).rows
+      const rows = (await runPrinted(q.q, compileWrite.insert(q.print, plan))).rows
       const row = rows[0]
       if (!row || row[WRITE_CHECK_COLUMN] !== true) throw outsideScope()
       const after = shapeRows([row], plan.returning, secret)
       return { result: { row: after[0] as Row }, affected: 1, after }
     }
     case 'update': {
-      const rows = (await printUpdate(plan).execute(q)).rows
+      const rows = (await runPrinted(q.q, compileWrite.update(q.print, plan))).rows
       if (rows.length > plan.maxAffectedRows) throw maxAffectedRowsExceeded(plan.maxAffectedRows, rows.length)
       if (rows.some((row) => row[WRITE_CHECK_COLUMN] !== true)) throw outsideScope()
       const after = shapeRows(rows, plan.returning, secret)
@@ -193,9 +195,9 @@ export async function executeWrite(
   }
 }
 
-async function deleteRows(q: ExecutorDatabase, plan: DeletePlan): Promise<WriteRow[]> {
+async function deleteRows(q: WriteSession, plan: DeletePlan): Promise<WriteRow[]> {
   try {
-    return (await printDelete(plan).execute(q)).rows
+    return (await runPrinted(q.q, compileWrite.delete(q.print, plan))).rows
   } catch (error) {
     // Rows of this or another table still point at the record. Saying so names neither them nor their tenant.
     if (isSqlStateError(error) && error.code === '23503') throw stillReferenced()

@@ -10,9 +10,11 @@
  * visibility and filters, print-condition for row-policy conditions, like-pattern); `statement-cache.ts`
  * compiles a read plan once per shape (key: `statement-shape-key.ts`) and reuses the text with new values; a
  * template is kept only if its first instantiation equals a direct build, so a shape key that misses a
- * difference costs a cache miss, never a wrong statement.
+ * difference costs a cache miss, never a wrong statement. `print-session.ts` prints the executor's own
+ * statements (session settings, EXPLAIN). Every statement handed out for sending is marked in
+ * `printed-statement.ts`: the executor's guard runs nothing else.
  */
-export { AGGREGATE_VALUE, printAggregate } from './print-aggregate.ts'
+export { AGGREGATE_VALUE, compileAggregate, printAggregate } from './print-aggregate.ts'
 export {
   and,
   columnRef,
@@ -29,6 +31,7 @@ export type { PatternOp } from './like-pattern.ts'
 export { ORDER_KEY_PREFIX, orderKeySources, outputExpression, printGet, printQuery } from './print-select.ts'
 export {
   WRITE_CHECK_COLUMN,
+  compileWrite,
   printDelete,
   printInsert,
   printReferenceCheck,
@@ -40,3 +43,8 @@ export {
 export type { WriteRow } from './print-write.ts'
 export { MAX_STATEMENT_TEMPLATES, compileGet, compileQuery } from './statement-cache.ts'
 export { ORACLE_JSON_COLUMN, printOracleRead } from './print-oracle-read.ts'
+export { isPrintedNode, isPrintedQueryId, isPrintedStatement } from './printed-statement.ts'
+export { printExplain, printGenericPlanProbe, printSessionSettings } from './print-session.ts'
+export type { GenericPlanProbe, SessionSetting } from './print-session.ts'
+export { printAuditCount, printAuditGrant, printAuditInsert, printAuditSelect } from './print-audit.ts'
+export type { AuditFilterValues, AuditRowValues } from './print-audit.ts'

@@ -1,8 +1,9 @@
 /** AggregatePlan → one Kysely SELECT with the same visibility as `query`. */
-import { type Expression, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
+import { type CompiledQuery, type Expression, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
 import { and, columnRef, filterPredicate, visibilityPredicate } from './print-predicates.ts'
 import { outputExpression } from './print-select.ts'
 import type { AggregatePlan } from '../planner/index.ts'
+import { markPrinted } from './printed-statement.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 type AnyDb = AnyDatabase
@@ -53,4 +54,9 @@ export function printAggregate(db: AnyDb, plan: AggregatePlan): AnySelect {
     q = q.limit(plan.maxGroups + 1)
   }
   return q
+}
+
+/** printAggregate compiled on `db` and marked as printed here (src/sql/printed-statement.ts). */
+export function compileAggregate<R>(db: AnyDb, plan: AggregatePlan): CompiledQuery<R> {
+  return markPrinted(printAggregate(db, plan).compile() as CompiledQuery<R>)
 }

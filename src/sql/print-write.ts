@@ -4,7 +4,7 @@
  * parameter. UPDATE and DELETE reach a row only through `key ∧ visibility ∧ write check`, so another tenant's
  * id matches nothing; INSERT and UPDATE return the write check evaluated on the new row (WITH CHECK in SQL).
  */
-import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
+import { type CompiledQuery, type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
 import {
   and,
   type ColumnRef,
@@ -25,6 +25,8 @@ import {
 } from '../planner/index.ts'
 import { outputExpression } from './print-select.ts'
 import { conditionPredicate } from './print-condition.ts'
+import { markPrinted } from './printed-statement.ts'
+import type { AnyDatabase } from '../schema/index.ts'
 
 export type WriteRow = Record<string, unknown>
 
@@ -158,3 +160,23 @@ export function printDelete(plan: DeletePlan): RawBuilder<WriteRow> {
   }
   return sql<WriteRow>`delete from ${table(plan)} where ${where}${returning}`
 }
+
+/**
+ * The write's statements compiled for sending: compiled on `db` (the host's instance, never the guarded one the
+ * executor runs on) and marked as printed here.
+ */
+export const compileWrite = {
+  targetSelect: (db: AnyDatabase, plan: UpdatePlan | DeletePlan, lock: boolean): CompiledQuery<WriteRow> =>
+    markPrinted(printTargetSelect(plan, lock).compile(db)),
+  referenceCheck: (
+    db: AnyDatabase,
+    fk: ForeignKeyCheck,
+    values: readonly unknown[],
+  ): CompiledQuery<WriteRow> => markPrinted(printReferenceCheck(fk, values).compile(db)),
+  insert: (db: AnyDatabase, plan: CreatePlan): CompiledQuery<WriteRow> =>
+    markPrinted(printInsert(plan).compile(db)),
+  update: (db: AnyDatabase, plan: UpdatePlan): CompiledQuery<WriteRow> =>
+    markPrinted(printUpdate(plan).compile(db)),
+  delete: (db: AnyDatabase, plan: DeletePlan): CompiledQuery<WriteRow> =>
+    markPrinted(printDelete(plan).compile(db)),
+} as const

@@ -23,6 +23,7 @@
 import { createQueryId, type CompiledQuery, type RootOperationNode } from 'kysely'
 import { printGet, printQuery } from './print-select.ts'
 import { guardedProbe, shapeKeyOf } from './statement-shape-key.ts'
+import { markPrinted } from './printed-statement.ts'
 import type { AppliedRowPolicy, FilterPlan, GetPlan, QueryPlan, SelectPlan } from '../planner/index.ts'
 import type { ConditionNode, OperandNode } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
@@ -291,22 +292,27 @@ function compileCached<R>(
   return { query: template.query, queryId: createQueryId(), sql: template.sql, parameters }
 }
 
-/** The statement `printGet(db, plan).compile()` gives, from the shape cache when possible. */
+/**
+ * The statement `printGet(db, plan).compile()` gives, from the shape cache when possible, marked as printed
+ * here (src/sql/printed-statement.ts).
+ */
 export function compileGet<R>(db: AnyDb, plan: GetPlan): CompiledQuery<R> {
   const slots = new SlotValues()
   const root = probeSelect(plan.root, slots)
-  return compileCached<R>(db, plan, root === UNCACHEABLE ? UNCACHEABLE : { kind: 'get', root }, slots)
+  return markPrinted(
+    compileCached<R>(db, plan, root === UNCACHEABLE ? UNCACHEABLE : { kind: 'get', root }, slots),
+  )
 }
 
-/** The statement `printQuery(db, plan).compile()` gives, from the shape cache when possible. */
+/** The statement `printQuery(db, plan).compile()` gives, from the shape cache when possible, marked as printed. */
 export function compileQuery<R>(db: AnyDb, plan: QueryPlan): CompiledQuery<R> {
   const slots = new SlotValues()
   const root = probeSelect(plan.root, slots)
-  if (root === UNCACHEABLE) return compileCached<R>(db, plan, UNCACHEABLE, slots)
+  if (root === UNCACHEABLE) return markPrinted(compileCached<R>(db, plan, UNCACHEABLE, slots))
   let after: (string | null)[] | null = null
   if (plan.after !== null) {
     after = []
     for (const v of plan.after) after.push(v === null ? null : marker<string>(slots.put(v)))
   }
-  return compileCached<R>(db, plan, { kind: 'query', root, after }, slots)
+  return markPrinted(compileCached<R>(db, plan, { kind: 'query', root, after }, slots))
 }

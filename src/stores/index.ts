@@ -4,7 +4,8 @@
  * (test/support/store-conformance.ts for approvals; test/support/audit-store-conformance.ts for audit stores).
  * Every statement a store runs goes through a StoreTransaction — its own connection, or, inside a tool call's
  * transaction (AuditStore.stage), that transaction: the only handle it may use there. Stores send constant text
- * with bound parameters (CompiledQuery.raw), never the query builders, which live in src/sql/ only.
+ * with bound parameters (CompiledQuery.raw) or statements src/sql printed for them (print-audit.ts), never the
+ * query builders, which live in src/sql/ only.
  */
 export { sealAuditRecord, hashAuditRecord, verifyAuditChain, AUDIT_HASH_FIELDS } from './audit-record.ts'
 export { sanitizeAuditInput, digestAuditArgs, isSensitiveKey, REDACTED } from './audit-sanitize.ts'

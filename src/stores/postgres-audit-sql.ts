@@ -1,12 +1,15 @@
 /**
  * The PostgreSQL audit store's tables and statements (postgres-audit-store.ts): DDL, the multi-row INSERT every
- * write path shares, the query filter, and reading a stored row back as a chained record.
+ * write path shares, and reading a stored row back as a chained record. Statements whose text depends on their
+ * input (the INSERT, the filtered SELECT/COUNT, the GRANT) are printed in src/sql (print-audit.ts); the rest
+ * are constant text with bound parameters.
  */
-import { type RawBuilder, sql } from 'kysely'
+import { CompiledQuery } from 'kysely'
 import type { AnyDatabase } from '../schema/index.ts'
+import { printAuditGrant, printAuditInsert } from '../sql/index.ts'
 import type { AuditRecord } from './audit-record.ts'
 import type { ChainedRecord } from './audit-chain.ts'
-import type { NormalizedAuditFilter } from './audit-query.ts'
+import type { StoreTransaction } from './store-transaction.ts'
 
 const AUDIT_TABLE_STATEMENTS: readonly string[] = [
   `create table if not exists tessera_audit (
@@ -47,10 +50,8 @@ export async function ensureAuditTables(
   db: AnyDatabase,
   options: EnsureAuditTablesOptions = {},
 ): Promise<void> {
-  for (const statement of AUDIT_TABLE_STATEMENTS) await sql.raw(statement).execute(db)
-  for (const role of options.writers ?? []) {
-    await sql`grant insert on tessera_audit to ${sql.id(role)}`.execute(db)
-  }
+  for (const statement of AUDIT_TABLE_STATEMENTS) await db.executeQuery(CompiledQuery.raw(statement, []))
+  for (const role of options.writers ?? []) await db.executeQuery(printAuditGrant(db, role))
 }
 
 export interface StoredRow {
@@ -67,26 +68,28 @@ export interface StoredRow {
   signature: string | null
 }
 
-export async function insertRows(db: AnyDatabase, entries: readonly ChainedRecord[]): Promise<void> {
-  const values = entries.map((e) => {
+/**
+ * One multi-row INSERT, printed in src/sql (print-audit.ts); `db` is the store's connection or, for `stage`,
+ * the call's transaction.
+ */
+export async function insertRows(db: StoreTransaction, entries: readonly ChainedRecord[]): Promise<void> {
+  const rows = entries.map((e) => {
     const r = e.record
-    return sql`(${e.chain}, ${e.seq}, ${r.id}, ${r.timestamp}, ${r.tenantId}, ${r.userId}, ${r.tool}, ${r.model},
-      ${r.outcome}, ${JSON.stringify(r)}, ${e.signature})`
+    return {
+      chain: e.chain,
+      seq: e.seq,
+      id: r.id,
+      ts: r.timestamp,
+      tenantId: r.tenantId,
+      userId: r.userId,
+      tool: r.tool,
+      model: r.model,
+      outcome: r.outcome,
+      body: JSON.stringify(r),
+      signature: e.signature,
+    }
   })
-  await sql`insert into tessera_audit (chain, seq, id, ts, tenant_id, user_id, tool, model, outcome, body, signature)
-    values ${sql.join(values)}`.execute(db)
-}
-
-export function where(f: NormalizedAuditFilter): RawBuilder<unknown> {
-  const parts: RawBuilder<unknown>[] = [sql`true`]
-  if (f.tenantId !== undefined) parts.push(sql`tenant_id = ${f.tenantId}`)
-  if (f.userId !== undefined) parts.push(sql`user_id = ${f.userId}`)
-  if (f.tool !== undefined) parts.push(sql`tool = ${f.tool}`)
-  if (f.model !== undefined) parts.push(sql`model = ${f.model}`)
-  if (f.outcome !== undefined) parts.push(sql`outcome = ${f.outcome}`)
-  if (f.from !== undefined) parts.push(sql`ts >= ${f.from}`)
-  if (f.to !== undefined) parts.push(sql`ts <= ${f.to}`)
-  return sql.join(parts, sql` and `)
+  await db.executeQuery(printAuditInsert(rows))
 }
 
 export function toEntry(row: StoredRow): ChainedRecord {

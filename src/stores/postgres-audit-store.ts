@@ -15,9 +15,11 @@
  * impossible: a second record at the same position cannot be inserted. The role tool calls run as needs only
  * INSERT on `tessera_audit` (no UPDATE/DELETE): the agent's connection cannot rewrite the trail.
  */
-import { sql } from 'kysely'
+import { CompiledQuery } from 'kysely'
+import { printAuditCount, printAuditSelect } from '../sql/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import type { AuditRecord, AuditRecordDraft } from './audit-record.ts'
+import type { StoreTransaction } from './store-transaction.ts'
 import {
   type AuditSigningOptions,
   type AuditVerification,
@@ -35,14 +37,7 @@ import { appendArchive } from './audit-archive.ts'
 import { normalizeAuditFilter, normalizeAuditQuery } from './audit-query.ts'
 import { AuditBacklog } from './audit-backlog.ts'
 import { isDeferrable } from './deferrable-draft.ts'
-import {
-  byChainThenSeq,
-  columnsMatch,
-  insertRows,
-  type StoredRow,
-  toEntry,
-  where,
-} from './postgres-audit-sql.ts'
+import { byChainThenSeq, columnsMatch, insertRows, type StoredRow, toEntry } from './postgres-audit-sql.ts'
 import type {
   AuditFilter,
   AuditQuery,
@@ -144,7 +139,7 @@ export class PostgresAuditStore implements AuditStore {
 
   async stage(draft: AuditRecordDraft, trx?: unknown): Promise<StagedAudit> {
     if (!this.#inCall || trx === undefined) return this.#stageAfterCommit(draft)
-    const db = trx as AnyDatabase
+    const db = trx as StoreTransaction
     const chain = chainKeyOf(this.#chains.segment, draft.tenantId)
     const queue = this.#queue(chain)
     await this.#acquire(queue)
@@ -217,19 +212,14 @@ export class PostgresAuditStore implements AuditStore {
   async query(filter?: AuditQuery): Promise<AuditRecord[]> {
     const q = normalizeAuditQuery(filter)
     await this.flush()
-    const result = await sql<{ body: string }>`select body from tessera_audit where ${where(q)}
-      order by ts desc, chain collate "C" desc, seq desc limit ${q.limit} offset ${q.offset}`.execute(
-      this.#db,
-    )
+    const result = await this.#db.executeQuery(printAuditSelect(q, q.limit, q.offset))
     return result.rows.map((r) => JSON.parse(r.body) as AuditRecord)
   }
 
   async count(filter?: AuditFilter): Promise<number> {
     const f = normalizeAuditFilter(filter)
     await this.flush()
-    const result = await sql<{
-      n: string | number
-    }>`select count(*) as n from tessera_audit where ${where(f)}`.execute(this.#db)
+    const result = await this.#db.executeQuery(printAuditCount(f))
     return Number(result.rows[0]?.n ?? 0)
   }
 
@@ -239,11 +229,14 @@ export class PostgresAuditStore implements AuditStore {
     return this.#db.transaction().execute(async (trx) => {
       // Per chain, only the records before its first record at or after the cutoff: what remains of a chain is
       // always contiguous, even if a clock went backwards.
-      const result = await sql<StoredRow>`delete from tessera_audit a where a.ts < ${cutoff}
-        and a.seq < coalesce((select min(b.seq) from tessera_audit b where b.chain = a.chain and b.ts >= ${cutoff}),
+      const result = await trx.executeQuery(
+        CompiledQuery.raw(
+          `delete from tessera_audit a where a.ts < $1
+        and a.seq < coalesce((select min(b.seq) from tessera_audit b where b.chain = a.chain and b.ts >= $1),
                              9223372036854775807)
-        returning a.chain, a.seq, a.id, a.ts, a.tenant_id, a.user_id, a.tool, a.model, a.outcome, a.body, a.signature`.execute(
-        trx,
+        returning a.chain, a.seq, a.id, a.ts, a.tenant_id, a.user_id, a.tool, a.model, a.outcome, a.body, a.signature`,
+          [cutoff],
+        ) as CompiledQuery<StoredRow>,
       )
       const deleted = result.rows.map(toEntry).sort(byChainThenSeq)
       if (options.archive !== undefined) await appendArchive(options.archive, deleted)
@@ -254,10 +247,12 @@ export class PostgresAuditStore implements AuditStore {
         cuts.set(chain, { chain, seq, hash, signature: signLink(this.#keys, 'cut', chain, seq, hash) })
       }
       for (const c of cuts.values()) {
-        await sql`insert into tessera_audit_cuts (chain, seq, hash, signature)
-          values (${c.chain}, ${c.seq}, ${c.hash}, ${c.signature})
-          on conflict (chain) do update set seq = excluded.seq, hash = excluded.hash, signature = excluded.signature`.execute(
-          trx,
+        await trx.executeQuery(
+          CompiledQuery.raw(
+            `insert into tessera_audit_cuts (chain, seq, hash, signature) values ($1, $2, $3, $4)
+          on conflict (chain) do update set seq = excluded.seq, hash = excluded.hash, signature = excluded.signature`,
+            [c.chain, c.seq, c.hash, c.signature],
+          ),
         )
       }
       return { deleted: deleted.length, archivedTo: options.archive ?? null }
@@ -266,13 +261,14 @@ export class PostgresAuditStore implements AuditStore {
 
   async verify(): Promise<AuditVerification> {
     await this.flush()
-    const cutRows = await sql<{
-      chain: string
-      seq: string | number
-      hash: string
-      signature: string | null
-    }>`
-      select chain, seq, hash, signature from tessera_audit_cuts`.execute(this.#db)
+    const cutRows = await this.#db.executeQuery(
+      CompiledQuery.raw('select chain, seq, hash, signature from tessera_audit_cuts', []) as CompiledQuery<{
+        chain: string
+        seq: string | number
+        hash: string
+        signature: string | null
+      }>,
+    )
     const cuts = cutRows.rows.map((c) => ({ ...c, seq: Number(c.seq) }))
     const verifier = new ChainVerifier(cuts, this.#keys.publicKey)
     // Keyset pages in primary-key order: every chain's records arrive contiguous and in seq order.
@@ -280,11 +276,17 @@ export class PostgresAuditStore implements AuditStore {
     for (;;) {
       const page: { rows: StoredRow[] } =
         after === null
-          ? await sql<StoredRow>`select * from tessera_audit order by chain, seq limit ${VERIFY_PAGE}`.execute(
-              this.#db,
+          ? await this.#db.executeQuery(
+              CompiledQuery.raw('select * from tessera_audit order by chain, seq limit $1', [
+                VERIFY_PAGE,
+              ]) as CompiledQuery<StoredRow>,
             )
-          : await sql<StoredRow>`select * from tessera_audit where (chain, seq) > (${after.chain}, ${after.seq})
-              order by chain, seq limit ${VERIFY_PAGE}`.execute(this.#db)
+          : await this.#db.executeQuery(
+              CompiledQuery.raw(
+                'select * from tessera_audit where (chain, seq) > ($1, $2) order by chain, seq limit $3',
+                [after.chain, after.seq, VERIFY_PAGE],
+              ) as CompiledQuery<StoredRow>,
+            )
       for (const row of page.rows) {
         const seq = Number(row.seq)
         let entry: ChainedRecord

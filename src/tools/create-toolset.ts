@@ -15,7 +15,7 @@ import {
 } from '../stores/index.ts'
 import { type RunContext, parseRunContext } from '../context/index.ts'
 import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
-import { createExecutor, ENFORCEMENT_MODES, isPglite, type EnforcementMode } from '../executor/index.ts'
+import { createPlanExecutor, ENFORCEMENT_MODES, isPglite, type EnforcementMode } from '../executor/index.ts'
 import { bindPolicy, type BoundPolicy, type Policy, type TypedPolicy } from '../policy/index.ts'
 import { DEFAULT_INPUT_LIMITS, parseRequest } from '../request/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
@@ -211,18 +211,18 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     })
   }
   const runtime: ToolRuntime = {
-    db: options.db,
     bound,
-    executor: createExecutor({
+    executor: createPlanExecutor({
       db: options.db,
+      enforcement,
+      costGuard,
+      secret,
       ...(options.role === undefined ? {} : { role: options.role }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      omitPlannerPredicates: options.testOnlyOmitPlannerPredicates === true,
     }),
     audit: options.audit ?? (await chooseAuditStore(options)),
     secret,
-    enforcement,
-    plannerPredicates: enforcement !== 'rls' && options.testOnlyOmitPlannerPredicates !== true,
-    costGuard,
     logger: options.logger,
     approvals: options.approvals ?? new MemoryApprovalStore(),
     approvalTtlMs,

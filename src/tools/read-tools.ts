@@ -1,28 +1,24 @@
 /**
- * The read tools: query, get, aggregate. Each is plan → build → (cost guard) → execute in one statement →
- * shape; every decision was made by the planner and is reported to the audit from the plan itself.
+ * The read tools: query, get, aggregate. Each is parse → plan → the executor's runRead (print, cost guard,
+ * session, one statement) → shape; every decision was made by the planner and is reported to the audit from
+ * the plan itself.
  */
-import type { CompiledQuery } from 'kysely'
 import type { RunContext } from '../context/index.ts'
 import { budgetExceeded, notFound, validationError } from '../errors/index.ts'
-import { toJsonSafe, estimateCost, shapeRows, type Row } from '../executor/index.ts'
-import { printAggregate, AGGREGATE_VALUE, orderKeySources, compileGet, compileQuery } from '../sql/index.ts'
+import { toJsonSafe, shapeRows, type Row } from '../executor/index.ts'
+import { AGGREGATE_VALUE, orderKeySources } from '../sql/index.ts'
 import {
   cursorBinding,
-  databaseEnforcedRead,
   encodeCursor,
   planAggregate,
   planGet,
   planQuery,
   redactedFieldsOf,
-  type BudgetReport,
-  type ReadPlan,
   type SelectPlan,
   type VisibilityPlan,
 } from '../planner/index.ts'
 import { parseRequest } from '../request/index.ts'
 import type { CallFacts, ToolRuntime } from './tool-runtime.ts'
-import type { AnyDatabase } from '../schema/index.ts'
 
 export interface QueryResult {
   rows: Row[]
@@ -68,45 +64,6 @@ function selectFacts(plan: SelectPlan, facts: CallFacts): void {
   facts.fieldsRedacted = redactedFieldsOf(plan)
 }
 
-/**
- * The plan the statement is printed from: the plan itself, or — under `rls` enforcement, where the database's
- * policies filter — the plan without the planner's scope and row-policy predicates.
- */
-function statementPlan<P extends ReadPlan>(runtime: ToolRuntime, plan: P): P {
-  return runtime.plannerPredicates ? plan : databaseEnforcedRead(plan)
-}
-
-/** Runs one compiled statement under the executor, refusing it first if the cost guard says it is too expensive. */
-async function execute(
-  runtime: ToolRuntime,
-  ctx: RunContext,
-  requestId: string,
-  budget: BudgetReport,
-  compiled: CompiledQuery<Row>,
-): Promise<Row[]> {
-  return runtime.executor.run(
-    {
-      access: 'read',
-      requestId,
-      principal: ctx.principal,
-      claims: runtime.enforcement !== 'app',
-      statementTimeoutMs: budget.statementTimeoutMs,
-      maxConcurrentPerTenant: budget.maxConcurrentPerTenant,
-    },
-    async (q: AnyDatabase) => {
-      if (runtime.costGuard) {
-        const cost = await estimateCost(q, compiled)
-        if (cost > budget.maxEstimatedCost) {
-          // No `requested`: even the generic plan's estimate counts other tenants' rows (the table's size).
-          throw budgetExceeded('estimated_cost', budget.maxEstimatedCost, undefined)
-        }
-      }
-      const result = await q.executeQuery(compiled)
-      return result.rows
-    },
-  )
-}
-
 /** Sort-key bytes a cursor can carry within its 4 KB token (encryption and encoding take the rest). */
 const MAX_CURSOR_KEY_BYTES = 2_000
 
@@ -121,13 +78,7 @@ export async function runQuery(
   facts.request = req
   const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
   selectFacts(plan.root, facts)
-  const raw = await execute(
-    runtime,
-    ctx,
-    requestId,
-    plan.budget,
-    compileQuery<Row>(runtime.db, statementPlan(runtime, plan)),
-  )
+  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
   const hasMore = raw.length > plan.limit
   const page = hasMore ? raw.slice(0, plan.limit) : raw
   let nextCursor: string | null = null
@@ -161,13 +112,7 @@ export async function runGet(
   facts.request = req
   const plan = planGet(runtime.bound, ctx.principal, req)
   selectFacts(plan.root, facts)
-  const raw = await execute(
-    runtime,
-    ctx,
-    requestId,
-    plan.budget,
-    compileGet<Row>(runtime.db, statementPlan(runtime, plan)),
-  )
+  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
   const first = raw[0]
   // Another tenant's row and a row that does not exist take this same path and the same error.
   if (!first) throw notFound(plan.root.model)
@@ -199,13 +144,7 @@ export async function runAggregate(
   facts.scopesInjected = vf.scopes
   facts.rowPolicies = vf.policies
   facts.bypass = plan.visibility.bypass === null ? null : `${plan.model}.${plan.visibility.bypass}`
-  const raw = await execute(
-    runtime,
-    ctx,
-    requestId,
-    plan.budget,
-    printAggregate(runtime.db, statementPlan(runtime, plan)).compile() as CompiledQuery<Row>,
-  )
+  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
   // Counts are exact integers: return them as numbers while they fit, as strings beyond 2^53.
   const convert = (v: unknown): string | number | null => {
     const out = aggregateValue(v)

@@ -20,24 +20,16 @@ import {
 import { parseRunContext, type RunContext } from '../context/index.ts'
 import type { InputLimits } from '../request/index.ts'
 import { type ErrorCode, internalError, isTesseraError, type TesseraError } from '../errors/index.ts'
-import { type EnforcementMode, type Executor, mapDatabaseError } from '../executor/index.ts'
+import { type PlanExecutor, mapDatabaseError } from '../executor/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
-import type { AnyDatabase } from '../schema/index.ts'
 import { fallbackLogger } from './create-logger.ts'
 
 export interface ToolRuntime {
-  readonly db: AnyDatabase
   readonly bound: BoundPolicy
-  readonly executor: Executor
+  /** Runs the plans: prints their statements, opens the session the enforcement mode asks for, guards cost. */
+  readonly executor: PlanExecutor
   readonly audit: AuditStore
   readonly secret: string | Uint8Array
-  readonly enforcement: EnforcementMode
-  /**
-   * Whether read statements carry the planner's scope and row-policy predicates: true in `app` and `both`,
-   * false in `rls` (the database's policies filter). Claims are set whenever enforcement is not `app`.
-   */
-  readonly plannerPredicates: boolean
-  readonly costGuard: boolean
   readonly logger: Logger | undefined
   readonly approvals: ApprovalStore
   /** Time to live of a pending approval. */

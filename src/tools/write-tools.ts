@@ -1,7 +1,8 @@
 /**
  * The write tools: create, update, delete, bulk_update. Each is parse → plan (every rule that needs no
- * database) → approval gate → one transaction that checks targets and references, writes, re-checks in SQL and
- * stages the audit record; the record commits only after the transaction does (runWriteTool).
+ * database) → approval gate → the executor's runWrite (one transaction that checks targets and references,
+ * writes and re-checks in SQL) → the audit record staged in that transaction; the record commits only after
+ * the transaction does (runWriteTool).
  *
  * Approvals: a write whose mode is `approval` and that carries no `approvalId` runs every check that changes
  * nothing (validation, fields, target and reference visibility), stores a pending approval bound to the hash
@@ -17,12 +18,10 @@ import { type AuditAction, boundArgs, type ConsumeResult } from '../stores/index
 import type { Principal, RunContext } from '../context/index.ts'
 import { TesseraError, validationError } from '../errors/index.ts'
 import {
-  type ExecutionSpec,
-  executeWrite,
-  prepareWrite,
   type BulkUpdateResult,
   type DeleteResult,
   type RowResult,
+  type WriteCall,
   type WriteResult,
 } from '../executor/index.ts'
 import { planWrite, policyOperation, redactedFieldsOf, type WritePlan } from '../planner/index.ts'
@@ -80,31 +79,25 @@ async function write(
   const plan = planWrite(runtime.bound, ctx.principal, request)
   planFacts(plan, facts)
   if (plan.mode === 'approval') await passApproval(runtime, scope, request, plan)
-  return runtime.executor.run(executionSpec(runtime, scope, plan, 'write'), async (q) => {
-    const prepared = await prepareWrite(q, plan, runtime.secret, true)
-    const outcome = await executeWrite(q, plan, runtime.secret)
-    const single = plan.kind === 'create' || (plan.kind === 'update' && !plan.bulk) || plan.kind === 'delete'
-    facts.before = plan.kind === 'create' ? null : single ? (prepared.before[0] ?? null) : prepared.before
-    facts.after = single ? (outcome.after[0] ?? null) : outcome.after
-    facts.affectedRows = outcome.affected
-    facts.rowCount = outcome.affected
-    await scope.stageAudit(q)
-    return outcome.result
-  })
+  return runtime.executor.runWrite(
+    plan,
+    writeCall(runtime, scope, plan),
+    async ({ before, outcome }, trx) => {
+      const single =
+        plan.kind === 'create' || (plan.kind === 'update' && !plan.bulk) || plan.kind === 'delete'
+      facts.before = plan.kind === 'create' ? null : single ? (before[0] ?? null) : before
+      facts.after = single ? (outcome.after[0] ?? null) : outcome.after
+      facts.affectedRows = outcome.affected
+      facts.rowCount = outcome.affected
+      await scope.stageAudit(trx)
+    },
+  )
 }
 
-function executionSpec(
-  runtime: ToolRuntime,
-  scope: WriteCallScope,
-  plan: WritePlan,
-  access: ExecutionSpec['access'],
-): ExecutionSpec {
+function writeCall(runtime: ToolRuntime, scope: WriteCallScope, plan: WritePlan): WriteCall {
   return {
-    access,
     requestId: scope.requestId,
     principal: scope.ctx.principal,
-    claims: runtime.enforcement !== 'app',
-    statementTimeoutMs: plan.statementTimeoutMs,
     maxConcurrentPerTenant: runtime.bound.models[plan.model]?.policy.budget.maxConcurrentPerTenant ?? 1,
   }
 }
@@ -165,9 +158,7 @@ async function passApproval(
   const hash = approvalPayloadHash(scope.ctx.principal, tool, request, runtime.bound.policy.versionHash)
   if (request.approvalId === undefined) {
     // Everything that can be refused without writing is refused now, not after someone approved it.
-    await runtime.executor.run(executionSpec(runtime, scope, plan, 'read'), (q) =>
-      prepareWrite(q, plan, runtime.secret, false),
-    )
+    await runtime.executor.checkWrite(plan, writeCall(runtime, scope, plan))
     const approval = await runtime.approvals.create({
       tenantId: scope.ctx.principal.tenantId,
       userId: scope.ctx.principal.userId ?? null,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TesseraError, notFound } from '../../src/errors/index.ts'
 import { createExecutor, type ExecutionSpec } from '../../src/executor/executor.ts'
 import { estimateCost } from '../../src/executor/explain-cost.ts'
+import { markPrinted } from '../../src/sql/printed-statement.ts'
 import { toJsonSafe } from '../../src/executor/json-safe.ts'
 import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
 import {
@@ -349,8 +350,13 @@ describeEachDatabase('executor', (db) => {
     expect(after).toEqual([{ n: 2 }])
   })
   it("estimates a query's cost with its bound parameters, higher for a scan than for a key lookup", async () => {
-    const lookup = tdb.selectFrom('products').select(['id', 'name']).where('sku', '=', 'SKU-000042').compile()
-    const scan = tdb.selectFrom('products').select(['id', 'name']).where('name', 'like', '%7%').compile()
+    // estimateCost explains only statements src/sql printed: these stand in for printed ones.
+    const lookup = markPrinted(
+      tdb.selectFrom('products').select(['id', 'name']).where('sku', '=', 'SKU-000042').compile(),
+    )
+    const scan = markPrinted(
+      tdb.selectFrom('products').select(['id', 'name']).where('name', 'like', '%7%').compile(),
+    )
     const costs = await executor().run(spec(), async (q) => [
       await estimateCost(q, lookup),
       await estimateCost(q, scan),
@@ -361,7 +367,7 @@ describeEachDatabase('executor', (db) => {
   })
 
   it('estimates without running the statement, even a write', async () => {
-    const write = tdb.insertInto('countries').values({ code: 'EX', name: 'Explained' }).compile()
+    const write = markPrinted(tdb.insertInto('countries').values({ code: 'EX', name: 'Explained' }).compile())
     const cost = await executor().run(spec({ access: 'write' }), (q) => estimateCost(q, write))
     expect(cost).toBeGreaterThanOrEqual(0)
     const rows = await db().admin.selectFrom('countries').select('code').where('code', '=', 'EX').execute()

@@ -4,9 +4,10 @@
  * so `price > 499 LIMIT 2` over an index scan was estimated at ~38 while the scan under it — what runs when
  * fewer rows match early than estimated — costs ~750. The guard now takes the highest cost of any node.
  */
-import type { CompiledQuery } from 'kysely'
+import { CompiledQuery } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { estimateCost } from '../../src/executor/explain-cost.ts'
+import { markPrinted } from '../../src/sql/printed-statement.ts'
 import type { AnyDatabase } from '../../src/schema/any-database.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as } from '../support/saas.ts'
@@ -20,7 +21,8 @@ function explaining(plan: unknown): AnyDatabase {
   } as unknown as AnyDatabase
 }
 
-const compiled = { sql: 'select 1', parameters: [] } as unknown as CompiledQuery
+// estimateCost explains only statements src/sql printed: this one stands in for a printed one.
+const compiled = markPrinted(CompiledQuery.raw('select 1', []))
 
 describe('estimateCost', () => {
   it('takes the most expensive node, not the Limit on top of it', async () => {

@@ -1,0 +1,80 @@
+/**
+ * The statements the executor sends besides a plan's own: the session's settings and the cost guard's EXPLAIN.
+ * Printed here like every other statement (src/sql/printed-statement.ts), with every value a bound parameter.
+ */
+import { CompiledQuery } from 'kysely'
+import { isPrintedStatement, markPrinted } from './printed-statement.ts'
+
+export interface SessionSetting {
+  /** A setting name from the executor's closed list (`tessera.tenant_id`, `statement_timeout`, `role`, …). */
+  readonly name: string
+  readonly value: string
+}
+
+/** Setting names are written into the text, so only plain dotted identifiers are accepted. */
+const SETTING_NAME = /^[a-z_]+(\.[a-z_]+)?$/
+
+/**
+ * `select set_config('a', $1, true), set_config('b', $2, true), …`: transaction-local (`true`), so nothing
+ * survives on a pooled connection once the transaction ends.
+ */
+export function printSessionSettings(settings: readonly SessionSetting[]): CompiledQuery {
+  if (settings.length === 0) throw new Error('no session settings to print')
+  const calls = settings.map((s, i) => {
+    if (!SETTING_NAME.test(s.name)) throw new Error('invalid session setting name')
+    return `set_config('${s.name}', $${i + 1}, true)`
+  })
+  return markPrinted(
+    CompiledQuery.raw(
+      `select ${calls.join(', ')}`,
+      settings.map((s) => s.value),
+    ),
+  )
+}
+
+/**
+ * `EXPLAIN (FORMAT JSON)` of a statement printed here, with the same bound parameters. Anything else is
+ * refused: its text is prefixed verbatim.
+ */
+export function printExplain(compiled: CompiledQuery): CompiledQuery<Record<string, unknown>> {
+  if (!isPrintedStatement(compiled)) throw new Error('EXPLAIN of a statement src/sql did not print')
+  const explain = CompiledQuery.raw(`EXPLAIN (FORMAT JSON) ${compiled.sql}`, [...compiled.parameters])
+  return markPrinted(explain as CompiledQuery<Record<string, unknown>>)
+}
+
+/** The generic-plan probe's prepared statement name (one at a time per session). */
+const COST_PROBE = 'tessera_cost_probe'
+
+export interface GenericPlanProbe {
+  /** `plan_cache_mode = force_generic_plan` for this transaction, and whether a probe is left on the session. */
+  readonly setup: CompiledQuery<{ stale: boolean }>
+  readonly prepare: CompiledQuery
+  /** `EXPLAIN (FORMAT JSON) EXECUTE` with NULL arguments: a generic plan does not look at them. */
+  readonly explain: CompiledQuery<Record<string, unknown>>
+  readonly deallocate: CompiledQuery
+}
+
+/**
+ * The statements that EXPLAIN the generic plan of a statement printed here (docs/decisions.md, "Cost guard on
+ * the generic plan"). Anything else is refused: its text is prefixed verbatim.
+ */
+export function printGenericPlanProbe(compiled: CompiledQuery): GenericPlanProbe {
+  if (!isPrintedStatement(compiled)) throw new Error('EXPLAIN of a statement src/sql did not print')
+  const args = compiled.parameters.map(() => 'NULL').join(', ')
+  return {
+    setup: markPrinted(
+      CompiledQuery.raw(
+        `select set_config('plan_cache_mode', 'force_generic_plan', true) as mode,
+                exists (select 1 from pg_catalog.pg_prepared_statements where name = $1) as stale`,
+        [COST_PROBE],
+      ) as CompiledQuery<{ stale: boolean }>,
+    ),
+    prepare: markPrinted(CompiledQuery.raw(`PREPARE ${COST_PROBE} AS ${compiled.sql}`)),
+    explain: markPrinted(
+      CompiledQuery.raw(
+        `EXPLAIN (FORMAT JSON) EXECUTE ${COST_PROBE}${args === '' ? '' : `(${args})`}`,
+      ) as CompiledQuery<Record<string, unknown>>,
+    ),
+    deallocate: markPrinted(CompiledQuery.raw(`DEALLOCATE ${COST_PROBE}`)),
+  }
+}
