@@ -83,22 +83,29 @@ export async function measureInSitu(
 
   const db = new Kysely<any>({ dialect: createTesseraDialect({ pool, statementTimeoutMs: 5_000 }) })
 
-  const timedDb = new Proxy(db, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver)
-      if (prop === 'executeQuery') {
-        return async (query: Parameters<typeof db.executeQuery>[0]) => {
-          const started = performance.now()
-          try {
-            return await target.executeQuery(query)
-          } finally {
-            add(timings, 'db.executeQuery', performance.now() - started)
+  // The toolset sends on `db.withPlugin(statement guard)` (src/executor/statement-guard.ts): that instance is
+  // timed too, so the proxy wraps what withPlugin returns.
+  const timed = (inner: Kysely<any>): Kysely<any> =>
+    new Proxy(inner, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver)
+        if (prop === 'executeQuery') {
+          return async (query: Parameters<typeof db.executeQuery>[0]) => {
+            const started = performance.now()
+            try {
+              return await target.executeQuery(query)
+            } finally {
+              add(timings, 'db.executeQuery', performance.now() - started)
+            }
           }
         }
-      }
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
-    },
-  })
+        if (prop === 'withPlugin') {
+          return (plugin: Parameters<typeof db.withPlugin>[0]) => timed(target.withPlugin(plugin))
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+      },
+    })
+  const timedDb = timed(db)
   const memory = new MemoryAuditStore()
   const audit: AuditStore = {
     stage: (draft) => memory.stage(draft),

@@ -39,6 +39,7 @@ import {
 import { measureCpu, type StageCost } from './cpu-breakdown.ts'
 import { measureInSitu } from './in-situ-breakdown.ts'
 import { formatTable, summarize, us, type LatencySummary } from './latency-stats.ts'
+import { prepareRlsScenarios } from './rls-scenarios.ts'
 
 const SECRET = 'tessera-bench-secret-0123456789abcdef'
 const SAMPLE_SIZE = 2_000
@@ -332,6 +333,7 @@ async function main(): Promise<void> {
   const db = new Kysely<any>({
     dialect: createTesseraDialect({ pool: tesseraPool, statementTimeoutMs: SESSION_STATEMENT_TIMEOUT_MS }),
   })
+  const closers: (() => Promise<void>)[] = []
   try {
     const policy = definePolicy({
       models: {
@@ -359,8 +361,10 @@ async function main(): Promise<void> {
         `(after ${options.warmup} warm-up calls), pool size ${options.poolSize}, one call at a time\n`,
     )
 
+    const rls = await prepareRlsScenarios(poolConfig, policy, SECRET, SESSION_STATEMENT_TIMEOUT_MS)
+    closers.push(() => rls.close())
     warnIfBusy('before')
-    const list = scenarios(raw, toolset, unaudited)
+    const list = [...scenarios(raw, toolset, unaudited), ...rls.scenarios]
     const started = performance.now()
     const measured = await measure(list, sample, options)
     const summaries = printLatency(list, measured)
@@ -388,7 +392,16 @@ async function main(): Promise<void> {
     console.log(
       `\nTarget (tessera get p50 ≤ raw unprepared p50): ${ratio <= 1 ? 'MET' : 'NOT MET'} — ratio ${ratio.toFixed(2)}`,
     )
+    const hand = summaries.get(rls.handWrittenGet) as LatencySummary
+    for (const mode of ['rls', 'both'] as const) {
+      const p50 = (summaries.get(`tessera get (${mode} mode)`) as LatencySummary).p50
+      console.log(
+        `Target (tessera get, ${mode} mode, p50 ≤ 1.25× raw unprepared): ${p50 / base.p50 <= 1.25 ? 'MET' : 'NOT MET'} — ` +
+          `ratio ${(p50 / base.p50).toFixed(2)} to raw pg, ${(p50 / hand.p50).toFixed(2)} to the hand-written 4-round-trip RLS transaction`,
+      )
+    }
   } finally {
+    for (const close of closers) await close()
     await db.destroy()
     await raw.end()
   }

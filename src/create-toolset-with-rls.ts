@@ -10,6 +10,7 @@ import {
   type ToolsetOptions,
   type TypedToolset,
   type TypedToolsetOptions,
+  writesCheckReferencedRows,
 } from './tools/index.ts'
 
 export function createToolset<DB, M>(options: TypedToolsetOptions<DB, M>): Promise<TypedToolset<DB, M>>
@@ -18,12 +19,12 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
   return createBareToolset({
     ...options,
     // Always the real check: a caller cannot swap in a gate that waves RLS through.
-    rlsPosture: async ({ db, bound, role }) => {
-      // Judged at the `both` level in either mode: a toolset's writes check that every referenced row is
-      // visible in every enforcement mode, so a single-column foreign key is a warning here. `tessera check
-      // --rls rls` judges the database as the only wall (for clients other than Tessera) and fails on it.
+    rlsPosture: async ({ db, bound, enforcement, role }) => {
+      // The toolset's writes decide whether a single-column foreign key matters (writesCheckReferencedRows):
+      // `tessera check --rls rls` judges the database as the only wall, for clients other than Tessera.
       const report = await inspectRlsPosture(db, bound, generateRls(bound), {
-        enforcement: 'both',
+        enforcement,
+        referencedRowsChecked: writesCheckReferencedRows(enforcement),
         ...(role === undefined ? {} : { role }),
       })
       return {

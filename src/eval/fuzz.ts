@@ -42,7 +42,8 @@ export interface FuzzReport {
 /** Values sampled per column from every tenant's rows (at most a few per column), for keys and plants. */
 const VALUES_PER_COLUMN = 6
 
-async function sample(
+/** Values and cursors the fuzzer draws from (also the differential corpus's, test/db/enforcement-corpus). */
+export async function sampleFuzzData(
   harness: EvalHarness,
   principals: readonly { name: string; principal: Principal }[],
 ): Promise<FuzzSamples> {
@@ -89,7 +90,7 @@ export async function fuzz(harness: EvalHarness, options: FuzzOptions): Promise<
   if (principals.length === 0)
     throw new Error('fuzz: no principal could be derived from the policy and the data')
   const byName = new Map(principals.map((p) => [p.name, p.principal]))
-  const samples = await sample(harness, principals)
+  const samples = await sampleFuzzData(harness, principals)
   let calls = 0
   const runCall = async (call: FuzzCall): Promise<readonly Violation[]> => {
     calls++

@@ -35,7 +35,7 @@ export { summaryLines, junitXml, jsonReport, runReportInput } from './eval-repor
 export type { ReportInput } from './eval-report.ts'
 export { expectSuitePasses, expectNoCrossTenantLeaks, EvalAssertionError } from './expect-evals.ts'
 export type { EvalTarget } from './expect-evals.ts'
-export { fuzz } from './fuzz.ts'
+export { fuzz, sampleFuzzData } from './fuzz.ts'
 export type { FuzzOptions, FuzzReport } from './fuzz.ts'
 export { fuzzCallArb } from './fuzz-arbitraries.ts'
 export type { FuzzCall, FuzzSamples } from './fuzz-arbitraries.ts'

@@ -36,6 +36,17 @@ export function createPostgresDatabase(
       'idle database connection failed',
     )
   })
+  // pg-pool listens for a client's 'error' only while the client is idle in the pool. A connection killed
+  // while a call holds it (between two statements of its transaction) would emit an unhandled 'error' and
+  // crash the process; the call's next statement fails and is mapped (INTERNAL_ERROR), so here it is logged.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => {
+      options.logger?.warn(
+        { dbError: { message: err.message, code: codeOf(err) } },
+        'database connection failed while in use',
+      )
+    })
+  })
   const db = kyselyOverPool(pool, options)
   // Setup errors name where the pool connects (never the password): a timeout carries no address itself.
   registerConnectionTarget(db, connectionTarget(given))

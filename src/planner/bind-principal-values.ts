@@ -143,3 +143,42 @@ export function bindConditionToPrincipal(
 function isNullValue(operand: OperandNode): boolean {
   return (operand.kind === 'literal' || operand.kind === 'claim') && operand.value === null
 }
+
+/**
+ * A row-policy condition bound to claims rather than to one principal: the form the database enforces under
+ * RLS (src/rls prints it into the generated policies). Every principal operand becomes a `claim` (or
+ * `claimList`) node keeping its path — the claim the executor sets for each call — and nothing is decided
+ * now, because the value is not known until a call sets it: parts that mention no row field stay, for the
+ * database to decide over the claims. The nodes carry no value (`null`, `[]`): only a printer that reads the
+ * claim by its path may print this form; a plan never holds it (plans hold bindConditionToPrincipal's form).
+ */
+export function bindConditionToClaims(node: ConditionNode): ConditionNode {
+  const claim = (operand: OperandNode): OperandNode =>
+    operand.kind === 'principal' ? { kind: 'claim', path: operand.path, value: null } : operand
+  switch (node.kind) {
+    case 'and':
+    case 'or':
+      return { kind: node.kind, operands: node.operands.map(bindConditionToClaims) }
+    case 'not':
+      return { kind: 'not', operand: bindConditionToClaims(node.operand) }
+    case 'compare':
+      return { ...node, left: claim(node.left), right: claim(node.right) }
+    case 'in': {
+      const right = node.right
+      const left = claim(node.left)
+      if (right.kind === 'principal')
+        return { ...node, left, right: { kind: 'claimList', path: right.path, values: [] } }
+      if (right.kind === 'list')
+        return { ...node, left, right: { kind: 'list', items: right.items.map(claim) } }
+      return { ...node, left }
+    }
+    case 'is_null':
+      return { ...node, operand: claim(node.operand) }
+    case 'bool':
+      return node
+    default: {
+      const never: never = node
+      throw new Error(`unhandled condition kind ${String(never)}`)
+    }
+  }
+}

@@ -6,7 +6,10 @@
  * which are the ones RLS applies — and only then is each VisibilityPlan reduced to what is not a boundary:
  * the soft-delete filter, which RLS does not carry.
  */
+import type { BoundModel, ConditionNode } from '../policy/index.ts'
+import { bindConditionToClaims } from './bind-principal-values.ts'
 import type { AggregatePlan, ReadPlan, SelectPlan, VisibilityPlan } from './query-plan.ts'
+import { writeGrantCondition } from './write-grant.ts'
 
 /** Every row passes the planner; RLS filters. Soft-deleted rows stay hidden. */
 export function databaseEnforcedVisibility(v: VisibilityPlan): VisibilityPlan {
@@ -43,5 +46,62 @@ export function databaseEnforcedRead<P extends ReadPlan>(plan: P): P {
       const never: never = plan
       throw new Error(`unhandled read plan ${String(never)}`)
     }
+  }
+}
+
+/** A named rule in claim form (bindConditionToClaims). */
+export interface DatabaseRule {
+  readonly name: string
+  readonly condition: ConditionNode
+}
+
+/**
+ * A model's visibility as the database enforces it under RLS — the same composition planVisibility makes,
+ * `(scope ∨ permissive ∨ bypass) ∧ restrictive`, with the same rules, but bound to claims instead of one
+ * principal, so src/rls prints the generated policies from the planner's nodes rather than re-deriving them.
+ */
+export interface DatabaseRules {
+  /** Every scoped column equals its claim (one `and`), or null when the model has no scoping. */
+  readonly scope: ConditionNode | null
+  /** Permissive rules: what each lets a caller read, and its write grant (write-grant.ts). */
+  readonly permissive: readonly (DatabaseRule & { readonly writeGrant: ConditionNode })[]
+  readonly bypass: readonly DatabaseRule[]
+  readonly restrictive: readonly DatabaseRule[]
+  /** A shared model with neither scoping nor permissive rules: every row passes (restrictive rules aside). */
+  readonly shared: boolean
+}
+
+export function databaseRules(model: BoundModel): DatabaseRules {
+  const policy = model.policy
+  const scopeParts: ConditionNode[] = policy.scoping.map((s) => ({
+    kind: 'compare',
+    op: '=',
+    left: { kind: 'field', name: s.column },
+    right: { kind: 'principal', path: s.path },
+  }))
+  const scope =
+    scopeParts.length === 0
+      ? null
+      : bindConditionToClaims(
+          scopeParts.length === 1 ? (scopeParts[0] as ConditionNode) : { kind: 'and', operands: scopeParts },
+        )
+  const permissive = policy.rowPolicies
+    .filter((r) => r.mode === 'permissive' && !r.bypass)
+    .map((r) => ({
+      name: r.name,
+      condition: bindConditionToClaims(r.condition),
+      // Reduced before binding: the reduction keeps the parts that mention the principal, which binding erases.
+      writeGrant: bindConditionToClaims(writeGrantCondition(r.condition)),
+    }))
+  const named = (r: { name: string; condition: ConditionNode }) => ({
+    name: r.name,
+    condition: bindConditionToClaims(r.condition),
+  })
+  return {
+    scope,
+    permissive,
+    bypass: policy.rowPolicies.filter((r) => r.bypass).map(named),
+    restrictive: policy.rowPolicies.filter((r) => r.mode === 'restrictive' && !r.bypass).map(named),
+    shared: policy.shared && scope === null && permissive.length === 0,
   }
 }

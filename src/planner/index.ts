@@ -18,7 +18,8 @@ export { DEFAULT_INCLUDE_LIMIT, DEFAULT_PAGE_SIZE, SORTABLE } from './plan-selec
 export { planFilter, complexityScore } from './plan-filter.ts'
 export type { FilterCost } from './plan-filter.ts'
 export { planVisibility } from './plan-visibility.ts'
-export { bindConditionToPrincipal } from './bind-principal-values.ts'
+export { bindConditionToClaims, bindConditionToPrincipal } from './bind-principal-values.ts'
+export type { DatabaseRule, DatabaseRules } from './database-enforced.ts'
 export { createAutoSetResolves, maxAffectedRowsExceeded, planWrite, policyOperation } from './plan-write.ts'
 export { fieldFor, readableFields } from './field-access.ts'
 export type { FieldUsage } from './field-access.ts'
@@ -73,4 +74,4 @@ export type {
   WritePlan,
   WriteValue,
 } from './write-plan.ts'
-export { databaseEnforcedRead, databaseEnforcedVisibility } from './database-enforced.ts'
+export { databaseEnforcedRead, databaseEnforcedVisibility, databaseRules } from './database-enforced.ts'

@@ -11,10 +11,12 @@
  *   generated from an older policy), or a stale `tessera_*` policy is left over;
  * - a permissive policy that Tessera did not generate (it ORs in rows the Policy does not grant);
  * - a policy reads `current_setting` without `nullif(…, '')` (an unset claim reads as `''`, not NULL);
- * - under `rls` enforcement only: a foreign key between scoped tables without the tenant column — FK checks
- *   ignore RLS (docs/threats.md fact 6), and in `rls` mode nothing else checks a referenced row's visibility.
+ * - a foreign key between scoped tables without the tenant column when nothing but the database checks a
+ *   written row's references (`referencedRowsChecked` false, as `tessera check --rls rls` judges the database
+ *   for clients other than Tessera) — FK checks ignore RLS (docs/threats.md fact 6).
  *
- * warnings: the same foreign key under `both` (the planner checks referenced rows); a tenant column that is
+ * warnings: the same foreign key when the planner checks referenced rows (a Tessera toolset in every mode:
+ * writesCheckReferencedRows, src/tools/write-tools.ts); a tenant column that is
  * nullable or leads no index; a restrictive policy Tessera did not generate (it can only narrow);
  * standard_conforming_strings off.
  */
@@ -63,11 +65,18 @@ export interface PostureInput {
   readonly catalog: RlsCatalog
   /** `rls`: the database is the only wall; `both`: the planner is the other (default). */
   readonly enforcement?: 'rls' | 'both'
+  /**
+   * Whether something besides the database checks that a written row's references are visible to the caller
+   * (a Tessera toolset does in every mode: writesCheckReferencedRows). Decides whether a single-column FK
+   * between scoped tables is an error or a warning. Default: `enforcement === 'both'`.
+   */
+  readonly referencedRowsChecked?: boolean
 }
 
 export function checkRlsPosture(input: PostureInput): PostureReport {
   const { bound, generated, catalog } = input
   const enforcement = input.enforcement ?? 'both'
+  const referencedRowsChecked = input.referencedRowsChecked ?? enforcement === 'both'
   const findings: PostureFinding[] = []
   const add = (
     severity: PostureFinding['severity'],
@@ -138,7 +147,7 @@ export function checkRlsPosture(input: PostureInput): PostureReport {
       )
     checkPolicies(table, facts, add)
     const info = tableInfo(bound, table.schema, table.table)
-    if (info) checkTenantColumns(table, info, scopedTables, enforcement, add)
+    if (info) checkTenantColumns(table, info, scopedTables, referencedRowsChecked, add)
   }
   return { ok: !findings.some((f) => f.severity === 'error'), role: role.name, findings }
 }
@@ -233,7 +242,7 @@ function checkTenantColumns(
   table: GeneratedTable,
   info: TableInfo,
   scopedTables: ReadonlyMap<string, GeneratedTable>,
-  enforcement: 'rls' | 'both',
+  referencedRowsChecked: boolean,
   add: Add,
 ): void {
   const key = `${table.schema}.${table.table}`
@@ -266,19 +275,19 @@ function checkTenantColumns(
     const message =
       `foreign key ${fk.name} (${key}.${fk.columns.join(', ')} → ${fk.referencedSchema}.${fk.referencedTable}) ` +
       `does not include the tenant column: foreign-key checks ignore RLS, so a row can reference another tenant's row`
-    if (enforcement === 'rls')
+    if (!referencedRowsChecked)
       add(
         'error',
         'foreign_key_not_composite',
         key,
-        `${message}; make it composite (tenant_id, id) or use 'both' enforcement`,
+        `${message}; make it composite (tenant_id, id), or write only through Tessera, whose planner checks referenced rows`,
       )
     else
       add(
         'warning',
         'foreign_key_not_composite',
         key,
-        `${message} (the planner checks referenced rows in 'both' mode)`,
+        `${message} (Tessera's planner checks referenced rows on every write; other clients are not checked)`,
       )
   }
 }

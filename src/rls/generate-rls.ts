@@ -31,10 +31,9 @@
  */
 import { policyInvalid, type PolicyProblem } from '../errors/index.ts'
 import { type BoundModel, type BoundPolicy, type ConditionNode, sha256Hex } from '../policy/index.ts'
-import { writeGrantCondition } from '../planner/index.ts'
+import { databaseRules } from '../planner/index.ts'
 import { findColumn } from '../schema/index.ts'
 import { type ColumnLookup, printRlsCondition } from './print-rls-condition.ts'
-import { claimScalarText } from './claim-sql.ts'
 import { quoteIdent, quoteLiteral, quoteTable } from './sql-text.ts'
 
 export const RLS_COMMANDS = ['select', 'insert', 'update', 'delete'] as const
@@ -213,23 +212,18 @@ function generateTable(model: BoundModel, problems: PolicyProblem[]): GeneratedT
 }
 
 /**
- * The rules of a model, mirroring the planner: reads use read visibility (row-visibility.ts); writes use the
- * write path's stricter rules (write-grant.ts, write-check.ts) — rows are targeted through the scope, the
- * permissive rules' write grants (the parts that mention the principal) and bypass rules; a written row must
- * pass the scope when the model is scoped, else every write grant at once, or a bypass.
+ * The rules of a model, from the planner (databaseRules: the visibility composition of planVisibility, bound
+ * to claims): reads use read visibility; writes use the write path's stricter rules (write-grant.ts,
+ * write-check.ts) — rows are targeted through the scope, the permissive rules' write grants (the parts that
+ * mention the principal) and bypass rules; a written row must pass the scope when the model is scoped, else
+ * every write grant at once, or a bypass.
  */
 function rulesOf(model: BoundModel, column: ColumnLookup): Rule[] {
-  const policy = model.policy
+  const planned = databaseRules(model)
   const print = (condition: ConditionNode) => printRlsCondition(condition, column)
-  const scoped = policy.scoping.length > 0
-  const permissiveRules = policy.rowPolicies.filter((r) => r.mode === 'permissive' && !r.bypass)
   const rules: Rule[] = []
-  if (scoped) {
-    const parts = policy.scoping.map((s) => {
-      const type = quoteIdent(column(s.column).udtName)
-      return `(${quoteIdent(s.column)} = (${claimScalarText(s.path)})::${type})`
-    })
-    const scope = parts.length === 1 ? (parts[0] ?? 'false') : `(${parts.join(' and ')})`
+  if (planned.scope !== null) {
+    const scope = print(planned.scope)
     rules.push({
       name: 'scope',
       permissive: true,
@@ -240,10 +234,9 @@ function rulesOf(model: BoundModel, column: ColumnLookup): Rule[] {
     })
   }
   const grants: string[] = []
-  for (const r of permissiveRules) {
-    const grant = writeGrantCondition(r.condition)
-    const grantsNothing = grant.kind === 'bool' && !grant.value
-    const target = grantsNothing ? null : print(grant)
+  for (const r of planned.permissive) {
+    const grantsNothing = r.writeGrant.kind === 'bool' && !r.writeGrant.value
+    const target = grantsNothing ? null : print(r.writeGrant)
     if (target !== null) grants.push(target)
     rules.push({
       name: `permissive_${r.name}`,
@@ -256,7 +249,7 @@ function rulesOf(model: BoundModel, column: ColumnLookup): Rule[] {
       delete: target,
     })
   }
-  if (!scoped && grants.length > 0) {
+  if (planned.scope === null && grants.length > 0) {
     const all = grants.length === 1 ? (grants[0] ?? 'false') : `(${grants.join(' and ')})`
     rules.push({
       name: 'write_grants',
@@ -267,7 +260,7 @@ function rulesOf(model: BoundModel, column: ColumnLookup): Rule[] {
       delete: null,
     })
   }
-  for (const r of policy.rowPolicies.filter((r) => r.bypass)) {
+  for (const r of planned.bypass) {
     const holds = print(r.condition)
     rules.push({
       name: `bypass_${r.name}`,
@@ -278,7 +271,7 @@ function rulesOf(model: BoundModel, column: ColumnLookup): Rule[] {
       delete: holds,
     })
   }
-  if (policy.shared && !scoped && permissiveRules.length === 0) {
+  if (planned.shared) {
     rules.push({
       name: 'shared',
       permissive: true,
@@ -288,7 +281,7 @@ function rulesOf(model: BoundModel, column: ColumnLookup): Rule[] {
       delete: 'true',
     })
   }
-  for (const r of policy.rowPolicies.filter((r) => r.mode === 'restrictive' && !r.bypass)) {
+  for (const r of planned.restrictive) {
     const holds = print(r.condition)
     rules.push({
       name: `restrictive_${r.name}`,

@@ -27,7 +27,11 @@ export async function inspectRlsPosture(
   db: AnyDatabase,
   bound: BoundPolicy,
   generated: GeneratedRls,
-  options: { readonly role?: string; readonly enforcement?: 'rls' | 'both' } = {},
+  options: {
+    readonly role?: string
+    readonly enforcement?: 'rls' | 'both'
+    readonly referencedRowsChecked?: boolean
+  } = {},
 ): Promise<PostureReport> {
   const tables = generated.tables.map((t) => ({ schema: t.schema, name: t.table }))
   const catalog = await readRlsCatalog(db, tables, options.role === undefined ? {} : { role: options.role })
@@ -36,6 +40,9 @@ export async function inspectRlsPosture(
     generated,
     catalog,
     ...(options.enforcement === undefined ? {} : { enforcement: options.enforcement }),
+    ...(options.referencedRowsChecked === undefined
+      ? {}
+      : { referencedRowsChecked: options.referencedRowsChecked }),
   })
 }
 

@@ -1,12 +1,12 @@
 /**
  * The second printer over the condition AST: a row-policy condition as the text of an RLS `USING` /
- * `WITH CHECK` expression. Where the app printer (src/sql/print-condition.ts) binds a principal value as `$n`,
- * this one reads the claim (src/rls/claim-sql.ts); everything else mirrors the app side so the two walls
- * decide every row the same way:
+ * `WITH CHECK` expression. It prints the planner's claim form (bindConditionToClaims, src/planner/): where the
+ * app printer (src/sql/print-condition.ts) binds a `claim` node's value as `$n`, this one reads the claim the
+ * node keeps the path of (src/rls/claim-sql.ts); a `principal` node is refused as unbound, as the app printer
+ * refuses it. Everything else mirrors the app side so the two walls decide every row the same way:
  *
- * - a field compared with a principal value compares with the claim cast to the field's own type, as the app
- *   binds the value coerced to that type (casting to the bare type name, never `varchar(10)`, which would
- *   truncate);
+ * - a field compared with a claim compares with the claim cast to the field's own type, as the app binds the
+ *   value coerced to that type (casting to the bare type name, never `varchar(10)`, which would truncate);
  * - a literal compared with a field is printed as an untyped string literal, which PostgreSQL resolves against
  *   the field's type exactly as it infers a bound parameter's type;
  * - a part that mentions no field (`'admin' IN principal.roles`) is decided in memory on the app side; here it
@@ -23,7 +23,6 @@ import {
   type OperandNode,
   evaluateCondition,
   referencedFields,
-  referencedPrincipalPaths,
 } from '../policy/index.ts'
 import type { ColumnInfo } from '../schema/index.ts'
 import { claimArray, claimJson, claimScalarText } from './claim-sql.ts'
@@ -43,13 +42,11 @@ const SQL_OPERATORS: Readonly<Record<CompareOp, string>> = {
   '>=': '>=',
 }
 
-/** A principal that resolves nothing: only used to fold parts that name neither a field nor the principal. */
-const NO_PRINCIPAL = Object.freeze({ tenantId: '-' })
-
+/** Prints a condition in claim form; INTERNAL_ERROR for a `principal` operand (one not bound to its claim). */
 export function printRlsCondition(node: ConditionNode, column: ColumnLookup): string {
   if (referencedFields(node).length === 0) {
-    if (referencedPrincipalPaths(node).length === 0)
-      return constant(evaluateCondition(node, {}, NO_PRINCIPAL))
+    // Literals only: decided now, as the app printer decides them.
+    if (!mentionsClaim(node)) return constant(evaluateCondition(node, {}, null))
     return principalOnly(node)
   }
   switch (node.kind) {
@@ -103,8 +100,8 @@ function inWithField(node: InNode, column: ColumnLookup): string {
       return `(${fieldOperand(node.left, column)} ${node.negated ? 'not in' : 'in'} (${items.join(', ')}))`
     }
     case 'principal':
+      throw unbound()
     case 'claimList': {
-      // A claim list bound into a plan reads the claim it came from, as the unbound path does.
       const field = fieldColumn(node.left, column)
       return anyOrAll(node.negated, fieldOperand(node.left, column), claimArray(right.path, typeOf(field)))
     }
@@ -133,9 +130,10 @@ function typed(operand: OperandNode, type: string, column: ColumnLookup): string
       return fieldOperand(operand, column)
     case 'literal':
       return operand.value === null ? `null::${type}` : quoteLiteral(literalText(operand.value))
-    case 'principal':
-    case 'claim': // a value bound into a plan: read from the claim it came from, not bound
+    case 'claim': // read from the claim it came from, not bound
       return `(${claimScalarText(operand.path)})::${type}`
+    case 'principal':
+      throw unbound()
     default:
       return assertNever(operand)
   }
@@ -181,8 +179,10 @@ function principalOnly(node: ConditionNode): string {
       if (right.kind === 'list') {
         const parts = right.items.map((item) => compareJson('=', jsonOperand(node.left), jsonOperand(item)))
         membership = parts.length === 0 ? 'false' : `(${parts.join(' or ')})`
-      } else if (right.kind === 'principal') {
+      } else if (right.kind === 'claimList') {
         membership = memberOf(jsonOperand(node.left), claimJson(right.path))
+      } else if (right.kind === 'principal') {
+        throw unbound()
       } else {
         throw new TesseraError('POLICY_INVALID', 'IN needs a list, a principal path or an array field')
       }
@@ -204,9 +204,10 @@ interface JsonOperand {
 
 function jsonOperand(operand: OperandNode): JsonOperand {
   switch (operand.kind) {
-    case 'principal':
     case 'claim':
       return { sql: claimJson(operand.path), type: null }
+    case 'principal':
+      throw unbound()
     case 'literal': {
       const value = operand.value
       if (value === null) return { sql: 'null::jsonb', type: null }
@@ -253,6 +254,34 @@ function memberOf(x: JsonOperand, list: string): string {
     `(case when jsonb_typeof(${list}) = 'array' then (select case when bool_or(c) then true ` +
     `when bool_or(c is null) then null else false end from ${each}) end)`
   )
+}
+
+/** Whether any operand reads a claim (a claim list included). */
+function mentionsClaim(node: ConditionNode): boolean {
+  switch (node.kind) {
+    case 'bool':
+      return false
+    case 'and':
+    case 'or':
+      return node.operands.some(mentionsClaim)
+    case 'not':
+      return mentionsClaim(node.operand)
+    case 'compare':
+      return node.left.kind === 'claim' || node.right.kind === 'claim'
+    case 'in': {
+      const right = node.right
+      const items = right.kind === 'list' ? right.items : [right]
+      return node.left.kind === 'claim' || items.some((i) => i.kind === 'claim' || i.kind === 'claimList')
+    }
+    case 'is_null':
+      return node.operand.kind === 'claim'
+    default:
+      return assertNever(node)
+  }
+}
+
+function unbound(): TesseraError {
+  return new TesseraError('INTERNAL_ERROR', 'A principal operand reached the RLS printer unbound')
 }
 
 function constant(value: boolean | null): string {

@@ -18,6 +18,7 @@ import { type AuditAction, boundArgs, type ConsumeResult } from '../stores/index
 import type { Principal, RunContext } from '../context/index.ts'
 import { TesseraError, validationError } from '../errors/index.ts'
 import {
+  type EnforcementMode,
   type BulkUpdateResult,
   type DeleteResult,
   type RowResult,
@@ -92,6 +93,26 @@ async function write(
       await scope.stageAudit(trx)
     },
   )
+}
+
+/**
+ * Whether a write checks, in the planner, that every row it references is visible to the caller. Decided once,
+ * here: yes in every enforcement mode — writes keep the planner's targeting, WITH CHECK and referenced-row
+ * checks under `rls` too (defence in depth, and the source of their NOT_FOUND / VALIDATION_ERROR / too-many-rows
+ * answers; docs/decisions.md). The RLS posture gate reads it: a single-column foreign key between scoped tables
+ * (FK checks ignore RLS) is then a warning for a toolset, in either mode.
+ */
+export function writesCheckReferencedRows(enforcement: EnforcementMode): boolean {
+  switch (enforcement) {
+    case 'app':
+    case 'rls':
+    case 'both':
+      return true
+    default: {
+      const never: never = enforcement
+      throw new Error(`unhandled enforcement ${String(never)}`)
+    }
+  }
 }
 
 function writeCall(runtime: ToolRuntime, scope: WriteCallScope, plan: WritePlan): WriteCall {

@@ -1,20 +1,30 @@
 /**
- * Differential test: for random rows, principals and conditions, the SQL that conditionPredicate builds and the
- * in-memory evaluateCondition must agree on every row — TRUE, FALSE and NULL alike — and must fail (with
- * TENANT_SCOPE_REQUIRED) on exactly the same inputs.
+ * Differential test for both printers over the condition AST: for random rows, principals and conditions, the
+ * in-memory evaluateCondition and each printer must agree on every row — TRUE, FALSE and NULL alike — and on
+ * which rows a query shows:
+ *
+ * - `app`: conditionPredicate over the planner's principal-bound condition (bindConditionToPrincipal), run
+ *   as a WHERE clause; it must fail (TENANT_SCOPE_REQUIRED) on exactly the inputs the evaluator fails on;
+ * - `rls`: printRlsCondition over the claim-bound condition (bindConditionToClaims), evaluated with the
+ *   `tessera.*` claims the executor sets, and installed as a FORCEd policy queried by the non-superuser,
+ *   non-owner application role. Where the evaluator throws the app refuses the call before any SQL runs, in
+ *   every mode, so there is nothing to compare.
  */
 import fc from 'fast-check'
-import { type Expression, type SqlBool, sql } from 'kysely'
+import { sql } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
-import { conditionPredicate } from '../../src/sql/print-condition.ts'
-import { bindConditionToPrincipal } from '../../src/planner/bind-principal-values.ts'
 import type { Principal } from '../../src/context/index.ts'
 import { isTesseraError } from '../../src/errors/index.ts'
+import { createExecutor } from '../../src/executor/index.ts'
+import { bindConditionToClaims, bindConditionToPrincipal } from '../../src/planner/index.ts'
 import type { ConditionNode, OperandNode, PrincipalPath } from '../../src/policy/condition/ast.ts'
 import { evaluateCondition } from '../../src/policy/condition/evaluate-condition.ts'
 import { parseCondition } from '../../src/policy/condition/parse-condition.ts'
 import { printCondition } from '../../src/policy/condition/print-condition.ts'
-import { describeEachDatabase } from '../support/databases.ts'
+import { printRlsCondition } from '../../src/rls/index.ts'
+import { type ColumnInfo, introspectSchema } from '../../src/schema/index.ts'
+import { conditionPredicate } from '../../src/sql/print-condition.ts'
+import { describeEachDatabase, type TestDatabase } from '../support/databases.ts'
 
 // ---- data: small pools, lower-case letters only, so text order cannot depend on the collation
 
@@ -201,18 +211,14 @@ const { conditionArb } = fc.letrec<{ conditionArb: ConditionNode }>((tie) => ({
   ),
 }))
 
-// ---- the two sides
+// ---- the evaluator
 
 type Outcome =
   | { readonly kind: 'values'; readonly byId: Record<number, boolean | null> }
   | { readonly kind: 'throws'; readonly code: string }
 
-function outcomeOf(fn: () => Record<number, boolean | null>): Outcome {
-  try {
-    return { kind: 'values', byId: fn() }
-  } catch (error) {
-    return { kind: 'throws', code: isTesseraError(error) ? error.code : String(error) }
-  }
+function thrown(error: unknown): Outcome {
+  return { kind: 'throws', code: isTesseraError(error) ? error.code : String(error) }
 }
 
 const NULL_ROW = { id: 0, tenant: null, n: null, amount: null, flag: null, label: null, at: null, tags: null }
@@ -223,129 +229,273 @@ function evaluatorValues(
   rows: readonly Record<string, unknown>[],
   who: Principal,
 ): Outcome {
-  return outcomeOf(() => {
+  try {
     evaluateCondition(node, NULL_ROW, who)
-    return Object.fromEntries(rows.map((row) => [row['id'] as number, evaluateCondition(node, row, who)]))
-  })
+    return {
+      kind: 'values',
+      byId: Object.fromEntries(rows.map((row) => [row['id'] as number, evaluateCondition(node, row, who)])),
+    }
+  } catch (error) {
+    return thrown(error)
+  }
 }
 
-describeEachDatabase('row-policy conditions in SQL agree with the in-memory evaluator', (db) => {
-  beforeAll(async () => {
-    await sql`
-      create table cond_rows (
-        id int primary key, tenant text, n int, amount numeric(10, 2), flag boolean, label text,
-        at timestamptz, tags text[]
-      )`.execute(db().admin)
-  })
+const acceptedIds = (byId: Record<number, boolean | null>): number[] =>
+  Object.entries(byId)
+    .filter(([, v]) => v === true)
+    .map(([id]) => Number(id))
 
-  async function load(rows: readonly RowInput[]): Promise<Record<string, unknown>[]> {
-    const admin = db().admin
-    await admin.deleteFrom('cond_rows').execute()
-    if (rows.length > 0)
-      await admin
-        .insertInto('cond_rows')
-        .values(rows.map((r, i) => ({ id: i + 1, ...r })))
-        .execute()
-    // Evaluate what the database hands back (numeric as "1.50", timestamptz as Date), as the toolset would.
-    return admin.selectFrom('cond_rows').selectAll().orderBy('id').execute()
-  }
+// ---- the printers
 
-  function compile(node: ConditionNode, who: Principal): Expression<SqlBool> {
-    return conditionPredicate(bindConditionToPrincipal(node, null, who), {
-      column: (f) => sql.ref(`t0.${f}`),
-    })
-  }
+interface Printer {
+  readonly name: 'app' | 'rls'
+  /** Whether a condition the evaluator refuses must be refused by the printer too (else: not compared). */
+  readonly refusesLikeEvaluator: boolean
+  /** TRUE/FALSE/NULL per row, or what printing threw. */
+  values(db: TestDatabase, node: ConditionNode, who: Principal): Promise<Outcome>
+  /** The ids of the rows a query filtered by the condition shows. */
+  visibleIds(db: TestDatabase, node: ConditionNode, who: Principal): Promise<number[]>
+}
 
-  async function sqlValues(node: ConditionNode, who: Principal): Promise<Outcome> {
-    let compiled: Expression<SqlBool>
+const spec = (principal: Principal) => ({
+  access: 'read' as const,
+  requestId: 'condition-differential',
+  principal,
+  claims: true,
+  statementTimeoutMs: 5000,
+})
+
+const appPrinter: Printer = {
+  name: 'app',
+  refusesLikeEvaluator: true,
+  async values(db, node, who) {
+    let compiled
     try {
-      compiled = compile(node, who)
+      compiled = conditionPredicate(bindConditionToPrincipal(node, null, who), {
+        column: (f) => sql.ref(`t0.${f}`),
+      })
     } catch (error) {
-      return { kind: 'throws', code: isTesseraError(error) ? error.code : String(error) }
+      return thrown(error)
     }
-    const rows = await db()
-      .admin.selectFrom('cond_rows as t0')
+    const rows = await db.admin
+      .selectFrom('cond_rows as t0')
       .select(['t0.id', sql<boolean | null>`${compiled}`.as('v')])
       .execute()
     return {
       kind: 'values',
       byId: Object.fromEntries(rows.map((r) => [r.id as number, r.v as boolean | null])),
     }
-  }
-
-  async function idsWhere(node: ConditionNode, who: Principal): Promise<number[]> {
-    const rows = await db()
-      .admin.selectFrom('cond_rows as t0')
+  },
+  async visibleIds(db, node, who) {
+    const where = conditionPredicate(bindConditionToPrincipal(node, null, who), {
+      column: (f) => sql.ref(`t0.${f}`),
+    })
+    const rows = await db.admin
+      .selectFrom('cond_rows as t0')
       .select('id')
-      .where(compile(node, who))
+      .where(where)
       .orderBy('id')
       .execute()
     return rows.map((r) => r.id as number)
+  },
+}
+
+function rlsPrinter(columns: () => readonly ColumnInfo[]): Printer {
+  const print = (node: ConditionNode) =>
+    printRlsCondition(bindConditionToClaims(node), (name) => {
+      const info = columns().find((c) => c.name === name)
+      if (!info) throw new Error(`no column ${name}`)
+      return info
+    })
+  return {
+    name: 'rls',
+    refusesLikeEvaluator: false,
+    // Evaluated with the claims set, as the superuser (RLS does not apply to it).
+    async values(db, node, who) {
+      const expression = print(node)
+      const rows = await createExecutor({ db: db.admin }).run(spec(who), async (q) => {
+        const result = await sql<{ id: number; v: boolean | null }>`
+          select id, (${sql.raw(expression)}) as v from cond_rows order by id`.execute(q)
+        return result.rows
+      })
+      return { kind: 'values', byId: Object.fromEntries(rows.map((r) => [r.id, r.v])) }
+    },
+    // Through a real policy with that expression, as the application role.
+    async visibleIds(db, node, who) {
+      const { admin, app, appRole } = db
+      await sql`drop policy if exists cond_policy on cond_rows`.execute(admin)
+      await sql`create policy cond_policy on cond_rows for select using (${sql.raw(print(node))})`.execute(
+        admin,
+      )
+      const executor = createExecutor({ db: app, ...(appRole === undefined ? {} : { role: appRole }) })
+      const rows = await executor.run(
+        spec(who),
+        async (q) => (await sql<{ id: number }>`select id from cond_rows order by id`.execute(q)).rows,
+      )
+      return rows.map((r) => r.id)
+    },
   }
+}
 
-  it('selects with WHERE exactly the rows evaluateCondition accepts, and yields the same TRUE/FALSE/NULL per row', async () => {
-    let decided = 0
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(rowArb, { maxLength: 10 }),
-        principalArb,
-        conditionArb,
-        async (rows, who, node) => {
-          const stored = await load(rows)
-          const expected = evaluatorValues(node, stored, who)
-          const actual = await sqlValues(node, who)
-          expect(actual, printCondition(node)).toEqual(expected)
-          if (expected.kind === 'throws') {
-            expect(expected.code).toBe('TENANT_SCOPE_REQUIRED')
-            return
-          }
-          decided++
-          const accepted = Object.entries(expected.byId)
-            .filter(([, v]) => v === true)
-            .map(([id]) => Number(id))
-          expect(await idsWhere(node, who), printCondition(node)).toEqual(accepted)
-        },
-      ),
-      { numRuns: 60 },
-    )
-    // Most generated conditions resolve every principal path; the comparison above must not be vacuous.
-    expect(decided).toBeGreaterThan(20)
-  })
+const SAMPLE_ROWS: RowInput[] = [
+  { tenant: 't1', n: 1, amount: '1.50', flag: true, label: 'a', at: INSTANTS[0], tags: ['a'] },
+  { tenant: 't2', n: 2, amount: '0.50', flag: false, label: 't1', at: INSTANTS[3], tags: [] },
+  { tenant: null, n: null, amount: null, flag: null, label: null, at: null, tags: null },
+  { tenant: 't3', n: -1, amount: '-2.00', flag: false, label: 'b', at: INSTANTS[1], tags: ['b', 'a'] },
+]
 
-  it.each([
-    'flag = true OR tenant = principal.tenantId',
-    'tenant IN principal.metadata.tenants',
-    "'admin' IN principal.roles OR tenant = principal.tenantId",
-    "label NOT IN ('a', null)",
-    'principal.userId IN (label, tenant)',
-    "'a' IN tags AND amount >= 1.5",
-    "n < amount OR at > '2024-01-01T00:00:00Z'",
-    'principal.userId IS NULL OR label = principal.userId',
-  ])('agrees on the contract-style condition %j', async (text) => {
-    const node = parseCondition(text)
-    const rows: RowInput[] = [
-      { tenant: 't1', n: 1, amount: '1.50', flag: true, label: 'a', at: INSTANTS[0], tags: ['a'] },
-      { tenant: 't2', n: 2, amount: '0.50', flag: false, label: 't1', at: INSTANTS[3], tags: [] },
-      { tenant: null, n: null, amount: null, flag: null, label: null, at: null, tags: null },
-      { tenant: 't3', n: -1, amount: '-2.00', flag: false, label: 'b', at: INSTANTS[1], tags: ['b', 'a'] },
-    ]
-    const stored = await load(rows)
-    for (const who of [
-      { tenantId: 't1', roles: ['member'], metadata: { tenants: ['t2', null] } },
-      { tenantId: 't2', userId: 't1', roles: ['admin'], metadata: { tenants: [] } },
-    ] satisfies Principal[]) {
-      const expected = evaluatorValues(node, stored, who)
-      expect(await sqlValues(node, who)).toEqual(expected)
+const SAMPLE_PRINCIPALS: Principal[] = [
+  {
+    tenantId: 't1',
+    roles: ['member'],
+    metadata: { tenants: ['t2', null], limit: 1, nums: [1, 2], active: true },
+  },
+  {
+    tenantId: 't2',
+    userId: 't1',
+    roles: ['admin'],
+    metadata: { tenants: [], limit: 5, nums: [], active: false },
+  },
+  {
+    tenantId: 't3',
+    userId: 'b',
+    roles: [],
+    metadata: { tenants: ['t3'], limit: -1, nums: [-1], active: true },
+  },
+  { tenantId: 't1', roles: ['member'], metadata: { tenants: ['t2', null] } },
+]
+
+describeEachDatabase(
+  'row-policy conditions agree between the in-memory evaluator and both printers',
+  (db) => {
+    let columns: readonly ColumnInfo[] = []
+    const printers = [appPrinter, rlsPrinter(() => columns)]
+
+    beforeAll(async () => {
+      const admin = db().admin
+      await sql`
+      create table cond_rows (
+        id int primary key, tenant text, n int, amount numeric(10, 2), flag boolean, label text,
+        at timestamptz, tags text[]
+      )`.execute(admin)
+      await sql`grant select on cond_rows to tessera_app`.execute(admin)
+      await sql`alter table cond_rows enable row level security`.execute(admin)
+      await sql`alter table cond_rows force row level security`.execute(admin)
+      columns = (await introspectSchema(admin)).tables['cond_rows']?.columns ?? []
+    })
+
+    async function load(rows: readonly RowInput[]): Promise<Record<string, unknown>[]> {
+      const admin = db().admin
+      await admin.deleteFrom('cond_rows').execute()
+      if (rows.length > 0)
+        await admin
+          .insertInto('cond_rows')
+          .values(rows.map((r, i) => ({ id: i + 1, ...r })))
+          .execute()
+      // Evaluate what the database hands back (numeric as "1.50", timestamptz as Date), as the toolset would.
+      return admin.selectFrom('cond_rows').selectAll().orderBy('id').execute()
     }
-  })
 
-  it('matches no row for IN an empty principal list and every row, NULLs included, for NOT IN', async () => {
-    await load([
-      { tenant: 't1', n: null, amount: null, flag: null, label: null, at: null, tags: null },
-      { tenant: null, n: null, amount: null, flag: null, label: null, at: null, tags: null },
-    ])
-    const who: Principal = { tenantId: 't1', metadata: { tenants: [] } }
-    expect(await idsWhere(parseCondition('tenant IN principal.metadata.tenants'), who)).toEqual([])
-    expect(await idsWhere(parseCondition('tenant NOT IN principal.metadata.tenants'), who)).toEqual([1, 2])
-  })
-})
+    for (const printer of printers) {
+      it(`${printer.name}: yields the same TRUE/FALSE/NULL per row and shows exactly the rows evaluateCondition accepts`, async () => {
+        let decided = 0
+        let partial = 0
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(rowArb, { maxLength: 10 }),
+            principalArb,
+            conditionArb,
+            async (rows, who, node) => {
+              const stored = await load(rows)
+              const expected = evaluatorValues(node, stored, who)
+              const label = `${printCondition(node)} :: ${JSON.stringify(who)}`
+              if (expected.kind === 'throws') {
+                expect(expected.code, label).toBe('TENANT_SCOPE_REQUIRED')
+                if (printer.refusesLikeEvaluator)
+                  expect(await printer.values(db(), node, who), label).toEqual(expected)
+                return
+              }
+              decided++
+              expect(await printer.values(db(), node, who), label).toEqual(expected)
+              const accepted = acceptedIds(expected.byId)
+              if (accepted.length > 0 && accepted.length < stored.length) partial++
+              expect(await printer.visibleIds(db(), node, who), label).toEqual(accepted)
+            },
+          ),
+          { numRuns: 70, seed: 1414 },
+        )
+        // Most generated conditions resolve every principal path; the comparison above must not be vacuous.
+        expect(decided).toBeGreaterThan(20)
+        expect(partial).toBeGreaterThan(5)
+      }, 300_000)
+
+      it.each([
+        'flag = true OR tenant = principal.tenantId',
+        'tenant IN principal.metadata.tenants',
+        'tenant NOT IN principal.metadata.tenants',
+        "'admin' IN principal.roles OR tenant = principal.tenantId",
+        "NOT ('admin' IN principal.roles) AND tenant = principal.tenantId",
+        "label NOT IN ('a', null)",
+        'principal.userId IN (label, tenant)',
+        "'a' IN tags AND amount >= 1.5",
+        "n < amount OR at > '2024-01-01T00:00:00Z'",
+        'principal.userId IS NULL OR label = principal.userId',
+        'principal.roles IS NULL OR n <= principal.metadata.limit',
+        'principal.metadata.limit IN principal.metadata.nums OR flag = principal.metadata.active',
+      ])(
+        `${printer.name}: agrees on %j for principals with and without the values it reads`,
+        async (text) => {
+          const node = parseCondition(text)
+          const stored = await load(SAMPLE_ROWS)
+          let checked = 0
+          for (const who of SAMPLE_PRINCIPALS) {
+            const expected = evaluatorValues(node, stored, who)
+            if (expected.kind === 'throws' && !printer.refusesLikeEvaluator) continue
+            checked++
+            expect(await printer.values(db(), node, who), `${text} :: ${JSON.stringify(who)}`).toEqual(
+              expected,
+            )
+          }
+          expect(checked).toBeGreaterThanOrEqual(2)
+        },
+      )
+
+      it(`${printer.name}: matches no row for IN an empty principal list and every row, NULLs included, for NOT IN`, async () => {
+        await load([
+          { tenant: 't1', n: null, amount: null, flag: null, label: null, at: null, tags: null },
+          { tenant: null, n: null, amount: null, flag: null, label: null, at: null, tags: null },
+        ])
+        const who: Principal = { tenantId: 't1', metadata: { tenants: [] } }
+        expect(
+          await printer.visibleIds(db(), parseCondition('tenant IN principal.metadata.tenants'), who),
+        ).toEqual([])
+        expect(
+          await printer.visibleIds(db(), parseCondition('tenant NOT IN principal.metadata.tenants'), who),
+        ).toEqual([1, 2])
+      })
+    }
+
+    it('rls: shows no row when a claim the policy reads is unset, even after an earlier call set it on the same connection', async () => {
+      const rls = rlsPrinter(() => columns)
+      await load([
+        { tenant: 't1', n: 1, amount: '1.00', flag: true, label: 'a', at: null, tags: null },
+        { tenant: 't2', n: 2, amount: '1.00', flag: true, label: 'b', at: null, tags: null },
+      ])
+      const either = parseCondition('tenant IN principal.metadata.tenants OR label = principal.userId')
+      expect(
+        await rls.visibleIds(db(), either, { tenantId: 't1', userId: 'a', metadata: { tenants: ['t2'] } }),
+      ).toEqual([1, 2])
+      expect(await rls.visibleIds(db(), either, { tenantId: 't1' })).toEqual([])
+      // NOT IN an unset list is unknown, not TRUE: a missing claim never widens.
+      const notIn = parseCondition('tenant NOT IN principal.metadata.tenants')
+      expect(await rls.visibleIds(db(), notIn, { tenantId: 't1' })).toEqual([])
+      expect(await rls.visibleIds(db(), notIn, { tenantId: 't1', metadata: { tenants: [] } })).toEqual([1, 2])
+    })
+
+    it('rls: refuses to print a principal operand that was not bound to its claim', () => {
+      expect(() =>
+        printRlsCondition(parseCondition('tenant = principal.tenantId'), () => columns[0] as ColumnInfo),
+      ).toThrow(/unbound/)
+    })
+  },
+)

@@ -1,9 +1,15 @@
 /**
- * Differential test at the policy level: for random rows, principals and model policies (scoping, shared,
- * permissive, restrictive and bypass rules, soft delete), the SQL visibility predicate and the in-memory
- * isRowVisible must select exactly the same rows, and must fail with the same error code on the same inputs.
- * Both sides start from the same VisibilityPlan (planVisibility is the one place deciding which rules apply);
- * what is compared is its two implementations: visibilityPredicate (SQL) and isRowVisible (memory).
+ * Differential test at the policy level, for both walls: for random rows, principals and model policies
+ * (scoping, shared, permissive, restrictive and bypass rules, soft delete), the in-memory isRowVisible over
+ * planVisibility's plan and each SQL side must select exactly the same rows:
+ *
+ * - `app`: the SQL visibility predicate printed from the same VisibilityPlan (visibilityPredicate), which must
+ *   also fail with the same error code on the same inputs;
+ * - `rls`: the RLS policies generateRls prints, applied with ENABLE + FORCE and queried with no predicate at
+ *   all as the non-superuser, non-owner application role with the executor's claims. Soft delete is not part
+ *   of RLS (the planner filters it in every mode), so the query adds `deleted_at IS NULL` when the policy
+ *   soft-deletes. Where the planner refuses the call (TENANT_SCOPE_REQUIRED) no SQL runs in any mode; those
+ *   cases are counted, not compared.
  */
 import fc from 'fast-check'
 import { sql } from 'kysely'
@@ -13,13 +19,15 @@ import { isTesseraError } from '../../src/errors/index.ts'
 import { bindPolicy } from '../../src/policy/bind-policy.ts'
 import { definePolicy } from '../../src/policy/define-policy.ts'
 import type { PolicyInput, RowPolicyInput } from '../../src/policy/policy-schema.ts'
-import type { BoundModel } from '../../src/policy/types.ts'
+import type { BoundModel, BoundPolicy } from '../../src/policy/types.ts'
+import { createExecutor } from '../../src/executor/index.ts'
+import { applyRls, generateRls } from '../../src/rls/index.ts'
 import { columnRef, visibilityPredicate } from '../../src/sql/print-predicates.ts'
 import { planVisibility } from '../../src/planner/plan-visibility.ts'
 import { isRowVisible } from '../../src/planner/row-visibility.ts'
 import { introspectSchema } from '../../src/schema/index.ts'
 import type { DbSchema } from '../../src/schema/types.ts'
-import { describeEachDatabase } from '../support/databases.ts'
+import { describeEachDatabase, type TestDatabase } from '../support/databases.ts'
 import { as } from '../support/saas.ts'
 import { toolsetFor } from '../support/toolset.ts'
 
@@ -235,194 +243,246 @@ function memoryOutcome(model: BoundModel, rows: readonly Record<string, unknown>
   }
 }
 
-describeEachDatabase('row visibility in SQL agrees with the in-memory evaluator', (db) => {
-  let schema: DbSchema
+// ---- the SQL sides
 
-  beforeAll(async () => {
-    const admin = db().admin
-    await sql`
-      create table vis_rows (
-        id int primary key, tenant_id text, org_id text, owner_id text, is_public boolean, level int,
-        deleted_at timestamptz
-      )`.execute(admin)
-    await sql`grant select on vis_rows to tessera_app`.execute(admin)
-    schema = await introspectSchema(admin)
-  })
+interface Wall {
+  readonly name: 'app' | 'rls'
+  /** Whether a call the planner refuses must be refused by this side too (else: not compared). */
+  readonly refusesLikePlanner: boolean
+  /** The ids the side shows `who` of the table's current rows, or what it threw. */
+  outcome(db: TestDatabase, bound: BoundPolicy, who: Principal): Promise<Outcome>
+}
 
-  /** Replaces the table's rows; returns them as the database hands them back (timestamptz as Date). */
-  async function load(rows: readonly RowInput[]): Promise<Record<string, unknown>[]> {
-    const admin = db().admin
-    await sql`truncate vis_rows`.execute(admin)
-    if (rows.length > 0)
-      await admin
-        .insertInto('vis_rows')
-        .values(rows.map((r, i) => ({ id: i + 1, ...r })))
-        .execute()
-    return admin.selectFrom('vis_rows').selectAll().orderBy('id').execute()
-  }
-
-  /** The bound model, or null when the policy is invalid by design (rejected by definePolicy / bindPolicy). */
-  function bind(input: PolicyInput): BoundModel | null {
-    try {
-      return bindPolicy(definePolicy(input), schema).models['Vis'] ?? null
-    } catch (error) {
-      if (isTesseraError(error) && error.code === 'POLICY_INVALID') return null
-      throw error
-    }
-  }
-
-  async function sqlOutcome(model: BoundModel, who: Principal): Promise<Outcome> {
+const appWall: Wall = {
+  name: 'app',
+  refusesLikePlanner: true,
+  async outcome(db, bound, who) {
     let predicate: ReturnType<typeof visibilityPredicate>
     try {
-      predicate = visibilityPredicate(planVisibility(model, who), columnRef('t0'))
+      predicate = visibilityPredicate(planVisibility(visModel(bound), who), columnRef('t0'))
     } catch (error) {
       return thrown(error)
     }
-    const rows = await db()
-      .admin.selectFrom('vis_rows as t0')
+    const rows = await db.admin
+      .selectFrom('vis_rows as t0')
       .select('t0.id')
       .where(predicate)
       .orderBy('t0.id')
       .execute()
     return { kind: 'ids', ids: rows.map((r) => r.id as number) }
-  }
+  },
+}
 
-  it('selects exactly the rows isRowVisible accepts, for random policies, principals and rows', async () => {
-    let attempted = 0
-    let valid = 0
-    let throwing = 0
-    let partial = 0
-    await fc.assert(
-      fc.asyncProperty(rowsArb, principalArb, policyCaseArb, async (rows, who, c) => {
-        attempted++
-        const input = policyInputOf(c)
-        const model = bind(input)
-        fc.pre(model !== null)
-        if (model === null) return // for the type checker; fc.pre has already skipped the run
-        valid++
-        const stored = await load(rows)
-        const expected = memoryOutcome(model, stored, who)
-        const label = JSON.stringify({ policy: input.models['Vis'], principal: who })
-        expect(await sqlOutcome(model, who), label).toEqual(expected)
-        if (expected.kind === 'throws') {
-          expect(expected.code, label).toBe('TENANT_SCOPE_REQUIRED')
-          throwing++
-        } else if (expected.ids.length > 0 && expected.ids.length < stored.length) {
-          partial++
-        }
-      }),
-      { numRuns: 100 },
+const rlsWall: Wall = {
+  name: 'rls',
+  refusesLikePlanner: false,
+  async outcome(db, bound, who) {
+    await applyRls(db.admin, generateRls(bound))
+    const softDelete = visModel(bound).policy.write.softDelete !== null
+    const executor = createExecutor({ db: db.app, ...(db.appRole === undefined ? {} : { role: db.appRole }) })
+    const rows = await executor.run(
+      { access: 'read', requestId: 'rls-vis', principal: who, claims: true, statementTimeoutMs: 5000 },
+      async (q) =>
+        (
+          await sql<{
+            id: number
+          }>`select id from vis_rows ${sql.raw(softDelete ? 'where deleted_at is null ' : '')}order by id`.execute(
+            q,
+          )
+        ).rows,
     )
-    // The property must not hold vacuously: most generated policies load, and the visible set is usually a
-    // proper, non-empty subset of the rows.
-    expect(valid * 2).toBeGreaterThanOrEqual(attempted)
-    expect(partial).toBeGreaterThanOrEqual(15)
-    expect(throwing).toBeGreaterThan(0)
-  })
+    return { kind: 'ids', ids: rows.map((r) => r.id) }
+  },
+}
 
-  it('agrees with what toolset.query returns end to end', async () => {
-    let compared = 0
-    await fc.assert(
-      fc.asyncProperty(rowsArb, principalArb, policyCaseArb, async (rows, who, c) => {
-        const input = policyInputOf(c)
-        const model = bind(input)
-        fc.pre(model !== null)
-        if (model === null) return
-        const stored = await load(rows)
-        const expected = memoryOutcome(model, stored, who)
-        const { toolset } = await toolsetFor(db(), input)
-        let actual: Outcome
-        try {
-          const r = await toolset.query(as(who), {
-            model: 'Vis',
-            select: ['id'],
-            orderBy: [{ field: 'id' }],
-            limit: 100,
-          })
-          actual = { kind: 'ids', ids: r.rows.map((row) => row['id'] as number) }
-        } catch (error) {
-          actual = thrown(error)
-        }
-        expect(actual, JSON.stringify({ policy: input.models['Vis'], principal: who })).toEqual(expected)
-        compared++
-      }),
-      { numRuns: 8 },
-    )
-    expect(compared).toBe(8)
-  })
+function visModel(bound: BoundPolicy): BoundModel {
+  const model = bound.models['Vis']
+  if (!model) throw new Error('no model Vis')
+  return model
+}
 
-  it.each<[string, PolicyInput['models'][string], Principal, readonly number[]]>([
-    [
-      'contract shared-resources pattern with a restrictive rule and soft delete',
-      {
-        table: 'vis_rows',
-        defaultFieldAction: 'allow',
-        unscopedColumns: ['org_id'],
-        rowPolicies: [
-          {
-            name: 'shared_or_own',
-            condition: 'is_public = true OR tenant_id = principal.tenantId',
-            mode: 'permissive',
-          },
-          { name: 'tenant_required', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' },
-        ],
-        write: { softDelete: { field: 'deleted_at' } },
-      },
-      { tenantId: 't1' },
-      [1, 3, 6],
-    ],
-    [
-      'a bypass keeps the restrictive rule and soft delete but drops the scope',
-      {
-        table: 'vis_rows',
-        defaultFieldAction: 'allow',
-        unscopedColumns: ['org_id'],
-        scoping: { tenant_id: 'principal.tenantId' },
-        rowPolicies: [
-          { name: 'admin', condition: "'admin' IN principal.roles", bypass: true },
-          { name: 'low', condition: 'level < 3', mode: 'restrictive' },
-        ],
-        write: { softDelete: { field: 'deleted_at' } },
-      },
-      { tenantId: 't1', roles: ['admin'] },
-      [1, 2, 3, 4],
-    ],
-    [
-      'two scoped columns, one of them NULL on a row',
-      {
-        table: 'vis_rows',
-        defaultFieldAction: 'allow',
-        scoping: { tenant_id: 'principal.tenantId', org_id: 'principal.metadata.orgId' },
-      },
-      { tenantId: 't1', metadata: { orgId: 'o1' } },
-      [1, 6],
-    ],
-    [
-      'a shared model narrowed by a restrictive rule that a NULL does not pass',
-      {
-        table: 'vis_rows',
-        defaultFieldAction: 'allow',
-        shared: true,
-        rowPolicies: [{ name: 'not_x', condition: "NOT (org_id = 'x')", mode: 'restrictive' }],
-      },
-      { tenantId: 't3' },
-      [1, 2, 4, 6],
-    ],
-  ])('agrees on %s', async (_title, modelInput, who, visible) => {
-    const rows: RowInput[] = [
-      { tenant_id: 't1', org_id: 'o1', owner_id: 'u1', is_public: false, level: 1, deleted_at: null },
-      { tenant_id: 't2', org_id: 'o1', owner_id: 'u2', is_public: false, level: 2, deleted_at: null },
-      { tenant_id: 't2', org_id: 'x', owner_id: null, is_public: true, level: 0, deleted_at: null },
-      { tenant_id: null, org_id: 'o1', owner_id: 'u1', is_public: true, level: 1, deleted_at: null },
-      { tenant_id: 't1', org_id: null, owner_id: 'u1', is_public: true, level: 1, deleted_at: DELETED_AT },
-      { tenant_id: 't1', org_id: 'o1', owner_id: 'u1', is_public: true, level: 3, deleted_at: null },
-    ]
-    const model = bind({ models: { Vis: modelInput } })
-    expect(model).not.toBeNull()
-    if (model === null) return
-    const stored = await load(rows)
-    const expected = memoryOutcome(model, stored, who)
-    expect(expected).toEqual({ kind: 'ids', ids: visible })
-    expect(await sqlOutcome(model, who)).toEqual(expected)
-  })
-})
+describeEachDatabase(
+  'row visibility agrees between the in-memory evaluator, the SQL predicate and the generated RLS',
+  (db) => {
+    let schema: DbSchema
+
+    beforeAll(async () => {
+      const admin = db().admin
+      await sql`
+      create table vis_rows (
+        id int primary key, tenant_id text, org_id text, owner_id text, is_public boolean, level int,
+        deleted_at timestamptz
+      )`.execute(admin)
+      await sql`grant select on vis_rows to tessera_app`.execute(admin)
+      schema = await introspectSchema(admin)
+    })
+
+    /** Replaces the table's rows; returns them as the database hands them back (timestamptz as Date). */
+    async function load(rows: readonly RowInput[]): Promise<Record<string, unknown>[]> {
+      const admin = db().admin
+      await sql`truncate vis_rows`.execute(admin)
+      if (rows.length > 0)
+        await admin
+          .insertInto('vis_rows')
+          .values(rows.map((r, i) => ({ id: i + 1, ...r })))
+          .execute()
+      return admin.selectFrom('vis_rows').selectAll().orderBy('id').execute()
+    }
+
+    /** The bound policy, or null when the policy is invalid by design (rejected by definePolicy / bindPolicy). */
+    function bind(input: PolicyInput): BoundPolicy | null {
+      try {
+        return bindPolicy(definePolicy(input), schema)
+      } catch (error) {
+        if (isTesseraError(error) && error.code === 'POLICY_INVALID') return null
+        throw error
+      }
+    }
+
+    for (const wall of [appWall, rlsWall]) {
+      it(`${wall.name}: shows exactly the rows isRowVisible accepts, for random policies, principals and rows`, async () => {
+        let attempted = 0
+        let valid = 0
+        let throwing = 0
+        let partial = 0
+        await fc.assert(
+          fc.asyncProperty(rowsArb, principalArb, policyCaseArb, async (rows, who, c) => {
+            attempted++
+            const input = policyInputOf(c)
+            const bound = bind(input)
+            fc.pre(bound !== null)
+            if (bound === null) return // for the type checker; fc.pre has already skipped the run
+            valid++
+            const stored = await load(rows)
+            const expected = memoryOutcome(visModel(bound), stored, who)
+            const label = JSON.stringify({ policy: input.models['Vis'], principal: who })
+            if (expected.kind === 'throws') {
+              expect(expected.code, label).toBe('TENANT_SCOPE_REQUIRED')
+              throwing++
+              if (!wall.refusesLikePlanner) return
+            } else if (expected.ids.length > 0 && expected.ids.length < stored.length) {
+              partial++
+            }
+            expect(await wall.outcome(db(), bound, who), label).toEqual(expected)
+          }),
+          { numRuns: 100, seed: 1415 },
+        )
+        // The property must not hold vacuously: most generated policies load, and the visible set is usually a
+        // proper, non-empty subset of the rows.
+        expect(valid * 2).toBeGreaterThanOrEqual(attempted)
+        expect(partial).toBeGreaterThanOrEqual(15)
+        expect(throwing).toBeGreaterThan(0)
+      }, 300_000)
+    }
+
+    it('agrees with what toolset.query returns end to end', async () => {
+      // An app-mode toolset sets no claims: RLS left on by the rls runs would hide every row.
+      await sql`alter table vis_rows no force row level security`.execute(db().admin)
+      await sql`alter table vis_rows disable row level security`.execute(db().admin)
+      let compared = 0
+      await fc.assert(
+        fc.asyncProperty(rowsArb, principalArb, policyCaseArb, async (rows, who, c) => {
+          const input = policyInputOf(c)
+          const bound = bind(input)
+          fc.pre(bound !== null)
+          if (bound === null) return
+          const stored = await load(rows)
+          const expected = memoryOutcome(visModel(bound), stored, who)
+          const { toolset } = await toolsetFor(db(), input)
+          let actual: Outcome
+          try {
+            const r = await toolset.query(as(who), {
+              model: 'Vis',
+              select: ['id'],
+              orderBy: [{ field: 'id' }],
+              limit: 100,
+            })
+            actual = { kind: 'ids', ids: r.rows.map((row) => row['id'] as number) }
+          } catch (error) {
+            actual = thrown(error)
+          }
+          expect(actual, JSON.stringify({ policy: input.models['Vis'], principal: who })).toEqual(expected)
+          compared++
+        }),
+        { numRuns: 8 },
+      )
+      expect(compared).toBe(8)
+    })
+
+    it.each<[string, PolicyInput['models'][string], Principal, readonly number[]]>([
+      [
+        'contract shared-resources pattern with a restrictive rule and soft delete',
+        {
+          table: 'vis_rows',
+          defaultFieldAction: 'allow',
+          unscopedColumns: ['org_id'],
+          rowPolicies: [
+            {
+              name: 'shared_or_own',
+              condition: 'is_public = true OR tenant_id = principal.tenantId',
+              mode: 'permissive',
+            },
+            { name: 'tenant_required', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' },
+          ],
+          write: { softDelete: { field: 'deleted_at' } },
+        },
+        { tenantId: 't1' },
+        [1, 3, 6],
+      ],
+      [
+        'a bypass keeps the restrictive rule and soft delete but drops the scope',
+        {
+          table: 'vis_rows',
+          defaultFieldAction: 'allow',
+          unscopedColumns: ['org_id'],
+          scoping: { tenant_id: 'principal.tenantId' },
+          rowPolicies: [
+            { name: 'admin', condition: "'admin' IN principal.roles", bypass: true },
+            { name: 'low', condition: 'level < 3', mode: 'restrictive' },
+          ],
+          write: { softDelete: { field: 'deleted_at' } },
+        },
+        { tenantId: 't1', roles: ['admin'] },
+        [1, 2, 3, 4],
+      ],
+      [
+        'two scoped columns, one of them NULL on a row',
+        {
+          table: 'vis_rows',
+          defaultFieldAction: 'allow',
+          scoping: { tenant_id: 'principal.tenantId', org_id: 'principal.metadata.orgId' },
+        },
+        { tenantId: 't1', metadata: { orgId: 'o1' } },
+        [1, 6],
+      ],
+      [
+        'a shared model narrowed by a restrictive rule that a NULL does not pass',
+        {
+          table: 'vis_rows',
+          defaultFieldAction: 'allow',
+          shared: true,
+          rowPolicies: [{ name: 'not_x', condition: "NOT (org_id = 'x')", mode: 'restrictive' }],
+        },
+        { tenantId: 't3' },
+        [1, 2, 4, 6],
+      ],
+    ])('app and rls agree on %s', async (_title, modelInput, who, visible) => {
+      const rows: RowInput[] = [
+        { tenant_id: 't1', org_id: 'o1', owner_id: 'u1', is_public: false, level: 1, deleted_at: null },
+        { tenant_id: 't2', org_id: 'o1', owner_id: 'u2', is_public: false, level: 2, deleted_at: null },
+        { tenant_id: 't2', org_id: 'x', owner_id: null, is_public: true, level: 0, deleted_at: null },
+        { tenant_id: null, org_id: 'o1', owner_id: 'u1', is_public: true, level: 1, deleted_at: null },
+        { tenant_id: 't1', org_id: null, owner_id: 'u1', is_public: true, level: 1, deleted_at: DELETED_AT },
+        { tenant_id: 't1', org_id: 'o1', owner_id: 'u1', is_public: true, level: 3, deleted_at: null },
+      ]
+      const bound = bind({ models: { Vis: modelInput } })
+      expect(bound).not.toBeNull()
+      if (bound === null) return
+      const stored = await load(rows)
+      const expected = memoryOutcome(visModel(bound), stored, who)
+      expect(expected).toEqual({ kind: 'ids', ids: visible })
+      for (const wall of [appWall, rlsWall])
+        expect(await wall.outcome(db(), bound, who), wall.name).toEqual(expected)
+    })
+  },
+)

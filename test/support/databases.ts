@@ -113,7 +113,7 @@ export function describeEachDatabase(
       let current: TestDatabase | undefined
       beforeAll(async () => {
         current = await openTestDatabase(kind)
-      }, 60_000)
+      }, 180_000) // opening a PGlite copy is CPU-bound: allow for a busy machine
       afterAll(async () => {
         await current?.close()
       })

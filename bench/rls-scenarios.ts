@@ -1,0 +1,113 @@
+/**
+ * The `rls` and `both` enforcement scenarios of the read benchmark (docs/rls.md): the RLS generated from the
+ * bench policy is applied to the bench table, and the toolsets connect as a non-superuser, non-owner role
+ * (`tessera_bench_app`) so the policies apply. Raw pg and the app-mode toolset connect as the bench URL's user,
+ * which must be a superuser (RLS never applies to one), so their numbers are unchanged.
+ *
+ * Next to them, the hand-written RLS transaction in four round trips (BEGIN; set_config; SELECT; COMMIT) that
+ * an application would write without Tessera, as a second baseline.
+ */
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { createToolset } from '../src/create-toolset-with-rls.ts'
+import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
+import { bindPolicy, type Policy } from '../src/policy/index.ts'
+import { applyRls, generateRls } from '../src/rls/index.ts'
+import { introspectSchema } from '../src/schema/index.ts'
+import { BENCH_TABLE, type SampleRow } from './bench-data.ts'
+
+export const BENCH_APP_ROLE = 'tessera_bench_app'
+
+export interface RlsScenario {
+  readonly name: string
+  readonly baseline: string
+  readonly run: (row: SampleRow) => Promise<number>
+}
+
+export interface RlsScenarios {
+  readonly scenarios: readonly RlsScenario[]
+  /** The hand-written four-round-trip get, for the second ratio. */
+  readonly handWrittenGet: string
+  close(): Promise<void>
+}
+
+const RLS_GET_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where id = $1`
+
+export async function prepareRlsScenarios(
+  poolConfig: pg.PoolConfig,
+  policy: Policy,
+  secret: string,
+  statementTimeoutMs: number,
+): Promise<RlsScenarios> {
+  const ownerPool = new pg.Pool({ ...poolConfig, max: 1 })
+  const owner = new Kysely<any>({ dialect: new PostgresDialect({ pool: ownerPool }) })
+  try {
+    await ownerPool.query(
+      `do $$ begin if not exists (select 1 from pg_roles where rolname = '${BENCH_APP_ROLE}') then ` +
+        `create role ${BENCH_APP_ROLE} login; end if; end $$`,
+    )
+    const schema = await introspectSchema(owner)
+    await applyRls(owner, generateRls(bindPolicy(policy, schema), { appRole: BENCH_APP_ROLE }))
+  } finally {
+    await owner.destroy()
+  }
+  const url = new URL(String(poolConfig.connectionString))
+  url.username = BENCH_APP_ROLE
+  url.password = ''
+  const appPool = new pg.Pool({ ...poolConfig, connectionString: url.toString() })
+  const db = new Kysely<any>({ dialect: createTesseraDialect({ pool: appPool, statementTimeoutMs }) })
+  const rls = await createToolset({ db, policy, secret, enforcement: 'rls' })
+  const both = await createToolset({ db, policy, secret, enforcement: 'both' })
+  const handPool = new pg.Pool({ ...poolConfig, connectionString: url.toString() })
+  const ctx = (row: SampleRow) => ({ principal: { tenantId: row.tenantId } })
+  const handWrittenGet = 'pg + RLS get, 4 round trips (hand-written)'
+  const query20 = (mode: 'rls' | 'both') => ({
+    name: `tessera query 20 rows (${mode} mode)`,
+    baseline: 'raw pg 20 rows, unprepared',
+    run: async (row: SampleRow) =>
+      (
+        await (mode === 'rls' ? rls : both).query(ctx(row), {
+          model: 'Order',
+          orderBy: [{ field: 'created_at' }],
+          limit: 20,
+        })
+      ).rows.length,
+  })
+  const get = (mode: 'rls' | 'both') => ({
+    name: `tessera get (${mode} mode)`,
+    baseline: 'raw pg get, unprepared',
+    run: async (row: SampleRow) => {
+      const { row: got } = await (mode === 'rls' ? rls : both).get(ctx(row), { model: 'Order', id: row.id })
+      return got['id'] === row.id ? 1 : 0
+    },
+  })
+  return {
+    handWrittenGet,
+    scenarios: [
+      {
+        name: handWrittenGet,
+        baseline: 'raw pg get, unprepared',
+        run: async (row) => {
+          const client = await handPool.connect()
+          try {
+            await client.query('begin')
+            await client.query(`select set_config('tessera.tenant_id', $1, true)`, [row.tenantId])
+            const { rows } = await client.query(RLS_GET_SQL, [row.id])
+            await client.query('commit')
+            return rows.length
+          } finally {
+            client.release()
+          }
+        },
+      },
+      get('rls'),
+      get('both'),
+      query20('rls'),
+      query20('both'),
+    ],
+    async close() {
+      await db.destroy()
+      await handPool.end()
+    },
+  }
+}
