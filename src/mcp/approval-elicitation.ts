@@ -17,6 +17,17 @@ import { describeWrite } from './write-preview.ts'
 /** How long a person has to answer before the call falls back to a pending approval. */
 export const ELICITATION_TIMEOUT_MS = 5 * 60_000
 
+/** A constant: the server's shared validator compiles it once (the preview travels in the message). */
+const APPROVAL_SCHEMA: {
+  type: 'object'
+  properties: { approve: { type: 'boolean'; title: string } }
+  required: string[]
+} = {
+  type: 'object',
+  properties: { approve: { type: 'boolean', title: 'Approve this change' } },
+  required: ['approve'],
+}
+
 export interface ElicitationOutcome {
   /** The result to return instead of the approval-required error, or undefined to return that error. */
   readonly result: ToolResult | undefined
@@ -49,13 +60,7 @@ export async function approveByElicitation(
       {
         mode: 'form',
         message: `Your agent wants to make a change that needs your approval:\n${preview}`,
-        requestedSchema: {
-          type: 'object',
-          properties: {
-            approve: { type: 'boolean', title: 'Approve this change', description: preview },
-          },
-          required: ['approve'],
-        },
+        requestedSchema: APPROVAL_SCHEMA,
       },
       { timeout: ELICITATION_TIMEOUT_MS },
     )
