@@ -42,17 +42,18 @@ export function withDatabase(url: string, database: string): string {
   return u.toString()
 }
 
-/** Creates `tessera_bench` when missing; returns its connection string. */
-export async function ensureBenchDatabase(url: string): Promise<string> {
+/** Creates the database (default `tessera_bench`) when missing; returns its connection string. */
+export async function ensureBenchDatabase(url: string, database = BENCH_DATABASE): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error('--database must be a plain lower-case name')
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [BENCH_DATABASE])
-    if (!rowCount) await client.query(`create database ${BENCH_DATABASE}`)
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database])
+    if (!rowCount) await client.query(`create database ${database}`)
   } finally {
     await client.end()
   }
-  return withDatabase(url, BENCH_DATABASE)
+  return withDatabase(url, database)
 }
 
 function datasetLabel(spec: DataSetSpec): string {

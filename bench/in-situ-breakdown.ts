@@ -27,9 +27,10 @@ const TRIM = 0.9
 
 export interface Segment {
   readonly name: string
-  /** Mean µs per call, for get and for the 20-row query. */
+  /** Mean µs per call, for get, the 20-row query and a count with a filter. */
   readonly get: number
   readonly query: number
+  readonly aggregate: number
 }
 
 type Timings = Map<string, number>
@@ -134,7 +135,7 @@ export async function measureInSitu(
   try {
     const toolset = await createToolset({ db: timedDb, policy, secret, audit, enforcement: 'app' })
     /** One Timings per call. */
-    const run = async (kind: 'get' | 'query', n: number): Promise<Timings[]> => {
+    const run = async (kind: 'get' | 'query' | 'aggregate', n: number): Promise<Timings[]> => {
       const perCall: Timings[] = []
       for (let i = 0; i < n; i++) {
         const row = sample[(i * 7919) % sample.length] as SampleRow
@@ -142,7 +143,14 @@ export async function measureInSitu(
         timings = new Map()
         const started = performance.now()
         if (kind === 'get') await toolset.get(ctx, { model: 'Order', id: row.id })
-        else await toolset.query(ctx, { model: 'Order', orderBy: [{ field: 'created_at' }], limit: 20 })
+        else if (kind === 'query')
+          await toolset.query(ctx, { model: 'Order', orderBy: [{ field: 'created_at' }], limit: 20 })
+        else
+          await toolset.aggregate(ctx, {
+            model: 'Order',
+            op: 'count',
+            where: { field: 'status', op: 'eq', value: 'paid' },
+          })
         add(timings, 'total', performance.now() - started)
         perCall.push(timings)
       }
@@ -153,6 +161,8 @@ export async function measureInSitu(
     const get = await run('get', calls)
     await run('query', warm)
     const query = await run('query', calls)
+    await run('aggregate', warm)
+    const aggregate = await run('aggregate', calls)
     // Means over the fastest 90% of calls: a call the scheduler preempted says nothing about the code, and
     // unlike per-segment medians, means of one set of calls still add up to the whole.
     const segments = (all: readonly Timings[]) => {
@@ -172,20 +182,33 @@ export async function measureInSitu(
     }
     const g = segments(get)
     const q = segments(query)
+    const a = segments(aggregate)
     return [
-      { name: 'whole call', get: g.total, query: q.total },
-      { name: 'pg client.query (encode, round trip, server, parse rows)', get: g.pg, query: q.pg },
-      { name: 'pool.connect', get: g.connect, query: q.connect },
-      { name: 'Kysely executor + Tessera dialect around the query', get: g.kysely, query: q.kysely },
+      { name: 'whole call', get: g.total, query: q.total, aggregate: a.total },
+      {
+        name: 'pg client.query (encode, round trip, server, parse rows)',
+        get: g.pg,
+        query: q.pg,
+        aggregate: a.pg,
+      },
+      { name: 'pool.connect', get: g.connect, query: q.connect, aggregate: a.connect },
+      {
+        name: 'Kysely executor + Tessera dialect around the query',
+        get: g.kysely,
+        query: q.kysely,
+        aggregate: a.kysely,
+      },
       {
         name: 'audit record (in-memory store: accept now, seal in batches later)',
         get: g.audit,
         query: q.audit,
+        aggregate: a.audit,
       },
       {
         name: 'Tessera pipeline (context, request, plan, compile, shape, cursor, draft, glue)',
         get: g.pipeline,
         query: q.pipeline,
+        aggregate: a.pipeline,
       },
     ]
   } finally {

@@ -7,6 +7,7 @@
  *   npm run bench -- --quick           20,000 rows / 100 tenants / 300 calls (a smoke run)
  *   npm run bench -- --rows 200000 --tenants 500 --iterations 5000 --pool 4 --rounds 10
  *   npm run bench -- --rows 10000000 --tenants 10000 --skew   a few tenants hold most rows (bench/README.md)
+ *   npm run bench -- --database tessera_bench_mine            data set in another database (parallel runs)
  *
  * Server: TESSERA_BENCH_DATABASE_URL, else TESSERA_TEST_DATABASE_URL's server, else
  * postgres://postgres@127.0.0.1:5432/postgres; the data lives in a database `tessera_bench` created on it.
@@ -27,6 +28,7 @@ import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
 import { definePolicy } from '../src/policy/define-policy.ts'
 import { createToolset, type Toolset } from '../src/tools/create-toolset.ts'
 import {
+  BENCH_DATABASE,
   BENCH_TABLE,
   ensureBenchDatabase,
   ensureDataSet,
@@ -53,6 +55,8 @@ interface Options {
   readonly rounds: number
   readonly poolSize: number
   readonly cpuLoops: number
+  /** Database holding the data set (default tessera_bench): a separate one keeps parallel runs apart. */
+  readonly database: string
 }
 
 function parseOptions(): Options {
@@ -65,6 +69,7 @@ function parseOptions(): Options {
       rounds: { type: 'string' },
       pool: { type: 'string' },
       skew: { type: 'boolean', default: false },
+      database: { type: 'string', default: BENCH_DATABASE },
     },
     strict: true,
   })
@@ -91,6 +96,7 @@ function parseOptions(): Options {
     rounds,
     poolSize: int(values.pool, 4, 'pool'),
     cpuLoops: quick ? 2_000 : 10_000,
+    database: values.database,
   }
 }
 
@@ -105,6 +111,7 @@ interface Scenario {
 const GET_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where id = $1 and tenant_id = $2`
 const LIST_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at, id limit 21`
 const NEWEST_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at desc, id desc limit 21`
+const COUNT_SQL = `select count(*) from ${BENCH_TABLE} where tenant_id = $1 and status = $2`
 
 /**
  * An audit store that keeps nothing: the ablation that shows what the default in-memory store (accepting the
@@ -203,6 +210,23 @@ function scenarios(raw: pg.Pool, toolset: Toolset, unaudited: Toolset): Scenario
           limit: 20,
         })
         return result.rows.length
+      },
+    },
+    {
+      name: 'raw pg count by status, unprepared',
+      baseline: 'raw pg count by status, unprepared',
+      run: async (row) => (await raw.query(COUNT_SQL, [row.tenantId, 'paid'])).rows.length,
+    },
+    {
+      name: 'tessera count by status (app mode)',
+      baseline: 'raw pg count by status, unprepared',
+      run: async (row) => {
+        const result = await toolset.aggregate(ctx(row), {
+          model: 'Order',
+          op: 'count',
+          where: { field: 'status', op: 'eq', value: 'paid' },
+        })
+        return 'value' in result ? 1 : 0
       },
     },
   ]
@@ -316,7 +340,7 @@ function warnIfBusy(when: string): void {
 
 async function main(): Promise<void> {
   const options = parseOptions()
-  const benchUrl = await ensureBenchDatabase(serverUrl())
+  const benchUrl = await ensureBenchDatabase(serverUrl(), options.database)
   await ensureDataSet(benchUrl, options.spec, (line) => console.log(line))
   const sample = await loadSample(benchUrl, options.spec, SAMPLE_SIZE)
 
@@ -381,8 +405,8 @@ async function main(): Promise<void> {
     )
     console.log(
       formatTable(
-        ['segment', 'get', 'query 20 rows'],
-        segments.map((s) => [s.name, us(s.get, 1), us(s.query, 1)]),
+        ['segment', 'get', 'query 20 rows', 'count by status'],
+        segments.map((s) => [s.name, us(s.get, 1), us(s.query, 1), us(s.aggregate, 1)]),
       ),
     )
 

@@ -124,16 +124,18 @@ const BUDGETS: Readonly<Record<BudgetType, { key: string; bounds: string; lower:
 export function budgetExceeded(
   budgetType: BudgetType,
   limit: number,
-  requested: number,
+  requested: number | undefined,
   hint?: string,
 ): TesseraError {
   const budget = BUDGETS[budgetType]
+  // `requested` is left out where the figure itself would tell something (an estimate from table-wide statistics).
+  const amount = requested === undefined ? `over ${limit}` : `${requested} > ${limit}`
   return new TesseraError(
     'QUERY_BUDGET_EXCEEDED',
-    `Query exceeds budget.${budget.key}, the ${budget.bounds} (${requested} > ${limit})`,
+    `Query exceeds budget.${budget.key}, the ${budget.bounds} (${amount})`,
     {
       hints: [hint ?? budget.lower],
-      details: { budgetType, budget: budget.key, limit, requested },
+      details: { budgetType, budget: budget.key, limit, ...(requested === undefined ? {} : { requested }) },
     },
   )
 }

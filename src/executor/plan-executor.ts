@@ -9,7 +9,7 @@
 import type { CompiledQuery, QueryResult } from 'kysely'
 import type { Logger } from 'pino'
 import type { Principal } from '../context/index.ts'
-import { TesseraError } from '../errors/index.ts'
+import { budgetExceeded } from '../errors/index.ts'
 import { databaseEnforcedRead, type BudgetReport, type ReadPlan, type WritePlan } from '../planner/index.ts'
 import { compileAggregate, compileGet, compileQuery } from '../sql/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
@@ -146,11 +146,8 @@ export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
         if (costGuard) {
           const cost = await estimateCost(q, compiled)
           if (cost > budget.maxEstimatedCost) {
-            // No `requested`: the estimate comes from table-wide statistics, other tenants' rows included.
-            throw new TesseraError('QUERY_BUDGET_EXCEEDED', 'Query exceeds the estimated cost budget', {
-              hints: ['Narrow the query: add a selective filter or a smaller limit'],
-              details: { budgetType: 'estimated_cost', limit: budget.maxEstimatedCost },
-            })
+            // No `requested`: even the generic plan's estimate counts other tenants' rows (the table's size).
+            throw budgetExceeded('estimated_cost', budget.maxEstimatedCost, undefined)
           }
         }
         return (await runPrinted(q, compiled)).rows

@@ -14,7 +14,11 @@ import {
   type FilterInput,
   type FilterNode,
 } from './filter-schema.ts'
-import { parseSimpleGetRequest, parseSimpleQueryRequest } from './simple-request.ts'
+import {
+  parseSimpleAggregateRequest,
+  parseSimpleGetRequest,
+  parseSimpleQueryRequest,
+} from './simple-request.ts'
 import { zodErrorToValidationError } from './zod-issues.ts'
 
 export const ORDER_DIRECTIONS = ['asc', 'desc'] as const
@@ -342,23 +346,35 @@ export function parseGetRequest(input: unknown, limits?: Partial<InputLimits>): 
 }
 
 /**
- * parseQueryRequest / parseGetRequest through the zod schema only, without the hand-written fast path: the
- * reference behaviour the fast path is tested against.
+ * parseQueryRequest / parseGetRequest / parseAggregateRequest through the zod schema only, without the
+ * hand-written fast path: the reference behaviour the fast path is tested against.
  */
 export function parseRequestWithSchema(
-  kind: 'query' | 'get',
+  kind: 'query' | 'get' | 'aggregate',
   input: unknown,
   limits?: Partial<InputLimits>,
-): QueryRequest | GetRequest {
+): QueryRequest | GetRequest | AggregateRequest {
   guardInput(input, limits)
-  return kind === 'query'
-    ? normalizeQuery(validate('query', REQUEST_SCHEMAS.query, input))
-    : normalizeGet(validate('get', REQUEST_SCHEMAS.get, input))
+  switch (kind) {
+    case 'query':
+      return normalizeQuery(validate('query', REQUEST_SCHEMAS.query, input))
+    case 'get':
+      return normalizeGet(validate('get', REQUEST_SCHEMAS.get, input))
+    case 'aggregate':
+      return normalizeAggregate(validate('aggregate', REQUEST_SCHEMAS.aggregate, input))
+    default: {
+      const never: never = kind
+      throw new Error(`unknown request kind ${String(never)}`)
+    }
+  }
 }
 
 export function parseAggregateRequest(input: unknown, limits?: Partial<InputLimits>): AggregateRequest {
   guardInput(input, limits)
-  return normalizeAggregate(validate('aggregate', REQUEST_SCHEMAS.aggregate, input))
+  return (
+    parseSimpleAggregateRequest(input) ??
+    normalizeAggregate(validate('aggregate', REQUEST_SCHEMAS.aggregate, input))
+  )
 }
 
 export function parseDescribeSchemaRequest(

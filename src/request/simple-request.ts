@@ -1,7 +1,8 @@
 /**
- * Hand-written validation of the request shapes nearly every call uses — `{ model, id, select? }` and
- * `{ model, select?, where?, orderBy?, limit?, cursor? }` with a comparison, a flat AND of comparisons (object or
- * array) or no filter — for input that already passed the input guard (so it is plain JSON-like data).
+ * Hand-written validation of the request shapes nearly every call uses — `{ model, id, select? }`,
+ * `{ model, select?, where?, orderBy?, limit?, cursor? }` and `{ model, op, field?, where?, groupBy? }` with a
+ * comparison, a flat AND of comparisons (object or array) or no filter — for input that already passed the input
+ * guard (so it is plain JSON-like data).
  *
  * The zod schemas stay the definition. These functions either return exactly what the schema path returns
  * (zod, then normalisation) or `undefined`, never an error: anything unusual or invalid goes through the
@@ -33,6 +34,17 @@ export interface SimpleGetRequest {
   readonly select?: readonly string[]
 }
 
+/** request-schema.ts's AGGREGATE_OPS (restated: that file imports this one); an op missing here takes zod. */
+type SimpleAggregateOp = 'count' | 'sum' | 'avg' | 'min' | 'max'
+
+export interface SimpleAggregateRequest {
+  readonly model: string
+  readonly op: SimpleAggregateOp
+  readonly field?: string
+  readonly where?: FilterNode
+  readonly groupBy?: readonly string[]
+}
+
 export interface SimpleQueryRequest {
   readonly model: string
   readonly select?: readonly string[]
@@ -43,6 +55,13 @@ export interface SimpleQueryRequest {
 }
 
 const FILTER_OP_SET: ReadonlySet<string> = new Set(FILTER_OPS)
+const AGGREGATE_OP_SET: ReadonlySet<string> = new Set<SimpleAggregateOp>([
+  'count',
+  'sum',
+  'avg',
+  'min',
+  'max',
+])
 
 function isObject(value: unknown): value is Input {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -247,6 +266,40 @@ export function parseSimpleQueryRequest(input: unknown): SimpleQueryRequest | un
     const cursor = input['cursor']
     if (typeof cursor !== 'string' || cursor.length === 0) return undefined
     out.cursor = cursor
+  }
+  return Object.freeze(out)
+}
+
+/** parseAggregateRequest's answer for an aggregate request with a simple filter (after the guard), or undefined. */
+export function parseSimpleAggregateRequest(input: unknown): SimpleAggregateRequest | undefined {
+  if (!isObject(input) || !onlyKeys(input, 'model', 'op', 'field', 'where', 'groupBy')) return undefined
+  const model = input['model']
+  const op = input['op']
+  if (!isIdentifier(model) || typeof op !== 'string' || !AGGREGATE_OP_SET.has(op)) return undefined
+  const out: {
+    model: string
+    op: SimpleAggregateOp
+    field?: string
+    where?: FilterNode
+    groupBy?: readonly string[]
+  } = { model, op: op as SimpleAggregateOp }
+  if (given(input, 'field')) {
+    const field = input['field']
+    if (!isIdentifier(field)) return undefined
+    out.field = field
+  } else if (op !== 'count') {
+    // The schema's refinement: every op but count needs a field (its error comes from the schema path).
+    return undefined
+  }
+  if (given(input, 'where')) {
+    const where = simpleFilter(input['where'])
+    if (where === undefined) return undefined
+    out.where = where
+  }
+  if (given(input, 'groupBy')) {
+    const groupBy = simpleSelect(input['groupBy'])
+    if (groupBy === undefined) return undefined
+    out.groupBy = groupBy
   }
   return Object.freeze(out)
 }

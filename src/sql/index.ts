@@ -14,7 +14,7 @@
  * statements (session settings, EXPLAIN). Every statement handed out for sending is marked in
  * `printed-statement.ts`: the executor's guard runs nothing else.
  */
-export { AGGREGATE_VALUE, compileAggregate, printAggregate } from './print-aggregate.ts'
+export { AGGREGATE_VALUE, printAggregate } from './print-aggregate.ts'
 export {
   and,
   columnRef,
@@ -41,10 +41,10 @@ export {
   writeCheckPredicate,
 } from './print-write.ts'
 export type { WriteRow } from './print-write.ts'
-export { MAX_STATEMENT_TEMPLATES, compileGet, compileQuery } from './statement-cache.ts'
+export { MAX_STATEMENT_TEMPLATES, compileAggregate, compileGet, compileQuery } from './statement-cache.ts'
 export { ORACLE_JSON_COLUMN, printOracleRead } from './print-oracle-read.ts'
 export { isPrintedNode, isPrintedQueryId, isPrintedStatement } from './printed-statement.ts'
-export { printExplain, printSessionSettings } from './print-session.ts'
-export type { SessionSetting } from './print-session.ts'
+export { printExplain, printGenericPlanProbe, printSessionSettings } from './print-session.ts'
+export type { GenericPlanProbe, SessionSetting } from './print-session.ts'
 export { printAuditCount, printAuditGrant, printAuditInsert, printAuditSelect } from './print-audit.ts'
 export type { AuditFilterValues, AuditRowValues } from './print-audit.ts'

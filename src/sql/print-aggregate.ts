@@ -1,9 +1,8 @@
 /** AggregatePlan → one Kysely SELECT with the same visibility as `query`. */
-import { type CompiledQuery, type Expression, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
+import { type Expression, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
 import { and, columnRef, filterPredicate, visibilityPredicate } from './print-predicates.ts'
-import { outputExpression } from './print-select.ts'
+import { limitLiteral, outputExpression } from './print-select.ts'
 import type { AggregatePlan } from '../planner/index.ts'
-import { markPrinted } from './printed-statement.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 type AnyDb = AnyDatabase
@@ -50,13 +49,9 @@ export function printAggregate(db: AnyDb, plan: AggregatePlan): AnySelect {
   if (plan.groupBy.length > 0) {
     q = q.groupBy(plan.groupBy.map((g) => col(g.name)))
     for (const g of plan.groupBy) q = q.orderBy(sql`${col(g.name)} asc nulls last`)
-    // One more than allowed, so an over-large result is detected rather than silently cut.
-    q = q.limit(plan.maxGroups + 1)
+    // One more than allowed, so an over-large result is detected rather than silently cut. A literal, as for
+    // query pages: a bound LIMIT makes PostgreSQL re-plan a prepared statement on every execution.
+    q = q.limit(limitLiteral(plan.maxGroups + 1))
   }
   return q
-}
-
-/** printAggregate compiled on `db` and marked as printed here (src/sql/printed-statement.ts). */
-export function compileAggregate<R>(db: AnyDb, plan: AggregatePlan): CompiledQuery<R> {
-  return markPrinted(printAggregate(db, plan).compile() as CompiledQuery<R>)
 }

@@ -128,7 +128,7 @@ function selectPlanQuery(
  * lets the plan be cached. It is the planner's own validated integer (budget-checked page size + 1), never
  * request text; anything else is refused.
  */
-function limitLiteral(limit: number): RawBuilder<number> {
+export function limitLiteral(limit: number): RawBuilder<number> {
   if (!Number.isSafeInteger(limit) || limit < 0)
     throw new Error('print-select: the row limit is not an integer')
   return sql.lit(limit)

@@ -41,3 +41,40 @@ export function printExplain(compiled: CompiledQuery): CompiledQuery<Record<stri
   const explain = CompiledQuery.raw(`EXPLAIN (FORMAT JSON) ${compiled.sql}`, [...compiled.parameters])
   return markPrinted(explain as CompiledQuery<Record<string, unknown>>)
 }
+
+/** The generic-plan probe's prepared statement name (one at a time per session). */
+const COST_PROBE = 'tessera_cost_probe'
+
+export interface GenericPlanProbe {
+  /** `plan_cache_mode = force_generic_plan` for this transaction, and whether a probe is left on the session. */
+  readonly setup: CompiledQuery<{ stale: boolean }>
+  readonly prepare: CompiledQuery
+  /** `EXPLAIN (FORMAT JSON) EXECUTE` with NULL arguments: a generic plan does not look at them. */
+  readonly explain: CompiledQuery<Record<string, unknown>>
+  readonly deallocate: CompiledQuery
+}
+
+/**
+ * The statements that EXPLAIN the generic plan of a statement printed here (docs/decisions.md, "Cost guard on
+ * the generic plan"). Anything else is refused: its text is prefixed verbatim.
+ */
+export function printGenericPlanProbe(compiled: CompiledQuery): GenericPlanProbe {
+  if (!isPrintedStatement(compiled)) throw new Error('EXPLAIN of a statement src/sql did not print')
+  const args = compiled.parameters.map(() => 'NULL').join(', ')
+  return {
+    setup: markPrinted(
+      CompiledQuery.raw(
+        `select set_config('plan_cache_mode', 'force_generic_plan', true) as mode,
+                exists (select 1 from pg_catalog.pg_prepared_statements where name = $1) as stale`,
+        [COST_PROBE],
+      ) as CompiledQuery<{ stale: boolean }>,
+    ),
+    prepare: markPrinted(CompiledQuery.raw(`PREPARE ${COST_PROBE} AS ${compiled.sql}`)),
+    explain: markPrinted(
+      CompiledQuery.raw(
+        `EXPLAIN (FORMAT JSON) EXECUTE ${COST_PROBE}${args === '' ? '' : `(${args})`}`,
+      ) as CompiledQuery<Record<string, unknown>>,
+    ),
+    deallocate: markPrinted(CompiledQuery.raw(`DEALLOCATE ${COST_PROBE}`)),
+  }
+}

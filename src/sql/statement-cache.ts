@@ -22,9 +22,18 @@
  */
 import { createQueryId, type CompiledQuery, type RootOperationNode } from 'kysely'
 import { printGet, printQuery } from './print-select.ts'
+import { printAggregate } from './print-aggregate.ts'
 import { guardedProbe, shapeKeyOf } from './statement-shape-key.ts'
 import { markPrinted } from './printed-statement.ts'
-import type { AppliedRowPolicy, FilterPlan, GetPlan, QueryPlan, SelectPlan } from '../planner/index.ts'
+import type {
+  AggregatePlan,
+  AppliedRowPolicy,
+  FilterPlan,
+  GetPlan,
+  QueryPlan,
+  SelectPlan,
+  VisibilityPlan,
+} from '../planner/index.ts'
 import type { ConditionNode, OperandNode } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
@@ -179,8 +188,16 @@ function probeRules(rules: readonly AppliedRowPolicy[], slots: SlotValues): Appl
   return rules.map((r) => ({ name: r.name, condition: probeCondition(r.condition, slots) }))
 }
 
+function probeVisibility(v: VisibilityPlan, slots: SlotValues): VisibilityPlan {
+  return {
+    ...v,
+    scopes: v.scopes.map((s) => ({ ...s, value: marker<string>(slots.put(s.value)) })),
+    permissive: probeRules(v.permissive, slots),
+    restrictive: probeRules(v.restrictive, slots),
+  }
+}
+
 function probeSelect(plan: SelectPlan, slots: SlotValues): SelectPlan | Uncacheable {
-  const v = plan.visibility
   const filter = plan.filter === null ? null : probeFilter(plan.filter, slots)
   if (filter === UNCACHEABLE) return UNCACHEABLE
   const includes: SelectPlan['includes'][number][] = []
@@ -191,12 +208,7 @@ function probeSelect(plan: SelectPlan, slots: SlotValues): SelectPlan | Uncachea
   }
   return {
     ...plan,
-    visibility: {
-      ...v,
-      scopes: v.scopes.map((s) => ({ ...s, value: marker<string>(slots.put(s.value)) })),
-      permissive: probeRules(v.permissive, slots),
-      restrictive: probeRules(v.restrictive, slots),
-    },
+    visibility: probeVisibility(plan.visibility, slots),
     filter,
     // Kept verbatim: the limit is written into the SQL text (print-select), so it is part of the shape.
     fetchLimit: plan.fetchLimit,
@@ -208,9 +220,23 @@ function probeSelect(plan: SelectPlan, slots: SlotValues): SelectPlan | Uncachea
 type ProbePlan =
   | { readonly kind: 'get'; readonly root: SelectPlan }
   | { readonly kind: 'query'; readonly root: SelectPlan; readonly after: QueryPlan['after'] }
+  | AggregatePlan
 
-function compileDirect(db: AnyDb, plan: GetPlan | QueryPlan): CompiledQuery {
-  return plan.kind === 'get' ? printGet(db, plan).compile() : printQuery(db, plan).compile()
+type CachedPlan = GetPlan | QueryPlan | AggregatePlan
+
+function compileDirect(db: AnyDb, plan: CachedPlan): CompiledQuery {
+  switch (plan.kind) {
+    case 'get':
+      return printGet(db, plan).compile()
+    case 'query':
+      return printQuery(db, plan).compile()
+    case 'aggregate':
+      return printAggregate(db, plan).compile()
+    default: {
+      const never: never = plan
+      throw new Error(`unhandled plan kind ${String(never)}`)
+    }
+  }
 }
 
 /**
@@ -218,16 +244,14 @@ function compileDirect(db: AnyDb, plan: GetPlan | QueryPlan): CompiledQuery {
  * the shape is then uncacheable).
  */
 function compileProbe(db: AnyDb, probe: ProbePlan): CompiledQuery {
-  const plan = guardedProbe(probe, slotIndexOf)
-  return plan.kind === 'get'
-    ? printGet(db, plan as unknown as GetPlan).compile()
-    : printQuery(db, plan as unknown as QueryPlan).compile()
+  // The guarded copy stands for the plan: the builder reads only the members the shape key covers.
+  return compileDirect(db, guardedProbe(probe, slotIndexOf) as unknown as CachedPlan)
 }
 
 function makeTemplate(
   db: AnyDb,
   probe: ProbePlan,
-  plan: GetPlan | QueryPlan,
+  plan: CachedPlan,
   values: readonly unknown[],
 ): StatementTemplate | Uncacheable {
   let compiled: CompiledQuery
@@ -260,7 +284,7 @@ function makeTemplate(
  */
 function compileCached<R>(
   db: AnyDb,
-  plan: GetPlan | QueryPlan,
+  plan: CachedPlan,
   probe: ProbePlan | Uncacheable,
   slots: SlotValues,
 ): CompiledQuery<R> {
@@ -315,4 +339,17 @@ export function compileQuery<R>(db: AnyDb, plan: QueryPlan): CompiledQuery<R> {
     for (const v of plan.after) after.push(v === null ? null : marker<string>(slots.put(v)))
   }
   return markPrinted(compileCached<R>(db, plan, { kind: 'query', root, after }, slots))
+}
+
+/** The statement `printAggregate(db, plan).compile()` gives, from the shape cache when possible. */
+export function compileAggregate<R>(db: AnyDb, plan: AggregatePlan): CompiledQuery<R> {
+  const slots = new SlotValues()
+  const filter = plan.filter === null ? null : probeFilter(plan.filter, slots)
+  if (filter === UNCACHEABLE) return markPrinted(compileCached<R>(db, plan, UNCACHEABLE, slots))
+  const probe: AggregatePlan = {
+    ...plan,
+    visibility: probeVisibility(plan.visibility, slots),
+    filter,
+  }
+  return markPrinted(compileCached<R>(db, plan, probe, slots))
 }

@@ -28,6 +28,8 @@ type Spec =
   | 'rules'
   | { readonly array: Spec }
   | { readonly object: ObjectSpec }
+  /** An object of this description, or null. */
+  | { readonly objectOrNull: ObjectSpec }
 
 type ObjectSpec = readonly (readonly [string, Spec])[]
 
@@ -122,7 +124,21 @@ function filterSpec(f: FilterPlan): ObjectSpec {
   }
 }
 
-/** The described members of the two probe kinds. */
+/** The described members of the three probe kinds. */
+const AGGREGATE_COLUMN: ObjectSpec = [
+  ['name', 'string'],
+  ['typeClass', 'string'],
+]
+const AGGREGATE_PROBE: ObjectSpec = [
+  ['kind', 'string'],
+  ['table', { object: TABLE }],
+  ['op', 'string'],
+  ['column', { objectOrNull: AGGREGATE_COLUMN }],
+  ['groupBy', { array: { object: AGGREGATE_COLUMN } }],
+  ['visibility', { object: VISIBILITY }],
+  ['filter', 'filter|null'],
+  ['maxGroups', 'number'],
+]
 const GET_PROBE: ObjectSpec = [
   ['kind', 'string'],
   ['root', { object: SELECT_SPEC }],
@@ -134,7 +150,7 @@ const QUERY_PROBE: ObjectSpec = [
 ]
 
 function probeSpec(probe: { readonly kind: string }): ObjectSpec {
-  return probe.kind === 'get' ? GET_PROBE : QUERY_PROBE
+  return probe.kind === 'get' ? GET_PROBE : probe.kind === 'aggregate' ? AGGREGATE_PROBE : QUERY_PROBE
 }
 
 /** Index of a slot marker, or -1 for anything else. */
@@ -221,6 +237,11 @@ function encode(value: unknown, spec: Spec, slotIndex: SlotIndexOf): string {
     for (let i = 0; i < items.length; i++) out += encode(items[i], spec.array, slotIndex)
     return out
   }
+  if ('objectOrNull' in spec) {
+    if (value === null) return 'Z'
+    if (typeof value !== 'object') throw UNENCODABLE
+    return encodeObject(value, spec.objectOrNull, slotIndex)
+  }
   if (typeof value !== 'object' || value === null) throw UNENCODABLE
   return encodeObject(value, spec.object, slotIndex)
 }
@@ -264,7 +285,7 @@ function guardValue(value: unknown, spec: Spec, slotIndex: SlotIndexOf): unknown
     return Array.isArray(value) ? guardArray(value, 'value', slotIndex) : value
   }
   if ('array' in spec) return Array.isArray(value) ? guardArray(value, spec.array, slotIndex) : value
-  return guardObject(value, spec.object, slotIndex)
+  return guardObject(value, 'objectOrNull' in spec ? spec.objectOrNull : spec.object, slotIndex)
 }
 
 function guardArray(items: readonly unknown[], spec: Spec, slotIndex: SlotIndexOf): readonly unknown[] {

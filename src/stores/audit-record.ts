@@ -26,8 +26,16 @@ export interface AuditRecordDraft {
   readonly roles: readonly string[]
   readonly requestId: string
   readonly traceId: string | null
-  /** Tool arguments after sanitising (strings cut, depth bounded). */
+  /**
+   * The normalised request after parsing, in full with secrets redacted; the raw arguments sanitised (strings
+   * cut, depth bounded) when they did not parse.
+   */
   readonly inputs: unknown
+  /**
+   * HMAC-SHA256 (key derived from the toolset's secret) of the raw arguments' canonical JSON: pins what was
+   * submitted even where `inputs` is cut or redacted. Absent on records written before it existed.
+   */
+  readonly argsDigest?: string | null
   readonly scopesInjected: readonly string[]
   readonly rowPolicies: readonly string[]
   readonly bypass: string | null
@@ -55,6 +63,7 @@ export const AUDIT_HASH_FIELDS = [
   'action',
   'affectedRows',
   'after',
+  'argsDigest',
   'before',
   'bypass',
   'durationMs',
@@ -110,6 +119,7 @@ export function sealAuditRecord(
     requestId: draft.requestId,
     traceId: draft.traceId,
     inputs: draft.inputs,
+    ...(draft.argsDigest === undefined ? {} : { argsDigest: draft.argsDigest }),
     scopesInjected: draft.scopesInjected,
     rowPolicies: draft.rowPolicies,
     bypass: draft.bypass,

@@ -8,6 +8,9 @@
  *   `{ field: 'password_hash', op: 'eq', value: 'hunter2' }` — refused by the planner, and still never stored.
  * Untrusted input: a Proxy or a getter never runs (or throws) here, and a `__proto__` key stays data.
  */
+import { createHmac } from 'node:crypto'
+import { canonicalJson } from '../json/index.ts'
+
 export const REDACTED = '[REDACTED]'
 
 /** Keys whose values are secrets whatever the policy says. */
@@ -17,6 +20,12 @@ const SECRET_KEY =
 export interface AuditSanitizeOptions {
   /** Field names (lower case) whose values must not be stored (denied, masked or hashed in the policy). */
   readonly sensitiveFields?: ReadonlySet<string>
+  /**
+   * Keep everything but secrets: no string cut, no depth or length bound. Only for a request the input guard
+   * already bounded (the normalised request after parsing): cutting it let a filter three `and`s deep or a long
+   * list hide what was asked (issue 9, item 9).
+   */
+  readonly full?: boolean
 }
 
 const NO_FIELDS: ReadonlySet<string> = new Set()
@@ -24,10 +33,75 @@ const NO_FIELDS: ReadonlySet<string> = new Set()
 /** Cuts long strings and deep structures and redacts secrets, so a record never stores a payload verbatim. */
 export function sanitizeAuditInput(value: unknown, options: AuditSanitizeOptions = {}): unknown {
   try {
-    return sanitizeValue(value, 0, options.sensitiveFields ?? NO_FIELDS)
+    return sanitizeValue(value, 0, {
+      sensitive: options.sensitiveFields ?? NO_FIELDS,
+      limits: options.full === true ? FULL : BOUNDED,
+    })
   } catch {
     return '[unreadable]'
   }
+}
+
+interface Limits {
+  readonly string: number
+  readonly depth: number
+  readonly items: number
+  readonly keys: number
+}
+
+const BOUNDED: Limits = { string: 256, depth: 6, items: 50, keys: 100 }
+/** A backstop only: the input guard bounds a parsed request far below these. */
+const FULL: Limits = { string: Number.POSITIVE_INFINITY, depth: 256, items: 1_000_000, keys: 1_000_000 }
+
+interface Walk {
+  readonly sensitive: ReadonlySet<string>
+  readonly limits: Limits
+}
+
+/**
+ * A digest of the raw arguments as the caller sent them (before parsing, sanitising or redacting), so a record
+ * whose `inputs` were cut or redacted still pins exactly what was submitted: HMAC-SHA256 under a key derived
+ * from the toolset's secret over their canonical JSON (src/json). Keyed, because the raw arguments can hold a
+ * redacted low-entropy value (a password typed into a filter) that a plain hash would let anyone reading the
+ * audit guess offline. Accessors never run (an accessor is hashed as `[accessor]`); a cycle, a Proxy that
+ * throws or a value that is not data gives null.
+ */
+export function digestAuditArgs(args: unknown, key: Uint8Array): string | null {
+  try {
+    return createHmac('sha256', key)
+      .update(canonicalJson(plainCopy(args, 0)), 'utf8')
+      .digest('hex')
+  } catch {
+    return null
+  }
+}
+
+/** Data properties only, bigints as text; depth bounded (a cycle ends in the bound and is refused). */
+function plainCopy(value: unknown, depth: number): unknown {
+  if (typeof value === 'bigint') return value.toString()
+  if (typeof value !== 'object' || value === null) return value
+  if (depth > 512) throw new RangeError('too deep')
+  if (Array.isArray(value)) {
+    const out: unknown[] = []
+    for (let i = 0; i < value.length; i++) out.push(ownData(value, String(i), depth))
+    return out
+  }
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) {
+    Object.defineProperty(out, key, {
+      value: ownData(value, key, depth),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return out
+}
+
+function ownData(target: object, key: string, depth: number): unknown {
+  const descriptor = Object.getOwnPropertyDescriptor(target, key)
+  if (descriptor === undefined) return null
+  return 'value' in descriptor ? plainCopy(descriptor.value, depth + 1) : '[accessor]'
 }
 
 /** Whether `key` names a secret or a sensitive field (a dotted path counts by its last segment). */
@@ -39,27 +113,32 @@ export function isSensitiveKey(key: string, sensitive: ReadonlySet<string>): boo
   return sensitive.has(name) || (dot >= 0 && sensitive.has(name.slice(dot + 1)))
 }
 
-function sanitizeValue(value: unknown, depth: number, sensitive: ReadonlySet<string>): unknown {
+function sanitizeValue(value: unknown, depth: number, walk: Walk): unknown {
+  const { limits } = walk
   if (typeof value === 'string')
-    return value.length > 256 ? `${value.slice(0, 256)}…[${value.length} chars]` : value
+    return value.length > limits.string ? `${value.slice(0, limits.string)}…[${value.length} chars]` : value
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value
   if (typeof value === 'bigint') return value.toString()
-  if (depth >= 6) return '[…]'
+  if (depth >= limits.depth) return '[…]'
   if (typeof value !== 'object' || value === undefined) return null
   if (Array.isArray(value)) {
     const out: unknown[] = []
-    for (let i = 0; i < Math.min(value.length, 50); i++) out.push(readOwn(value, String(i), depth, sensitive))
-    if (value.length > 50) out.push(`…[${value.length - 50} more]`)
+    for (let i = 0; i < Math.min(value.length, limits.items); i++)
+      out.push(readOwn(value, String(i), depth, walk))
+    if (value.length > limits.items) out.push(`…[${value.length - limits.items} more]`)
     return out
   }
-  // A condition on a sensitive field: keep which field and operator, never the operand.
+  // A condition on a sensitive field: keep which field and operator (and the parsed form's `kind: 'cmp'`),
+  // never the operand.
   const field = dataOf(value, 'field')
-  const conditionOnSensitive = typeof field === 'string' && isSensitiveKey(field, sensitive)
+  const conditionOnSensitive = typeof field === 'string' && isSensitiveKey(field, walk.sensitive)
+  const keep = (key: string): boolean =>
+    key === 'field' || key === 'op' || (key === 'kind' && dataOf(value, 'kind') === 'cmp')
   const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value).slice(0, 100)) {
-    const redact = isSensitiveKey(key, sensitive) || (conditionOnSensitive && key !== 'field' && key !== 'op')
+  for (const key of Object.keys(value).slice(0, limits.keys)) {
+    const redact = isSensitiveKey(key, walk.sensitive) || (conditionOnSensitive && !keep(key))
     Object.defineProperty(out, key, {
-      value: redact ? REDACTED : readOwn(value, key, depth, sensitive),
+      value: redact ? REDACTED : readOwn(value, key, depth, walk),
       enumerable: true,
       writable: true,
       configurable: true,
@@ -74,9 +153,9 @@ function dataOf(target: object, key: string): unknown {
 }
 
 /** A data property's value, sanitised; an accessor is never invoked. */
-function readOwn(target: object, key: string, depth: number, sensitive: ReadonlySet<string>): unknown {
+function readOwn(target: object, key: string, depth: number, walk: Walk): unknown {
   const descriptor = Object.getOwnPropertyDescriptor(target, key)
   if (descriptor === undefined) return null
   if (!('value' in descriptor)) return '[accessor]'
-  return sanitizeValue(descriptor.value, depth + 1, sensitive)
+  return sanitizeValue(descriptor.value, depth + 1, walk)
 }

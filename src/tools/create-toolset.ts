@@ -4,7 +4,7 @@
  * `tools(ctx)` lists them only where the policy allows that write for the principal, and a call where it does
  * not fails with WRITE_DISABLED.
  */
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
   type AuditStore,
@@ -26,6 +26,9 @@ import type { z } from 'zod'
 import type { TypedReads, TypedWrites } from './typed-toolset.ts'
 import { toolDefinitions, toolMethods, TOOLS, type ToolMethods } from './tool-registry.ts'
 import { toolKeyOf } from './tool-names.ts'
+
+/** The audit's argsDigest key is derived from `secret`, so a digest is never a key or hash valid elsewhere. */
+const AUDIT_DIGEST_KEY_LABEL = 'tessera/audit-args/v1'
 
 export interface ToolsetOptions {
   readonly db: AnyDatabase
@@ -214,6 +217,7 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     approvalTtlMs,
     auditFailure,
     auditSensitiveFields: sensitiveFieldNames(bound),
+    auditDigestKey: createHmac('sha256', secret).update(AUDIT_DIGEST_KEY_LABEL).digest(),
     inputLimits: maxRequestBytes === DEFAULT_INPUT_LIMITS.maxRequestBytes ? {} : { maxRequestBytes },
   }
   return buildToolset(runtime)

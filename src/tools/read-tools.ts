@@ -75,6 +75,7 @@ export async function runQuery(
   facts: CallFacts,
 ): Promise<QueryResult> {
   const req = parseRequest('query', args, runtime.inputLimits)
+  facts.request = req
   const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
   selectFacts(plan.root, facts)
   const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
@@ -108,6 +109,7 @@ export async function runGet(
   facts: CallFacts,
 ): Promise<GetResult> {
   const req = parseRequest('get', args, runtime.inputLimits)
+  facts.request = req
   const plan = planGet(runtime.bound, ctx.principal, req)
   selectFacts(plan.root, facts)
   const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
@@ -135,6 +137,7 @@ export async function runAggregate(
   facts: CallFacts,
 ): Promise<AggregateResult> {
   const req = parseRequest('aggregate', args, runtime.inputLimits)
+  facts.request = req
   const plan = planAggregate(runtime.bound, ctx.principal, req)
   const vf = visibilityFacts(plan.visibility)
   facts.model = plan.model

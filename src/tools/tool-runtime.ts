@@ -12,6 +12,7 @@ import {
   type AuditStore,
   type StagedAudit,
   sanitizeAuditInput,
+  digestAuditArgs,
   boundImage,
   type ApprovalStore,
   type StoreTransaction,
@@ -41,6 +42,8 @@ export interface ToolRuntime {
   readonly auditFailure: AuditFailureMode
   /** Field names whose values never reach the audit (denied, masked or hashed somewhere in the policy). */
   readonly auditSensitiveFields: ReadonlySet<string>
+  /** Key of the records' `argsDigest` (HMAC of the raw arguments), derived from `secret`. */
+  readonly auditDigestKey: Uint8Array
   /** Input-guard limits every tool's arguments are checked against (the whole-request size among them). */
   readonly inputLimits: Partial<InputLimits>
 }
@@ -61,6 +64,8 @@ export interface CallFacts {
   after?: unknown
   /** The audit's copy of the arguments when the tool redacted them (writable masked fields); else sanitised args. */
   inputs?: unknown
+  /** The normalised request once the arguments parsed: audited in full (secrets redacted), not cut. */
+  request?: unknown
 }
 
 export interface CallScope {
@@ -131,7 +136,10 @@ export function auditDraft(
     inputs:
       facts.inputs !== undefined
         ? facts.inputs
-        : sanitizeAuditInput(args, { sensitiveFields: runtime.auditSensitiveFields }),
+        : facts.request !== undefined
+          ? sanitizeAuditInput(facts.request, { sensitiveFields: runtime.auditSensitiveFields, full: true })
+          : sanitizeAuditInput(args, { sensitiveFields: runtime.auditSensitiveFields }),
+    argsDigest: digestAuditArgs(args, runtime.auditDigestKey),
     scopesInjected: facts.scopesInjected ?? [],
     rowPolicies: facts.rowPolicies ?? [],
     bypass: facts.bypass ?? null,

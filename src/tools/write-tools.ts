@@ -69,6 +69,7 @@ async function write(
 ): Promise<WriteResult> {
   const { ctx, facts } = scope
   const request = parseWriteRequest(kind, args, runtime.inputLimits)
+  facts.request = request
   facts.reason = request.reason ?? null
   const plan = planWrite(runtime.bound, ctx.principal, request)
   planFacts(plan, facts)

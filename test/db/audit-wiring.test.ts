@@ -185,9 +185,10 @@ describeEachDatabase('audit wiring', (db) => {
     ].join('\n')
     for (const secret of ['hunter2', 'tok_leak_123', 'correct horse']) expect(stored).not.toContain(secret)
     const probe = memory.all().find((r) => r.requestId === 'probe')
+    // The normalised request (issue 9, item 9): the condition in its parsed form, operand still redacted.
     expect(probe?.inputs).toEqual({
       model: 'User',
-      where: { field: 'password_hash', op: 'eq', value: REDACTED },
+      where: { kind: 'cmp', field: 'password_hash', op: 'eq', value: REDACTED },
     })
     const leak = memory.all().find((r) => r.requestId === 'leak')
     expect(leak?.inputs).toMatchObject({ data: { name: 'Alice', api_token: REDACTED }, reason: 'rotate' })

@@ -106,7 +106,7 @@ describe('compiled SQL', () => {
     ).compile()
     expect(compiled.sql).not.toContain(TENANT_A1)
     expect(compiled.sql).toMatchInlineSnapshot(
-      `"select sum("t0"."total")::text as "__tessera_value", "t0"."status" as "status" from "public"."orders" as "t0" where (("t0"."tenant_id" = $1 or ("t0"."tenant_id" = any($2))) and ("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) group by "t0"."status" order by "t0"."status" asc nulls last limit $3"`,
+      `"select sum("t0"."total")::text as "__tessera_value", "t0"."status" as "status" from "public"."orders" as "t0" where (("t0"."tenant_id" = $1 or ("t0"."tenant_id" = any($2))) and ("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) group by "t0"."status" order by "t0"."status" asc nulls last limit 101"`,
     )
   })
 })

@@ -275,7 +275,7 @@ describeEachDatabase('budgets on reads', (db) => {
     expect(guarded.queries.some((q) => /^explain/i.test(q))).toBe(true)
     const touching = guarded.queries.filter((q) => q.includes('"products"'))
     expect(touching.length).toBeGreaterThan(0)
-    expect(touching.every((q) => /^explain/i.test(q))).toBe(true)
+    expect(touching.every((q) => /^(explain|prepare)/i.test(q))).toBe(true)
   })
 
   it('bounds the rows one statement may return, includes and their fan-out together', async () => {

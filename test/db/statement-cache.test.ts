@@ -3,8 +3,9 @@ import { CamelCasePlugin, type Kysely } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
 import type { Principal } from '../../src/context/index.ts'
 import { printGet, printQuery } from '../../src/sql/print-select.ts'
-import { compileGet, compileQuery } from '../../src/sql/statement-cache.ts'
-import { planGet, planQuery } from '../../src/planner/plan-read.ts'
+import { printAggregate } from '../../src/sql/print-aggregate.ts'
+import { compileAggregate, compileGet, compileQuery } from '../../src/sql/statement-cache.ts'
+import { planAggregate, planGet, planQuery } from '../../src/planner/plan-read.ts'
 import type { QueryPlan } from '../../src/planner/query-plan.ts'
 import { parseRequest } from '../../src/request/request-schema.ts'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
@@ -29,6 +30,7 @@ const policy: PolicyInput = {
       },
       scoping: { tenant_id: 'principal.tenantId' },
       relations: { customer: { model: 'Customer' }, items: { model: 'OrderItem' } },
+      aggregations: { fields: ['total', 'created_at'], groupBy: ['status', 'customer_id'] },
       write: { softDelete: { field: 'deleted_at' } },
     },
     Customer: {
@@ -159,6 +161,67 @@ describeEachDatabase('compiled statement templates for reads', (db) => {
         }
       }
     }
+  })
+
+  it('compiles aggregates from the shape cache exactly as a direct build does, with the group limit as a literal', () => {
+    const aggregates: readonly unknown[] = [
+      { model: 'Order', op: 'count' },
+      { model: 'Order', op: 'count', where: { field: 'status', op: 'eq', value: 'paid' } },
+      { model: 'Order', op: 'count', where: { field: 'status', op: 'eq', value: 'shipped' } },
+      { model: 'Order', op: 'count', field: 'total', where: { field: 'total', op: 'gt', value: 5 } },
+      { model: 'Order', op: 'sum', field: 'total', groupBy: ['status'] },
+      { model: 'Order', op: 'max', field: 'created_at', groupBy: ['status', 'customer_id'] },
+      { model: 'Order', op: 'min', field: 'total', where: { field: 'status', op: 'in', value: ['a', 'b'] } },
+      { model: 'Order', op: 'avg', field: 'total', where: { field: 'status', op: 'contains', value: 'ai' } },
+      { model: 'Customer', op: 'count', where: { field: 'is_public', op: 'eq', value: true } },
+    ]
+    for (let pass = 0; pass < 2; pass++) {
+      for (const principal of principals) {
+        for (const args of aggregates) {
+          const plan = planAggregate(bound, principal, parseRequest('aggregate', args))
+          const direct = printAggregate(db().app, plan).compile()
+          const cached = compileAggregate(db().app, plan)
+          expect(cached.sql).toBe(direct.sql)
+          expect(cached.parameters).toEqual(direct.parameters)
+        }
+      }
+      for (const principal of [ALICE, BOB, SUPER, ERIN]) {
+        const plan = planAggregate(
+          rowPolicies,
+          principal,
+          parseRequest('aggregate', { model: 'Customer', op: 'count' }),
+        )
+        expect(compileAggregate(db().app, plan).sql).toBe(printAggregate(db().app, plan).compile().sql)
+        expect(compileAggregate(db().app, plan).parameters).toEqual(
+          printAggregate(db().app, plan).compile().parameters,
+        )
+      }
+    }
+    const count = (principal: Principal, value: string) =>
+      compileAggregate(
+        db().app,
+        planAggregate(
+          bound,
+          principal,
+          parseRequest('aggregate', {
+            model: 'Order',
+            op: 'count',
+            where: { field: 'status', op: 'eq', value },
+          }),
+        ),
+      )
+    // Calls that differ in bound values share one template.
+    expect(count(BOB, 'paid').query).toBe(count(ALICE, 'pending').query)
+    const grouped = compileAggregate(
+      db().app,
+      planAggregate(
+        bound,
+        ALICE,
+        parseRequest('aggregate', { model: 'Order', op: 'count', groupBy: ['status'] }),
+      ),
+    )
+    expect(grouped.sql).toMatch(/ limit \d+$/)
+    expect(grouped.parameters).toEqual([ALICE.tenantId])
   })
 
   it('keeps NULL and non-NULL cursor keys apart', () => {

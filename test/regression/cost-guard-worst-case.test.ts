@@ -13,9 +13,12 @@ import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 
-/** A database whose EXPLAIN answers `plan` (only executeQuery is used by estimateCost). */
+/** A transaction whose EXPLAIN answers `plan` (every statement answers the same row; only EXPLAIN reads it). */
 function explaining(plan: unknown): AnyDatabase {
-  return { executeQuery: async () => ({ rows: [{ 'QUERY PLAN': plan }] }) } as unknown as AnyDatabase
+  return {
+    isTransaction: true,
+    executeQuery: async () => ({ rows: [{ 'QUERY PLAN': plan }] }),
+  } as unknown as AnyDatabase
 }
 
 // estimateCost explains only statements src/sql printed: this one stands in for a printed one.
@@ -86,7 +89,9 @@ describeEachDatabase('regression: the cost guard counts the input of a LIMIT in 
       ok: false,
       error: { code: 'QUERY_BUDGET_EXCEEDED', details: { budgetType: 'estimated_cost', limit: 300 } },
     })
-    expect(h.queries.filter((q) => q.includes('"products"')).every((q) => /^explain/i.test(q))).toBe(true)
+    expect(
+      h.queries.filter((q) => q.includes('"products"')).every((q) => /^(explain|prepare)/i.test(q)),
+    ).toBe(true)
   })
 
   it('still runs a key lookup under the same budget', async () => {

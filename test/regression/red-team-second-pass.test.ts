@@ -57,7 +57,9 @@ describeEachDatabase('second red-team pass', (db) => {
       where: { field: 'name', op: 'contains', value: '9' },
     })
     expect(r).toEqual({ ok: false, error: expect.objectContaining({ code: 'QUERY_BUDGET_EXCEEDED' }) })
-    if (!r.ok) expect(r.error.details).toEqual({ budgetType: 'estimated_cost', limit: 5 })
+    if (!r.ok) {
+      expect(r.error.details).toEqual({ budgetType: 'estimated_cost', budget: 'maxEstimatedCost', limit: 5 })
+    }
   })
 
   it('returns NaN and infinities from float aggregates as strings, never as JSON nulls', async () => {

@@ -74,14 +74,29 @@ const policyArb = fc.record({
   rules: fc.array(rule, { minLength: 1, maxLength: 3 }),
 })
 
-const tenantValue = fc.constantFrom<string | null>(...TENANTS, null)
+/**
+ * A fixed seed (another can be tried with TESSERA_PROPERTY_SEED / _RUNS): rows are addressed in insertion order,
+ * so a run is reproducible and the non-vacuity counts asserted below are facts about it, not luck. Seed 6 and 30
+ * runs load 16 policies and pass 6 writes.
+ */
+const SEED = Number(process.env['TESSERA_PROPERTY_SEED'] ?? 6)
+const RUNS = Number(process.env['TESSERA_PROPERTY_RUNS'] ?? 30)
+const FIXED =
+  process.env['TESSERA_PROPERTY_SEED'] === undefined && process.env['TESSERA_PROPERTY_RUNS'] === undefined
+
+/** 'own' is the caller's own tenant (or user): written often, so that many writes pass and are checked. */
+const OWN = 'own'
+const ownOr = <T>(others: fc.Arbitrary<T>) =>
+  fc.option(fc.oneof({ weight: 3, arbitrary: fc.constant(OWN) }, { weight: 2, arbitrary: others }), {
+    nil: undefined,
+  })
 const writeArb = fc.record({
   as: fc.integer({ min: 0, max: 2 }),
   kind: fc.constantFrom('create' as const, 'update' as const),
   target: fc.nat(),
-  tenant_id: fc.option(fc.constantFrom(...TENANTS), { nil: undefined }),
-  org_id: fc.option(tenantValue, { nil: undefined }),
-  owner_id: fc.option(fc.constantFrom(...USERS), { nil: undefined }),
+  tenant_id: ownOr(fc.constantFrom(...TENANTS)),
+  org_id: ownOr(fc.constantFrom<string | null>(...TENANTS, null)),
+  owner_id: ownOr(fc.constantFrom(...USERS)),
   is_public: fc.option(fc.boolean(), { nil: undefined }),
   label: fc.constantFrom('x', 'y'),
 })
@@ -89,8 +104,10 @@ const writeArb = fc.record({
 describeEachDatabase('tenant columns of written rows (property)', (db) => {
   beforeAll(async () => {
     const admin = db().admin
+    // `n` numbers rows in insertion order, so an update's target (an index into the rows) is the same row in
+    // every run: with the fixed seed below the whole run is reproducible.
     await sql`create table ledgers (id uuid primary key default gen_random_uuid(), tenant_id uuid not null, org_id uuid,
-      owner_id uuid, is_public boolean not null default false, label text)`.execute(admin)
+      owner_id uuid, is_public boolean not null default false, label text, n serial not null)`.execute(admin)
     await sql`grant select, insert, update, delete on ledgers to tessera_app`.execute(admin)
     for (const [i, tenant] of TENANTS.entries()) {
       for (const isPublic of [true, false]) {
@@ -146,13 +163,15 @@ describeEachDatabase('tenant columns of written rows (property)', (db) => {
         }
         loaded++
         const checked = p.waiveOrg ? ['tenant_id'] : ['tenant_id', 'org_id']
-        const ids = (await db().admin.selectFrom('ledgers').select('id').orderBy('id').execute()).map(
+        const ids = (await db().admin.selectFrom('ledgers').select('id').orderBy('n').execute()).map(
           (r) => r.id,
         )
         for (const w of writes) {
           const data: Record<string, unknown> = { label: w.label }
           for (const key of ['tenant_id', 'org_id', 'owner_id', 'is_public'] as const) {
-            if (w[key] !== undefined && !(key === 'owner_id' && p.autoSetOwner)) data[key] = w[key]
+            const v = w[key]
+            if (v === undefined || (key === 'owner_id' && p.autoSetOwner)) continue
+            data[key] = v !== OWN ? v : key === 'owner_id' ? USERS[w.as] : TENANTS[w.as]
           }
           const before = await snapshot()
           const ctx = { principal: principal(w.as) }
@@ -179,10 +198,11 @@ describeEachDatabase('tenant columns of written rows (property)', (db) => {
             expect({ column, value: row[column] }).toEqual({ column, value: TENANTS[w.as] })
         }
       }),
-      { numRuns: 50 },
+      { numRuns: RUNS, seed: SEED },
     )
-    expect(loaded).toBeGreaterThanOrEqual(3)
-    expect(written).toBeGreaterThan(0) // random rule sets: often only a few writes succeed
+    // Random rule sets let few writes through; with the fixed seed the run is known to check these many.
+    expect(loaded).toBeGreaterThanOrEqual(FIXED ? 16 : 3)
+    expect(written).toBeGreaterThanOrEqual(FIXED ? 6 : 1)
   }, 600_000)
 
   async function snapshot(): Promise<string> {

@@ -98,7 +98,8 @@ const draftArb: fc.Arbitrary<AuditRecordDraft> = fc.record({
 
 describe('audit record hash', () => {
   it('lists every hashed member of a record in sorted order', () => {
-    const sealed = sealAuditRecord(draft(), null)
+    // argsDigest is optional (records from before it existed lack it); a draft that has it seals it.
+    const sealed = sealAuditRecord({ ...draft(), argsDigest: 'f'.repeat(64) }, null)
     const members = Object.keys(sealed)
       .filter((k) => k !== 'hash')
       .sort()

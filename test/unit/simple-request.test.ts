@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest'
 import { TesseraError } from '../../src/errors/index.ts'
 import { guardInput } from '../../src/request/input-guard.ts'
 import { parseRequest, parseRequestWithSchema } from '../../src/request/request-schema.ts'
-import { parseSimpleGetRequest, parseSimpleQueryRequest } from '../../src/request/simple-request.ts'
+import {
+  parseSimpleAggregateRequest,
+  parseSimpleGetRequest,
+  parseSimpleQueryRequest,
+} from '../../src/request/simple-request.ts'
 import { TOOLS } from '../../src/tools/tool-registry.ts'
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown }
@@ -195,6 +199,35 @@ const nearlyValidGet = withStray(
   ),
 )
 
+const aggregateOp = fc.constantFrom('count', 'sum', 'avg', 'min', 'max', 'COUNT', 'median', '')
+const aggregateRequest = someOf({
+  model: identifier,
+  op: fc.oneof(aggregateOp, junk),
+  field: fc.oneof(identifier, junk),
+  where: filter,
+  groupBy: fc.oneof(fc.array(identifier, { maxLength: 3 }), junk),
+})
+const nearlyValidAggregate = withStray(
+  fc.record(
+    {
+      model: validIdentifier,
+      op: fc.oneof(fc.constantFrom('count', 'sum', 'avg', 'min', 'max'), aggregateOp),
+      field: fc.oneof({ weight: 3, arbitrary: validIdentifier }, { weight: 1, arbitrary: identifier }),
+      where: fc.oneof(
+        validComparison,
+        fc.record({ and: fc.array(validComparison, { maxLength: 3 }) }),
+        fc.array(validComparison, { maxLength: 3 }),
+        comparison,
+      ),
+      groupBy: fc.oneof(
+        { weight: 3, arbitrary: fc.array(validIdentifier, { minLength: 1, maxLength: 3 }) },
+        { weight: 1, arbitrary: select },
+      ),
+    },
+    { requiredKeys: ['model', 'op'] },
+  ),
+)
+
 function passesGuard(input: unknown): boolean {
   try {
     guardInput(input)
@@ -237,11 +270,31 @@ describe('hand-written parsing of simple requests', () => {
     expect(handled).toBeGreaterThan(150)
   })
 
+  it('gives exactly the schema path answer for aggregate requests, valid or not', () => {
+    let handled = 0
+    fc.assert(
+      fc.property(
+        fc.oneof({ weight: 1, arbitrary: aggregateRequest }, { weight: 4, arbitrary: nearlyValidAggregate }),
+        (input) => {
+          if (passesGuard(input) && parseSimpleAggregateRequest(input) !== undefined) handled += 1
+          const fast = outcome(() => parseRequest('aggregate', input))
+          expect(fast).toStrictEqual(outcome(() => parseRequestWithSchema('aggregate', input)))
+          if (fast.ok) expect(isDeepFrozen(fast.value)).toBe(true)
+        },
+      ),
+      // A fixed seed: the non-vacuity count below is then a fact about these inputs, not a matter of luck.
+      { numRuns: 3000, seed: 20_261_207 },
+    )
+    expect(handled).toBeGreaterThan(150)
+  })
+
   it('answers the benchmark shapes by hand', () => {
     const get = { model: 'Order', id: '3f9a1c2e-8b7d-4e6f-9a0b-1c2d3e4f5a6b' }
     const query = { model: 'Order', orderBy: [{ field: 'created_at' }], limit: 20 }
     expect(parseSimpleGetRequest(get)).toStrictEqual(parseRequestWithSchema('get', get))
     expect(parseSimpleQueryRequest(query)).toStrictEqual(parseRequestWithSchema('query', query))
+    const count = { model: 'Order', op: 'count', where: { field: 'status', op: 'eq', value: 'paid' } }
+    expect(parseSimpleAggregateRequest(count)).toStrictEqual(parseRequestWithSchema('aggregate', count))
   })
 
   it('leaves includes, OR, NOT and composite ids to the schema', () => {
