@@ -49,7 +49,7 @@ export function orderKeySources(plan: Pick<SelectPlan, 'fields' | 'orderBy'>): r
 }
 
 type AnyDb = AnyDatabase
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- why: tables and columns of user schemas are only known at run time (from introspection); identifiers come from the bound schema
 type AnySelect = SelectQueryBuilder<any, any, any>
 
 /**
