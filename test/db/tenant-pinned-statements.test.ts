@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path'
 import { Kysely, PostgresDialect } from 'kysely'
+import type { Pool } from 'pg'
 import { beforeAll, expect, it } from 'vitest'
 import { loadPolicyFile } from '../../src/policy/load-policy-file.ts'
 import { MemoryAuditStore } from '../../src/stores/index.ts'
@@ -95,7 +96,7 @@ function aliasesOf(sql: string, table: string): string[] {
 }
 
 /** Foreign keys between scoped tables whose columns include the tenant column on both sides. */
-async function tenantForeignKeys(pool: import('pg').Pool): Promise<{ child: string; parent: string }[]> {
+async function tenantForeignKeys(pool: Pool): Promise<{ child: string; parent: string }[]> {
   const { rows } = await pool.query<{ child: string; parent: string; cols: string[]; refs: string[] }>(
     `select c.conrelid::regclass::text as child, c.confrelid::regclass::text as parent,
             array(select attname from pg_attribute where attrelid = c.conrelid and attnum = any(c.conkey))::text[] as cols,
