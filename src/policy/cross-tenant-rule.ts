@@ -17,7 +17,7 @@
  * user id (or any metadata value) unique across tenants, so it also shows another tenant's rows that hold the
  * same value (docs/decisions.md "Permissive rules pinned to a claim that is not a tenant").
  */
-import type { ConditionNode, OperandNode } from './condition/ast.ts'
+import type { ConditionNode } from './condition/ast.ts'
 import { TENANT_LIKE_COLUMNS } from './tenant-pins.ts'
 
 export { TENANT_LIKE_COLUMNS }
