@@ -23,6 +23,8 @@ const policy = definePolicy({
           name: 'own_or_org',
           mode: 'permissive',
           condition: 'owner_id = principal.userId OR org_id = principal.tenantId',
+          // The owner branch reads across tenants on purpose (a user id need not be unique across them).
+          crossTenant: true,
         },
         { name: 'support', condition: "'support' IN principal.roles", bypass: true },
       ],
