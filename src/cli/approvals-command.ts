@@ -8,7 +8,7 @@ import { reportErrors } from './report-errors.ts'
 import { userInfo } from 'node:os'
 import { TesseraError } from '../errors/index.ts'
 import { createPostgresDatabase } from '../executor/index.ts'
-import { describeWrite } from '../mcp/index.ts'
+import { describeWrite } from '../tools/index.ts'
 import {
   ensureApprovalTable,
   PostgresApprovalStore,

@@ -4,7 +4,10 @@
  * another policy (replay-calls.ts). The outcome is stored as the error code or, for a success, one digest per
  * returned row keyed by the row's primary key when it was returned (else by the digest itself), which is
  * enough to say which rows a policy change adds, removes or alters without keeping the rows' values.
- * Arguments are kept as sent: a recording may hold data the agent wrote; treat it like an audit log.
+ * Arguments go through the audit's sanitiser first (docs/evals.md "Record and replay"): secrets (a key that
+ * looks like one, `api_token`) and values aimed at a field the policy denies, masks or hashes (write data, a
+ * filter's operand) are stored as `[REDACTED]`, exactly as the audit store keeps them; nothing is cut, so
+ * everything else replays as sent. A recording still holds data the agent wrote; treat it like an audit log.
  */
 import { closeSync, openSync, writeSync } from 'node:fs'
 import { z } from 'zod'
@@ -12,6 +15,7 @@ import { principalSchema, type Principal, type RunContext } from '../context/ind
 import { toJsonSafe, type JsonValue } from '../executor/index.ts'
 import { canonicalJson, sha256Hex } from '../json/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
+import { auditSensitiveFields, sanitizeAuditInput } from '../stores/index.ts'
 import type { Toolset, ToolResult } from '../tools/index.ts'
 import { resultRows } from './run-suite.ts'
 
@@ -106,6 +110,15 @@ export function outcomeOf(bound: BoundPolicy, args: unknown, result: ToolResult)
   return { ok: true, rows, digest: digest(rest) }
 }
 
+/**
+ * The arguments as the recording keeps them: JSON-safe, then redacted like audit inputs. `full`, because a
+ * recording must replay what was asked — cutting a long filter would change the call (the sanitiser's
+ * backstop bounds still apply).
+ */
+export function recordedArgs(args: unknown, sensitiveFields: ReadonlySet<string>): JsonValue {
+  return sanitizeAuditInput(toJsonSafe(args ?? {}), { sensitiveFields, full: true }) as JsonValue
+}
+
 /** Where recorded calls go: a JSONL file (`recordingFile`), or a function of your own. */
 export interface CallSink {
   record(call: RecordedCall): void
@@ -117,6 +130,7 @@ export interface CallSink {
  */
 export function recordingToolset(inner: Toolset, sink: CallSink): Toolset {
   let seq = 0
+  const sensitiveFields = auditSensitiveFields(inner.bound)
   const call = async (ctx: RunContext, tool: string, args: unknown): Promise<ToolResult> => {
     const result = await inner.call(ctx, tool, args)
     seq += 1
@@ -126,7 +140,7 @@ export function recordingToolset(inner: Toolset, sink: CallSink): Toolset {
       at: new Date().toISOString(),
       principal: ctx.principal,
       tool,
-      args: toJsonSafe(args ?? {}),
+      args: recordedArgs(args, sensitiveFields),
       outcome: outcomeOf(inner.bound, args, result),
     })
     return result

@@ -6,6 +6,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { TesseraError } from '../errors/index.ts'
+import type { JsonValue } from '../executor/index.ts'
+import { REDACTED } from '../stores/index.ts'
 import type { Toolset } from '../tools/index.ts'
 import {
   outcomeOf,
@@ -32,6 +34,11 @@ export interface ReplayedCall {
   readonly rowsRemoved: readonly string[]
   /** Same key, different values (e.g. a field now masked). */
   readonly rowsAltered: readonly string[]
+  /**
+   * The recording holds `[REDACTED]` in place of some argument (call-recording.ts), so the call was replayed
+   * with that text: a change may come from the missing value rather than from the policy.
+   */
+  readonly argsRedacted: boolean
 }
 
 export interface ReplayReport {
@@ -78,10 +85,16 @@ export async function loadRecording(file: string): Promise<Recording> {
   return parseRecording(await readFile(file, 'utf8'), file)
 }
 
+function holdsRedacted(value: JsonValue): boolean {
+  if (value === REDACTED) return true
+  if (typeof value !== 'object' || value === null) return false
+  return (Array.isArray(value) ? value : Object.values(value)).some(holdsRedacted)
+}
+
 function compare(
   call: RecordedCall,
   after: RecordedOutcome,
-): Omit<ReplayedCall, 'seq' | 'tool' | 'tenantId' | 'model'> {
+): Omit<ReplayedCall, 'seq' | 'tool' | 'tenantId' | 'model' | 'argsRedacted'> {
   const before = call.outcome
   const none = { rowsAdded: [], rowsRemoved: [], rowsAltered: [] }
   if (!before.ok && !after.ok) {
@@ -135,6 +148,7 @@ export async function replayCalls(
       tool: call.tool,
       tenantId: call.principal.tenantId,
       ...(model === undefined ? {} : { model }),
+      argsRedacted: holdsRedacted(call.args),
       ...compare(call, outcomeOf(toolset.bound, call.args, result)),
     }
     out.push(replayed)
@@ -161,7 +175,8 @@ export function replayLines(report: ReplayReport): string[] {
   const lines: string[] = []
   for (const c of report.changed) {
     const what = `#${c.seq} ${c.tool}${c.model === undefined ? '' : ` ${c.model}`} as tenant ${JSON.stringify(c.tenantId)}`
-    lines.push(`  ${c.change ?? ''}  ${what}: ${outcomeText(c.before)} → ${outcomeText(c.after)}`)
+    const note = c.argsRedacted ? ` (replayed with ${REDACTED} for a value not recorded)` : ''
+    lines.push(`  ${c.change ?? ''}  ${what}: ${outcomeText(c.before)} → ${outcomeText(c.after)}${note}`)
     lines.push(
       ...keys('rows added', c.rowsAdded),
       ...keys('rows removed', c.rowsRemoved),

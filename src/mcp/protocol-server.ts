@@ -19,7 +19,6 @@ import { TOOL_NAMES, type Toolset } from '../tools/index.ts'
 import { approveByElicitation, canElicit } from './approval-elicitation.ts'
 import { errorResult, toCallToolResult, type CallToolResult } from './call-tool-result.ts'
 import type { CallGate } from './call-gate.ts'
-import { describeWrite } from './write-preview.ts'
 
 export const SCHEMA_RESOURCE_URI = 'tessera://schema'
 
@@ -82,11 +81,6 @@ export function createProtocolServer(ctx: RunContext, options: ProtocolServerOpt
         canElicit(server, ctx, options.elicitApprovals === true)
       ) {
         result = (await approveByElicitation(server, ctx, toolset, name, args, result.error)).result ?? result
-      }
-      if (!result.ok && result.error.code === 'WRITE_APPROVAL_REQUIRED') {
-        // The person approving sees exactly what will change; the agent can relay it verbatim.
-        const preview = describeWrite(name, args)
-        return errorResult({ ...result.error, details: { ...result.error.details, preview } })
       }
       return toCallToolResult(toolset.bound, name, args, result)
     } catch {

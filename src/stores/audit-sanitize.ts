@@ -10,6 +10,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { canonicalJson } from '../json/index.ts'
+import type { BoundPolicy } from '../policy/index.ts'
 
 export const REDACTED = '[REDACTED]'
 
@@ -29,6 +30,20 @@ export interface AuditSanitizeOptions {
 }
 
 const NO_FIELDS: ReadonlySet<string> = new Set()
+
+/**
+ * Every field some model denies, masks or hashes: values under these names (write data, filter operands) are
+ * redacted from audit inputs and from call recordings. One set for the whole policy — a name sensitive on one
+ * model is redacted on all, which can hide a harmless value but never shows a secret.
+ */
+export function auditSensitiveFields(bound: BoundPolicy): ReadonlySet<string> {
+  const names = new Set<string>()
+  for (const model of Object.values(bound.models)) {
+    for (const field of Object.values(model.fields))
+      if (field.rule.action !== 'allow') names.add(field.name.toLowerCase())
+  }
+  return names
+}
 
 /** Cuts long strings and deep structures and redacts secrets, so a record never stores a payload verbatim. */
 export function sanitizeAuditInput(value: unknown, options: AuditSanitizeOptions = {}): unknown {
@@ -136,15 +151,30 @@ function sanitizeValue(value: unknown, depth: number, walk: Walk): unknown {
     key === 'field' || key === 'op' || (key === 'kind' && dataOf(value, 'kind') === 'cmp')
   const out: Record<string, unknown> = {}
   for (const key of Object.keys(value).slice(0, limits.keys)) {
-    const redact = isSensitiveKey(key, walk.sensitive) || (conditionOnSensitive && !keep(key))
+    const operand = conditionOnSensitive && !keep(key)
+    const redact = isSensitiveKey(key, walk.sensitive) || operand
     Object.defineProperty(out, key, {
-      value: redact ? REDACTED : readOwn(value, key, depth, walk),
+      value: redact
+        ? operand
+          ? redactedOperand(dataOf(value, key), walk.limits)
+          : REDACTED
+        : readOwn(value, key, depth, walk),
       enumerable: true,
       writable: true,
       configurable: true,
     })
   }
   return out
+}
+
+/**
+ * A list operand (`in`, `between`) becomes a list of `[REDACTED]` of the same length: a recorded call replays
+ * with the operand's shape, so a refused call is refused for the same reason (call-recording.ts).
+ */
+function redactedOperand(operand: unknown, limits: Limits): unknown {
+  return Array.isArray(operand)
+    ? Array.from({ length: Math.min(operand.length, limits.items) }, () => REDACTED)
+    : REDACTED
 }
 
 function dataOf(target: object, key: string): unknown {

@@ -8,7 +8,13 @@
  * query builders, which live in src/sql/ only.
  */
 export { sealAuditRecord, hashAuditRecord, verifyAuditChain, AUDIT_HASH_FIELDS } from './audit-record.ts'
-export { sanitizeAuditInput, digestAuditArgs, isSensitiveKey, REDACTED } from './audit-sanitize.ts'
+export {
+  auditSensitiveFields,
+  sanitizeAuditInput,
+  digestAuditArgs,
+  isSensitiveKey,
+  REDACTED,
+} from './audit-sanitize.ts'
 export type { AuditSanitizeOptions } from './audit-sanitize.ts'
 export type { AuditRecord, AuditRecordDraft, AuditOutcome, AuditAction } from './audit-record.ts'
 export type {

@@ -7,6 +7,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import {
+  auditSensitiveFields,
   type AuditStore,
   defaultAuditStore,
   type ApprovalStore,
@@ -216,7 +217,7 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     approvals: options.approvals ?? new MemoryApprovalStore(),
     approvalTtlMs,
     auditFailure,
-    auditSensitiveFields: sensitiveFieldNames(bound),
+    auditSensitiveFields: auditSensitiveFields(bound),
     auditDigestKey: createHmac('sha256', secret).update(AUDIT_DIGEST_KEY_LABEL).digest(),
     inputLimits: maxRequestBytes === DEFAULT_INPUT_LIMITS.maxRequestBytes ? {} : { maxRequestBytes },
   }
@@ -308,18 +309,4 @@ function buildToolset(runtime: ToolRuntime): Toolset {
       domainTools.set(tool.definition.name, tool)
     },
   }
-}
-
-/**
- * Every field some model denies, masks or hashes: values under these names (write data, filter operands) are
- * redacted from audit inputs. One set for the whole policy — a name sensitive on one model is redacted on all,
- * which can hide a harmless value but never shows a secret.
- */
-function sensitiveFieldNames(bound: BoundPolicy): ReadonlySet<string> {
-  const names = new Set<string>()
-  for (const model of Object.values(bound.models)) {
-    for (const field of Object.values(model.fields))
-      if (field.rule.action !== 'allow') names.add(field.name.toLowerCase())
-  }
-  return names
 }

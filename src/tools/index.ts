@@ -52,11 +52,13 @@ export { createTesseraLogger, LOG_REDACT_PATHS } from './create-logger.ts'
 export type { TesseraLoggerOptions } from './create-logger.ts'
 export type { AuditFailureMode } from './tool-runtime.ts'
 export type { DataApi, DomainToolSpec } from './domain-tool.ts'
+export { errorText, renderResult, resultText } from './result-text.ts'
+export type { RenderedResult } from './result-text.ts'
+export { describeWrite } from './write-preview.ts'
 export {
   toOpenAITools,
   toAnthropicTools,
   toVercelAITools,
-  resultText,
   AI_SDK_SCHEMA,
   PROVIDER_TOOL_NAME,
 } from './provider-tools.ts'

@@ -7,13 +7,16 @@
  *
  * Shapes are each provider's documented plain objects: OpenAI function tools (Chat Completions and Responses),
  * Anthropic Messages `tools` / `tool_use` / `tool_result`, and the AI SDK's tool set (`jsonSchema()`-style
- * schema object, marked with the AI SDK's global symbol, and `execute`). Results go back as JSON text; errors
- * as the stable code, message and hints, flagged as errors where the provider has a flag.
+ * schema object, marked with the AI SDK's global symbol, `execute` and `toModelOutput`). What the model reads is
+ * the text the MCP server renders (src/tools/result-text.ts): data as JSON with `untrusted` fields inside a
+ * nonce delimiter, errors as the stable code, message, hints and approval preview, flagged as errors where the
+ * provider has a flag.
  */
 import type { RunContext } from '../context/index.ts'
-import { TesseraError, type SerializedError } from '../errors/index.ts'
+import { TesseraError } from '../errors/index.ts'
 import { toJsonSafe } from '../executor/index.ts'
 import type { Toolset, ToolResult } from './create-toolset.ts'
+import { renderResult, resultText } from './result-text.ts'
 import type { ToolDefinition } from './tool-definitions.ts'
 
 /** What every provider accepts as a tool name. */
@@ -26,18 +29,6 @@ function definitions(toolset: Toolset, ctx: RunContext): ToolDefinition[] {
     if (!PROVIDER_TOOL_NAME.test(def.name)) throw new TesseraError('INTERNAL_ERROR', 'Internal error')
   }
   return defs
-}
-
-/** The text a model reads for a result: the data as JSON, or the error's code, message and hints. */
-export function resultText(result: ToolResult): string {
-  if (result.ok) return JSON.stringify(toJsonSafe(result.data))
-  return errorText(result.error)
-}
-
-function errorText(error: SerializedError): string {
-  const lines = [`${error.code}: ${error.message}`, ...error.hints.map((h) => `hint: ${h}`)]
-  lines.push(JSON.stringify({ error: toJsonSafe(error) }))
-  return lines.join('\n')
 }
 
 function invalidArguments(message: string): ToolResult {
@@ -55,15 +46,16 @@ async function callWithJsonArguments(
   ctx: RunContext,
   name: string,
   text: unknown,
-): Promise<ToolResult> {
-  if (typeof text !== 'string') return invalidArguments('Tool arguments must be a JSON string')
+): Promise<string> {
+  if (typeof text !== 'string')
+    return resultText(toolset.bound, name, {}, invalidArguments('Tool arguments must be a JSON string'))
   let args: unknown
   try {
     args = text.trim() === '' ? {} : JSON.parse(text)
   } catch {
-    return invalidArguments('Tool arguments are not valid JSON')
+    return resultText(toolset.bound, name, {}, invalidArguments('Tool arguments are not valid JSON'))
   }
-  return toolset.call(ctx, name, args)
+  return resultText(toolset.bound, name, args, await toolset.call(ctx, name, args))
 }
 
 // OpenAI ---------------------------------------------------------------------------------------------------
@@ -141,11 +133,11 @@ export function toOpenAITools(
     call: OpenAIChatToolCall | OpenAIFunctionCall,
   ): Promise<OpenAIToolMessage | OpenAIFunctionCallOutput> => {
     if ('call_id' in call) {
-      const result = await callWithJsonArguments(toolset, ctx, call.name, call.arguments)
-      return { type: 'function_call_output', call_id: call.call_id, output: resultText(result) }
+      const output = await callWithJsonArguments(toolset, ctx, call.name, call.arguments)
+      return { type: 'function_call_output', call_id: call.call_id, output }
     }
-    const result = await callWithJsonArguments(toolset, ctx, call.function.name, call.function.arguments)
-    return { role: 'tool', tool_call_id: call.id, content: resultText(result) }
+    const content = await callWithJsonArguments(toolset, ctx, call.function.name, call.function.arguments)
+    return { role: 'tool', tool_call_id: call.id, content }
   }
   if (options.api === 'responses') {
     const tools: OpenAIResponsesTool[] = defs.map((d) => ({
@@ -203,11 +195,12 @@ export function toAnthropicTools(toolset: Toolset, ctx: RunContext): AnthropicTo
   return {
     tools,
     async execute(block) {
-      const result = await toolset.call(ctx, block.name, block.input ?? {})
+      const input = block.input ?? {}
+      const result = await toolset.call(ctx, block.name, input)
       return {
         type: 'tool_result',
         tool_use_id: block.id,
-        content: resultText(result),
+        content: resultText(toolset.bound, block.name, input, result),
         ...(result.ok ? {} : { is_error: true as const }),
       }
     },
@@ -238,10 +231,30 @@ export interface VercelAITool {
   parameters: VercelAISchema
   /** Returns the data, or `{ error }` with the stable code, message and hints (never throws). */
   execute(input: unknown, options?: unknown): Promise<unknown>
+  /**
+   * What the model reads for an `execute` output: the shared text rendering, with `untrusted` fields delimited.
+   * AI SDK 6 passes `{ toolCallId, input, output }`, AI SDK 5 the output itself; both are accepted.
+   */
+  toModelOutput(arg: unknown): VercelAIModelOutput
 }
+
+/** The AI SDK's `ToolResultOutput` members this converter produces. */
+export type VercelAIModelOutput =
+  { readonly type: 'text'; readonly value: string } | { readonly type: 'error-text'; readonly value: string }
 
 export function toVercelAITools(toolset: Toolset, ctx: RunContext): Record<string, VercelAITool> {
   const out: Record<string, VercelAITool> = {}
+  // The rendering of each output `execute` returned, looked up by identity when the SDK asks for the model's view.
+  const rendered = new WeakMap<object, VercelAIModelOutput>()
+  const toModelOutput = (arg: unknown): VercelAIModelOutput => {
+    const known = typeof arg === 'object' && arg !== null ? rendered.get(arg) : undefined
+    if (known !== undefined) return known
+    const output = sdk6Output(arg)
+    const again = typeof output === 'object' && output !== null ? rendered.get(output) : undefined
+    // An output this converter did not produce (or a primitive) has no model to read the policy from: all of it
+    // is wrapped as untrusted data, as a domain tool's output is.
+    return again ?? { type: 'text', value: renderResult(toolset.bound, '', undefined, output).text }
+  }
   for (const d of definitions(toolset, ctx)) {
     const schema: VercelAISchema = Object.freeze({
       [AI_SDK_SCHEMA]: true as const,
@@ -258,11 +271,29 @@ export function toVercelAITools(toolset: Toolset, ctx: RunContext): Record<strin
         inputSchema: schema,
         parameters: schema,
         async execute(input: unknown) {
-          const result = await toolset.call(ctx, name, input ?? {})
-          return result.ok ? toJsonSafe(result.data) : { error: toJsonSafe(result.error) }
+          const args = input ?? {}
+          const result = await toolset.call(ctx, name, args)
+          if (!result.ok) {
+            const output = { error: toJsonSafe(result.error) }
+            rendered.set(output, { type: 'error-text', value: resultText(toolset.bound, name, args, result) })
+            return output
+          }
+          const data = toJsonSafe(result.data)
+          const value = renderResult(toolset.bound, name, args, data).text
+          if (typeof data === 'object' && data !== null) rendered.set(data, { type: 'text', value })
+          return data
         },
+        toModelOutput,
       } satisfies VercelAITool,
     })
   }
   return out
+}
+
+/** AI SDK 6 hands `toModelOutput` an object holding the output; AI SDK 5 hands the output itself. */
+function sdk6Output(arg: unknown): unknown {
+  if (typeof arg !== 'object' || arg === null) return arg
+  const callId = Object.getOwnPropertyDescriptor(arg, 'toolCallId')?.value
+  const output = Object.getOwnPropertyDescriptor(arg, 'output')
+  return typeof callId === 'string' && output !== undefined ? output.value : arg
 }

@@ -31,6 +31,7 @@ import { canonicalJson, sha256Hex } from '../json/index.ts'
 import { visibilityFacts } from './read-tools.ts'
 import { redactData } from './redact-write-data.ts'
 import { runWriteTool, type CallFacts, type ToolRuntime, type WriteCallScope } from './tool-runtime.ts'
+import { describeWrite } from './write-preview.ts'
 
 export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from '../executor/index.ts'
 
@@ -174,28 +175,35 @@ async function passApproval(
   if (request.approvalId === undefined) {
     // Everything that can be refused without writing is refused now, not after someone approved it.
     await runtime.executor.checkWrite(plan, writeCall(runtime, scope, plan))
+    // What the approver reads, bounded and with writable masked values redacted; the payload hash above
+    // binds the full arguments.
+    const shown = boundArgs(approvalArgs(runtime, request))
     const approval = await runtime.approvals.create({
       tenantId: scope.ctx.principal.tenantId,
       userId: scope.ctx.principal.userId ?? null,
       tool,
       model: plan.model,
       payloadHash: hash,
-      // What the approver reads, bounded and with writable masked values redacted; the payload hash above
-      // binds the full arguments.
-      args: boundArgs(approvalArgs(runtime, request)),
+      args: shown,
       expiresAt: new Date(Date.now() + runtime.approvalTtlMs),
     })
     throw approvalRequired(
       `Operation '${policyOperation(request.kind)}' on ${plan.model} needs approval`,
       approval.id,
       approval.expiresAt,
+      describeWrite(tool, shown),
     )
   }
   const result = await runtime.approvals.consume(request.approvalId, hash)
   if (result === 'ok') return
   if (result === 'pending') {
     const approval = await runtime.approvals.get(request.approvalId)
-    throw approvalRequired('The approval is still pending', request.approvalId, approval?.expiresAt ?? null)
+    throw approvalRequired(
+      'The approval is still pending',
+      request.approvalId,
+      approval?.expiresAt ?? null,
+      describeWrite(tool, approval?.args ?? approvalArgs(runtime, request)),
+    )
   }
   throw approvalRefused(result)
 }
@@ -210,10 +218,16 @@ function approvalArgs(runtime: ToolRuntime, request: WriteRequest): unknown {
   return { ...payload, data: redactData(model, request.data) }
 }
 
-function approvalRequired(message: string, approvalId: string, expiresAt: string | null): TesseraError {
+/** `preview` says exactly what will change, in the words `tessera approvals list` shows the approver. */
+function approvalRequired(
+  message: string,
+  approvalId: string,
+  expiresAt: string | null,
+  preview: string,
+): TesseraError {
   return new TesseraError('WRITE_APPROVAL_REQUIRED', message, {
     hints: ['Once the approval is granted, repeat the same call with the same arguments plus approvalId'],
-    details: { approvalId, expiresAt },
+    details: { approvalId, expiresAt, preview },
   })
 }
 

@@ -57,6 +57,10 @@ describeEachDatabase('writes that need approval', (db) => {
     const details = (r as unknown as { error: { details: Pending } }).error.details
     expect(details.approvalId).toMatch(/^[0-9a-f-]{36}$/)
     expect(Date.parse(details.expiresAt)).toBeGreaterThanOrEqual(started + 59_000)
+    // Every caller (library, MCP, provider converters) gets the preview the approver reads.
+    expect((details as unknown as { preview: string }).preview).toBe(
+      `Update Order id "${ORDER_A1}" set status = "refunded" — reason: "customer asked"`,
+    )
     expect(await rowJson(db(), 'orders', ORDER_A1)).toBe(before)
     const stored = await h.toolset.approvals.get(details.approvalId)
     expect(stored).toMatchObject({
@@ -99,7 +103,7 @@ describeEachDatabase('writes that need approval', (db) => {
     expect(e).toMatchObject({
       code: 'WRITE_APPROVAL_REQUIRED',
       message: 'The approval is still pending',
-      details: { approvalId },
+      details: { approvalId, preview: `Update Order id "${ORDER_A3}" set status = "early"` },
     })
     expect(await rowJson(db(), 'orders', ORDER_A3)).toBe(before)
   })

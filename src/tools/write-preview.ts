@@ -3,7 +3,7 @@
  * for `tessera approvals list`. It is built from the stored arguments only (the same bytes the approval hash
  * binds), with every value JSON-quoted, so what a person approves is what will run.
  */
-import { toolKeyOf, type ToolKey } from '../tools/index.ts'
+import { toolKeyOf, type ToolKey } from './tool-names.ts'
 
 const VERBS: Readonly<Partial<Record<ToolKey, string>>> = {
   create: 'Create',
