@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest'
 import { memoryCliOutput } from '../../src/cli/cli-output.ts'
 import { demoImagePath, openDemoDatabase } from '../../src/cli/demo-database.ts'
 
-const fixtureSql = "create table notes (id int primary key, body text); insert into notes values (1, 'cached');"
+const fixtureSql =
+  "create table notes (id int primary key, body text); insert into notes values (1, 'cached');"
 const FROM_IMAGE = 'Start the embedded database from the cached image'
 const FROM_SQL = 'Load the SaaS fixture'
 
