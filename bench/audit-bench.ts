@@ -19,49 +19,21 @@ import { parseArgs } from 'node:util'
 import { Kysely, sql } from 'kysely'
 import pg from 'pg'
 import {
-  type AuditRecord,
   type AuditRecordDraft,
   type AuditStore,
-  type AuditVerification,
   ensureAuditTables,
   JsonlAuditStore,
   MemoryAuditStore,
   PostgresAuditStore,
-  type RetentionResult,
-  type StagedAudit,
 } from '../src/stores/index.ts'
 import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
 import { definePolicy } from '../src/policy/define-policy.ts'
 import { createToolset, type Toolset } from '../src/tools/create-toolset.ts'
-import { serverUrl, withDatabase } from './bench-data.ts'
+import { DiscardingAuditStore, serverUrl, withDatabase } from './bench-data.ts'
 import { formatTable, summarize, us } from './latency-stats.ts'
 
 const SECRET = 'tessera-bench-secret-0123456789abcdef'
 const TABLE = 'bench_audit_orders'
-
-/** Keeps nothing: the baseline every store's ratio is taken against. Never use it outside a benchmark. */
-class DiscardingAuditStore implements AuditStore {
-  async stage(draft: AuditRecordDraft): Promise<StagedAudit> {
-    const record: AuditRecord = { ...draft, id: '', timestamp: '', prevHash: null, hash: '' }
-    return { commit: async () => record, abort: async () => undefined }
-  }
-  async append(draft: AuditRecordDraft): Promise<AuditRecord> {
-    return { ...draft, id: '', timestamp: '', prevHash: null, hash: '' }
-  }
-  async record(): Promise<void> {}
-  async query(): Promise<AuditRecord[]> {
-    return []
-  }
-  async count(): Promise<number> {
-    return 0
-  }
-  async deleteBefore(): Promise<RetentionResult> {
-    return { deleted: 0, archivedTo: null }
-  }
-  async verify(): Promise<AuditVerification> {
-    return { ok: true, records: 0, chains: 0, breaks: [], heads: [], signaturesChecked: false }
-  }
-}
 
 /** Waits until what the store accepted is stored (the stores that accept before storing have flush()). */
 async function flushStore(store: AuditStore): Promise<void> {

@@ -5,6 +5,14 @@
  * holds the requested data set is reused, anything else is rebuilt.
  */
 import pg from 'pg'
+import type {
+  AuditRecord,
+  AuditRecordDraft,
+  AuditStore,
+  AuditVerification,
+  RetentionResult,
+  StagedAudit,
+} from '../src/stores/index.ts'
 
 export const BENCH_DATABASE = 'tessera_bench'
 export const BENCH_TABLE = 'bench_orders'
@@ -158,5 +166,33 @@ export async function loadSample(benchUrl: string, spec: DataSetSpec, size: numb
     return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id }))
   } finally {
     await client.end()
+  }
+}
+
+/**
+ * An audit store that keeps nothing: the baseline audit costs are measured against (the read bench's ablation,
+ * every store's ratio in the audit bench). Never use it outside a benchmark.
+ */
+export class DiscardingAuditStore implements AuditStore {
+  async stage(draft: AuditRecordDraft): Promise<StagedAudit> {
+    const record: AuditRecord = { ...draft, id: '', timestamp: '', prevHash: null, hash: '' }
+    return { commit: async () => record, abort: async () => undefined }
+  }
+  async append(draft: AuditRecordDraft): Promise<AuditRecord> {
+    return { ...draft, id: '', timestamp: '', prevHash: null, hash: '' }
+  }
+  // What the toolset calls for reads when a store has it.
+  async record(): Promise<void> {}
+  async query(): Promise<AuditRecord[]> {
+    return []
+  }
+  async count(): Promise<number> {
+    return 0
+  }
+  async deleteBefore(): Promise<RetentionResult> {
+    return { deleted: 0, archivedTo: null }
+  }
+  async verify(): Promise<AuditVerification> {
+    return { ok: true, records: 0, chains: 0, breaks: [], heads: [], signaturesChecked: false }
   }
 }

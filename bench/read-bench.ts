@@ -8,6 +8,7 @@
  *   npm run bench -- --rows 200000 --tenants 500 --iterations 5000 --pool 4 --rounds 10
  *   npm run bench -- --rows 10000000 --tenants 10000 --skew   a few tenants hold most rows (bench/README.md)
  *   npm run bench -- --database tessera_bench_mine            data set in another database (parallel runs)
+ *   npm run bench -- --memory [--memory-calls N] [--memory-seconds S]   RSS and heap over a long mixed run
  *
  * Server: TESSERA_BENCH_DATABASE_URL, else TESSERA_TEST_DATABASE_URL's server, else
  * postgres://postgres@127.0.0.1:5432/postgres; the data lives in a database `tessera_bench` created on it.
@@ -16,20 +17,13 @@ import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { Kysely } from 'kysely'
 import pg from 'pg'
-import type {
-  AuditRecord,
-  AuditRecordDraft,
-  AuditStore,
-  AuditVerification,
-  RetentionResult,
-  StagedAudit,
-} from '../src/stores/index.ts'
 import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
 import { definePolicy } from '../src/policy/define-policy.ts'
 import { createToolset, type Toolset } from '../src/tools/create-toolset.ts'
 import {
   BENCH_DATABASE,
   BENCH_TABLE,
+  DiscardingAuditStore,
   ensureBenchDatabase,
   ensureDataSet,
   loadSample,
@@ -40,6 +34,7 @@ import {
 } from './bench-data.ts'
 import { measureCpu, type StageCost } from './cpu-breakdown.ts'
 import { measureInSitu } from './in-situ-breakdown.ts'
+import { runMemory } from './memory-run.ts'
 import { formatTable, summarize, us, type LatencySummary } from './latency-stats.ts'
 import { prepareRlsScenarios } from './rls-scenarios.ts'
 
@@ -57,6 +52,11 @@ interface Options {
   readonly cpuLoops: number
   /** Database holding the data set (default tessera_bench): a separate one keeps parallel runs apart. */
   readonly database: string
+  /** Run only the long mixed run that reports memory (bench/memory-run.ts). */
+  readonly memory: boolean
+  readonly memoryCalls: number
+  /** The memory run stops at its first checkpoint past this many seconds. */
+  readonly memorySeconds: number
 }
 
 function parseOptions(): Options {
@@ -70,6 +70,9 @@ function parseOptions(): Options {
       pool: { type: 'string' },
       skew: { type: 'boolean', default: false },
       database: { type: 'string', default: BENCH_DATABASE },
+      memory: { type: 'boolean', default: false },
+      'memory-calls': { type: 'string' },
+      'memory-seconds': { type: 'string' },
     },
     strict: true,
   })
@@ -97,6 +100,9 @@ function parseOptions(): Options {
     poolSize: int(values.pool, 4, 'pool'),
     cpuLoops: quick ? 2_000 : 10_000,
     database: values.database,
+    memory: values.memory === true,
+    memoryCalls: int(values['memory-calls'], quick ? 20_000 : 1_000_000, 'memory-calls'),
+    memorySeconds: int(values['memory-seconds'], 120, 'memory-seconds'),
   }
 }
 
@@ -112,35 +118,6 @@ const GET_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where 
 const LIST_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at, id limit 21`
 const NEWEST_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at desc, id desc limit 21`
 const COUNT_SQL = `select count(*) from ${BENCH_TABLE} where tenant_id = $1 and status = $2`
-
-/**
- * An audit store that keeps nothing: the ablation that shows what the default in-memory store (accepting the
- * record, sealing it into the hash chain in batches, keeping the most recent ones) costs per call. Never use it
- * outside a benchmark.
- */
-class DiscardingAuditStore implements AuditStore {
-  async stage(draft: AuditRecordDraft): Promise<StagedAudit> {
-    const record: AuditRecord = { ...draft, id: '', timestamp: '', prevHash: null, hash: '' }
-    return { commit: async () => record, abort: async () => undefined }
-  }
-  async append(draft: AuditRecordDraft): Promise<AuditRecord> {
-    return { ...draft, id: '', timestamp: '', prevHash: null, hash: '' }
-  }
-  // What the toolset calls for reads when a store has it.
-  async record(): Promise<void> {}
-  async query(): Promise<AuditRecord[]> {
-    return []
-  }
-  async count(): Promise<number> {
-    return 0
-  }
-  async deleteBefore(): Promise<RetentionResult> {
-    return { deleted: 0, archivedTo: null }
-  }
-  async verify(): Promise<AuditVerification> {
-    return { ok: true, records: 0, chains: 0, breaks: [], heads: [], signaturesChecked: false }
-  }
-}
 
 function scenarios(raw: pg.Pool, toolset: Toolset, unaudited: Toolset): Scenario[] {
   const ctx = (row: SampleRow) => ({ principal: { tenantId: row.tenantId } })
@@ -338,6 +315,47 @@ function warnIfBusy(when: string): void {
   console.log(`load average ${when} the timed phase: ${load.toFixed(2)} on ${cores} cores${note}`)
 }
 
+/** `--memory`: the long mixed run only, RSS and heap at checkpoints (bench/memory-run.ts). */
+async function memoryPhase(
+  toolset: Toolset,
+  sample: readonly SampleRow[],
+  options: Options,
+  version: string,
+): Promise<void> {
+  console.log(
+    `Tessera memory run — PostgreSQL ${version}, node ${process.version}, ${cpus().length} CPU cores\n` +
+      `${options.spec.rows.toLocaleString('en-US')} rows / ${options.spec.tenants.toLocaleString('en-US')} tenants; ` +
+      `up to ${options.memoryCalls.toLocaleString('en-US')} mixed calls or ${options.memorySeconds} s, ` +
+      `${MEMORY_CONCURRENCY} in flight; default (in-memory) audit store; heap after a full GC`,
+  )
+  warnIfBusy('before')
+  const rows: string[][] = []
+  const checkpoints = await runMemory(
+    toolset,
+    sample,
+    { calls: options.memoryCalls, maxSeconds: options.memorySeconds, concurrency: MEMORY_CONCURRENCY },
+    (c) =>
+      console.log(
+        `  ${c.calls.toLocaleString('en-US')} calls, ${c.seconds.toFixed(0)} s: rss ${c.rssMb.toFixed(1)} MB, heap ${c.heapUsedMb.toFixed(1)} MB`,
+      ),
+  )
+  for (const c of checkpoints) {
+    rows.push([
+      c.calls.toLocaleString('en-US'),
+      c.tenants.toLocaleString('en-US'),
+      c.cursors.toLocaleString('en-US'),
+      c.seconds.toFixed(0),
+      c.rssMb.toFixed(1),
+      c.heapUsedMb.toFixed(1),
+    ])
+  }
+  console.log(formatTable(['calls', 'tenants seen', 'cursors issued', 's', 'RSS MB', 'heap used MB'], rows))
+  warnIfBusy('after')
+}
+
+/** Calls in flight during the memory run (the pool has 4 connections; more keeps them busy). */
+const MEMORY_CONCURRENCY = 8
+
 async function main(): Promise<void> {
   const options = parseOptions()
   const benchUrl = await ensureBenchDatabase(serverUrl(), options.database)
@@ -378,6 +396,10 @@ async function main(): Promise<void> {
     })
     const version =
       (await raw.query<{ server_version: string }>('show server_version')).rows[0]?.server_version ?? '?'
+    if (options.memory) {
+      await memoryPhase(toolset, sample, options, version)
+      return
+    }
     console.log(
       `Tessera read benchmark — PostgreSQL ${version}, node ${process.version}, ${cpus().length} CPU cores\n` +
         `${options.spec.rows.toLocaleString('en-US')} rows / ${options.spec.tenants.toLocaleString('en-US')} tenants, ` +

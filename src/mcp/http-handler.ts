@@ -1,15 +1,16 @@
 /**
  * The HTTP face of the MCP server: stateless Streamable HTTP at `/mcp` (JSON responses, a fresh protocol
- * server per request, bound to the principal the request's credentials prove), OAuth protected-resource
+ * server per request, bound to the principal the request's credentials prove, on the node-native transport
+ * in stateless-json-transport.ts), OAuth protected-resource
  * metadata, `/healthz` and `/readyz`. Authentication happens before the body is read; a body larger than the
  * limit is refused without buffering it; no response ever carries a stack or database text.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { Logger } from 'pino'
 import { isTesseraError, type TesseraError } from '../errors/index.ts'
 import type { Authenticated, Authenticator } from './authenticator.ts'
 import { authenticationRequired } from './authenticator.ts'
+import { StatelessJsonTransport } from './stateless-json-transport.ts'
 import type { ProtocolServerFactory } from './stdio-transport.ts'
 
 export const MCP_PATH = '/mcp'
@@ -94,15 +95,14 @@ async function route(options: HttpHandlerOptions, req: IncomingMessage, res: Ser
     return sendJson(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null })
   }
 
-  // No sessionIdGenerator: stateless, every request stands alone with its own credentials.
+  // Stateless: every request stands alone with its own credentials and its own protocol server.
   const server = options.protocolServer({ principal: identity.principal }, identity.rateKey)
-  const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true })
+  const transport = new StatelessJsonTransport(req, res)
   res.on('close', () => {
-    void transport.close()
     void server.close()
   })
   await server.connect(transport)
-  await transport.handleRequest(req, res, parsed)
+  transport.handle(parsed)
 }
 
 async function authenticate(options: HttpHandlerOptions, req: IncomingMessage): Promise<Authenticated> {

@@ -21,6 +21,15 @@ export function markPrinted<R>(compiled: CompiledQuery<R>): CompiledQuery<R> {
   return compiled
 }
 
+/**
+ * Marks a cached template's node and query id, once: each statement made from the template is then marked as
+ * an object of its own by markPrinted (adding the two again finds them present).
+ */
+export function markPrintedTemplate(query: RootOperationNode, queryId: QueryId): void {
+  printed.add(query)
+  printed.add(queryId)
+}
+
 /** Whether this exact compiled statement object was printed here (a copy with other text is not). */
 export function isPrintedStatement(compiled: CompiledQuery): boolean {
   return printed.has(compiled)

@@ -20,11 +20,11 @@
  *   if instantiating it with the first plan's values gives exactly what building that plan directly gives.
  * - Only for databases without Kysely plugins (a plugin may rewrite a query depending on its values).
  */
-import { createQueryId, type CompiledQuery, type RootOperationNode } from 'kysely'
+import { createQueryId, type CompiledQuery, type QueryId, type RootOperationNode } from 'kysely'
 import { printGet, printQuery } from './print-select.ts'
 import { printAggregate } from './print-aggregate.ts'
 import { guardedProbe, shapeKeyOf } from './statement-shape-key.ts'
-import { markPrinted } from './printed-statement.ts'
+import { markPrinted, markPrintedTemplate } from './printed-statement.ts'
 import type {
   AggregatePlan,
   AppliedRowPolicy,
@@ -87,6 +87,12 @@ type Uncacheable = typeof UNCACHEABLE
 interface StatementTemplate {
   readonly sql: string
   readonly query: RootOperationNode
+  /**
+   * One query id for every statement of the template, marked printed once with its node. Nothing correlates
+   * by it: templates serve only instances without plugins, and the guard the executor sends on only asks
+   * whether it was marked.
+   */
+  readonly queryId: QueryId
   /** Compiled parameter i takes slot value `order[i]`. */
   readonly order: readonly number[]
 }
@@ -275,7 +281,10 @@ function makeTemplate(
     direct.sql === compiled.sql &&
     direct.parameters.length === instantiated.length &&
     direct.parameters.every((p, i) => Object.is(p, instantiated[i]))
-  return same ? { sql: compiled.sql, query: compiled.query, order } : UNCACHEABLE
+  if (!same) return UNCACHEABLE
+  const queryId = createQueryId()
+  markPrintedTemplate(compiled.query, queryId)
+  return { sql: compiled.sql, query: compiled.query, queryId, order }
 }
 
 /**
@@ -289,14 +298,14 @@ function compileCached<R>(
   slots: SlotValues,
 ): CompiledQuery<R> {
   if (probe === UNCACHEABLE || db.getExecutor().plugins.length > 0)
-    return compileDirect(db, plan) as CompiledQuery<R>
+    return markPrinted(compileDirect(db, plan) as CompiledQuery<R>)
   let templates = templatesByDb.get(db)
   if (!templates) {
     templates = new Map()
     templatesByDb.set(db, templates)
   }
   const shape = shapeKeyOf(probe, slotIndexOf)
-  if (shape === undefined) return compileDirect(db, plan) as CompiledQuery<R>
+  if (shape === undefined) return markPrinted(compileDirect(db, plan) as CompiledQuery<R>)
   // The JS types of the slot values are part of the key: the template was checked with these types.
   const key = `${slots.types}|${shape}`
   let template = templates.get(key)
@@ -308,12 +317,12 @@ function compileCached<R>(
     }
     templates.set(key, template)
   }
-  if (template === UNCACHEABLE) return compileDirect(db, plan) as CompiledQuery<R>
+  if (template === UNCACHEABLE) return markPrinted(compileDirect(db, plan) as CompiledQuery<R>)
   const values = slots.values
   const order = template.order
   const parameters: unknown[] = new Array<unknown>(order.length)
   for (let i = 0; i < order.length; i++) parameters[i] = values[order[i] as number]
-  return { query: template.query, queryId: createQueryId(), sql: template.sql, parameters }
+  return markPrinted({ query: template.query, queryId: template.queryId, sql: template.sql, parameters })
 }
 
 /**
@@ -323,33 +332,31 @@ function compileCached<R>(
 export function compileGet<R>(db: AnyDb, plan: GetPlan): CompiledQuery<R> {
   const slots = new SlotValues()
   const root = probeSelect(plan.root, slots)
-  return markPrinted(
-    compileCached<R>(db, plan, root === UNCACHEABLE ? UNCACHEABLE : { kind: 'get', root }, slots),
-  )
+  return compileCached<R>(db, plan, root === UNCACHEABLE ? UNCACHEABLE : { kind: 'get', root }, slots)
 }
 
 /** The statement `printQuery(db, plan).compile()` gives, from the shape cache when possible, marked as printed. */
 export function compileQuery<R>(db: AnyDb, plan: QueryPlan): CompiledQuery<R> {
   const slots = new SlotValues()
   const root = probeSelect(plan.root, slots)
-  if (root === UNCACHEABLE) return markPrinted(compileCached<R>(db, plan, UNCACHEABLE, slots))
+  if (root === UNCACHEABLE) return compileCached<R>(db, plan, UNCACHEABLE, slots)
   let after: (string | null)[] | null = null
   if (plan.after !== null) {
     after = []
     for (const v of plan.after) after.push(v === null ? null : marker<string>(slots.put(v)))
   }
-  return markPrinted(compileCached<R>(db, plan, { kind: 'query', root, after }, slots))
+  return compileCached<R>(db, plan, { kind: 'query', root, after }, slots)
 }
 
 /** The statement `printAggregate(db, plan).compile()` gives, from the shape cache when possible. */
 export function compileAggregate<R>(db: AnyDb, plan: AggregatePlan): CompiledQuery<R> {
   const slots = new SlotValues()
   const filter = plan.filter === null ? null : probeFilter(plan.filter, slots)
-  if (filter === UNCACHEABLE) return markPrinted(compileCached<R>(db, plan, UNCACHEABLE, slots))
+  if (filter === UNCACHEABLE) return compileCached<R>(db, plan, UNCACHEABLE, slots)
   const probe: AggregatePlan = {
     ...plan,
     visibility: probeVisibility(plan.visibility, slots),
     filter,
   }
-  return markPrinted(compileCached<R>(db, plan, probe, slots))
+  return compileCached<R>(db, plan, probe, slots)
 }

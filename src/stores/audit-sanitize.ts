@@ -9,7 +9,6 @@
  * Untrusted input: a Proxy or a getter never runs (or throws) here, and a `__proto__` key stays data.
  */
 import { createHmac } from 'node:crypto'
-import { canonicalJson } from '../json/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
 
 export const REDACTED = '[REDACTED]'
@@ -47,11 +46,13 @@ export function auditSensitiveFields(bound: BoundPolicy): ReadonlySet<string> {
 
 /** Cuts long strings and deep structures and redacts secrets, so a record never stores a payload verbatim. */
 export function sanitizeAuditInput(value: unknown, options: AuditSanitizeOptions = {}): unknown {
+  const sensitive = options.sensitiveFields ?? NO_FIELDS
   try {
-    return sanitizeValue(value, 0, {
-      sensitive: options.sensitiveFields ?? NO_FIELDS,
-      limits: options.full === true ? FULL : BOUNDED,
-    })
+    // A frozen request with nothing to redact is what the copy would be, and can never change: keep it as it
+    // is. That is the common case (parsed requests are frozen), and copying it was most of what auditing a
+    // read cost on the call path.
+    if (options.full === true && storedAsIs(value, 0, sensitive)) return value
+    return sanitizeValue(value, 0, { sensitive, limits: options.full === true ? FULL : BOUNDED })
   } catch {
     return '[unreadable]'
   }
@@ -84,48 +85,138 @@ interface Walk {
 export function digestAuditArgs(args: unknown, key: Uint8Array): string | null {
   try {
     return createHmac('sha256', key)
-      .update(canonicalJson(plainCopy(args, 0)), 'utf8')
+      .update(canonicalArgs(args, 0) ?? 'null', 'utf8')
       .digest('hex')
   } catch {
     return null
   }
 }
 
-/** Data properties only, bigints as text; depth bounded (a cycle ends in the bound and is refused). */
-function plainCopy(value: unknown, depth: number): unknown {
-  if (typeof value === 'bigint') return value.toString()
-  if (typeof value !== 'object' || value === null) return value
+/**
+ * canonicalJson (src/json) of the arguments' data, written in one pass: own enumerable data properties only (an
+ * accessor is the string `[accessor]` and never runs), bigints as their decimal text, a missing array item as
+ * null; depth bounded (a cycle ends in the bound and throws). `undefined` for an absent value, so an object
+ * member holding it is dropped as canonicalJson drops it. The same text as canonicalJson over a plain copy of
+ * the data, the definition the digest was introduced with (test/unit/audit-sanitize.test.ts holds the two
+ * together).
+ */
+function canonicalArgs(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'number':
+      return JSON.stringify(value)
+    case 'bigint':
+      return JSON.stringify(value.toString())
+    case 'undefined':
+      return undefined
+    case 'object':
+      break
+    default:
+      return 'null'
+  }
+  if (value === null) return 'null'
   if (depth > 512) throw new RangeError('too deep')
   if (Array.isArray(value)) {
-    const out: unknown[] = []
-    for (let i = 0; i < value.length; i++) out.push(ownData(value, String(i), depth))
-    return out
+    let out = '['
+    const length: number = value.length
+    for (let i = 0; i < length; i++) {
+      if (i > 0) out += ','
+      out += canonicalMember(value, String(i), depth) ?? 'null'
+    }
+    return `${out}]`
   }
-  const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) {
-    Object.defineProperty(out, key, {
-      value: ownData(value, key, depth),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    })
+  const keys = Object.keys(value).sort()
+  let out = '{'
+  let first = true
+  for (let i = 0; i < keys.length; i++) {
+    const name = keys[i] as string
+    const text = canonicalMember(value, name, depth)
+    if (text === undefined) continue
+    out += `${first ? '' : ','}${JSON.stringify(name)}:${text}`
+    first = false
   }
-  return out
+  return `${out}}`
 }
 
-function ownData(target: object, key: string, depth: number): unknown {
+function canonicalMember(target: object, key: string, depth: number): string | undefined {
   const descriptor = Object.getOwnPropertyDescriptor(target, key)
-  if (descriptor === undefined) return null
-  return 'value' in descriptor ? plainCopy(descriptor.value, depth + 1) : '[accessor]'
+  if (descriptor === undefined) return 'null'
+  return 'value' in descriptor ? canonicalArgs(descriptor.value, depth + 1) : '"[accessor]"'
+}
+
+/**
+ * Whether the full-mode copy of `value` would equal it: frozen all the way down (so it cannot change after the
+ * call), plain JSON-like data in data properties, no hole, no `undefined`, nothing to redact.
+ */
+function storedAsIs(value: unknown, depth: number, sensitive: ReadonlySet<string>): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'number':
+      return true
+    case 'object':
+      break
+    default:
+      return false
+  }
+  if (value === null) return true
+  if (depth >= FULL.depth || !Object.isFrozen(value)) return false
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false
+    const length: number = value.length
+    for (let i = 0; i < length; i++) {
+      const descriptor = Object.getOwnPropertyDescriptor(value, i)
+      if (descriptor === undefined || !('value' in descriptor)) return false
+      if (!storedAsIs(descriptor.value, depth + 1, sensitive)) return false
+    }
+    return true
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false
+  const keys = Object.keys(value)
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string
+    if (isSensitiveKey(key, sensitive)) return false
+    const descriptor = Object.getOwnPropertyDescriptor(value, key)
+    if (descriptor === undefined || !('value' in descriptor)) return false
+    const v: unknown = descriptor.value
+    // A condition on a sensitive field keeps its field but not its operand: that is a copy, not this value.
+    if (key === 'field' && typeof v === 'string' && isSensitiveKey(v, sensitive)) return false
+    if (!storedAsIs(v, depth + 1, sensitive)) return false
+  }
+  return true
 }
 
 /** Whether `key` names a secret or a sensitive field (a dotted path counts by its last segment). */
 export function isSensitiveKey(key: string, sensitive: ReadonlySet<string>): boolean {
-  if (SECRET_KEY.test(key)) return true
+  const facts = keyFacts(key)
   // Case-insensitive: `PASSWORD_HASH` names no field, but what a caller put beside it is just as secret.
-  const name = key.toLowerCase()
-  const dot = name.lastIndexOf('.')
-  return sensitive.has(name) || (dot >= 0 && sensitive.has(name.slice(dot + 1)))
+  return facts.secret || sensitive.has(facts.name) || (facts.last !== null && sensitive.has(facts.last))
+}
+
+/** What of a key does not depend on the policy: the secret-name test and the lower-case names looked up. */
+interface KeyFacts {
+  readonly secret: boolean
+  readonly name: string
+  /** The last segment of a dotted path, else null. */
+  readonly last: string | null
+}
+
+/** The same few keys recur on every call (`model`, `where`, `field`…), so their facts are remembered. */
+const knownKeys = new Map<string, KeyFacts>()
+/** Keys come from callers: what is remembered is bounded. */
+const MAX_REMEMBERED_KEYS = 1_024
+
+function keyFacts(key: string): KeyFacts {
+  let facts = knownKeys.get(key)
+  if (facts === undefined) {
+    const name = key.toLowerCase()
+    const dot = name.lastIndexOf('.')
+    facts = { secret: SECRET_KEY.test(key), name, last: dot >= 0 ? name.slice(dot + 1) : null }
+    if (knownKeys.size >= MAX_REMEMBERED_KEYS) knownKeys.clear()
+    knownKeys.set(key, facts)
+  }
+  return facts
 }
 
 function sanitizeValue(value: unknown, depth: number, walk: Walk): unknown {

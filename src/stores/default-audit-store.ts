@@ -2,7 +2,7 @@
  * The audit store a toolset gets when the application names none: the PostgreSQL store when the audit tables
  * exist in the toolset's database and both the connecting role (which stores read records, in batches) and
  * the role tool calls run as (which inserts a write's record inside the write's transaction) may insert into
- * them; otherwise the in-memory store. Creating tables is never implicit — an operator runs
+ * them, on a server that accepts writes; otherwise the in-memory store. Creating tables is never implicit — an operator runs
  * `ensureAuditTables` (docs/audit.md) — so a toolset never changes a schema it was only asked to read.
  */
 import { CompiledQuery } from 'kysely'
@@ -15,7 +15,10 @@ import { PostgresAuditStore } from './postgres-audit-store.ts'
 // and has_table_privilege over NULL is NULL, counted as "no".
 // Appending needs INSERT on tessera_audit only (what ensureAuditTables grants writers); cuts are written by
 // retention, which an operator runs.
-const WRITABLE = `select coalesce(bool_and(coalesce(has_table_privilege(r.name, to_regclass('tessera_audit'), 'INSERT'), false)), false) as writable
+// A hot standby (a toolset pointed at a read replica, docs/scaling.md) or a read-only session replicates the
+// table and its grants, yet every insert fails there: the store would refuse every call. Those count as "no".
+const WRITABLE = `select coalesce(bool_and(coalesce(has_table_privilege(r.name, to_regclass('tessera_audit'), 'INSERT'), false)), false)
+         and not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off' as writable
   from (select current_user::text as name union select $1::text where $1::text is not null) as r`
 
 export type DefaultAuditStoreKind = 'postgres' | 'memory'

@@ -68,6 +68,16 @@ describeEachDatabase('default audit store', (db) => {
     expect(stored.rows).toEqual([{ tool: 'db_query', tenant_id: ALICE.tenantId }])
   })
 
+  it('does not pick tessera_audit on a read-only session such as a replica, where every insert would fail', async () => {
+    await ensureAuditTables(db().admin, { writers: [APP_ROLE] })
+    expect(await auditTablesWritable(db().app, db().appRole)).toBe(true)
+    const readOnly = await db()
+      .app.transaction()
+      .setAccessMode('read only')
+      .execute((trx) => auditTablesWritable(trx, db().appRole))
+    expect(readOnly).toBe(false)
+  })
+
   it('answers false, not an error, for a role that does not exist', async () => {
     expect(await auditTablesWritable(db().app, 'no_such_role_4711')).toBe(false)
   })

@@ -3,16 +3,22 @@
  * that tenant with a top-level equality on the tenant column — what a sharded PostgreSQL (Citus) needs to
  * route the statement to one shard, and what keeps a missed OR-branch from widening a scan. Checked on the
  * database's own view of the statement: EXPLAIN every captured statement and read each scan of a scoped table
- * (docs/scaling.md).
+ * (docs/scaling.md). The corpus covers every statement kind the executor sends for a scoped model: get, list
+ * (first and cursor page), nested includes, aggregates with and without a filter, the referenced-row check
+ * of a create, the insert (whose tenant column must carry the caller's tenant: Citus routes an INSERT by
+ * that value), update, and an approved (soft) delete. Includes over a foreign key that contains the tenant
+ * column — the only kind Citus allows between distributed tables — must also join on the tenant column.
  */
 import { join } from 'node:path'
 import { Kysely, PostgresDialect } from 'kysely'
+import type { Pool } from 'pg'
 import { beforeAll, expect, it } from 'vitest'
 import { loadPolicyFile } from '../../src/policy/load-policy-file.ts'
 import { MemoryAuditStore } from '../../src/stores/index.ts'
 import { createToolset, type Toolset } from '../../src/tools/create-toolset.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as, CUSTOMER_A1, ORDER_A1, TENANT_A, TEST_SECRET } from '../support/saas.ts'
+import { errorOf } from '../support/write-helpers.ts'
 
 /** Scoped tables of policies/demo.yaml and their tenant column. */
 const TENANT_COLUMN: Readonly<Record<string, string>> = {
@@ -70,6 +76,44 @@ function closingOf(s: string, open: number): number {
   return -1
 }
 
+/** The value an `insert into t (cols) values ($1, …)` statement writes into the table's tenant column. */
+function insertedValue(
+  s: { sql: string; parameters: readonly unknown[] },
+  tenantColumn: Readonly<Record<string, string>>,
+): unknown {
+  const m = /^insert into "public"\."(\w+)" as "\w+" \(([^)]*)\) values \(([^)]*)\)/i.exec(s.sql)
+  if (m === null) throw new Error(`not a single-row insert: ${s.sql}`)
+  const columns = (m[2] ?? '').split(',').map((c) => c.trim().replaceAll('"', ''))
+  const values = (m[3] ?? '').split(',').map((v) => v.trim())
+  const at = columns.indexOf(tenantColumn[m[1] ?? ''] ?? '')
+  const placeholder = /^\$(\d+)$/.exec(values[at] ?? '')
+  return placeholder === null ? undefined : s.parameters[Number(placeholder[1]) - 1]
+}
+
+/** Aliases a statement gives `table` (`from "public"."orders" as "t1"`). */
+function aliasesOf(sql: string, table: string): string[] {
+  return [...sql.matchAll(new RegExp(`"public"\\."${table}" as "(\\w+)"`, 'g'))].map((m) => m[1] ?? '')
+}
+
+/** Foreign keys between scoped tables whose columns include the tenant column on both sides. */
+async function tenantForeignKeys(pool: Pool): Promise<{ child: string; parent: string }[]> {
+  const { rows } = await pool.query<{ child: string; parent: string; cols: string[]; refs: string[] }>(
+    `select c.conrelid::regclass::text as child, c.confrelid::regclass::text as parent,
+            array(select attname from pg_attribute where attrelid = c.conrelid and attnum = any(c.conkey))::text[] as cols,
+            array(select attname from pg_attribute where attrelid = c.confrelid and attnum = any(c.confkey))::text[] as refs
+       from pg_constraint c where c.contype = 'f'`,
+  )
+  return rows
+    .filter(
+      (r) =>
+        Object.hasOwn(TENANT_COLUMN, r.child) &&
+        Object.hasOwn(TENANT_COLUMN, r.parent) &&
+        r.cols.includes(TENANT_COLUMN[r.child] as string) &&
+        r.refs.includes(TENANT_COLUMN[r.parent] as string),
+    )
+    .map((r) => ({ child: r.child, parent: r.parent }))
+}
+
 describeEachDatabase('statements pin every scoped table to the caller’s tenant', (db) => {
   let toolset: Toolset
   let statements: { sql: string; parameters: readonly unknown[] }[]
@@ -96,7 +140,7 @@ describeEachDatabase('statements pin every scoped table to the caller’s tenant
     })
   })
 
-  it('pins gets, lists, includes, aggregates and writes with a top-level tenant equality', async () => {
+  it('pins every statement kind of a scoped model to the tenant, and joins includes on the tenant column where the key has it', async () => {
     const ctx = as(ALICE)
     statements.length = 0
     await toolset.get(ctx, { model: 'Order', id: ORDER_A1, include: { customer: true, items: true } })
@@ -123,7 +167,25 @@ describeEachDatabase('statements pin every scoped table to the caller’s tenant
       where: { field: 'role', op: 'in', value: ['admin', 'member'] },
     })
     await toolset.query(ctx, { model: 'Invoice', orderBy: [{ field: 'amount', direction: 'desc' }] })
+    const first = await toolset.query(ctx, {
+      model: 'Order',
+      orderBy: [{ field: 'created_at', direction: 'desc' }],
+      limit: 1,
+    })
+    expect(first.nextCursor).toBeDefined()
+    await toolset.query(ctx, {
+      model: 'Order',
+      orderBy: [{ field: 'created_at', direction: 'desc' }],
+      limit: 1,
+      cursor: first.nextCursor ?? '',
+    })
     await toolset.aggregate(ctx, { model: 'Order', op: 'count', groupBy: ['status'] })
+    await toolset.aggregate(ctx, {
+      model: 'Order',
+      op: 'sum',
+      field: 'total',
+      where: { field: 'status', op: 'eq', value: 'paid' },
+    })
     await toolset.aggregate(ctx, { model: 'Invoice', op: 'sum', field: 'amount' })
     const created = await toolset.create(ctx, {
       model: 'Order',
@@ -136,6 +198,38 @@ describeEachDatabase('statements pin every scoped table to the caller’s tenant
       data: { status: 'paid' },
       reason: 'pinning test update',
     })
+    const deleteArgs = { model: 'Order', id: String(created.row['id']), reason: 'pinning test delete' }
+    const pending = await errorOf(toolset.delete(ctx, deleteArgs))
+    expect(pending).toMatchObject({ code: 'WRITE_APPROVAL_REQUIRED' })
+    const approvalId = String(pending.details['approvalId'])
+    await toolset.approvals.approve(approvalId, 'manager-1')
+    await toolset.delete(ctx, { ...deleteArgs, approvalId })
+
+    const kinds = new Set(statements.map((s) => /^\w+/.exec(s.sql)?.[0]?.toLowerCase()))
+    expect([...kinds].sort()).toEqual(['insert', 'select', 'update'])
+    for (const s of statements.filter((x) => /^insert /i.test(x.sql))) {
+      expect(insertedValue(s, TENANT_COLUMN), s.sql).toBe(TENANT_A)
+    }
+    const tenantKeys = await tenantForeignKeys(db().adminPool)
+    expect(tenantKeys).toContainEqual({ child: 'order_items', parent: 'orders' })
+    let joinedIncludes = 0
+    for (const s of statements) {
+      for (const { child, parent } of tenantKeys) {
+        const childAliases = aliasesOf(s.sql, child)
+        const parentAliases = aliasesOf(s.sql, parent)
+        if (childAliases.length === 0 || parentAliases.length === 0) continue
+        const joined = childAliases.some((c) =>
+          parentAliases.some(
+            (p) =>
+              s.sql.includes(`"${c}"."${TENANT_COLUMN[child]}" = "${p}"."${TENANT_COLUMN[parent]}"`) ||
+              s.sql.includes(`"${p}"."${TENANT_COLUMN[parent]}" = "${c}"."${TENANT_COLUMN[child]}"`),
+          ),
+        )
+        expect(joined, `${child} → ${parent} not joined on the tenant column in: ${s.sql}`).toBe(true)
+        joinedIncludes++
+      }
+    }
+    expect(joinedIncludes).toBeGreaterThan(0)
 
     const scanned = new Set<string>()
     for (const s of statements) {

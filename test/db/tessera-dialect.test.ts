@@ -60,6 +60,16 @@ describeEachDatabase('Tessera dialect', (db) => {
     await expect(db().app.executeQuery(CompiledQuery.raw(text))).resolves.toBeDefined()
   })
 
+  it('rejects it too when the statement runs unnamed (past the prepared-statement budget)', async () => {
+    const unnamed = new Kysely<any>({ dialect: createTesseraDialect({ pool, maxPreparedPerConnection: 0 }) })
+    const text = 'select 1 as a; select 2 as b'
+    await expect(unnamed.executeQuery(CompiledQuery.raw(text))).rejects.toMatchObject({ code: '42601' })
+    const { rows } = await unnamed.executeQuery<{ n: number }>(
+      CompiledQuery.raw('select $1::int + 1 as n', [41]),
+    )
+    expect(rows).toEqual([{ n: 42 }])
+  })
+
   it('cannot be talked out of a read-only transaction with a smuggled COMMIT', async () => {
     await expect(
       tdb

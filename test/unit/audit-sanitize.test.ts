@@ -1,0 +1,159 @@
+/**
+ * The audit's two per-call walks over a call's arguments, held to their original definitions: the argsDigest
+ * is HMAC-SHA256 of canonicalJson over a plain copy of the raw arguments' data (the definition it was
+ * introduced with, written out below as the oracle), and a frozen request with nothing to redact is stored as
+ * it is only where the redacting copy would be the same data.
+ */
+import { createHmac } from 'node:crypto'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { canonicalJson } from '../../src/json/index.ts'
+import { digestAuditArgs, REDACTED, sanitizeAuditInput } from '../../src/stores/index.ts'
+
+const KEY = new Uint8Array(32).fill(7)
+
+/** The first definition of the digest's input: data properties copied, bigints as text, depth bounded. */
+function plainCopy(value: unknown, depth: number): unknown {
+  if (typeof value === 'bigint') return value.toString()
+  if (typeof value !== 'object' || value === null) return value
+  if (depth > 512) throw new RangeError('too deep')
+  const own = (target: object, key: string): unknown => {
+    const descriptor = Object.getOwnPropertyDescriptor(target, key)
+    if (descriptor === undefined) return null
+    return 'value' in descriptor ? plainCopy(descriptor.value, depth + 1) : '[accessor]'
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = []
+    for (let i = 0; i < value.length; i++) out.push(own(value, String(i)))
+    return out
+  }
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) {
+    Object.defineProperty(out, key, {
+      value: own(value, key),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return out
+}
+
+function oracleDigest(args: unknown): string | null {
+  try {
+    return createHmac('sha256', KEY)
+      .update(canonicalJson(plainCopy(args, 0)), 'utf8')
+      .digest('hex')
+  } catch {
+    return null
+  }
+}
+
+/** Arguments as callers send them, and what else can reach the digest: bigints, undefined, functions, Dates. */
+const anyArgs = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.string(),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.bigInt(),
+    fc.constant(() => 1),
+    fc.date({ noInvalidDate: false }),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.sparseArray(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('__proto__', 'b', 'a', '10', '2')), tie('value'), {
+      maxKeys: 4,
+    }),
+  ),
+})).value
+
+describe('audit argument digest', () => {
+  it('is the HMAC of canonicalJson over a plain copy of the data, for any arguments', () => {
+    fc.assert(
+      fc.property(anyArgs, (args) => {
+        expect(digestAuditArgs(args, KEY)).toBe(oracleDigest(args))
+      }),
+      { numRuns: 500, seed: 20261207 },
+    )
+  })
+
+  it('hashes an accessor as "[accessor]" without running it, and refuses a cycle', () => {
+    let ran = false
+    const args = { model: 'Order' }
+    Object.defineProperty(args, 'id', {
+      enumerable: true,
+      get: () => {
+        ran = true
+        return 'x'
+      },
+    })
+    expect(digestAuditArgs(args, KEY)).toBe(oracleDigest(args))
+    expect(ran).toBe(false)
+    const cyclic: Record<string, unknown> = { model: 'Order' }
+    cyclic['self'] = cyclic
+    expect(digestAuditArgs(cyclic, KEY)).toBeNull()
+  })
+})
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key])
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** JSON-like requests, with the keys and fields the redaction looks at. */
+const requestLike = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.string(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.record({
+      field: fc.constantFrom('status', 'password_hash', 'Card.secret_note', 'total'),
+      op: fc.constantFrom('eq', 'in'),
+      value: tie('value'),
+    }),
+    fc.dictionary(fc.constantFrom('model', 'where', 'token', 'password_hash', 'limit', 'and'), tie('value'), {
+      maxKeys: 3,
+    }),
+  ),
+})).value
+
+describe('full-mode audit inputs', () => {
+  const sensitiveFields = new Set(['password_hash', 'secret_note'])
+
+  it('are the same data whether the request is frozen (kept as it is) or not (copied)', () => {
+    fc.assert(
+      fc.property(requestLike, (request) => {
+        const copied = sanitizeAuditInput(structuredClone(request), { sensitiveFields, full: true })
+        const kept = sanitizeAuditInput(deepFreeze(structuredClone(request)), { sensitiveFields, full: true })
+        expect(canonicalJson(kept)).toBe(canonicalJson(copied))
+        expect(kept).toEqual(copied)
+      }),
+      { numRuns: 500, seed: 20261207 },
+    )
+  })
+
+  it('keep a frozen request with nothing to redact by reference, and copy one with a secret in it', () => {
+    const clean = deepFreeze({
+      model: 'Order',
+      where: { kind: 'cmp', field: 'status', op: 'eq', value: 'paid' },
+    })
+    expect(sanitizeAuditInput(clean, { sensitiveFields, full: true })).toBe(clean)
+    const secret = deepFreeze({
+      model: 'User',
+      where: { kind: 'cmp', field: 'password_hash', op: 'eq', value: 'x' },
+    })
+    expect(sanitizeAuditInput(secret, { sensitiveFields, full: true })).toEqual({
+      model: 'User',
+      where: { kind: 'cmp', field: 'password_hash', op: 'eq', value: REDACTED },
+    })
+  })
+})
