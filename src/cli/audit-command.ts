@@ -1,7 +1,7 @@
 /**
  * `tessera audit tail|query|verify|retention`: read, check and prune an audit trail kept in a JSONL file
  * (`--file`) or a PostgreSQL database (`--database-url`). Readable tables by default, `--json` for one JSON
- * object per line. Every value that came from a tool call is shown through `printable`: an agent's input must
+ * object per line. `tail --follow` keeps printing new records until SIGINT (audit-follow.ts). Every value that came from a tool call is shown through `printable`: an agent's input must
  * not be able to drive the operator's terminal with escape sequences.
  *
  * Exit codes: 0 done (verify: every chain intact), 1 verify found a broken chain, 2 the command failed.
@@ -11,6 +11,7 @@ import { Command } from 'commander'
 import { createPostgresDatabase } from '../executor/index.ts'
 import { isTesseraError, printable } from '../errors/index.ts'
 import { TOOL_NAMES } from '../tools/index.ts'
+import { followAudit } from './audit-follow.ts'
 import {
   type AuditQuery,
   type AuditRecord,
@@ -35,7 +36,13 @@ export interface AuditIo {
 }
 
 export type AuditCliCommand =
-  | { readonly kind: 'tail'; readonly lines: number; readonly json: boolean }
+  | {
+      readonly kind: 'tail'
+      readonly lines: number
+      readonly json: boolean
+      /** Keep polling every `intervalMs` for new records until `signal` aborts. */
+      readonly follow?: { readonly intervalMs: number; readonly signal: AbortSignal }
+    }
   | { readonly kind: 'query'; readonly query: AuditQuery; readonly json: boolean }
   | { readonly kind: 'verify'; readonly json: boolean }
   | { readonly kind: 'retention'; readonly before: string; readonly archive?: string; readonly json: boolean }
@@ -84,6 +91,18 @@ async function openSource(
 async function execute(store: AuditStore, command: AuditCliCommand, io: AuditIo): Promise<number> {
   switch (command.kind) {
     case 'tail': {
+      if (command.follow !== undefined) {
+        let header = true
+        await followAudit(store, {
+          lines: command.lines,
+          ...command.follow,
+          print: (records) => {
+            printRecords(records, command.json, io, { header, following: true })
+            header = false
+          },
+        })
+        return 0
+      }
       const records = (await store.query({ limit: command.lines })).reverse()
       printRecords(records, command.json, io)
       return 0
@@ -135,13 +154,20 @@ export function parseBefore(text: string, now = Date.now()): Date {
 }
 
 const COLUMNS = ['time', 'tenant', 'user', 'tool', 'model', 'outcome', 'rows', 'ms', 'request'] as const
+/** Widths a followed table starts from, so batches printed one after another mostly line up. */
+const FOLLOW_WIDTHS = [24, 36, 36, 18, 12, 16, 4, 6, 36] as const
 
-function printRecords(records: readonly AuditRecord[], json: boolean, io: AuditIo): void {
+function printRecords(
+  records: readonly AuditRecord[],
+  json: boolean,
+  io: AuditIo,
+  options: { header: boolean; following: boolean } = { header: true, following: false },
+): void {
   if (json) {
     for (const r of records) io.out(JSON.stringify(r))
     return
   }
-  if (records.length === 0) {
+  if (records.length === 0 && !options.following) {
     io.out('(no records)')
     return
   }
@@ -156,13 +182,19 @@ function printRecords(records: readonly AuditRecord[], json: boolean, io: AuditI
     String(r.durationMs),
     cell(r.requestId),
   ])
-  const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((row) => (row[i] as string).length)))
+  const widths = COLUMNS.map((c, i) =>
+    Math.max(
+      c.length,
+      options.following ? (FOLLOW_WIDTHS[i] ?? 0) : 0,
+      ...rows.map((row) => (row[i] as string).length),
+    ),
+  )
   const format = (row: readonly string[]) =>
     row
       .map((v, i) => v.padEnd(widths[i] as number))
       .join('  ')
       .trimEnd()
-  io.out(format(COLUMNS))
+  if (options.header) io.out(format(COLUMNS))
   for (const row of rows) io.out(format(row))
 }
 
@@ -258,10 +290,29 @@ export function auditCommand(io: AuditIo): Command {
   }
   withSource(audit.command('tail').description('The newest records, oldest of them first'))
     .option('-n, --lines <n>', 'how many records', integer('--lines'), 20)
-    .action(async (flags: SourceFlags & { lines: number }) => {
-      done(
-        await runAudit(sourceOf(flags), { kind: 'tail', lines: flags.lines, json: flags.json === true }, io),
-      )
+    .option('-f, --follow', 'keep printing new records as they arrive, until Ctrl-C')
+    .option('--interval <ms>', 'with --follow: how often to poll the store', integer('--interval'), 1000)
+    .action(async (flags: SourceFlags & { lines: number; follow?: boolean; interval: number }) => {
+      const stop = new AbortController()
+      const onSignal = (): void => stop.abort()
+      if (flags.follow === true) {
+        process.once('SIGINT', onSignal)
+        process.once('SIGTERM', onSignal)
+      }
+      try {
+        const command: AuditCliCommand = {
+          kind: 'tail',
+          lines: flags.lines,
+          json: flags.json === true,
+          ...(flags.follow === true
+            ? { follow: { intervalMs: Math.max(50, flags.interval), signal: stop.signal } }
+            : {}),
+        }
+        done(await runAudit(sourceOf(flags), command, io))
+      } finally {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+      }
     })
   withSource(audit.command('query').description('Records matching filters, newest first'))
     .option('--tenant <id>', 'tenant id')

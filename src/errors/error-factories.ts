@@ -197,15 +197,23 @@ export function policyInvalid(problems: readonly PolicyProblem[], origin?: strin
   return new TesseraError('POLICY_INVALID', `${subject} is invalid:\n  ${lines.join('\n  ')}`, {
     details: {
       ...(origin === undefined ? {} : { origin }),
-      problems: problems.map((p) => ({ path: p.path, message: p.message })),
+      problems: problems.map((p) =>
+        p.reason === undefined
+          ? { path: p.path, message: p.message }
+          : { path: p.path, message: p.message, reason: p.reason },
+      ),
     },
   })
 }
+
+/** Stable names for problems a program may want to tell apart (the message is for people). */
+export type PolicyProblemReason = 'permissive_rule_crosses_tenant'
 
 export interface PolicyProblem {
   /** Dotted path into the policy, e.g. `models.Order.rowPolicies[0].condition`. */
   readonly path: string
   readonly message: string
+  readonly reason?: PolicyProblemReason
 }
 
 export function withDetails(error: TesseraError, extra: ErrorDetails): TesseraError {

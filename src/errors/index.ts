@@ -19,4 +19,4 @@ export {
   withDetails,
   printable,
 } from './error-factories.ts'
-export type { ValidationIssue, BudgetType, PolicyProblem } from './error-factories.ts'
+export type { ValidationIssue, BudgetType, PolicyProblem, PolicyProblemReason } from './error-factories.ts'

@@ -4,12 +4,12 @@
  * paths resolve to something the principal can carry, relations point at models of the policy, and write
  * settings do not contradict each other. Every problem is pushed; nothing stops at the first.
  */
-import type { PolicyProblem } from '../errors/index.ts'
+import type { PolicyProblem, PolicyProblemReason } from '../errors/index.ts'
 import type { ConditionNode, PrincipalPath } from './condition/ast.ts'
 import { isPrincipalOnly, referencedFields } from './condition/evaluate-condition.ts'
 import { tryParseCondition } from './condition/parse-condition.ts'
 import { maskPatternProblem } from './field-transforms.ts'
-import { crossTenantReasons, TENANT_LIKE_COLUMNS } from './cross-tenant-rule.ts'
+import { crossTenantReasons, nonTenantClaims, TENANT_LIKE_COLUMNS } from './cross-tenant-rule.ts'
 import type { ModelPolicyInput, RowPolicyInput } from './policy-schema.ts'
 import { parsePrincipalPath } from './principal-path.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
@@ -31,8 +31,8 @@ export function checkModelInput(
   problems: PolicyProblem[],
 ): CheckedModel {
   const at = (...rest: PathSegment[]): string => problemPath(['models', name, ...rest])
-  const report = (path: string, message: string): void => {
-    problems.push({ path, message })
+  const report = (path: string, message: string, reason?: PolicyProblemReason): void => {
+    problems.push(reason === undefined ? { path, message } : { path, message, reason })
   }
 
   const rules = model.rowPolicies ?? []
@@ -103,6 +103,21 @@ export function checkModelInput(
         report(at('rowPolicies', i, 'condition'), message)
       }
     }
+  })
+
+  const claim = claimColumns(model, conditions, rules)
+  rules.forEach((rule, i) => {
+    const condition = conditions.get(i)
+    if (claim === undefined || condition === undefined) return
+    if (rule.bypass === true || ruleMode(rule) !== 'permissive' || rule.crossTenant === true) return
+    if (model.shared === true) return
+    const columns = nonTenantClaims(condition, claim, !hasScoping)
+    if (columns === undefined) return
+    report(
+      at('rowPolicies', i, 'condition'),
+      nonTenantClaimMessage(rule.name, columns, claim, hasScoping),
+      'permissive_rule_crosses_tenant',
+    )
   })
 
   rules.forEach((rule, i) => {
@@ -304,4 +319,59 @@ function crossTenantMessages(
     }
   }
   return messages
+}
+
+/**
+ * The columns that place a row in a tenant, when the model has a tenant boundary a permissive rule could cross
+ * (cross-tenant-rule.ts nonTenantClaims): scoped columns that are tenant-like or scoped to `principal.tenantId`,
+ * and every tenant-like column not waived in `unscopedColumns`. A model without scoping has such a boundary
+ * when one of its permissive rules tests a tenant-like column (binding refuses an unwaived tenant-like column
+ * that no rule uses). Undefined: no boundary (e.g. a table scoped by `owner_id` alone).
+ */
+function claimColumns(
+  model: ModelPolicyInput,
+  conditions: ReadonlyMap<number, ConditionNode>,
+  rules: readonly RowPolicyInput[],
+): ReadonlySet<string> | undefined {
+  const waived = new Set(model.unscopedColumns ?? [])
+  const tenantLike = TENANT_LIKE_COLUMNS.filter((c) => !waived.has(c))
+  const scopedTenant = Object.entries(model.scoping ?? {})
+    .filter(([column, text]) => {
+      const path = parsePrincipalPath(text)
+      return tenantLike.includes(column) || (path.ok && path.path.length === 1 && path.path[0] === 'tenantId')
+    })
+    .map(([column]) => column)
+  const columns = new Set([...tenantLike, ...scopedTenant])
+  if (scopedTenant.length > 0) return columns
+  if (Object.keys(model.scoping ?? {}).length > 0) return undefined
+  const testsTenant = rules.some((rule, i) => {
+    const condition = conditions.get(i)
+    return (
+      condition !== undefined &&
+      ruleMode(rule) === 'permissive' &&
+      rule.bypass !== true &&
+      [...referencedFields(condition)].some((f) => tenantLike.includes(f))
+    )
+  })
+  return testsTenant ? columns : undefined
+}
+
+function nonTenantClaimMessage(
+  name: string,
+  columns: readonly string[],
+  tenantColumns: ReadonlySet<string>,
+  scoped: boolean,
+): string {
+  const pins = columns.map((c) => `'${c}'`).join(', ')
+  const tenant = [...tenantColumns].find((c) => c === 'tenant_id') ?? [...tenantColumns][0] ?? 'tenant_id'
+  const how = scoped
+    ? "to show only the caller's own rows, remove mode: 'permissive' (a rule without mode narrows the " +
+      `tenant's rows); to widen inside the tenant, add \`${tenant} = principal.tenantId AND\` to that branch`
+    : `add \`${tenant} = principal.tenantId AND\` to that branch`
+  return (
+    `permissive row policy '${name}' ties rows to the caller only through ${pins}, which is not a tenant ` +
+    `column, so it also shows rows of other tenants holding the same value (a user id or claim need not be ` +
+    `unique across tenants)${scoped ? '; a permissive rule is ORed with the scoping' : ''}. ${how}; if other ` +
+    `tenants' rows must show, add crossTenant: true`
+  )
 }

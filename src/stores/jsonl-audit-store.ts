@@ -283,8 +283,7 @@ export class JsonlAuditStore implements AuditStore {
 
   async #rotate(): Promise<void> {
     await this.#closeFile()
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-    await rename(this.path, `${this.path}.${stamp}-${process.pid}`)
+    await rename(this.path, `${this.path}.${rotationSuffix()}`)
   }
 
   async #closeFile(): Promise<void> {
@@ -336,6 +335,20 @@ export class JsonlAuditStore implements AuditStore {
     }
     return { entries, cuts, unreadable, lines }
   }
+}
+
+/** Rotations made by this process, across every store in it (two stores may share one path). */
+let rotations = 0
+
+/**
+ * The suffix of a rotated file: time, process id and a counter of this process's rotations. The time alone
+ * repeats when two rotations fall in one millisecond, and `rename` onto an existing name replaces that file —
+ * its records would be lost. The counter is zero-padded so names sort in rotation order within a millisecond.
+ */
+function rotationSuffix(): string {
+  rotations += 1
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  return `${stamp}-${process.pid}-${String(rotations).padStart(9, '0')}`
 }
 
 interface Loaded {

@@ -3,11 +3,11 @@
  * and PostgreSQL on PGlite and (when configured) PostgreSQL 15. Plus what only one store has.
  */
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   auditTableSql,
   type AuditSigningOptions,
@@ -74,6 +74,37 @@ describe('JsonlAuditStore', () => {
     await store.append(auditDraft({ requestId: 'after' }))
     expect(await store.verify()).toMatchObject({ ok: true, records: 1 })
     await store.close()
+  })
+
+  it('keeps every rotated file when several rotations fall in the same millisecond', async () => {
+    const sub = await mkdtemp(join(dir, 'rotate-same-ms-'))
+    const path = join(sub, 'audit.jsonl')
+    // Every line exceeds maxBytes, so each append rotates; the clock stands still, as on a fast machine.
+    const store = new JsonlAuditStore({ path, maxBytes: 1024, fsync: 'never' })
+    const other = new JsonlAuditStore({ path, maxBytes: 1024, fsync: 'never' })
+    const inputs = { model: 'Order', pad: 'x'.repeat(1100) }
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-06-01T00:00:00.000Z') })
+    try {
+      for (let i = 0; i < 5; i++) {
+        await store.append(auditDraft({ requestId: `s${i}`, inputs }))
+        await other.append(auditDraft({ requestId: `o${i}`, inputs }))
+      }
+    } finally {
+      vi.useRealTimers()
+    }
+    const names = await readdir(sub)
+    expect(names).toHaveLength(10)
+    expect(new Set(names).size).toBe(10)
+    expect(await store.count()).toBe(10)
+    // Names sort in rotation order (one process here), so the rotated files are read oldest first.
+    const order = await Promise.all(
+      [...names]
+        .sort()
+        .map(async (n) => /"requestId":"(\w+)"/.exec(await readFile(join(sub, n), 'utf8'))?.[1]),
+    )
+    expect(order).toEqual(['s0', 'o0', 's1', 'o1', 's2', 'o2', 's3', 'o3', 's4', 'o4'])
+    expect(await store.verify()).toMatchObject({ ok: true, records: 10 })
+    await Promise.all([store.close(), other.close()])
   })
 
   it('reports a line that is not a record as unreadable, and a reader with the public key checks signatures', async () => {

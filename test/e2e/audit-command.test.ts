@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -39,6 +39,46 @@ async function trail(name: string): Promise<string> {
   await store.close()
   return file
 }
+
+/** A spawned `tessera audit tail --follow …`: its stdout lines as they arrive, and a SIGINT that ends it. */
+function follow(args: readonly string[]) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'tail', '--follow', '--interval', '100', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  const lines: string[] = []
+  let partial = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n')
+    partial = parts.pop() ?? ''
+    lines.push(...parts)
+  })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return {
+    lines,
+    /** Resolves once `count` lines have arrived (fails after a minute, with what arrived). */
+    async waitForLines(count: number): Promise<string[]> {
+      const deadline = Date.now() + 120_000
+      while (lines.length < count) {
+        if (Date.now() > deadline || child.exitCode !== null) {
+          throw new Error(`expected ${count} lines, got ${JSON.stringify(lines)}; stderr: ${stderr}`)
+        }
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      return lines
+    },
+    async interrupt(): Promise<number | null> {
+      child.kill('SIGINT')
+      return exited
+    },
+  }
+}
+
+const requestIds = (lines: readonly string[]) =>
+  lines.map((l) => (JSON.parse(l) as { requestId: string }).requestId)
 
 describe('tessera audit (JSONL file)', () => {
   it('tails and queries as a table with every control character neutralised', async () => {
@@ -116,6 +156,42 @@ describe('tessera audit (JSONL file)', () => {
     expect(parseBefore('12h', now).toISOString()).toBe('2026-03-30T12:00:00.000Z')
   })
 
+  it('follows a file: prints the newest records, then each new one once as it arrives, until SIGINT (exit 0)', async () => {
+    const file = await trail('follow.jsonl')
+    const tail = follow(['--file', file, '--json', '-n', '2'])
+    // r2 and r3 may share a millisecond; chains of different tenants have no order between them.
+    expect(requestIds(await tail.waitForLines(2)).sort()).toEqual(['r2', expect.stringMatching(/^r3/)])
+    const writer = new JsonlAuditStore({ path: file, fsync: 'never' })
+    await writer.append(auditDraft({ requestId: 'new-1' }))
+    await writer.append(auditDraft({ requestId: 'new-2', tenantId: 'tenant-b' }))
+    expect(
+      requestIds(await tail.waitForLines(4))
+        .slice(2)
+        .sort(),
+    ).toEqual(['new-1', 'new-2'])
+    await writer.append(auditDraft({ requestId: 'new-3' }))
+    await tail.waitForLines(5)
+    // Three more polls: nothing is printed twice.
+    await new Promise((r) => setTimeout(r, 400))
+    expect(await tail.interrupt()).toBe(0)
+    await writer.close()
+    expect(requestIds(tail.lines).slice(2).sort()).toEqual(['new-1', 'new-2', 'new-3'])
+  }, 180_000)
+
+  it('follows as a table: one header, then rows as records arrive', async () => {
+    const file = await trail('follow-table.jsonl')
+    const tail = follow(['--file', file, '-n', '1'])
+    await tail.waitForLines(2)
+    expect(tail.lines[0]).toMatch(/^time\s+tenant\s+user\s+tool/)
+    const writer = new JsonlAuditStore({ path: file, fsync: 'never' })
+    await writer.append(auditDraft({ requestId: 'table-new', outcome: 'denied', errorCode: 'NOT_FOUND' }))
+    const lines = await tail.waitForLines(3)
+    expect(await tail.interrupt()).toBe(0)
+    await writer.close()
+    expect(lines.filter((l) => l.startsWith('time '))).toHaveLength(1)
+    expect(lines[2]).toMatch(/denied NOT_FOUND.*table-new$/)
+  }, 180_000)
+
   it('is registered on the tessera command', async () => {
     const file = await trail('process.jsonl')
     const { stdout } = await promisify(execFile)(
@@ -159,6 +235,23 @@ describeEachDatabase(
       expect(q.out.map((l) => (JSON.parse(l) as { requestId: string }).requestId)).toEqual(['pg-1'])
       expect((await run({ databaseUrl: url }, { kind: 'verify', json: false })).code).toBe(0)
     })
+    it('follows a trail in PostgreSQL given by URL until SIGINT', async () => {
+      const url = (db().adminPool as pg.Pool & { options: { connectionString: string } }).options
+        .connectionString
+      await ensureAuditTables(db().admin)
+      const store = new PostgresAuditStore({ db: db().admin })
+      await store.append(auditDraft({ requestId: 'pg-follow-0' }))
+      await store.query({ limit: 1 }) // a read stores the batch first
+      const tail = follow(['--database-url', url, '--json', '-n', '1'])
+      expect(requestIds(await tail.waitForLines(1))).toEqual(['pg-follow-0'])
+      await store.append(auditDraft({ requestId: 'pg-follow-1' }))
+      await store.append(auditDraft({ requestId: 'pg-follow-2', tenantId: 'tenant-b' }))
+      await tail.waitForLines(3)
+      await new Promise((r) => setTimeout(r, 400))
+      expect(await tail.interrupt()).toBe(0)
+      await store.close()
+      expect(requestIds(tail.lines).sort()).toEqual(['pg-follow-0', 'pg-follow-1', 'pg-follow-2'])
+    }, 180_000)
   },
   { only: ['postgres'] },
 )

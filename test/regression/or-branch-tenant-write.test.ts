@@ -29,6 +29,9 @@ describeEachDatabase('OR-branch write grants and tenant columns', (db) => {
               name: 'own_or_org',
               mode: 'permissive',
               condition: 'owner_id = principal.userId OR org_id = principal.tenantId',
+              // The owner branch reaches other tenants' rows for reads: declared, since such a rule no longer
+              // loads silently; whether it can grant a write elsewhere is what this test is about.
+              crossTenant: true,
             },
           ],
           write: {

@@ -18,7 +18,9 @@ describeEachDatabase('permissive-only writes', (db) => {
           unscopedColumns: ['org_id'],
           fields: { id: 'allow', tenant_id: 'allow', owner_id: 'allow', name: 'allow' },
           rowPolicies: [
-            { name: 'own', condition: 'owner_id = principal.userId', mode: 'permissive' },
+            // Shows the caller's rows in any tenant (user ids are not tenant-qualified): declared, since
+            // such a rule no longer loads silently; the writes it may grant are what this test is about.
+            { name: 'own', condition: 'owner_id = principal.userId', mode: 'permissive', crossTenant: true },
             { name: 'tenant', condition: 'tenant_id = principal.tenantId', mode: 'permissive' },
           ],
           write: { create: 'allow', update: 'allow' },
