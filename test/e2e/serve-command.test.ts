@@ -26,6 +26,28 @@ const silent = pino({ level: 'silent' })
 const ACME_ORDER = '0a000000-0000-4000-8000-000000000001'
 const GLOBEX_ORDER = '0b000000-0000-4000-8000-000000000001'
 
+/**
+ * An approval-gated delete through MCP: refused with an approval id and preview; after `approve` decides, a
+ * changed argument is still refused, the same call runs once, and a replay is refused.
+ */
+async function deleteOnceAfterApproval(
+  client: Client,
+  approve: (approvalId: string) => Promise<void>,
+): Promise<void> {
+  const args = { model: 'Order', id: ACME_ORDER, reason: 'duplicate order' }
+  const first = await callTool(client, 'db_delete', args)
+  expect(errorCode(first)).toBe('WRITE_APPROVAL_REQUIRED')
+  expect(first.text).toContain(`preview: Delete Order id "${ACME_ORDER}" — reason: "duplicate order"`)
+  const approvalId = /approvalId: (\S+)/.exec(first.text)?.[1] ?? ''
+  await approve(approvalId)
+  const changed = await callTool(client, 'db_delete', { ...args, reason: 'something else', approvalId })
+  expect(errorCode(changed)).toBe('VALIDATION_ERROR')
+  const approved = await callTool(client, 'db_delete', { ...args, approvalId })
+  expect(approved.structured).toEqual({ deleted: 1, soft: true })
+  const replay = await callTool(client, 'db_delete', { ...args, approvalId })
+  expect(replay.isError).toBe(true)
+}
+
 describe('tessera serve, api-key, mcp-config and approvals', () => {
   const handles: ServingHandle[] = []
   const clients: Client[] = []
@@ -118,20 +140,11 @@ describe('tessera serve, api-key, mcp-config and approvals', () => {
     handles.push(handle)
     const client = await connectHttp(handle.http?.url ?? '')
     clients.push(client)
-    const args = { model: 'Order', id: ACME_ORDER, reason: 'duplicate order' }
-    const first = await callTool(client, 'db_delete', args)
-    expect(errorCode(first)).toBe('WRITE_APPROVAL_REQUIRED')
-    expect(first.text).toContain(`preview: Delete Order id "${ACME_ORDER}" — reason: "duplicate order"`)
-    const approvalId = /approvalId: (\S+)/.exec(first.text)?.[1] ?? ''
-    const pending = await handle.toolset.approvals.list({ status: 'pending' })
-    expect(pending.map((a) => a.id)).toContain(approvalId)
-    await handle.toolset.approvals.approve(approvalId, 'reviewer')
-    const changed = await callTool(client, 'db_delete', { ...args, reason: 'something else', approvalId })
-    expect(errorCode(changed)).toBe('VALIDATION_ERROR')
-    const approved = await callTool(client, 'db_delete', { ...args, approvalId })
-    expect(approved.structured).toEqual({ deleted: 1, soft: true })
-    const replay = await callTool(client, 'db_delete', { ...args, approvalId })
-    expect(replay.isError).toBe(true)
+    await deleteOnceAfterApproval(client, async (approvalId) => {
+      const pending = await handle.toolset.approvals.list({ status: 'pending' })
+      expect(pending.map((a) => a.id)).toContain(approvalId)
+      await handle.toolset.approvals.approve(approvalId, 'reviewer')
+    })
   }, 300_000)
 
   it('prints client configuration for stdio and for a remote HTTP server without secrets', () => {
@@ -177,21 +190,13 @@ describe('tessera serve, api-key, mcp-config and approvals', () => {
         handles.push(handle)
         const client = await connectHttp(handle.http?.url ?? '')
         clients.push(client)
-        const args = { model: 'Order', id: ACME_ORDER, reason: 'duplicate order' }
-        const first = await callTool(client, 'db_delete', args)
-        expect(errorCode(first)).toBe('WRITE_APPROVAL_REQUIRED')
-        const approvalId = /approvalId: (\S+)/.exec(first.text)?.[1] ?? ''
-        const listed: string[] = []
-        expect(await runApprovals('list', undefined, { db: url }, (l) => listed.push(l))).toBe(0)
-        expect(listed.join('\n')).toContain(approvalId)
-        expect(listed.join('\n')).toContain(`Delete Order id "${ACME_ORDER}" — reason: "duplicate order"`)
-        expect(await runApprovals('approve', approvalId, { db: url, as: 'reviewer' }, () => {})).toBe(0)
-        const changed = await callTool(client, 'db_delete', { ...args, reason: 'something else', approvalId })
-        expect(errorCode(changed)).toBe('VALIDATION_ERROR')
-        const approved = await callTool(client, 'db_delete', { ...args, approvalId })
-        expect(approved.structured).toEqual({ deleted: 1, soft: true })
-        const replay = await callTool(client, 'db_delete', { ...args, approvalId })
-        expect(replay.isError).toBe(true)
+        await deleteOnceAfterApproval(client, async (approvalId) => {
+          const listed: string[] = []
+          expect(await runApprovals('list', undefined, { db: url }, (l) => listed.push(l))).toBe(0)
+          expect(listed.join('\n')).toContain(approvalId)
+          expect(listed.join('\n')).toContain(`Delete Order id "${ACME_ORDER}" — reason: "duplicate order"`)
+          expect(await runApprovals('approve', approvalId, { db: url, as: 'reviewer' }, () => {})).toBe(0)
+        })
         const row = new pg.Client({ connectionString: url })
         await row.connect()
         const gone = await row.query('select deleted_at is not null as deleted from orders where id = $1', [
