@@ -1,7 +1,9 @@
 /**
  * A toolset typed from the database's Kysely type (written by hand here; `kysely-codegen` generates one). The
  * policy's tables, fields and scoping columns are checked at compile time, and `query` rows are typed by the
- * selected fields: masked fields as strings, denied fields absent. Run with
+ * selected fields (masked fields as strings, denied fields absent), included rows by the related model's fields,
+ * and `aggregate` results by the `groupBy` fields. Prints one line per customer and one with revenue by status.
+ * Run with
  * `npx tsx --conditions=tessera-source examples/typed-toolset.ts` (embedded, or `DATABASE_URL`).
  */
 import type { ColumnType, Generated } from 'kysely'
@@ -38,13 +40,16 @@ const policy = definePolicy<Database>()({
       fields: { id: 'allow', name: 'allow', email: 'mask', ssn: 'deny', created_at: 'allow' },
       scoping: { tenant_id: 'principal.tenantId' },
       unscopedColumns: ['org_id'],
+      // foreignKey on the target's table (orders.customer_id): the types know an include returns an array.
+      relations: { orders: { model: 'Order', foreignKey: 'customer_id' } },
     },
     Order: {
       table: 'orders',
       fields: { id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' },
       scoping: { tenant_id: 'principal.tenantId' },
       unscopedColumns: ['org_id'],
-      relations: { customer: { model: 'Customer' } },
+      relations: { customer: { model: 'Customer', foreignKey: 'customer_id' } },
+      aggregations: { fields: ['total'], groupBy: ['status'] },
     },
   },
 })
@@ -64,9 +69,21 @@ const { rows } = await toolset.query(acme, {
   where: { field: 'name', op: 'startswith', value: 'A' },
   orderBy: [{ field: 'name' }],
   limit: 5,
+  include: { orders: { select: ['status', 'total'], orderBy: [{ field: 'created_at', direction: 'desc' }] } },
 })
 for (const row of rows) {
   // `row.name` and `row.email` are strings (email masked); `row.ssn` would not compile: the field is denied.
-  console.log(`${row.name} <${row.email}>`)
+  // `row.orders` is `{ status: string; total: string }[]`.
+  const paid = row.orders.filter((order) => order.status === 'paid').length
+  console.log(`${row.name} <${row.email}>: ${row.orders.length} orders, ${paid} paid`)
 }
+
+// `groups` is `{ key: { status: string }; value: string | null }[]`; a sum is exact decimal text.
+const { groups } = await toolset.aggregate(acme, {
+  model: 'Order',
+  op: 'sum',
+  field: 'total',
+  groupBy: ['status'],
+})
+console.log(`revenue by status: ${groups.map((g) => `${g.key.status} ${g.value ?? '0'}`).join(', ')}`)
 await database.close()

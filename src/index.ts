@@ -37,7 +37,15 @@ export type {
   VercelAITool,
 } from './tools/index.ts'
 export type {
+  AggregatableField,
+  AllowedField,
+  GroupableField,
+  IncludedValue,
   ReadableField,
+  TypedAggregateArgs,
+  TypedAggregateResult,
+  TypedInclude,
+  TypedResultRow,
   TypedFilter,
   TypedGetArgs,
   TypedQueryArgs,

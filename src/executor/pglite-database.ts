@@ -16,6 +16,10 @@ export interface PgliteDatabaseOptions {
   readonly dataDir?: string
   /** A tarball from `pglite.dumpDataDir()` to start from. */
   readonly loadDataDir?: Blob
+  /** Extra `initdb` arguments for a new data directory (e.g. `--wal-segsize=1`); ignored when loading one. */
+  readonly initdbArgs?: readonly string[]
+  /** `postgresql.conf` lines (`name=value`) written into the data directory, so a dump carries them. */
+  readonly settings?: readonly string[]
   /**
    * Session statement_timeout set on the connection (default 5000, the PROD budget). PGlite does not
    * enforce it (docs/threats.md fact 12: use the cost guard); it is set so the executor's single-statement read
@@ -39,6 +43,8 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
   const pgliteOptions: PGliteOptions = {
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
+    ...(options.initdbArgs === undefined ? {} : { initDbStartParams: [...options.initdbArgs] }),
+    ...(options.settings === undefined ? {} : { postgresqlconf: [...options.settings] }),
   }
   const { PGlite, createPgConfig: pgConfigFor } = await loadPglite()
   const pglite = new PGlite(pgliteOptions)

@@ -116,8 +116,8 @@ export interface Toolset extends ToolMethods {
   defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: DomainToolSpec<I, O>): void
 }
 
-/** A toolset whose `query`, `get`, `create` and `update` are typed from a TypedPolicy. */
-export type TypedToolset<DB, M> = Omit<Toolset, 'query' | 'get' | 'create' | 'update'> &
+/** A toolset whose `query`, `get`, `aggregate`, `create` and `update` are typed from a TypedPolicy. */
+export type TypedToolset<DB, M> = Omit<Toolset, 'query' | 'get' | 'aggregate' | 'create' | 'update'> &
   TypedReads<DB, M> &
   TypedWrites<DB, M>
 

@@ -64,11 +64,40 @@ for (const engine of engines) {
       expect(out).not.toContain('123-45-6789')
     }, 300_000)
 
-    it('typed-toolset prints masked emails of one tenant only', async () => {
+    it('typed-toolset prints masked emails, included orders and revenue by status of one tenant only', async () => {
       const lines = (await example('typed-toolset.ts', url)).trim().split('\n')
+      const revenue = lines.pop()
       expect(lines.length).toBeGreaterThan(0)
-      expect(lines.some((l) => l.startsWith('Ada Lovelace <'))).toBe(true)
-      expect(lines.every((l) => /^A.* <.*\*\*\*.*>$/.test(l))).toBe(true)
+      expect(lines).toContain('Ada Lovelace <a***@example.com>: 2 orders, 1 paid')
+      expect(lines.every((l) => /^A.* <.*\*\*\*.*>: \d+ orders, \d+ paid$/.test(l))).toBe(true)
+      // Sums of the acme tenant's orders only (globex's orders would change every figure).
+      expect(revenue).toBe('revenue by status: cancelled 9.99, paid 162.50, pending 135.00, shipped 310.00')
+    }, 300_000)
+
+    it('provider-tools runs one call per provider as the bound tenant: rows, NOT_FOUND across tenants, groups', async () => {
+      const [names, ...lines] = (await example('provider-tools.ts', url)).trim().split('\n')
+      expect(names).toBe('tools: db_describe_schema, db_query, db_get, db_aggregate')
+      const [openai, anthropic, aiSdk] = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+      const message = openai?.['openai'] as { role: string; tool_call_id: string; content: string }
+      expect(message).toMatchObject({ role: 'tool', tool_call_id: 'call_1' })
+      expect((JSON.parse(message.content) as { rows: unknown }).rows).toEqual([
+        { name: 'Acme Public', email: 'h***@acme.test' },
+        { name: 'Ada Lovelace', email: 'a***@example.com' },
+      ])
+      const result = anthropic?.['anthropic'] as { tool_use_id: string; content: string; is_error?: true }
+      expect(result).toMatchObject({ type: 'tool_result', tool_use_id: 'toolu_1', is_error: true })
+      expect(result.content).toMatch(/^NOT_FOUND: /)
+      expect(result.content).not.toContain('Barbara')
+      expect(aiSdk).toEqual({
+        aiSdk: {
+          groups: [
+            { key: { status: 'cancelled' }, value: '9.99' },
+            { key: { status: 'paid' }, value: '162.50' },
+            { key: { status: 'pending' }, value: '135.00' },
+            { key: { status: 'shipped' }, value: '310.00' },
+          ],
+        },
+      })
     }, 300_000)
 
     it('mcp-http-jwt lists tools and queries as the tenant of its verified token', async () => {
