@@ -54,13 +54,25 @@ function timedPool(config: pg.PoolConfig, t: () => Timings): pg.Pool {
         wrapped.add(client)
         const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>
         Object.assign(client, {
-          query: async (...a: unknown[]) => {
+          query: (...a: unknown[]) => {
             const begun = performance.now()
-            try {
-              return await query(...a)
-            } finally {
-              add(t(), 'client.query', performance.now() - begun)
+            const first = a[0] as { submit?: unknown; callback?: (err: unknown, res: unknown) => void }
+            if (typeof first?.submit === 'function' && typeof first.callback === 'function') {
+              // A pg.Query (how the Tessera dialect sends): it completes through its callback.
+              const done = first.callback
+              first.callback = (err, res) => {
+                add(t(), 'client.query', performance.now() - begun)
+                done(err, res)
+              }
+              return query(...a)
             }
+            return (async () => {
+              try {
+                return await query(...a)
+              } finally {
+                add(t(), 'client.query', performance.now() - begun)
+              }
+            })()
           },
         })
       }

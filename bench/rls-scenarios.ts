@@ -4,15 +4,19 @@
  * (`tessera_bench_app`) so the policies apply. Raw pg and the app-mode toolset connect as the bench URL's user,
  * which must be a superuser (RLS never applies to one), so their numbers are unchanged.
  *
+ * The RLS comes off the table again in `close()` (read-bench.ts calls it in its `finally`), so nothing is left
+ * FORCEd on `bench_orders` for the next run or for a non-superuser reading it.
+ *
  * Next to them, the hand-written RLS transaction in four round trips (BEGIN; set_config; SELECT; COMMIT) that
  * an application would write without Tessera, as a second baseline.
  */
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { createToolset } from '../src/create-toolset-with-rls.ts'
+import { runDdl } from '../src/executor/index.ts'
 import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
 import { bindPolicy, type Policy } from '../src/policy/index.ts'
-import { applyRls, generateRls } from '../src/rls/index.ts'
+import { applyRls, dropRlsStatements, generateRls, type GeneratedRls } from '../src/rls/index.ts'
 import { introspectSchema } from '../src/schema/index.ts'
 import { BENCH_TABLE, type SampleRow } from './bench-data.ts'
 
@@ -39,18 +43,47 @@ export async function prepareRlsScenarios(
   secret: string,
   statementTimeoutMs: number,
 ): Promise<RlsScenarios> {
-  const ownerPool = new pg.Pool({ ...poolConfig, max: 1 })
-  const owner = new Kysely<any>({ dialect: new PostgresDialect({ pool: ownerPool }) })
+  const owner = () =>
+    new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ ...poolConfig, max: 1 }) }) })
+  const setup = owner()
+  let generated: GeneratedRls
   try {
-    await ownerPool.query(
-      `do $$ begin if not exists (select 1 from pg_roles where rolname = '${BENCH_APP_ROLE}') then ` +
-        `create role ${BENCH_APP_ROLE} login; end if; end $$`,
-    )
-    const schema = await introspectSchema(owner)
-    await applyRls(owner, generateRls(bindPolicy(policy, schema), { appRole: BENCH_APP_ROLE }))
+    await sql
+      .raw(
+        `do $$ begin if not exists (select 1 from pg_roles where rolname = '${BENCH_APP_ROLE}') then ` +
+          `create role ${BENCH_APP_ROLE} login; end if; end $$`,
+      )
+      .execute(setup)
+    const schema = await introspectSchema(setup)
+    generated = generateRls(bindPolicy(policy, schema), { appRole: BENCH_APP_ROLE })
+    await applyRls(setup, generated)
   } finally {
-    await owner.destroy()
+    await setup.destroy()
   }
+  /** Takes the RLS off the bench table again, so a later run (or another bench on it) meets the plain table. */
+  async function removeRls(): Promise<void> {
+    const teardown = owner()
+    try {
+      await runDdl(teardown, dropRlsStatements(generated))
+    } finally {
+      await teardown.destroy()
+    }
+  }
+  try {
+    return await scenariosOver(poolConfig, policy, secret, statementTimeoutMs, removeRls)
+  } catch (error) {
+    await removeRls()
+    throw error
+  }
+}
+
+async function scenariosOver(
+  poolConfig: pg.PoolConfig,
+  policy: Policy,
+  secret: string,
+  statementTimeoutMs: number,
+  removeRls: () => Promise<void>,
+): Promise<RlsScenarios> {
   const url = new URL(String(poolConfig.connectionString))
   url.username = BENCH_APP_ROLE
   url.password = ''
@@ -108,6 +141,7 @@ export async function prepareRlsScenarios(
     async close() {
       await db.destroy()
       await handPool.end()
+      await removeRls()
     },
   }
 }

@@ -5,12 +5,13 @@
  * TesseraError. It never builds SQL: its one statement of its own, the `set_config` list of the settings
  * below (a closed set of names, every value a bound parameter), is printed by src/sql like every other.
  */
+import type { CompiledQuery } from 'kysely'
 import type { Logger } from 'pino'
 import type { Principal } from '../context/index.ts'
-import { internalError, rateLimited, tenantScopeRequired } from '../errors/index.ts'
-import { printSessionSettings } from '../sql/index.ts'
+import { internalError, rateLimited, statementNotPrinted, tenantScopeRequired } from '../errors/index.ts'
+import { isPrintedStatement, printSessionSettings, printSessionStatement } from '../sql/index.ts'
 import { mapDatabaseError } from './map-database-error.ts'
-import { sessionStatementTimeoutOf } from './tessera-dialect.ts'
+import { sessionBatchesOf, sessionStatementTimeoutOf } from './tessera-dialect.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /**
@@ -78,6 +79,16 @@ export interface Executor {
    * q.selectFrom(…)…execute())`.
    */
   run<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T>
+  /**
+   * One read statement printed by src/sql, with the session `spec` asks for (`spec.access` must be 'read'):
+   * - no settings needed: the statement alone, as `run` does;
+   * - on the Tessera dialect: the statement as a session statement (src/sql printSessionStatement) —
+   *   `select set_config('transaction_read_only', 'on', true), set_config('tessera.tenant_id', $1, true), …`
+   *   and the statement sent as one batch with one Sync, so one round trip and one implicit, read-only
+   *   transaction whose settings end with it (tessera-dialect.ts, session-batch.ts);
+   * - on any other dialect: `run`'s transaction (four round trips).
+   */
+  read<R>(spec: ExecutionSpec, statement: CompiledQuery<R>): Promise<R[]>
 }
 
 export interface ExecutorOptions {
@@ -112,9 +123,31 @@ export function createExecutor(options: ExecutorOptions): Executor {
   // fills the pool with slow statements would otherwise make every other tenant's trivial read wait.
   const inFlight = new Map<string, number>()
 
-  async function run<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T> {
+  const batches = sessionBatchesOf(db)
+
+  function run<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T> {
+    return limited(spec, () => runNow(spec, body))
+  }
+
+  function read<R>(spec: ExecutionSpec, statement: CompiledQuery<R>): Promise<R[]> {
+    if (spec.access !== 'read') throw new Error('read() runs read statements only')
+    if (!isPrintedStatement(statement)) return Promise.reject(statementNotPrinted())
+    if (!batches) return run(spec, async (q) => (await q.executeQuery(statement)).rows)
+    return limited(spec, async () => {
+      try {
+        const settings = sessionSettings(spec, role, sessionTimeout, logger)
+        const sent =
+          settings.length === 0 ? statement : printSessionStatement([READ_ONLY, ...settings], statement)
+        return (await db.executeQuery(sent)).rows
+      } catch (err) {
+        throw mapDatabaseError(err, spec.requestId, logger)
+      }
+    })
+  }
+
+  async function limited<T>(spec: ExecutionSpec, call: () => Promise<T>): Promise<T> {
     const max = spec.maxConcurrentPerTenant
-    if (max === undefined) return runNow(spec, body)
+    if (max === undefined) return call()
     const tenant = spec.principal.tenantId
     const running = inFlight.get(tenant) ?? 0
     if (running >= max) {
@@ -126,7 +159,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
     inFlight.set(tenant, running + 1)
     try {
-      return await runNow(spec, body)
+      return await call()
     } finally {
       const left = (inFlight.get(tenant) ?? 1) - 1
       if (left <= 0) inFlight.delete(tenant)
@@ -149,10 +182,13 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
   }
 
-  return { run }
+  return { run, read }
 }
 
-type SettingName = ClaimSettingName | 'statement_timeout' | 'role'
+type SettingName = ClaimSettingName | 'statement_timeout' | 'role' | 'transaction_read_only'
+
+/** What `START TRANSACTION READ ONLY` sets, for the implicit transaction of a session batch. */
+const READ_ONLY: Setting = { name: 'transaction_read_only', value: 'on' }
 
 interface Setting {
   readonly name: SettingName

@@ -140,6 +140,12 @@ export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
   async function runRead(plan: ReadPlan, call: PlanCall): Promise<Row[]> {
     const compiled = compileRead(plan)
     const budget: BudgetReport = plan.budget
+    if (!costGuard) {
+      return session.read(
+        spec('read', call, budget.statementTimeoutMs, budget.maxConcurrentPerTenant),
+        compiled,
+      )
+    }
     return session.run(
       spec('read', call, budget.statementTimeoutMs, budget.maxConcurrentPerTenant),
       async (q) => {

@@ -17,8 +17,10 @@
  *   `connectionTimeoutMillis` (pg's default waits forever, docs/threats.md fact 8).
  * - Optionally, every new connection gets a session `statement_timeout`, so a read that needs no claims
  *   can run as one statement with no explicit transaction (see createExecutor).
+ * - A session statement (src/sql printSessionStatement: a read with claims, timeout or role) goes out with its
+ *   `set_config` statement as one batch with one Sync — one round trip, one implicit transaction
+ *   (session-batch.ts).
  */
-import { createHash, randomBytes } from 'node:crypto'
 import {
   AbortedTransactionError,
   CompiledQuery,
@@ -37,8 +39,11 @@ import {
   type TransactionSettings,
 } from 'kysely'
 import pg from 'pg'
+import { sessionPrefixOf } from '../sql/index.ts'
 import { isConnectionLevelError } from './database-error-kind.ts'
-import { PoolExhaustedError } from './pool-exhausted-error.ts'
+import { protocolClientOf, runSessionBatch } from './session-batch.ts'
+import { StatementNamer } from './statement-namer.ts'
+import { connectWithin } from './acquire-connection.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /** The query shape sent to node-postgres: never a bare string, so never the simple protocol. */
@@ -107,6 +112,11 @@ export class TesseraPostgresAdapter extends PostgresAdapter {
 export function sessionStatementTimeoutOf(db: AnyDatabase): number | undefined {
   const adapter = db.getExecutor().adapter
   return adapter instanceof TesseraPostgresAdapter ? adapter.sessionStatementTimeoutMs : undefined
+}
+
+/** Whether `db` sends session statements (src/sql printSessionStatement) as one batch: a Tessera dialect does. */
+export function sessionBatchesOf(db: AnyDatabase): boolean {
+  return db.getExecutor().adapter instanceof TesseraPostgresAdapter
 }
 
 export function createTesseraDialect(options: TesseraDialectOptions): Dialect {
@@ -298,6 +308,13 @@ class TesseraConnection implements DatabaseConnection {
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#discardReason) throw new Error('Postgres connection has been discarded')
+    const prefix = sessionPrefixOf(compiledQuery)
+    if (prefix !== undefined) return this.#executeWithSession(prefix, compiledQuery)
+    return this.#send(compiledQuery)
+  }
+
+  /** One statement, as it is (a session statement's own text and parameters, without its settings). */
+  async #send<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const client = this.#client
     const name = this.#names.nameFor(client, compiledQuery.sql)
     // node-postgres only reads the values (serialising them into its Bind message): no copy needed.
@@ -316,21 +333,69 @@ class TesseraConnection implements DatabaseConnection {
       if (isConnectionLevelError(err)) this.markForDiscard(err)
       throw err
     }
-    const { command, rowCount, rows } = result
-    if (command === 'ROLLBACK' || command === 'COMMIT') {
-      return { rows: [{ command } as R] }
+    return queryResult(result)
+  }
+
+  /**
+   * A session statement (src/sql printSessionStatement): its settings statement, then it, in one implicit
+   * transaction and one round trip (session-batch.ts). A client without access to its protocol connection
+   * (pg-native, a test double) gets the same in an explicit transaction, four round trips.
+   */
+  async #executeWithSession<R>(prefix: CompiledQuery, compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const protocol = protocolClientOf(this.#client)
+    if (protocol === undefined) return this.#executeInTransaction(prefix, compiledQuery)
+    const statement = (c: CompiledQuery) => ({
+      text: c.sql,
+      values: c.parameters,
+      name: this.#names.nameFor(this.#client, c.sql),
+    })
+    try {
+      return queryResult(await runSessionBatch(protocol, statement(prefix), statement(compiledQuery)))
+    } catch (err) {
+      if (isConnectionLevelError(err)) this.markForDiscard(err)
+      throw err
     }
-    const affects =
-      command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
-    return {
-      ...(affects ? { numAffectedRows: BigInt(rowCount ?? 0) } : {}),
-      rows: (rows ?? []) as R[],
+  }
+
+  async #executeInTransaction<R>(
+    prefix: CompiledQuery,
+    compiledQuery: CompiledQuery,
+  ): Promise<QueryResult<R>> {
+    await this.#send(CompiledQuery.raw('begin'))
+    try {
+      await this.#send(prefix)
+      const result = await this.#send<R>(compiledQuery)
+      const { rows } = await this.#send<{ command?: string }>(CompiledQuery.raw('commit'))
+      if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError()
+      return result
+    } catch (err) {
+      if (!this.isDiscarded()) {
+        try {
+          await this.#send(CompiledQuery.raw('rollback'))
+        } catch (rollbackError) {
+          this.markForDiscard(rollbackError)
+        }
+      }
+      throw err
     }
   }
 
   // eslint-disable-next-line require-yield
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming is not supported by the Tessera dialect')
+  }
+}
+
+/** A node-postgres result as Kysely's QueryResult; COMMIT and ROLLBACK report their tag as a row. */
+function queryResult<R>(result: TesseraQueryResult): QueryResult<R> {
+  const { command, rowCount, rows } = result
+  if (command === 'ROLLBACK' || command === 'COMMIT') {
+    return { rows: [{ command } as R] }
+  }
+  const affects = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
+  return {
+    ...(affects ? { numAffectedRows: BigInt(rowCount ?? 0) } : {}),
+    rows: (rows ?? []) as R[],
   }
 }
 
@@ -361,90 +426,6 @@ function submitQuery(
 function asTesseraConnection(connection: DatabaseConnection): TesseraConnection {
   if (!(connection instanceof TesseraConnection)) throw new Error('not a Tessera dialect connection')
   return connection
-}
-
-/**
- * Names statements `ts_<16 hex>` from a SHA-1 of the SQL text, salted per dialect instance. The salt
- * matters on PGlite, where every pool shares one backend session: two pools that both prepared `commit`
- * under the same name would collide on the server (42P05) while each pg client believes it owns the name.
- *
- * pg remembers parsed names on the client's `connection` object, which PGlite's adapter shares across
- * client objects of one pool, so the per-connection budget is keyed on that object when present.
- */
-class StatementNamer {
-  readonly #max: number
-  readonly #salt = randomBytes(8).toString('hex')
-  readonly #prepared = new WeakMap<object, Set<string>>()
-  /** Name of each recent SQL text: the same texts recur (compiled-statement cache), so hash each once. */
-  readonly #names = new Map<string, string>()
-
-  constructor(max: number) {
-    this.#max = max
-  }
-
-  nameFor(client: TesseraPoolClient, sql: string): string | undefined {
-    if (this.#max === 0) return undefined
-    const key = sessionKey(client)
-    let names = this.#prepared.get(key)
-    if (!names) {
-      names = new Set()
-      this.#prepared.set(key, names)
-    }
-    const name = this.#nameOf(sql)
-    if (names.has(name)) return name
-    if (names.size >= this.#max) return undefined
-    names.add(name)
-    return name
-  }
-
-  #nameOf(sql: string): string {
-    let name = this.#names.get(sql)
-    if (name === undefined) {
-      name = `ts_${createHash('sha1').update(this.#salt).update('\0').update(sql).digest('hex').slice(0, 16)}`
-      if (this.#names.size >= MAX_REMEMBERED_NAMES) this.#names.clear()
-      this.#names.set(sql, name)
-    }
-    return name
-  }
-}
-
-/**
- * SQL texts whose names are remembered per dialect. Past it the memory starts over (names are recomputed, the
- * same): a workload with more distinct texts than this mostly runs them unnamed anyway.
- */
-const MAX_REMEMBERED_NAMES = 1024
-
-function sessionKey(client: TesseraPoolClient): object {
-  const connection: unknown = (client as { connection?: unknown }).connection
-  return typeof connection === 'object' && connection !== null ? connection : client
-}
-
-function connectWithin(pool: TesseraPool, timeoutMs: number): Promise<TesseraPoolClient> {
-  // The pool bounds the wait itself: hand its promise on as it is (no extra async layer on every query).
-  if (pool.options?.connectionTimeoutMillis) return pool.connect()
-  return connectWithTimer(pool, timeoutMs)
-}
-
-async function connectWithTimer(pool: TesseraPool, timeoutMs: number): Promise<TesseraPoolClient> {
-  const pending = pool.connect()
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new PoolExhaustedError(timeoutMs)), timeoutMs)
-  })
-  try {
-    return await Promise.race([pending, expired])
-  } catch (err) {
-    if (err instanceof PoolExhaustedError) {
-      // The pool still owes us a client: give it straight back when it arrives.
-      pending.then(
-        (client) => client.release(),
-        () => undefined,
-      )
-    }
-    throw err
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 function savepointCommand(command: string, savepointName: string): RawNode {

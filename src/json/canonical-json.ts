@@ -52,14 +52,31 @@ function canonicalObject(value: object): string {
     return `${out}]`
   }
   const record = value as Record<string, unknown>
-  const keys = Object.keys(record).sort()
+  const keys = Object.keys(record)
+  if (keys.length > 1) keys.sort()
   let out = '{'
   let first = true
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string
     const v = record[key]
     if (v === undefined) continue
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v)}`
+    out += `${first ? '' : ','}${quotedKey(key)}:${canonicalJson(v)}`
     first = false
   }
   return `${out}}`
 }
+
+/** `JSON.stringify(key)`, remembered: the same few keys recur in every policy, cursor binding and record. */
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key)
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key)
+    // Keys can come from callers (audit inputs): bound what is remembered.
+    if (quotedKeys.size >= MAX_QUOTED_KEYS) quotedKeys.clear()
+    quotedKeys.set(key, quoted)
+  }
+  return quoted
+}
+
+const quotedKeys = new Map<string, string>()
+const MAX_QUOTED_KEYS = 1_024

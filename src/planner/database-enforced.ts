@@ -69,6 +69,11 @@ export interface DatabaseRules {
   readonly restrictive: readonly DatabaseRule[]
   /** A shared model with neither scoping nor permissive rules: every row passes (restrictive rules aside). */
   readonly shared: boolean
+  /**
+   * The model's tenant pins (policy/tenant-pins.ts), one rule per pinned column: the column equals its claim.
+   * Writes only, lifted by a bypass — withTenantPins (write-grant.ts) adds them to the write visibility so.
+   */
+  readonly pins: readonly DatabaseRule[]
 }
 
 export function databaseRules(model: BoundModel): DatabaseRules {
@@ -103,5 +108,14 @@ export function databaseRules(model: BoundModel): DatabaseRules {
     bypass: policy.rowPolicies.filter((r) => r.bypass).map(named),
     restrictive: policy.rowPolicies.filter((r) => r.mode === 'restrictive' && !r.bypass).map(named),
     shared: policy.shared && scope === null && permissive.length === 0,
+    pins: model.tenantPins.map((pin) => ({
+      name: pin.column,
+      condition: bindConditionToClaims({
+        kind: 'compare',
+        op: '=',
+        left: { kind: 'field', name: pin.column },
+        right: { kind: 'principal', path: pin.path },
+      }),
+    })),
   }
 }

@@ -16,6 +16,9 @@
  * - each bypass rule is a PERMISSIVE policy for every command (its condition names only the principal, so
  *   "bypass holds" is exactly "grant every row", restrictive rules still applying);
  * - each restrictive row policy is a RESTRICTIVE policy for every command;
+ * - each tenant pin (src/policy/tenant-pins.ts) is a RESTRICTIVE policy for INSERT, UPDATE and DELETE: the
+ *   pinned column equals its claim, or a bypass rule holds — so a client writing without Tessera cannot place
+ *   or move a row into another tenant through a permissive rule's other branch either;
  * - a shared model with neither scoping nor permissive rules gets PERMISSIVE `true` policies;
  * - no permissive policy at all means no row, as `or([])` does on the app side.
  *
@@ -279,6 +282,22 @@ function rulesOf(model: BoundModel, column: ColumnLookup): Rule[] {
       insert: 'true',
       update: { using: 'true', check: 'true' },
       delete: 'true',
+    })
+  }
+  // Tenant pins: a written row, and a row UPDATE or DELETE targets, holds the caller's claim in every pinned
+  // column whichever permissive rule grants the write — unless a bypass holds, which lifts them as in the
+  // planner (withTenantPins). Reads are not pinned: a permissive rule may share rows across tenants.
+  const bypasses = planned.bypass.map((r) => print(r.condition))
+  for (const pin of planned.pins) {
+    const pinned = print(pin.condition)
+    const holds = bypasses.length === 0 ? pinned : `(${[pinned, ...bypasses].join(' or ')})`
+    rules.push({
+      name: `pin_${pin.name}`,
+      permissive: false,
+      select: null,
+      insert: holds,
+      update: { using: holds, check: holds },
+      delete: holds,
     })
   }
   for (const r of planned.restrictive) {

@@ -44,7 +44,13 @@ export type { WriteRow } from './print-write.ts'
 export { MAX_STATEMENT_TEMPLATES, compileAggregate, compileGet, compileQuery } from './statement-cache.ts'
 export { ORACLE_JSON_COLUMN, printOracleRead } from './print-oracle-read.ts'
 export { isPrintedNode, isPrintedQueryId, isPrintedStatement } from './printed-statement.ts'
-export { printExplain, printGenericPlanProbe, printSessionSettings } from './print-session.ts'
+export {
+  printExplain,
+  printGenericPlanProbe,
+  printSessionSettings,
+  printSessionStatement,
+  sessionPrefixOf,
+} from './print-session.ts'
 export type { GenericPlanProbe, SessionSetting } from './print-session.ts'
 export { printAuditCount, printAuditGrant, printAuditInsert, printAuditSelect } from './print-audit.ts'
 export type { AuditFilterValues, AuditRowValues } from './print-audit.ts'

@@ -32,6 +32,36 @@ export function printSessionSettings(settings: readonly SessionSetting[]): Compi
   )
 }
 
+/** The settings statement each session statement runs after (see printSessionStatement). */
+const sessionPrefixes = new WeakMap<CompiledQuery, CompiledQuery>()
+
+/**
+ * `statement` to be sent after `select set_config(…)` of `settings` as one message (the Tessera dialect's
+ * session batch: both statements and one Sync, so one implicit transaction — the settings are gone when it
+ * ends, and nothing else can run between them). A new object: `statement` may be a cached one, shared by
+ * calls that carry other settings. Anything src/sql did not print is refused: its text is sent verbatim.
+ */
+export function printSessionStatement<R>(
+  settings: readonly SessionSetting[],
+  statement: CompiledQuery<R>,
+): CompiledQuery<R> {
+  if (!isPrintedStatement(statement))
+    throw new Error('session statement over a statement src/sql did not print')
+  const batched: CompiledQuery<R> = Object.freeze({
+    query: statement.query,
+    queryId: statement.queryId,
+    sql: statement.sql,
+    parameters: statement.parameters,
+  })
+  sessionPrefixes.set(batched, printSessionSettings(settings))
+  return markPrinted(batched)
+}
+
+/** The settings statement `compiled` must run after, or undefined for a plain statement. */
+export function sessionPrefixOf(compiled: CompiledQuery): CompiledQuery | undefined {
+  return sessionPrefixes.get(compiled)
+}
+
 /**
  * `EXPLAIN (FORMAT JSON)` of a statement printed here, with the same bound parameters. Anything else is
  * refused: its text is prefixed verbatim.

@@ -22,12 +22,18 @@ export function markPrinted<R>(compiled: CompiledQuery<R>): CompiledQuery<R> {
 }
 
 /**
- * Marks a cached template's node and query id, once: each statement made from the template is then marked as
- * an object of its own by markPrinted (adding the two again finds them present).
+ * Marks a cached template's node and query id, once; each statement made from the template is then marked as an
+ * object of its own (markTemplateStatement).
  */
 export function markPrintedTemplate(query: RootOperationNode, queryId: QueryId): void {
   printed.add(query)
   printed.add(queryId)
+}
+
+/** Marks a statement made from a template whose node and query id markPrintedTemplate marked; returns it. */
+export function markTemplateStatement<R>(compiled: CompiledQuery<R>): CompiledQuery<R> {
+  printed.add(compiled)
+  return compiled
 }
 
 /** Whether this exact compiled statement object was printed here (a copy with other text is not). */

@@ -106,7 +106,10 @@ export function sealAuditRecord(
   prevHash: string | null,
   now = new Date(),
 ): AuditRecord {
-  // One object, built from the draft's known fields only, so the fixed-order serialiser applies.
+  // One object, built from the draft's known fields only, so the fixed-order serialiser applies. One literal
+  // (no spread: a conditional spread made every record a slow-mode object): a draft without argsDigest, written
+  // before it existed, has the member deleted again.
+  const digest = draft.argsDigest
   const record = {
     tool: draft.tool,
     model: draft.model,
@@ -119,7 +122,7 @@ export function sealAuditRecord(
     requestId: draft.requestId,
     traceId: draft.traceId,
     inputs: draft.inputs,
-    ...(draft.argsDigest === undefined ? {} : { argsDigest: draft.argsDigest }),
+    argsDigest: digest ?? null,
     scopesInjected: draft.scopesInjected,
     rowPolicies: draft.rowPolicies,
     bypass: draft.bypass,
@@ -136,6 +139,7 @@ export function sealAuditRecord(
     prevHash,
     hash: '',
   }
+  if (digest === undefined) delete (record as { argsDigest?: string | null }).argsDigest
   record.hash = oneShotHash('sha256', canonicalRecord(record), 'hex')
   return record
 }

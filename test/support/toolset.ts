@@ -1,9 +1,23 @@
-/** Builds a toolset over a test database with an inline policy, and a query counter for "no SQL ran" checks. */
+/**
+ * Builds a toolset over a test database with an inline policy, and a query counter for "no SQL ran" checks.
+ * Every call a suite makes through the harness's toolset is also held to the audit contract (docs/audit.md):
+ * exactly one new record for the call's request id, whose outcome, error code and row counts match what the
+ * caller got — so the read, write and security suites prove it call by call.
+ */
+import { randomUUID } from 'node:crypto'
 import { Kysely, PostgresDialect } from 'kysely'
-import { MemoryAuditStore } from '../../src/stores/index.ts'
+import type { RunContext } from '../../src/context/index.ts'
+import { TesseraError } from '../../src/errors/index.ts'
+import { MemoryAuditStore, type AuditRecord } from '../../src/stores/index.ts'
 import { definePolicy } from '../../src/policy/define-policy.ts'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
-import { createToolset, type Toolset, type ToolsetOptions } from '../../src/tools/create-toolset.ts'
+import {
+  createToolset,
+  type Toolset,
+  type ToolsetOptions,
+  type ToolResult,
+} from '../../src/tools/create-toolset.ts'
+import { TOOL_KEYS, TOOL_NAMES, type ToolKey } from '../../src/tools/index.ts'
 import type { TestDatabase } from './databases.ts'
 import { TEST_SECRET } from './saas.ts'
 
@@ -27,7 +41,7 @@ export async function toolsetFor(
     },
   })
   const audit = new MemoryAuditStore()
-  const toolset = await createToolset({
+  const created = await createToolset({
     db: counted,
     policy: definePolicy(policy),
     audit,
@@ -36,5 +50,108 @@ export async function toolsetFor(
     ...extra,
   })
   queries.length = 0
+  // A suite that brings its own store (or its own failure mode) checks its records itself.
+  const toolset =
+    extra.audit === undefined && extra.auditFailure === undefined ? auditChecked(created, audit) : created
   return { toolset, audit, queries }
+}
+
+const KEYS: ReadonlySet<string> = new Set(TOOL_KEYS)
+const CHECKED = new WeakSet<object>()
+
+/** The toolset, with every tool method and `call` checked against the audit store after it settles. */
+function auditChecked(toolset: Toolset, audit: MemoryAuditStore): Toolset {
+  return new Proxy(toolset, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver)
+      if (typeof value !== 'function' || typeof key !== 'string') return value
+      if (key === 'call') {
+        return async (ctx: RunContext, name: string, args: unknown): Promise<ToolResult> => {
+          const { ctx: c, before } = track(audit, ctx)
+          const result = await target.call(c, name, args)
+          const tool = typeof name === 'string' ? name : `(${typeof name})`
+          expectOneRecord(audit, c, before, tool, result.ok ? result.data : result.error, result.ok)
+          return result
+        }
+      }
+      if (!KEYS.has(key)) return value
+      const tool = TOOL_NAMES[key as ToolKey]
+      return async (ctx: RunContext, ...rest: unknown[]): Promise<unknown> => {
+        const { ctx: c, before } = track(audit, ctx)
+        let data: unknown
+        try {
+          data = await (value as (ctx: RunContext, ...a: unknown[]) => Promise<unknown>).call(
+            target,
+            c,
+            ...rest,
+          )
+        } catch (e) {
+          if (e instanceof TesseraError) expectOneRecord(audit, c, before, tool, e.toJSON(), false)
+          throw e
+        }
+        expectOneRecord(audit, c, before, tool, data, true)
+        return data
+      }
+    },
+  })
+}
+
+function track(audit: MemoryAuditStore, ctx: RunContext): { ctx: RunContext; before: number } {
+  // Hostile contexts (getters, proxies, non-objects) are the point of some tests: pass them through unchecked.
+  if (
+    typeof ctx !== 'object' ||
+    ctx === null ||
+    CHECKED.has(ctx) ||
+    Object.getPrototypeOf(ctx) !== Object.prototype
+  ) {
+    return { ctx, before: -1 }
+  }
+  const own = Object.getOwnPropertyDescriptor(ctx, 'requestId')
+  if (own !== undefined && !('value' in own)) return { ctx, before: -1 }
+  const c: RunContext = own === undefined ? { ...ctx, requestId: `audit-check-${randomUUID()}` } : ctx
+  return { ctx: c, before: recordsOf(audit, c.requestId).length }
+}
+
+function recordsOf(audit: MemoryAuditStore, requestId: unknown): AuditRecord[] {
+  return audit.all().filter((r) => r.requestId === requestId)
+}
+
+function expectOneRecord(
+  audit: MemoryAuditStore,
+  ctx: RunContext | null | undefined,
+  before: number,
+  tool: string,
+  outcome: unknown,
+  ok: boolean,
+): void {
+  if (before < 0 || ctx === null || ctx === undefined) return
+  const requestId = ctx.requestId
+  const fail = (why: string): never => {
+    throw new Error(`audit contract (${tool.slice(0, 64)}, request ${requestId}): ${why}`)
+  }
+  const fresh = recordsOf(audit, requestId).slice(before)
+  // A domain tool's data API calls share its request id and have records of their own.
+  const mine = fresh.filter((r) => r.tool === tool)
+  // A name no tool could have is recorded in a bounded, printable form of its own.
+  const renamed = fresh.length === 1 && mine.length === 0 && !/^[a-zA-Z0-9_-]{1,64}$/.test(tool)
+  if (!renamed && mine.length !== 1) fail(`expected exactly one new record, found ${mine.length}`)
+  const r = renamed ? fresh[0]! : mine[0]!
+  if (ok) {
+    if (r.outcome !== 'success' || r.errorCode !== null)
+      fail(`a successful call was recorded as ${r.outcome}`)
+    const data = outcome as Record<string, unknown>
+    if (Array.isArray(data['rows']) && r.rowCount !== data['rows'].length) {
+      fail(`rowCount ${r.rowCount} for ${data['rows'].length} rows returned`)
+    }
+    if ('row' in data && tool !== TOOL_NAMES.create && tool !== TOOL_NAMES.update && r.rowCount !== 1) {
+      fail(`rowCount ${r.rowCount} for one row returned`)
+    }
+    if ('row' in data && (tool === TOOL_NAMES.create || tool === TOOL_NAMES.update) && r.affectedRows !== 1) {
+      fail(`affectedRows ${r.affectedRows} for one row written`)
+    }
+    return
+  }
+  const code = (outcome as { code?: unknown }).code
+  if (r.errorCode !== code) fail(`record says ${r.errorCode}, the caller got ${String(code)}`)
+  if (r.outcome === 'success') fail('a failed call was recorded as a success')
 }

@@ -1,0 +1,210 @@
+/**
+ * The executor's one-round-trip read with session settings (src/executor/session-batch.ts): the `set_config`
+ * statement and the read go out as one batch with one Sync, so they share one implicit, read-only transaction
+ * whose settings end with it. Over a one-connection pool, so later statements see the same session.
+ */
+import { CompiledQuery, Kysely } from 'kysely'
+import pg from 'pg'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { TesseraError } from '../../src/errors/index.ts'
+import { createExecutor, type ExecutionSpec } from '../../src/executor/executor.ts'
+import { createTesseraDialect, type TesseraPool } from '../../src/executor/tessera-dialect.ts'
+import { markPrinted } from '../../src/sql/printed-statement.ts'
+import { APP_ROLE, describeEachDatabase, type TestDatabase } from '../support/databases.ts'
+
+const ACME = 'a0000000-0000-4000-8000-000000000000'
+const SESSION_TIMEOUT_MS = 5000
+
+function spec(overrides: Partial<ExecutionSpec> = {}): ExecutionSpec {
+  return {
+    access: 'read',
+    requestId: 'req-batch',
+    principal: { tenantId: ACME, userId: "o'brien; drop table countries --", roles: ['admin'] },
+    claims: true,
+    statementTimeoutMs: SESSION_TIMEOUT_MS,
+    ...overrides,
+  }
+}
+
+const printed = <R>(text: string, values: readonly unknown[] = []): CompiledQuery<R> =>
+  markPrinted(CompiledQuery.raw(text, [...values]) as CompiledQuery<R>)
+
+const SESSION_SQL = `select nullif(current_setting('tessera.tenant_id', true), '') as tenant,
+  current_setting('tessera.user_id', true) as "user", current_setting('transaction_read_only') as read_only,
+  current_setting('statement_timeout') as timeout, current_user as role, $1::text as echo`
+
+interface SessionRow {
+  tenant: string | null
+  user: string
+  read_only: string
+  timeout: string
+  role: string
+  echo: string
+}
+
+/** Counts what reaches each pool client's `query` (a submittable batch counts once). */
+function countingPool(pool: pg.Pool, sent: string[]): TesseraPool {
+  return {
+    options: pool.options,
+    end: () => pool.end(),
+    async connect() {
+      const client = await pool.connect()
+      const counted = client as pg.PoolClient & { counted?: boolean }
+      if (!counted.counted) {
+        counted.counted = true
+        const query = client.query.bind(client) as (config: unknown) => unknown
+        ;(client as unknown as { query: (config: unknown) => unknown }).query = (config) => {
+          const text = (config as { text?: unknown }).text
+          sent.push(typeof text === 'string' ? text : 'batch')
+          return query(config)
+        }
+      }
+      return client
+    },
+  }
+}
+
+/** The same pool's clients without access to their protocol connection (like pg-native). */
+function opaquePool(pool: pg.Pool): TesseraPool {
+  return {
+    options: pool.options,
+    end: () => pool.end(),
+    async connect() {
+      const client = await pool.connect()
+      return {
+        query: (config) => client.query(config),
+        release: (err) => client.release(err),
+      }
+    },
+  }
+}
+
+describeEachDatabase('session batch: one round trip for a read with claims', (db) => {
+  let pool: pg.Pool
+  let owned = false
+  let tdb: Kysely<any>
+  const sent: string[] = []
+
+  beforeAll(async () => {
+    const database: TestDatabase = db()
+    owned = database.kind === 'postgres'
+    pool = owned ? new pg.Pool({ ...database.appPool.options, max: 1 }) : database.appPool
+    tdb = new Kysely<any>({
+      dialect: createTesseraDialect({
+        pool: countingPool(pool, sent),
+        statementTimeoutMs: SESSION_TIMEOUT_MS,
+      }),
+    })
+    // The connection's first use sets its session statement_timeout: done here, so tests count only their own.
+    await tdb.executeQuery(CompiledQuery.raw('select 1'))
+  })
+
+  afterAll(async () => {
+    if (owned) await tdb.destroy()
+  })
+
+  const executor = () => createExecutor({ db: tdb, role: APP_ROLE })
+
+  async function session(): Promise<SessionRow | undefined> {
+    const after = await tdb.executeQuery<SessionRow>(CompiledQuery.raw(SESSION_SQL, ['after']))
+    return after.rows[0]
+  }
+
+  it('sends the settings and the statement as one message, and the statement sees every setting', async () => {
+    sent.length = 0
+    const rows = await executor().read(
+      spec({ statementTimeoutMs: 1500 }),
+      printed<SessionRow>(SESSION_SQL, ['x']),
+    )
+    expect(sent).toEqual(['batch'])
+    expect(rows).toEqual([
+      {
+        tenant: ACME,
+        user: "o'brien; drop table countries --",
+        read_only: 'on',
+        timeout: '1500ms',
+        role: APP_ROLE,
+        echo: 'x',
+      },
+    ])
+  })
+
+  it('leaves nothing behind on the connection: claims empty, read-write, session timeout and role', async () => {
+    await executor().read(spec(), printed(SESSION_SQL, ['x']))
+    expect(await session()).toMatchObject({
+      tenant: null,
+      user: '',
+      read_only: 'off',
+      timeout: '5s',
+      role: db().kind === 'pglite' ? 'postgres' : APP_ROLE,
+    })
+  })
+
+  it('runs the statement read-only: an insert fails with a mapped error and writes nothing', async () => {
+    const insert = printed(`insert into countries (code, name) values ('QB', 'Batch') returning code`)
+    const err = await executor()
+      .read(spec(), insert)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+    expect(err).toBeInstanceOf(TesseraError)
+    expect((err as TesseraError).code).toBe('INTERNAL_ERROR')
+    const rows = await db().admin.selectFrom('countries').select('code').where('code', '=', 'QB').execute()
+    expect(rows).toEqual([])
+  })
+
+  it('rolls back on a failed statement, and the same named statement fails and recovers the same way again', async () => {
+    const failing = printed<{ n: number }>('select 1 / ($1::int - 1) as n', [1])
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expect(executor().read(spec(), failing)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' })
+      expect(await session()).toMatchObject({ tenant: null, read_only: 'off' })
+    }
+    // Parsed by the failed batches: reused now, with another value.
+    const ok = await executor().read(spec(), printed<{ n: number }>('select 1 / ($1::int - 1) as n', [2]))
+    expect(ok).toEqual([{ n: 1 }])
+  })
+
+  it('recovers from a statement that fails to parse (its name is not kept as prepared)', async () => {
+    const missing = printed('select * from no_such_table_for_batch where id = $1', [1])
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expect(executor().read(spec(), missing)).rejects.toMatchObject({ code: 'INTERNAL_ERROR' })
+    }
+    expect(await session()).toMatchObject({ tenant: null })
+  })
+
+  it('gives the same rows through a client without protocol access, in an explicit transaction', async () => {
+    const opaque = new Kysely<any>({
+      dialect: createTesseraDialect({ pool: opaquePool(pool), statementTimeoutMs: SESSION_TIMEOUT_MS }),
+    })
+    const rows = await createExecutor({ db: opaque, role: APP_ROLE }).read(
+      spec(),
+      printed(SESSION_SQL, ['y']),
+    )
+    expect(rows).toMatchObject([{ tenant: ACME, read_only: 'on', role: APP_ROLE, echo: 'y' }])
+    expect(await session()).toMatchObject({ tenant: null, read_only: 'off' })
+  })
+})
+
+describeEachDatabase(
+  'session batch: statement timeout',
+  (db) => {
+    it('applies the call’s statement timeout to the statement (PostgreSQL server only)', async () => {
+      const tdb = new Kysely<any>({
+        dialect: createTesseraDialect({
+          pool: new pg.Pool({ ...db().appPool.options, max: 1 }),
+          statementTimeoutMs: SESSION_TIMEOUT_MS,
+        }),
+      })
+      try {
+        const slow = printed('select pg_sleep($1::float8) as slept', [2])
+        await expect(
+          createExecutor({ db: tdb }).read(spec({ statementTimeoutMs: 50 }), slow),
+        ).rejects.toMatchObject({ code: 'TIMEOUT' })
+      } finally {
+        await tdb.destroy()
+      }
+    })
+  },
+  { only: ['postgres'] },
+)
