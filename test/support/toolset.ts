@@ -3,9 +3,21 @@
  * Every call a suite makes through the harness's toolset is also held to the audit contract (docs/audit.md):
  * exactly one new record for the call's request id, whose outcome, error code and row counts match what the
  * caller got — so the read, write and security suites prove it call by call.
+ *
+ * `TESSERA_TEST_ENFORCEMENT=both` (or `rls`) runs every suite built on `toolsetFor` — the read and write
+ * suites — under that enforcement (docs/rls.md, "The read and write suites under both and rls"): each harness
+ * takes Tessera's RLS off every table, installs the RLS generated from its own policy, and starts its toolset
+ * through the package root's createToolset, whose posture check must pass. A harness's calls reinstall its RLS
+ * when another harness has installed its own since (one test database, several policies over the same
+ * tables). Unset, suites run in `app` mode as always.
  */
 import { randomUUID } from 'node:crypto'
-import { Kysely, PostgresDialect } from 'kysely'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import { createToolset as createCheckedToolset } from '../../src/create-toolset-with-rls.ts'
+import { ENFORCEMENT_MODES, type EnforcementMode } from '../../src/executor/index.ts'
+import { bindPolicy } from '../../src/policy/index.ts'
+import { applyRls, generateRls } from '../../src/rls/index.ts'
+import { introspectSchema } from '../../src/schema/index.ts'
 import type { RunContext } from '../../src/context/index.ts'
 import { TesseraError } from '../../src/errors/index.ts'
 import { MemoryAuditStore, type AuditRecord } from '../../src/stores/index.ts'
@@ -18,7 +30,7 @@ import {
   type ToolResult,
 } from '../../src/tools/create-toolset.ts'
 import { TOOL_KEYS, TOOL_NAMES, type ToolKey } from '../../src/tools/index.ts'
-import type { TestDatabase } from './databases.ts'
+import { APP_ROLE, type TestDatabase } from './databases.ts'
 import { TEST_SECRET } from './saas.ts'
 
 export interface ToolsetHarness {
@@ -41,19 +53,79 @@ export async function toolsetFor(
     },
   })
   const audit = new MemoryAuditStore()
-  const created = await createToolset({
+  const defined = definePolicy(policy)
+  const enforcement = extra.enforcement ?? suiteEnforcement()
+  const token = {}
+  const install = async (): Promise<void> => {
+    await installRls(db, defined)
+    installedRls.set(db, token)
+  }
+  if (enforcement !== 'app') await install()
+  const create = enforcement === 'app' ? createToolset : createCheckedToolset
+  const built = await create({
     db: counted,
-    policy: definePolicy(policy),
+    policy: defined,
     audit,
     secret: TEST_SECRET,
     ...(db.appRole === undefined ? {} : { role: db.appRole }),
     ...extra,
+    enforcement,
   })
   queries.length = 0
+  const created =
+    enforcement === 'app'
+      ? built
+      : withRlsInstalled(built, () => (installedRls.get(db) === token ? Promise.resolve() : install()))
   // A suite that brings its own store (or its own failure mode) checks its records itself.
   const toolset =
     extra.audit === undefined && extra.auditFailure === undefined ? auditChecked(created, audit) : created
   return { toolset, audit, queries }
+}
+
+/** The enforcement the suites run under (`TESSERA_TEST_ENFORCEMENT`, default `app`). */
+export function suiteEnforcement(): EnforcementMode {
+  const value = process.env['TESSERA_TEST_ENFORCEMENT'] ?? 'app'
+  const mode = ENFORCEMENT_MODES.find((m) => m === value)
+  if (mode === undefined) {
+    throw new Error(`TESSERA_TEST_ENFORCEMENT must be one of ${ENFORCEMENT_MODES.join(', ')}`)
+  }
+  return mode
+}
+
+/** Takes every table's tessera_* RLS off, then installs the RLS generated from `policy`. */
+async function installRls(db: TestDatabase, policy: ReturnType<typeof definePolicy>): Promise<void> {
+  await sql`do $$ declare p record; begin
+    for p in select polname, polrelid::regclass::text as tab from pg_catalog.pg_policy where polname like 'tessera\\_%'
+    loop
+      execute format('drop policy %I on %s', p.polname, p.tab);
+      execute format('alter table %s no force row level security, disable row level security', p.tab);
+    end loop;
+  end $$`.execute(db.admin)
+  const bound = bindPolicy(policy, await introspectSchema(db.admin, { role: APP_ROLE }))
+  await applyRls(db.admin, generateRls(bound))
+}
+
+/** Which harness's RLS is installed on each test database (its token). */
+const installedRls = new WeakMap<TestDatabase, object>()
+
+/** The toolset calls that reach the database. */
+const DATABASE_CALLS = new Set(['call', 'query', 'get', 'aggregate', 'create', 'update', 'delete'])
+
+/**
+ * `toolset` with its own policy's RLS installed again before each database call when another harness has
+ * installed its own since: files build several harnesses over the same tables, one policy each.
+ */
+function withRlsInstalled(toolset: Toolset, ensure: () => Promise<void>): Toolset {
+  return new Proxy(toolset, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver)
+      if (typeof key !== 'string' || !DATABASE_CALLS.has(key) || typeof value !== 'function') return value
+      return async (...args: unknown[]) => {
+        await ensure()
+        return (value as (...a: unknown[]) => unknown).apply(target, args)
+      }
+    },
+  })
 }
 
 const KEYS: ReadonlySet<string> = new Set(TOOL_KEYS)
