@@ -8,7 +8,6 @@
  * Only for the stores of this package (the toolset checks): a host's own store, which does not seal through
  * sealAuditRecord, would keep the null.
  */
-import type { AuditRecordDraft } from './audit-record.ts'
 import { digestOfArgsText } from './audit-sanitize.ts'
 
 interface DeferredDigest {
@@ -18,20 +17,21 @@ interface DeferredDigest {
   digest?: string | null
 }
 
-const deferred = new WeakMap<AuditRecordDraft, DeferredDigest>()
+/** What of an audit draft this module reads (structural: audit-record.ts imports this module). */
+interface DraftDigest {
+  readonly argsDigest?: string | null
+}
+
+const deferred = new WeakMap<DraftDigest, DeferredDigest>()
 
 /** Registers `draft`'s argsDigest as the HMAC of `text` (auditArgsText) under `key`; returns the draft. */
-export function deferArgsDigest<D extends AuditRecordDraft>(
-  draft: D,
-  text: string | null,
-  key: Uint8Array,
-): D {
+export function deferArgsDigest<D extends DraftDigest>(draft: D, text: string | null, key: Uint8Array): D {
   deferred.set(draft, { text, key })
   return draft
 }
 
 /** The argsDigest `draft` is sealed with: its deferred digest when it has one, else its own member. */
-export function argsDigestOf(draft: AuditRecordDraft): string | null | undefined {
+export function argsDigestOf(draft: DraftDigest): string | null | undefined {
   const pending = deferred.get(draft)
   if (pending === undefined) return draft.argsDigest
   if (pending.digest === undefined) pending.digest = digestOfArgsText(pending.text, pending.key)
