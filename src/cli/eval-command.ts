@@ -1,7 +1,8 @@
 /**
  * `tessera eval [files…]`: runs eval suites (default: `evals/*.yaml` in the working directory), optionally the
  * generated isolation suite of a policy and a seeded fuzz run, on the embedded SaaS fixture or a PostgreSQL
- * database, and prints a summary table (JSON with `--json`, JUnit XML to a file with `--junit`).
+ * database, and prints a summary table (JSON with `--json` or `--report json`; JUnit XML on stdout with
+ * `--report junit`, or to a file with `--junit FILE`).
  * Exit codes follow cli-output.ts: 0 every case passed; 1 a case failed or a violation was found, or the
  * input is invalid (a suite, a policy, a flag); 2 the environment failed (database, unreadable file).
  */
@@ -9,7 +10,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { isTesseraError } from '../errors/index.ts'
+import { isTesseraError, printable } from '../errors/index.ts'
 import {
   jsonReport,
   junitXml,
@@ -39,6 +40,13 @@ export interface EvalCommandOptions {
   readonly seed?: string
   readonly fuzzTimeLimit?: string
   readonly junit?: string
+  /**
+   * `junit`: stdout carries only the JUnit XML report (through `writeReport`); pass an output made with
+   * `json: true` so narration stays off stdout. `json` is the output's own `--json` mode.
+   */
+  readonly report?: EvalReportFormat
+  /** Where `report: 'junit'` writes the XML (default: process.stdout). */
+  readonly writeReport?: (text: string) => void
   readonly cwd?: string
   readonly output: CliOutput
   /** Draw a progress line on stderr (the CLI does on a terminal). */
@@ -46,6 +54,30 @@ export interface EvalCommandOptions {
 }
 
 class UsageError extends Error {}
+
+export const EVAL_REPORT_FORMATS = ['json', 'junit'] as const
+export type EvalReportFormat = (typeof EVAL_REPORT_FORMATS)[number]
+
+/**
+ * `--report json|junit` (the spelling of the issue) next to the older `--json` and `--junit FILE`, which stay
+ * as aliases: `--report json` is `--json`; `--report junit` prints the XML on stdout, so stdout must carry
+ * nothing else (the output runs in its JSON mode, whose narration is dropped, and no JSON document is printed).
+ */
+export function evalReportMode(flags: { readonly json?: boolean; readonly report?: string }): {
+  readonly json: boolean
+  readonly report?: EvalReportFormat
+} {
+  const report = flags.report
+  if (report === undefined) return { json: flags.json === true }
+  if (!(EVAL_REPORT_FORMATS as readonly string[]).includes(report)) {
+    throw new UsageError(
+      `--report must be one of ${EVAL_REPORT_FORMATS.join(', ')} (got '${printable(report)}')`,
+    )
+  }
+  if (report === 'junit' && flags.json === true)
+    throw new UsageError('--report junit cannot be combined with --json')
+  return { json: true, report: report as EvalReportFormat }
+}
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value)
@@ -80,6 +112,11 @@ export function suiteFiles(given: readonly string[], cwd: string): string[] {
 export async function runEvalCommand(options: EvalCommandOptions): Promise<ExitCode> {
   const { output } = options
   const cwd = options.cwd ?? process.cwd()
+  const junitOnStdout = options.report === 'junit'
+  // With the XML on stdout, a JSON document there would corrupt it; problems still reach stderr.
+  const data = (value: unknown): void => {
+    if (!junitOnStdout) output.data(value)
+  }
   try {
     const files = suiteFiles(options.files, cwd)
     const fuzzRuns = options.fuzz === undefined ? 0 : positiveInt(options.fuzz, '--fuzz')
@@ -145,8 +182,10 @@ export async function runEvalCommand(options: EvalCommandOptions): Promise<ExitC
     }
     const input = runReportInput(report)
     if (options.junit !== undefined) await writeFile(resolve(cwd, options.junit), `${junitXml(input)}\n`)
-    if (output.json) output.data(JSON.parse(jsonReport(input)))
-    for (const line of summaryLines(input)) output.say(line)
+    if (junitOnStdout) (options.writeReport ?? ((t) => process.stdout.write(t)))(`${junitXml(input)}\n`)
+    else if (output.json) output.data(JSON.parse(jsonReport(input)))
+    // With the XML on stdout the summary goes to stderr, where people still see it.
+    for (const line of summaryLines(input)) (junitOnStdout ? output.problem : output.say)(line)
     const f = report.fuzz
     if (f !== null) {
       output.say(
@@ -162,20 +201,20 @@ export async function runEvalCommand(options: EvalCommandOptions): Promise<ExitC
     return report.passed ? EXIT_CODES.ok : EXIT_CODES.invalid
   } catch (error) {
     if (error instanceof UsageError) {
-      output.data({ ok: false, error: { code: 'USAGE', message: error.message } })
+      data({ ok: false, error: { code: 'USAGE', message: error.message } })
       output.problem(`${output.paint.fail('✘')} ${error.message}`)
       return EXIT_CODES.invalid
     }
     if (isTesseraError(error)) {
       // A suite or policy that does not load is the user's to fix; anything else is the environment.
       const invalid = error.code === 'POLICY_INVALID' || error.code === 'VALIDATION_ERROR'
-      output.data({ ok: false, error: error.toJSON() })
+      data({ ok: false, error: error.toJSON() })
       output.problem(`${output.paint.fail('✘')} ${error.code}: ${error.message}`)
       for (const hint of error.hints) output.problem(`  hint: ${hint}`)
       return invalid ? EXIT_CODES.invalid : EXIT_CODES.environment
     }
     const message = error instanceof Error ? error.message : String(error)
-    output.data({ ok: false, error: { code: 'EVAL_FAILED', message } })
+    data({ ok: false, error: { code: 'EVAL_FAILED', message } })
     output.problem(`${output.paint.fail('✘')} eval could not run: ${message}`)
     return EXIT_CODES.environment
   }
@@ -193,6 +232,7 @@ interface EvalFlags {
   readonly fuzzTimeLimit?: string
   readonly junit?: string
   readonly json?: boolean
+  readonly report?: string
   readonly verbose?: boolean
 }
 
@@ -213,15 +253,26 @@ export function registerEvalCommand(program: Command): Command {
     .option('--fuzz <calls>', 'fuzz this many generated calls under --policy')
     .option('--seed <n>', 'fuzz seed (default: random, printed)')
     .option('--fuzz-time-limit <seconds>', 'stop fuzzing after this long and report the calls made')
-    .option('--junit <file>', 'also write a JUnit XML report')
-    .option('--json', 'print the report as one JSON document')
+    .option('--report <format>', 'print the report on stdout as json (one document) or junit (XML)')
+    .option('--junit <file>', 'also write a JUnit XML report to this file')
+    .option('--json', 'print the report as one JSON document (same as --report json)')
     .action(async (files: string[], flags: EvalFlags) => {
-      const output = processCliOutput(flags)
-      const tty = process.stderr.isTTY === true && flags.json !== true && process.env['CI'] === undefined
+      let mode: ReturnType<typeof evalReportMode>
+      try {
+        mode = evalReportMode(flags)
+      } catch (error) {
+        processCliOutput({}).problem(`✘ ${error instanceof Error ? error.message : String(error)}`)
+        process.exitCode = EXIT_CODES.invalid
+        return
+      }
+      const output = processCliOutput({ ...flags, json: mode.json })
+      const tty = process.stderr.isTTY === true && !mode.json && process.env['CI'] === undefined
+      const { report: _flag, json: _json, ...rest } = flags
       process.exitCode = await runEvalCommand({
         files,
         output,
-        ...flags,
+        ...rest,
+        ...(mode.report === undefined ? {} : { report: mode.report }),
         ...(tty ? { progress: (text: string) => process.stderr.write(`\r\u001b[2K${text}`) } : {}),
       })
     })

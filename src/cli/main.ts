@@ -16,6 +16,12 @@ interface OutputFlags {
   readonly cache?: boolean
 }
 
+// `tessera … | head` closes stdout early: stop quietly, as other CLIs do, instead of an unhandled EPIPE trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error
+  process.exit(process.exitCode ?? EXIT_CODES.ok)
+})
+
 const program = new Command()
 program
   .name('tessera')
@@ -39,6 +45,8 @@ program
       return
     }
     await run(opts, async (output) => {
+      const { startPgliteWarmup } = await import('./pglite-warmup.ts')
+      startPgliteWarmup()
       const { runDemo } = await import('./demo-command.ts')
       await runDemo({ output, ...cacheOption(opts) })
       return EXIT_CODES.ok
@@ -76,6 +84,10 @@ program
         if (rls !== undefined && rls !== 'rls' && rls !== 'both') {
           output.problem(`✘ --rls must be 'rls' or 'both', not '${rls}'`)
           return EXIT_CODES.invalid
+        }
+        if (opts.databaseUrl === undefined || opts.databaseUrl === '') {
+          const { startPgliteWarmup } = await import('./pglite-warmup.ts')
+          startPgliteWarmup()
         }
         const { runCheck } = await import('./check-command.ts')
         return runCheck({

@@ -68,6 +68,8 @@ export function registerMcpConfigCommand(program: Command): void {
     .option('--db', 'serve PostgreSQL (TESSERA_DATABASE_URL) instead of the demo database')
     .option('--url <url>', 'a running HTTP server instead of a local stdio process')
     .option('--principal <json>', 'the principal the stdio server acts as')
+    // Accepted like every command's --json, so a script can pass it everywhere: the output is one JSON document.
+    .option('--json', 'print the JSON only (always the case: accepted for scripts)')
     .action((opts: McpConfigOptions) => {
       runMcpConfig(opts, (line) => console.log(line))
     })

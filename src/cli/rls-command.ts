@@ -1,16 +1,20 @@
 /**
  * `tessera rls generate --policy FILE`: prints the row-level security script generated from a policy (see
- * src/rls/generate-rls.ts) for the tables of a live schema — PostgreSQL with `--database-url`, else the
- * embedded demo database. The script is for the tables' owner to run (psql -1 -f, or a migration); this
- * command never changes the database. Exit 0 on success, 1 when the policy is invalid, 2 when generation failed.
+ * src/rls/generate-rls.ts) for the tables of a live schema — PostgreSQL with `--database-url` (or
+ * DATABASE_URL), else the embedded demo database (from the cached image, as `check` does). The script is for the
+ * tables' owner to run (psql -1 -f, or a migration); this command never changes the database. With `--json` it
+ * prints one document `{ ok, policy, sql }` instead. Exit 0 on success, 1 when the policy is invalid, 2 when
+ * generation failed.
  */
-import type { Command } from 'commander'
-import { createPgliteDatabase, createPostgresDatabase, probeDatabase } from '../executor/index.ts'
+import { Option, type Command } from 'commander'
+import { createPostgresDatabase, probeDatabase } from '../executor/index.ts'
 import { isTesseraError } from '../errors/index.ts'
 import { bindPolicy, loadPolicyFile } from '../policy/index.ts'
 import { generateRls, rlsScript } from '../rls/index.ts'
 import { introspectSchema } from '../schema/index.ts'
-import { DEMO_APP_ROLE, saasFixtureSql } from './saas-fixture.ts'
+import { EXIT_CODES, processCliOutput, type CliOutput, type ExitCode } from './cli-output.ts'
+import { openDemoDatabase } from './demo-database.ts'
+import { DEMO_APP_ROLE } from './saas-fixture.ts'
 
 export interface RlsGenerateOptions {
   readonly policyPath: string
@@ -19,42 +23,66 @@ export interface RlsGenerateOptions {
   readonly role?: string
   /** When set, the script also revokes and grants this role's privileges on each model table. */
   readonly appRole?: string
-  readonly out: (text: string) => void
-  readonly err: (line: string) => void
+  readonly output: CliOutput
+  /** Where the embedded demo database image is cached (`null`: no cache). */
+  readonly cacheDir?: string | null
 }
 
-export async function runRlsGenerate(options: RlsGenerateOptions): Promise<number> {
+export async function runRlsGenerate(options: RlsGenerateOptions): Promise<ExitCode> {
+  const { output } = options
   let close: () => Promise<void> = async () => {}
   try {
-    const policy = await loadPolicyFile(options.policyPath)
+    const policy = await output.phase('Load the policy', () => loadPolicyFile(options.policyPath))
     let schema
     if (options.databaseUrl) {
       const database = createPostgresDatabase(options.databaseUrl)
       close = database.close
-      await probeDatabase(database.db)
-      schema = await introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
+      schema = await output.phase('Introspect the database', async () => {
+        await probeDatabase(database.db)
+        return introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
+      })
     } else {
-      const database = await createPgliteDatabase()
+      const database = await openDemoDatabase({
+        output,
+        ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+      })
       close = database.close
-      await database.pglite.exec(saasFixtureSql())
-      schema = await introspectSchema(database.db, { role: options.role ?? DEMO_APP_ROLE })
+      schema = await output.phase('Introspect the embedded demo database', () =>
+        introspectSchema(database.db, { role: options.role ?? DEMO_APP_ROLE }),
+      )
     }
     const generated = generateRls(
       bindPolicy(policy, schema),
       options.appRole === undefined ? {} : { appRole: options.appRole },
     )
-    options.out(rlsScript(generated))
-    return 0
+    const sql = rlsScript(generated)
+    output.data({ ok: true, policy: options.policyPath, sql })
+    if (!output.json) output.say(sql.replace(/\n$/, ''))
+    return EXIT_CODES.ok
   } catch (error) {
     if (isTesseraError(error)) {
-      options.err(`✘ ${error.code}: ${error.message}`)
-      return error.code === 'POLICY_INVALID' ? 1 : 2
+      output.data({ ok: false, error: error.toJSON() })
+      output.problem(`${output.paint.fail('✘')} ${error.code}: ${error.message}`)
+      return error.code === 'POLICY_INVALID' ? EXIT_CODES.invalid : EXIT_CODES.environment
     }
-    options.err(`✘ rls generate failed: ${error instanceof Error ? error.message : String(error)}`)
-    return 2
+    const message = error instanceof Error ? error.message : String(error)
+    output.data({ ok: false, error: { code: 'RLS_GENERATE_FAILED', message } })
+    output.problem(`${output.paint.fail('✘')} rls generate failed: ${message}`)
+    return EXIT_CODES.environment
   } finally {
     await close()
   }
+}
+
+interface RlsGenerateFlags {
+  readonly policy?: string
+  readonly databaseUrl?: string
+  readonly role?: string
+  readonly appRole?: string
+  readonly json?: boolean
+  readonly verbose?: boolean
+  /** commander turns `--no-cache` into `cache: false`. */
+  readonly cache?: boolean
 }
 
 /** Adds `tessera rls generate` to the program (main.ts registers it with one line). */
@@ -63,17 +91,32 @@ export function registerRlsCommand(program: Command): void {
   rls
     .command('generate')
     .description("Print the SQL that enables, forces and creates the policy's row-level security policies")
-    .requiredOption('--policy <file>', 'policy file (.yaml or .json)')
-    .option('--database-url <url>', 'PostgreSQL connection string (default: the embedded demo database)')
+    .addOption(new Option('--policy <file>', 'policy file (.yaml or .json)').env('TESSERA_POLICY'))
+    .addOption(
+      new Option(
+        '--database-url <url>',
+        'PostgreSQL connection string (default: the embedded demo database)',
+      ).env('DATABASE_URL'),
+    )
     .option('--role <role>', 'role whose view of the schema the policy binds against')
     .option('--app-role <role>', 'also revoke and grant the least privileges this role needs on each table')
-    .action(async (opts: { policy: string; databaseUrl?: string; role?: string; appRole?: string }) => {
-      const { policy, ...rest } = opts
+    .option('--json', 'print one JSON document { ok, policy, sql } instead of the script')
+    .option('--verbose', 'print the time each phase took (stderr)')
+    .option('--no-cache', 'build the embedded database from SQL instead of the cached image')
+    .action(async (opts: RlsGenerateFlags) => {
+      const output = processCliOutput(opts)
+      if (opts.policy === undefined || opts.policy === '') {
+        output.problem('tessera rls generate: name a policy file with --policy (or set TESSERA_POLICY)')
+        process.exitCode = EXIT_CODES.invalid
+        return
+      }
       process.exitCode = await runRlsGenerate({
-        policyPath: policy,
-        ...rest,
-        out: (text) => process.stdout.write(text),
-        err: (line) => console.error(line),
+        policyPath: opts.policy,
+        output,
+        ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
+        ...(opts.role === undefined ? {} : { role: opts.role }),
+        ...(opts.appRole === undefined ? {} : { appRole: opts.appRole }),
+        ...(opts.cache === false ? { cacheDir: null } : {}),
       })
     })
 }

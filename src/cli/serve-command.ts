@@ -91,7 +91,10 @@ export function parseHostPort(text: string): { host: string; port: number } {
 
 /** Starts serving and returns once the server accepts requests. */
 export async function startServe(options: ServeOptions): Promise<ServingHandle> {
-  const logger = options.logger ?? pino({ level: 'info', base: { service: 'tessera' } }, pino.destination(2))
+  // Asynchronous stderr, as createMcpServer's default logger (see there): one line per tool call.
+  const logger =
+    options.logger ??
+    pino({ level: 'info', base: { service: 'tessera' } }, pino.destination({ dest: 2, sync: false }))
   const dbUrl = options.db ?? (options.demo === true ? undefined : process.env['TESSERA_DATABASE_URL'])
   if ((dbUrl === undefined) === (options.demo !== true)) {
     throw setupError(

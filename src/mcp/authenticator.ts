@@ -2,7 +2,8 @@
  * Credentials → principal, and nothing else decides who a caller is. An API key is looked up by its sha256;
  * a JWT is verified with jose against a pinned issuer, audience and algorithm list (so `alg: none`, an
  * HS256 token signed with a public key, and an unsigned or expired token all fail), and its claims are mapped
- * to a principal. Every failure is the same AUTHENTICATION_REQUIRED: a client learns nothing about why.
+ * to a principal. Every failure is the same AUTHENTICATION_REQUIRED: a client learns nothing about why. A
+ * verified JWT is remembered for up to 30 s (verified-token-cache.ts), never past its own expiry.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -18,6 +19,7 @@ import { parseRunContext, type Principal } from '../context/index.ts'
 import { TesseraError } from '../errors/index.ts'
 import type { AuthConfig } from './auth-config.ts'
 import type { RateLimit } from './call-gate.ts'
+import { VerifiedTokenCache } from './verified-token-cache.ts'
 
 /** Prefix of generated API keys: lets the server tell a key from a JWT without trying both. */
 export const API_KEY_PREFIX = 'tsk_'
@@ -98,7 +100,10 @@ async function jwtVerifier(
   baseDir: string,
 ): Promise<(token: string) => Promise<Authenticated>> {
   const key = await keySource(config, baseDir)
+  const verified = new VerifiedTokenCache<Authenticated>()
   return async (token) => {
+    const known = verified.get(token)
+    if (known !== undefined) return known
     let payload: JWTPayload
     try {
       const verified = await jwtVerify(token, key as JWTVerifyGetKey, {
@@ -114,10 +119,18 @@ async function jwtVerifier(
       throw authenticationRequired()
     }
     const principal = principalFromClaims(payload, config.claims)
-    return {
+    const identity: Authenticated = {
       principal,
       rateKey: `jwt:${config.issuer}|${typeof payload.sub === 'string' ? payload.sub : principal.tenantId}`,
     }
+    // `exp` is a required claim; a max token age ends acceptance at iat + age.
+    const expires = typeof payload.exp === 'number' ? payload.exp * 1000 : 0
+    const aged =
+      config.maxTokenAgeSeconds !== undefined && typeof payload.iat === 'number'
+        ? (payload.iat + config.maxTokenAgeSeconds) * 1000
+        : Number.POSITIVE_INFINITY
+    verified.remember(token, identity, Math.min(expires, aged))
+    return identity
   }
 }
 

@@ -40,7 +40,11 @@ export interface McpServerOptions {
   readonly rateLimits?: RateLimits
   /** Database probed by `/readyz`. */
   readonly db?: AnyDatabase
-  /** Default: pino at `info` on stderr. */
+  /**
+   * Default: pino at `info` on stderr, written asynchronously (lines written while a write is in flight go out
+   * together; pino flushes what is left when the process exits). A synchronous write per tool call cost one
+   * system call and a wake-up of the log reader per call.
+   */
   readonly logger?: Logger
   readonly name?: string
   readonly version?: string
@@ -73,7 +77,8 @@ export interface TesseraMcpServer {
 
 export async function createMcpServer(options: McpServerOptions): Promise<TesseraMcpServer> {
   const logger =
-    options.logger ?? pino({ level: 'info', base: { service: 'tessera-mcp' } }, pino.destination(2))
+    options.logger ??
+    pino({ level: 'info', base: { service: 'tessera-mcp' } }, pino.destination({ dest: 2, sync: false }))
   if (options.auth !== undefined && options.authFile !== undefined) {
     throw new TesseraError('VALIDATION_ERROR', 'Give either auth or authFile, not both')
   }

@@ -99,7 +99,9 @@ async function route(options: HttpHandlerOptions, req: IncomingMessage, res: Ser
   const server = options.protocolServer({ principal: identity.principal }, identity.rateKey)
   const transport = new StatelessJsonTransport(req, res)
   res.on('close', () => {
-    void server.close()
+    // The client went away before its answer: abort the handlers still running. After an answer nothing is
+    // in flight, and closing would only build the SDK's "Connection closed" error (a stack trace) per request.
+    if (!transport.answered) void server.close()
   })
   await server.connect(transport)
   transport.handle(parsed)

@@ -38,7 +38,7 @@ export class StatelessJsonTransport implements Transport {
   private order: RequestId[] = []
   private batch = false
   private closed = false
-  private answered = false
+  #answered = false
 
   constructor(
     private readonly req: IncomingMessage,
@@ -46,6 +46,11 @@ export class StatelessJsonTransport implements Transport {
   ) {}
 
   async start(): Promise<void> {}
+
+  /** Whether the HTTP answer has been written (then nothing of this request is left in flight). */
+  get answered(): boolean {
+    return this.#answered
+  }
 
   /**
    * Checks the request and hands its messages to the protocol server. `body` is the parsed JSON the HTTP
@@ -138,8 +143,8 @@ export class StatelessJsonTransport implements Transport {
   }
 
   private answer(outcome: Outcome): void {
-    if (this.answered || this.res.headersSent) return
-    this.answered = true
+    if (this.#answered || this.res.headersSent) return
+    this.#answered = true
     if (outcome.body === undefined) {
       this.res.writeHead(outcome.status)
       this.res.end()

@@ -324,7 +324,7 @@ function crossTenantMessages(
 /**
  * The columns that place a row in a tenant, when the model has a tenant boundary a permissive rule could cross
  * (cross-tenant-rule.ts nonTenantClaims): scoped columns that are tenant-like or scoped to `principal.tenantId`,
- * and every tenant-like column not waived in `unscopedColumns`. A model without scoping has such a boundary
+ * and every tenant-like column not waived in `unscopedColumns`. A model without such a scope has a boundary
  * when one of its permissive rules tests a tenant-like column (binding refuses an unwaived tenant-like column
  * that no rule uses). Undefined: no boundary (e.g. a table scoped by `owner_id` alone).
  */
@@ -343,7 +343,6 @@ function claimColumns(
     .map(([column]) => column)
   const columns = new Set([...tenantLike, ...scopedTenant])
   if (scopedTenant.length > 0) return columns
-  if (Object.keys(model.scoping ?? {}).length > 0) return undefined
   const testsTenant = rules.some((rule, i) => {
     const condition = conditions.get(i)
     return (

@@ -1,8 +1,8 @@
 /**
  * The writes a policy allows against the privileges of the role the schema was introspected as (issue 9,
  * item 15): a model that allows create on a table the role cannot INSERT into would only fail at the first call,
- * as an internal error. Soft delete is an UPDATE; a hard delete needs DELETE. Table-level grants only, as for
- * SELECT (src/schema/introspect-schema.ts).
+ * as an internal error. Soft delete is an UPDATE; a hard delete needs DELETE; a create needs USAGE on the
+ * sequence of each serial column. Table-level grants only, as for SELECT (src/schema/introspect-schema.ts).
  */
 import type { PolicyProblem } from '../errors/index.ts'
 import type { TableInfo } from '../schema/index.ts'
@@ -43,6 +43,18 @@ export function privilegeProblems(
         `the policy allows ${what} on table '${table.key}', but ${who} cannot ${privilege} ${object}: ` +
         `GRANT ${privilege} ON ${qualified} TO ${grantee}, or set write.${action}: deny`,
     })
+  }
+  // With INSERT but not the sequence of a serial column, every create would fail as an internal error.
+  if (write.create !== 'deny' && granted.insert) {
+    for (const { column, sequence } of granted.unusableSequences ?? []) {
+      problems.push({
+        path: at('write', 'create'),
+        message:
+          `the policy allows create on table '${table.key}', but ${who} cannot use sequence '${sequence}' ` +
+          `(the default of column '${column}'): GRANT USAGE ON SEQUENCE ${sequence} TO ${grantee}, ` +
+          'or set write.create: deny',
+      })
+    }
   }
   return problems
 }

@@ -64,7 +64,10 @@ export function orderByListSchemaOver(field: z.ZodType<string, string>) {
   return z.array(orderBySchemaOver(field), { error: 'must be an array of orderings' })
 }
 
-export const limitSchema = z.number({ error: 'must be an integer' }).int('must be an integer').min(1)
+export const limitSchema = z
+  .number({ error: 'must be an integer' })
+  .int('must be an integer')
+  .min(1, 'must be at least 1')
 export const cursorSchema = z.string({ error: 'must be a string' }).min(1)
 
 export interface IncludeOptionsInput {

@@ -29,6 +29,7 @@ import type {
   IndexInfo,
   ReferentialAction,
   TableInfo,
+  TablePrivileges,
   UniqueKeyInfo,
 } from './types.ts'
 import type { AnyDatabase } from './any-database.ts'
@@ -179,6 +180,8 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
   const uniqueKeysByTable = groupBy(uniqueKeys, (u) => u.table_oid)
   const cascades = oids.length === 0 ? [] : await readCascadingReferences(trx, oids)
   const cascadesByTable = groupBy(cascades, (c) => c.table_oid)
+  const sequences = oids.length === 0 ? [] : await readUnusableSequences(trx, oids)
+  const sequencesByTable = groupBy(sequences, (s) => s.table_oid)
 
   const columnsByTable = groupBy(columns, (c) => c.table_oid)
   const constraintsByTable = groupBy(constraints, (c) => c.table_oid)
@@ -201,7 +204,7 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
         table.reltuples >= 0 ? Math.round(table.reltuples) : await countRows(trx, table.schema, table.name),
       rlsEnabled: table.rls_enabled,
       rlsForced: table.rls_forced,
-      privileges: { insert: table.can_insert, update: table.can_update, delete: table.can_delete },
+      privileges: privilegesOf(table, sequencesByTable.get(table.oid) ?? []),
       cascadingReferences: (cascadesByTable.get(table.oid) ?? []).map((c) => ({
         name: c.name,
         fromTable: c.from_table,
@@ -359,6 +362,45 @@ async function readCascadingReferences(
     [oids],
   )
   return rows
+}
+
+interface SequenceRow {
+  readonly table_oid: string
+  readonly column_name: string
+  readonly sequence: string
+}
+
+function privilegesOf(table: TableRow, unusable: readonly SequenceRow[]): TablePrivileges {
+  const base = { insert: table.can_insert, update: table.can_update, delete: table.can_delete }
+  if (unusable.length === 0) return base
+  return {
+    ...base,
+    unusableSequences: unusable.map((s) => ({ column: s.column_name, sequence: s.sequence })),
+  }
+}
+
+/** Serial columns whose sequence the role may not use (INSERT privilege alone does not cover nextval). */
+async function readUnusableSequences(
+  trx: AnyTransaction,
+  oids: readonly string[],
+): Promise<readonly SequenceRow[]> {
+  return catalogRows<SequenceRow>(
+    trx,
+    `
+    select a.attrelid::text as table_oid, a.attname as column_name, sn.nspname || '.' || sc.relname as sequence
+    from pg_catalog.pg_attribute a
+    join pg_catalog.pg_depend d
+      on d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid = a.attrelid and d.refobjsubid = a.attnum
+     and d.classid = 'pg_catalog.pg_class'::regclass and d.deptype = 'a'
+    join pg_catalog.pg_class sc on sc.oid = d.objid and sc.relkind = 'S'
+    join pg_catalog.pg_namespace sn on sn.oid = sc.relnamespace
+    where a.attrelid = any($1::oid[]) and a.attnum > 0 and not a.attisdropped and a.attidentity = ''
+      -- CASE, not AND: the planner may test the privilege before the relkind, and it raises on a non-sequence
+      -- (an index also depends on the column).
+      and case when sc.relkind = 'S' then not has_sequence_privilege(sc.oid, 'USAGE') else false end
+    order by a.attrelid, a.attnum`,
+    [oids],
+  )
 }
 
 function referentialAction(code: string): ReferentialAction | null {

@@ -107,6 +107,18 @@ export interface TablePrivileges {
   readonly insert: boolean
   readonly update: boolean
   readonly delete: boolean
+  /**
+   * Sequences behind serial columns (a `nextval` default owned by the column; identity columns need no grant)
+   * that the role may not use: an INSERT taking such a default fails with "permission denied for sequence".
+   * Absent when there are none.
+   */
+  readonly unusableSequences?: readonly UnusableSequence[]
+}
+
+export interface UnusableSequence {
+  readonly column: string
+  /** Schema-qualified, as PostgreSQL prints it (`public.notes_id_seq`). */
+  readonly sequence: string
 }
 
 export interface DbSchema {

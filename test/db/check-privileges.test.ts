@@ -46,6 +46,11 @@ describeEachDatabase('policy against the role’s privileges', (db) => {
       )`.execute(admin)
     await sql`grant select on guarded_notes to tessera_app`.execute(admin)
     await sql`create table secret_ledger (id serial primary key, tenant_id uuid not null)`.execute(admin)
+    // INSERT granted, USAGE on the serial column's sequence not: every create would fail at run time.
+    await sql`create table counted_notes (id serial primary key, tenant_id uuid not null, body text)`.execute(
+      admin,
+    )
+    await sql`grant select, insert on counted_notes to tessera_app`.execute(admin)
     schema = await introspectSchema(app, appRole === undefined ? {} : { role: appRole })
   })
 
@@ -55,6 +60,7 @@ describeEachDatabase('policy against the role’s privileges', (db) => {
       insert: false,
       update: false,
       delete: false,
+      unusableSequences: [{ column: 'id', sequence: 'public.guarded_notes_id_seq' }],
     })
     expect(schema.tables['orders']?.privileges).toEqual({ insert: true, update: true, delete: true })
   })
@@ -89,6 +95,42 @@ describeEachDatabase('policy against the role’s privileges', (db) => {
       expect.stringContaining('allows delete (a soft delete)') as unknown as string,
     ])
     expect(problems[0]?.message).toContain('cannot UPDATE it: GRANT UPDATE ON public.guarded_notes')
+  })
+
+  it('a create on a table whose serial sequence the role may not use names the GRANT USAGE, and binds once granted', async () => {
+    const counted: PolicyInput = {
+      models: {
+        Note: {
+          table: 'counted_notes',
+          scoping: { tenant_id: 'principal.tenantId' },
+          fields: { id: 'allow', body: 'allow' },
+          write: { create: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
+        },
+      },
+    }
+    expect(problemsOf(schema, counted)).toEqual([
+      {
+        path: 'models.Note.write.create',
+        message:
+          "the policy allows create on table 'counted_notes', but role 'tessera_app' cannot use sequence " +
+          "'public.counted_notes_id_seq' (the default of column 'id'): " +
+          'GRANT USAGE ON SEQUENCE public.counted_notes_id_seq TO tessera_app, or set write.create: deny',
+      },
+    ])
+    const { admin, app, appRole } = db()
+    await sql`grant usage on sequence counted_notes_id_seq to tessera_app`.execute(admin)
+    const toolset = await createToolset({
+      db: app,
+      policy: definePolicy(counted),
+      secret: TEST_SECRET,
+      ...(appRole === undefined ? {} : { role: appRole }),
+    })
+    const created = await toolset.call(
+      { principal: { tenantId: 'a0000000-0000-4000-8000-000000000000' } },
+      'db_create',
+      { model: 'Note', data: { body: 'counted' } },
+    )
+    expect(created).toMatchObject({ ok: true, data: { row: { body: 'counted' } } })
   })
 
   it('a read-only policy on the same table binds', () => {

@@ -1,13 +1,15 @@
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import pg from 'pg'
 import { pino } from 'pino'
 import { describe, expect, inject, it } from 'vitest'
 import { stringify } from 'yaml'
 import { memoryCliOutput } from '../../src/cli/cli-output.ts'
-import { runEvalCommand, suiteFiles } from '../../src/cli/eval-command.ts'
+import { evalReportMode, runEvalCommand, suiteFiles } from '../../src/cli/eval-command.ts'
 import { runReplayCommand } from '../../src/cli/replay-command.ts'
 import { startServe } from '../../src/cli/serve-command.ts'
 import { callTool, connectHttp, errorCode } from '../support/mcp.ts'
@@ -39,6 +41,45 @@ describe('tessera eval', () => {
     expect(xml).toContain('<testsuite name="demo reads"')
     expect(xml).toContain('failures="0"')
     expect(xml).not.toContain('<failure')
+  }, 300_000)
+
+  it('reads --report json|junit, keeping --json as its alias, and refuses any other format', () => {
+    expect(evalReportMode({})).toEqual({ json: false })
+    expect(evalReportMode({ json: true })).toEqual({ json: true })
+    expect(evalReportMode({ report: 'json' })).toEqual({ json: true, report: 'json' })
+    expect(evalReportMode({ report: 'json', json: true })).toEqual({ json: true, report: 'json' })
+    expect(evalReportMode({ report: 'junit' })).toEqual({ json: true, report: 'junit' })
+    expect(() => evalReportMode({ report: 'xml' })).toThrow("--report must be one of json, junit (got 'xml')")
+    expect(() => evalReportMode({ report: 'junit', json: true })).toThrow('cannot be combined with --json')
+  })
+
+  it('prints only the JUnit XML on stdout with --report junit (the summary goes to stderr), from the real CLI', async () => {
+    const run = promisify(execFile)
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'eval', 'evals/demo-reads.yaml', '--report', 'junit'],
+      { cwd: root, timeout: 280_000, env: { ...process.env, NO_COLOR: '1' } },
+    )
+    expect(stdout.startsWith('<?xml')).toBe(true)
+    expect(stdout.trimEnd().endsWith('</testsuites>')).toBe(true)
+    expect(stdout).toContain('<testsuite name="demo reads"')
+    expect(stdout).not.toContain('<failure')
+    expect(stderr).toMatch(/demo reads\s+\d+\s+0\s+0/)
+    const bad = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'eval', 'evals/demo-reads.yaml', '--report', 'xml'],
+      { cwd: root, timeout: 60_000 },
+    ).catch((error: { code: number; stdout: string; stderr: string }) => error)
+    expect(bad).toMatchObject({ code: 1, stdout: '' })
+    expect((bad as { stderr: string }).stderr).toContain('--report must be one of json, junit')
+  }, 300_000)
+
+  it('prints one JSON document with --report json, as with --json', async () => {
+    const { output, stdout } = memoryCliOutput(evalReportMode({ report: 'json' }))
+    const code = await runEvalCommand({ cwd: root, output, files: ['evals/demo-reads.yaml'], report: 'json' })
+    expect(code).toBe(0)
+    expect(stdout).toHaveLength(1)
+    expect(JSON.parse(stdout[0] ?? '')).toMatchObject({ passed: true })
   }, 300_000)
 
   it('exits 1 and names the offending call and row when the candidate policy leaks another tenant’s orders', async () => {

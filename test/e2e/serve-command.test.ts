@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { pino } from 'pino'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { createApiKey, listApiKeys, revokeApiKey } from '../../src/cli/api-key-command.ts'
 import { mcpConfig } from '../../src/cli/mcp-config-command.ts'
 import { runApprovals } from '../../src/cli/approvals-command.ts'
@@ -17,11 +17,36 @@ import { startServe, type ServingHandle } from '../../src/cli/serve-command.ts'
 import { PostgresApprovalStore, ensureApprovalTable } from '../../src/stores/index.ts'
 import { createPostgresDatabase } from '../../src/executor/index.ts'
 import { callTool, connectHttp, errorCode, rawPost, LIST_TOOLS_BODY } from '../support/mcp.ts'
+import { withDatabase } from '../support/global-setup.ts'
+import pg from 'pg'
+import { randomBytes } from 'node:crypto'
 import { inject } from 'vitest'
 
 const silent = pino({ level: 'silent' })
 const ACME_ORDER = '0a000000-0000-4000-8000-000000000001'
 const GLOBEX_ORDER = '0b000000-0000-4000-8000-000000000001'
+
+/**
+ * An approval-gated delete through MCP: refused with an approval id and preview; after `approve` decides, a
+ * changed argument is still refused, the same call runs once, and a replay is refused.
+ */
+async function deleteOnceAfterApproval(
+  client: Client,
+  approve: (approvalId: string) => Promise<void>,
+): Promise<void> {
+  const args = { model: 'Order', id: ACME_ORDER, reason: 'duplicate order' }
+  const first = await callTool(client, 'db_delete', args)
+  expect(errorCode(first)).toBe('WRITE_APPROVAL_REQUIRED')
+  expect(first.text).toContain(`preview: Delete Order id "${ACME_ORDER}" — reason: "duplicate order"`)
+  const approvalId = /approvalId: (\S+)/.exec(first.text)?.[1] ?? ''
+  await approve(approvalId)
+  const changed = await callTool(client, 'db_delete', { ...args, reason: 'something else', approvalId })
+  expect(errorCode(changed)).toBe('VALIDATION_ERROR')
+  const approved = await callTool(client, 'db_delete', { ...args, approvalId })
+  expect(approved.structured).toEqual({ deleted: 1, soft: true })
+  const replay = await callTool(client, 'db_delete', { ...args, approvalId })
+  expect(replay.isError).toBe(true)
+}
 
 describe('tessera serve, api-key, mcp-config and approvals', () => {
   const handles: ServingHandle[] = []
@@ -115,20 +140,11 @@ describe('tessera serve, api-key, mcp-config and approvals', () => {
     handles.push(handle)
     const client = await connectHttp(handle.http?.url ?? '')
     clients.push(client)
-    const args = { model: 'Order', id: ACME_ORDER, reason: 'duplicate order' }
-    const first = await callTool(client, 'db_delete', args)
-    expect(errorCode(first)).toBe('WRITE_APPROVAL_REQUIRED')
-    expect(first.text).toContain(`preview: Delete Order id "${ACME_ORDER}" — reason: "duplicate order"`)
-    const approvalId = /approvalId: (\S+)/.exec(first.text)?.[1] ?? ''
-    const pending = await handle.toolset.approvals.list({ status: 'pending' })
-    expect(pending.map((a) => a.id)).toContain(approvalId)
-    await handle.toolset.approvals.approve(approvalId, 'reviewer')
-    const changed = await callTool(client, 'db_delete', { ...args, reason: 'something else', approvalId })
-    expect(errorCode(changed)).toBe('VALIDATION_ERROR')
-    const approved = await callTool(client, 'db_delete', { ...args, approvalId })
-    expect(approved.structured).toEqual({ deleted: 1, soft: true })
-    const replay = await callTool(client, 'db_delete', { ...args, approvalId })
-    expect(replay.isError).toBe(true)
+    await deleteOnceAfterApproval(client, async (approvalId) => {
+      const pending = await handle.toolset.approvals.list({ status: 'pending' })
+      expect(pending.map((a) => a.id)).toContain(approvalId)
+      await handle.toolset.approvals.approve(approvalId, 'reviewer')
+    })
   }, 300_000)
 
   it('prints client configuration for stdio and for a remote HTTP server without secrets', () => {
@@ -148,6 +164,57 @@ describe('tessera serve, api-key, mcp-config and approvals', () => {
   })
 
   const pgTemplate = inject('postgresTemplate')
+  it.runIf(Boolean(pgTemplate))(
+    'deletes through MCP once after `tessera approvals approve` on PostgreSQL, and never for changed arguments',
+    async () => {
+      const tpl = pgTemplate!
+      const name = `tessera_appr_${randomBytes(5).toString('hex')}`
+      const admin = new pg.Client({ connectionString: tpl.url })
+      await admin.connect()
+      await admin.query(`create database ${name} template ${tpl.template}`)
+      const url = withDatabase(tpl.url, name)
+      vi.stubEnv('TESSERA_SECRET', 'serve-approvals-test-secret-0123456789')
+      try {
+        const handle = await startServe({
+          db: url,
+          policy: 'policies/demo.yaml',
+          http: '127.0.0.1:0',
+          dev: true,
+          principal: JSON.stringify({
+            tenantId: 'a0000000-0000-4000-8000-000000000000',
+            userId: 'a0000000-0000-4000-8000-0000000000a2',
+            roles: ['member'],
+          }),
+          logger: silent,
+        })
+        handles.push(handle)
+        const client = await connectHttp(handle.http?.url ?? '')
+        clients.push(client)
+        await deleteOnceAfterApproval(client, async (approvalId) => {
+          const listed: string[] = []
+          expect(await runApprovals('list', undefined, { db: url }, (l) => listed.push(l))).toBe(0)
+          expect(listed.join('\n')).toContain(approvalId)
+          expect(listed.join('\n')).toContain(`Delete Order id "${ACME_ORDER}" — reason: "duplicate order"`)
+          expect(await runApprovals('approve', approvalId, { db: url, as: 'reviewer' }, () => {})).toBe(0)
+        })
+        const row = new pg.Client({ connectionString: url })
+        await row.connect()
+        const gone = await row.query('select deleted_at is not null as deleted from orders where id = $1', [
+          ACME_ORDER,
+        ])
+        await row.end()
+        expect(gone.rows).toEqual([{ deleted: true }])
+      } finally {
+        for (const c of clients.splice(0)) await c.close().catch(() => undefined)
+        for (const h of handles.splice(0)) await h.close()
+        vi.unstubAllEnvs()
+        await admin.query(`drop database if exists ${name} with (force)`)
+        await admin.end()
+      }
+    },
+    300_000,
+  )
+
   it.runIf(Boolean(pgTemplate))(
     'lists, approves and denies through `tessera approvals` on PostgreSQL',
     async () => {

@@ -100,6 +100,18 @@ describe('permissive rules tied to a claim that is not a tenant', () => {
       ),
     ],
     [
+      'a model scoped by owner whose other permissive rule names the tenant',
+      policy(
+        note({
+          scoping: { owner_id: 'principal.userId' },
+          rowPolicies: [
+            { name: 'tenant', condition: 'tenant_id = principal.tenantId', mode: 'permissive' },
+            { name: 'team', condition: 'body = principal.metadata.team', mode: 'permissive' },
+          ],
+        }),
+      ),
+    ],
+    [
       'a claim list (IN principal.…)',
       policy(note({ ...SCOPED, rowPolicies: permissive('owner_id IN principal.metadata.delegates') })),
     ],

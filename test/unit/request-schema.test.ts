@@ -380,3 +380,17 @@ describe('schema factories', () => {
     expect(z.toJSONSchema(comparisonSchemaOver(any))).toEqual(z.toJSONSchema(comparisonSchema))
   })
 })
+
+describe('parseRequest: limit', () => {
+  it('says a zero or negative limit must be at least 1, and a fraction that it must be an integer', () => {
+    expect(issues(rejection('query', { model: 'Order', limit: -1 }))).toEqual([
+      { path: 'limit', message: 'must be at least 1' },
+    ])
+    expect(issues(rejection('query', { model: 'Order', limit: 0 }))).toEqual([
+      { path: 'limit', message: 'must be at least 1' },
+    ])
+    expect(issues(rejection('query', { model: 'Order', limit: 2.5 }))).toEqual([
+      { path: 'limit', message: 'must be an integer' },
+    ])
+  })
+})
