@@ -16,7 +16,12 @@
  */
 import { Kysely } from 'kysely'
 import pg from 'pg'
-import { MemoryAuditStore, type AuditRecordDraft, type AuditStore } from '../src/stores/index.ts'
+import {
+  MemoryAuditStore,
+  type AuditRecord,
+  type AuditRecordDraft,
+  type AuditStore,
+} from '../src/stores/index.ts'
 import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
 import type { Policy } from '../src/policy/types.ts'
 import { createToolset } from '../src/tools/create-toolset.ts'
@@ -119,31 +124,28 @@ export async function measureInSitu(
       },
     })
   const timedDb = timed(db)
-  const memory = new MemoryAuditStore()
-  const audit: AuditStore = {
-    stage: (draft) => memory.stage(draft),
-    append: async (draft: AuditRecordDraft) => {
+  // The default store, timed: a subclass, so the toolset treats it as the package's own store (it seals the
+  // argsDigest off the call path, src/stores/deferred-args-digest.ts) exactly as it treats the default.
+  class TimedMemoryAuditStore extends MemoryAuditStore {
+    override async append(draft: AuditRecordDraft): Promise<AuditRecord> {
       const started = performance.now()
       try {
-        return await memory.append(draft)
+        return await super.append(draft)
       } finally {
         add(timings, 'audit.append', performance.now() - started)
       }
-    },
+    }
     // What the toolset calls for reads: accept now, seal off the call path.
-    record: async (draft: AuditRecordDraft) => {
+    override async record(draft: AuditRecordDraft): Promise<void> {
       const started = performance.now()
       try {
-        await memory.record(draft)
+        await super.record(draft)
       } finally {
         add(timings, 'audit.append', performance.now() - started)
       }
-    },
-    query: (filter) => memory.query(filter),
-    count: (filter) => memory.count(filter),
-    deleteBefore: (before, options) => memory.deleteBefore(before, options),
-    verify: () => memory.verify(),
+    }
   }
+  const audit: AuditStore = new TimedMemoryAuditStore()
   try {
     const toolset = await createToolset({ db: timedDb, policy, secret, audit, enforcement: 'app' })
     /** One Timings per call. */

@@ -10,6 +10,7 @@
  */
 import { hash as oneShotHash, randomUUID } from 'node:crypto'
 import { canonicalJson } from '../json/index.ts'
+import { argsDigestOf } from './deferred-args-digest.ts'
 
 export type AuditOutcome = 'success' | 'denied' | 'error'
 
@@ -109,7 +110,7 @@ export function sealAuditRecord(
   // One object, built from the draft's known fields only, so the fixed-order serialiser applies. One literal
   // (no spread: a conditional spread made every record a slow-mode object): a draft without argsDigest, written
   // before it existed, has the member deleted again.
-  const digest = draft.argsDigest
+  const digest = argsDigestOf(draft)
   const record = {
     tool: draft.tool,
     model: draft.model,

@@ -83,11 +83,28 @@ interface Walk {
  * throws or a value that is not data gives null.
  */
 export function digestAuditArgs(args: unknown, key: Uint8Array): string | null {
+  return digestOfArgsText(auditArgsText(args), key)
+}
+
+/**
+ * The text digestAuditArgs hashes: the raw arguments' canonical JSON, read now (so later changes to them do not
+ * count), or null when they cannot be read as data (a cycle, a Proxy that throws).
+ */
+export function auditArgsText(args: unknown): string | null {
   try {
-    return createHmac('sha256', key)
-      .update(canonicalArgs(args, 0) ?? 'null', 'utf8')
-      .digest('hex')
+    return canonicalArgs(args, 0) ?? 'null'
   } catch {
+    return null
+  }
+}
+
+/** HMAC-SHA256 hex of an auditArgsText under the digest key; null for null. */
+export function digestOfArgsText(text: string | null, key: Uint8Array): string | null {
+  if (text === null) return null
+  try {
+    return createHmac('sha256', key).update(text, 'utf8').digest('hex')
+  } catch {
+    // Not a usable key (a runtime assembled without one): no digest, as for arguments that cannot be read.
     return null
   }
 }

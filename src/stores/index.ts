@@ -8,10 +8,12 @@
  * query builders, which live in src/sql/ only.
  */
 export { sealAuditRecord, hashAuditRecord, verifyAuditChain, AUDIT_HASH_FIELDS } from './audit-record.ts'
+export { deferArgsDigest } from './deferred-args-digest.ts'
 export {
   auditSensitiveFields,
   sanitizeAuditInput,
   digestAuditArgs,
+  auditArgsText,
   isSensitiveKey,
   REDACTED,
 } from './audit-sanitize.ts'

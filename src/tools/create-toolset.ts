@@ -12,7 +12,10 @@ import {
   defaultAuditStore,
   type ApprovalStore,
   DEFAULT_APPROVAL_TTL_MS,
+  JsonlAuditStore,
   MemoryApprovalStore,
+  MemoryAuditStore,
+  PostgresAuditStore,
 } from '../stores/index.ts'
 import { type RunContext, parseRunContext } from '../context/index.ts'
 import { printable, TesseraError, type SerializedError } from '../errors/index.ts'
@@ -200,6 +203,7 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
       details: { maxRequestBytes },
     })
   }
+  const audit = options.audit ?? (await chooseAuditStore(options))
   const runtime: ToolRuntime = {
     bound,
     executor: createPlanExecutor({
@@ -211,7 +215,7 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       omitPlannerPredicates: options.testOnlyOmitPlannerPredicates === true,
     }),
-    audit: options.audit ?? (await chooseAuditStore(options)),
+    audit,
     secret,
     logger: options.logger,
     approvals: options.approvals ?? new MemoryApprovalStore(),
@@ -219,6 +223,10 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     auditFailure,
     auditSensitiveFields: auditSensitiveFields(bound),
     auditDigestKey: createHmac('sha256', secret).update(AUDIT_DIGEST_KEY_LABEL).digest(),
+    auditSealsDigests:
+      audit instanceof MemoryAuditStore ||
+      audit instanceof PostgresAuditStore ||
+      audit instanceof JsonlAuditStore,
     inputLimits: maxRequestBytes === DEFAULT_INPUT_LIMITS.maxRequestBytes ? {} : { maxRequestBytes },
   }
   return buildToolset(runtime)

@@ -13,6 +13,8 @@ import {
   type StagedAudit,
   sanitizeAuditInput,
   digestAuditArgs,
+  auditArgsText,
+  deferArgsDigest,
   boundImage,
   type ApprovalStore,
   type StoreTransaction,
@@ -44,6 +46,11 @@ export interface ToolRuntime {
   readonly auditSensitiveFields: ReadonlySet<string>
   /** Key of the records' `argsDigest` (HMAC of the raw arguments), derived from `secret`. */
   readonly auditDigestKey: Uint8Array
+  /**
+   * The audit store seals through sealAuditRecord (one of this package's stores), so a draft's argsDigest can be
+   * computed there, off the call path (src/stores/deferred-args-digest.ts); a host's own store gets it computed.
+   */
+  readonly auditSealsDigests: boolean
   /** Input-guard limits every tool's arguments are checked against (the whole-request size among them). */
   readonly inputLimits: Partial<InputLimits>
 }
@@ -120,7 +127,8 @@ export function auditDraft(
   const { tool, action, rawCtx, args, requestId, facts, started } = call
   const principal = ctx?.principal
   const rawPrincipal = (rawCtx as { principal?: { tenantId?: unknown } } | null)?.principal
-  return {
+  const deferDigest = runtime.auditSealsDigests
+  const draft: AuditRecordDraft = {
     tool,
     model: facts.model ?? modelArg(args),
     action,
@@ -139,7 +147,8 @@ export function auditDraft(
         : facts.request !== undefined
           ? sanitizeAuditInput(facts.request, { sensitiveFields: runtime.auditSensitiveFields, full: true })
           : sanitizeAuditInput(args, { sensitiveFields: runtime.auditSensitiveFields }),
-    argsDigest: digestAuditArgs(args, runtime.auditDigestKey),
+    // Deferred: the arguments' text is read now, its HMAC computed when the store seals the record.
+    argsDigest: deferDigest ? null : digestAuditArgs(args, runtime.auditDigestKey),
     scopesInjected: facts.scopesInjected ?? [],
     rowPolicies: facts.rowPolicies ?? [],
     bypass: facts.bypass ?? null,
@@ -154,6 +163,7 @@ export function auditDraft(
     after: facts.after == null ? null : boundImage(facts.after),
     policyVersion: runtime.bound.policy.versionHash,
   }
+  return deferDigest ? deferArgsDigest(draft, auditArgsText(args), runtime.auditDigestKey) : draft
 }
 
 /** One call as the audit sees it: what was asked, by whom (unvalidated), when, and the facts gathered. */

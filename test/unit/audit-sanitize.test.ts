@@ -8,7 +8,17 @@ import { createHmac } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../src/json/index.ts'
-import { digestAuditArgs, REDACTED, sanitizeAuditInput } from '../../src/stores/index.ts'
+import {
+  auditArgsText,
+  type AuditRecordDraft,
+  deferArgsDigest,
+  digestAuditArgs,
+  hashAuditRecord,
+  MemoryAuditStore,
+  REDACTED,
+  sanitizeAuditInput,
+  sealAuditRecord,
+} from '../../src/stores/index.ts'
 
 const KEY = new Uint8Array(32).fill(7)
 
@@ -155,5 +165,51 @@ describe('full-mode audit inputs', () => {
       model: 'User',
       where: { kind: 'cmp', field: 'password_hash', op: 'eq', value: REDACTED },
     })
+  })
+})
+
+describe('argsDigest computed at sealing', () => {
+  const draft = (): AuditRecordDraft => ({
+    tool: 'db_get',
+    model: 'Order',
+    action: 'read',
+    outcome: 'success',
+    errorCode: null,
+    tenantId: 't1',
+    userId: null,
+    roles: [],
+    requestId: 'r1',
+    traceId: null,
+    inputs: { model: 'Order', id: 1 },
+    argsDigest: null,
+    scopesInjected: [],
+    rowPolicies: [],
+    bypass: null,
+    fieldsRedacted: [],
+    rowCount: 1,
+    affectedRows: null,
+    durationMs: 1,
+    reason: null,
+    before: null,
+    after: null,
+    policyVersion: 'v1',
+  })
+
+  it('seals the record an eager digest gives, over the arguments as they were when the call read them', async () => {
+    const args = { model: 'Order', id: 1 }
+    const eager = { ...draft(), argsDigest: digestAuditArgs(args, KEY) }
+    const deferred = deferArgsDigest(draft(), auditArgsText(args), KEY)
+    args.id = 2 // changed after the call: the record still pins what was submitted
+    const at = new Date('2026-01-01T00:00:00Z')
+    const sealed = sealAuditRecord(deferred, null, at)
+    expect(sealed.argsDigest).toBe(eager.argsDigest)
+    // The record's hash covers that digest, exactly as for a record sealed with it eagerly.
+    const { hash, ...rest } = sealed
+    expect(hashAuditRecord({ ...rest, argsDigest: eager.argsDigest })).toBe(hash)
+    expect(hashAuditRecord({ ...rest, argsDigest: null })).not.toBe(hash)
+    const store = new MemoryAuditStore()
+    await store.record(deferArgsDigest(draft(), auditArgsText({ model: 'Order', id: 1 }), KEY))
+    expect(store.all()[0]?.argsDigest).toBe(eager.argsDigest)
+    expect(await store.verify()).toMatchObject({ ok: true })
   })
 })
