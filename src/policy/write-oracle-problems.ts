@@ -3,8 +3,8 @@
  *
  * A write the database refuses answers differently from one it accepts. Two refusals depend on rows outside
  * the caller's view:
- * - a unique key (constraint, primary key, unique index — partial and expression ones included) that does
- *   not include the tenant column: a create or update whose value collides with ANOTHER tenant's row answers
+ * - a unique key (constraint, primary key, unique index — partial and expression ones included — or an
+ *   exclusion constraint) that does not compare the tenant column for equality: a create or update whose value collides with ANOTHER tenant's row answers
  *   "conflicts with an existing record", a fresh value answers ok;
  * - a foreign key whose referenced columns the caller may not read: the write path checks the referenced row
  *   is visible, so a reference to a guessed hidden value (`badges(pin)` with `pin` denied) succeeds iff it
@@ -71,14 +71,19 @@ export function uniqueKeyProblems(
     })
     for (const column of exposed) {
       const tenantHint = tenant[0] ?? 'tenant_id'
+      const fix =
+        key.exclusion === true
+          ? `add '${tenantHint} WITH =' to the constraint`
+          : `make it unique (${tenantHint}, ${key.keyColumns.join(', ') || column})`
+      const kind =
+        key.exclusion === true ? 'exclusion constraint' : key.primary ? 'unique primary key' : 'unique key'
       problems.push({
         path: ctx.at(model, 'fields', column),
         message:
-          `field '${column}' is writable and covered by unique ${key.primary ? 'primary key' : 'key'} ` +
+          `field '${column}' is writable and covered by ${kind} ` +
           `'${key.name}' (${key.involvedColumns.join(', ')}), which does not include the tenant column: a write ` +
-          `colliding with another tenant's value would reveal that it exists; make it unique ` +
-          `(${tenantHint}, ${key.keyColumns.join(', ') || column}), make the field not writable, or set ` +
-          `acceptGlobalUnique: true on the field if its values are not secret`,
+          `colliding with another tenant's value would reveal that it exists; ${fix}, make the field not ` +
+          `writable, or set acceptGlobalUnique: true on the field if its values are not secret`,
       })
     }
   }

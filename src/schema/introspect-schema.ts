@@ -162,6 +162,7 @@ interface UniqueKeyRow {
   readonly table_oid: string
   readonly name: string
   readonly is_primary: boolean
+  readonly is_exclusion: boolean
   readonly column_name: string
   readonly is_key: boolean
 }
@@ -430,6 +431,10 @@ async function readIndexes(trx: AnyTransaction, oids: readonly string[]): Promis
  * Every valid unique index (constraint-backed or not, partial and expression ones included): its plain key
  * columns, and — for an index with an expression or a predicate — every column it depends on (pg_depend lists
  * the columns an expression or predicate reads; it also lists INCLUDE columns, a harmless over-approximation).
+ * An exclusion constraint refuses a row for what another row holds just as a unique index does (23P01), so its
+ * index is read too: its key columns are those it compares with `=` (only they confine a conflict to rows with
+ * the same value, e.g. the same tenant), and every column it reads is involved (docs/threats.md, "Side
+ * channels the database creates").
  */
 async function readUniqueKeys(
   trx: AnyTransaction,
@@ -439,21 +444,25 @@ async function readUniqueKeys(
     trx,
     `
     select i.indexrelid::text as index_oid, i.indrelid::text as table_oid, ic.relname as name,
-           i.indisprimary as is_primary, a.attname as column_name, true as is_key
+           i.indisprimary as is_primary, i.indisexclusion as is_exclusion, a.attname as column_name,
+           (not i.indisexclusion or coalesce(o.oprname = '=', false)) as is_key
     from pg_catalog.pg_index i
     join pg_catalog.pg_class ic on ic.oid = i.indexrelid
     cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, position)
     join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-    where i.indrelid = any($1::oid[]) and i.indisunique and i.indisvalid and k.position <= i.indnkeyatts
+    left join pg_catalog.pg_constraint con on i.indisexclusion and con.conindid = i.indexrelid and con.contype = 'x'
+    left join pg_catalog.pg_operator o on o.oid = con.conexclop[k.position]
+    where i.indrelid = any($1::oid[]) and (i.indisunique or i.indisexclusion) and i.indisvalid
+      and k.position <= i.indnkeyatts
     union all
-    select i.indexrelid::text, i.indrelid::text, ic.relname, i.indisprimary, a.attname, false
+    select i.indexrelid::text, i.indrelid::text, ic.relname, i.indisprimary, i.indisexclusion, a.attname, false
     from pg_catalog.pg_index i
     join pg_catalog.pg_class ic on ic.oid = i.indexrelid
     join pg_catalog.pg_depend d
       on d.classid = 'pg_catalog.pg_class'::regclass and d.objid = i.indexrelid
      and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid = i.indrelid and d.refobjsubid > 0
     join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = d.refobjsubid
-    where i.indrelid = any($1::oid[]) and i.indisunique and i.indisvalid
+    where i.indrelid = any($1::oid[]) and (i.indisunique or i.indisexclusion) and i.indisvalid
       and (i.indexprs is not null or i.indpred is not null)`,
     [oids],
   )
@@ -543,6 +552,7 @@ function toUniqueKeys(rows: readonly UniqueKeyRow[]): UniqueKeyInfo[] {
     keys.push({
       name: first.name,
       primary: first.is_primary,
+      ...(first.is_exclusion ? { exclusion: true as const } : {}),
       keyColumns: sorted(group.filter((r) => r.is_key).map((r) => r.column_name)),
       involvedColumns: sorted(group.map((r) => r.column_name)),
     })

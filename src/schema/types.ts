@@ -68,13 +68,15 @@ export interface IndexInfo {
 
 /**
  * Anything that makes the database refuse a duplicate: unique constraints, the primary key and unique indexes,
- * partial and expression ones included (IndexInfo reports those as not unique, because their plain columns
+ * partial and expression ones included, and exclusion constraints (IndexInfo reports those as not unique, because their plain columns
  * alone are not). A write that collides answers differently from one that does not, so the policy validator
  * asks whether such a key spans tenants (see policy/write-oracle-problems.ts).
  */
 export interface UniqueKeyInfo {
   readonly name: string
   readonly primary: boolean
+  /** An exclusion constraint's index: key columns are those it compares with `=`. */
+  readonly exclusion?: true
   /** Plain key columns, in no particular order. */
   readonly keyColumns: readonly string[]
   /** Every column the key depends on: key columns plus those an expression or predicate reads. */
