@@ -14,6 +14,14 @@ export interface PostgresDatabaseOptions {
   readonly maxPreparedPerConnection?: number
   /** Receives errors of idle pooled connections (which are then discarded by the pool). */
   readonly logger?: Logger
+  /**
+   * The session's `plan_cache_mode`, sent in the startup packet (default `force_generic_plan`; `server`
+   * leaves the server's or role's setting). Tessera's reads are named prepared statements pinned to one
+   * tenant: their generic and custom plans were the same on a skewed 10M-row table, custom plans re-plan on
+   * every call, and `auto` kept re-planning 20-row lists; the generic plan is also what the cost guard judges
+   * (docs/scaling.md, "plan_cache_mode"). An `options` string that already sets it is left alone.
+   */
+  readonly planCacheMode?: 'force_generic_plan' | 'force_custom_plan' | 'auto' | 'server'
 }
 
 export interface PostgresDatabase {
@@ -29,7 +37,13 @@ export function createPostgresDatabase(
   options: PostgresDatabaseOptions = {},
 ): PostgresDatabase {
   const given: pg.PoolConfig = typeof config === 'string' ? { connectionString: config } : config
-  const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, ...given })
+  const pool = new pg.Pool({
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    ...given,
+    ...startupOptions(given.options, options.planCacheMode ?? 'force_generic_plan'),
+  })
   pool.on('error', (err) => {
     options.logger?.warn(
       { dbError: { message: err.message, code: codeOf(err) } },
@@ -59,6 +73,18 @@ export function createPostgresDatabase(
       return closed
     },
   }
+}
+
+/** `-c plan_cache_mode=…` appended to the startup options, unless asked not to or already there. */
+function startupOptions(
+  given: string | undefined,
+  mode: NonNullable<PostgresDatabaseOptions['planCacheMode']>,
+): { options?: string } {
+  if (mode === 'server' || (given !== undefined && given.includes('plan_cache_mode'))) {
+    return given === undefined ? {} : { options: given }
+  }
+  const setting = `-c plan_cache_mode=${mode}`
+  return { options: given === undefined || given.trim() === '' ? setting : `${given} ${setting}` }
 }
 
 function codeOf(err: Error): string | undefined {
