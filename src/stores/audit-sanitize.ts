@@ -297,3 +297,27 @@ function readOwn(target: object, key: string, depth: number, walk: Walk): unknow
   if (!('value' in descriptor)) return '[accessor]'
   return sanitizeValue(descriptor.value, depth + 1, walk)
 }
+
+/**
+ * A write's before/after image with the value under every secret-looking key replaced by `[REDACTED]`, at any
+ * depth (a jsonb column `{ "apiKey": … }`, a column named `api_token`). Inputs are redacted by the same key
+ * test, so without this the record's `inputs` hid a secret its `after` kept verbatim (docs/decisions.md,
+ * "Audit images"). Field policy already shaped the image (masks, hashes, no denied fields); this only adds the
+ * policy-independent secret test. Runs before bounding, so no digest of a secret is kept either.
+ */
+export function redactImageSecrets(image: unknown): unknown {
+  if (typeof image !== 'object' || image === null) return image
+  if (Array.isArray(image)) return image.map(redactImageSecrets)
+  if (Object.getPrototypeOf(image) !== Object.prototype && Object.getPrototypeOf(image) !== null) return image
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(image)) {
+    const value = dataOf(image, key)
+    Object.defineProperty(out, key, {
+      value: keyFacts(key).secret ? REDACTED : redactImageSecrets(value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return out
+}

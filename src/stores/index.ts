@@ -15,6 +15,7 @@ export {
   digestAuditArgs,
   auditArgsText,
   isSensitiveKey,
+  redactImageSecrets,
   REDACTED,
 } from './audit-sanitize.ts'
 export type { AuditSanitizeOptions } from './audit-sanitize.ts'

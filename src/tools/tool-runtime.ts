@@ -16,6 +16,7 @@ import {
   auditArgsText,
   deferArgsDigest,
   boundImage,
+  redactImageSecrets,
   type ApprovalStore,
   type StoreTransaction,
 } from '../stores/index.ts'
@@ -158,9 +159,9 @@ export function auditDraft(
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
     reason: facts.reason ?? null,
     // Images are bounded (long values cut, ending with the digest of the whole): a 1 MB value written 20 times
-    // must not keep 20 MB in an in-memory audit.
-    before: facts.before == null ? null : boundImage(facts.before),
-    after: facts.after == null ? null : boundImage(facts.after),
+    // must not keep 20 MB in an in-memory audit. Secret-looking keys are redacted first, as in `inputs`.
+    before: facts.before == null ? null : boundImage(redactImageSecrets(facts.before)),
+    after: facts.after == null ? null : boundImage(redactImageSecrets(facts.after)),
     policyVersion: runtime.bound.policy.versionHash,
   }
   return deferDigest ? deferArgsDigest(draft, auditArgsText(args), runtime.auditDigestKey) : draft
