@@ -1,10 +1,11 @@
 /**
  * Memory over a long mixed run (`npm run bench -- --memory`): RSS and heap of this process at checkpoints while
  * one toolset serves get, 20-row pages (half of them followed by their next page through the cursor), newest
- * first pages and counts, from the sampled tenants and from a stream of tenants never seen before. Every cache on
- * the call path (statement templates, cursor bindings, statement names, the audit store's kept records) is
- * bounded, so after warm-up the figures stay flat whatever the number of calls, tenants or cursors; a per-tenant
- * or per-cursor leak shows as steady growth between checkpoints. Heap figures are taken after a full GC.
+ * first pages and counts, from the sampled tenants and (`--memory-new-tenants`) a stream of tenants never seen
+ * before. Every cache on the call path (statement templates, cursor bindings, statement names, the audit store's
+ * kept records) is bounded, so once the audit store is full the figures stay flat whatever the number of calls
+ * or cursors; what grows with new tenants shows as steady growth between checkpoints. Heap figures are taken
+ * after a full GC.
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -28,6 +29,8 @@ export interface MemoryRunOptions {
   readonly maxSeconds: number
   /** Calls in flight at once. */
   readonly concurrency: number
+  /** Share of calls (0–1) made for a tenant never seen before; the rest use the sampled tenants. */
+  readonly newTenantShare: number
 }
 
 /** A full GC (the flag is set at run time, so the bench needs no node option). */
@@ -63,8 +66,8 @@ export async function runMemory(
 
   const oneCall = async (): Promise<void> => {
     const row = sample[Math.floor(random() * sample.length)] as SampleRow
-    // One call in five comes from a tenant never seen before: per-tenant state would grow without bound.
-    const fresh = random() < 0.2
+    // A share of calls comes from tenants never seen before: per-tenant state grows with them.
+    const fresh = random() < options.newTenantShare
     if (fresh) freshTenants++
     const tenantId = fresh ? uuidFrom(random) : row.tenantId
     const ctx = { principal: { tenantId } }

@@ -8,7 +8,8 @@
  *   npm run bench -- --rows 200000 --tenants 500 --iterations 5000 --pool 4 --rounds 10
  *   npm run bench -- --rows 10000000 --tenants 10000 --skew   a few tenants hold most rows (bench/README.md)
  *   npm run bench -- --database tessera_bench_mine            data set in another database (parallel runs)
- *   npm run bench -- --memory [--memory-calls N] [--memory-seconds S]   RSS and heap over a long mixed run
+ *   npm run bench -- --memory [--memory-calls N] [--memory-seconds S] [--memory-new-tenants 0.2]
+ *                                      RSS and heap over a long mixed run (bench/memory-run.ts)
  *
  * Server: TESSERA_BENCH_DATABASE_URL, else TESSERA_TEST_DATABASE_URL's server, else
  * postgres://postgres@127.0.0.1:5432/postgres; the data lives in a database `tessera_bench` created on it.
@@ -57,6 +58,15 @@ interface Options {
   readonly memoryCalls: number
   /** The memory run stops at its first checkpoint past this many seconds. */
   readonly memorySeconds: number
+  /** Share of the memory run's calls made for tenants never seen before (0–1, default 0). */
+  readonly memoryNewTenants: number
+}
+
+function share(text: string | undefined): number {
+  if (text === undefined) return 0
+  const n = Number(text)
+  if (!(n >= 0 && n <= 1)) throw new Error('--memory-new-tenants must be a number from 0 to 1')
+  return n
 }
 
 function parseOptions(): Options {
@@ -73,6 +83,7 @@ function parseOptions(): Options {
       memory: { type: 'boolean', default: false },
       'memory-calls': { type: 'string' },
       'memory-seconds': { type: 'string' },
+      'memory-new-tenants': { type: 'string' },
     },
     strict: true,
   })
@@ -103,6 +114,7 @@ function parseOptions(): Options {
     memory: values.memory === true,
     memoryCalls: int(values['memory-calls'], quick ? 20_000 : 1_000_000, 'memory-calls'),
     memorySeconds: int(values['memory-seconds'], 120, 'memory-seconds'),
+    memoryNewTenants: share(values['memory-new-tenants']),
   }
 }
 
@@ -326,14 +338,20 @@ async function memoryPhase(
     `Tessera memory run — PostgreSQL ${version}, node ${process.version}, ${cpus().length} CPU cores\n` +
       `${options.spec.rows.toLocaleString('en-US')} rows / ${options.spec.tenants.toLocaleString('en-US')} tenants; ` +
       `up to ${options.memoryCalls.toLocaleString('en-US')} mixed calls or ${options.memorySeconds} s, ` +
-      `${MEMORY_CONCURRENCY} in flight; default (in-memory) audit store; heap after a full GC`,
+      `${MEMORY_CONCURRENCY} in flight, ${Math.round(options.memoryNewTenants * 100)}% of calls from new tenants; ` +
+      'default (in-memory) audit store; heap after a full GC',
   )
   warnIfBusy('before')
   const rows: string[][] = []
   const checkpoints = await runMemory(
     toolset,
     sample,
-    { calls: options.memoryCalls, maxSeconds: options.memorySeconds, concurrency: MEMORY_CONCURRENCY },
+    {
+      calls: options.memoryCalls,
+      maxSeconds: options.memorySeconds,
+      concurrency: MEMORY_CONCURRENCY,
+      newTenantShare: options.memoryNewTenants,
+    },
     (c) =>
       console.log(
         `  ${c.calls.toLocaleString('en-US')} calls, ${c.seconds.toFixed(0)} s: rss ${c.rssMb.toFixed(1)} MB, heap ${c.heapUsedMb.toFixed(1)} MB`,
