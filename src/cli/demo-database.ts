@@ -21,7 +21,6 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createPgliteDatabase, type PgliteDatabase } from '../executor/index.ts'
 import type { CliOutput } from './cli-output.ts'
-import { pgliteWasmModule } from './pglite-warmup.ts'
 import { saasFixtureSql } from './saas-fixture.ts'
 
 export interface DemoDatabaseOptions {
@@ -58,20 +57,17 @@ export async function openDemoDatabase(options: DemoDatabaseOptions): Promise<Pg
   const file = cacheDir === null ? null : demoImagePath(cacheDir, sql)
 
   const cached = file === null ? null : readCache(file, output)
-  // Compiled while the command's modules loaded (main.ts), when it started a warm-up; else PGlite compiles it.
-  const wasmModule = await pgliteWasmModule()
-  const engine = wasmModule === undefined ? {} : { wasmModule }
   if (cached !== null) {
     try {
       return await output.phase('Start the embedded database from the cached image', () =>
-        createPgliteDatabase({ loadDataDir: new Blob([cached]), ...engine }),
+        createPgliteDatabase({ loadDataDir: new Blob([cached]) }),
       )
     } catch (error) {
       output.detail(`cached image ${file ?? ''} unusable (${String(error)}); rebuilding it`)
     }
   }
   const database = await output.phase('Start the embedded database', () =>
-    createPgliteDatabase({ initdbArgs: INITDB_ARGS, settings: SETTINGS, ...engine }),
+    createPgliteDatabase({ initdbArgs: INITDB_ARGS, settings: SETTINGS }),
   )
   try {
     await output.phase('Load the SaaS fixture', async () => {

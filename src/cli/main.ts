@@ -45,8 +45,6 @@ program
       return
     }
     await run(opts, async (output) => {
-      const { startPgliteWarmup } = await import('./pglite-warmup.ts')
-      startPgliteWarmup()
       const { runDemo } = await import('./demo-command.ts')
       await runDemo({ output, ...cacheOption(opts) })
       return EXIT_CODES.ok
@@ -84,10 +82,6 @@ program
         if (rls !== undefined && rls !== 'rls' && rls !== 'both') {
           output.problem(`✘ --rls must be 'rls' or 'both', not '${rls}'`)
           return EXIT_CODES.invalid
-        }
-        if (opts.databaseUrl === undefined || opts.databaseUrl === '') {
-          const { startPgliteWarmup } = await import('./pglite-warmup.ts')
-          startPgliteWarmup()
         }
         const { runCheck } = await import('./check-command.ts')
         return runCheck({

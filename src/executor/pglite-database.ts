@@ -20,8 +20,6 @@ export interface PgliteDatabaseOptions {
   readonly initdbArgs?: readonly string[]
   /** `postgresql.conf` lines (`name=value`) written into the data directory, so a dump carries them. */
   readonly settings?: readonly string[]
-  /** PGlite's own `pglite.wasm`, already compiled (PGlite compiles it when this is absent). */
-  readonly wasmModule?: PGliteOptions['pgliteWasmModule']
   /**
    * Session statement_timeout set on the connection (default 5000, the PROD budget). PGlite does not
    * enforce it (docs/threats.md fact 12: use the cost guard); it is set so the executor's single-statement read
@@ -47,7 +45,6 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
     ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
     ...(options.initdbArgs === undefined ? {} : { initDbStartParams: [...options.initdbArgs] }),
     ...(options.settings === undefined ? {} : { postgresqlconf: [...options.settings] }),
-    ...(options.wasmModule === undefined ? {} : { pgliteWasmModule: options.wasmModule }),
   }
   const { PGlite, createPgConfig: pgConfigFor } = await loadPglite()
   const pglite = new PGlite(pgliteOptions)

@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { memoryCliOutput } from '../../src/cli/cli-output.ts'
 import { demoImagePath, openDemoDatabase } from '../../src/cli/demo-database.ts'
-import { pgliteWasmModule, startPgliteWarmup } from '../../src/cli/pglite-warmup.ts'
 
 const fixtureSql =
   "create table notes (id int primary key, body text); insert into notes values (1, 'cached');"
@@ -77,19 +76,6 @@ describe('embedded demo database image cache', () => {
     const again = await open(dir)
     expect(again.labels).toContain(FROM_IMAGE)
     expect(again.bodies).toEqual(['cached'])
-  }, 600_000)
-
-  it("starts the database with PGlite's module compiled by the warm-up (main.ts starts it before imports)", async () => {
-    expect(await pgliteWasmModule()).toBeUndefined()
-    startPgliteWarmup()
-    const compiled = await pgliteWasmModule()
-    expect(Object.prototype.toString.call(compiled)).toBe('[object WebAssembly.Module]')
-    const dir = mkdtempSync(join(tmpdir(), 'tessera-image-warm-'))
-    const cold = await open(dir)
-    const warm = await open(dir)
-    expect(cold.bodies).toEqual(['cached'])
-    expect(warm.labels).toContain(FROM_IMAGE)
-    expect(warm.bodies).toEqual(['cached'])
   }, 600_000)
 
   it('works without the cache when the image can be neither read nor written', async () => {
