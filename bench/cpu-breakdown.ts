@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { MemoryAuditStore, sealAuditRecord } from '../src/stores/index.ts'
+import { auditSensitiveFields, MemoryAuditStore, sealAuditRecord } from '../src/stores/index.ts'
 import { parseRunContext, type RunContext } from '../src/context/index.ts'
 import { printGet, printQuery } from '../src/sql/print-select.ts'
 import { compileGet, compileQuery } from '../src/sql/statement-cache.ts'
@@ -18,9 +18,18 @@ import { shapeRows } from '../src/executor/shape-rows.ts'
 import { type CallStart, auditDraft, type ToolRuntime } from '../src/tools/tool-runtime.ts'
 import type { SampleRow } from './bench-data.ts'
 
-/** A call record as tool-runtime builds one, for timing auditDraft in a loop. */
-function benchCall(tool: string, rawCtx: unknown, args: unknown): CallStart {
-  return { tool, action: 'read', rawCtx, args, started: 0, requestId: 'req', facts: {}, log: undefined }
+/** A call record as tool-runtime builds one (the parsed request among its facts), for timing auditDraft. */
+function benchCall(tool: string, rawCtx: unknown, args: unknown, request: unknown): CallStart {
+  return {
+    tool,
+    action: 'read',
+    rawCtx,
+    args,
+    started: 0,
+    requestId: 'req',
+    facts: { request },
+    log: undefined,
+  }
 }
 
 export interface StageCost {
@@ -65,8 +74,14 @@ export function measureCpu(
   const rawCtx = (i: number): RunContext => ({ principal: { tenantId: at(i).tenantId } })
   const ctxs = sample.map((_, i) => parseRunContext(rawCtx(i)))
   const ctx = (i: number): RunContext => ctxs[i % ctxs.length] as RunContext
-  // auditDraft reads only the bound policy's version hash from the runtime.
-  const runtime = { bound } as unknown as ToolRuntime
+  // What auditDraft reads from the runtime, as createToolset sets it for the default (memory) store: the digest
+  // is sealed with the record, off the call path.
+  const runtime = {
+    bound,
+    auditSensitiveFields: auditSensitiveFields(bound),
+    auditDigestKey: createHash('sha256').update(secret).digest(),
+    auditSealsDigests: true,
+  } as unknown as ToolRuntime
   const audit = new MemoryAuditStore()
   const fakeRow = (i: number) => ({
     id: at(i).id,
@@ -111,7 +126,12 @@ export function measureCpu(
       stage: 'audit draft + record (memory store)',
       phase: 'after',
       micros: timeLoop(n, (i) => {
-        const draft = auditDraft(runtime, benchCall('db_get', rawCtx(i), getArgs(i)), ctx(i), null)
+        const draft = auditDraft(
+          runtime,
+          benchCall('db_get', rawCtx(i), getArgs(i), getReqs[i % getReqs.length]),
+          ctx(i),
+          null,
+        )
         return audit.record(draft)
       }),
     },
@@ -119,7 +139,15 @@ export function measureCpu(
       stage: 'seal one record (batched, off the call path)',
       phase: 'reference',
       micros: timeLoop(n, (i) =>
-        sealAuditRecord(auditDraft(runtime, benchCall('db_get', rawCtx(i), getArgs(i)), ctx(i), null), null),
+        sealAuditRecord(
+          auditDraft(
+            runtime,
+            benchCall('db_get', rawCtx(i), getArgs(i), getReqs[i % getReqs.length]),
+            ctx(i),
+            null,
+          ),
+          null,
+        ),
       ),
     },
   ]
@@ -182,7 +210,12 @@ export function measureCpu(
       stage: 'audit draft + record (memory store)',
       phase: 'after',
       micros: timeLoop(n, (i) => {
-        const draft = auditDraft(runtime, benchCall('db_query', rawCtx(i), queryArgs()), ctx(i), null)
+        const draft = auditDraft(
+          runtime,
+          benchCall('db_query', rawCtx(i), queryArgs(), queryReq),
+          ctx(i),
+          null,
+        )
         return audit.record(draft)
       }),
     },
