@@ -321,9 +321,11 @@ class TesseraConnection implements DatabaseConnection {
     const values = compiledQuery.parameters as unknown[]
     let result: TesseraQueryResult
     try {
+      // Duck-typed, not `instanceof pg.Client`: an application whose pool comes from another copy of pg (its
+      // own version beside ours) has clients of another class that take a submitted Query just the same.
       result =
-        client instanceof pg.Client
-          ? await submitQuery(client, compiledQuery.sql, values, name)
+        protocolClientOf(client) !== undefined
+          ? await submitQuery(client as unknown as pg.Client, compiledQuery.sql, values, name)
           : await client.query(
               name === undefined
                 ? { text: compiledQuery.sql, values, queryMode: 'extended' }

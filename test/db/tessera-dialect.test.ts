@@ -70,6 +70,38 @@ describeEachDatabase('Tessera dialect', (db) => {
     expect(rows).toEqual([{ n: 42 }])
   })
 
+  it('submits a Query (nothing for pg to copy) to a client whose class comes from another copy of pg', async () => {
+    const seen: { text: unknown; how: string }[] = []
+    // A pool handing out clients that are not `instanceof` our pg.Client, as an application's own copy of pg does.
+    const foreign = {
+      async connect(): Promise<pg.PoolClient> {
+        const client = await pool.connect()
+        return new Proxy(client, {
+          getPrototypeOf: () => Object.prototype,
+          get(target, key) {
+            const value: unknown = Reflect.get(target, key, target)
+            if (typeof value !== 'function') return value
+            if (key !== 'query') return value.bind(target)
+            return (arg: unknown, ...rest: unknown[]) => {
+              const a = arg as { submit?: unknown; text?: unknown }
+              seen.push({
+                text: typeof arg === 'string' ? arg : a.text,
+                how: typeof a.submit === 'function' ? 'submitted' : 'config',
+              })
+              return value.call(target, arg, ...rest)
+            }
+          },
+        })
+      },
+      async end(): Promise<void> {},
+    }
+    const k = new Kysely<any>({ dialect: createTesseraDialect({ pool: foreign as unknown as pg.Pool }) })
+    const text = 'select $1::int + 2 as n'
+    const { rows } = await k.executeQuery<{ n: number }>(CompiledQuery.raw(text, [40]))
+    expect(rows).toEqual([{ n: 42 }])
+    expect(seen.filter((s) => s.text === text)).toEqual([{ text, how: 'submitted' }])
+  })
+
   it('cannot be talked out of a read-only transaction with a smuggled COMMIT', async () => {
     await expect(
       tdb
