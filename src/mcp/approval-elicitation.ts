@@ -12,7 +12,6 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import type { RunContext } from '../context/index.ts'
 import type { SerializedError } from '../errors/index.ts'
 import type { Toolset, ToolResult } from '../tools/index.ts'
-import { describeWrite } from '../tools/index.ts'
 
 /** How long a person has to answer before the call falls back to a pending approval. */
 export const ELICITATION_TIMEOUT_MS = 5 * 60_000
@@ -53,9 +52,10 @@ export async function approveByElicitation(
   const approvalId = error.details['approvalId']
   const userId = ctx.principal.userId
   if (typeof approvalId !== 'string' || userId === undefined) return { result: undefined }
-  // The tools layer words the preview from the stored (redacted) arguments the approver sees everywhere else.
-  const given = error.details['preview']
-  const preview = typeof given === 'string' ? given : describeWrite(tool, args)
+  // The tools layer owns the preview (worded from the stored, redacted arguments the approver sees everywhere
+  // else); without one there is nothing safe to show, so the ordinary pending result comes back.
+  const preview = error.details['preview']
+  if (typeof preview !== 'string') return { result: undefined }
   let answer: Awaited<ReturnType<Server['elicitInput']>>
   try {
     answer = await server.elicitInput(

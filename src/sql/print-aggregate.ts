@@ -6,8 +6,7 @@ import type { AggregatePlan } from '../planner/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 type AnyDb = AnyDatabase
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- why: tables and columns of user schemas are only known at run time (from introspection); identifiers come from the bound schema
-type AnySelect = SelectQueryBuilder<any, any, any>
+type AnySelect = SelectQueryBuilder<any, any, any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: user schemas are only known at run time (introspection); identifiers come from the bound schema
 
 export const AGGREGATE_VALUE = '__tessera_value'
 

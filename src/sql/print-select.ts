@@ -49,8 +49,7 @@ export function orderKeySources(plan: Pick<SelectPlan, 'fields' | 'orderBy'>): r
 }
 
 type AnyDb = AnyDatabase
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- why: tables and columns of user schemas are only known at run time (from introspection); identifiers come from the bound schema
-type AnySelect = SelectQueryBuilder<any, any, any>
+type AnySelect = SelectQueryBuilder<any, any, any> // eslint-disable-line @typescript-eslint/no-explicit-any -- why: user schemas are only known at run time (introspection); identifiers come from the bound schema
 
 /**
  * How a column leaves the database. Values must have the same JSON-safe form at the top level and inside
