@@ -113,11 +113,6 @@ export function chainKeys(options: AuditSigningOptions): ChainKeys {
   return { privateKey, publicKey }
 }
 
-/** `segment:-` for records without a tenant, `segment:+<tenantId>` otherwise (a segment id has no colon). */
-export function chainKeyOf(segment: string, tenantId: string | null): string {
-  return `${segment}:${tenantId === null ? '-' : `+${tenantId}`}`
-}
-
 function tenantOfChain(chain: string): string | null | undefined {
   const colon = chain.indexOf(':')
   if (colon < 0) return undefined
@@ -159,40 +154,119 @@ function signatureValid(
   }
 }
 
+/** Chains whose heads one store instance keeps in memory unless told otherwise (~400 bytes each). */
+export const DEFAULT_MAX_OPEN_CHAINS = 100_000
+
+export interface AuditChainOptions {
+  /**
+   * How many chains (one per tenant written) a store keeps open in memory; default 100,000. Beyond it the
+   * chain written least recently ends (what is stored of it stays a valid chain) and that tenant's next record
+   * starts a new chain, so a process serving any number of tenants holds bounded memory (docs/audit.md).
+   */
+  readonly maxOpenChains?: number
+}
+
+/** The open chain of one tenant: its key and its newest record (seq 0 / null before the first). */
+interface OpenChain {
+  readonly chain: string
+  readonly seq: number
+  readonly hash: string | null
+}
+
 /**
  * The chains one store instance writes: their heads in memory, so sealing needs no round trip. A store that
  * seals a batch and then fails to persist it puts the heads back with `restore`.
+ *
+ * At most `maxOpenChains` are open, least recently written evicted first. A tenant whose chain was evicted
+ * continues on a new chain key (`<segment>.<epoch>:+<tenant>`, the epoch counting evictions), so no two
+ * chains ever share a key and the ended chain's stored records verify as they are.
  */
 export class SegmentChains {
   readonly segment: string
   readonly #keys: ChainKeys
-  readonly #heads = new Map<string, ChainHead>()
+  readonly #max: number
+  /** Tenant slot (`-` or `+<tenantId>`) → its open chain; Map order is least recently written first. */
+  readonly #open = new Map<string, OpenChain>()
+  #epoch = 0
 
-  constructor(keys: ChainKeys, segment: string = randomUUID()) {
+  constructor(keys: ChainKeys, segment: string = randomUUID(), options: AuditChainOptions = {}) {
+    const max = options.maxOpenChains ?? DEFAULT_MAX_OPEN_CHAINS
+    if (!Number.isSafeInteger(max) || max <= 0)
+      throw new RangeError('maxOpenChains must be a positive integer')
     this.segment = segment
     this.#keys = keys
+    this.#max = max
+  }
+
+  /**
+   * The key of the chain `tenantId`'s next record goes to, opening that chain when needed (so queues keyed by
+   * it and the seal that follows agree).
+   */
+  keyOf(tenantId: string | null): string {
+    return this.#openChain(slotOf(tenantId)).chain
   }
 
   /** Seals `draft` as the next record of its tenant's chain and advances that chain's head. */
   seal(draft: AuditRecordDraft, at: Date): ChainedRecord {
-    const chain = chainKeyOf(this.segment, draft.tenantId)
-    const head = this.#heads.get(chain)
-    const seq = head === undefined ? 1 : head.seq + 1
-    const record = sealAuditRecord(draft, head === undefined ? null : head.hash, at)
-    this.#heads.set(chain, { chain, seq, hash: record.hash })
-    return { chain, seq, record, signature: signLink(this.#keys, 'record', chain, seq, record.hash) }
+    const slot = slotOf(draft.tenantId)
+    const open = this.#openChain(slot)
+    const seq = open.seq + 1
+    const record = sealAuditRecord(draft, open.hash, at)
+    // delete + set moves the chain to the most recently written end.
+    this.#open.delete(slot)
+    this.#open.set(slot, { chain: open.chain, seq, hash: record.hash })
+    return {
+      chain: open.chain,
+      seq,
+      record,
+      signature: signLink(this.#keys, 'record', open.chain, seq, record.hash),
+    }
   }
 
-  /** The head of `chain` now (undefined before its first record). */
+  /** The head of `chain` now (undefined before its first record, or once the chain has ended). */
   head(chain: string): ChainHead | undefined {
-    return this.#heads.get(chain)
+    const open = this.#open.get(slotOfChain(chain))
+    if (open === undefined || open.chain !== chain || open.hash === null) return undefined
+    return { chain, seq: open.seq, hash: open.hash }
   }
 
-  /** Puts a chain's head back (after the records sealed since were not stored). */
+  /**
+   * Puts a chain's head back (after the records sealed since were not stored). A chain evicted meanwhile stays
+   * ended: its tenant already writes elsewhere, and its stored records end where they end.
+   */
   restore(chain: string, head: ChainHead | undefined): void {
-    if (head === undefined) this.#heads.delete(chain)
-    else this.#heads.set(chain, head)
+    const slot = slotOfChain(chain)
+    if (this.#open.get(slot)?.chain !== chain) return
+    this.#open.set(slot, head === undefined ? { chain, seq: 0, hash: null } : head)
   }
+
+  /** Chains open now (for tests and the memory bench). */
+  get openChains(): number {
+    return this.#open.size
+  }
+
+  #openChain(slot: string): OpenChain {
+    const found = this.#open.get(slot)
+    if (found !== undefined) return found
+    const segment = this.#epoch === 0 ? this.segment : `${this.segment}.${this.#epoch}`
+    const opened: OpenChain = { chain: `${segment}:${slot}`, seq: 0, hash: null }
+    this.#open.set(slot, opened)
+    while (this.#open.size > this.#max) {
+      const oldest = this.#open.keys().next().value as string
+      this.#open.delete(oldest)
+      this.#epoch += 1
+    }
+    return opened
+  }
+}
+
+function slotOf(tenantId: string | null): string {
+  return tenantId === null ? '-' : `+${tenantId}`
+}
+
+/** The tenant slot of a chain key (everything after the segment's colon). */
+function slotOfChain(chain: string): string {
+  return chain.slice(chain.indexOf(':') + 1)
 }
 
 interface ChainState {

@@ -57,8 +57,9 @@ export type { DefaultAuditStoreKind } from './default-audit-store.ts'
 export type { AuditDurability, PostgresAuditStoreOptions } from './postgres-audit-store.ts'
 export { auditTableSql, ensureAuditTables } from './postgres-audit-sql.ts'
 export type { EnsureAuditTablesOptions } from './postgres-audit-sql.ts'
-export { ChainVerifier, chainKeyOf, verifyChainedRecords } from './audit-chain.ts'
+export { ChainVerifier, DEFAULT_MAX_OPEN_CHAINS, verifyChainedRecords } from './audit-chain.ts'
 export type {
+  AuditChainOptions,
   AuditSigningOptions,
   AuditVerification,
   ChainBreak,

@@ -28,6 +28,7 @@ import {
 import { basename, dirname, join } from 'node:path'
 import type { AuditRecord, AuditRecordDraft } from './audit-record.ts'
 import {
+  type AuditChainOptions,
   type AuditSigningOptions,
   type AuditVerification,
   type ChainCut,
@@ -56,7 +57,7 @@ import type {
   StagedAudit,
 } from './audit-store.ts'
 
-export interface JsonlAuditStoreOptions extends AuditSigningOptions {
+export interface JsonlAuditStoreOptions extends AuditSigningOptions, AuditChainOptions {
   /** The file records are appended to (created, with its directory, on the first write). */
   readonly path: string
   /** `always` (default): fdatasync before a call resolves. `never`: leave it to the OS. */
@@ -97,7 +98,7 @@ export class JsonlAuditStore implements AuditStore {
     this.#fsync = options.fsync ?? 'always'
     this.#maxBytes = maxBytes
     this.#keys = chainKeys(options)
-    this.#chains = new SegmentChains(this.#keys)
+    this.#chains = new SegmentChains(this.#keys, undefined, options)
   }
 
   async stage(draft: AuditRecordDraft): Promise<StagedAudit> {

@@ -19,6 +19,7 @@
 import { type AuditRecord, type AuditRecordDraft } from './audit-record.ts'
 import { isDeferrable } from './deferrable-draft.ts'
 import {
+  type AuditChainOptions,
   type AuditSigningOptions,
   type AuditVerification,
   type ChainCut,
@@ -48,7 +49,7 @@ import type {
 
 export const DEFAULT_MEMORY_AUDIT_CAPACITY = 10_000
 
-export interface MemoryAuditStoreOptions extends AuditSigningOptions {
+export interface MemoryAuditStoreOptions extends AuditSigningOptions, AuditChainOptions {
   /** Most recent records kept; older ones are dropped. A positive integer, or Infinity to keep every record. */
   readonly capacity?: number
 }
@@ -85,7 +86,7 @@ export class MemoryAuditStore implements AuditStore {
     }
     this.#capacity = capacity
     this.#keys = chainKeys(options)
-    this.#chains = new SegmentChains(this.#keys)
+    this.#chains = new SegmentChains(this.#keys, undefined, options)
   }
 
   async stage(draft: AuditRecordDraft): Promise<StagedAudit> {

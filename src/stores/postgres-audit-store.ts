@@ -21,12 +21,12 @@ import type { AnyDatabase } from '../schema/index.ts'
 import type { AuditRecord, AuditRecordDraft } from './audit-record.ts'
 import type { StoreTransaction } from './store-transaction.ts'
 import {
+  type AuditChainOptions,
   type AuditSigningOptions,
   type AuditVerification,
   type ChainCut,
   type ChainedRecord,
   type ChainHead,
-  chainKeyOf,
   chainKeys,
   type ChainKeys,
   ChainVerifier,
@@ -47,7 +47,7 @@ import type {
   StagedAudit,
 } from './audit-store.ts'
 
-export interface PostgresAuditStoreOptions extends AuditSigningOptions {
+export interface PostgresAuditStoreOptions extends AuditSigningOptions, AuditChainOptions {
   /** A connection allowed to insert, select and (for retention) delete in the audit tables. */
   readonly db: AnyDatabase
   /**
@@ -111,7 +111,7 @@ export class PostgresAuditStore implements AuditStore {
     this.#db = options.db
     this.#inCall = options.writesInCallTransaction ?? true
     this.#keys = chainKeys(options)
-    this.#chains = new SegmentChains(this.#keys)
+    this.#chains = new SegmentChains(this.#keys, undefined, options)
     const durability = options.durability ?? 'batched'
     if (durability !== 'batched' && durability !== 'per-call') {
       throw new TypeError("durability must be 'per-call' or 'batched'")
@@ -140,7 +140,7 @@ export class PostgresAuditStore implements AuditStore {
   async stage(draft: AuditRecordDraft, trx?: unknown): Promise<StagedAudit> {
     if (!this.#inCall || trx === undefined) return this.#stageAfterCommit(draft)
     const db = trx as StoreTransaction
-    const chain = chainKeyOf(this.#chains.segment, draft.tenantId)
+    const chain = this.#chains.keyOf(draft.tenantId)
     const queue = this.#queue(chain)
     await this.#acquire(queue)
     const head = this.#chains.head(chain)
@@ -173,7 +173,7 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   append(draft: AuditRecordDraft): Promise<AuditRecord> {
-    const chain = chainKeyOf(this.#chains.segment, draft.tenantId)
+    const chain = this.#chains.keyOf(draft.tenantId)
     const queue = this.#queue(chain)
     return new Promise<AuditRecord>((resolve, reject) => {
       queue.waiting.push({ draft, at: new Date(), resolve, reject })
@@ -188,7 +188,7 @@ export class PostgresAuditStore implements AuditStore {
   async record(draft: AuditRecordDraft): Promise<void> {
     // A draft that could not be sealed later the way it would be now is appended at once (and rejects the same).
     if (this.#backlog === null || !isDeferrable(draft)) await this.append(draft)
-    else await this.#backlog.accept(chainKeyOf(this.#chains.segment, draft.tenantId), draft)
+    else await this.#backlog.accept(this.#chains.keyOf(draft.tenantId), draft)
   }
 
   /** Stores every record accepted so far (batched durability); rejects when that fails. */

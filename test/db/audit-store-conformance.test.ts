@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
+  type AuditChainOptions,
   auditTableSql,
   type AuditSigningOptions,
   type ChainedRecord,
@@ -24,7 +25,7 @@ function line(e: ChainedRecord): string {
   return `${JSON.stringify({ chain: e.chain, seq: e.seq, record: e.record, signature: e.signature })}\n`
 }
 
-auditStoreConformance('memory', async (signing?: AuditSigningOptions) => {
+auditStoreConformance('memory', async (signing?: AuditSigningOptions & AuditChainOptions) => {
   const store = new MemoryAuditStore({ ...signing })
   return {
     store,
@@ -45,7 +46,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-auditStoreConformance('jsonl', async (signing?: AuditSigningOptions) => {
+auditStoreConformance('jsonl', async (signing?: AuditSigningOptions & AuditChainOptions) => {
   const path = join(dir, `audit-${++files}.jsonl`)
   const store = new JsonlAuditStore({ path, ...signing })
   opened.push(store)
@@ -158,11 +159,14 @@ describeEachDatabase('PostgresAuditStore', (db) => {
   }
 
   for (const durability of ['batched', 'per-call'] as const) {
-    auditStoreConformance(`postgres ${durability}`, async (signing?: AuditSigningOptions) => {
-      await sql`truncate tessera_audit, tessera_audit_cuts`.execute(db().admin)
-      const store = new PostgresAuditStore({ db: db().admin, durability, ...signing })
-      return { store, rewrite: rewriteStored }
-    })
+    auditStoreConformance(
+      `postgres ${durability}`,
+      async (signing?: AuditSigningOptions & AuditChainOptions) => {
+        await sql`truncate tessera_audit, tessera_audit_cuts`.execute(db().admin)
+        const store = new PostgresAuditStore({ db: db().admin, durability, ...signing })
+        return { store, rewrite: rewriteStored }
+      },
+    )
   }
 
   const stored = async () =>

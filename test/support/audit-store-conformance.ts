@@ -10,6 +10,7 @@ import {
   type AuditRecord,
   type AuditRecordDraft,
   type AuditStore,
+  type AuditChainOptions,
   type AuditSigningOptions,
   type ChainedRecord,
   hashAuditRecord,
@@ -23,7 +24,9 @@ export interface AuditStoreHarness {
   rewrite(edit: (entries: ChainedRecord[]) => ChainedRecord[]): Promise<void>
 }
 
-export type AuditStoreFactory = (signing?: AuditSigningOptions) => Promise<AuditStoreHarness>
+export type AuditStoreFactory = (
+  options?: AuditSigningOptions & AuditChainOptions,
+) => Promise<AuditStoreHarness>
 
 export function auditDraft(overrides: Partial<AuditRecordDraft> = {}): AuditRecordDraft {
   return {
@@ -184,6 +187,42 @@ export function auditStoreConformance(name: string, factory: AuditStoreFactory):
       const chainA = (await store.query({ tenantId: 'tenant-a' })).reverse()
       expect(chainA[0]?.prevHash).toBeNull()
       for (let i = 1; i < chainA.length; i++) expect(chainA[i]?.prevHash).toBe(chainA[i - 1]?.hash)
+    })
+
+    it('keeps memory bounded across many tenants: an evicted chain ends valid and its tenant continues on a new one', async () => {
+      const { store, rewrite } = await factory({ maxOpenChains: 2 })
+      const accept = (d: AuditRecordDraft) =>
+        store.record ? store.record(d) : store.append(d).then(() => undefined)
+      // a, b fill the two open chains; c evicts a; a comes back on a new chain and evicts b; and so on.
+      const order = ['a', 'b', 'a', 'c', 'a', 'b', 'b', 'c', 'a', 'a']
+      for (const [i, t] of order.entries()) {
+        const draft = auditDraft({ tenantId: `tenant-${t}`, requestId: `m${i}` })
+        if (i % 2 === 0) await store.append(draft)
+        else await accept(draft)
+      }
+      const report = await store.verify()
+      expect(report).toMatchObject({ ok: true, records: order.length, breaks: [] })
+      // More chains than tenants (evicted ones ended), every record kept, every chain key distinct per tenant.
+      expect(report.chains).toBeGreaterThan(3)
+      expect(new Set(report.heads.map((h) => h.chain)).size).toBe(report.chains)
+      expect(report.heads.every((h) => h.chain.includes(':+tenant-'))).toBe(true)
+      expect((await store.query({ tenantId: 'tenant-a' })).map((r) => r.requestId).sort()).toEqual(
+        ['m0', 'm2', 'm4', 'm8', 'm9'].sort(),
+      )
+      // Tamper evidence still holds on the chains: drop the first record of a two-record chain.
+      await rewrite((entries) => {
+        const long = entries.find((e) => e.seq === 2)
+        if (long === undefined) throw new Error('expected a chain with two records')
+        return entries.filter((e) => !(e.chain === long.chain && e.seq === 1))
+      })
+      const tampered = await store.verify()
+      expect(tampered.ok).toBe(false)
+      expect(tampered.breaks.map((b) => b.reason)).toEqual(['gap'])
+    })
+
+    it('refuses a maxOpenChains that is not a positive integer', async () => {
+      await expect(factory({ maxOpenChains: 0 })).rejects.toThrow(/maxOpenChains/)
+      await expect(factory({ maxOpenChains: 1.5 })).rejects.toThrow(/maxOpenChains/)
     })
 
     it('keeps a record accepted by record() like an appended one: same chain, in query, count and verify', async () => {
