@@ -36,6 +36,8 @@ interface Toolset {
   get(ctx: Ctx, args: unknown): Promise<{ row: Record<string, unknown> }>;
   query(ctx: Ctx, args: unknown): Promise<{ rows: Record<string, unknown>[]; nextCursor: string | null; hasMore: boolean }>;
   aggregate(ctx: Ctx, args: unknown): Promise<{ value: unknown } | { groups: { key: Record<string, unknown>; value: unknown }[] }>;
+  create(ctx: Ctx, args: unknown): Promise<{ row: Record<string, unknown> }>;
+  update(ctx: Ctx, args: unknown): Promise<{ row: Record<string, unknown> }>;
 }
 interface TesseraModule {
   createToolset(o: { db: unknown; policy: unknown; secret?: string; enforcement?: 'app' }): Promise<Toolset>;
@@ -81,7 +83,29 @@ const POLICY = {
       table: 'orders',
       fields: { id: 'allow', tenant_id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' },
       scoping: { tenant_id: 'principal.tenantId' },
+      // The include workload: the order's customer (composite key (tenant_id, id); the join carries the tenant).
+      relations: { customer: { model: 'Customer' } },
       aggregations: { groupBy: ['status'] },
+      budget: { statementTimeoutMs: STATEMENT_TIMEOUT_MS },
+    },
+    Customer: {
+      table: 'customers',
+      fields: { tenant_id: 'allow', id: 'allow', name: 'allow' },
+      scoping: { tenant_id: 'principal.tenantId' },
+      budget: { statementTimeoutMs: STATEMENT_TIMEOUT_MS },
+    },
+    // The write workloads: the tenant column is set by the server, the order must be one the caller can see.
+    Note: {
+      table: 'notes',
+      fields: { id: 'allow', tenant_id: 'allow', order_id: 'allow', body: 'allow', created_at: 'allow' },
+      scoping: { tenant_id: 'principal.tenantId' },
+      relations: { order: { model: 'Order' } },
+      write: {
+        create: 'allow',
+        update: 'allow',
+        autoSet: { tenant_id: 'principal.tenantId' },
+        immutableFields: ['tenant_id', 'order_id'],
+      },
       budget: { statementTimeoutMs: STATEMENT_TIMEOUT_MS },
     },
   },
@@ -91,7 +115,8 @@ export const tessera: StackDef = {
   name: 'tessera',
   describe:
     "Tessera toolset (app mode, PROD profile) over Kysely 0.28 + Tessera dialect on the pool: " +
-    "get / query(where status, orderBy created_at desc, limit 20) / aggregate(count, groupBy status), principal {tenantId} per call",
+    "get / query(where status, orderBy created_at desc, limit 20) / aggregate(count, groupBy status) / " +
+    "get include customer / create Note / update Note, principal {tenantId} per call",
   roundTrips: 1,
   async create(opts) {
     const { tessera: t, kysely } = await loadTessera();
@@ -130,6 +155,26 @@ export const tessera: StackDef = {
         const r = await toolset.aggregate(ctx(i), { model: 'Order', op: 'count', groupBy: ['status'] });
         if (!('groups' in r)) throw new Error('tessera: aggregate with groupBy returned no groups');
         return r.groups.map((g) => ({ status: g.key.status, count: g.value }));
+      },
+      async getWithCustomer(i: CallInput) {
+        try {
+          return (await toolset.get(ctx(i), { model: 'Order', id: i.id, include: { customer: true } })).row;
+        } catch (e) {
+          if (t.isTesseraError(e) && e.code === 'NOT_FOUND') return null;
+          throw e;
+        }
+      },
+      async createNote(i: CallInput) {
+        return (await toolset.create(ctx(i), { model: 'Note', data: { order_id: i.id, body: `note ${i.status}` } })).row;
+      },
+      async updateNote(i: CallInput) {
+        try {
+          return (await toolset.update(ctx(i), { model: 'Note', id: i.id, data: { body: `upd ${i.status}` } })).row;
+        } catch (e) {
+          // Another tenant's note is NOT_FOUND, like a missing one: nothing changed.
+          if (t.isTesseraError(e) && e.code === 'NOT_FOUND') return null;
+          throw e;
+        }
       },
       close: () => db.destroy(), // ends the pool
     };
