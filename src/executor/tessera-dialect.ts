@@ -6,7 +6,7 @@
  *   through the simple protocol, which runs several `;`-separated statements (docs/threats.md fact 10, the
  *   `COMMIT; DROP …` class of bug). Here each query carries `queryMode: 'extended'` (and a statement `name`
  *   when it has one), so the server rejects a string holding more than one statement. On a node-postgres
- *   client it is sent as a `pg.Query` (see submitQuery), on anything else as a config object.
+ *   client it is sent as a submittable (prepared-query.ts, see submissionFor), on anything else as a config object.
  * - Statements are named prepared statements (`ts_<16 hex of sha1>`), so a connection parses each distinct
  *   SQL text once and then only binds and executes it. At most `maxPreparedPerConnection` names are
  *   prepared per connection; further texts run unnamed.
@@ -43,6 +43,7 @@ import { sessionPrefixOf } from '../sql/index.ts'
 import { isConnectionLevelError } from './database-error-kind.ts'
 import { protocolClientOf, runSessionBatch } from './session-batch.ts'
 import { StatementNamer } from './statement-namer.ts'
+import { PreparedQuery, type PreparedQueryResult } from './prepared-query.ts'
 import { connectWithin } from './acquire-connection.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
@@ -275,6 +276,8 @@ class TesseraDriver implements Driver {
 class TesseraConnection implements DatabaseConnection {
   readonly #client: TesseraPoolClient
   readonly #names: StatementNamer
+  /** How #send submits on this client (fixed per client, so decided once). */
+  readonly #submission: Submission
   #discardReason: Error | undefined
   readonly #onClientError = (err: Error): void => {
     // A socket error or a FATAL message between statements: pg marks the client unusable and emits it
@@ -285,6 +288,7 @@ class TesseraConnection implements DatabaseConnection {
   constructor(client: TesseraPoolClient, names: StatementNamer) {
     this.#client = client
     this.#names = names
+    this.#submission = submissionFor(client)
   }
 
   reserve(): void {
@@ -321,16 +325,17 @@ class TesseraConnection implements DatabaseConnection {
     const values = compiledQuery.parameters as unknown[]
     let result: TesseraQueryResult
     try {
-      // Duck-typed, not `instanceof pg.Client`: an application whose pool comes from another copy of pg (its
-      // own version beside ours) has clients of another class that take a submitted Query just the same.
+      const submission = this.#submission
       result =
-        protocolClientOf(client) !== undefined
-          ? await submitQuery(client as unknown as pg.Client, compiledQuery.sql, values, name)
-          : await client.query(
-              name === undefined
-                ? { text: compiledQuery.sql, values, queryMode: 'extended' }
-                : { text: compiledQuery.sql, values, queryMode: 'extended', name },
-            )
+        submission === 'prepared'
+          ? await submitPrepared(client as unknown as PreparedQueryClient, compiledQuery.sql, values, name)
+          : submission === 'query'
+            ? await submitQuery(client as unknown as pg.Client, compiledQuery.sql, values, name)
+            : await client.query(
+                name === undefined
+                  ? { text: compiledQuery.sql, values, queryMode: 'extended' }
+                  : { text: compiledQuery.sql, values, queryMode: 'extended', name },
+              )
     } catch (err) {
       if (isConnectionLevelError(err)) this.markForDiscard(err)
       throw err
@@ -399,6 +404,42 @@ function queryResult<R>(result: TesseraQueryResult): QueryResult<R> {
     ...(affects ? { numAffectedRows: BigInt(rowCount ?? 0) } : {}),
     rows: (rows ?? []) as R[],
   }
+}
+
+/**
+ * How a client takes one statement:
+ * - `prepared`: a protocol client (duck-typed, not `instanceof pg.Client`: an application whose pool comes from
+ *   another copy of pg has clients of another class that take a submittable just the same) in text mode
+ *   without a pipeline gets a PreparedQuery (prepared-query.ts: no Describe once a name's columns are known);
+ * - `query`: another protocol client (binary mode, pipeline) gets pg's own Query;
+ * - `config`: anything else (pg-native, a test double) gets a config object.
+ */
+type Submission = 'prepared' | 'query' | 'config'
+
+function submissionFor(client: TesseraPoolClient): Submission {
+  if (protocolClientOf(client) === undefined) return 'config'
+  const flags = client as { binary?: unknown; pipeline?: unknown }
+  return flags.binary || flags.pipeline ? 'query' : 'prepared'
+}
+
+interface PreparedQueryClient {
+  query(submittable: PreparedQuery): unknown
+}
+
+function submitPrepared(
+  client: PreparedQueryClient,
+  text: string,
+  values: unknown[],
+  name: string | undefined,
+): Promise<PreparedQueryResult> {
+  return new Promise((resolve, reject) => {
+    client.query(
+      new PreparedQuery(text, values, name, (err, result) => {
+        if (err) reject(err)
+        else resolve(result as PreparedQueryResult)
+      }),
+    )
+  })
 }
 
 /**

@@ -1,0 +1,235 @@
+/**
+ * One statement on a node-postgres protocol client (pg.Client, with a socket or over PGlite), as a pg
+ * "submittable" (the interface session-batch.ts and pg-cursor use) instead of a pg.Query — same messages,
+ * same rows, less work per call:
+ *
+ *   Parse?  Bind  Describe?  Execute  Sync
+ *
+ * - The result columns of a named statement are remembered per connection from its first Describe. Later
+ *   executions of that name skip Describe: the server sends no RowDescription and the client builds no field
+ *   list and no type parsers for it. pg's Query redoes both on every call (Result.addFields allocates a
+ *   dictionary object, copies it and looks up every column's parser: more CPU than the rest of the driver).
+ *   Sound because a statement prepared through the protocol has a fixed result type: when a schema change
+ *   would alter its columns, PostgreSQL refuses to run it ("cached plan must not change result type",
+ *   0A000) rather than return other columns under the same name.
+ * - Rows are built exactly as pg.Result.parseRow builds them: a copy of the all-null row of the statement's
+ *   columns, each column set by the client's type parser for its type (the client's `types` option is honoured:
+ *   pg hands it over in `_result._types` before submitting).
+ * - Parse is sent unless pg's own bookkeeping (`parsedStatements`, `submittedNamedStatements`) says the name
+ *   is prepared on this connection; pg records the name when its ParseComplete arrives, as for its own Query.
+ *
+ * A client in binary mode, or one with a pipeline, gets pg's own Query (tessera-dialect.ts decides).
+ */
+import pg from 'pg'
+
+/** The part of pg's (or PGlite's) protocol connection a prepared query writes on. */
+export interface QueryConnection {
+  readonly parsedStatements: Record<string, string | undefined>
+  readonly submittedNamedStatements?: Record<string, string | undefined>
+  readonly stream?: { cork?: () => void; uncork?: () => void }
+  parse(message: { text: string; name: string }): void
+  bind(message: { statement: string; portal: string; values: readonly unknown[] }): void
+  describe(message: { type: 'P'; name: string }): void
+  execute(message: { portal: string; rows: number }): void
+  sync(): void
+}
+
+export interface PreparedQueryResult {
+  readonly command: string
+  readonly rowCount: number | null
+  readonly rows: unknown[]
+}
+
+type TypeParser = (raw: string) => unknown
+
+interface TypeSource {
+  getTypeParser(oid: number, format: 'text'): TypeParser
+}
+
+interface FieldDescription {
+  readonly name: string
+  readonly dataTypeID: number
+  readonly format?: string
+}
+
+/** The result columns of one statement, as pg.Result.addFields prepares them. */
+interface RowShape {
+  /** The statement text this shape belongs to (a name is only ever reused for the same text). */
+  readonly text: string
+  readonly names: readonly string[]
+  readonly parsers: readonly TypeParser[]
+  /** Every column null, in column order: each row starts as a copy of it (pg's prebuilt empty row). */
+  readonly empty: Record<string, null>
+}
+
+/** A statement that returns no rows (Describe answered NoData). */
+const NO_COLUMNS: Omit<RowShape, 'text'> = { names: [], parsers: [], empty: {} }
+
+/** Shapes of named statements, per protocol connection; bounded by the dialect's per-connection name budget. */
+const shapesByConnection = new WeakMap<object, Map<string, RowShape>>()
+
+/** pg's conversion of a JavaScript value to a parameter (Date, array, Buffer, object → JSON …). */
+const prepareValue = (pg as unknown as { utils: { prepareValue: (value: unknown) => unknown } }).utils
+  .prepareValue
+
+/** pg's command-tag reading (pg.Result.addCommandComplete). */
+const COMMAND_TAG = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
+
+type Settle = (err: Error | undefined, result?: PreparedQueryResult) => void
+
+export class PreparedQuery {
+  /** Read by pg's client: it records `name` → `text` in parsedStatements when ParseComplete arrives. */
+  readonly text: string
+  readonly name: string | undefined
+  /** Set by pg's client to the client's type parsers (its `types` option) before it submits the query. */
+  readonly _result: { _types: TypeSource | undefined } = { _types: undefined }
+  /** Set by pg's client when the client is in binary mode (tessera-dialect.ts never submits one then). */
+  binary: boolean | undefined
+  readonly #values: readonly unknown[]
+  #settle: Settle | undefined
+  #connection: QueryConnection | undefined
+  #shape: RowShape | undefined
+  #described = false
+  #command = ''
+  #rowCount: number | null = null
+  readonly #rows: unknown[] = []
+  #rowError: Error | undefined
+
+  constructor(text: string, values: readonly unknown[], name: string | undefined, settle: Settle) {
+    this.text = text
+    this.name = name
+    this.#values = values
+    this.#settle = settle
+  }
+
+  /** Called by pg's Client with the connection once the client is free; writes the whole exchange. */
+  submit(connection: QueryConnection): Error | null {
+    const name = this.name ?? ''
+    const text = this.text
+    const parsed = name === '' ? undefined : connection.parsedStatements[name]
+    const submitted = name === '' ? undefined : connection.submittedNamedStatements?.[name]
+    // pg.Query's own refusal, kept: one name never stands for two texts on a connection.
+    const previous = parsed ?? submitted
+    if (previous !== undefined && previous !== text) {
+      return new Error(`Prepared statements must be unique - '${name}' was used for a different statement`)
+    }
+    if (this.binary === true) return new Error('the Tessera dialect does not read binary-mode results')
+    // Everything that can fail is done before the first byte is written.
+    let values: unknown[]
+    try {
+      values = this.#values.map(prepareValue)
+    } catch (err) {
+      return err instanceof Error ? err : new Error('invalid parameter value')
+    }
+    this.#connection = connection
+    const known = parsed === text ? shapesByConnection.get(connection)?.get(name) : undefined
+    const shape = known !== undefined && known.text === text ? known : undefined
+    connection.stream?.cork?.()
+    try {
+      if (previous === undefined) {
+        connection.parse({ text, name })
+        if (name !== '' && connection.submittedNamedStatements)
+          connection.submittedNamedStatements[name] = text
+      }
+      connection.bind({ statement: name, portal: '', values })
+      if (shape === undefined) {
+        this.#described = true
+        connection.describe({ type: 'P', name: '' })
+      } else {
+        this.#shape = shape
+      }
+      connection.execute({ portal: '', rows: 0 })
+      connection.sync()
+    } finally {
+      connection.stream?.uncork?.()
+    }
+    return null
+  }
+
+  handleRowDescription(message: { fields: readonly FieldDescription[] }): void {
+    const types = this._result._types
+    const fields = message.fields
+    const names: string[] = []
+    const parsers: TypeParser[] = []
+    // As pg.Result.addFields: a null-prototype object (a column may be called `__proto__`), copied once.
+    const empty = Object.create(null) as Record<string, null>
+    for (const field of fields) {
+      names.push(field.name)
+      empty[field.name] = null
+      parsers.push(
+        types === undefined
+          ? (pg.types.getTypeParser(field.dataTypeID, 'text') as TypeParser)
+          : types.getTypeParser(field.dataTypeID, 'text'),
+      )
+    }
+    this.#shape = { text: this.text, names, parsers, empty: { ...empty } }
+  }
+
+  handleDataRow(message: { fields: readonly (string | null)[] }): void {
+    if (this.#rowError !== undefined) return
+    const shape = this.#shape
+    if (shape === undefined) {
+      this.#rowError = new Error('a row arrived before its description')
+      return
+    }
+    try {
+      const fields = message.fields
+      const row: Record<string, unknown> = { ...shape.empty }
+      const { names, parsers } = shape
+      for (let i = 0; i < fields.length; i++) {
+        const raw = fields[i]
+        row[names[i] as string] = raw === null || raw === undefined ? null : (parsers[i] as TypeParser)(raw)
+      }
+      this.#rows.push(row)
+    } catch (err) {
+      this.#rowError = err instanceof Error ? err : new Error('row could not be parsed')
+    }
+  }
+
+  handleCommandComplete(message: { text?: string; command?: string }): void {
+    const match = COMMAND_TAG.exec(message.text ?? message.command ?? '')
+    if (match) {
+      this.#command = match[1] as string
+      if (match[3]) this.#rowCount = parseInt(match[3], 10)
+      else if (match[2]) this.#rowCount = parseInt(match[2], 10)
+    }
+    // The statement ran: remember its columns (NoData: none) for the name's next execution.
+    const name = this.name
+    const connection = this.#connection
+    if (this.#described && name !== undefined && name !== '' && connection !== undefined) {
+      let shapes = shapesByConnection.get(connection)
+      if (shapes === undefined) {
+        shapes = new Map()
+        shapesByConnection.set(connection, shapes)
+      }
+      shapes.set(name, this.#shape ?? { ...NO_COLUMNS, text: this.text })
+    }
+  }
+
+  handleEmptyQuery(): void {}
+
+  handlePortalSuspended(): void {}
+
+  handleCopyInResponse(connection: { sendCopyFail(message: string): void }): void {
+    connection.sendCopyFail('COPY is not supported by the Tessera dialect')
+  }
+
+  handleCopyData(): void {}
+
+  /** The server skips to Sync after an error; pg routes nothing more to this query. */
+  handleError(err: Error): void {
+    this.#finish(err)
+  }
+
+  handleReadyForQuery(): void {
+    this.#finish(this.#rowError)
+  }
+
+  #finish(err: Error | undefined): void {
+    const settle = this.#settle
+    this.#settle = undefined
+    if (settle === undefined) return
+    if (err) settle(err)
+    else settle(undefined, { command: this.#command, rowCount: this.#rowCount, rows: this.#rows })
+  }
+}
