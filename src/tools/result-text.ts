@@ -41,6 +41,7 @@ export function renderResult(
   }
   let body: JsonValue
   if (model !== undefined) body = markUntrusted(bound, model, structured as JsonValue, wrap)
+  else if (generic?.key === 'aggregate') body = markAggregate(bound, args, structured as JsonValue, wrap)
   else if (generic !== undefined) body = structured as JsonValue
   else body = wrap(structured as JsonValue)
   const note =
@@ -68,6 +69,69 @@ function modelOf(bound: BoundPolicy, args: unknown): string | undefined {
   if (typeof args !== 'object' || args === null) return undefined
   const model = Object.getOwnPropertyDescriptor(args, 'model')?.value
   return typeof model === 'string' && Object.hasOwn(bound.models, model) ? model : undefined
+}
+
+function ownValue(args: unknown, key: string): unknown {
+  return typeof args === 'object' && args !== null
+    ? Object.getOwnPropertyDescriptor(args, key)?.value
+    : undefined
+}
+
+/**
+ * An aggregate's values are column values too: a group key of an untrusted field, and the min or max of one,
+ * are end-user text and are wrapped like the same value in a row (`{ value }` or `{ groups: [{ key, value }] }`).
+ */
+function markAggregate(
+  bound: BoundPolicy,
+  args: unknown,
+  value: JsonValue,
+  wrap: (value: JsonValue) => JsonValue,
+): JsonValue {
+  const model = modelOf(bound, args)
+  const bm = model === undefined ? undefined : bound.models[model]
+  if (bm === undefined || typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  const untrusted = (name: unknown): boolean =>
+    typeof name === 'string' && Object.hasOwn(bm.fields, name) && bm.fields[name]?.rule.untrusted === true
+  const valueUntrusted = untrusted(ownValue(args, 'field'))
+  const wrapValue = (v: JsonValue): JsonValue => (valueUntrusted && v !== null ? wrap(v) : v)
+  const out: { [key: string]: JsonValue } = {}
+  for (const [key, v] of Object.entries(value)) {
+    let next: JsonValue = v
+    if (key === 'value') next = wrapValue(v)
+    else if (key === 'groups' && Array.isArray(v))
+      next = v.map((g) => markGroup(g, untrusted, wrapValue, wrap))
+    Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true })
+  }
+  return out
+}
+
+function markGroup(
+  group: JsonValue,
+  untrusted: (name: string) => boolean,
+  wrapValue: (v: JsonValue) => JsonValue,
+  wrap: (value: JsonValue) => JsonValue,
+): JsonValue {
+  if (typeof group !== 'object' || group === null || Array.isArray(group)) return group
+  const out: { [key: string]: JsonValue } = {}
+  for (const [key, v] of Object.entries(group)) {
+    let next: JsonValue = v
+    if (key === 'value') next = wrapValue(v)
+    else if (key === 'key' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const keys: { [key: string]: JsonValue } = {}
+      for (const [field, k] of Object.entries(v)) {
+        const marked = untrusted(field) && k !== null ? wrap(k) : k
+        Object.defineProperty(keys, field, {
+          value: marked,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
+      }
+      next = keys
+    }
+    Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true })
+  }
+  return out
 }
 
 /** A result of `model` (`{rows, …}` or `{row}`): its rows are walked, the rest is left as it is. */
