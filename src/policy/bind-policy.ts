@@ -123,7 +123,7 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
     if (!table) continue // unreachable: a missing table is a problem above
     const fields: Record<string, BoundField> = {}
     for (const column of [...table.columns].sort((a, b) => a.ordinal - b.ordinal)) {
-      const rule = columnMaskRule(effectiveRule(model, column.name), column.typeClass)
+      const rule = columnMaskRule(effectiveRule(model, column.name), column)
       fields[column.name] = { name: column.name, column, rule }
     }
     models[model.name] = {

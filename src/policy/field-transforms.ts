@@ -123,23 +123,27 @@ function maskByPattern(text: string, pattern: string): string {
   })
 }
 
-/** Column families whose values are quantities: their digits, length and magnitude are the secret. */
-const QUANTITY_CLASSES: ReadonlySet<ColumnTypeClass> = new Set<ColumnTypeClass>([
-  'integer',
-  'bigint',
-  'numeric',
-  'float',
-])
+/**
+ * Plain text types (`pg_type.typname` of the column), whose values are free text: only these keep a shape under
+ * the `auto` style. Anything else has few possible values or a fixed layout, so its shape is the value: a boolean
+ * came back `****` for true and `f***e` for false, a date of birth `1****225` (25 December), an enum label its
+ * first and last letter and its length. Domains and enums have their own typname, so they count as not plain.
+ */
+const FREE_TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'varchar', 'bpchar', 'name', 'citext'])
 
 /**
- * The rule a column actually masks with. A number masked by shape (`1250000.00` → `1*****000`) still tells its
- * magnitude, so numeric and integer columns mask to the fixed token unless the policy asks for a pattern or a
- * digit-keeping style explicitly (`auto` is not asking).
+ * The rule a column actually masks with. Under `auto` only plain text keeps a shape; every other column (a
+ * number masked by shape, `1250000.00` → `1*****000`, still tells its magnitude) masks to the fixed token unless
+ * the policy asks for a pattern or a style explicitly (`auto` is not asking).
  */
-export function columnMaskRule(rule: FieldRule, typeClass: ColumnTypeClass): FieldRule {
+export function columnMaskRule(
+  rule: FieldRule,
+  column: { readonly typeClass: ColumnTypeClass; readonly udtName: string },
+): FieldRule {
   if (rule.action !== 'mask' || rule.pattern !== undefined) return rule
   if (rule.style !== undefined && rule.style !== 'auto') return rule
-  return QUANTITY_CLASSES.has(typeClass) ? { ...rule, style: 'full' } : rule
+  const freeText = column.typeClass === 'string' && FREE_TEXT_TYPES.has(column.udtName)
+  return freeText ? rule : { ...rule, style: 'full' }
 }
 
 /**
