@@ -5,7 +5,7 @@
  * column's own type and no casts, and every value that reaches it is already known to parse.
  */
 import type { ColumnInfo } from '../schema/index.ts'
-import { validationError } from '../errors/index.ts'
+import { printable, validationError } from '../errors/index.ts'
 import { LIST_OPS, PATTERN_OPS, type FilterOp, type ListOp, type PatternOp } from './filter-schema.ts'
 
 /** Longest literal accepted by contains / startswith / endswith (unanchored LIKE costs grow with it). */
@@ -33,6 +33,9 @@ const INT_RANGES: Readonly<Record<string, readonly [number, number]>> = {
 const INT8_MIN = -(2n ** 63n)
 const INT8_MAX = 2n ** 63n - 1n
 const FLOAT4_MAX = 3.4028234663852886e38
+
+/** Enum labels listed in an error; a longer list is cut (the message length is bounded). */
+const MAX_LISTED_LABELS = 20
 
 const ORDERING_OPS: ReadonlySet<FilterOp> = new Set(['lt', 'lte', 'gt', 'gte', 'between'])
 
@@ -150,13 +153,24 @@ function coerceTimestamp(column: ColumnInfo, value: unknown, path: string): stri
   )
 }
 
+/** `'a', 'b', 'c'` (the schema's labels, not request text), cut after MAX_LISTED_LABELS. */
+function listLabels(labels: readonly string[]): string {
+  const shown = labels.slice(0, MAX_LISTED_LABELS).map((l) => `'${printable(l)}'`)
+  const more = labels.length - shown.length
+  return more > 0 ? `${shown.join(', ')} (and ${more} more)` : shown.join(', ')
+}
+
 /** One scalar against the column type; returns the value to bind. */
 function coerceScalar(column: ColumnInfo, value: unknown, path: string): unknown {
   if (value === null) return fail(path, `null is not a comparison value; use { op: 'is_null' } instead`)
   switch (column.typeClass) {
     case 'string':
-      if (typeof value === 'string') return value
-      return fail(path, `expected a string for field '${column.name}'`)
+      if (typeof value !== 'string') return fail(path, `expected a string for field '${column.name}'`)
+      if (column.enumValues !== undefined && !column.enumValues.includes(value)) {
+        // The rejected value is not repeated: it may be a secret pasted into the wrong field.
+        return fail(path, `expected one of ${listLabels(column.enumValues)} for field '${column.name}'`)
+      }
+      return value
     case 'uuid':
       if (typeof value === 'string' && UUID_PATTERN.test(value)) return value
       return fail(path, `expected a UUID string for field '${column.name}'`)

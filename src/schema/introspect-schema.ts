@@ -133,6 +133,8 @@ interface ColumnRow {
 
 interface BaseTypeRow extends PgTypeDescriptor {
   readonly type_oid: string
+  /** An enum's labels in sort order; null for any other type. */
+  readonly enum_labels: readonly string[] | null
 }
 
 interface ConstraintRow {
@@ -280,7 +282,7 @@ async function readColumns(trx: AnyTransaction, oids: readonly string[]): Promis
 async function readBaseTypes(
   trx: AnyTransaction,
   typeOids: readonly string[],
-): Promise<ReadonlyMap<string, PgTypeDescriptor>> {
+): Promise<ReadonlyMap<string, BaseTypeRow>> {
   if (typeOids.length === 0) return new Map()
   const rows = await catalogRows<BaseTypeRow>(
     trx,
@@ -293,7 +295,10 @@ async function readBaseTypes(
       where t.typtype = 'd' and chain.depth < $2
     )
     select distinct on (chain.type_oid) chain.type_oid::text as type_oid, t.typname, n.nspname as typschema,
-           t.typtype::text as typtype, t.typcategory::text as typcategory
+           t.typtype::text as typtype, t.typcategory::text as typcategory,
+           case when t.typtype = 'e' then array(
+             select e.enumlabel::text from pg_catalog.pg_enum e
+             where e.enumtypid = t.oid order by e.enumsortorder) end as enum_labels
     from chain
     join pg_catalog.pg_type t on t.oid = chain.current_oid
     join pg_catalog.pg_namespace n on n.oid = t.typnamespace
@@ -490,8 +495,9 @@ async function countRows(trx: AnyTransaction, schema: string, name: string): Pro
   }
 }
 
-function toColumnInfo(row: ColumnRow, baseTypes: ReadonlyMap<string, PgTypeDescriptor>): ColumnInfo {
+function toColumnInfo(row: ColumnRow, baseTypes: ReadonlyMap<string, BaseTypeRow>): ColumnInfo {
   const base = baseTypes.get(row.type_oid)
+  const enumValues = base?.enum_labels
   return {
     name: row.name,
     dataType: row.data_type,
@@ -502,6 +508,7 @@ function toColumnInfo(row: ColumnRow, baseTypes: ReadonlyMap<string, PgTypeDescr
     defaultExpression: row.default_expression,
     generated: row.generated,
     ordinal: row.ordinal,
+    ...(Array.isArray(enumValues) ? { enumValues: [...enumValues] } : {}),
   }
 }
 

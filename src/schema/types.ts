@@ -30,6 +30,12 @@ export interface ColumnInfo {
   readonly defaultExpression: string | null
   readonly generated: boolean
   readonly ordinal: number
+  /**
+   * The labels of an enum column (also through domains over an enum), in the type's sort order: values are
+   * checked against them before any SQL exists, so the database never rejects one with an unexplained error.
+   * Absent for other types and on schemas built by hand.
+   */
+  readonly enumValues?: readonly string[]
 }
 
 export interface ForeignKeyInfo {
