@@ -5,6 +5,7 @@
  */
 import { fieldNotAllowed } from '../errors/index.ts'
 import type { BoundField, BoundModel } from '../policy/index.ts'
+import { IDENTIFIER_PATTERN } from '../request/index.ts'
 
 export type FieldUsage = 'select' | 'filter' | 'sort' | 'group' | 'aggregate'
 
@@ -22,6 +23,16 @@ export function fieldFor(model: BoundModel, name: string, usage: FieldUsage): Bo
   const allowed = usage === 'select' ? action !== undefined && action !== 'deny' : action === 'allow'
   if (!field || !allowed) throw fieldNotAllowed(model.name, name, USAGE_TEXT[usage])
   return field
+}
+
+/**
+ * Whether a request can name this field at all. Request names are plain identifiers (IDENTIFIER_PATTERN), so
+ * a column such as `Na"me` or `Dis play` — a field when the policy allows every column — is returned in rows
+ * but can be neither selected by name, filtered, sorted nor written; describe_schema and the tools' schemas
+ * say so rather than offer it (docs/decisions.md, "Names that need quoting").
+ */
+export function nameableField(name: string): boolean {
+  return IDENTIFIER_PATTERN.test(name)
 }
 
 /** Fields the principal may read, in table order. */

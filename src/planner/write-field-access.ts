@@ -7,6 +7,7 @@
  */
 import { fieldNotAllowed, validationError } from '../errors/index.ts'
 import type { BoundField, BoundModel } from '../policy/index.ts'
+import { nameableField } from './field-access.ts'
 
 export type WriteFieldUsage = 'create' | 'update'
 
@@ -20,6 +21,7 @@ export function writeFieldProblem(
 ): WriteFieldProblem | null {
   const field = Object.hasOwn(model.fields, name) ? model.fields[name] : undefined
   if (!field || !writableAction(field)) return { kind: 'not_allowed' }
+  if (!nameableField(name)) return notWritable('has a name a request cannot use')
   const write = model.policy.write
   if (Object.hasOwn(write.autoSet, name)) return notWritable('is set by the server')
   if (write.softDelete?.field === name) return notWritable('is set by delete')

@@ -27,7 +27,12 @@ const tableName = z
   .string()
   .min(1)
   .max(127)
-  .regex(/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/, 'must be `table` or `schema.table`')
+  .regex(
+    /^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/,
+    // docs/decisions.md, "Names that need quoting": say why, so the user renames rather than retries quoting.
+    'must be `table` or `schema.table`, each a plain identifier (letters, digits, underscore); ' +
+      'names that need quoting (spaces, quotes, dots, other characters) are not supported',
+  )
 
 /** `principal.tenantId`, `principal.metadata.orgId`, ... (checked further by the policy validator). */
 const principalPathText = z

@@ -5,7 +5,7 @@
  */
 import type { Principal } from '../context/index.ts'
 import { isTesseraError } from '../errors/index.ts'
-import { SORTABLE, planVisibility, createAutoSetResolves } from '../planner/index.ts'
+import { SORTABLE, nameableField, planVisibility, createAutoSetResolves } from '../planner/index.ts'
 import type { BoundModel, BoundPolicy } from '../policy/index.ts'
 
 export type FieldAccess = 'read' | 'masked' | 'hashed'
@@ -74,13 +74,15 @@ export function describeSchema(bound: BoundPolicy, principal: Principal, only?: 
     for (const f of Object.values(model.fields)) {
       if (f.rule.action === 'deny') continue
       const plain = f.rule.action === 'allow'
+      // A field whose name a request cannot spell is returned in rows but usable nowhere else.
+      const usable = plain && nameableField(f.name)
       fields[f.name] = {
         type: f.column.dataType,
         nullable: f.column.nullable,
         access: plain ? 'read' : f.rule.action === 'mask' ? 'masked' : 'hashed',
-        filterable: plain,
+        filterable: usable,
         // The planner's own rule (plan-select.ts): json, bytea, arrays and other types cannot be ordered.
-        sortable: plain && SORTABLE.has(f.column.typeClass),
+        sortable: usable && SORTABLE.has(f.column.typeClass),
       }
     }
     const relations: DescribedModel['relations'] = {}

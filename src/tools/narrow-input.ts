@@ -14,6 +14,7 @@ import type { Principal } from '../context/index.ts'
 import {
   aggregateOpsFor,
   filterOperatorsFor,
+  nameableField,
   SORTABLE,
   writableFieldNames,
   type WriteFieldUsage,
@@ -94,7 +95,8 @@ class ModelNames {
   read(model: BoundModel): ReadNames {
     const known = this.#read.get(model.name)
     if (known !== undefined) return known
-    const fields = Object.values(model.fields)
+    // Only names a request can spell (nameableField); the others still come back in rows.
+    const fields = Object.values(model.fields).filter((f) => nameableField(f.name))
     const allowed = fields.filter((f) => f.rule.action === 'allow')
     const names: ReadNames = {
       select: oneOfNames(fields.filter((f) => f.rule.action !== 'deny').map((f) => f.name)),
@@ -111,7 +113,7 @@ class ModelNames {
   filter(model: BoundModel): ReadNames['filter'] {
     const byOp = new Map<FilterOp, string[]>()
     for (const field of Object.values(model.fields)) {
-      if (field.rule.action !== 'allow') continue
+      if (field.rule.action !== 'allow' || !nameableField(field.name)) continue
       for (const op of filterOperatorsFor(field.column)) byOp.set(op, [...(byOp.get(op) ?? []), field.name])
     }
     const enums = new Map<string, z.ZodType<string, string>>()
