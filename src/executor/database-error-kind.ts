@@ -22,6 +22,17 @@ export function isSqlStateError(err: unknown): err is SqlStateError {
 }
 
 /**
+ * True for PostgreSQL refusing a new row because it fails a row-level security policy's WITH CHECK
+ * ("new row violates row-level security policy"). Its SQLSTATE, 42501, is also that of a missing grant, which
+ * is our fault, not the caller's; the two are told apart by the server function that raised the error (the
+ * `routine` field names source code, so, unlike the message, it is never translated).
+ */
+export function isRowSecurityCheckError(err: unknown): boolean {
+  if (!isSqlStateError(err) || err.code !== '42501') return false
+  return (err as { routine?: unknown }).routine === 'ExecWithCheckOptions'
+}
+
+/**
  * True when the connection that raised `err` must not be reused. Fails closed: anything that is not a
  * plain statement-level SQL error (socket errors, "Connection terminated", pg client-side errors, FATAL
  * messages, admin shutdown 57P01, connection exceptions 08xxx, system and internal errors) counts.

@@ -5,9 +5,10 @@
  * caller can see; (c) the single write statement runs, re-checking the same rules in SQL; (d) the real count is
  * held against maxAffectedRows. Any failure throws, and the executor rolls the transaction back.
  */
+import type { CompiledQuery } from 'kysely'
 import { TesseraError, notFound, validationError } from '../errors/index.ts'
 import type { ExecutorDatabase } from './executor.ts'
-import { isSqlStateError } from './database-error-kind.ts'
+import { isRowSecurityCheckError, isSqlStateError } from './database-error-kind.ts'
 import { WRITE_CHECK_COLUMN, compileWrite, rawColumnAlias, type WriteRow } from '../sql/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import { runPrinted } from './statement-guard.ts'
@@ -165,14 +166,14 @@ export async function executeWrite(
 ): Promise<WriteOutcome> {
   switch (plan.kind) {
     case 'create': {
-      const rows = (await runPrinted(q.q, compileWrite.insert(q.print, plan))).rows
+      const rows = await checkedWrite(q, compileWrite.insert(q.print, plan))
       const row = rows[0]
       if (!row || row[WRITE_CHECK_COLUMN] !== true) throw outsideScope()
       const after = shapeRows([row], plan.returning, secret)
       return { result: { row: after[0] as Row }, affected: 1, after }
     }
     case 'update': {
-      const rows = (await runPrinted(q.q, compileWrite.update(q.print, plan))).rows
+      const rows = await checkedWrite(q, compileWrite.update(q.print, plan))
       if (rows.length > plan.maxAffectedRows) throw maxAffectedRowsExceeded(plan.maxAffectedRows, rows.length)
       if (rows.some((row) => row[WRITE_CHECK_COLUMN] !== true)) throw outsideScope()
       const after = shapeRows(rows, plan.returning, secret)
@@ -192,6 +193,21 @@ export async function executeWrite(
       const never: never = plan
       throw new Error(`unhandled write plan ${String(never)}`)
     }
+  }
+}
+
+/**
+ * An insert or update, whose row RLS may refuse (`rls` and `both` modes) before the statement's own WITH CHECK
+ * column is read — e.g. a column default that puts the row outside the caller's scope, which the planner cannot
+ * know in advance. That is the answer the planner's check gives in `app` mode, and it is given here too; the
+ * database's text (table and policy names) goes nowhere but the log.
+ */
+async function checkedWrite(q: WriteSession, statement: CompiledQuery<WriteRow>): Promise<WriteRow[]> {
+  try {
+    return (await runPrinted(q.q, statement)).rows
+  } catch (error) {
+    if (isRowSecurityCheckError(error)) throw outsideScope()
+    throw error
   }
 }
 
