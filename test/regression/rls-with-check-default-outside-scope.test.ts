@@ -6,7 +6,7 @@
  * — VALIDATION_ERROR "outside what you may access" — with no database text; a missing grant (also 42501)
  * stays an internal error.
  */
-import { sql } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
 import { isTesseraError, type TesseraError } from '../../src/errors/index.ts'
 import type { PolicyInput } from '../../src/policy/index.ts'
@@ -35,7 +35,7 @@ async function errorOf(run: Promise<unknown>): Promise<TesseraError> {
   throw new Error('expected the call to be rejected')
 }
 
-async function customerCount(admin: import('kysely').Kysely<any>): Promise<number> {
+async function customerCount(admin: Kysely<any>): Promise<number> {
   const r = await sql<{ n: number }>`select count(*)::int as n from customers`.execute(admin)
   return r.rows[0]?.n ?? -1
 }
