@@ -119,8 +119,11 @@ export interface Toolset extends ToolMethods {
   defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: DomainToolSpec<I, O>): void
 }
 
-/** A toolset whose `query`, `get`, `aggregate`, `create` and `update` are typed from a TypedPolicy. */
-export type TypedToolset<DB, M> = Omit<Toolset, 'query' | 'get' | 'aggregate' | 'create' | 'update'> &
+/** A toolset whose reads and writes are typed from a TypedPolicy (typed-toolset.ts). */
+export type TypedToolset<DB, M> = Omit<
+  Toolset,
+  'query' | 'get' | 'aggregate' | 'create' | 'update' | 'delete' | 'bulkUpdate'
+> &
   TypedReads<DB, M> &
   TypedWrites<DB, M>
 

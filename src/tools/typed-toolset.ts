@@ -9,13 +9,15 @@
  * for their shape). `aggregate` takes fields listed in the model's `aggregations` that are allowed, and its
  * result is shaped by the request: `{ value }`, or `{ groups }` keyed by the `groupBy` fields. `create` and
  * `update` take `data` keyed by the fields a caller may write (allowed, or masked/hashed with `writable: true`;
- * never auto-set, and on update never immutable) with the column's insert type. Types only: the object is the
+ * never auto-set, and on update never immutable) with the column's insert type; `bulkUpdate` takes the same
+ * `data` as `update`, and `delete` and `bulkUpdate` the policy's model names. Types only: the object is the
  * Toolset.
  */
 import type { Insertable, Selectable } from 'kysely'
 import type { RunContext } from '../context/index.ts'
 import type { ColumnOf } from '../policy/index.ts'
 import type { AggregateOp, ComparisonInput, GetRequestInput } from '../request/index.ts'
+import type { BulkUpdateResult, DeleteResult } from './write-tools.ts'
 
 type ActionOf<Rule> = Rule extends string ? Rule : Rule extends { readonly action: infer A } ? A : never
 type FieldsOf<Model> = Model extends { readonly fields: infer F } ? F : Record<never, never>
@@ -300,6 +302,8 @@ export interface TypedCreateArgs<Model extends string, Data> {
   readonly model: Model
   readonly data: Data
   readonly reason?: string
+  /** The approvalId of an earlier WRITE_APPROVAL_REQUIRED, once approved (the same arguments again). */
+  readonly approvalId?: string
 }
 
 export interface TypedUpdateArgs<Model extends string, Data> {
@@ -307,9 +311,37 @@ export interface TypedUpdateArgs<Model extends string, Data> {
   readonly id: GetRequestInput['id']
   readonly data: Data
   readonly reason?: string
+  readonly approvalId?: string
 }
 
-/** The typed `create` and `update`: the row they return has every readable field. */
+export interface TypedDeleteArgs<Model extends string> {
+  readonly model: Model
+  readonly id: GetRequestInput['id']
+  readonly reason?: string
+  /** Remove the row even where the model soft-deletes (only where the policy allows it). */
+  readonly hard?: boolean
+  readonly approvalId?: string
+}
+
+export interface TypedBulkUpdateArgs<Model extends string, Data> {
+  readonly model: Model
+  readonly ids: readonly GetRequestInput['id'][]
+  readonly data: Data
+  readonly reason?: string
+  readonly approvalId?: string
+}
+
+/** `data` of an update (one row or many): writable fields that are not immutable. */
+type UpdateData<DB, M, K extends keyof M> = TypedWriteData<
+  DB,
+  M[K],
+  Exclude<WritableField<DB, M[K]>, ImmutableField<M[K]>>
+>
+
+/**
+ * The typed writes: `create` and `update` return the row with every readable field; `delete` and `bulkUpdate`
+ * return what the untyped toolset does (DeleteResult, BulkUpdateResult), their arguments typed like the others.
+ */
 export interface TypedWrites<DB, M> {
   create<K extends ModelName<M>>(
     ctx: RunContext,
@@ -317,11 +349,13 @@ export interface TypedWrites<DB, M> {
   ): Promise<{ row: TypedRow<DB, M[K], ReadableField<DB, M[K]>> }>
   update<K extends ModelName<M>>(
     ctx: RunContext,
-    args: TypedUpdateArgs<
-      K,
-      TypedWriteData<DB, M[K], Exclude<WritableField<DB, M[K]>, ImmutableField<M[K]>>>
-    >,
+    args: TypedUpdateArgs<K, UpdateData<DB, M, K>>,
   ): Promise<{ row: TypedRow<DB, M[K], ReadableField<DB, M[K]>> }>
+  delete<K extends ModelName<M>>(ctx: RunContext, args: TypedDeleteArgs<K>): Promise<DeleteResult>
+  bulkUpdate<K extends ModelName<M>>(
+    ctx: RunContext,
+    args: TypedBulkUpdateArgs<K, UpdateData<DB, M, K>>,
+  ): Promise<BulkUpdateResult>
 }
 
 /** A row of `query` or `get`: the selected fields, and what the include adds. */

@@ -30,3 +30,31 @@ export async function listNotes(ctx: RunContext): Promise<string[]> {
 }
 
 export const loaders = { loadPolicyFile, introspectSchema }
+
+// Typed from a database type through the published declarations: writes, delete and bulkUpdate included.
+interface NotesDb {
+  notes: { id: number; tenant_id: string; title: string; author_email: string; api_token: string }
+}
+
+export async function archiveNotes(
+  toolset: Awaited<ReturnType<typeof typedToolset>>,
+  ctx: RunContext,
+): Promise<{ soft: boolean; updated: number }> {
+  const renamed = await toolset.bulkUpdate(ctx, { model: 'Note', ids: [1, 2], data: { title: 'Archived' } })
+  const removed = await toolset.delete(ctx, { model: 'Note', id: 3, reason: 'duplicate' })
+  return { soft: removed.soft, updated: renamed.updated }
+}
+
+async function typedToolset(db: Parameters<typeof createToolset>[0]['db']) {
+  const policy = definePolicy<NotesDb>()({
+    models: {
+      Note: {
+        table: 'notes',
+        fields: { id: 'allow', title: 'allow' },
+        scoping: { tenant_id: 'principal.tenantId' },
+        write: { update: 'allow', delete: 'allow' },
+      },
+    },
+  })
+  return createToolset({ db, policy })
+}

@@ -9,6 +9,8 @@ import {
   createToolset,
   definePolicy,
   type AggregateResult,
+  type BulkUpdateResult,
+  type DeleteResult,
   type Policy,
   type RunContext,
   type Toolset,
@@ -293,6 +295,27 @@ async function typedUse(): Promise<void> {
   await toolset.create(ctx, { model: 'Order', data: { customer_email: 'x@example.com' } })
   // @ts-expect-error a denied field
   await toolset.update(ctx, { model: 'Order', id: 'o1', data: { internal_note: 'x' } })
+  // An approved write is sent again with its approvalId.
+  await toolset.update(ctx, { model: 'Order', id: 'o1', data: { status: 'paid' }, approvalId: 'ap-1' })
+
+  // delete and bulkUpdate: model names from the policy, bulk data as for update, results typed.
+  const deleted = await toolset.delete(ctx, { model: 'Order', id: 'o1', reason: 'duplicate', hard: false })
+  expectTypeOf(deleted).toEqualTypeOf<DeleteResult>()
+  expectTypeOf(deleted.deleted).toEqualTypeOf<1>()
+  expectTypeOf(deleted.soft).toEqualTypeOf<boolean>()
+  const bulk = await toolset.bulkUpdate(ctx, { model: 'Order', ids: ['o1', 'o2'], data: { status: 'paid' } })
+  expectTypeOf(bulk).toEqualTypeOf<BulkUpdateResult>()
+  expectTypeOf(bulk.updated).toEqualTypeOf<number>()
+  // @ts-expect-error a model the policy does not have
+  await toolset.delete(ctx, { model: 'Invoice', id: 'i1' })
+  // @ts-expect-error a misspelt option
+  await toolset.delete(ctx, { model: 'Order', id: 'o1', hrad: true })
+  // @ts-expect-error a value outside the column's type
+  await toolset.bulkUpdate(ctx, { model: 'Order', ids: ['o1'], data: { status: 'shipped' } })
+  // @ts-expect-error an immutable field
+  await toolset.bulkUpdate(ctx, { model: 'Order', ids: ['o1'], data: { tenant_id: 't2' } })
+  // @ts-expect-error ids is a list
+  await toolset.bulkUpdate(ctx, { model: 'Order', ids: 'o1', data: { status: 'paid' } })
 }
 
 async function untypedUse(plain: Policy): Promise<void> {
