@@ -45,7 +45,7 @@ export async function archiveNotes(
   return { soft: removed.soft, updated: renamed.updated }
 }
 
-async function typedToolset(db: Parameters<typeof createToolset>[0]['db']) {
+export async function typedToolset(db: Parameters<typeof createToolset>[0]['db']) {
   const policy = definePolicy<NotesDb>()({
     models: {
       Note: {
