@@ -1,7 +1,7 @@
 /**
  * Regression: a cursor's body was signed but plain base64 JSON, so the last row's order-key values — always
  * including the primary key, which may be a denied, masked or hashed field — were readable by anyone holding
- * the token. The keys now travel sealed (AES-256-GCM, bound to the query binding as associated data).
+ * the token. The keys now travel sealed (encrypted, and authenticated together with the query binding).
  */
 import { describe, expect, it } from 'vitest'
 import { TesseraError } from '../../src/errors/index.ts'
@@ -19,7 +19,7 @@ function readable(token: string): string {
 describe('cursor order keys', () => {
   it('never carries an order-key value in the readable part of the token', () => {
     const token = encodeCursor({ v: 1, b: binding, k: [SECRET_KEY_VALUE, 'ssn 123-45-6789', 42] }, KEY)
-    // The whole token is one AES-256-GCM seal (format byte, IV, ciphertext, tag): no clear JSON at all.
+    // The whole token is one seal (format byte, nonce, ciphertext, tag): no clear JSON at all.
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/)
     const body = readable(token)
     expect(body).not.toContain(SECRET_KEY_VALUE)

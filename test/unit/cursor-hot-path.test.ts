@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { TesseraError } from '../../src/errors/index.ts'
+import { createHmac } from 'node:crypto'
+import fc from 'fast-check'
+import { hmac } from '../../src/planner/cursor-seal.ts'
 import { cursorBinding, decodeCursor, encodeCursor } from '../../src/planner/cursor.ts'
 
 const binding = cursorBinding({ tenantId: 't', model: 'Widget', orderBy: [], policyVersion: 'v' })
@@ -54,17 +57,41 @@ describe('cursor keys derived from the secret', () => {
 })
 
 describe('cursor sealing', () => {
-  it('seals the same page position under a fresh IV every time, across IV pools', () => {
+  it('seals the same page position under a fresh nonce every time, across nonce pools', () => {
     const tokens = new Set<string>()
     const sealed = new Set<string>()
     for (let i = 0; i < 600; i++) {
       const token = encodeCursor(payload, 'iv-test-secret')
       tokens.add(token)
-      // Token bytes: format byte, then the 12-byte IV.
-      sealed.add(Buffer.from(token, 'base64url').subarray(1, 13).toString('hex'))
+      // Token bytes: format byte, then the 16-byte nonce.
+      sealed.add(Buffer.from(token, 'base64url').subarray(1, 17).toString('hex'))
       expect(decodeCursor(token, 'iv-test-secret', binding).k).toEqual(payload.k)
     }
     expect(tokens.size).toBe(600)
     expect(sealed.size).toBe(600)
+  })
+})
+
+describe("the seal's HMAC", () => {
+  it.each(['sha256', 'sha512'] as const)(
+    'gives what createHmac gives with %s, for keys up to a block and messages of any length',
+    (hash) => {
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ minLength: 1, maxLength: hash === 'sha256' ? 64 : 128 }),
+          fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ minLength: 1_000, maxLength: 3_000 })),
+          (key, message) => {
+            const expected = createHmac(hash, key).update(message).digest()
+            expect(hmac(hash, key, message).equals(expected)).toBe(true)
+          },
+        ),
+        { numRuns: 200 },
+      )
+    },
+  )
+
+  it('refuses a key longer than a block rather than hash it differently from RFC 2104', () => {
+    expect(() => hmac('sha256', new Uint8Array(65), new Uint8Array(1))).toThrow(RangeError)
+    expect(() => hmac('sha512', new Uint8Array(129), new Uint8Array(1))).toThrow(RangeError)
   })
 })

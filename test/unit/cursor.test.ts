@@ -50,22 +50,51 @@ function expectInvalid(fn: () => unknown): void {
 }
 
 /**
- * Seals an arbitrary plaintext exactly as encodeCursor does (format byte 2, AES-256-GCM under the key derived
- * with the cursor label, associated data = format byte ‖ binding), to reach the checks behind authentication.
+ * Seals an arbitrary plaintext exactly as encodeCursor does, written independently with node's createHmac
+ * (format byte 3; ciphertext = text XOR HMAC-SHA512(Kenc, nonce ‖ counter32) blocks; tag = the first 16 bytes
+ * of HMAC-SHA256(Kmac, format ‖ len32(binding) ‖ binding ‖ nonce ‖ ciphertext); Kmac/Kenc = HMAC-SHA256(secret,
+ * label)), to
+ * reach the checks behind authentication and to hold the module's own HMAC to node's.
  */
 function sealRaw(
   plaintext: string,
-  options: { secret?: string; label?: string; format?: number; aadBinding?: string } = {},
+  options: {
+    secret?: string
+    macLabel?: string
+    encLabel?: string
+    format?: number
+    tagBinding?: string
+    nonce?: Buffer
+  } = {},
 ): string {
-  const format = options.format ?? 2
-  const key = createHmac('sha256', options.secret ?? KEY)
-    .update(options.label ?? 'tessera/cursor/v2-gcm')
+  const format = options.format ?? 3
+  const secret = options.secret ?? KEY
+  const kmac = createHmac('sha256', secret)
+    .update(options.macLabel ?? 'tessera/cursor/v3/mac')
     .digest()
-  const iv = randomBytes(12)
-  const cipher = createCipheriv('aes-256-gcm', key, iv)
-  cipher.setAAD(Buffer.concat([Buffer.of(format), Buffer.from(options.aadBinding ?? binding, 'utf8')]))
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
-  return Buffer.concat([Buffer.of(format), iv, body, cipher.getAuthTag()]).toString('base64url')
+  const kenc = createHmac('sha256', secret)
+    .update(options.encLabel ?? 'tessera/cursor/v3/enc')
+    .digest()
+  const nonce = options.nonce ?? randomBytes(16)
+  const body = Buffer.from(plaintext, 'utf8')
+  for (let block = 0; block * 64 < body.length; block++) {
+    const counter = Buffer.alloc(4)
+    counter.writeUInt32BE(block)
+    const stream = createHmac('sha512', kenc).update(nonce).update(counter).digest()
+    for (let i = 0; i < 64 && block * 64 + i < body.length; i++) body[block * 64 + i]! ^= stream[i]!
+  }
+  const tagBinding = Buffer.from(options.tagBinding ?? binding, 'utf8')
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(tagBinding.length)
+  const tag = createHmac('sha256', kmac)
+    .update(Buffer.of(format))
+    .update(length)
+    .update(tagBinding)
+    .update(nonce)
+    .update(body)
+    .digest()
+    .subarray(0, 16)
+  return Buffer.concat([Buffer.of(format), nonce, body, tag]).toString('base64url')
 }
 
 function flipChar(text: string, index: number): string {
@@ -98,31 +127,65 @@ describe('cursor round trip', () => {
     expect(decodeCursor(sealRaw(JSON.stringify(keys)), KEY, binding).k).toEqual(keys)
   })
 
-  it('does not seal with the raw secret or the old label, so a field hash can never serve as a cursor key', () => {
-    const plaintext = JSON.stringify(keys)
-    const rawKey = createHmac('sha256', 'unused').digest().fill(0)
-    Buffer.from(KEY, 'utf8').copy(rawKey)
-    const iv = randomBytes(12)
-    const cipher = createCipheriv('aes-256-gcm', rawKey, iv)
-    cipher.setAAD(Buffer.concat([Buffer.of(2), Buffer.from(binding, 'utf8')]))
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
-    const rawSealed = Buffer.concat([Buffer.of(2), iv, body, cipher.getAuthTag()]).toString('base64url')
-    expectInvalid(() => decodeCursor(rawSealed, KEY, binding))
-    expectInvalid(() => decodeCursor(sealRaw(plaintext, { label: 'tessera/cursor/v1' }), KEY, binding))
-    expectInvalid(() => decodeCursor(sealRaw(plaintext, { label: 'tessera/cursor-keys/v1' }), KEY, binding))
+  it('seals exactly as the documented format does, whatever the length of the keys and the binding', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.string(), fc.integer(), fc.constant(null)), { maxLength: 32 }),
+        // Bindings past the tag buffer's first size (448 bytes) make it grow.
+        fc.oneof(fc.string({ maxLength: 300 }), fc.string({ minLength: 400, maxLength: 3_000 })),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        (k, b, nonce) => {
+          const text = JSON.stringify(k)
+          // The same nonce on both sides gives the same bytes: decrypt the module's token with the reference.
+          const ours = encodeCursor({ v: 1, b, k }, KEY)
+          const theirs = sealRaw(text, {
+            tagBinding: b,
+            nonce: Buffer.from(ours, 'base64url').subarray(1, 17),
+          })
+          expect(ours).toBe(theirs)
+          expect(decodeCursor(sealRaw(text, { tagBinding: b, nonce: Buffer.from(nonce) }), KEY, b).k).toEqual(
+            k,
+          )
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 
-  it('authenticates the format byte as associated data', () => {
+  it('does not seal with other keys or labels, so a field hash can never serve as a cursor key', () => {
     const plaintext = JSON.stringify(keys)
-    expectInvalid(() => decodeCursor(sealRaw(plaintext, { format: 1 }), KEY, binding))
+    for (const label of ['tessera/cursor/v2-gcm', 'tessera/cursor/v1', 'tessera/field-hash/v1']) {
+      expectInvalid(() => decodeCursor(sealRaw(plaintext, { macLabel: label }), KEY, binding))
+      expectInvalid(() => decodeCursor(sealRaw(plaintext, { encLabel: label }), KEY, binding))
+    }
+    // The two derived keys are not interchangeable.
+    const swapped = { macLabel: 'tessera/cursor/v3/enc', encLabel: 'tessera/cursor/v3/mac' }
+    expectInvalid(() => decodeCursor(sealRaw(plaintext, swapped), KEY, binding))
+  })
+
+  it('refuses a token of the previous format (AES-256-GCM, format byte 2), sealed under its own key', () => {
+    const plaintext = JSON.stringify(keys)
+    const key = createHmac('sha256', KEY).update('tessera/cursor/v2-gcm').digest()
+    const iv = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', key, iv)
+    cipher.setAAD(Buffer.concat([Buffer.of(2), Buffer.from(binding, 'utf8')]))
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
+    const old = Buffer.concat([Buffer.of(2), iv, body, cipher.getAuthTag()]).toString('base64url')
+    expectInvalid(() => decodeCursor(old, KEY, binding))
+  })
+
+  it('authenticates the format byte', () => {
+    const plaintext = JSON.stringify(keys)
+    expectInvalid(() => decodeCursor(sealRaw(plaintext, { format: 2 }), KEY, binding))
+    expectInvalid(() => decodeCursor(sealRaw(plaintext, { format: 4 }), KEY, binding))
     const bytes = Buffer.from(token, 'base64url')
-    bytes[0] = 3
+    bytes[0] = 2
     expectInvalid(() => decodeCursor(bytes.toString('base64url'), KEY, binding))
   })
 })
 
 describe('cursor tampering', () => {
-  it('rejects a token with one character changed in the format byte, IV, sealed keys or tag', () => {
+  it('rejects a token with one character changed in the format byte, nonce, sealed keys or tag', () => {
     for (const at of [0, 5, 25, token.length - 2]) {
       expectInvalid(() => decodeCursor(flipChar(token, at), KEY, binding))
     }
@@ -153,15 +216,15 @@ describe('cursor tampering', () => {
     expectInvalid(() => decodeCursor(token, OTHER_KEY, binding))
   })
 
-  it('rejects forged keys spliced under a genuine IV and tag', () => {
+  it('rejects forged keys spliced under a genuine nonce and tag', () => {
     const genuine = Buffer.from(token, 'base64url')
     const forged = Buffer.concat([
-      genuine.subarray(0, 13),
+      genuine.subarray(0, 17),
       Buffer.from(JSON.stringify(['9999-12-31', 'zzz'])),
       genuine.subarray(genuine.length - 16),
     ])
     expectInvalid(() => decodeCursor(forged.toString('base64url'), KEY, binding))
-    expectInvalid(() => decodeCursor(sealRaw(JSON.stringify(keys), { aadBinding: '' }), KEY, binding))
+    expectInvalid(() => decodeCursor(sealRaw(JSON.stringify(keys), { tagBinding: '' }), KEY, binding))
   })
 
   it.each<[string, Partial<CursorBindingInput>]>([
