@@ -1,6 +1,6 @@
 /**
  * Opaque keyset cursors (docs/contract.md §4, docs/threats.md "Cursor tampering"). A cursor carries only the last row's
- * order-key values and is bound to a hash of everything that decides which rows the next page may contain
+ * order-key values and is bound to the canonical text of everything that decides which rows the next page may contain
  * (principal, model, filter, order, selection, policy version). An edited, truncated, forged or transplanted
  * cursor (other principal, model, filter or order) is rejected with one and the same INVALID_CURSOR error,
  * whatever the reason.
@@ -9,7 +9,6 @@
  * counter mode for secrecy, HMAC-SHA256 over format ‖ binding ‖ nonce ‖ ciphertext for integrity). The keys are
  * encrypted because the primary key is always an order key and may be a denied, masked or hashed field.
  */
-import { hash as oneShotHash } from 'node:crypto'
 import { internalError, invalidCursor } from '../errors/index.ts'
 import { canonicalJson } from '../json/index.ts'
 import { cursorKeys, openText, SEAL_OVERHEAD, sealText } from './cursor-seal.ts'
@@ -24,7 +23,6 @@ export const MAX_CURSOR_KEYS = 32
 /** Smallest well-formed token: the seal around at least "[]" (2 bytes). */
 const MIN_TOKEN_BYTES = SEAL_OVERHEAD + 2
 const BASE64URL = /^[A-Za-z0-9_-]+$/
-const MAX_RECENT_BINDINGS = 1_024
 
 /** One order-key value. Timestamps must be sent as text (e.g. selected as `col::text`), not as Date. */
 export type CursorKeyValue = string | number | boolean | null
@@ -63,38 +61,27 @@ function open(bytes: Buffer, secret: Uint8Array | string, binding: string): unkn
   }
 }
 
-/**
- * Bindings of recently seen canonical texts: a principal paging through a query hashes the same text twice per
- * page (decode, then the next cursor), and a busy server sees the same query shapes again and again.
- */
-const recentBindings = new Map<string, string>()
+/** A role list as a set: sorted, deduplicated, absent = empty. */
+function rolesText(roles: readonly string[] | null | undefined): string {
+  if (roles === null || roles === undefined || roles.length === 0) return '[]'
+  if (roles.length === 1) return JSON.stringify(roles)
+  return JSON.stringify([...new Set(roles)].sort())
+}
 
 /**
- * sha256 hex of the canonical JSON of everything a page depends on. Roles are a set (sorted, deduplicated;
- * absent = empty); an absent, undefined or null userId are the same; other absent and undefined members are
- * the same. Pass the normalised filter and orderBy.
+ * The binding of a query: the canonical text of everything a page depends on, as a JSON array of the parts
+ * in a fixed order (JSON values delimit themselves, so different inputs give different texts). It is not
+ * hashed: the seal's tag is an HMAC over it. Roles are a set (sorted, deduplicated; absent = empty); absent,
+ * undefined and null are the same for every optional member. Pass the normalised filter and orderBy.
  */
 export function cursorBinding(input: CursorBindingInput): string {
-  const roles = [...new Set(input.roles ?? [])].sort()
-  const canonical = canonicalJson({
-    tenantId: input.tenantId,
-    userId: input.userId ?? null,
-    roles,
-    metadata: input.metadata,
-    model: input.model,
-    where: input.where,
-    orderBy: input.orderBy,
-    select: input.select,
-    include: input.include,
-    policyVersion: input.policyVersion,
-  })
-  let binding = recentBindings.get(canonical)
-  if (binding === undefined) {
-    binding = oneShotHash('sha256', canonical, 'hex')
-    if (recentBindings.size >= MAX_RECENT_BINDINGS) recentBindings.clear()
-    recentBindings.set(canonical, binding)
-  }
-  return binding
+  const userId = input.userId == null ? 'null' : JSON.stringify(input.userId)
+  const principal = `${JSON.stringify(input.tenantId)},${userId},${rolesText(input.roles)}`
+  const metadata = canonicalJson(input.metadata ?? null)
+  const where = canonicalJson(input.where ?? null)
+  const orderBy = canonicalJson(input.orderBy)
+  const shape = `${canonicalJson(input.select ?? null)},${canonicalJson(input.include ?? null)}`
+  return `[${principal},${metadata},${JSON.stringify(input.model)},${where},${orderBy},${shape},${JSON.stringify(input.policyVersion)}]`
 }
 
 function isKeyValue(value: unknown): value is CursorKeyValue {

@@ -174,8 +174,10 @@ export function planQuery(
     policyVersion: bound.policy.versionHash,
   }
   let after: (string | null)[] | null = null
+  let binding: string | null = null
   if (req.cursor !== undefined) {
-    const payload = decodeCursor(req.cursor, options.cursorKey, cursorBinding(cursorScope))
+    binding = cursorBinding(cursorScope)
+    const payload = decodeCursor(req.cursor, options.cursorKey, binding)
     const keys: (string | null)[] = payload.k.map((v: unknown) => (v === null ? null : String(v)))
     if (keys.length !== orderBy.length) throw validationError('The cursor does not fit this query')
     after = keys
@@ -188,6 +190,7 @@ export function planQuery(
     limit,
     after,
     cursorScope,
+    cursorBinding: binding,
     budget: finishBudget(acc, limit),
   }
 }

@@ -110,10 +110,12 @@ export interface QueryPlan {
   /** Keyset position after which this page starts (values of `root.orderBy` keys), or null. */
   readonly after: readonly (string | null)[] | null
   /**
-   * Everything a cursor of this query is bound to (see cursor.ts). Hashed with `cursorBinding()` only when a
-   * cursor is decoded or a next cursor is issued, so a call that uses neither does not pay for it.
+   * Everything a cursor of this query is bound to (see cursor.ts). Written out with `cursorBinding()` only
+   * when a cursor is decoded or a next cursor is issued, so a call that uses neither does not pay for it.
    */
   readonly cursorScope: CursorBindingInput
+  /** `cursorBinding(cursorScope)` when the request carried a cursor (it was needed to open it), else null. */
+  readonly cursorBinding: string | null
   readonly budget: BudgetReport
 }
 

@@ -94,7 +94,9 @@ export async function runQuery(
         { path: 'orderBy', message: 'sort key too long for a cursor' },
       ])
     }
-    nextCursor = encodeCursor({ v: 1, b: cursorBinding(plan.cursorScope), k }, runtime.secret)
+    // A page opened by a cursor already has its binding (the same scope): write it out once per call.
+    const b = plan.cursorBinding ?? cursorBinding(plan.cursorScope)
+    nextCursor = encodeCursor({ v: 1, b, k }, runtime.secret)
   }
   const rows = shapeRows(page, plan.root, runtime.secret)
   facts.rowCount = rows.length

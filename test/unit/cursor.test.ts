@@ -245,6 +245,16 @@ describe('cursor tampering', () => {
     expectInvalid(() => decodeCursor(token, KEY, moved))
   })
 
+  it('keeps parts apart whatever characters their values hold', () => {
+    const a = cursorBinding({ ...baseBinding, tenantId: 'a","b', userId: 'c' })
+    const b = cursorBinding({ ...baseBinding, tenantId: 'a', userId: 'b","c' })
+    const c = cursorBinding({ ...baseBinding, tenantId: 'a,b', userId: 'c' })
+    expect(new Set([a, b, c]).size).toBe(3)
+    expect(cursorBinding({ ...baseBinding, roles: ['a,b'] })).not.toBe(
+      cursorBinding({ ...baseBinding, roles: ['a', 'b'] }),
+    )
+  })
+
   it('binds roles as a set and treats a missing user like a null user', () => {
     expect(cursorBinding({ ...baseBinding, roles: ['agent', 'support', 'agent'] })).toBe(binding)
     expect(cursorBinding({ ...baseBinding, userId: undefined })).toBe(
