@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import type { Principal } from '../context/index.ts'
 import { internalError, rateLimited, statementNotPrinted, tenantScopeRequired } from '../errors/index.ts'
 import { isPrintedStatement, printSessionSettings, printSessionStatement } from '../sql/index.ts'
+import { blankClaimAsNull } from '../policy/index.ts'
 import { mapDatabaseError } from './map-database-error.ts'
 import { sessionBatchesOf, sessionStatementTimeoutOf } from './tessera-dialect.ts'
 import type { AnyDatabase } from '../schema/index.ts'
@@ -216,7 +217,11 @@ function sessionSettings(
       { name: claimSettingNames.tenantId, value: tenantId },
       { name: claimSettingNames.userId, value: userId ?? '' },
       { name: claimSettingNames.roles, value: roles === undefined ? '' : JSON.stringify(roles) },
-      { name: claimSettingNames.metadata, value: metadata === undefined ? '' : JSON.stringify(metadata) },
+      // Blank values are none, as in memory (resolvePrincipalPath): JSON null, which RLS reads as SQL NULL.
+      {
+        name: claimSettingNames.metadata,
+        value: metadata === undefined ? '' : JSON.stringify(metadata, blankClaimAsNull),
+      },
     )
   }
   if (timeoutMs !== sessionTimeout) settings.push({ name: 'statement_timeout', value: String(timeoutMs) })

@@ -24,7 +24,9 @@ export type {
   Row,
 } from './condition/index.ts'
 export {
+  blankClaimAsNull,
   formatPrincipalPath,
+  isBlankClaim,
   parsePrincipalPath,
   requirePrincipalList,
   requirePrincipalScalar,

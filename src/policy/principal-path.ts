@@ -67,7 +67,9 @@ export function parsePrincipalPath(text: string): ParsePrincipalPathResult {
 
 /**
  * Own properties only, never the prototype chain, and only through plain objects (not arrays, so
- * `metadata.list.length` resolves to nothing). A missing, undefined or null value is not found.
+ * `metadata.list.length` resolves to nothing). A missing, undefined or null value is not found, and neither is a
+ * blank string: hosts map a missing claim to `''`, and a scope on `''` is one bucket shared by every such caller
+ * of every tenant (a blank tenantId is refused at the boundary for the same reason).
  */
 export function resolvePrincipalPath(principal: Principal, path: PrincipalPath): ResolvedPrincipalValue {
   let current: unknown = principal
@@ -76,7 +78,22 @@ export function resolvePrincipalPath(principal: Principal, path: PrincipalPath):
       return NOT_FOUND
     current = current[key]
   }
-  return current === undefined || current === null ? NOT_FOUND : { found: true, value: current }
+  return current === undefined || current === null || isBlankClaim(current)
+    ? NOT_FOUND
+    : { found: true, value: current }
+}
+
+/**
+ * A string with nothing but white space (String.prototype.trim's set): a claim value that counts as none, in
+ * memory here and in the RLS claims the executor sets (src/executor/executor.ts), so both walls agree.
+ */
+export function isBlankClaim(value: unknown): boolean {
+  return typeof value === 'string' && value.trim() === ''
+}
+
+/** A `JSON.stringify` replacer writing blank claim values as `null`, for the metadata claim RLS reads. */
+export function blankClaimAsNull(_key: string, value: unknown): unknown {
+  return isBlankClaim(value) ? null : value
 }
 
 export function formatPrincipalPath(path: PrincipalPath): string {
@@ -110,7 +127,8 @@ export function requirePrincipalList(
   if (!Array.isArray(value) || !value.every((item: unknown) => item === null || isScalar(item))) {
     throw withDetails(tenantScopeRequired(formatPrincipalPath(path)), { expected: 'a list of values' })
   }
-  return value as readonly (PrincipalScalar | null)[]
+  // A blank item names no value, like a null one (see isBlankClaim).
+  return (value as readonly (PrincipalScalar | null)[]).map((item) => (isBlankClaim(item) ? null : item))
 }
 
 function isScalar(value: unknown): value is PrincipalScalar {
