@@ -16,7 +16,7 @@ import type { AnyDatabase } from '../schema/index.ts'
 import { createExecutor, type ExecutionSpec } from './executor.ts'
 import type { EnforcementMode } from './enforcement-mode.ts'
 import { estimateCost } from './explain-cost.ts'
-import { executeWrite, prepareWrite, type WriteOutcome, type WriteResult } from './run-write.ts'
+import { performWrite, prepareWrite, type WriteOutcome, type WriteResult } from './run-write.ts'
 import { guarded, runPrinted, storeView } from './statement-guard.ts'
 import type { Row } from './shape-rows.ts'
 
@@ -175,11 +175,10 @@ export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
     return session.run(
       spec('write', call, plan.statementTimeoutMs, call.maxConcurrentPerTenant),
       async (q) => {
-        const prepared = await prepareWrite({ print: db, q }, plan, secret, true)
-        const outcome = await executeWrite({ print: db, q }, plan, secret)
+        const written = await performWrite({ print: db, q }, plan, secret)
         // The audit store stages its record here, through the transaction without the guard (storeView).
-        await beforeCommit({ before: prepared.before, outcome }, storeView(q))
-        return outcome.result
+        await beforeCommit(written, storeView(q))
+        return written.outcome.result
       },
     )
   }

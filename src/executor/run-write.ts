@@ -9,7 +9,15 @@ import type { CompiledQuery } from 'kysely'
 import { TesseraError, notFound, validationError } from '../errors/index.ts'
 import type { ExecutorDatabase } from './executor.ts'
 import { isRowSecurityCheckError, isSqlStateError } from './database-error-kind.ts'
-import { WRITE_CHECK_COLUMN, compileWrite, rawColumnAlias, type WriteRow } from '../sql/index.ts'
+import {
+  WRITE_CHECK_COLUMN,
+  beforeColumnAlias,
+  compileWrite,
+  rawColumnAlias,
+  referenceColumnAlias,
+  type ReferenceValues,
+  type WriteRow,
+} from '../sql/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import { runPrinted } from './statement-guard.ts'
 import {
@@ -61,6 +69,83 @@ export interface WriteOutcome {
   readonly after: Row[]
 }
 
+/** What a write did: its before images (empty for a create) and its outcome. */
+export interface PerformedWrite {
+  readonly before: Row[]
+  readonly outcome: WriteOutcome
+}
+
+/**
+ * Steps (a)–(d) inside the write's transaction, in as few statements as keep every check: a create checks its
+ * references inside its INSERT (printCheckedInsert) and an update that sets no foreign-key column reads and
+ * locks its targets inside its UPDATE (printLockedUpdate) — one statement each instead of two or three. Every
+ * refusal is the one the separate steps give, in the same order; those found after the statement ran are
+ * thrown before commit, so the executor rolls the write back. Delete and an update that sets a reference keep
+ * the separate steps (prepareWrite, then executeWrite).
+ */
+export async function performWrite(
+  q: WriteSession,
+  plan: WritePlan,
+  secret: string | Uint8Array,
+): Promise<PerformedWrite> {
+  if (plan.kind === 'create') return performCreate(q, plan, secret)
+  if (plan.kind === 'update' && plan.foreignKeys.length === 0) return performLockedUpdate(q, plan, secret)
+  const prepared = await prepareWrite(q, plan, secret, true)
+  return { before: prepared.before, outcome: await executeWrite(q, plan, secret) }
+}
+
+async function performCreate(
+  q: WriteSession,
+  plan: CreatePlan,
+  secret: string | Uint8Array,
+): Promise<PerformedWrite> {
+  const known = new Set(Object.keys(plan.knownRow))
+  if (checkWrittenRow(plan.visibility, plan.knownRow, known) === 'fail') throw outsideScope()
+  const { checks, refused } = collectReferences(plan.foreignKeys, [plan.knownRow], known)
+  if (refused !== null) {
+    // Refused without the database, but only after the references before it were found: checked as before.
+    await runReferenceChecks(q, checks)
+    throw referenceNotFound(refused)
+  }
+  const rows = await checkedWrite(q, compileWrite.checkedInsert(q.print, plan, checks))
+  const row = rows[0]
+  const missing = checks.findIndex((_, i) => row?.[referenceColumnAlias(i)] !== true)
+  const first = checks[missing]
+  if (first !== undefined) throw referenceNotFound(first.fk.field)
+  return { before: [], outcome: createdOutcome(rows, plan, secret) }
+}
+
+async function performLockedUpdate(
+  q: WriteSession,
+  plan: UpdatePlan,
+  secret: string | Uint8Array,
+): Promise<PerformedWrite> {
+  const rows = await checkedWrite(q, compileWrite.lockedUpdate(q.print, plan))
+  if (!plan.bulk && rows.length === 0) throw notFound(plan.model)
+  // The in-memory WITH CHECK of prepareUpdate, on the same locked rows: only now, so a failure rolls back.
+  const known = new Set([...plan.checkColumns, ...Object.keys(plan.data)])
+  for (const row of rows) {
+    if (checkWrittenRow(plan.visibility, { ...rawValues(plan, row), ...plan.data }, known) === 'fail') {
+      throw outsideScope()
+    }
+  }
+  const before = shapeRows(
+    rows.map((row) => beforeImage(plan, row)),
+    plan.returning,
+    secret,
+  )
+  return { before, outcome: updatedOutcome(rows, plan, secret) }
+}
+
+/** A locked update's row as it was before the write, under the returning fields' own names. */
+function beforeImage(plan: UpdatePlan, row: WriteRow): WriteRow {
+  const out: WriteRow = {}
+  plan.returning.fields.forEach((f, i) => {
+    out[f.name] = row[beforeColumnAlias(i)]
+  })
+  return out
+}
+
 /** A reference to a row the caller cannot see, and one to a row that does not exist, share this error. */
 export function referenceNotFound(field: string): TesseraError {
   return new TesseraError('NOT_FOUND', 'A referenced record does not exist', { details: { field } })
@@ -100,7 +185,7 @@ export async function prepareWrite(
 async function prepareCreate(q: WriteSession, plan: CreatePlan): Promise<PreparedWrite> {
   const known = new Set(Object.keys(plan.knownRow))
   if (checkWrittenRow(plan.visibility, plan.knownRow, known) === 'fail') throw outsideScope()
-  await checkReferences(q, plan, plan.foreignKeys, [plan.knownRow], known)
+  await checkReferences(q, plan.foreignKeys, [plan.knownRow], known)
   return { before: [] }
 }
 
@@ -117,7 +202,7 @@ async function prepareUpdate(
   for (const row of merged) {
     if (checkWrittenRow(plan.visibility, row, known) === 'fail') throw outsideScope()
   }
-  await checkReferences(q, plan, plan.foreignKeys, merged, known)
+  await checkReferences(q, plan.foreignKeys, merged, known)
   return { before: shapeRows(rows, plan.returning, secret) }
 }
 
@@ -137,25 +222,49 @@ function rawValues(plan: UpdatePlan | DeletePlan, row: WriteRow): Record<string,
  */
 async function checkReferences(
   q: WriteSession,
-  plan: WritePlan,
   foreignKeys: readonly ForeignKeyCheck[],
   rows: readonly RowValues[],
   known: ReadonlySet<string>,
 ): Promise<void> {
-  const checked = new Set<string>()
+  const { checks, refused } = collectReferences(foreignKeys, rows, known)
+  await runReferenceChecks(q, checks)
+  if (refused !== null) throw referenceNotFound(refused)
+}
+
+/** One statement per reference, in order; the first one not found is refused. */
+async function runReferenceChecks(q: WriteSession, checks: readonly ReferenceValues[]): Promise<void> {
+  for (const { fk, values } of checks) {
+    const found = (await runPrinted(q.q, compileWrite.referenceCheck(q.print, fk, values))).rows
+    if (found.length === 0) throw referenceNotFound(fk.field)
+  }
+}
+
+/**
+ * The references the rows make, each once, in the order they are checked (foreign key, then row). `refused`
+ * names the first reference refused without the database (a key column not known before the write, or no
+ * model through which the caller could see the referenced row); `checks` stops there — the references before it
+ * are still checked first, so the error is the one the first failing reference gives.
+ */
+function collectReferences(
+  foreignKeys: readonly ForeignKeyCheck[],
+  rows: readonly RowValues[],
+  known: ReadonlySet<string>,
+): { checks: ReferenceValues[]; refused: string | null } {
+  const checks: ReferenceValues[] = []
+  const seen = new Set<string>()
   for (const [index, fk] of foreignKeys.entries()) {
     for (const row of rows) {
-      if (fk.columns.some((c) => !known.has(c))) throw referenceNotFound(fk.field)
+      if (fk.columns.some((c) => !known.has(c))) return { checks, refused: fk.field }
       const values = fk.columns.map((c) => row[c] ?? null)
       if (values.some((v) => v === null)) continue
-      if (fk.targets.length === 0) throw referenceNotFound(fk.field)
+      if (fk.targets.length === 0) return { checks, refused: fk.field }
       const key = JSON.stringify([index, values])
-      if (checked.has(key)) continue
-      const found = (await runPrinted(q.q, compileWrite.referenceCheck(q.print, fk, values))).rows
-      if (found.length === 0) throw referenceNotFound(fk.field)
-      checked.add(key)
+      if (seen.has(key)) continue
+      seen.add(key)
+      checks.push({ fk, values })
     }
   }
+  return { checks, refused: null }
 }
 
 /** Step (c) and (d): the write statement, its SQL WITH CHECK and the real affected count. */
@@ -165,22 +274,10 @@ export async function executeWrite(
   secret: string | Uint8Array,
 ): Promise<WriteOutcome> {
   switch (plan.kind) {
-    case 'create': {
-      const rows = await checkedWrite(q, compileWrite.insert(q.print, plan))
-      const row = rows[0]
-      if (!row || row[WRITE_CHECK_COLUMN] !== true) throw outsideScope()
-      const after = shapeRows([row], plan.returning, secret)
-      return { result: { row: after[0] as Row }, affected: 1, after }
-    }
-    case 'update': {
-      const rows = await checkedWrite(q, compileWrite.update(q.print, plan))
-      if (rows.length > plan.maxAffectedRows) throw maxAffectedRowsExceeded(plan.maxAffectedRows, rows.length)
-      if (rows.some((row) => row[WRITE_CHECK_COLUMN] !== true)) throw outsideScope()
-      const after = shapeRows(rows, plan.returning, secret)
-      if (plan.bulk) return { result: { updated: rows.length }, affected: rows.length, after }
-      if (rows.length === 0) throw notFound(plan.model)
-      return { result: { row: after[0] as Row }, affected: 1, after }
-    }
+    case 'create':
+      return createdOutcome(await checkedWrite(q, compileWrite.insert(q.print, plan)), plan, secret)
+    case 'update':
+      return updatedOutcome(await checkedWrite(q, compileWrite.update(q.print, plan)), plan, secret)
     case 'delete': {
       const rows = await deleteRows(q, plan)
       if (rows.length > plan.maxAffectedRows) throw maxAffectedRowsExceeded(plan.maxAffectedRows, rows.length)
@@ -209,6 +306,32 @@ async function checkedWrite(q: WriteSession, statement: CompiledQuery<WriteRow>)
     if (isRowSecurityCheckError(error)) throw outsideScope()
     throw error
   }
+}
+
+/** Step (d) of a create: the SQL WITH CHECK on the inserted row. */
+function createdOutcome(
+  rows: readonly WriteRow[],
+  plan: CreatePlan,
+  secret: string | Uint8Array,
+): WriteOutcome {
+  const row = rows[0]
+  if (!row || row[WRITE_CHECK_COLUMN] !== true) throw outsideScope()
+  const after = shapeRows([row], plan.returning, secret)
+  return { result: { row: after[0] as Row }, affected: 1, after }
+}
+
+/** Step (d) of an update: the real count against maxAffectedRows, then the SQL WITH CHECK on every row. */
+function updatedOutcome(
+  rows: readonly WriteRow[],
+  plan: UpdatePlan,
+  secret: string | Uint8Array,
+): WriteOutcome {
+  if (rows.length > plan.maxAffectedRows) throw maxAffectedRowsExceeded(plan.maxAffectedRows, rows.length)
+  if (rows.some((row) => row[WRITE_CHECK_COLUMN] !== true)) throw outsideScope()
+  const after = shapeRows(rows, plan.returning, secret)
+  if (plan.bulk) return { result: { updated: rows.length }, affected: rows.length, after }
+  if (rows.length === 0) throw notFound(plan.model)
+  return { result: { row: after[0] as Row }, affected: 1, after }
 }
 
 async function deleteRows(q: WriteSession, plan: DeletePlan): Promise<WriteRow[]> {

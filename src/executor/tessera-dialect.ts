@@ -20,6 +20,11 @@
  * - A session statement (src/sql printSessionStatement: a read with claims, timeout or role) goes out with its
  *   `set_config` statement as one batch with one Sync — one round trip, one implicit transaction
  *   (session-batch.ts).
+ * - A transaction's BEGIN is not sent on its own: it goes out in one batch with the transaction's first
+ *   statement (session-batch.ts), so a write costs one round trip less. BEGIN then the statement, in that order,
+ *   before one Sync: the statement runs inside the explicit transaction exactly as if BEGIN had been awaited,
+ *   and if it fails the transaction is left aborted for the ROLLBACK that follows. A transaction that sends
+ *   nothing sends no BEGIN, COMMIT or ROLLBACK either.
  */
 import {
   AbortedTransactionError,
@@ -203,17 +208,20 @@ class TesseraDriver implements Driver {
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    let text = 'begin'
     if (settings.isolationLevel || settings.accessMode) {
-      let text = 'start transaction'
+      text = 'start transaction'
       if (settings.isolationLevel) text += ` isolation level ${settings.isolationLevel}`
       if (settings.accessMode) text += ` ${settings.accessMode}`
-      await connection.executeQuery(CompiledQuery.raw(text))
-    } else {
-      await connection.executeQuery(CompiledQuery.raw('begin'))
     }
+    const conn = asTesseraConnection(connection)
+    if (conn.canBatch()) conn.deferBegin(text)
+    else await conn.executeQuery(CompiledQuery.raw(text))
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    // Nothing was sent, so there is no transaction on the server to commit.
+    if (asTesseraConnection(connection).dropDeferredBegin()) return
     const { rows } = await connection.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'))
     // PostgreSQL completes COMMIT with a ROLLBACK tag when an earlier error aborted the transaction.
     if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError()
@@ -226,7 +234,7 @@ class TesseraDriver implements Driver {
    */
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const conn = asTesseraConnection(connection)
-    if (conn.isDiscarded()) return
+    if (conn.dropDeferredBegin() || conn.isDiscarded()) return
     try {
       await conn.executeQuery(CompiledQuery.raw('rollback'))
     } catch (err) {
@@ -279,6 +287,8 @@ class TesseraConnection implements DatabaseConnection {
   /** How #send submits on this client (fixed per client, so decided once). */
   readonly #submission: Submission
   #discardReason: Error | undefined
+  /** A transaction's BEGIN, held back to go out with the transaction's first statement. */
+  #deferredBegin: string | undefined
   readonly #onClientError = (err: Error): void => {
     // A socket error or a FATAL message between statements: pg marks the client unusable and emits it
     // here. Without a listener an 'error' event on a checked-out client would crash the process.
@@ -299,11 +309,28 @@ class TesseraConnection implements DatabaseConnection {
     return this.#discardReason !== undefined
   }
 
+  /** Whether the client gives access to its protocol connection, so statements can go out as one batch. */
+  canBatch(): boolean {
+    return protocolClientOf(this.#client) !== undefined
+  }
+
+  deferBegin(text: string): void {
+    this.#deferredBegin = text
+  }
+
+  /** Forgets a BEGIN not sent yet; true when there was one (the transaction never reached the server). */
+  dropDeferredBegin(): boolean {
+    const had = this.#deferredBegin !== undefined
+    this.#deferredBegin = undefined
+    return had
+  }
+
   markForDiscard(err: unknown): void {
     this.#discardReason ??= err instanceof Error ? err : new Error('connection-level failure')
   }
 
   release(): void {
+    this.#deferredBegin = undefined
     this.#client.removeListener?.('error', this.#onClientError)
     const reason = this.#discardReason
     if (reason) this.#client.release(reason)
@@ -312,7 +339,14 @@ class TesseraConnection implements DatabaseConnection {
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#discardReason) throw new Error('Postgres connection has been discarded')
+    const begin = this.#deferredBegin
     const prefix = sessionPrefixOf(compiledQuery)
+    if (begin !== undefined) {
+      this.#deferredBegin = undefined
+      // A session statement brings its own settings statement: BEGIN goes first, on its own.
+      if (prefix !== undefined) await this.#send(CompiledQuery.raw(begin))
+      else return this.#executeBatch(CompiledQuery.raw(begin), compiledQuery)
+    }
     if (prefix !== undefined) return this.#executeWithSession(prefix, compiledQuery)
     return this.#send(compiledQuery)
   }
@@ -349,15 +383,21 @@ class TesseraConnection implements DatabaseConnection {
    * (pg-native, a test double) gets the same in an explicit transaction, four round trips.
    */
   async #executeWithSession<R>(prefix: CompiledQuery, compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    if (protocolClientOf(this.#client) === undefined) return this.#executeInTransaction(prefix, compiledQuery)
+    return this.#executeBatch(prefix, compiledQuery)
+  }
+
+  /** `first` then `compiledQuery` as one batch with one Sync (session-batch.ts); the result is the second's. */
+  async #executeBatch<R>(first: CompiledQuery, compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const protocol = protocolClientOf(this.#client)
-    if (protocol === undefined) return this.#executeInTransaction(prefix, compiledQuery)
+    if (protocol === undefined) throw new Error('the client gives no access to its protocol connection')
     const statement = (c: CompiledQuery) => ({
       text: c.sql,
       values: c.parameters,
       name: this.#names.nameFor(this.#client, c.sql),
     })
     try {
-      return queryResult(await runSessionBatch(protocol, statement(prefix), statement(compiledQuery)))
+      return queryResult(await runSessionBatch(protocol, statement(first), statement(compiledQuery)))
     } catch (err) {
       if (isConnectionLevelError(err)) this.markForDiscard(err)
       throw err

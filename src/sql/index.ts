@@ -31,16 +31,20 @@ export type { PatternOp } from './like-pattern.ts'
 export { ORDER_KEY_PREFIX, orderKeySources, outputExpression, printGet, printQuery } from './print-select.ts'
 export {
   WRITE_CHECK_COLUMN,
+  beforeColumnAlias,
   compileWrite,
+  printCheckedInsert,
   printDelete,
   printInsert,
+  printLockedUpdate,
   printReferenceCheck,
   printTargetSelect,
   printUpdate,
   rawColumnAlias,
+  referenceColumnAlias,
   writeCheckPredicate,
 } from './print-write.ts'
-export type { WriteRow } from './print-write.ts'
+export type { ReferenceValues, WriteRow } from './print-write.ts'
 export { MAX_STATEMENT_TEMPLATES, compileAggregate, compileGet, compileQuery } from './statement-cache.ts'
 export { ORACLE_JSON_COLUMN, printOracleRead } from './print-oracle-read.ts'
 export { isPrintedNode, isPrintedQueryId, isPrintedStatement } from './printed-statement.ts'

@@ -39,6 +39,22 @@ export function rawColumnAlias(i: number): string {
   return `__tessera_raw${i}`
 }
 
+/** Alias under which a locked update returns the i-th returning field as it was before the write. */
+export function beforeColumnAlias(i: number): string {
+  return `__tessera_before${i}`
+}
+
+/** Alias of the i-th reference's visibility flag in a checked insert's row. */
+export function referenceColumnAlias(i: number): string {
+  return `__tessera_ref${i}`
+}
+
+/** One reference a write must find visible: a foreign key and the key values the written row gives it. */
+export interface ReferenceValues {
+  readonly fk: ForeignKeyCheck
+  readonly values: readonly unknown[]
+}
+
 /**
  * The write check (write-check.ts) as SQL: restrictive rules, and — unless a bypass holds or the model is
  * shared — every scope, or, for a model with no scoping, every permissive rule that can grant a write.
@@ -123,12 +139,17 @@ export function printTargetSelect(plan: UpdatePlan | DeletePlan, lock: boolean):
   return sql<WriteRow>`select ${list} from ${table(plan)} where ${targetPredicate(plan, col)}${sql.raw(lock ? ' for update' : '')}`
 }
 
-/** One row of the referenced table with these key values that the caller can see through some target model. */
-export function printReferenceCheck(fk: ForeignKeyCheck, values: readonly unknown[]): RawBuilder<WriteRow> {
+/** A row of the referenced table with these key values that the caller can see through some target model. */
+function referencedRowPredicate(fk: ForeignKeyCheck, values: readonly unknown[]): Expression<SqlBool> {
   const col = columnRef(ALIAS)
   const match = fk.remoteColumns.map((c, i) => sql<SqlBool>`${col(c)} = ${sql.val(values[i])}`)
   const visible = or(fk.targets.map((t) => visibilityPredicate(t.visibility, col)))
-  return sql<WriteRow>`select 1 as found from ${sql.id(fk.table.schema, fk.table.name)} as ${sql.id(ALIAS)} where ${and([...match, visible])} limit 1`
+  return and([...match, visible])
+}
+
+/** One row of the referenced table with these key values that the caller can see through some target model. */
+export function printReferenceCheck(fk: ForeignKeyCheck, values: readonly unknown[]): RawBuilder<WriteRow> {
+  return sql<WriteRow>`select 1 as found from ${sql.id(fk.table.schema, fk.table.name)} as ${sql.id(ALIAS)} where ${referencedRowPredicate(fk, values)} limit 1`
 }
 
 export function printInsert(plan: CreatePlan): RawBuilder<WriteRow> {
@@ -139,6 +160,67 @@ export function printInsert(plan: CreatePlan): RawBuilder<WriteRow> {
   const columns = sql.join(plan.writes.map((w) => sql.id(w.column)))
   const values = sql.join(plan.writes.map((w) => valueOf(w.value)))
   return sql<WriteRow>`insert into ${table(plan)} (${columns}) values (${values}) returning ${returning}`
+}
+
+/**
+ * The insert and its reference checks as one statement, so a create is one round trip: the references are
+ * looked up first (one `exists` flag each, under referenceColumnAlias(i)), and the row is inserted only when
+ * every flag holds. The one row returned always carries the flags — which reference was missing is told
+ * exactly as the separate checks told it — and, when the insert ran, the written row and its write check.
+ * Flags and insert see the same snapshot, as the separate statements inside the write's transaction did.
+ */
+export function printCheckedInsert(
+  plan: CreatePlan,
+  references: readonly ReferenceValues[],
+): RawBuilder<WriteRow> {
+  if (references.length === 0) return printInsert(plan)
+  const col = columnRef(ALIAS)
+  const refs = sql.id('__tessera_refs')
+  const inserted = sql.id('__tessera_insert')
+  const flags = sql.join(
+    references.map(
+      (r, i) =>
+        sql`exists (select 1 from ${sql.id(r.fk.table.schema, r.fk.table.name)} as ${sql.id(ALIAS)} where ${referencedRowPredicate(r.fk, r.values)}) as ${sql.id(referenceColumnAlias(i))}`,
+    ),
+  )
+  const allFound = and(references.map((_, i) => sql<SqlBool>`${sql.id(referenceColumnAlias(i))}`))
+  const returning = sql.join([...returningList(plan, col), checkColumn(plan, col)])
+  // A create that writes no column has no FK column in `data`, so it never has references to check.
+  const columns = sql.join(plan.writes.map((w) => sql.id(w.column)))
+  const values = sql.join(plan.writes.map((w) => valueOf(w.value)))
+  return sql<WriteRow>`with ${refs} as (select ${flags}), ${inserted} as (insert into ${table(plan)} (${columns}) select ${values} from ${refs} where ${allFound} returning ${returning}) select * from ${refs} left join ${inserted} on true`
+}
+
+/**
+ * The target rows read, locked and updated in one statement: the `__tessera_before` CTE is printTargetSelect's
+ * read (returning fields under beforeColumnAlias(i), raw check columns under rawColumnAlias(i), FOR UPDATE), and
+ * the UPDATE reaches exactly the rows it locked — joined on the primary key, under the same target predicate.
+ * Each returned row holds the row as written (returning fields and the write check) next to its before image.
+ */
+export function printLockedUpdate(plan: UpdatePlan): RawBuilder<WriteRow> {
+  const col = columnRef(ALIAS)
+  const before = sql.id('__tessera_before')
+  const b = (alias: string) => sql.id('__tessera_before', alias)
+  const keyAlias = (i: number) => `__tessera_key${i}`
+  const read = sql.join([
+    ...plan.returning.fields.map(
+      (f, i) => sql`${outputExpression(f, col)} as ${sql.id(beforeColumnAlias(i))}`,
+    ),
+    ...plan.checkColumns.map((c, i) => sql`${col(c)} as ${sql.id(rawColumnAlias(i))}`),
+    ...plan.primaryKey.map((c, i) => sql`${col(c)} as ${sql.id(keyAlias(i))}`),
+  ])
+  const set = sql.join(plan.writes.map((w) => sql`${sql.id(w.column)} = ${valueOf(w.value)}`))
+  const joined = and([
+    targetPredicate(plan, col),
+    ...plan.primaryKey.map((c, i) => sql<SqlBool>`${col(c)} = ${b(keyAlias(i))}`),
+  ])
+  const returning = sql.join([
+    ...returningList(plan, col),
+    checkColumn(plan, col),
+    ...plan.returning.fields.map((_, i) => sql`${b(beforeColumnAlias(i))}`),
+    ...plan.checkColumns.map((_, i) => sql`${b(rawColumnAlias(i))}`),
+  ])
+  return sql<WriteRow>`with ${before} as (select ${read} from ${table(plan)} where ${targetPredicate(plan, col)} for update) update ${table(plan)} set ${set} from ${before} where ${joined} returning ${returning}`
 }
 
 export function printUpdate(plan: UpdatePlan): RawBuilder<WriteRow> {
@@ -175,6 +257,13 @@ export const compileWrite = {
   ): CompiledQuery<WriteRow> => markPrinted(printReferenceCheck(fk, values).compile(db)),
   insert: (db: AnyDatabase, plan: CreatePlan): CompiledQuery<WriteRow> =>
     markPrinted(printInsert(plan).compile(db)),
+  checkedInsert: (
+    db: AnyDatabase,
+    plan: CreatePlan,
+    references: readonly ReferenceValues[],
+  ): CompiledQuery<WriteRow> => markPrinted(printCheckedInsert(plan, references).compile(db)),
+  lockedUpdate: (db: AnyDatabase, plan: UpdatePlan): CompiledQuery<WriteRow> =>
+    markPrinted(printLockedUpdate(plan).compile(db)),
   update: (db: AnyDatabase, plan: UpdatePlan): CompiledQuery<WriteRow> =>
     markPrinted(printUpdate(plan).compile(db)),
   delete: (db: AnyDatabase, plan: DeletePlan): CompiledQuery<WriteRow> =>

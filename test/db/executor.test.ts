@@ -75,7 +75,7 @@ describeEachDatabase('executor', (db) => {
     return { result, sql: [...statements] }
   }
 
-  it('runs a read with claims as START TRANSACTION READ ONLY, one set_config statement, the query, COMMIT', async () => {
+  it('runs a read with claims as START TRANSACTION READ ONLY with one set_config statement (one batch), the query, COMMIT', async () => {
     const { result, sql: sent } = await recorded(() =>
       executor().run(spec(), async (q) => {
         expect(q.isTransaction).toBe(true)
@@ -83,8 +83,9 @@ describeEachDatabase('executor', (db) => {
       }),
     )
     expect(result).toEqual([{ one: 1 }])
+    // The dialect sends START TRANSACTION READ ONLY in one batch with the transaction's first statement (the
+    // set_config one), below the log; the read-only mode itself is proven by the insert test further down.
     expect(sent).toEqual([
-      'start transaction read only',
       "select set_config('tessera.tenant_id', $1, true), set_config('tessera.user_id', $2, true), " +
         "set_config('tessera.roles', $3, true), set_config('tessera.metadata', $4, true), " +
         "set_config('role', $5, true)",
@@ -115,8 +116,8 @@ describeEachDatabase('executor', (db) => {
       ),
     )
     expect(result).toEqual([{ t: '1500ms' }])
-    expect(sent[0]).toBe('start transaction read only')
-    expect(sent[1]).toBe("select set_config('statement_timeout', $1, true)")
+    // The first statement of the transaction (its START TRANSACTION goes out in the same batch).
+    expect(sent[0]).toBe("select set_config('statement_timeout', $1, true)")
   })
 
   it('runs a read in read-only mode: an insert through the body fails with a mapped error and writes nothing', async () => {

@@ -173,6 +173,66 @@ describeEachDatabase('session batch: one round trip for a read with claims', (db
     expect(await session()).toMatchObject({ tenant: null })
   })
 
+  const raw = <R>(text: string, values: readonly unknown[] = []): CompiledQuery<R> =>
+    CompiledQuery.raw(text, [...values]) as CompiledQuery<R>
+  const CLAIMED = "select nullif(current_setting('tessera.tenant_id', true), '') as tenant"
+
+  it("sends a transaction's BEGIN in one message with its first statement; the next statements run inside it", async () => {
+    sent.length = 0
+    const rows = await tdb.transaction().execute(async (trx) => {
+      await trx.executeQuery(raw("select set_config('tessera.tenant_id', $1, true)", [ACME]))
+      return (await trx.executeQuery<{ tenant: string | null }>(raw(CLAIMED))).rows
+    })
+    // The transaction-local setting of the first statement is still there for the second: one transaction.
+    expect(rows).toEqual([{ tenant: ACME }])
+    expect(sent).toEqual(['batch', CLAIMED, 'commit'])
+    expect(await session()).toMatchObject({ tenant: null, read_only: 'off' })
+  })
+
+  it('opens a read-only transaction from the same batch', async () => {
+    const rows = await tdb
+      .transaction()
+      .setAccessMode('read only')
+      .execute(async (trx) => (await trx.executeQuery(raw(SESSION_SQL, ['ro']))).rows)
+    expect(rows).toMatchObject([{ read_only: 'on', echo: 'ro' }])
+    expect(await session()).toMatchObject({ read_only: 'off' })
+  })
+
+  it('sends nothing at all for a transaction that runs no statement', async () => {
+    sent.length = 0
+    expect(await tdb.transaction().execute(async () => 'done')).toBe('done')
+    await expect(
+      tdb.transaction().execute(async () => {
+        throw new Error('body failed')
+      }),
+    ).rejects.toThrow('body failed')
+    expect(sent).toEqual([])
+  })
+
+  it('rolls back a transaction whose first statement fails and leaves the connection usable', async () => {
+    sent.length = 0
+    await expect(
+      tdb.transaction().execute(async (trx) => {
+        await trx.executeQuery(
+          raw("select set_config('tessera.tenant_id', $1, true), 1 / ($2::int - 1)", [ACME, 1]),
+        )
+      }),
+    ).rejects.toThrow()
+    expect(sent).toEqual(['batch', 'rollback'])
+    expect(await session()).toMatchObject({ tenant: null, read_only: 'off' })
+  })
+
+  it('rolls back everything a transaction did when a later statement fails', async () => {
+    await expect(
+      tdb.transaction().execute(async (trx) => {
+        await trx.executeQuery(raw("select set_config('tessera.tenant_id', $1, false)", [ACME]))
+        await trx.executeQuery(raw('select 1 / ($1::int - 1)', [1]))
+      }),
+    ).rejects.toThrow()
+    // A session-level setting made inside a transaction that rolled back is undone with it.
+    expect(await session()).toMatchObject({ tenant: null })
+  })
+
   it('gives the same rows through a client without protocol access, in an explicit transaction', async () => {
     const opaque = new Kysely<any>({
       dialect: createTesseraDialect({ pool: opaquePool(pool), statementTimeoutMs: SESSION_TIMEOUT_MS }),
