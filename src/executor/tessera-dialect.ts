@@ -49,7 +49,7 @@ import { isConnectionLevelError } from './database-error-kind.ts'
 import { protocolClientOf, runSessionBatch } from './session-batch.ts'
 import { StatementNamer } from './statement-namer.ts'
 import { PreparedQuery, type PreparedQueryResult } from './prepared-query.ts'
-import { connectWithin } from './acquire-connection.ts'
+import { boundedConnect } from './acquire-connection.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /** The query shape sent to node-postgres: never a bare string, so never the simple protocol. */
@@ -165,10 +165,12 @@ class TesseraDriver implements Driver {
   #pool: TesseraPool | undefined
   readonly #connections = new WeakMap<TesseraPoolClient, TesseraConnection>()
   readonly #names: StatementNamer
+  readonly #connect: () => Promise<TesseraPoolClient>
 
   constructor(config: DriverConfig) {
     this.#config = config
     this.#names = new StatementNamer(config.maxPrepared)
+    this.#connect = boundedConnect(config.pool, config.acquireTimeout)
   }
 
   async init(): Promise<void> {
@@ -178,7 +180,7 @@ class TesseraDriver implements Driver {
   async acquireConnection(): Promise<DatabaseConnection> {
     const pool = this.#pool
     if (!pool) throw new Error('driver has already been destroyed')
-    const client = await connectWithin(pool, this.#config.acquireTimeout)
+    const client = await this.#connect()
     if (!this.#pool) {
       client.release()
       throw new Error('driver has already been destroyed')

@@ -159,6 +159,34 @@ describe('Tessera dialect driver', () => {
     expect(pool.client.queries).toHaveLength(0)
   })
 
+  it('fails each waiting acquisition at its own deadline and still serves a later one in time', async () => {
+    const pool = new FakePool()
+    const deliveries: ((c: TesseraPoolClient) => void)[] = []
+    pool.connectImpl = () => new Promise((resolve) => deliveries.push(resolve))
+    const db = new Kysely<any>({ dialect: createTesseraDialect({ pool, acquireTimeoutMillis: 60 }) })
+    const first = db.executeQuery(CompiledQuery.raw('select 1')).then(
+      () => 'answered',
+      (e: unknown) => (e instanceof PoolExhaustedError ? 'exhausted' : 'other'),
+    )
+    await new Promise((r) => setTimeout(r, 40))
+    const second = db.executeQuery(CompiledQuery.raw('select 2'))
+    expect(await first).toBe('exhausted')
+    // The first deadline passed; the second (40 ms later) has not: its client still counts.
+    deliveries[1]?.(pool.client)
+    await expect(second).resolves.toMatchObject({ rows: [] })
+    expect(pool.client.queries.map((q) => q.text)).toEqual(['select 2'])
+  })
+
+  it('leaves no timer holding the process open once no acquisition waits', async () => {
+    const pool = new FakePool()
+    const db = new Kysely<any>({ dialect: createTesseraDialect({ pool, acquireTimeoutMillis: 60_000 }) })
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const before = timers()
+    await db.executeQuery(CompiledQuery.raw('select 1'))
+    await db.executeQuery(CompiledQuery.raw('select 2'))
+    expect(timers()).toBe(before)
+  })
+
   it('leaves the acquire timeout to the pool when it has its own connectionTimeoutMillis', async () => {
     const pool = new FakePool()
     pool.options = { connectionTimeoutMillis: 1000 }
