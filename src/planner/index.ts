@@ -39,6 +39,7 @@ export {
 } from './cursor.ts'
 export type { CursorBindingInput, CursorKeyValue, CursorPayload } from './cursor.ts'
 export { redactedFieldsOf } from './query-plan.ts'
+export { isPlanConstant } from './plan-constants.ts'
 export type {
   AggregateColumn,
   AggregateOp,

@@ -22,6 +22,7 @@ import {
   type SelectAccumulator,
 } from './plan-select.ts'
 import { planVisibility } from './plan-visibility.ts'
+import { planTable } from './plan-constants.ts'
 import type {
   AggregateColumn,
   AggregateOp,
@@ -152,7 +153,7 @@ export function planQuery(
   const orderBy = planOrder(model, req.orderBy, acc)
   const root: SelectPlan = {
     model: model.name,
-    table: { schema: model.table.schema, name: model.table.name },
+    table: planTable(model),
     fields: planSelectedFields(model, req.select, acc),
     visibility,
     filter,
@@ -222,7 +223,7 @@ export function planGet(bound: BoundPolicy, principal: Principal, req: GetReques
   const acc = newAccumulator(budget)
   const root: SelectPlan = {
     model: model.name,
-    table: { schema: model.table.schema, name: model.table.name },
+    table: planTable(model),
     fields: planSelectedFields(model, req.select, acc),
     visibility: planVisibility(model, principal),
     filter: idFilter(model, req.id),
@@ -281,7 +282,7 @@ export function planAggregate(
   return {
     kind: 'aggregate',
     model: model.name,
-    table: { schema: model.table.schema, name: model.table.name },
+    table: planTable(model),
     op: req.op,
     column,
     groupBy,

@@ -9,6 +9,7 @@ import type { ColumnTypeClass } from '../schema/index.ts'
 import { fieldFor, readableFields } from './field-access.ts'
 import { emptyFilterCost, type FilterCost, planFilter } from './plan-filter.ts'
 import { planVisibility } from './plan-visibility.ts'
+import { planDefaultFields, planTable } from './plan-constants.ts'
 import type { FilterPlan, IncludePlan, OrderKey, SelectedField, SelectPlan } from './query-plan.ts'
 import type { FilterNode, IncludeRequest, OrderByItem } from '../request/index.ts'
 
@@ -59,23 +60,23 @@ export function planSelectedFields(
   model: BoundModel,
   select: readonly string[] | undefined,
   acc: SelectAccumulator,
-): SelectedField[] {
-  if (select !== undefined) {
-    if (select.length > acc.budget.maxSelectFields) {
-      throw budgetExceeded('max_select_fields', acc.budget.maxSelectFields, select.length)
-    }
-    acc.selectedFields += select.length
+): readonly SelectedField[] {
+  // Without `select` every call on the model returns the same fields: one shared, frozen list (plan-constants.ts).
+  if (select === undefined) return planDefaultFields(model, () => readableFields(model).map(selectedField))
+  if (select.length > acc.budget.maxSelectFields) {
+    throw budgetExceeded('max_select_fields', acc.budget.maxSelectFields, select.length)
   }
-  const fields =
-    select === undefined
-      ? readableFields(model)
-      : [...new Set(select)].map((f) => fieldFor(model, f, 'select'))
-  return fields.map((f) => ({
+  acc.selectedFields += select.length
+  return [...new Set(select)].map((f) => selectedField(fieldFor(model, f, 'select')))
+}
+
+function selectedField(f: ReturnType<typeof readableFields>[number]): SelectedField {
+  return {
     name: f.name,
     typeClass: f.column.typeClass,
     transform: f.rule.action === 'mask' ? 'mask' : f.rule.action === 'hash' ? 'hash' : 'none',
     rule: f.rule,
-  }))
+  }
 }
 
 export function planWhere(
@@ -167,7 +168,7 @@ export function planIncludes(
     }
     const select: SelectPlan = {
       model: target.name,
-      table: { schema: target.table.schema, name: target.table.name },
+      table: planTable(target),
       fields: planSelectedFields(target, spec.select, acc),
       visibility: planVisibility(target, principal),
       filter: planWhere(target, spec.where, acc, `include.${name}.where`),

@@ -9,7 +9,7 @@
  * when the builder reads (or tests for) an own or absent member the description does not list. So the builder's
  * every decision depends only on described members, and equal keys compile to equal SQL.
  */
-import type { FilterPlan } from '../planner/index.ts'
+import { isPlanConstant, type FilterPlan } from '../planner/index.ts'
 
 /** How one member is described (and so encoded and guarded). */
 type Spec =
@@ -230,6 +230,32 @@ function encode(value: unknown, spec: Spec, slotIndex: SlotIndexOf): string {
     default:
       break
   }
+  if (typeof value === 'object' && value !== null && isPlanConstant(value)) {
+    return encodeConstant(value, spec, slotIndex)
+  }
+  return encodeComposite(value, spec, slotIndex)
+}
+
+/**
+ * A shared plan part (src/planner plan-constants.ts: deep-frozen, so its encoding never changes) is encoded once;
+ * afterwards a token unique to that object (and description) stands for its text. Equal keys still mean equal
+ * encodings: a token is never given to two objects, and `#` starts no other encoded value.
+ */
+function encodeConstant(value: object, spec: Exclude<Spec, string>, slotIndex: SlotIndexOf): string {
+  const known = constantTokens.get(value)
+  // Only the first description a part is met under gets a token (every part has one in practice).
+  if (known !== undefined) return known.spec === spec ? known.token : encodeComposite(value, spec, slotIndex)
+  // Encoded whole once, so a part outside the description still makes the plan unencodable.
+  encodeComposite(value, spec, slotIndex)
+  const token = `#${nextConstantToken++};`
+  constantTokens.set(value, { spec, token })
+  return token
+}
+
+const constantTokens = new WeakMap<object, { readonly spec: Spec; readonly token: string }>()
+let nextConstantToken = 0
+
+function encodeComposite(value: unknown, spec: Exclude<Spec, string>, slotIndex: SlotIndexOf): string {
   if ('array' in spec) {
     if (!Array.isArray(value)) throw UNENCODABLE
     const items: readonly unknown[] = value

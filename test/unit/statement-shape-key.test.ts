@@ -1,6 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { guardedProbe, shapeKeyOf } from '../../src/sql/statement-shape-key.ts'
+import { isPlanConstant, planGet } from '../../src/planner/index.ts'
+import { bindSynthetic } from '../support/synthetic-schema.ts'
 
 /** Stand-in slot markers: objects recognised by identity, as statement-cache's are. */
 const slots = [0, 1, 2, 3].map((i) => Object.freeze({ $slot: i }))
@@ -185,5 +187,55 @@ describe('guarded probes', () => {
     expect(() => String(guarded.root.table)).toThrow(/does not cover/)
     expect(() => Object.keys(guarded.root)).toThrow(/does not cover/)
     expect(() => ({ ...guarded.root.table })).toThrow(/does not cover/)
+  })
+})
+
+describe('shape keys of shared plan parts', () => {
+  const bound = bindSynthetic({
+    models: {
+      Widget: {
+        table: 'widgets',
+        fields: { id: 'allow', tenant_id: 'allow', name: 'allow', secret: 'deny', made_at: 'allow' },
+        scoping: { tenant_id: 'principal.tenantId' },
+      },
+    },
+  })
+  const tenant = 'a0000000-0000-4000-8000-000000000000'
+  const get = (id: string, select?: string[]) =>
+    planGet(bound, { tenantId: tenant }, { model: 'Widget', id, ...(select ? { select } : {}) })
+  const keyOf = (plan: ReturnType<typeof get>) => {
+    const probe: { kind: string; root: unknown } = { kind: 'get', root: plan.root }
+    return shapeKeyOf(probe, slotIndex)
+  }
+
+  it('shares one deep-frozen table and default field list among every plan of a model', () => {
+    const a = get('b0000000-0000-4000-8000-000000000001')
+    const b = get('b0000000-0000-4000-8000-000000000002')
+    expect(b.root.fields).toBe(a.root.fields)
+    expect(b.root.table).toBe(a.root.table)
+    expect(isPlanConstant(a.root.fields)).toBe(true)
+    expect(Object.isFrozen(a.root.fields)).toBe(true)
+    expect(a.root.fields.every((f) => Object.isFrozen(f) && Object.isFrozen(f.rule))).toBe(true)
+    expect(() => (a.root.fields as unknown[]).push({})).toThrow(TypeError)
+    // A plan with its own `select` gets its own list, never the shared one.
+    expect(isPlanConstant(get('b0000000-0000-4000-8000-000000000003', ['id', 'name']).root.fields)).toBe(
+      false,
+    )
+  })
+
+  it('gives plans of one shape one key with the shared parts standing as tokens, and other shapes others', () => {
+    const a = keyOf(get('b0000000-0000-4000-8000-000000000001'))
+    expect(a).toBeDefined()
+    expect(keyOf(get('b0000000-0000-4000-8000-000000000001'))).toBe(a)
+    // The field list is encoded once, then stands as a token: its names no longer appear in the key.
+    expect(a).not.toContain('made_at')
+    expect(a).toMatch(/#\d+;/)
+    // The same fields selected explicitly are encoded in full: a key of its own (one more template, same SQL).
+    const explicit = keyOf(
+      get('b0000000-0000-4000-8000-000000000001', ['id', 'tenant_id', 'name', 'made_at']),
+    )
+    expect(explicit).toContain('made_at')
+    expect(explicit).not.toBe(a)
+    expect(keyOf(get('b0000000-0000-4000-8000-000000000001', ['id']))).not.toBe(explicit)
   })
 })
