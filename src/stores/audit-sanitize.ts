@@ -9,6 +9,7 @@
  * Untrusted input: a Proxy or a getter never runs (or throws) here, and a `__proto__` key stays data.
  */
 import { createHmac } from 'node:crypto'
+import { canonicalJson, jsonString, sortedKeys } from '../json/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
 
 export const REDACTED = '[REDACTED]'
@@ -122,9 +123,9 @@ function canonicalArgs(value: unknown, depth: number): string | undefined {
     case 'string':
     case 'boolean':
     case 'number':
-      return JSON.stringify(value)
+      return canonicalJson(value)
     case 'bigint':
-      return JSON.stringify(value.toString())
+      return jsonString(value.toString())
     case 'undefined':
       return undefined
     case 'object':
@@ -143,14 +144,14 @@ function canonicalArgs(value: unknown, depth: number): string | undefined {
     }
     return `${out}]`
   }
-  const keys = Object.keys(value).sort()
+  const keys = sortedKeys(value)
   let out = '{'
   let first = true
   for (let i = 0; i < keys.length; i++) {
     const name = keys[i] as string
     const text = canonicalMember(value, name, depth)
     if (text === undefined) continue
-    out += `${first ? '' : ','}${JSON.stringify(name)}:${text}`
+    out += `${first ? '' : ','}${jsonString(name)}:${text}`
     first = false
   }
   return `${out}}`

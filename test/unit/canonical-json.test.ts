@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { canonicalJson } from '../../src/json/index.ts'
+import { canonicalJson, jsonString, sortedKeys } from '../../src/json/index.ts'
 
 /** The audit record serialiser as first written (audit-record.ts): lenient, JSON.stringify for primitives. */
 function auditReference(value: unknown): string {
@@ -143,5 +143,58 @@ describe('canonicalJson', () => {
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
     expect(() => canonicalJson(cyclic)).toThrow(RangeError)
+  })
+})
+
+describe('canonicalJson fast paths', () => {
+  // Code units that matter to JSON escaping: quotes, backslashes, controls, lone and paired surrogates, U+2028.
+  const tricky = fc.constantFrom(
+    '"',
+    '\\',
+    '\n',
+    '\u0000',
+    '\u001f',
+    '\u007f',
+    '\u2028',
+    '\ud800',
+    '\udfff',
+    'é',
+  )
+  const text = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 12 }),
+    fc.array(fc.oneof(tricky, fc.string({ maxLength: 3 })), { maxLength: 6 }).map((parts) => parts.join('')),
+  )
+
+  it('quotes every string exactly as JSON.stringify does', () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(jsonString(s)).toBe(JSON.stringify(s))
+        expect(canonicalJson(s)).toBe(JSON.stringify(s))
+        expect(canonicalJson({ [s]: s })).toBe(`{${JSON.stringify(s)}:${JSON.stringify(s)}}`)
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('writes every number and boolean exactly as JSON.stringify does', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, 1e21, 5e-324, NaN, -Infinity), fc.boolean()),
+        (v) => {
+          expect(canonicalJson(v)).toBe(JSON.stringify(v))
+        },
+      ),
+      { numRuns: 3000 },
+    )
+  })
+
+  it('orders keys as Array.prototype.sort does, for few keys and many', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(text, { maxLength: 24 }), (keys) => {
+        const record = Object.fromEntries(keys.map((k) => [k, 1]))
+        expect(sortedKeys(record)).toEqual(Object.keys(record).sort())
+      }),
+      { numRuns: 3000 },
+    )
   })
 })
