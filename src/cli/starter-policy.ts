@@ -13,6 +13,7 @@
  */
 import {
   fieldGlobMatcher,
+  isTesseraOwnTable,
   PII_FIELD_GLOBS,
   SENSITIVE_FIELD_GLOBS,
   TENANT_LIKE_COLUMNS,
@@ -81,6 +82,13 @@ export function starterPolicy(schema: DbSchema, source: string): StarterPolicy {
   const plans: Plan[] = []
   const names = new Set<string>()
   for (const t of tables) {
+    if (isTesseraOwnTable(t.key)) {
+      skipped.push({
+        table: t.key,
+        reason: "Tessera's own audit/approval table: the operator's, never an agent's",
+      })
+      continue
+    }
     if (!IDENTIFIER.test(t.name) || !IDENTIFIER.test(t.schema)) {
       skipped.push({ table: t.key, reason: 'its name is not a plain identifier, so a policy cannot name it' })
       continue

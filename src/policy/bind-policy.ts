@@ -14,6 +14,7 @@ import { privilegeProblems } from './privilege-problems.ts'
 import { columnMaskRule } from './field-transforms.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
 import { resolveRelation } from './resolve-relation.ts'
+import { isTesseraOwnTable, ownTableMessage } from './tessera-tables.ts'
 import { TENANT_LIKE_COLUMNS, tenantColumnsOf, tenantPinsOf } from './tenant-pins.ts'
 
 export { TENANT_LIKE_COLUMNS }
@@ -34,6 +35,10 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
   const snapshot = structuredClone(schema) as DbSchema
   const tables = new Map<string, TableInfo>()
   for (const model of Object.values(policy.models)) {
+    if (isTesseraOwnTable(tableKeyOf(model.table))) {
+      problems.push({ path: at(model, 'table'), message: ownTableMessage(tableKeyOf(model.table)) })
+      continue
+    }
     const table = lookupTable(snapshot, model.table)
     if (!table) {
       problems.push({ path: at(model, 'table'), message: missingTableMessage(snapshot, model.table) })

@@ -96,3 +96,4 @@ export type {
   WritePolicy,
 } from './types.ts'
 export { hashValue, maskValue } from './field-transforms.ts'
+export { isTesseraOwnTable, TESSERA_OWN_TABLES } from './tessera-tables.ts'
