@@ -71,6 +71,16 @@ async function route(options: HttpHandlerOptions, req: IncomingMessage, res: Ser
     })
   }
 
+  // Dev mode answers without credentials, so a web page must not reach it: through DNS rebinding a page on
+  // attacker.example talks to 127.0.0.1 as a same-origin site. Only loopback Host and Origin get through.
+  if (options.authenticator === undefined && !fromLoopback(req)) {
+    return sendJson(res, 403, {
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Forbidden: a dev server answers loopback hosts and origins only' },
+      id: null,
+    })
+  }
+
   let identity: Authenticated
   try {
     identity = await authenticate(options, req)
@@ -135,6 +145,25 @@ function unauthorized(
     error: { code: -32001, message: error.message, data: { code: error.code } },
     id: null,
   })
+}
+
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/** Host (and Origin, when a browser sends one) name this machine's loopback interface. */
+function fromLoopback(req: IncomingMessage): boolean {
+  const host = req.headers.host
+  if (typeof host !== 'string' || !isLoopbackUrl(`http://${host}`)) return false
+  const origin = req.headers.origin
+  return origin === undefined || isLoopbackUrl(origin)
+}
+
+function isLoopbackUrl(text: string): boolean {
+  try {
+    const url = new URL(text)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && LOOPBACK_HOSTS.has(url.hostname)
+  } catch {
+    return false
+  }
 }
 
 function baseUrl(req: IncomingMessage): string {
