@@ -144,6 +144,34 @@ describeEachDatabase('red team on the clinic schema', (db) => {
     expect(await h.toolset.aggregate(NURSE_A, { model: 'Note', op: 'count' })).toEqual({ value: 1 })
   })
 
+  it('keeps interleaved calls of two clinics and two roles apart (statement cache, session batches)', async () => {
+    const calls = [
+      [
+        NURSE_A,
+        { model: 'Patient', select: ['clinic'], include: { notes: { select: ['clinic', 'confidential'] } } },
+      ],
+      [
+        DOCTOR_B,
+        { model: 'Patient', select: ['clinic'], include: { notes: { select: ['clinic', 'confidential'] } } },
+      ],
+      [DOCTOR_A, { model: 'Appointment', select: ['clinic'], include: { patient: { select: ['clinic'] } } }],
+      [DOCTOR_B, { model: 'Appointment', select: ['clinic'], include: { patient: { select: ['clinic'] } } }],
+    ] as const
+    for (let wave = 0; wave < 10; wave++) {
+      // Waves of six stay under the per-tenant concurrency budget (PROD 8).
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => calls[(wave + i) % calls.length]!).map(async ([ctx, args]) => ({
+          ctx,
+          text: JSON.stringify(await h.toolset.query(ctx, args)),
+        })),
+      )
+      for (const { ctx, text } of results) {
+        expect(text).not.toContain(ctx === DOCTOR_B ? CLINIC_A : CLINIC_B)
+        if (ctx === NURSE_A) expect(text).not.toContain('"confidential":true')
+      }
+    }
+  })
+
   it('binds cursors to the principal, role and model', async () => {
     const first = await h.toolset.query(NURSE_A, { model: 'Patient', select: ['id'], limit: 1 })
     const cursor = first.nextCursor
