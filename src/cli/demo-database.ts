@@ -5,7 +5,8 @@
  * PGlite version and the recipe below, so a changed fixture, engine or recipe never loads a stale image. The
  * file starts with the SHA-256 of the image, checked before loading: a truncated or damaged file is rebuilt,
  * never loaded. A cache that cannot be read or written is ignored (the database is then built from SQL, as
- * without a cache).
+ * without a cache). Once the current image is in place, images of other keys (older versions) are removed, as
+ * are temporary files an interrupted run left long ago: only regular files named as this module names them.
  *
  * Loading cost grows with the image's size (PGlite unpacks it into memory file by file), so the recipe keeps
  * it small — about 15 MB instead of 43 MB: 1 MB WAL segments and at most 4 MB of WAL (initdb's default is one
@@ -15,9 +16,9 @@
  * the same recipe, so the cache changes start-up time only, never behaviour.
  */
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createPgliteDatabase, type PgliteDatabase } from '../executor/index.ts'
 import type { CliOutput } from './cli-output.ts'
@@ -59,9 +60,11 @@ export async function openDemoDatabase(options: DemoDatabaseOptions): Promise<Pg
   const cached = file === null ? null : readCache(file, output)
   if (cached !== null) {
     try {
-      return await output.phase('Start the embedded database from the cached image', () =>
+      const database = await output.phase('Start the embedded database from the cached image', () =>
         createPgliteDatabase({ loadDataDir: new Blob([cached]) }),
       )
+      if (file !== null) pruneOtherImages(file, output)
+      return database
     } catch (error) {
       output.detail(`cached image ${file ?? ''} unusable (${String(error)}); rebuilding it`)
     }
@@ -78,7 +81,7 @@ export async function openDemoDatabase(options: DemoDatabaseOptions): Promise<Pg
     if (file !== null) {
       await output.phase('Cache the database image', async () => {
         const dump = await database.pglite.dumpDataDir('none')
-        writeCache(file, new Uint8Array(await dump.arrayBuffer()), output)
+        if (writeCache(file, new Uint8Array(await dump.arrayBuffer()), output)) pruneOtherImages(file, output)
       })
     }
     return database
@@ -149,15 +152,60 @@ function sha256(bytes: Uint8Array): string {
  * Written to a temporary name unique to this run first, then renamed: a concurrent or interrupted run never
  * sees half a file, and two runs writing at once each rename a whole image (the same one) into place.
  */
-function writeCache(file: string, tarball: Uint8Array, output: CliOutput): void {
+function writeCache(file: string, tarball: Uint8Array, output: CliOutput): boolean {
   const temporary = `${file}.${process.pid}.${randomUUID()}.tmp`
   try {
     mkdirSync(dirname(file), { recursive: true })
     writeFileSync(temporary, Buffer.concat([Buffer.from(`${MAGIC}${sha256(tarball)}\n`, 'latin1'), tarball]))
     renameSync(temporary, file)
     output.detail(`cached the demo database image at ${file}`)
+    return true
   } catch (error) {
     rmSync(temporary, { force: true })
     output.detail(`could not cache the demo database image at ${file}: ${String(error)}`)
+    return false
+  }
+}
+
+/** The names demoImagePath and writeCache give: an image, and an image's temporary file. */
+const IMAGE_NAME = /^demo-[0-9a-f]{16}\.img$/
+const TEMPORARY_NAME =
+  /^demo-[0-9a-f]{16}\.img\.\d+\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/
+/** A temporary file this old belongs to a run that died: writing one takes seconds. */
+const STALE_TEMPORARY_MS = 60 * 60 * 1000
+
+/**
+ * Removes the images of other keys (an older fixture, PGlite or recipe: never loaded again) and stale temporary
+ * files, next to `current`. Only regular files with the names this module gives (a symbolic link, a directory or
+ * any other name is left alone); a younger temporary file may be another run's image in the making. A run of an
+ * older version still reading its image is unaffected (the read holds the whole file). Best effort: the cache
+ * works the same when this fails.
+ */
+function pruneOtherImages(current: string, output: CliOutput): void {
+  const dir = dirname(current)
+  const keep = basename(current)
+  let removed = 0
+  try {
+    for (const name of readdirSync(dir)) {
+      if (name === keep) continue
+      const image = IMAGE_NAME.test(name)
+      if (!image && !TEMPORARY_NAME.test(name)) continue
+      const path = join(dir, name)
+      try {
+        const stat = lstatSync(path)
+        if (!stat.isFile()) continue
+        if (!image && Date.now() - stat.mtimeMs < STALE_TEMPORARY_MS) continue
+        rmSync(path)
+        removed += 1
+      } catch {
+        // gone already (another run pruned it) or not ours to remove
+      }
+    }
+  } catch (error) {
+    output.detail(`could not clean the image cache ${dir}: ${String(error)}`)
+    return
+  }
+  if (removed > 0) {
+    output.detail(`removed ${removed} old cached file${removed === 1 ? '' : 's'} from ${dir}`)
   }
 }
