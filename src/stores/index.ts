@@ -51,6 +51,8 @@ export type {
 } from './approval-store.ts'
 export { JsonlAuditStore } from './jsonl-audit-store.ts'
 export type { JsonlAuditStoreOptions } from './jsonl-audit-store.ts'
+export { JsonlTail } from './jsonl-tail.ts'
+export type { TailRead } from './jsonl-tail.ts'
 export { PostgresAuditStore } from './postgres-audit-store.ts'
 export { auditTablesWritable, defaultAuditStore } from './default-audit-store.ts'
 export type { DefaultAuditStoreKind } from './default-audit-store.ts'
