@@ -263,27 +263,8 @@ function rulesOf(model: BoundModel, column: ColumnLookup): Rule[] {
       delete: null,
     })
   }
-  for (const r of planned.bypass) {
-    const holds = print(r.condition)
-    rules.push({
-      name: `bypass_${r.name}`,
-      permissive: true,
-      select: holds,
-      insert: holds,
-      update: { using: holds, check: holds },
-      delete: holds,
-    })
-  }
-  if (planned.shared) {
-    rules.push({
-      name: 'shared',
-      permissive: true,
-      select: 'true',
-      insert: 'true',
-      update: { using: 'true', check: 'true' },
-      delete: 'true',
-    })
-  }
+  for (const r of planned.bypass) rules.push(uniformRule(`bypass_${r.name}`, true, print(r.condition)))
+  if (planned.shared) rules.push(uniformRule('shared', true, 'true'))
   // Tenant pins: a written row, and a row UPDATE or DELETE targets, holds the caller's claim in every pinned
   // column whichever permissive rule grants the write — unless a bypass holds, which lifts them as in the
   // planner (withTenantPins). Reads are not pinned: a permissive rule may share rows across tenants.
@@ -291,27 +272,32 @@ function rulesOf(model: BoundModel, column: ColumnLookup): Rule[] {
   for (const pin of planned.pins) {
     const pinned = print(pin.condition)
     const holds = bypasses.length === 0 ? pinned : `(${[pinned, ...bypasses].join(' or ')})`
-    rules.push({
-      name: `pin_${pin.name}`,
-      permissive: false,
-      select: null,
-      insert: holds,
-      update: { using: holds, check: holds },
-      delete: holds,
-    })
+    rules.push(uniformRule(`pin_${pin.name}`, false, holds, { reads: false }))
   }
   for (const r of planned.restrictive) {
-    const holds = print(r.condition)
-    rules.push({
-      name: `restrictive_${r.name}`,
-      permissive: false,
-      select: holds,
-      insert: holds,
-      update: { using: holds, check: holds },
-      delete: holds,
-    })
+    rules.push(uniformRule(`restrictive_${r.name}`, false, print(r.condition)))
   }
   return rules
+}
+
+/**
+ * A rule whose one condition decides every command it covers: reads (unless `reads: false`), and writes both
+ * as the row targeted (USING) and as the row written (WITH CHECK).
+ */
+function uniformRule(
+  name: string,
+  permissive: boolean,
+  holds: string,
+  options: { readonly reads: boolean } = { reads: true },
+): Rule {
+  return {
+    name,
+    permissive,
+    select: options.reads ? holds : null,
+    insert: holds,
+    update: { using: holds, check: holds },
+    delete: holds,
+  }
 }
 
 function clausesOf(rule: Rule, command: RlsCommand): { using: string | null; check: string | null } | null {
