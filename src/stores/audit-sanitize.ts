@@ -11,6 +11,7 @@
 import { createHmac } from 'node:crypto'
 import { canonicalJson, jsonString, sortedKeys } from '../json/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
+import { dataKind } from './data-kind.ts'
 
 export const REDACTED = '[REDACTED]'
 
@@ -168,17 +169,8 @@ function canonicalMember(target: object, key: string, depth: number): string | u
  * call), plain JSON-like data in data properties, no hole, no `undefined`, nothing to redact.
  */
 function storedAsIs(value: unknown, depth: number, sensitive: ReadonlySet<string>): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-    case 'number':
-      return true
-    case 'object':
-      break
-    default:
-      return false
-  }
-  if (value === null) return true
+  const kind = dataKind(value)
+  if (kind !== 'object') return kind === 'scalar'
   if (depth >= FULL.depth || !Object.isFrozen(value)) return false
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return false
@@ -191,7 +183,7 @@ function storedAsIs(value: unknown, depth: number, sensitive: ReadonlySet<string
     return true
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return false
-  const keys = Object.keys(value)
+  const keys = Object.keys(value as object) // dataKind said object
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string
     if (isSensitiveKey(key, sensitive)) return false

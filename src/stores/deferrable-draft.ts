@@ -5,6 +5,7 @@
  * once, so `record()` rejects exactly when `append()` would.
  */
 import type { AuditRecordDraft } from './audit-record.ts'
+import { dataKind } from './data-kind.ts'
 
 /** Bounds of the deferrability check: deeper or larger values are sealed at once. */
 const MAX_DEFERRED_DEPTH = 16
@@ -33,18 +34,8 @@ export function isDeferrable(draft: AuditRecordDraft): boolean {
 
 function isPlainData(value: unknown, depth: number): boolean {
   if (--deferBudget < 0) return false
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-    case 'undefined':
-      return true
-    case 'object':
-      break
-    default:
-      return false
-  }
-  if (value === null) return true
+  const kind = dataKind(value)
+  if (kind !== 'object') return kind === 'scalar' || kind === 'undefined'
   if (depth >= MAX_DEFERRED_DEPTH) return false
   const proto: unknown = Object.getPrototypeOf(value)
   if (Array.isArray(value)) {
