@@ -26,7 +26,6 @@ import type { AnyDatabase } from '../src/schema/index.ts'
 import { createToolset, type Toolset } from '../src/tools/index.ts'
 import {
   BENCH_DATABASE,
-  BENCH_TABLE,
   ensureBenchDatabase,
   ensureDataSet,
   loadSample,
@@ -34,6 +33,7 @@ import {
   serverUrl,
   type SampleRow,
 } from './bench-data.ts'
+import { BENCH_POLICY } from './bench-workloads.ts'
 import { formatTable, summarize, type LatencySummary } from './latency-stats.ts'
 import { startServerProcess } from './mcp-server-process.ts'
 
@@ -64,15 +64,7 @@ const calls = int('calls')
 const rounds = int('rounds')
 if (values.server !== 'child' && values.server !== 'same') throw new Error('--server must be child or same')
 const separateServer = values.server === 'child'
-const POLICY = {
-  models: {
-    Order: {
-      table: BENCH_TABLE,
-      fields: { id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-    },
-  },
-} as const
+const POLICY = BENCH_POLICY
 
 /** User + system CPU of another process in µs, from /proc (Linux; undefined elsewhere). */
 function processCpuMicros(pid: number): number | undefined {

@@ -20,6 +20,7 @@ import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
 import { definePolicy } from '../src/policy/define-policy.ts'
 import { createToolset, type Toolset } from '../src/tools/create-toolset.ts'
 import { BENCH_DATABASE, BENCH_TABLE, ensureBenchDatabase, ensureDataSet, serverUrl } from './bench-data.ts'
+import { BENCH_POLICY, BENCH_SQL } from './bench-workloads.ts'
 import { formatTable, summarize, us } from './latency-stats.ts'
 
 const SECRET = 'tessera-bench-secret-0123456789abcdef'
@@ -57,26 +58,26 @@ const ctx = (t: TenantCase) => ({ principal: { tenantId: t.id } })
 const WORKLOADS: Workload[] = [
   {
     name: 'get by id',
-    sql: `select id, status, total, created_at from ${BENCH_TABLE} where id = $1 and tenant_id = $2`,
+    sql: BENCH_SQL.get,
     args: (t) => [t.orderIds[0], t.id],
     run: (ts, t, i) => ts.get(ctx(t), { model: 'Order', id: t.orderIds[i % t.orderIds.length] ?? '' }),
   },
   {
     name: '20 rows, oldest first',
-    sql: `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at, id limit 21`,
+    sql: BENCH_SQL.list,
     args: (t) => [t.id],
     run: (ts, t) => ts.query(ctx(t), { model: 'Order', orderBy: [{ field: 'created_at' }], limit: 20 }),
   },
   {
     name: '20 newest',
-    sql: `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at desc, id desc limit 21`,
+    sql: BENCH_SQL.newest,
     args: (t) => [t.id],
     run: (ts, t) =>
       ts.query(ctx(t), { model: 'Order', orderBy: [{ field: 'created_at', direction: 'desc' }], limit: 20 }),
   },
   {
     name: 'count by status',
-    sql: `select count(*) from ${BENCH_TABLE} where tenant_id = $1 and status = $2`,
+    sql: BENCH_SQL.count,
     args: (t) => [t.id, 'paid'],
     run: (ts, t) =>
       ts.aggregate(ctx(t), {
@@ -146,15 +147,7 @@ async function main(): Promise<void> {
   await admin.connect()
   // Row g's tenant is ⌊T·u³⌋ (bench-data.ts): tenant 0 holds the most rows, tenant T-1 about the fewest.
   const tenants = [await tenantCase(admin, 'largest', 0), await tenantCase(admin, 'small', spec.tenants - 1)]
-  const policy = definePolicy({
-    models: {
-      Order: {
-        table: BENCH_TABLE,
-        fields: { id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' },
-        scoping: { tenant_id: 'principal.tenantId' },
-      },
-    },
-  })
+  const policy = definePolicy(BENCH_POLICY)
   const setups = new Map<Mode, { pool: pg.Pool; db: Kysely<any>; toolset: Toolset }>()
   for (const mode of MODES) {
     // One connection per mode, so pg_prepared_statements below is the session every call of that mode used.

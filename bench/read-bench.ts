@@ -23,7 +23,6 @@ import { definePolicy } from '../src/policy/define-policy.ts'
 import { createToolset, type Toolset } from '../src/tools/create-toolset.ts'
 import {
   BENCH_DATABASE,
-  BENCH_TABLE,
   DiscardingAuditStore,
   ensureBenchDatabase,
   ensureDataSet,
@@ -33,6 +32,7 @@ import {
   type DataSetSpec,
   type SampleRow,
 } from './bench-data.ts'
+import { BENCH_POLICY, BENCH_SQL } from './bench-workloads.ts'
 import { measureCpu, type StageCost } from './cpu-breakdown.ts'
 import { measureInSitu } from './in-situ-breakdown.ts'
 import { runMemory } from './memory-run.ts'
@@ -126,10 +126,7 @@ interface Scenario {
   readonly run: (row: SampleRow) => Promise<number>
 }
 
-const GET_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where id = $1 and tenant_id = $2`
-const LIST_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at, id limit 21`
-const NEWEST_SQL = `select id, status, total, created_at from ${BENCH_TABLE} where tenant_id = $1 order by created_at desc, id desc limit 21`
-const COUNT_SQL = `select count(*) from ${BENCH_TABLE} where tenant_id = $1 and status = $2`
+const { get: GET_SQL, list: LIST_SQL, newest: NEWEST_SQL, count: COUNT_SQL } = BENCH_SQL
 
 function scenarios(raw: pg.Pool, toolset: Toolset, unaudited: Toolset): Scenario[] {
   const ctx = (row: SampleRow) => ({ principal: { tenantId: row.tenantId } })
@@ -395,15 +392,7 @@ async function main(): Promise<void> {
   })
   const closers: (() => Promise<void>)[] = []
   try {
-    const policy = definePolicy({
-      models: {
-        Order: {
-          table: BENCH_TABLE,
-          fields: { id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' },
-          scoping: { tenant_id: 'principal.tenantId' },
-        },
-      },
-    })
+    const policy = definePolicy(BENCH_POLICY)
     const toolset = await createToolset({ db, policy, secret: SECRET, enforcement: 'app' })
     const unaudited = await createToolset({
       db,
