@@ -12,6 +12,8 @@ import { isRowSecurityCheckError, isSqlStateError } from './database-error-kind.
 import {
   WRITE_CHECK_COLUMN,
   beforeColumnAlias,
+  compileCheckedInsert,
+  compileLockedUpdate,
   compileWrite,
   rawColumnAlias,
   referenceColumnAlias,
@@ -107,7 +109,7 @@ async function performCreate(
     await runReferenceChecks(q, checks)
     throw referenceNotFound(refused)
   }
-  const rows = await checkedWrite(q, compileWrite.checkedInsert(q.print, plan, checks))
+  const rows = await checkedWrite(q, compileCheckedInsert(q.print, plan, checks))
   const row = rows[0]
   const missing = checks.findIndex((_, i) => row?.[referenceColumnAlias(i)] !== true)
   const first = checks[missing]
@@ -120,7 +122,7 @@ async function performLockedUpdate(
   plan: UpdatePlan,
   secret: string | Uint8Array,
 ): Promise<PerformedWrite> {
-  const rows = await checkedWrite(q, compileWrite.lockedUpdate(q.print, plan))
+  const rows = await checkedWrite(q, compileLockedUpdate(q.print, plan))
   if (!plan.bulk && rows.length === 0) throw notFound(plan.model)
   // The in-memory WITH CHECK of prepareUpdate, on the same locked rows: only now, so a failure rolls back.
   const known = new Set([...plan.checkColumns, ...Object.keys(plan.data)])

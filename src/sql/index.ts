@@ -44,7 +44,14 @@ export {
   referenceColumnAlias,
   writeCheckPredicate,
 } from './print-write.ts'
-export type { ReferenceValues, WriteRow } from './print-write.ts'
+export type {
+  InsertShape,
+  LockedUpdateShape,
+  ReferenceValues,
+  ReferenceValuesShape,
+  WriteRow,
+} from './print-write.ts'
+export { MAX_WRITE_TEMPLATES, compileCheckedInsert, compileLockedUpdate } from './write-statement-cache.ts'
 export { MAX_STATEMENT_TEMPLATES, compileAggregate, compileGet, compileQuery } from './statement-cache.ts'
 export { ORACLE_JSON_COLUMN, printOracleRead } from './print-oracle-read.ts'
 export { isPrintedNode, isPrintedQueryId, isPrintedStatement } from './printed-statement.ts'

@@ -22,6 +22,9 @@ import {
   type KeyValue,
   type UpdatePlan,
   type WriteValue,
+  type ColumnWrite,
+  type SelectPlan,
+  type TableRef,
 } from '../planner/index.ts'
 import { outputExpression } from './print-select.ts'
 import { conditionPredicate } from './print-condition.ts'
@@ -53,6 +56,33 @@ export function referenceColumnAlias(i: number): string {
 export interface ReferenceValues {
   readonly fk: ForeignKeyCheck
   readonly values: readonly unknown[]
+}
+
+/*
+ * What the printers of the cached write statements read of a plan (write-statement-cache.ts keys on exactly
+ * these members, so they may read nothing else). A CreatePlan or UpdatePlan is one.
+ */
+/** The part of a foreign key a reference check is printed from. */
+export type ReferenceShape = Pick<ForeignKeyCheck, 'table' | 'remoteColumns' | 'targets'>
+
+export interface ReferenceValuesShape {
+  readonly fk: ReferenceShape
+  readonly values: readonly unknown[]
+}
+
+/** What printCheckedInsert reads of a CreatePlan. */
+export interface InsertShape {
+  readonly table: TableRef
+  readonly writes: readonly ColumnWrite[]
+  readonly visibility: VisibilityPlan
+  readonly returning: Pick<SelectPlan, 'fields'>
+}
+
+/** What printLockedUpdate reads of an UpdatePlan. */
+export interface LockedUpdateShape extends InsertShape {
+  readonly primaryKey: readonly string[]
+  readonly targets: readonly KeyValue[]
+  readonly checkColumns: readonly string[]
 }
 
 /**
@@ -98,7 +128,10 @@ function keyPredicate(
 }
 
 /** The rows an UPDATE or DELETE may touch: key ∧ visible ∧ within the caller's write scope. */
-function targetPredicate(plan: UpdatePlan | DeletePlan, col: ColumnRef): Expression<SqlBool> {
+function targetPredicate(
+  plan: Pick<LockedUpdateShape, 'primaryKey' | 'targets' | 'visibility'>,
+  col: ColumnRef,
+): Expression<SqlBool> {
   return and([
     keyPredicate(plan.primaryKey, plan.targets, col),
     visibilityPredicate(plan.visibility, col),
@@ -106,11 +139,11 @@ function targetPredicate(plan: UpdatePlan | DeletePlan, col: ColumnRef): Express
   ])
 }
 
-function returningList(plan: CreatePlan | UpdatePlan | DeletePlan, col: ColumnRef): RawBuilder<unknown>[] {
+function returningList(plan: Pick<InsertShape, 'returning'>, col: ColumnRef): RawBuilder<unknown>[] {
   return plan.returning.fields.map((f) => sql`${outputExpression(f, col)} as ${sql.id(f.name)}`)
 }
 
-function checkColumn(plan: CreatePlan | UpdatePlan, col: ColumnRef): RawBuilder<unknown> {
+function checkColumn(plan: Pick<InsertShape, 'visibility'>, col: ColumnRef): RawBuilder<unknown> {
   const check = writeCheckPredicate(plan.visibility, col)
   return sql`coalesce(${check}, false) as ${sql.id(WRITE_CHECK_COLUMN)}`
 }
@@ -140,7 +173,7 @@ export function printTargetSelect(plan: UpdatePlan | DeletePlan, lock: boolean):
 }
 
 /** A row of the referenced table with these key values that the caller can see through some target model. */
-function referencedRowPredicate(fk: ForeignKeyCheck, values: readonly unknown[]): Expression<SqlBool> {
+function referencedRowPredicate(fk: ReferenceShape, values: readonly unknown[]): Expression<SqlBool> {
   const col = columnRef(ALIAS)
   const match = fk.remoteColumns.map((c, i) => sql<SqlBool>`${col(c)} = ${sql.val(values[i])}`)
   const visible = or(fk.targets.map((t) => visibilityPredicate(t.visibility, col)))
@@ -152,7 +185,7 @@ export function printReferenceCheck(fk: ForeignKeyCheck, values: readonly unknow
   return sql<WriteRow>`select 1 as found from ${sql.id(fk.table.schema, fk.table.name)} as ${sql.id(ALIAS)} where ${referencedRowPredicate(fk, values)} limit 1`
 }
 
-export function printInsert(plan: CreatePlan): RawBuilder<WriteRow> {
+export function printInsert(plan: InsertShape): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   const returning = sql.join([...returningList(plan, col), checkColumn(plan, col)])
   if (plan.writes.length === 0)
@@ -170,8 +203,8 @@ export function printInsert(plan: CreatePlan): RawBuilder<WriteRow> {
  * Flags and insert see the same snapshot, as the separate statements inside the write's transaction did.
  */
 export function printCheckedInsert(
-  plan: CreatePlan,
-  references: readonly ReferenceValues[],
+  plan: InsertShape,
+  references: readonly ReferenceValuesShape[],
 ): RawBuilder<WriteRow> {
   if (references.length === 0) return printInsert(plan)
   const col = columnRef(ALIAS)
@@ -197,7 +230,7 @@ export function printCheckedInsert(
  * the UPDATE reaches exactly the rows it locked — joined on the primary key, under the same target predicate.
  * Each returned row holds the row as written (returning fields and the write check) next to its before image.
  */
-export function printLockedUpdate(plan: UpdatePlan): RawBuilder<WriteRow> {
+export function printLockedUpdate(plan: LockedUpdateShape): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   const before = sql.id('__tessera_before')
   const b = (alias: string) => sql.id('__tessera_before', alias)
@@ -257,13 +290,6 @@ export const compileWrite = {
   ): CompiledQuery<WriteRow> => markPrinted(printReferenceCheck(fk, values).compile(db)),
   insert: (db: AnyDatabase, plan: CreatePlan): CompiledQuery<WriteRow> =>
     markPrinted(printInsert(plan).compile(db)),
-  checkedInsert: (
-    db: AnyDatabase,
-    plan: CreatePlan,
-    references: readonly ReferenceValues[],
-  ): CompiledQuery<WriteRow> => markPrinted(printCheckedInsert(plan, references).compile(db)),
-  lockedUpdate: (db: AnyDatabase, plan: UpdatePlan): CompiledQuery<WriteRow> =>
-    markPrinted(printLockedUpdate(plan).compile(db)),
   update: (db: AnyDatabase, plan: UpdatePlan): CompiledQuery<WriteRow> =>
     markPrinted(printUpdate(plan).compile(db)),
   delete: (db: AnyDatabase, plan: DeletePlan): CompiledQuery<WriteRow> =>

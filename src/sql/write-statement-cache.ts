@@ -1,0 +1,275 @@
+/**
+ * The statements of a create and of an update (printCheckedInsert, printLockedUpdate), compiled by Kysely once
+ * per write *shape* and then reused with the call's values — as statement-cache.ts does for reads. Building and
+ * compiling the Kysely tree of a write costs about 100 µs, more than everything else the call does in Node, while
+ * two creates of the same model that differ only in their values (tenant, data, referenced keys) print the same
+ * SQL text.
+ *
+ * How a shape is made safe to reuse:
+ * - The printers take the narrow shapes print-write.ts declares (InsertShape, LockedUpdateShape,
+ *   ReferenceValuesShape), so the type checker holds them to those members. The probe is a new object of exactly
+ *   those members, in which every value the printers only *bind* is a Slot marker: written data values, target
+ *   keys, referenced key values, scope values and claim and literal values of row-policy conditions. The key is the JSON of
+ *   the whole probe, with the JS types of the values, so any difference a printer can see changes the key.
+ * - A template is kept only if every compiled parameter is a Slot and every Slot is bound at least once, and
+ *   if instantiating it with the first call's values gives exactly what printing that call directly gives.
+ *   Anything else (an array of keys, a literal list holding a claim) is printed directly on every call.
+ * - Only for databases without Kysely plugins (a plugin may rewrite a query depending on its values).
+ */
+import { createQueryId, type CompiledQuery, type QueryId, type RootOperationNode } from 'kysely'
+import type { ColumnWrite, KeyValue, VisibilityPlan } from '../planner/index.ts'
+import type { ConditionNode, OperandNode } from '../policy/index.ts'
+import type { AnyDatabase } from '../schema/index.ts'
+import { markPrinted, markPrintedTemplate, markTemplateStatement } from './printed-statement.ts'
+import {
+  printCheckedInsert,
+  printLockedUpdate,
+  type InsertShape,
+  type LockedUpdateShape,
+  type ReferenceValuesShape,
+  type WriteRow,
+} from './print-write.ts'
+
+/** Distinct write shapes remembered per database; the least recently added is dropped first. */
+export const MAX_WRITE_TEMPLATES = 256
+
+/** Stands for the call's value at `$slot`; identity with the pool makes it unforgeable. */
+interface Slot {
+  readonly $slot: number
+}
+
+const slotPool: Slot[] = []
+function slotAt(index: number): Slot {
+  let slot = slotPool[index]
+  if (slot === undefined) {
+    slot = Object.freeze({ $slot: index })
+    slotPool[index] = slot
+  }
+  return slot
+}
+
+function isSlot(value: unknown): value is Slot {
+  return typeof value === 'object' && value !== null && slotPool[(value as Slot).$slot] === value
+}
+
+/** A call's bound values in walk order; `put` returns the marker (typed as the value it replaces). */
+class SlotValues {
+  readonly values: unknown[] = []
+  types = ''
+  put<T>(value: T): T {
+    const slot = slotAt(this.values.length)
+    this.values.push(value)
+    this.types += `${Array.isArray(value) ? 'array' : typeof value},`
+    return slot as unknown as T
+  }
+}
+
+/**
+ * Claim and literal values are bound, so they become slots (a literal is the same for every call of a rule, but
+ * as a slot it is checked like every other parameter); NULL stays verbatim, as the printer may read it.
+ */
+function probeOperand(o: OperandNode, slots: SlotValues): OperandNode {
+  if (o.kind === 'claim' && o.value !== null) return { ...o, value: slots.put(o.value) }
+  if (o.kind === 'literal' && o.value !== null) return { ...o, value: slots.put(o.value) }
+  return o
+}
+
+function probeCondition(node: ConditionNode, slots: SlotValues): ConditionNode {
+  switch (node.kind) {
+    case 'bool':
+    case 'is_null':
+      return node
+    case 'and':
+    case 'or':
+      return { kind: node.kind, operands: node.operands.map((o) => probeCondition(o, slots)) }
+    case 'not':
+      return { kind: 'not', operand: probeCondition(node.operand, slots) }
+    case 'compare':
+      return { ...node, left: probeOperand(node.left, slots), right: probeOperand(node.right, slots) }
+    case 'in': {
+      const right = node.right
+      const left = probeOperand(node.left, slots)
+      if (right.kind === 'claimList')
+        return { ...node, left, right: { ...right, values: slots.put(right.values) } }
+      if (right.kind === 'list')
+        return {
+          ...node,
+          left,
+          right: { kind: 'list', items: right.items.map((i) => probeOperand(i, slots)) },
+        }
+      return { ...node, left, right: probeOperand(right, slots) }
+    }
+    default: {
+      const never: never = node
+      throw new Error(`unhandled condition kind ${String(never)}`)
+    }
+  }
+}
+
+function probeVisibility(v: VisibilityPlan, slots: SlotValues): VisibilityPlan {
+  return {
+    model: v.model,
+    scopes: v.scopes.map((s) => ({ column: s.column, source: s.source, value: slots.put(s.value) })),
+    permissive: v.permissive.map((r) => ({ name: r.name, condition: probeCondition(r.condition, slots) })),
+    restrictive: v.restrictive.map((r) => ({ name: r.name, condition: probeCondition(r.condition, slots) })),
+    bypass: v.bypass,
+    softDeleteColumn: v.softDeleteColumn,
+    shared: v.shared,
+  }
+}
+
+function probeWrites(writes: readonly ColumnWrite[], slots: SlotValues): ColumnWrite[] {
+  return writes.map((w) =>
+    w.value.kind === 'param'
+      ? { column: w.column, value: { kind: 'param', value: slots.put(w.value.value) } }
+      : { column: w.column, value: w.value },
+  )
+}
+
+function probeInsert(plan: InsertShape, slots: SlotValues): InsertShape {
+  return {
+    table: { schema: plan.table.schema, name: plan.table.name },
+    writes: probeWrites(plan.writes, slots),
+    visibility: probeVisibility(plan.visibility, slots),
+    returning: { fields: plan.returning.fields },
+  }
+}
+
+function probeKey(key: KeyValue, slots: SlotValues): KeyValue {
+  const out: Record<string, unknown> = {}
+  for (const column of Object.keys(key)) out[column] = slots.put(key[column])
+  return out
+}
+
+interface WriteTemplate {
+  readonly sql: string
+  readonly query: RootOperationNode
+  /** One query id for every statement of the template, marked printed once with its node. */
+  readonly queryId: QueryId
+  /** Compiled parameter i takes slot value `order[i]`. */
+  readonly order: readonly number[]
+}
+
+const UNCACHEABLE = Symbol('uncacheable')
+type Uncacheable = typeof UNCACHEABLE
+
+const templatesByDb = new WeakMap<AnyDatabase, Map<string, WriteTemplate | Uncacheable>>()
+
+function makeTemplate(
+  probe: CompiledQuery,
+  direct: CompiledQuery,
+  values: readonly unknown[],
+): WriteTemplate | Uncacheable {
+  const order: number[] = []
+  const seen = new Set<number>()
+  for (const p of probe.parameters) {
+    if (!isSlot(p)) return UNCACHEABLE
+    seen.add(p.$slot)
+    order.push(p.$slot)
+  }
+  if (seen.size !== values.length) return UNCACHEABLE
+  const same =
+    probe.sql === direct.sql &&
+    direct.parameters.length === order.length &&
+    direct.parameters.every((p, i) => Object.is(p, values[order[i] as number]))
+  if (!same) return UNCACHEABLE
+  const queryId = createQueryId()
+  markPrintedTemplate(probe.query, queryId)
+  return { sql: probe.sql, query: probe.query, queryId, order }
+}
+
+/**
+ * The statement `print(actual)` compiles to, from the template of the probe's shape when there is one, marked as
+ * printed here (src/sql/printed-statement.ts).
+ */
+function compileCached<S>(
+  db: AnyDatabase,
+  kind: string,
+  print: (shape: S) => { compile(db: AnyDatabase): CompiledQuery<WriteRow> },
+  actual: S,
+  probe: S,
+  slots: SlotValues,
+): CompiledQuery<WriteRow> {
+  if (db.getExecutor().plugins.length > 0) return markPrinted(print(actual).compile(db))
+  let templates = templatesByDb.get(db)
+  if (!templates) {
+    templates = new Map()
+    templatesByDb.set(db, templates)
+  }
+  let key: string
+  try {
+    key = `${kind}|${slots.types}|${JSON.stringify(probe)}`
+  } catch {
+    return markPrinted(print(actual).compile(db))
+  }
+  let template = templates.get(key)
+  if (template === undefined) {
+    const direct = markPrinted(print(actual).compile(db))
+    let compiled: CompiledQuery<WriteRow> | undefined
+    try {
+      compiled = print(probe).compile(db)
+    } catch {
+      compiled = undefined
+    }
+    template = compiled === undefined ? UNCACHEABLE : makeTemplate(compiled, direct, slots.values)
+    if (templates.size >= MAX_WRITE_TEMPLATES) {
+      const oldest = templates.keys().next()
+      if (!oldest.done) templates.delete(oldest.value)
+    }
+    templates.set(key, template)
+    return direct
+  }
+  if (template === UNCACHEABLE) return markPrinted(print(actual).compile(db))
+  const values = slots.values
+  const order = template.order
+  const parameters: unknown[] = new Array<unknown>(order.length)
+  for (let i = 0; i < order.length; i++) parameters[i] = values[order[i] as number]
+  return markTemplateStatement({
+    query: template.query,
+    queryId: template.queryId,
+    sql: template.sql,
+    parameters,
+  })
+}
+
+/** printCheckedInsert(plan, references), compiled on `db`, from the shape cache when possible. */
+export function compileCheckedInsert(
+  db: AnyDatabase,
+  plan: InsertShape,
+  references: readonly ReferenceValuesShape[],
+): CompiledQuery<WriteRow> {
+  const slots = new SlotValues()
+  const insert = probeInsert(plan, slots)
+  const refs = references.map((r) => ({
+    fk: {
+      table: { schema: r.fk.table.schema, name: r.fk.table.name },
+      remoteColumns: r.fk.remoteColumns,
+      targets: r.fk.targets.map((t) => ({
+        model: t.model,
+        visibility: probeVisibility(t.visibility, slots),
+      })),
+    },
+    values: r.values.map((v) => slots.put(v)),
+  }))
+  type Input = { readonly plan: InsertShape; readonly references: readonly ReferenceValuesShape[] }
+  return compileCached<Input>(
+    db,
+    'insert',
+    (s) => printCheckedInsert(s.plan, s.references),
+    { plan, references },
+    { plan: insert, references: refs },
+    slots,
+  )
+}
+
+/** printLockedUpdate(plan), compiled on `db`, from the shape cache when possible. */
+export function compileLockedUpdate(db: AnyDatabase, plan: LockedUpdateShape): CompiledQuery<WriteRow> {
+  const slots = new SlotValues()
+  const probe: LockedUpdateShape = {
+    ...probeInsert(plan, slots),
+    primaryKey: plan.primaryKey,
+    targets: plan.targets.map((t) => probeKey(t, slots)),
+    checkColumns: plan.checkColumns,
+  }
+  return compileCached(db, 'update', printLockedUpdate, plan, probe, slots)
+}
