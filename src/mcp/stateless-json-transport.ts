@@ -7,7 +7,7 @@
  * server besides the tool call itself. This transport keeps the protocol behaviour the SDK's stateless JSON
  * mode has (docs/mcp.md "Streamable HTTP"): 406 unless the client accepts both `application/json` and
  * `text/event-stream`, 415 for another content type, 400 for a message that is not JSON-RPC, a batch over 100
- * messages, a second message beside `initialize`, or an unsupported `MCP-Protocol-Version`; 202 for a body of
+ * messages or with two requests under one id, a second message beside `initialize`, or an unsupported `MCP-Protocol-Version`; 202 for a body of
  * notifications and responses only; otherwise 200 with the responses to the body's requests, in the shape
  * they came (one object or an array), once all of them are ready. Messages the server sends that are not
  * responses (a progress notification, an elicitation request) have no channel in JSON mode and are dropped,
@@ -66,6 +66,12 @@ export class StatelessJsonTransport implements Transport {
       if (!parsed.success)
         return this.answer(jsonRpcError(400, -32700, 'Parse error: Invalid JSON-RPC message'))
       messages.push(parsed.data)
+    }
+    // Two requests of one batch under one id would share one answer slot: the second call would still run (a
+    // write too) while its answer showed the first call's result twice. Refused before anything runs.
+    const ids = messages.filter(isRequest).map((m) => m.id)
+    if (new Set(ids).size !== ids.length) {
+      return this.answer(jsonRpcError(400, -32600, 'Invalid Request: request ids in a batch must be unique'))
     }
     const initialize = messages.some((m) => 'method' in m && m.method === 'initialize')
     if (initialize && messages.length > 1) {
