@@ -9,15 +9,16 @@
  * - The printers take the narrow shapes print-write.ts declares (InsertShape, LockedUpdateShape,
  *   ReferenceValuesShape), so the type checker holds them to those members. The probe is a new object of exactly
  *   those members, in which every value the printers only *bind* is a Slot marker: written data values, target
- *   keys, referenced key values, scope values and claim and literal values of row-policy conditions. The key is the JSON of
- *   the whole probe, with the JS types of the values, so any difference a printer can see changes the key.
+ *   keys, referenced key values, scope values and claim and literal values of row-policy conditions. The key
+ *   writes every member of the probe (see the shape key below), with the JS types of the values, so any
+ *   difference a printer can see changes the key.
  * - A template is kept only if every compiled parameter is a Slot and every Slot is bound at least once, and
  *   if instantiating it with the first call's values gives exactly what printing that call directly gives.
  *   Anything else (an array of keys, a literal list holding a claim) is printed directly on every call.
  * - Only for databases without Kysely plugins (a plugin may rewrite a query depending on its values).
  */
 import { createQueryId, type CompiledQuery, type QueryId, type RootOperationNode } from 'kysely'
-import type { ColumnWrite, KeyValue, VisibilityPlan } from '../planner/index.ts'
+import type { ColumnWrite, KeyValue, SelectedField, VisibilityPlan } from '../planner/index.ts'
 import type { ConditionNode, OperandNode } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import { markPrinted, markPrintedTemplate, markTemplateStatement } from './printed-statement.ts'
@@ -141,6 +142,94 @@ function probeKey(key: KeyValue, slots: SlotValues): KeyValue {
   return out
 }
 
+/*
+ * The shape key, written member by member (JSON.stringify of a probe cost ~20 µs): every string length-prefixed,
+ * every list counted, so two different shapes never share a key. Slots are not written — where they sit follows
+ * from the members around them — and neither are values, except verbatim ones inside row-policy rules (their JSON).
+ * The `satisfies` lists below fail to compile when a type the key covers gains a member the key does not write.
+ */
+const VISIBILITY_MEMBERS = {
+  model: true,
+  scopes: true,
+  permissive: true,
+  restrictive: true,
+  bypass: true,
+  softDeleteColumn: true,
+  shared: true,
+} as const satisfies Record<keyof VisibilityPlan, true>
+const INSERT_MEMBERS = {
+  table: true,
+  writes: true,
+  visibility: true,
+  returning: true,
+} as const satisfies Record<keyof InsertShape, true>
+const LOCKED_UPDATE_MEMBERS = {
+  ...INSERT_MEMBERS,
+  primaryKey: true,
+  targets: true,
+  checkColumns: true,
+} as const satisfies Record<keyof LockedUpdateShape, true>
+const REFERENCE_MEMBERS = { table: true, remoteColumns: true, targets: true } as const satisfies Record<
+  keyof ReferenceValuesShape['fk'],
+  true
+>
+void [VISIBILITY_MEMBERS, INSERT_MEMBERS, LOCKED_UPDATE_MEMBERS, REFERENCE_MEMBERS]
+
+function text(s: string): string {
+  return `${s.length}:${s}`
+}
+
+function texts(list: readonly string[]): string {
+  let out = `${list.length}[`
+  for (const s of list) out += text(s)
+  return out
+}
+
+function orNull(s: string | null): string {
+  return s === null ? '-' : text(s)
+}
+
+function visibilityKey(v: VisibilityPlan): string {
+  let out = `v${text(v.model)}${v.shared ? 'S' : 's'}${orNull(v.bypass)}${orNull(v.softDeleteColumn)}${v.scopes.length}`
+  for (const scope of v.scopes) out += text(scope.column) + text(scope.source)
+  // Rules are rare on the write path and hold verbatim parts (operators, field names, NULL): written whole.
+  if (v.permissive.length > 0 || v.restrictive.length > 0) {
+    out += text(JSON.stringify([v.permissive, v.restrictive]))
+  } else out += '0'
+  return out
+}
+
+/** A model's default returning fields are one shared list (plan-select.ts): its JSON is written once. */
+const fieldsKeys = new WeakMap<readonly SelectedField[], string>()
+
+function fieldsKey(fields: readonly SelectedField[]): string {
+  let key = fieldsKeys.get(fields)
+  if (key === undefined) {
+    key = text(JSON.stringify(fields))
+    fieldsKeys.set(fields, key)
+  }
+  return key
+}
+
+function valueKindKey(w: ColumnWrite): string {
+  switch (w.value.kind) {
+    case 'param':
+      return 'p'
+    case 'now':
+      return 'n'
+    default: {
+      const never: never = w.value
+      throw new Error(`unhandled write value ${String(never)}`)
+    }
+  }
+}
+
+function insertKey(plan: InsertShape): string {
+  let out = `${text(plan.table.schema)}${text(plan.table.name)}${plan.writes.length}`
+  for (const w of plan.writes) out += text(w.column) + valueKindKey(w)
+  return out + visibilityKey(plan.visibility) + fieldsKey(plan.returning.fields)
+}
+
 interface WriteTemplate {
   readonly sql: string
   readonly query: RootOperationNode
@@ -184,7 +273,7 @@ function makeTemplate(
  */
 function compileCached<S>(
   db: AnyDatabase,
-  kind: string,
+  shape: string,
   print: (shape: S) => { compile(db: AnyDatabase): CompiledQuery<WriteRow> },
   actual: S,
   probe: S,
@@ -196,12 +285,8 @@ function compileCached<S>(
     templates = new Map()
     templatesByDb.set(db, templates)
   }
-  let key: string
-  try {
-    key = `${kind}|${slots.types}|${JSON.stringify(probe)}`
-  } catch {
-    return markPrinted(print(actual).compile(db))
-  }
+  // The JS types of the values are part of the key: the template was checked with these types.
+  const key = `${slots.types}|${shape}`
   let template = templates.get(key)
   if (template === undefined) {
     const direct = markPrinted(print(actual).compile(db))
@@ -252,9 +337,15 @@ export function compileCheckedInsert(
     values: r.values.map((v) => slots.put(v)),
   }))
   type Input = { readonly plan: InsertShape; readonly references: readonly ReferenceValuesShape[] }
+  let shape = `i${insertKey(insert)}${refs.length}`
+  for (const r of refs) {
+    shape += `${text(r.fk.table.schema)}${text(r.fk.table.name)}${texts(r.fk.remoteColumns)}${r.fk.targets.length}`
+    for (const t of r.fk.targets) shape += text(t.model) + visibilityKey(t.visibility)
+    shape += r.values.length
+  }
   return compileCached<Input>(
     db,
-    'insert',
+    shape,
     (s) => printCheckedInsert(s.plan, s.references),
     { plan, references },
     { plan: insert, references: refs },
@@ -271,5 +362,7 @@ export function compileLockedUpdate(db: AnyDatabase, plan: LockedUpdateShape): C
     targets: plan.targets.map((t) => probeKey(t, slots)),
     checkColumns: plan.checkColumns,
   }
-  return compileCached(db, 'update', printLockedUpdate, plan, probe, slots)
+  let shape = `u${insertKey(probe)}${texts(probe.primaryKey)}${texts(probe.checkColumns)}${probe.targets.length}`
+  for (const t of probe.targets) shape += texts(Object.keys(t))
+  return compileCached(db, shape, printLockedUpdate, plan, probe, slots)
 }
