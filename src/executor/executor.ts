@@ -13,6 +13,7 @@ import { isPrintedStatement, printSessionSettings, printSessionStatement } from 
 import { blankClaimAsNull } from '../policy/index.ts'
 import { mapDatabaseError } from './map-database-error.ts'
 import { sessionBatchesOf, sessionStatementTimeoutOf } from './tessera-dialect.ts'
+import { StatementGuard } from './statement-guard.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /**
@@ -125,6 +126,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const inFlight = new Map<string, number>()
 
   const batches = sessionBatchesOf(db)
+  // With no plugin but the statement guard, whose one check on a result (the statement was printed) read()
+  // makes itself before sending, a read goes to a connection directly: Kysely's executeQuery would only add
+  // its pass over the plugins' transformResult.
+  const executor = db.getExecutor()
+  const direct = executor.plugins.every((plugin) => plugin instanceof StatementGuard)
 
   function run<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T> {
     return limited(spec, () => runNow(spec, body))
@@ -139,7 +145,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
         const settings = sessionSettings(spec, role, sessionTimeout, logger)
         const sent =
           settings.length === 0 ? statement : printSessionStatement([READ_ONLY, ...settings], statement)
-        return (await db.executeQuery(sent)).rows
+        const result = direct
+          ? await executor.provideConnection((connection) => connection.executeQuery<R>(sent))
+          : await db.executeQuery(sent)
+        return result.rows
       } catch (err) {
         throw mapDatabaseError(err, spec.requestId, logger)
       }
@@ -196,6 +205,9 @@ interface Setting {
   readonly value: string
 }
 
+/** The settings of a call that needs none (app mode at the session's timeout): one shared empty list. */
+const NO_SETTINGS: readonly Setting[] = Object.freeze([])
+
 function sessionSettings(
   spec: ExecutionSpec,
   role: string | undefined,
@@ -208,6 +220,7 @@ function sessionSettings(
     logger?.error({ requestId: spec.requestId, statementTimeoutMs: timeoutMs }, 'invalid statement timeout')
     throw internalError(spec.requestId)
   }
+  if (!spec.claims && timeoutMs === sessionTimeout && role === undefined) return NO_SETTINGS
   const settings: Setting[] = []
   if (spec.claims) {
     const { tenantId, userId, roles, metadata } = spec.principal

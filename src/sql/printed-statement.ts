@@ -23,22 +23,56 @@ export function markPrinted<R>(compiled: CompiledQuery<R>): CompiledQuery<R> {
 
 /**
  * Marks a cached template's node and query id, once; each statement made from the template is then marked as an
- * object of its own (markTemplateStatement).
+ * object of its own (templateStatement).
  */
 export function markPrintedTemplate(query: RootOperationNode, queryId: QueryId): void {
   printed.add(query)
   printed.add(queryId)
 }
 
-/** Marks a statement made from a template whose node and query id markPrintedTemplate marked; returns it. */
-export function markTemplateStatement<R>(compiled: CompiledQuery<R>): CompiledQuery<R> {
-  printed.add(compiled)
-  return compiled
+/** Passed to TemplateStatement's constructor by this module only: its class is reachable from any instance. */
+const MINT = Symbol('printed template statement')
+
+/**
+ * A statement made from a template (one per read): branded by a private field instead of entering the WeakSet,
+ * which costs more per call and leaves the collector an entry to clear. Only this class's constructor can give
+ * an object the field, and it refuses to finish without MINT, so holding a statement does not let anyone make
+ * another with other text; the instances are frozen, so nobody changes one's text either.
+ */
+class TemplateStatement<R> implements CompiledQuery<R> {
+  readonly #printed = true
+  readonly query: RootOperationNode
+  readonly queryId: QueryId
+  readonly sql: string
+  readonly parameters: readonly unknown[]
+
+  constructor(mint: symbol, query: RootOperationNode, queryId: QueryId, sql: string, parameters: unknown[]) {
+    if (mint !== MINT) throw new TypeError('statements are printed by src/sql only')
+    this.query = query
+    this.queryId = queryId
+    this.sql = sql
+    this.parameters = parameters
+    Object.freeze(this)
+  }
+
+  static isOne(value: object): boolean {
+    return #printed in value
+  }
+}
+
+/** A statement made from a template whose node and query id markPrintedTemplate marked. */
+export function templateStatement<R>(
+  query: RootOperationNode,
+  queryId: QueryId,
+  sql: string,
+  parameters: unknown[],
+): CompiledQuery<R> {
+  return new TemplateStatement<R>(MINT, query, queryId, sql, parameters)
 }
 
 /** Whether this exact compiled statement object was printed here (a copy with other text is not). */
 export function isPrintedStatement(compiled: CompiledQuery): boolean {
-  return printed.has(compiled)
+  return TemplateStatement.isOne(compiled) || printed.has(compiled)
 }
 
 export function isPrintedNode(node: RootOperationNode): boolean {

@@ -24,7 +24,7 @@ import { createQueryId, type CompiledQuery, type QueryId, type RootOperationNode
 import { printGet, printQuery } from './print-select.ts'
 import { printAggregate } from './print-aggregate.ts'
 import { guardedProbe, shapeKeyOf } from './statement-shape-key.ts'
-import { markPrinted, markPrintedTemplate, markTemplateStatement } from './printed-statement.ts'
+import { markPrinted, markPrintedTemplate, templateStatement } from './printed-statement.ts'
 import type {
   AggregatePlan,
   AppliedRowPolicy,
@@ -322,12 +322,7 @@ function compileCached<R>(
   const order = template.order
   const parameters: unknown[] = new Array<unknown>(order.length)
   for (let i = 0; i < order.length; i++) parameters[i] = values[order[i] as number]
-  return markTemplateStatement({
-    query: template.query,
-    queryId: template.queryId,
-    sql: template.sql,
-    parameters,
-  })
+  return templateStatement<R>(template.query, template.queryId, template.sql, parameters)
 }
 
 /**

@@ -21,7 +21,7 @@ import { createQueryId, type CompiledQuery, type QueryId, type RootOperationNode
 import type { ColumnWrite, KeyValue, SelectedField, VisibilityPlan } from '../planner/index.ts'
 import type { ConditionNode, OperandNode } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
-import { markPrinted, markPrintedTemplate, markTemplateStatement } from './printed-statement.ts'
+import { markPrinted, markPrintedTemplate, templateStatement } from './printed-statement.ts'
 import {
   printCheckedInsert,
   printLockedUpdate,
@@ -309,12 +309,7 @@ function compileCached<S>(
   const order = template.order
   const parameters: unknown[] = new Array<unknown>(order.length)
   for (let i = 0; i < order.length; i++) parameters[i] = values[order[i] as number]
-  return markTemplateStatement({
-    query: template.query,
-    queryId: template.queryId,
-    sql: template.sql,
-    parameters,
-  })
+  return templateStatement(template.query, template.queryId, template.sql, parameters)
 }
 
 /** printCheckedInsert(plan, references), compiled on `db`, from the shape cache when possible. */

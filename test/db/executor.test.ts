@@ -1,4 +1,4 @@
-import { Kysely, sql, type LogEvent } from 'kysely'
+import { CamelCasePlugin, Kysely, sql, type LogEvent } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TesseraError, notFound } from '../../src/errors/index.ts'
@@ -104,6 +104,20 @@ describeEachDatabase('executor', (db) => {
     )
     expect(result).toEqual([{ one: 1 }])
     expect(sent).toEqual(['select 1 as one'])
+  })
+
+  it('reads through a host plugin when the instance has one, and straight from the connection otherwise', async () => {
+    const statement = () =>
+      markPrinted(sql<{ snake_case: number }>`select 1 as snake_case`.compile(tdb)) as never
+    const { result: bare, sql: sent } = await recorded(() =>
+      createExecutor({ db: tdb }).read(spec({ claims: false }), statement()),
+    )
+    // The direct path still goes through the driver's connection: Kysely's query log sees the statement.
+    expect(bare).toEqual([{ snake_case: 1 }])
+    expect(sent).toEqual(['select 1 as snake_case'])
+    const camel = tdb.withPlugin(new CamelCasePlugin())
+    const transformed = await createExecutor({ db: camel }).read(spec({ claims: false }), statement())
+    expect(transformed).toEqual([{ snakeCase: 1 }])
   })
 
   it('opens a transaction just for a statement timeout that differs from the session default', async () => {

@@ -1,10 +1,11 @@
 import fc from 'fast-check'
-import { CamelCasePlugin, type Kysely } from 'kysely'
+import { CamelCasePlugin, type CompiledQuery, type Kysely } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
 import type { Principal } from '../../src/context/index.ts'
 import { printGet, printQuery } from '../../src/sql/print-select.ts'
 import { printAggregate } from '../../src/sql/print-aggregate.ts'
 import { compileAggregate, compileGet, compileQuery } from '../../src/sql/statement-cache.ts'
+import { isPrintedStatement } from '../../src/sql/printed-statement.ts'
 import { planAggregate, planGet, planQuery } from '../../src/planner/plan-read.ts'
 import type { QueryPlan } from '../../src/planner/query-plan.ts'
 import { parseRequest } from '../../src/request/request-schema.ts'
@@ -264,6 +265,30 @@ describeEachDatabase('compiled statement templates for reads', (db) => {
     expect(second.parameters).not.toEqual(first.parameters)
     expect(second.parameters).toContain(BOB.tenantId)
     expect(second.parameters).not.toContain(ALICE.tenantId)
+  })
+
+  it('marks each statement made from a template as printed, and lets nobody make another from one', () => {
+    const args = { model: 'Order', where: { field: 'total', op: 'gt', value: 1 }, limit: 5 }
+    const plan = () => planQuery(bound, ALICE, parseRequest('query', args), { cursorKey: TEST_SECRET })
+    compileQuery(db().app, plan())
+    const statement = compileQuery(db().app, plan())
+    expect(isPrintedStatement(statement)).toBe(true)
+    expect(Object.isFrozen(statement)).toBe(true)
+    // A copy is not printed, whatever it holds.
+    expect(isPrintedStatement({ ...statement, sql: 'select 1' })).toBe(false)
+    expect(isPrintedStatement(Object.create(Object.getPrototypeOf(statement) as object))).toBe(false)
+    // The class is reachable from the statement, but it prints nothing for anyone else.
+    const Statement = (statement as object).constructor as new (...a: unknown[]) => CompiledQuery
+    expect(
+      () =>
+        new Statement(
+          Symbol('printed template statement'),
+          statement.query,
+          statement.queryId,
+          'select 1',
+          [],
+        ),
+    ).toThrow(TypeError)
   })
 
   it('writes the row limit into the statement, so each page size is its own statement', () => {
