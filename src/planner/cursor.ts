@@ -5,7 +5,7 @@
  * cursor (other principal, model, filter or order) is rejected with one and the same INVALID_CURSOR error,
  * whatever the reason.
  *
- * Token: base64url of the seal of the JSON of the order keys (src/planner/cursor-seal.ts: HMAC-SHA256 in
+ * Token: base64url of the seal of the JSON of the order keys (src/planner/cursor-seal.ts: HMAC-SHA512 in
  * counter mode for secrecy, HMAC-SHA256 over format ‖ binding ‖ nonce ‖ ciphertext for integrity). The keys are
  * encrypted because the primary key is always an order key and may be a denied, masked or hashed field.
  */
