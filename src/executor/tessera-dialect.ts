@@ -442,10 +442,8 @@ function queryResult<R>(result: TesseraQueryResult): QueryResult<R> {
     return { rows: [{ command } as R] }
   }
   const affects = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
-  return {
-    ...(affects ? { numAffectedRows: BigInt(rowCount ?? 0) } : {}),
-    rows: (rows ?? []) as R[],
-  }
+  const out = (rows ?? []) as R[]
+  return affects ? { numAffectedRows: BigInt(rowCount ?? 0), rows: out } : { rows: out }
 }
 
 /**

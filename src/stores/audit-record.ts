@@ -136,13 +136,27 @@ export function sealAuditRecord(
     after: draft.after,
     policyVersion: draft.policyVersion,
     id: randomUUID(),
-    timestamp: now.toISOString(),
+    timestamp: isoTimestamp(now),
     prevHash,
     hash: '',
   }
   if (digest === undefined) delete (record as { argsDigest?: string | null }).argsDigest
   record.hash = oneShotHash('sha256', canonicalRecord(record), 'hex')
   return record
+}
+
+/** The last timestamp written, and its text: records sealed in a batch often share their millisecond. */
+let lastTimestampMs = Number.NaN
+let lastTimestamp = ''
+
+/** `date.toISOString()`, remembered for the last millisecond seen (an invalid date still throws). */
+function isoTimestamp(date: Date): string {
+  const ms = date.getTime()
+  if (ms === lastTimestampMs) return lastTimestamp
+  const text = date.toISOString()
+  lastTimestampMs = ms
+  lastTimestamp = text
+  return text
 }
 
 /**

@@ -141,6 +141,15 @@ describe('audit record hash', () => {
     expect(hashAuditRecord(extended)).not.toBe(sealed.hash)
   })
 
+  it('stamps each record with the ISO time of its own millisecond, records of one millisecond alike', () => {
+    const at = Date.UTC(2026, 11, 7, 13, 45, 1, 999)
+    const stamps = [at, at, at + 1, at, at - 86_400_000].map(
+      (ms) => sealAuditRecord(draft(), null, new Date(ms)).timestamp,
+    )
+    expect(stamps).toEqual([at, at, at + 1, at, at - 86_400_000].map((ms) => new Date(ms).toISOString()))
+    expect(() => sealAuditRecord(draft(), null, new Date(Number.NaN))).toThrow(RangeError)
+  })
+
   it('seals only the documented members of a draft', () => {
     const sealed = sealAuditRecord({ ...draft(), smuggled: 1 } as AuditRecordDraft, null)
     expect(Object.hasOwn(sealed, 'smuggled')).toBe(false)
