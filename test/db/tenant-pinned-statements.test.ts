@@ -76,15 +76,22 @@ function closingOf(s: string, open: number): number {
   return -1
 }
 
-/** The value an `insert into t (cols) values ($1, …)` statement writes into the table's tenant column. */
+/**
+ * The value an insert writes into the table's tenant column: `insert into t (cols) values ($1, …)`, or a create
+ * with references, whose INSERT sits in a CTE after the reference checks (`insert into t (cols) select $1, … from
+ * "__tessera_refs"`, src/sql/print-write.ts).
+ */
 function insertedValue(
   s: { sql: string; parameters: readonly unknown[] },
   tenantColumn: Readonly<Record<string, string>>,
 ): unknown {
-  const m = /^insert into "public"\."(\w+)" as "\w+" \(([^)]*)\) values \(([^)]*)\)/i.exec(s.sql)
+  const m =
+    /insert into "public"\."(\w+)" as "\w+" \(([^)]*)\) (?:values \(([^)]*)\)|select (.*?) from "__tessera_refs")/i.exec(
+      s.sql,
+    )
   if (m === null) throw new Error(`not a single-row insert: ${s.sql}`)
   const columns = (m[2] ?? '').split(',').map((c) => c.trim().replaceAll('"', ''))
-  const values = (m[3] ?? '').split(',').map((v) => v.trim())
+  const values = (m[3] ?? m[4] ?? '').split(',').map((v) => v.trim())
   const at = columns.indexOf(tenantColumn[m[1] ?? ''] ?? '')
   const placeholder = /^\$(\d+)$/.exec(values[at] ?? '')
   return placeholder === null ? undefined : s.parameters[Number(placeholder[1]) - 1]
@@ -205,11 +212,14 @@ describeEachDatabase('statements pin every scoped table to the caller’s tenant
     await toolset.approvals.approve(approvalId, 'manager-1')
     await toolset.delete(ctx, { ...deleteArgs, approvalId })
 
+    // A create with references and an update are one `with …` statement each (checked INSERT, locked UPDATE);
+    // the soft delete is a plain update.
     const kinds = new Set(statements.map((s) => /^\w+/.exec(s.sql)?.[0]?.toLowerCase()))
-    expect([...kinds].sort()).toEqual(['insert', 'select', 'update'])
-    for (const s of statements.filter((x) => /^insert /i.test(x.sql))) {
-      expect(insertedValue(s, TENANT_COLUMN), s.sql).toBe(TENANT_A)
-    }
+    expect([...kinds].sort()).toEqual(['select', 'update', 'with'])
+    const inserts = statements.filter((x) => /^insert |^with .* as \(insert into /i.test(x.sql))
+    expect(inserts.length).toBeGreaterThan(0)
+    for (const s of inserts) expect(insertedValue(s, TENANT_COLUMN), s.sql).toBe(TENANT_A)
+    expect(statements.some((x) => /^with .*\) update "public"\."orders" /i.test(x.sql))).toBe(true)
     const tenantKeys = await tenantForeignKeys(db().adminPool)
     expect(tenantKeys).toContainEqual({ child: 'order_items', parent: 'orders' })
     let joinedIncludes = 0
