@@ -68,15 +68,19 @@ export function protocolClientOf(client: object): ProtocolClient | undefined {
 const prepareValue = (pg as unknown as { utils: { prepareValue: (value: unknown) => unknown } }).utils
   .prepareValue
 
-/** Sends `settings` then `statement` as one batch on `client`; resolves with the statement's result. */
+/**
+ * Sends `leading` (one statement or several, in order; their results are discarded) then `statement` as one batch
+ * on `client`; resolves with the statement's result.
+ */
 export function runSessionBatch(
   client: ProtocolClient,
-  settings: BatchStatement,
+  leading: BatchStatement | readonly BatchStatement[],
   statement: BatchStatement,
 ): Promise<BatchResult> {
+  const first: readonly BatchStatement[] = Array.isArray(leading) ? leading : [leading as BatchStatement]
   return new Promise((resolve, reject) => {
     client.query(
-      new SessionBatch(settings, statement, (err, result) => {
+      new SessionBatch(first, statement, (err, result) => {
         if (err) reject(err)
         else resolve(result as BatchResult)
       }),
@@ -86,16 +90,14 @@ export function runSessionBatch(
 
 type Callback = (err: Error | undefined, result?: BatchResult) => void
 
-/** Which statement's replies are arriving: the settings' one row, then the statement's rows. */
-type Phase = 'settings' | 'statement'
-
 class SessionBatch {
   /** pg sets this Result's type parsers to the client's (its `types` option) before submitting. */
   readonly _result = new pg.Result('', undefined as unknown as ConstructorParameters<typeof pg.Result>[1])
-  readonly #settings: BatchStatement
+  readonly #leading: readonly BatchStatement[]
   readonly #statement: BatchStatement
   #callback: Callback | undefined
-  #phase: Phase = 'settings'
+  /** Leading statements whose replies are still arriving (their rows are not kept); then the statement's. */
+  #leadingLeft: number
   /** Names whose Parse is on the wire, in order: each ParseComplete records the first. */
   readonly #parsing: { name: string; text: string }[] = []
   #connection: ProtocolConnection | undefined
@@ -107,8 +109,9 @@ class SessionBatch {
     }
   }
 
-  constructor(settings: BatchStatement, statement: BatchStatement, callback: Callback) {
-    this.#settings = settings
+  constructor(leading: readonly BatchStatement[], statement: BatchStatement, callback: Callback) {
+    this.#leading = leading
+    this.#leadingLeft = leading.length
     this.#statement = statement
     this.#callback = callback
   }
@@ -117,10 +120,10 @@ class SessionBatch {
   submit(connection: ProtocolConnection): Error | null {
     // Everything that can fail is done before the first byte is written: a half-written batch without its
     // Sync would run the settings together with whatever the next caller sends.
-    let settingsValues: unknown[]
+    let leadingValues: unknown[][]
     let statementValues: unknown[]
     try {
-      settingsValues = this.#settings.values.map(prepareValue)
+      leadingValues = this.#leading.map((s) => s.values.map(prepareValue))
       statementValues = this.#statement.values.map(prepareValue)
     } catch (err) {
       return err instanceof Error ? err : new Error('invalid parameter value')
@@ -129,9 +132,11 @@ class SessionBatch {
     connection.on('parseComplete', this.#onParseComplete)
     connection.stream?.cork?.()
     try {
-      const settings = this.#prepare(connection, this.#settings)
-      connection.bind({ statement: settings, portal: '', values: settingsValues })
-      connection.execute({ portal: '', rows: 0 })
+      this.#leading.forEach((s, i) => {
+        const name = this.#prepare(connection, s)
+        connection.bind({ statement: name, portal: '', values: leadingValues[i] ?? [] })
+        connection.execute({ portal: '', rows: 0 })
+      })
       const statement = this.#prepare(connection, this.#statement)
       connection.bind({ statement, portal: '', values: statementValues })
       connection.describe({ type: 'P', name: '' })
@@ -156,11 +161,11 @@ class SessionBatch {
   }
 
   handleRowDescription(message: { fields: unknown[] }): void {
-    if (this.#phase === 'statement') addFields(this._result, message.fields)
+    if (this.#leadingLeft === 0) addFields(this._result, message.fields)
   }
 
   handleDataRow(message: { fields: unknown[] }): void {
-    if (this.#phase !== 'statement' || this.#rowError) return
+    if (this.#leadingLeft > 0 || this.#rowError) return
     try {
       this._result.rows.push(parseRow(this._result, message.fields))
     } catch (err) {
@@ -169,8 +174,8 @@ class SessionBatch {
   }
 
   handleCommandComplete(message: object): void {
-    if (this.#phase === 'settings') {
-      this.#phase = 'statement'
+    if (this.#leadingLeft > 0) {
+      this.#leadingLeft--
       return
     }
     addCommandComplete(this._result, message)

@@ -23,8 +23,10 @@
  * - A transaction's BEGIN is not sent on its own: it goes out in one batch with the transaction's first
  *   statement (session-batch.ts), so a write costs one round trip less. BEGIN then the statement, in that order,
  *   before one Sync: the statement runs inside the explicit transaction exactly as if BEGIN had been awaited,
- *   and if it fails the transaction is left aborted for the ROLLBACK that follows. A transaction that sends
- *   nothing sends no BEGIN, COMMIT or ROLLBACK either.
+ *   and if it fails the transaction is left aborted for the ROLLBACK that follows. The transaction's settings
+ *   statement (src/sql printSessionSettings: claims, timeout, role), when it comes first, waits the same way and
+ *   goes out between BEGIN and the statement; its result is never read, and a failure of it fails the batch
+ *   and so the call. A transaction that sends nothing else sends no BEGIN, settings, COMMIT or ROLLBACK.
  */
 import {
   AbortedTransactionError,
@@ -44,7 +46,7 @@ import {
   type TransactionSettings,
 } from 'kysely'
 import pg from 'pg'
-import { sessionPrefixOf } from '../sql/index.ts'
+import { isSessionSettings, sessionPrefixOf } from '../sql/index.ts'
 import { isConnectionLevelError } from './database-error-kind.ts'
 import { protocolClientOf, runSessionBatch } from './session-batch.ts'
 import { StatementNamer } from './statement-namer.ts'
@@ -289,8 +291,11 @@ class TesseraConnection implements DatabaseConnection {
   /** How #send submits on this client (fixed per client, so decided once). */
   readonly #submission: Submission
   #discardReason: Error | undefined
-  /** A transaction's BEGIN, held back to go out with the transaction's first statement. */
-  #deferredBegin: string | undefined
+  /**
+   * A transaction's BEGIN, and its settings statement if that came next, held back to go out with the
+   * transaction's first other statement; undefined once anything of the transaction has been sent.
+   */
+  #deferred: CompiledQuery[] | undefined
   readonly #onClientError = (err: Error): void => {
     // A socket error or a FATAL message between statements: pg marks the client unusable and emits it
     // here. Without a listener an 'error' event on a checked-out client would crash the process.
@@ -317,13 +322,16 @@ class TesseraConnection implements DatabaseConnection {
   }
 
   deferBegin(text: string): void {
-    this.#deferredBegin = text
+    this.#deferred = [CompiledQuery.raw(text)]
   }
 
-  /** Forgets a BEGIN not sent yet; true when there was one (the transaction never reached the server). */
+  /**
+   * Forgets a BEGIN (and settings) not sent yet; true when there was one: the transaction never reached the
+   * server, and its settings were transaction-local, so there is nothing to commit or roll back.
+   */
   dropDeferredBegin(): boolean {
-    const had = this.#deferredBegin !== undefined
-    this.#deferredBegin = undefined
+    const had = this.#deferred !== undefined
+    this.#deferred = undefined
     return had
   }
 
@@ -332,7 +340,7 @@ class TesseraConnection implements DatabaseConnection {
   }
 
   release(): void {
-    this.#deferredBegin = undefined
+    this.#deferred = undefined
     this.#client.removeListener?.('error', this.#onClientError)
     const reason = this.#discardReason
     if (reason) this.#client.release(reason)
@@ -341,13 +349,20 @@ class TesseraConnection implements DatabaseConnection {
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#discardReason) throw new Error('Postgres connection has been discarded')
-    const begin = this.#deferredBegin
+    const deferred = this.#deferred
     const prefix = sessionPrefixOf(compiledQuery)
-    if (begin !== undefined) {
-      this.#deferredBegin = undefined
-      // A session statement brings its own settings statement: BEGIN goes first, on its own.
-      if (prefix !== undefined) await this.#send(CompiledQuery.raw(begin))
-      else return this.#executeBatch(CompiledQuery.raw(begin), compiledQuery)
+    if (deferred !== undefined) {
+      // The settings statement's result is never read (executor.ts): it waits for the next statement.
+      if (isSessionSettings(compiledQuery) && prefix === undefined) {
+        deferred.push(compiledQuery)
+        return { rows: [] }
+      }
+      this.#deferred = undefined
+      if (prefix === undefined) return this.#executeBatch(deferred, compiledQuery)
+      // A session statement brings its own settings statement: what was held back goes first, on its own.
+      const last = deferred.pop() as CompiledQuery
+      if (deferred.length === 0) await this.#send(last)
+      else await this.#executeBatch(deferred, last)
     }
     if (prefix !== undefined) return this.#executeWithSession(prefix, compiledQuery)
     return this.#send(compiledQuery)
@@ -389,8 +404,11 @@ class TesseraConnection implements DatabaseConnection {
     return this.#executeBatch(prefix, compiledQuery)
   }
 
-  /** `first` then `compiledQuery` as one batch with one Sync (session-batch.ts); the result is the second's. */
-  async #executeBatch<R>(first: CompiledQuery, compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+  /** `first` (one or several) then `compiledQuery` as one batch with one Sync (session-batch.ts); the result is the last's. */
+  async #executeBatch<R>(
+    first: CompiledQuery | readonly CompiledQuery[],
+    compiledQuery: CompiledQuery,
+  ): Promise<QueryResult<R>> {
     const protocol = protocolClientOf(this.#client)
     if (protocol === undefined) throw new Error('the client gives no access to its protocol connection')
     const statement = (c: CompiledQuery) => ({
@@ -399,7 +417,8 @@ class TesseraConnection implements DatabaseConnection {
       name: this.#names.nameFor(this.#client, c.sql),
     })
     try {
-      return queryResult(await runSessionBatch(protocol, statement(first), statement(compiledQuery)))
+      const leading = Array.isArray(first) ? first.map(statement) : statement(first as CompiledQuery)
+      return queryResult(await runSessionBatch(protocol, leading, statement(compiledQuery)))
     } catch (err) {
       if (isConnectionLevelError(err)) this.markForDiscard(err)
       throw err

@@ -58,6 +58,7 @@ export { isPrintedNode, isPrintedQueryId, isPrintedStatement } from './printed-s
 export {
   printExplain,
   printGenericPlanProbe,
+  isSessionSettings,
   printSessionSettings,
   printSessionStatement,
   sessionPrefixOf,

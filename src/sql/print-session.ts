@@ -14,6 +14,9 @@ export interface SessionSetting {
 /** Setting names are written into the text, so only plain dotted identifiers are accepted. */
 const SETTING_NAME = /^[a-z_]+(\.[a-z_]+)?$/
 
+/** The statements printSessionSettings printed (isSessionSettings). */
+const settingsStatements = new WeakSet<CompiledQuery>()
+
 /**
  * `select set_config('a', $1, true), set_config('b', $2, true), …`: transaction-local (`true`), so nothing
  * survives on a pooled connection once the transaction ends.
@@ -24,12 +27,23 @@ export function printSessionSettings(settings: readonly SessionSetting[]): Compi
     if (!SETTING_NAME.test(s.name)) throw new Error('invalid session setting name')
     return `set_config('${s.name}', $${i + 1}, true)`
   })
-  return markPrinted(
+  const compiled = markPrinted(
     CompiledQuery.raw(
       `select ${calls.join(', ')}`,
       settings.map((s) => s.value),
     ),
   )
+  settingsStatements.add(compiled)
+  return compiled
+}
+
+/**
+ * Whether `compiled` is a transaction's settings statement from printSessionSettings: it only sets
+ * transaction-local values and its result is never read, so the Tessera dialect may send it together with the
+ * statement that follows it in the transaction (tessera-dialect.ts).
+ */
+export function isSessionSettings(compiled: CompiledQuery): boolean {
+  return settingsStatements.has(compiled)
 }
 
 /** The settings statement each session statement runs after (see printSessionStatement). */

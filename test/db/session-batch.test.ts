@@ -10,6 +10,7 @@ import { TesseraError } from '../../src/errors/index.ts'
 import { createExecutor, type ExecutionSpec } from '../../src/executor/executor.ts'
 import { createTesseraDialect, type TesseraPool } from '../../src/executor/tessera-dialect.ts'
 import { markPrinted } from '../../src/sql/printed-statement.ts'
+import { printSessionSettings } from '../../src/sql/print-session.ts'
 import { APP_ROLE, describeEachDatabase, type TestDatabase } from '../support/databases.ts'
 
 const ACME = 'a0000000-0000-4000-8000-000000000000'
@@ -187,6 +188,58 @@ describeEachDatabase('session batch: one round trip for a read with claims', (db
     expect(rows).toEqual([{ tenant: ACME }])
     expect(sent).toEqual(['batch', CLAIMED, 'commit'])
     expect(await session()).toMatchObject({ tenant: null, read_only: 'off' })
+  })
+
+  it("sends a transaction's settings statement in the batch of BEGIN and its first statement", async () => {
+    sent.length = 0
+    const rows = await tdb.transaction().execute(async (trx) => {
+      await trx.executeQuery(printSessionSettings([{ name: 'tessera.tenant_id', value: ACME }]))
+      return (await trx.executeQuery<{ tenant: string | null }>(raw(CLAIMED))).rows
+    })
+    expect(rows).toEqual([{ tenant: ACME }])
+    expect(sent).toEqual(['batch', 'commit'])
+    expect(await session()).toMatchObject({ tenant: null, read_only: 'off' })
+  })
+
+  it('runs a write with claims as two messages: BEGIN, settings and the statement in one; COMMIT', async () => {
+    sent.length = 0
+    const rows = await executor().run(
+      spec({ access: 'write', statementTimeoutMs: 1500 }),
+      async (q) => (await q.executeQuery<SessionRow>(printed<SessionRow>(SESSION_SQL, ['w']))).rows,
+    )
+    expect(rows).toEqual([
+      {
+        tenant: ACME,
+        user: "o'brien; drop table countries --",
+        read_only: 'off',
+        timeout: '1500ms',
+        role: APP_ROLE,
+        echo: 'w',
+      },
+    ])
+    expect(sent).toEqual(['batch', 'commit'])
+    expect(await session()).toMatchObject({ tenant: null, timeout: '5s' })
+  })
+
+  it('fails the first statement when the settings held back with it fail, and rolls back', async () => {
+    sent.length = 0
+    await expect(
+      tdb.transaction().execute(async (trx) => {
+        await trx.executeQuery(printSessionSettings([{ name: 'role', value: 'no_such_role_for_batch' }]))
+        await trx.executeQuery(raw("select set_config('tessera.tenant_id', $1, false)", [ACME]))
+      }),
+    ).rejects.toThrow()
+    expect(sent).toEqual(['batch', 'rollback'])
+    expect(await session()).toMatchObject({ tenant: null, read_only: 'off' })
+  })
+
+  it('sends nothing for a transaction that only sets its settings', async () => {
+    sent.length = 0
+    await tdb.transaction().execute(async (trx) => {
+      await trx.executeQuery(printSessionSettings([{ name: 'tessera.tenant_id', value: ACME }]))
+    })
+    expect(sent).toEqual([])
+    expect(await session()).toMatchObject({ tenant: null })
   })
 
   it('opens a read-only transaction from the same batch', async () => {
