@@ -16,7 +16,7 @@ import {
   isTesseraOwnTable,
   PII_FIELD_GLOBS,
   SENSITIVE_FIELD_GLOBS,
-  TENANT_LIKE_COLUMNS,
+  tenantLikeColumnsOf,
 } from '../policy/index.ts'
 import type { ColumnInfo, DbSchema, TableInfo } from '../schema/index.ts'
 
@@ -55,7 +55,7 @@ export function starterPolicy(schema: DbSchema, source: string): StarterPolicy {
   // The scoping column: a tenant-like column that is a foreign key wins (workspace_id → workspaces over a
   // free-text account_id), then the order of TENANT_LIKE_COLUMNS.
   const tenantColumnOf = (t: TableInfo): string | undefined => {
-    const present = TENANT_LIKE_COLUMNS.filter((c) => t.columns.some((x) => x.name === c))
+    const present = tenantLikeColumnsOf(t)
     const keyed = present.find((c) =>
       t.foreignKeys.some((fk) => fk.columns.length === 1 && fk.columns[0] === c),
     )
@@ -97,7 +97,7 @@ export function starterPolicy(schema: DbSchema, source: string): StarterPolicy {
     const tenantKey = tenantTables.get(`${t.schema}.${t.name}`)
     const column = tenantColumnOf(t)
     if (column !== undefined) {
-      const unscoped = TENANT_LIKE_COLUMNS.filter((c) => c !== column && t.columns.some((x) => x.name === c))
+      const unscoped = tenantLikeColumnsOf(t).filter((c) => c !== column)
       plans.push({ table: t, name, kind: 'scoped', scopeColumn: column, unscoped })
       for (const u of unscoped) review.push(`${name}: is '${u}' a second boundary? It is listed as unscoped.`)
     } else if (tenantKey !== undefined) {

@@ -15,7 +15,7 @@ import { columnMaskRule } from './field-transforms.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
 import { resolveRelation } from './resolve-relation.ts'
 import { isTesseraOwnTable, ownTableMessage } from './tessera-tables.ts'
-import { TENANT_LIKE_COLUMNS, tenantColumnsOf, tenantPinsOf } from './tenant-pins.ts'
+import { TENANT_LIKE_COLUMNS, tenantColumnsOf, tenantLikeColumnsOf, tenantPinsOf } from './tenant-pins.ts'
 
 export { TENANT_LIKE_COLUMNS }
 import { referenceProblems, uniqueKeyProblems, type OracleCheckContext } from './write-oracle-problems.ts'
@@ -280,13 +280,8 @@ function checkModel(model: ModelPolicy, table: TableInfo, problems: PolicyProble
   if (!model.shared) {
     const scoped = new Set(model.scoping.map((s) => s.column))
     const waived = new Set(model.unscopedColumns ?? [])
-    for (const column of TENANT_LIKE_COLUMNS) {
-      if (
-        !findColumn(table, column) ||
-        scoped.has(column) ||
-        permissiveFields.has(column) ||
-        waived.has(column)
-      ) {
+    for (const column of tenantLikeColumnsOf(table)) {
+      if (scoped.has(column) || permissiveFields.has(column) || waived.has(column)) {
         continue
       }
       report(

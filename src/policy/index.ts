@@ -97,3 +97,4 @@ export type {
 } from './types.ts'
 export { hashValue, maskValue } from './field-transforms.ts'
 export { isTesseraOwnTable, TESSERA_OWN_TABLES } from './tessera-tables.ts'
+export { isTenantLikeColumn, tenantLikeColumnsOf } from './tenant-pins.ts'

@@ -11,7 +11,6 @@
  * A bypass lifts the pins like it lifts the scoping.
  */
 import type { TableInfo } from '../schema/index.ts'
-import { findColumn } from '../schema/index.ts'
 import type { ConditionNode, OperandNode, PrincipalPath } from './condition/ast.ts'
 import { formatPrincipalPath } from './principal-path.ts'
 import type { ModelPolicy, TenantPin } from './types.ts'
@@ -25,13 +24,36 @@ export const TENANT_LIKE_COLUMNS: readonly string[] = Object.freeze([
   'workspace_id',
 ])
 
+/** TENANT_LIKE_COLUMNS compared case- and underscore-blind, plus the British spelling. */
+const TENANT_LIKE_KEYS: ReadonlyMap<string, number> = new Map(
+  [...TENANT_LIKE_COLUMNS, 'organisation_id'].map((c, i) => [c.replaceAll('_', ''), i]),
+)
+
+/**
+ * Whether a column name marks a tenant boundary, however the schema spells it: `tenant_id`, `tenantId` (the
+ * camelCase an ORM such as Prisma creates), `TenantID`, `org_id`, `orgId`… A camelCase schema was invisible to
+ * every tenant-column check, so `tessera init` wrote its tables as `shared: true`.
+ */
+export function isTenantLikeColumn(name: string): boolean {
+  return TENANT_LIKE_KEYS.has(name.toLowerCase().replaceAll('_', ''))
+}
+
+/** The table's tenant-like columns, in the order of TENANT_LIKE_COLUMNS (tenant first). */
+export function tenantLikeColumnsOf(table: TableInfo): string[] {
+  const rank = (name: string): number => TENANT_LIKE_KEYS.get(name.toLowerCase().replaceAll('_', '')) ?? 0
+  return table.columns
+    .map((c) => c.name)
+    .filter(isTenantLikeColumn)
+    .sort((a, b) => rank(a) - rank(b))
+}
+
 const TENANT_ID: PrincipalPath = Object.freeze(['tenantId']) as unknown as PrincipalPath
 
 /** Tenant-like columns of the table that this model treats as a tenant boundary, scoped or not. */
 function boundaryColumns(model: ModelPolicy, table: TableInfo): string[] {
   if (model.shared) return []
   const waived = new Set(model.unscopedColumns ?? [])
-  return TENANT_LIKE_COLUMNS.filter((c) => findColumn(table, c) !== undefined && !waived.has(c))
+  return tenantLikeColumnsOf(table).filter((c) => !waived.has(c))
 }
 
 /** Columns that place a row inside a tenant: the scoped ones and the pinned tenant-like ones. */
