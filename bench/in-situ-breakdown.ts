@@ -117,8 +117,30 @@ export async function measureInSitu(
             }
           }
         }
+        // A read with no host plugin goes from the executor's provideConnection straight to the connection
+        // (src/executor/executor.ts): time that as the same segment.
+        if (prop === 'getExecutor') {
+          return () => timedExecutor(target.getExecutor())
+        }
         if (prop === 'withPlugin') {
           return (plugin: Parameters<typeof db.withPlugin>[0]) => timed(target.withPlugin(plugin))
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+      },
+    })
+  const timedExecutor = (executor: ReturnType<typeof db.getExecutor>): ReturnType<typeof db.getExecutor> =>
+    new Proxy(executor, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver)
+        if (prop === 'provideConnection') {
+          return async (consumer: Parameters<typeof target.provideConnection>[0]) => {
+            const started = performance.now()
+            try {
+              return await target.provideConnection(consumer)
+            } finally {
+              add(timings, 'db.executeQuery', performance.now() - started)
+            }
+          }
         }
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
       },

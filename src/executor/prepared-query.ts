@@ -85,8 +85,11 @@ export class PreparedQuery {
   readonly _result: { _types: TypeSource | undefined } = { _types: undefined }
   /** Set by pg's client when the client is in binary mode (tessera-dialect.ts never submits one then). */
   binary: boolean | undefined
-  readonly #values: readonly unknown[]
-  #settle: Settle | undefined
+  /**
+   * Called once with the outcome, as pg.Query's callback is: pg's client wraps it for its `query_timeout`
+   * (then calls it with the timeout error and replaces it with a no-op), and so may a host's instrumentation.
+   */
+  callback: Settle | undefined
   #connection: QueryConnection | undefined
   #shape: RowShape | undefined
   #described = false
@@ -94,12 +97,13 @@ export class PreparedQuery {
   #rowCount: number | null = null
   readonly #rows: unknown[] = []
   #rowError: Error | undefined
+  readonly #values: readonly unknown[]
 
   constructor(text: string, values: readonly unknown[], name: string | undefined, settle: Settle) {
     this.text = text
     this.name = name
     this.#values = values
-    this.#settle = settle
+    this.callback = settle
   }
 
   /** Called by pg's Client with the connection once the client is free; writes the whole exchange. */
@@ -226,8 +230,8 @@ export class PreparedQuery {
   }
 
   #finish(err: Error | undefined): void {
-    const settle = this.#settle
-    this.#settle = undefined
+    const settle = this.callback
+    this.callback = undefined
     if (settle === undefined) return
     if (err) settle(err)
     else settle(undefined, { command: this.#command, rowCount: this.#rowCount, rows: this.#rows })

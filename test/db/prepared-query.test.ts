@@ -139,3 +139,25 @@ describeEachDatabase('Tessera dialect statement submission', (db) => {
     }
   })
 })
+
+describeEachDatabase(
+  'Tessera dialect statement submission, read timeout',
+  (db) => {
+    it("fails a statement that outlasts the pool's query_timeout, as pg's own Query does", async () => {
+      const pool = new pg.Pool({ ...db().appPool.options, max: 1, query_timeout: 100 })
+      const k = new Kysely<any>({ dialect: createTesseraDialect({ pool }) })
+      try {
+        await expect(
+          k.executeQuery(CompiledQuery.raw('select pg_sleep($1::float8) as slept', [1])),
+        ).rejects.toThrow('Query read timeout')
+        // The client still answers once the slow statement has finished.
+        await new Promise((r) => setTimeout(r, 1_200))
+        expect((await k.executeQuery(CompiledQuery.raw('select $1::int as n', [7]))).rows).toEqual([{ n: 7 }])
+      } finally {
+        await k.destroy()
+      }
+    })
+  },
+  // PGlite runs in this process: a sleeping statement blocks the timer that would fail it.
+  { only: ['postgres'] },
+)
