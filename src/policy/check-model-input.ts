@@ -10,6 +10,7 @@ import { isPrincipalOnly, referencedFields } from './condition/evaluate-conditio
 import { tryParseCondition } from './condition/parse-condition.ts'
 import { maskPatternProblem } from './field-transforms.ts'
 import { crossTenantReasons, nonTenantClaims, TENANT_LIKE_COLUMNS } from './cross-tenant-rule.ts'
+import { isTenantLikeColumn } from './tenant-pins.ts'
 import type { ModelPolicyInput, RowPolicyInput } from './policy-schema.ts'
 import { parsePrincipalPath } from './principal-path.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
@@ -48,7 +49,12 @@ export function checkModelInput(
           : ''),
     )
   }
-  const tenantColumns = new Set([...TENANT_LIKE_COLUMNS, ...Object.keys(model.scoping ?? {})])
+  // Tenant-like names however spelled (tenantId, orgId): the ones the rules mention join the canonical list.
+  const mentioned = rules.flatMap((r) => {
+    const parsed = tryParseCondition(r.condition)
+    return parsed.ok ? [...referencedFields(parsed.node)].filter(isTenantLikeColumn) : []
+  })
+  const tenantColumns = new Set([...TENANT_LIKE_COLUMNS, ...mentioned, ...Object.keys(model.scoping ?? {})])
   if (model.shared === true && hasScoping) {
     report(at('shared'), 'a shared model cannot also have scoping: remove one of them')
   }
@@ -334,11 +340,13 @@ function claimColumns(
   rules: readonly RowPolicyInput[],
 ): ReadonlySet<string> | undefined {
   const waived = new Set(model.unscopedColumns ?? [])
-  const tenantLike = TENANT_LIKE_COLUMNS.filter((c) => !waived.has(c))
+  const isTenantLike = (c: string): boolean => isTenantLikeColumn(c) && !waived.has(c)
+  const mentioned = [...conditions.values()].flatMap((c) => [...referencedFields(c)])
+  const tenantLike = [...new Set([...TENANT_LIKE_COLUMNS, ...mentioned])].filter(isTenantLike)
   const scopedTenant = Object.entries(model.scoping ?? {})
     .filter(([column, text]) => {
       const path = parsePrincipalPath(text)
-      return tenantLike.includes(column) || (path.ok && path.path.length === 1 && path.path[0] === 'tenantId')
+      return isTenantLike(column) || (path.ok && path.path.length === 1 && path.path[0] === 'tenantId')
     })
     .map(([column]) => column)
   const columns = new Set([...tenantLike, ...scopedTenant])
@@ -349,7 +357,7 @@ function claimColumns(
       condition !== undefined &&
       ruleMode(rule) === 'permissive' &&
       rule.bypass !== true &&
-      [...referencedFields(condition)].some((f) => tenantLike.includes(f))
+      [...referencedFields(condition)].some(isTenantLike)
     )
   })
   return testsTenant ? columns : undefined

@@ -9,6 +9,7 @@ import { sql } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
 import { starterPolicy } from '../../src/cli/starter-policy.ts'
 import { bindPolicy, definePolicy } from '../../src/policy/index.ts'
+import type { PolicyInput } from '../../src/policy/policy-schema.ts'
 import { introspectSchema, type DbSchema } from '../../src/schema/index.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 
@@ -32,6 +33,31 @@ describeEachDatabase('camelCase tenant columns', (db) => {
     expect(models.get('Ledger')).toBe('scoped')
     expect(starter.text).toContain('scoping: { tenantId: principal.tenantId }')
     expect(starter.text).toContain('scoping: { TenantID: principal.tenantId }')
+  })
+
+  it('make a permissive rule that reaches past them through a user id a load error', () => {
+    const rule = (crossTenant?: true): PolicyInput => ({
+      models: {
+        Invoice: {
+          table: 'Invoice',
+          rowPolicies: [
+            {
+              name: 'mine',
+              condition: 'tenantId = principal.tenantId OR ownerId = principal.userId',
+              mode: 'permissive' as const,
+              ...(crossTenant ? { crossTenant } : {}),
+            },
+          ],
+          fields: { id: 'allow' },
+        },
+      },
+    })
+    expect(() => definePolicy(rule())).toThrow(
+      expect.objectContaining({
+        message: expect.stringContaining("ties rows to the caller only through 'ownerId'"),
+      }),
+    )
+    expect(() => definePolicy(rule(true))).not.toThrow()
   })
 
   it('must be scoped or waived for a policy to load', () => {
