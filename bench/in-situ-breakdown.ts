@@ -130,8 +130,9 @@ export async function measureInSitu(
     })
   const timedExecutor = (executor: ReturnType<typeof db.getExecutor>): ReturnType<typeof db.getExecutor> =>
     new Proxy(executor, {
-      get(target, prop, receiver) {
-        const value: unknown = Reflect.get(target, prop, receiver)
+      get(target, prop) {
+        // The executor's getters read private fields: read them on the executor itself, not on the proxy.
+        const value: unknown = Reflect.get(target, prop, target)
         if (prop === 'provideConnection') {
           return async (consumer: Parameters<typeof target.provideConnection>[0]) => {
             const started = performance.now()
