@@ -29,6 +29,8 @@ export interface InitOptions {
   readonly role?: string
   readonly schemas?: readonly string[]
   readonly cacheDir?: string | null
+  /** The tenant column's name when init does not recognise it (see starter-policy.ts). */
+  readonly tenantColumn?: string
 }
 
 export async function runInit(options: InitOptions): Promise<ExitCode> {
@@ -43,7 +45,11 @@ export async function runInit(options: InitOptions): Promise<ExitCode> {
   try {
     const read = await readSchema(options)
     if (read !== null) {
-      starter = starterPolicy(read.schema, read.source)
+      starter = starterPolicy(
+        read.schema,
+        read.source,
+        options.tenantColumn === undefined ? {} : { tenantColumn: options.tenantColumn },
+      )
       text = starter.text
       const schema = read.schema
       output.detail(`checking the generated policy against ${read.source}`)

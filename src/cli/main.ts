@@ -116,6 +116,7 @@ program
   .option('--force', 'overwrite the file if it exists')
   .option('--role <role>', 'role to introspect as (default: the connecting role)')
   .option('--schema <name...>', 'schemas to introspect (default: public)')
+  .option('--tenant-column <name>', "the tenant column's name, when init does not recognise it")
   .option('--json', 'print one JSON document describing what was written')
   .option('--verbose', 'print the time each phase took (stderr)')
   .option('--no-cache', 'build the embedded database from SQL instead of the cached image')
@@ -128,6 +129,7 @@ program
         force?: boolean
         role?: string
         schema?: string[]
+        tenantColumn?: string
       },
     ) => {
       await run(opts, async (output) => {
@@ -141,6 +143,7 @@ program
           ...(opts.demo === true ? { demo: true } : {}),
           ...(opts.role === undefined ? {} : { role: opts.role }),
           ...(opts.schema === undefined ? {} : { schemas: opts.schema }),
+          ...(opts.tenantColumn === undefined ? {} : { tenantColumn: opts.tenantColumn }),
           ...cacheOption(opts),
         })
       })

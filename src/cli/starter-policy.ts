@@ -7,6 +7,9 @@
  * - a table with no tenant column and no foreign key into tenant data is `shared: true` (reference data such
  *   as countries), marked REVIEW; one with such a foreign key (e.g. order_items → orders) holds tenant rows it
  *   cannot scope, so it is left out, commented, until a tenant column or a row policy exists;
+ * - when no table has a tenant column at all, nothing tells tenant data from reference data: init refuses
+ *   (naming `--tenant-column <name>`) instead of writing every table as shared — a schema whose tenant column
+ *   has a name init does not recognise, e.g. `clinic`, would otherwise come out readable by every tenant;
  * - credential-looking columns are denied, PII-looking ones masked (hashed when not text); the rest allowed;
  * - relations follow foreign keys between emitted models, named after the key column or the other table;
  * - writes are disabled everywhere.
@@ -48,13 +51,27 @@ interface Plan {
   readonly unscoped: readonly string[]
 }
 
-export function starterPolicy(schema: DbSchema, source: string): StarterPolicy {
+export interface StarterPolicyOptions {
+  /** The tenant column's name, when init does not recognise it (`clinic`, `practice_ref`…). */
+  readonly tenantColumn?: string
+}
+
+export function starterPolicy(
+  schema: DbSchema,
+  source: string,
+  options: StarterPolicyOptions = {},
+): StarterPolicy {
   const tables = Object.values(schema.tables).sort((a, b) => a.key.localeCompare(b.key))
   const review: string[] = []
   const skipped: { table: string; reason: string }[] = []
-  // The scoping column: a tenant-like column that is a foreign key wins (workspace_id → workspaces over a
-  // free-text account_id), then the order of TENANT_LIKE_COLUMNS.
+  const named = options.tenantColumn
+  if (named !== undefined && !tables.some((t) => t.columns.some((c) => c.name === named))) {
+    throw new Error(`--tenant-column ${named}: no table in ${source} has a column named '${named}'`)
+  }
+  // The scoping column: the one named by the caller; else a tenant-like column that is a foreign key wins
+  // (workspace_id → workspaces over a free-text account_id), then the order of TENANT_LIKE_COLUMNS.
   const tenantColumnOf = (t: TableInfo): string | undefined => {
+    if (named !== undefined) return t.columns.some((c) => c.name === named) ? named : undefined
     const present = tenantLikeColumnsOf(t)
     const keyed = present.find((c) =>
       t.foreignKeys.some((fk) => fk.columns.length === 1 && fk.columns[0] === c),
@@ -108,6 +125,14 @@ export function starterPolicy(schema: DbSchema, source: string): StarterPolicy {
   }
   // A table without a tenant column that references tenant data cannot be scoped by a column: leave it out.
   const scopedTables = new Set(plans.filter((p) => p.kind !== 'shared').map((p) => tableId(p.table)))
+  // No tenant column anywhere: which tables hold tenant data is unknown, so none is written as shared.
+  if (scopedTables.size === 0 && plans.length > 0) {
+    throw new Error(
+      `no table in ${source} has a tenant column init recognises (tenant_id, org_id, workspace_id, …), so it ` +
+        `cannot tell tenant data from data every tenant may read: re-run with --tenant-column <name>, or write ` +
+        `the policy by hand (tessera init without --db writes a template)`,
+    )
+  }
   const emitted: Plan[] = []
   for (const p of plans) {
     const intoTenantData = p.table.foreignKeys.find((fk) =>

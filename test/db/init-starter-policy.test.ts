@@ -37,14 +37,29 @@ insert into crm.contacts (id, workspace_id, full_name, email, phone_number, date
   ('${W2.slice(0, -1)}b', '${W2}', 'Bo', 'bo@two.test', '+15550002', '1991-01-01');
 `
 
+// A schema whose tenant column has a name init does not recognise (`clinic`): nothing marks tenant data.
+const CLINIC = `
+create schema vet;
+create table vet.clinics (id uuid primary key, name text not null);
+create table vet.pets (id uuid primary key, clinic uuid not null references vet.clinics(id), name text not null);
+create table vet.breeds (code text primary key, label text not null);
+grant usage on schema vet to ${APP_ROLE};
+grant select on all tables in schema vet to ${APP_ROLE};
+insert into vet.clinics values ('${W1}', 'one'), ('${W2}', 'two');
+insert into vet.pets values ('${W1.slice(0, -1)}a', '${W1}', 'Rex'), ('${W2.slice(0, -1)}b', '${W2}', 'Tom');
+`
+
 describeEachDatabase('tessera init: the starter policy', (db) => {
   let fixture: DbSchema
   let crm: DbSchema
+  let vet: DbSchema
 
   beforeAll(async () => {
     await sql.raw(CRM).execute(db().admin)
     fixture = await introspectSchema(db().admin)
     crm = await introspectSchema(db().admin, { schemas: ['crm'] })
+    await sql.raw(CLINIC).execute(db().admin)
+    vet = await introspectSchema(db().admin, { schemas: ['vet'] })
   })
 
   function load(schema: DbSchema) {
@@ -103,5 +118,33 @@ describeEachDatabase('tessera init: the starter policy', (db) => {
       data: { code: 'EUR', label: 'Euro' },
     })
     expect(write.ok).toBe(false)
+  })
+
+  it('refuses, naming --tenant-column, when no table has a tenant column it recognises, instead of writing every table as shared', () => {
+    expect(() => starterPolicy(vet, 'a test')).toThrow(
+      /no table in a test has a tenant column .*--tenant-column <name>/,
+    )
+  })
+
+  it('scopes on the column --tenant-column names, so each clinic reads only its own pets', async () => {
+    const starter = starterPolicy(vet, 'a test', { tenantColumn: 'clinic' })
+    const bound = bindPolicy(parsePolicy(parse(starter.text), 's.yaml'), vet)
+    expect(starter.models.map((m) => [m.name, m.kind])).toEqual([
+      ['Breed', 'shared'],
+      ['Clinic', 'tenant'],
+      ['Pet', 'scoped'],
+    ])
+    expect(bound.models['Pet']?.policy.scoping.map((s) => s.column)).toEqual(['clinic'])
+    const appRole = db().appRole
+    const toolset = await createToolset({
+      db: db().app,
+      policy: bound.policy,
+      secret: 'init-test-secret-0123456789abcdef',
+      schemas: ['vet'],
+      ...(appRole === undefined ? {} : { role: appRole }),
+    })
+    const pets = await toolset.query({ principal: { tenantId: W1 } }, { model: 'Pet' })
+    expect(pets.rows.map((r) => r['name'])).toEqual(['Rex'])
+    expect(() => starterPolicy(vet, 'a test', { tenantColumn: 'practice' })).toThrow(/no table .* 'practice'/)
   })
 })
