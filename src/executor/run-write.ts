@@ -260,9 +260,12 @@ function collectReferences(
       const values = fk.columns.map((c) => row[c] ?? null)
       if (values.some((v) => v === null)) continue
       if (fk.targets.length === 0) return { checks, refused: fk.field }
-      const key = JSON.stringify([index, values])
-      if (seen.has(key)) continue
-      seen.add(key)
+      // One row (every create, every single update) makes each reference once: nothing to deduplicate.
+      if (rows.length > 1) {
+        const key = JSON.stringify([index, values])
+        if (seen.has(key)) continue
+        seen.add(key)
+      }
       checks.push({ fk, values })
     }
   }
