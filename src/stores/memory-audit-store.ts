@@ -65,6 +65,8 @@ interface PendingRecord {
 const MAX_PENDING = 64
 /** Longest a recorded draft waits to be sealed when nothing reads the store. */
 const SEAL_DELAY_MS = 10
+/** Cuts kept before the first prune (pruning walks the kept records, so it waits for enough to drop). */
+const MIN_CUTS_BEFORE_PRUNE = 1024
 
 export class MemoryAuditStore implements AuditStore {
   readonly #capacity: number
@@ -75,6 +77,8 @@ export class MemoryAuditStore implements AuditStore {
   #start = 0
   /** Where each chain was cut (records dropped for capacity or deleted by retention). */
   readonly #cuts = new Map<string, ChainCut>()
+  /** Cuts held before the next prune of those no chain needs any more (see #cut). */
+  #cutsBeforePrune = MIN_CUTS_BEFORE_PRUNE
   #pending: PendingRecord[] = []
   #flushScheduled = false
   #failNext = 0
@@ -233,5 +237,26 @@ export class MemoryAuditStore implements AuditStore {
     const { chain, seq } = entry
     const hash = entry.record.hash
     this.#cuts.set(chain, { chain, seq, hash, signature: signLink(this.#keys, 'cut', chain, seq, hash) })
+    if (this.#cuts.size > this.#cutsBeforePrune) this.#pruneCuts()
+  }
+
+  /**
+   * Forgets the cuts no chain needs: a chain with no kept record that is no longer open (it ended, its tenant
+   * evicted) will never show a record again, so verify never reads its cut. Without this a store serving ever
+   * new tenants would hold one cut per chain it ever wrote. The next prune waits until the cuts double, so the
+   * walk over the kept records is paid once per that many cuts.
+   */
+  #pruneCuts(): void {
+    const kept = new Set<string>()
+    for (const e of this.#entries) kept.add(e.chain)
+    for (const chain of this.#cuts.keys()) {
+      if (!kept.has(chain) && this.#chains.head(chain) === undefined) this.#cuts.delete(chain)
+    }
+    this.#cutsBeforePrune = Math.max(MIN_CUTS_BEFORE_PRUNE, 2 * this.#cuts.size)
+  }
+
+  /** Cuts held now (for tests and the memory bench: bounded by the open chains and the kept records). */
+  get cutCount(): number {
+    return this.#cuts.size
   }
 }

@@ -60,6 +60,26 @@ auditStoreConformance('jsonl', async (signing?: AuditSigningOptions & AuditChain
   }
 })
 
+describe('MemoryAuditStore', () => {
+  it('forgets the cuts of chains that ended with no record kept, so new tenants do not grow it without bound', async () => {
+    const store = new MemoryAuditStore({ capacity: 4, maxOpenChains: 8 })
+    for (let i = 0; i < 3000; i++) await store.record(auditDraft({ tenantId: `t${i}`, requestId: `r${i}` }))
+    expect(await store.verify()).toMatchObject({ ok: true, records: 4, breaks: [] })
+    // Without pruning it would hold ~3,000 (one per chain whose records were dropped).
+    expect(store.cutCount).toBeLessThanOrEqual(1025)
+  })
+
+  it('keeps the cut of a chain still open with no record kept: its next record links to it', async () => {
+    const store = new MemoryAuditStore({ capacity: 1 })
+    await store.append(auditDraft({ tenantId: 'first', requestId: 'first-1' }))
+    for (let i = 0; i < 1500; i++) await store.append(auditDraft({ tenantId: `t${i}`, requestId: `r${i}` }))
+    await store.append(auditDraft({ tenantId: 'first', requestId: 'first-2' }))
+    const report = await store.verify()
+    expect(report).toMatchObject({ ok: true, records: 1, breaks: [] })
+    expect(report.heads).toEqual([expect.objectContaining({ seq: 2 })])
+  })
+})
+
 describe('JsonlAuditStore', () => {
   it('rotates at maxBytes and still queries and verifies across the rotated files', async () => {
     const sub = await mkdtemp(join(dir, 'rotate-'))
