@@ -25,6 +25,7 @@ import { printGet, printQuery } from './print-select.ts'
 import { printAggregate } from './print-aggregate.ts'
 import { guardedProbe, shapeKeyOf } from './statement-shape-key.ts'
 import { markPrinted, markPrintedTemplate, templateStatement } from './printed-statement.ts'
+import { isSlot, probeCondition, slotIndexOf, SlotValues } from './template-slots.ts'
 import type {
   AggregatePlan,
   AppliedRowPolicy,
@@ -34,52 +35,13 @@ import type {
   SelectPlan,
   VisibilityPlan,
 } from '../planner/index.ts'
-import type { ConditionNode, OperandNode } from '../policy/index.ts'
+import type { OperandNode } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /** Distinct plan shapes remembered per database; the least recently added is dropped first. */
 export const MAX_STATEMENT_TEMPLATES = 512
 
 type AnyDb = AnyDatabase
-
-/**
- * Stands for the value at `$slot` of a call's slot values, in the probe plan and its compiled parameters. A
- * plain object (no toJSON) keeps JSON.stringify on its fast path; identity with the pool makes it unforgeable.
- */
-interface Slot {
-  readonly $slot: number
-}
-
-const slotPool: Slot[] = []
-function slotAt(index: number): Slot {
-  let slot = slotPool[index]
-  if (slot === undefined) {
-    slot = Object.freeze({ $slot: index })
-    slotPool[index] = slot
-  }
-  return slot
-}
-
-function isSlot(value: unknown): value is Slot {
-  return typeof value === 'object' && value !== null && slotPool[(value as Slot).$slot] === value
-}
-
-function slotIndexOf(value: unknown): number {
-  return isSlot(value) ? value.$slot : -1
-}
-
-/** Collects a call's bound values in walk order; `put` returns the marker that replaces the value. */
-class SlotValues {
-  readonly values: unknown[] = []
-  /** The JS type of each value, in order: part of the key, since the template was checked with these types. */
-  types = ''
-  put(value: unknown): Slot {
-    const slot = slotAt(this.values.length)
-    this.values.push(value)
-    this.types += `${Array.isArray(value) ? 'array' : typeof value},`
-    return slot
-  }
-}
 
 const UNCACHEABLE = Symbol('uncacheable')
 type Uncacheable = typeof UNCACHEABLE
@@ -98,11 +60,6 @@ interface StatementTemplate {
 }
 
 const templatesByDb = new WeakMap<AnyDb, Map<string, StatementTemplate | Uncacheable>>()
-
-// A marker typed as the value it replaces: the builder only binds it, never inspects it.
-function marker<T>(slot: Slot): T {
-  return slot as unknown as T
-}
 
 function probeFilter(f: FilterPlan, slots: SlotValues): FilterPlan | Uncacheable {
   switch (f.kind) {
@@ -155,49 +112,17 @@ function probeFilter(f: FilterPlan, slots: SlotValues): FilterPlan | Uncacheable
 
 /** A claim value becomes a slot; everything else of a bound condition stays verbatim (and so in the key). */
 function probeOperand(o: OperandNode, slots: SlotValues): OperandNode {
-  return o.kind === 'claim' && o.value !== null ? { ...o, value: marker<string>(slots.put(o.value)) } : o
-}
-
-function probeCondition(node: ConditionNode, slots: SlotValues): ConditionNode {
-  switch (node.kind) {
-    case 'bool':
-    case 'is_null':
-      return node
-    case 'and':
-    case 'or':
-      return { kind: node.kind, operands: node.operands.map((o) => probeCondition(o, slots)) }
-    case 'not':
-      return { kind: 'not', operand: probeCondition(node.operand, slots) }
-    case 'compare':
-      return { ...node, left: probeOperand(node.left, slots), right: probeOperand(node.right, slots) }
-    case 'in': {
-      const right = node.right
-      const left = probeOperand(node.left, slots)
-      if (right.kind === 'claimList')
-        return { ...node, left, right: { ...right, values: marker<string[]>(slots.put(right.values)) } }
-      if (right.kind === 'list')
-        return {
-          ...node,
-          left,
-          right: { kind: 'list', items: right.items.map((i) => probeOperand(i, slots)) },
-        }
-      return { ...node, left, right: probeOperand(right, slots) }
-    }
-    default: {
-      const never: never = node
-      throw new Error(`unhandled condition kind ${String(never)}`)
-    }
-  }
+  return o.kind === 'claim' && o.value !== null ? { ...o, value: slots.put(o.value) } : o
 }
 
 function probeRules(rules: readonly AppliedRowPolicy[], slots: SlotValues): AppliedRowPolicy[] {
-  return rules.map((r) => ({ name: r.name, condition: probeCondition(r.condition, slots) }))
+  return rules.map((r) => ({ name: r.name, condition: probeCondition(r.condition, slots, probeOperand) }))
 }
 
 function probeVisibility(v: VisibilityPlan, slots: SlotValues): VisibilityPlan {
   return {
     ...v,
-    scopes: v.scopes.map((s) => ({ ...s, value: marker<string>(slots.put(s.value)) })),
+    scopes: v.scopes.map((s) => ({ ...s, value: slots.put(s.value) })),
     permissive: probeRules(v.permissive, slots),
     restrictive: probeRules(v.restrictive, slots),
   }
@@ -343,7 +268,7 @@ export function compileQuery<R>(db: AnyDb, plan: QueryPlan): CompiledQuery<R> {
   let after: (string | null)[] | null = null
   if (plan.after !== null) {
     after = []
-    for (const v of plan.after) after.push(v === null ? null : marker<string>(slots.put(v)))
+    for (const v of plan.after) after.push(v === null ? null : slots.put(v))
   }
   return compileCached<R>(db, plan, { kind: 'query', root, after }, slots)
 }

@@ -19,9 +19,10 @@
  */
 import { createQueryId, type CompiledQuery, type QueryId, type RootOperationNode } from 'kysely'
 import type { ColumnWrite, KeyValue, SelectedField, VisibilityPlan } from '../planner/index.ts'
-import type { ConditionNode, OperandNode } from '../policy/index.ts'
+import type { OperandNode } from '../policy/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import { markPrinted, markPrintedTemplate, templateStatement } from './printed-statement.ts'
+import { isSlot, probeCondition, SlotValues } from './template-slots.ts'
 import {
   printCheckedInsert,
   printLockedUpdate,
@@ -34,37 +35,6 @@ import {
 /** Distinct write shapes remembered per database; the least recently added is dropped first. */
 export const MAX_WRITE_TEMPLATES = 256
 
-/** Stands for the call's value at `$slot`; identity with the pool makes it unforgeable. */
-interface Slot {
-  readonly $slot: number
-}
-
-const slotPool: Slot[] = []
-function slotAt(index: number): Slot {
-  let slot = slotPool[index]
-  if (slot === undefined) {
-    slot = Object.freeze({ $slot: index })
-    slotPool[index] = slot
-  }
-  return slot
-}
-
-function isSlot(value: unknown): value is Slot {
-  return typeof value === 'object' && value !== null && slotPool[(value as Slot).$slot] === value
-}
-
-/** A call's bound values in walk order; `put` returns the marker (typed as the value it replaces). */
-class SlotValues {
-  readonly values: unknown[] = []
-  types = ''
-  put<T>(value: T): T {
-    const slot = slotAt(this.values.length)
-    this.values.push(value)
-    this.types += `${Array.isArray(value) ? 'array' : typeof value},`
-    return slot as unknown as T
-  }
-}
-
 /**
  * Claim and literal values are bound, so they become slots (a literal is the same for every call of a rule, but
  * as a slot it is checked like every other parameter); NULL stays verbatim, as the printer may read it.
@@ -75,44 +45,18 @@ function probeOperand(o: OperandNode, slots: SlotValues): OperandNode {
   return o
 }
 
-function probeCondition(node: ConditionNode, slots: SlotValues): ConditionNode {
-  switch (node.kind) {
-    case 'bool':
-    case 'is_null':
-      return node
-    case 'and':
-    case 'or':
-      return { kind: node.kind, operands: node.operands.map((o) => probeCondition(o, slots)) }
-    case 'not':
-      return { kind: 'not', operand: probeCondition(node.operand, slots) }
-    case 'compare':
-      return { ...node, left: probeOperand(node.left, slots), right: probeOperand(node.right, slots) }
-    case 'in': {
-      const right = node.right
-      const left = probeOperand(node.left, slots)
-      if (right.kind === 'claimList')
-        return { ...node, left, right: { ...right, values: slots.put(right.values) } }
-      if (right.kind === 'list')
-        return {
-          ...node,
-          left,
-          right: { kind: 'list', items: right.items.map((i) => probeOperand(i, slots)) },
-        }
-      return { ...node, left, right: probeOperand(right, slots) }
-    }
-    default: {
-      const never: never = node
-      throw new Error(`unhandled condition kind ${String(never)}`)
-    }
-  }
-}
-
 function probeVisibility(v: VisibilityPlan, slots: SlotValues): VisibilityPlan {
   return {
     model: v.model,
     scopes: v.scopes.map((s) => ({ column: s.column, source: s.source, value: slots.put(s.value) })),
-    permissive: v.permissive.map((r) => ({ name: r.name, condition: probeCondition(r.condition, slots) })),
-    restrictive: v.restrictive.map((r) => ({ name: r.name, condition: probeCondition(r.condition, slots) })),
+    permissive: v.permissive.map((r) => ({
+      name: r.name,
+      condition: probeCondition(r.condition, slots, probeOperand),
+    })),
+    restrictive: v.restrictive.map((r) => ({
+      name: r.name,
+      condition: probeCondition(r.condition, slots, probeOperand),
+    })),
     bypass: v.bypass,
     softDeleteColumn: v.softDeleteColumn,
     shared: v.shared,
