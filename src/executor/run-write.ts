@@ -302,7 +302,7 @@ export async function executeWrite(
  * An insert or update, whose row RLS may refuse (`rls` and `both` modes) before the statement's own WITH CHECK
  * column is read — e.g. a column default that puts the row outside the caller's scope, which the planner cannot
  * know in advance. That is the answer the planner's check gives in `app` mode, and it is given here too; the
- * database's text (table and policy names) goes nowhere but the log.
+ * database's error is dropped, so its text (table and policy names) reaches neither the caller nor a log.
  */
 async function checkedWrite(q: WriteSession, statement: CompiledQuery<WriteRow>): Promise<WriteRow[]> {
   try {
