@@ -8,12 +8,19 @@ import { TesseraError } from '../errors/index.ts'
 const MAX_TEXT = 256
 const MAX_ROLES = 256
 
+/**
+ * A lone surrogate reaches PostgreSQL as U+FFFD, so two ids that differ only there would name one tenant (or
+ * user, or role) in the database while they differ in memory and in the audit.
+ */
+const LONE_SURROGATE = /\p{Cs}/u
+
 const nonBlank = z
   .string()
   .min(1)
   .max(MAX_TEXT)
   .refine((s) => s.trim().length > 0, 'must not be blank')
   .refine((s) => !s.includes('\u0000'), 'must not contain NUL')
+  .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode')
 
 const metadataSchema = z.record(z.string(), z.unknown())
 
@@ -107,7 +114,7 @@ function isText(value: unknown): value is string {
 }
 
 function isNonBlank(value: unknown): value is string {
-  return isText(value) && value.trim().length > 0 && !value.includes('\u0000')
+  return isText(value) && value.trim().length > 0 && !value.includes('\u0000') && !LONE_SURROGATE.test(value)
 }
 
 interface MutablePrincipal {

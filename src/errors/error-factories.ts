@@ -225,13 +225,36 @@ export function withDetails(error: TesseraError, extra: ErrorDetails): TesseraEr
 
 /**
  * Request text echoed in an error is cut and stripped of control and invisible characters, so an error
- * can neither carry a huge payload nor hide characters that make two names look the same.
+ * can neither carry a huge payload nor hide characters that make two names look the same. Lone surrogates
+ * become `?` and the cut never splits a pair: the text also lands in the audit store's text columns, where
+ * PostgreSQL refuses NUL (22021, failing the whole batch) and stores a lone surrogate as U+FFFD (the record's
+ * body then disagrees with its column and the chain reads as edited).
  */
 export function printable(text: string): string {
-  const cleaned = text.replace(
-    // eslint-disable-next-line no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g,
-    '?',
+  return boundedText(
+    text.replace(
+      // eslint-disable-next-line no-control-regex
+      /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]|\p{Cs}/gu,
+      '?',
+    ),
+    64,
   )
-  return cleaned.length > 64 ? `${cleaned.slice(0, 61)}...` : cleaned
+}
+
+/**
+ * `text` with NUL, other C0/C1 controls and lone surrogates replaced by `?`, cut to at most `max` UTF-16 units
+ * without splitting a surrogate pair (`...` marks a cut): for text that is stored, not shown.
+ */
+export function storableText(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  return boundedText(text.replace(/[\u0000-\u001f\u007f-\u009f]|\p{Cs}/gu, '?'), max)
+}
+
+function boundedText(text: string, max: number): string {
+  if (text.length <= max) return text
+  let cut = max - 3
+  // A high surrogate at the cut would be left without its pair.
+  const last = text.charCodeAt(cut - 1)
+  if (last >= 0xd800 && last <= 0xdbff) cut -= 1
+  return `${text.slice(0, cut)}...`
 }

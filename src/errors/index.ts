@@ -18,5 +18,6 @@ export {
   policyInvalid,
   withDetails,
   printable,
+  storableText,
 } from './error-factories.ts'
 export type { ValidationIssue, BudgetType, PolicyProblem, PolicyProblemReason } from './error-factories.ts'

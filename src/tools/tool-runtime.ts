@@ -22,7 +22,13 @@ import {
 } from '../stores/index.ts'
 import { parseRunContext, type RunContext } from '../context/index.ts'
 import type { InputLimits } from '../request/index.ts'
-import { type ErrorCode, internalError, isTesseraError, type TesseraError } from '../errors/index.ts'
+import {
+  type ErrorCode,
+  internalError,
+  isTesseraError,
+  storableText,
+  type TesseraError,
+} from '../errors/index.ts'
 import { type PlanExecutor, mapDatabaseError } from '../executor/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
 import { fallbackLogger } from './create-logger.ts'
@@ -116,7 +122,8 @@ export function modelArg(args: unknown): string | null {
     return null
   }
   if (typeof model !== 'string') return null
-  return model.length <= 63 ? model : model.slice(0, 63)
+  // The model lands in a text column of the PostgreSQL store: see storableText.
+  return storableText(model, 63)
 }
 
 export function auditDraft(
@@ -137,7 +144,7 @@ export function auditDraft(
     errorCode: error?.code ?? null,
     tenantId:
       principal?.tenantId ??
-      (typeof rawPrincipal?.tenantId === 'string' ? rawPrincipal.tenantId.slice(0, 256) : null),
+      (typeof rawPrincipal?.tenantId === 'string' ? storableText(rawPrincipal.tenantId, 256) : null),
     userId: principal?.userId ?? null,
     roles: principal?.roles ?? [],
     requestId,
