@@ -18,6 +18,7 @@
  * a name is sent with Parse until its ParseComplete has been seen on that connection, and is recorded only
  * then, so a batch that fails part-way never leaves a name the server lacks or parses one twice.
  */
+import type { TypeSource } from './exact-json.ts'
 import pg from 'pg'
 
 /** The part of pg's (or PGlite's) protocol connection the batch writes on. */
@@ -76,22 +77,24 @@ export function runSessionBatch(
   client: ProtocolClient,
   leading: BatchStatement | readonly BatchStatement[],
   statement: BatchStatement,
+  types: TypeSource,
 ): Promise<BatchResult> {
   const first: readonly BatchStatement[] = Array.isArray(leading) ? leading : [leading as BatchStatement]
   return new Promise((resolve, reject) => {
-    client.query(
-      new SessionBatch(first, statement, (err, result) => {
-        if (err) reject(err)
-        else resolve(result as BatchResult)
-      }),
-    )
+    const batch = new SessionBatch(first, statement, (err, result) => {
+      if (err) reject(err)
+      else resolve(result as BatchResult)
+    })
+    // Set before submitting, so pg does not put the client's own parsers there (exact-json.ts).
+    ;(batch._result as unknown as { _types: TypeSource })._types = types
+    client.query(batch)
   })
 }
 
 type Callback = (err: Error | undefined, result?: BatchResult) => void
 
 class SessionBatch {
-  /** pg sets this Result's type parsers to the client's (its `types` option) before submitting. */
+  /** Its type parsers are set by runSessionBatch (pg would set the client's own when none are). */
   readonly _result = new pg.Result('', undefined as unknown as ConstructorParameters<typeof pg.Result>[1])
   readonly #leading: readonly BatchStatement[]
   readonly #statement: BatchStatement

@@ -48,6 +48,8 @@ import {
 import pg from 'pg'
 import { isSessionSettings, sessionPrefixOf } from '../sql/index.ts'
 import { isConnectionLevelError } from './database-error-kind.ts'
+import { exactJsonTypes } from './exact-json.ts'
+import type { TypeSource } from './exact-json.ts'
 import { protocolClientOf, runSessionBatch } from './session-batch.ts'
 import { StatementNamer } from './statement-namer.ts'
 import { PreparedQuery, type PreparedQueryResult } from './prepared-query.ts'
@@ -290,6 +292,8 @@ class TesseraConnection implements DatabaseConnection {
   readonly #names: StatementNamer
   /** How #send submits on this client (fixed per client, so decided once). */
   readonly #submission: Submission
+  /** The client's type parsers with json and jsonb read exactly (exact-json.ts), handed to every statement. */
+  readonly #types: TypeSource
   #discardReason: Error | undefined
   /**
    * A transaction's BEGIN, and its settings statement if that came next, held back to go out with the
@@ -306,6 +310,7 @@ class TesseraConnection implements DatabaseConnection {
     this.#client = client
     this.#names = names
     this.#submission = submissionFor(client)
+    this.#types = exactJsonTypes(typeSourceOf(client))
   }
 
   reserve(): void {
@@ -379,10 +384,18 @@ class TesseraConnection implements DatabaseConnection {
       const submission = this.#submission
       result =
         submission === 'prepared'
-          ? await submitPrepared(client as unknown as PreparedQueryClient, compiledQuery.sql, values, name)
+          ? await submitPrepared(
+              client as unknown as PreparedQueryClient,
+              compiledQuery.sql,
+              values,
+              name,
+              this.#types,
+            )
           : submission === 'query'
-            ? await submitQuery(client as unknown as pg.Client, compiledQuery.sql, values, name)
-            : await client.query(
+            ? await submitQuery(client as unknown as pg.Client, compiledQuery.sql, values, name, this.#types)
+            : // A config object's `types` would also reach node-postgres' Parse message as parameter types, so
+              // a client reached this way (pg-native, a double) keeps its own json parsing (exact-json.ts).
+              await client.query(
                 name === undefined
                   ? { text: compiledQuery.sql, values, queryMode: 'extended' }
                   : { text: compiledQuery.sql, values, queryMode: 'extended', name },
@@ -418,7 +431,7 @@ class TesseraConnection implements DatabaseConnection {
     })
     try {
       const leading = Array.isArray(first) ? first.map(statement) : statement(first as CompiledQuery)
-      return queryResult(await runSessionBatch(protocol, leading, statement(compiledQuery)))
+      return queryResult(await runSessionBatch(protocol, leading, statement(compiledQuery), this.#types))
     } catch (err) {
       if (isConnectionLevelError(err)) this.markForDiscard(err)
       throw err
@@ -490,14 +503,16 @@ function submitPrepared(
   text: string,
   values: unknown[],
   name: string | undefined,
+  types: TypeSource,
 ): Promise<PreparedQueryResult> {
   return new Promise((resolve, reject) => {
-    client.query(
-      new PreparedQuery(text, values, name, (err, result) => {
-        if (err) reject(err)
-        else resolve(result as PreparedQueryResult)
-      }),
-    )
+    const query = new PreparedQuery(text, values, name, (err, result) => {
+      if (err) reject(err)
+      else resolve(result as PreparedQueryResult)
+    })
+    // Set before submitting, so pg does not put the client's own parsers there.
+    query._result._types = types
+    client.query(query)
   })
 }
 
@@ -511,18 +526,31 @@ function submitQuery(
   text: string,
   values: unknown[],
   name: string | undefined,
+  types: TypeSource,
 ): Promise<TesseraQueryResult> {
   return new Promise((resolve, reject) => {
     const query = new pg.Query(text, values, (err, res) => {
       if (err) reject(err)
       else resolve(res as unknown as TesseraQueryResult)
     })
-    // The fields node-postgres reads from a config object, set on the Query it would have built from one.
-    const fields = query as unknown as { name: string | undefined; queryMode: 'extended' }
+    // The fields node-postgres reads from a config object, set on the Query it would have built from one
+    // (the type parsers before submitting, so pg does not put the client's own there).
+    const fields = query as unknown as {
+      name: string | undefined
+      queryMode: 'extended'
+      _result: { _types: TypeSource }
+    }
     fields.name = name
     fields.queryMode = 'extended'
+    fields._result._types = types
     client.query(query)
   })
+}
+
+/** A node-postgres client's own type parsers (its `types` option), when it exposes them. */
+function typeSourceOf(client: TesseraPoolClient): TypeSource | undefined {
+  const own = client as { getTypeParser?: unknown }
+  return typeof own.getTypeParser === 'function' ? (client as unknown as TypeSource) : undefined
 }
 
 function asTesseraConnection(connection: DatabaseConnection): TesseraConnection {

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import { createToolset as createCheckedToolset } from '../../src/create-toolset-with-rls.ts'
-import { ENFORCEMENT_MODES, type EnforcementMode } from '../../src/executor/index.ts'
+import { createTesseraDialect, ENFORCEMENT_MODES, type EnforcementMode } from '../../src/executor/index.ts'
 import { bindPolicy } from '../../src/policy/index.ts'
 import { applyRls, generateRls } from '../../src/rls/index.ts'
 import { introspectSchema } from '../../src/schema/index.ts'
@@ -44,10 +44,15 @@ export async function toolsetFor(
   db: TestDatabase,
   policy: PolicyInput,
   extra: Partial<Omit<ToolsetOptions, 'db' | 'policy'>> = {},
+  /** `tessera`: the toolset's Kysely uses Tessera's own dialect (prepared statements, exact json) over the app pool. */
+  dialect: 'kysely' | 'tessera' = 'kysely',
 ): Promise<ToolsetHarness> {
   const queries: string[] = []
   const counted = new Kysely<any>({
-    dialect: new PostgresDialect({ pool: db.appPool }),
+    dialect:
+      dialect === 'tessera'
+        ? createTesseraDialect({ pool: db.appPool })
+        : new PostgresDialect({ pool: db.appPool }),
     log: (event) => {
       queries.push(event.query.sql)
     },
