@@ -17,7 +17,13 @@
  * heads `verify()` reports with heads kept elsewhere to catch that.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, randomUUID, sign, verify } from 'node:crypto'
-import { type AuditRecord, type AuditRecordDraft, hashAuditRecord, sealAuditRecord } from './audit-record.ts'
+import {
+  type AuditRecord,
+  type AuditRecordDraft,
+  hashAuditRecord,
+  type SealedAuditText,
+  sealAuditRecordText,
+} from './audit-record.ts'
 
 /** A record as a store keeps it: the record plus its place in its chain. */
 export interface ChainedRecord {
@@ -166,6 +172,14 @@ export interface AuditChainOptions {
   readonly maxOpenChains?: number
 }
 
+/** A record just sealed into its chain, with the canonical text its hash covers. */
+export interface SealedLink {
+  readonly chain: string
+  readonly seq: number
+  readonly sealed: SealedAuditText
+  readonly signature: string | null
+}
+
 /** The open chain of one tenant: its key and its newest record (seq 0 / null before the first). */
 interface OpenChain {
   readonly chain: string
@@ -208,18 +222,25 @@ export class SegmentChains {
 
   /** Seals `draft` as the next record of its tenant's chain and advances that chain's head. */
   seal(draft: AuditRecordDraft, at: Date): ChainedRecord {
+    const { chain, seq, sealed, signature } = this.sealText(draft, at)
+    return { chain, seq, record: sealed.record, signature }
+  }
+
+  /** `seal`, also handing back the record's canonical text (the sealed record is `sealed.record`). */
+  sealText(draft: AuditRecordDraft, at: Date): SealedLink {
     const slot = slotOf(draft.tenantId)
     const open = this.#openChain(slot)
     const seq = open.seq + 1
-    const record = sealAuditRecord(draft, open.hash, at)
+    const sealed = sealAuditRecordText(draft, open.hash, at)
+    const hash = sealed.record.hash
     // delete + set moves the chain to the most recently written end.
     this.#open.delete(slot)
-    this.#open.set(slot, { chain: open.chain, seq, hash: record.hash })
+    this.#open.set(slot, { chain: open.chain, seq, hash })
     return {
       chain: open.chain,
       seq,
-      record,
-      signature: signLink(this.#keys, 'record', open.chain, seq, record.hash),
+      sealed,
+      signature: signLink(this.#keys, 'record', open.chain, seq, hash),
     }
   }
 

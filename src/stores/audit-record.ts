@@ -107,6 +107,21 @@ export function sealAuditRecord(
   prevHash: string | null,
   now = new Date(),
 ): AuditRecord {
+  return sealAuditRecordText(draft, prevHash, now).record
+}
+
+/** A sealed record and the canonical text its hash covers (the record without `hash`, see the definition). */
+export interface SealedAuditText {
+  readonly record: AuditRecord
+  readonly text: string
+}
+
+/** sealAuditRecord, also handing back the canonical text it hashed (what a store can keep instead of the object). */
+export function sealAuditRecordText(
+  draft: AuditRecordDraft,
+  prevHash: string | null,
+  now = new Date(),
+): SealedAuditText {
   // One object, built from the draft's known fields only, so the fixed-order serialiser applies. One literal
   // (no spread: a conditional spread made every record a slow-mode object): a draft without argsDigest, written
   // before it existed, has the member deleted again.
@@ -141,7 +156,49 @@ export function sealAuditRecord(
     hash: '',
   }
   if (digest === undefined) delete (record as { argsDigest?: string | null }).argsDigest
-  record.hash = oneShotHash('sha256', canonicalRecord(record), 'hex')
+  const text = canonicalRecord(record)
+  record.hash = oneShotHash('sha256', text, 'hex')
+  return { record, text }
+}
+
+/**
+ * The record whose canonical text is `text` and whose hash is `hash`, as sealAuditRecordText built it: the same
+ * members in the same order (a member that was `undefined` is present and `undefined`, argsDigest absent when
+ * the text has none). Exact for records of plain JSON-like data (isDeferrable): JSON.parse gives back what
+ * canonicalJson wrote, nested objects with their keys in sorted order.
+ */
+export function parseSealedRecord(text: string, hash: string): AuditRecord {
+  const o = JSON.parse(text) as Omit<AuditRecord, 'hash'>
+  const record = {
+    tool: o.tool,
+    model: o.model,
+    action: o.action,
+    outcome: o.outcome,
+    errorCode: o.errorCode,
+    tenantId: o.tenantId,
+    userId: o.userId,
+    roles: o.roles,
+    requestId: o.requestId,
+    traceId: o.traceId,
+    inputs: o.inputs,
+    argsDigest: o.argsDigest ?? null,
+    scopesInjected: o.scopesInjected,
+    rowPolicies: o.rowPolicies,
+    bypass: o.bypass,
+    fieldsRedacted: o.fieldsRedacted,
+    rowCount: o.rowCount,
+    affectedRows: o.affectedRows,
+    durationMs: o.durationMs,
+    reason: o.reason,
+    before: o.before,
+    after: o.after,
+    policyVersion: o.policyVersion,
+    id: o.id,
+    timestamp: o.timestamp,
+    prevHash: o.prevHash,
+    hash,
+  }
+  if (!('argsDigest' in o)) delete (record as { argsDigest?: string | null }).argsDigest
   return record
 }
 

@@ -14,9 +14,16 @@
  * appends to the store.
  * A draft whose members are not plain JSON-like data is sealed at once instead, as `append` does, so
  * `record()` rejects exactly when `append` would. The store keeps a draft's values by reference (as `append`
- * does): a caller must not change them afterwards.
+ * does) until it is sealed: a caller must not change them afterwards.
+ *
+ * A record sealed from `record()` is kept as its canonical text (the very string its hash covers) and its hash,
+ * not as an object graph: one flat string per record instead of a dozen objects that every major garbage
+ * collection marks, ~5 µs less CPU per read call at 16 in flight (bench/README.md). Reading the store parses
+ * the text back (parseSealedRecord), which for plain JSON-like data — the only drafts `record()` defers — is
+ * the record as sealed; verify() re-hashes that parsed record, so an edit to the kept text still shows.
+ * Records from `append` and `stage` are handed to the caller and kept as they are.
  */
-import { type AuditRecord, type AuditRecordDraft } from './audit-record.ts'
+import { type AuditRecord, type AuditRecordDraft, parseSealedRecord } from './audit-record.ts'
 import { isDeferrable } from './deferrable-draft.ts'
 import {
   type AuditChainOptions,
@@ -61,6 +68,28 @@ interface PendingRecord {
   readonly at: number
 }
 
+/** A record kept as the canonical text its hash covers (see the header). */
+class KeptText {
+  constructor(
+    readonly chain: string,
+    readonly seq: number,
+    readonly signature: string | null,
+    readonly text: string,
+    readonly hash: string,
+  ) {}
+}
+
+type KeptEntry = ChainedRecord | KeptText
+
+function chainedOf(e: KeptEntry): ChainedRecord {
+  if (!(e instanceof KeptText)) return e
+  return { chain: e.chain, seq: e.seq, record: parseSealedRecord(e.text, e.hash), signature: e.signature }
+}
+
+function hashOf(e: KeptEntry): string {
+  return e instanceof KeptText ? e.hash : e.record.hash
+}
+
 /** Pending records at which `record()` seals the batch at once. */
 const MAX_PENDING = 64
 /** Longest a recorded draft waits to be sealed when nothing reads the store. */
@@ -73,7 +102,7 @@ export class MemoryAuditStore implements AuditStore {
   readonly #keys: ChainKeys
   readonly #chains: SegmentChains
   /** A ring once full: the oldest kept entry is at #start. */
-  #entries: ChainedRecord[] = []
+  #entries: KeptEntry[] = []
   #start = 0
   /** Where each chain was cut (records dropped for capacity or deleted by retention). */
   readonly #cuts = new Map<string, ChainCut>()
@@ -156,7 +185,7 @@ export class MemoryAuditStore implements AuditStore {
     if (options.archive !== undefined) await appendArchive(options.archive, deleted)
     // Re-read after the await: records appended meanwhile are newer than the cutoff and stay.
     const deletedIds = new Set(deleted.map((e) => e.record.id))
-    this.#entries = this.entries().filter((e) => !deletedIds.has(e.record.id))
+    this.#entries = this.#inOrder().filter((e) => !deletedIds.has(chainedOf(e).record.id))
     this.#start = 0
     for (const e of deleted) this.#cut(e)
     return { deleted: deleted.length, archivedTo: options.archive ?? null }
@@ -178,6 +207,11 @@ export class MemoryAuditStore implements AuditStore {
 
   /** Every kept record with its chain position, oldest first. */
   entries(): ChainedRecord[] {
+    return this.#inOrder().map(chainedOf)
+  }
+
+  /** The kept entries as stored, oldest first (pending records sealed first). */
+  #inOrder(): KeptEntry[] {
     this.#flush()
     const entries = this.#entries
     if (this.#start === 0) return [...entries]
@@ -215,27 +249,37 @@ export class MemoryAuditStore implements AuditStore {
     const pending = this.#pending
     if (pending.length === 0) return
     this.#pending = []
-    for (const p of pending) this.#keep(p.draft, new Date(p.at))
+    for (const p of pending) {
+      // Only plain-data drafts are pending, so the kept text parses back to the record (see the header).
+      const link = this.#chains.sealText(p.draft, new Date(p.at))
+      this.#hold(
+        new KeptText(link.chain, link.seq, link.signature, link.sealed.text, link.sealed.record.hash),
+      )
+    }
   }
 
   /** Seals `draft` onto its chain and keeps it, dropping the oldest record when full. */
   #keep(draft: AuditRecordDraft, at: Date): AuditRecord {
     const entry = this.#chains.seal(draft, at)
+    this.#hold(entry)
+    return entry.record
+  }
+
+  #hold(entry: KeptEntry): void {
     const entries = this.#entries
     if (entries.length < this.#capacity) {
       entries.push(entry)
     } else {
-      this.#cut(entries[this.#start] as ChainedRecord)
+      this.#cut(entries[this.#start] as KeptEntry)
       entries[this.#start] = entry
       this.#start = (this.#start + 1) % entries.length
     }
-    return entry.record
   }
 
   /** `entry` (the oldest kept of its chain) is gone: its chain now starts after it. */
-  #cut(entry: ChainedRecord): void {
+  #cut(entry: KeptEntry): void {
     const { chain, seq } = entry
-    const hash = entry.record.hash
+    const hash = hashOf(entry)
     this.#cuts.set(chain, { chain, seq, hash, signature: signLink(this.#keys, 'cut', chain, seq, hash) })
     if (this.#cuts.size > this.#cutsBeforePrune) this.#pruneCuts()
   }

@@ -320,3 +320,69 @@ describe('MemoryAuditStore.record (sealed off the caller path)', () => {
     expect(verifyAuditChain(records)).toBe(-1)
   })
 })
+
+describe('MemoryAuditStore keeps recorded drafts as their canonical text', () => {
+  it('reads back, for any plain-data draft, the record sealing it gives, with the same hash and member order', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(draftArb, { minLength: 1, maxLength: 4 }), async (drafts) => {
+        // Plain JSON-like data, as the toolset's drafts are (-0 is not JSON: it reads back as 0, the same hash).
+        const plain = drafts.map((d) => ({
+          ...d,
+          inputs: JSON.parse(JSON.stringify(d.inputs ?? null)) as unknown,
+          durationMs: d.durationMs + 0,
+        }))
+        const recorded = new MemoryAuditStore()
+        const appended = new MemoryAuditStore()
+        const expected: AuditRecord[] = []
+        for (const d of plain) {
+          await recorded.record({ ...d, before: null, after: null })
+          expected.push(await appended.append({ ...d, before: null, after: null }))
+        }
+        const got = recorded.all()
+        expect(got).toHaveLength(expected.length)
+        for (let i = 0; i < got.length; i++) {
+          const r = got[i] as AuditRecord
+          const e = expected[i] as AuditRecord
+          // Everything but the id, the timestamp and the chain (other store, other moment) is the appended record's.
+          expect(Object.keys(r)).toEqual(Object.keys(e))
+          const { id: _i, timestamp: _t, prevHash: _p, hash: _h, ...same } = r
+          const { id: _i2, timestamp: _t2, prevHash: _p2, hash: _h2, ...sameE } = e
+          expect(same).toEqual(sameE)
+          expect(r.hash).toBe(referenceHash(unsealed(r)))
+        }
+        expect(await recorded.verify()).toMatchObject({ ok: true, records: got.length })
+      }),
+      { numRuns: 100, seed: 20261207 },
+    )
+  })
+
+  it('detects an edit to a kept record, and a record taken out of the middle', async () => {
+    const store = new MemoryAuditStore()
+    for (let i = 0; i < 5; i++) await store.record(draft({ requestId: `r${i}` }))
+    expect((await store.verify()).ok).toBe(true)
+    store.tamperForTesting((entries) =>
+      entries.map((e, i) => (i === 2 ? { ...e, record: { ...e.record, rowCount: 99 } } : e)),
+    )
+    expect(await store.verify()).toMatchObject({ ok: false, breaks: [{ seq: 3, reason: 'edited' }] })
+
+    const other = new MemoryAuditStore()
+    for (let i = 0; i < 5; i++) await other.record(draft({ requestId: `r${i}` }))
+    other.tamperForTesting((entries) => entries.filter((_, i) => i !== 1))
+    expect(await other.verify()).toMatchObject({ ok: false, breaks: [{ seq: 3, reason: 'gap' }] })
+  })
+
+  it('cuts text-kept records for capacity and retention and still verifies, tenants on their own chains', async () => {
+    const store = new MemoryAuditStore({ capacity: 5 })
+    for (let i = 0; i < 12; i++)
+      await store.record(draft({ requestId: `r${i}`, tenantId: i % 2 === 0 ? 'tenant-a' : 'tenant-b' }))
+    expect(store.all().map((r) => r.requestId)).toEqual(['r7', 'r8', 'r9', 'r10', 'r11'])
+    expect(await store.verify()).toMatchObject({ ok: true, records: 5, chains: 2 })
+    const newest = (await store.query({ tenantId: 'tenant-a' })).map((r) => r.requestId)
+    expect(newest).toEqual(['r10', 'r8'])
+    const result = await store.deleteBefore(new Date(Date.now() + 60_000))
+    expect(result.deleted).toBe(5)
+    expect(store.all()).toEqual([])
+    await store.record(draft({ requestId: 'after', tenantId: 'tenant-a' }))
+    expect(await store.verify()).toMatchObject({ ok: true, records: 1 })
+  })
+})

@@ -19,6 +19,7 @@ import {
   sanitizeAuditInput,
   sealAuditRecord,
 } from '../../src/stores/index.ts'
+import { digestOfArgsText } from '../../src/stores/audit-sanitize.ts'
 
 const KEY = new Uint8Array(32).fill(7)
 
@@ -105,6 +106,30 @@ describe('audit argument digest', () => {
     const cyclic: Record<string, unknown> = { model: 'Order' }
     cyclic['self'] = cyclic
     expect(digestAuditArgs(cyclic, KEY)).toBeNull()
+  })
+
+  it('is what createHmac gives, for keys of any length and any text, and follows a key changed in place', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 100 }),
+        fc.string({ unit: 'grapheme', maxLength: 300 }),
+        (key, text) => {
+          const want = createHmac('sha256', key).update(text, 'utf8').digest('hex')
+          expect(digestOfArgsText(text, key)).toBe(want)
+          // The same key object again (its pads are remembered), then changed in place: the new bytes count.
+          expect(digestOfArgsText(text, key)).toBe(want)
+          if (key.length > 0) {
+            key[0] = ((key[0] as number) + 1) & 0xff
+            expect(digestOfArgsText(text, key)).toBe(
+              createHmac('sha256', key).update(text, 'utf8').digest('hex'),
+            )
+          }
+        },
+      ),
+      { numRuns: 300, seed: 20261207 },
+    )
+    expect(digestOfArgsText(null, KEY)).toBeNull()
+    expect(digestOfArgsText('x', undefined as unknown as Uint8Array)).toBeNull()
   })
 })
 
