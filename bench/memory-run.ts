@@ -1,16 +1,17 @@
 /**
  * Memory over a long mixed run (`npm run bench -- --memory`): RSS and heap of this process at checkpoints while
  * one toolset serves get, 20-row pages (half of them followed by their next page through the cursor), newest
- * first pages and counts, from the sampled tenants and (`--memory-new-tenants`) a stream of tenants never seen
+ * first pages, counts, gets with an include, note creates and note updates, from the sampled tenants and (`--memory-new-tenants`) a stream of tenants never seen
  * before. Every cache on the call path (statement templates, cursor bindings, statement names, the audit store's
  * kept records) is bounded, so once the audit store is full the figures stay flat whatever the number of calls
  * or cursors; what grows with new tenants shows as steady growth between checkpoints. Heap figures are taken
- * after a full GC.
+ * after a full GC. Created notes are deleted again at every checkpoint (`CreatedNotes`), so the data set does
+ * not grow either.
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import type { Toolset } from '../src/tools/create-toolset.ts'
-import { seededRandom, type SampleRow } from './bench-data.ts'
+import { seededRandom, type CreatedNotes, type SampleRow } from './bench-data.ts'
 
 export interface MemoryCheckpoint {
   readonly calls: number
@@ -47,6 +48,7 @@ function uuidFrom(random: () => number): string {
 
 export async function runMemory(
   toolset: Toolset,
+  created: CreatedNotes,
   sample: readonly SampleRow[],
   options: MemoryRunOptions,
   report: (checkpoint: MemoryCheckpoint) => void,
@@ -72,9 +74,23 @@ export async function runMemory(
     const tenantId = fresh ? uuidFrom(random) : row.tenantId
     const ctx = { principal: { tenantId } }
     const pick = random()
-    if (pick < 0.35) {
+    // A new tenant's get, include, create and update fail (NOT_FOUND: the order and note are not its own).
+    if (pick < 0.3) {
       await toolset.get(ctx, { model: 'Order', id: row.id }).catch(() => undefined)
-    } else if (pick < 0.65) {
+    } else if (pick < 0.38) {
+      await toolset
+        .get(ctx, { model: 'Order', id: row.id, include: { customer: true } })
+        .catch(() => undefined)
+    } else if (pick < 0.44) {
+      const note = await toolset
+        .create(ctx, { model: 'Note', data: { order_id: row.id, body: `memory ${done % 10}` } })
+        .catch(() => undefined)
+      if (note) created.add(note.row['id'])
+    } else if (pick < 0.5) {
+      await toolset
+        .update(ctx, { model: 'Note', id: row.noteId, data: { body: `memory ${done % 10}` } })
+        .catch(() => undefined)
+    } else if (pick < 0.72) {
       const page = await toolset.query(ctx, { model: 'Order', orderBy: [{ field: 'created_at' }], limit: 20 })
       if (page.nextCursor !== null) {
         cursors++
@@ -87,7 +103,7 @@ export async function runMemory(
           })
         }
       }
-    } else if (pick < 0.85) {
+    } else if (pick < 0.9) {
       await toolset.query(ctx, {
         model: 'Order',
         where: { field: 'status', op: 'eq', value: 'paid' },
@@ -114,6 +130,7 @@ export async function runMemory(
       if ((atMark || late) && !stop) {
         if (atMark) nextMark++
         lastCheckpoint = now
+        await created.flush()
         collectGarbage()
         const memory = process.memoryUsage()
         const checkpoint: MemoryCheckpoint = {
@@ -131,5 +148,6 @@ export async function runMemory(
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, () => worker()))
+  await created.flush()
   return checkpoints
 }

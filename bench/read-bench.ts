@@ -1,6 +1,6 @@
 /**
- * Read-path benchmark (`npm run bench`): Tessera's `get` and `query` against raw node-postgres on the same
- * server, in the same process, interleaved in rounds so drift (other processes, autovacuum, CPU frequency)
+ * Benchmark (`npm run bench`): Tessera's `get`, `query`, `aggregate`, a `get` with an include, a `create` and an
+ * `update` against raw node-postgres doing the same work on the same server, in the same process, interleaved in rounds so drift (other processes, autovacuum, CPU frequency)
  * hits every scenario alike. One client at a time (sequential awaits), so a latency is round trips plus CPU.
  *
  *   npm run bench                      1,000,000 rows / 1,000 tenants / 3,000 calls per scenario
@@ -23,6 +23,7 @@ import { definePolicy } from '../src/policy/define-policy.ts'
 import { createToolset, type Toolset } from '../src/tools/create-toolset.ts'
 import {
   BENCH_DATABASE,
+  CreatedNotes,
   DiscardingAuditStore,
   ensureBenchDatabase,
   ensureDataSet,
@@ -32,8 +33,9 @@ import {
   type DataSetSpec,
   type SampleRow,
 } from './bench-data.ts'
-import { BENCH_POLICY, BENCH_SQL } from './bench-workloads.ts'
+import { BENCH_FULL_POLICY, BENCH_POLICY, BENCH_SQL } from './bench-workloads.ts'
 import { measureCpu, type StageCost } from './cpu-breakdown.ts'
+import { includeWriteScenarios, type Scenario } from './include-write-scenarios.ts'
 import { measureInSitu } from './in-situ-breakdown.ts'
 import { runMemory } from './memory-run.ts'
 import { formatTable, summarize, us, type LatencySummary } from './latency-stats.ts'
@@ -116,14 +118,6 @@ function parseOptions(): Options {
     memorySeconds: int(values['memory-seconds'], 120, 'memory-seconds'),
     memoryNewTenants: share(values['memory-new-tenants']),
   }
-}
-
-interface Scenario {
-  readonly name: string
-  /** Scenario whose p50 this one's ratio is taken against (its raw unprepared counterpart). */
-  readonly baseline: string
-  /** Runs one call for sample row `row`; returns the number of rows it got, for the sanity check. */
-  readonly run: (row: SampleRow) => Promise<number>
 }
 
 const { get: GET_SQL, list: LIST_SQL, newest: NEWEST_SQL, count: COUNT_SQL } = BENCH_SQL
@@ -327,6 +321,7 @@ function warnIfBusy(when: string): void {
 /** `--memory`: the long mixed run only, RSS and heap at checkpoints (bench/memory-run.ts). */
 async function memoryPhase(
   toolset: Toolset,
+  created: CreatedNotes,
   sample: readonly SampleRow[],
   options: Options,
   version: string,
@@ -342,6 +337,7 @@ async function memoryPhase(
   const rows: string[][] = []
   const checkpoints = await runMemory(
     toolset,
+    created,
     sample,
     {
       calls: options.memoryCalls,
@@ -391,9 +387,18 @@ async function main(): Promise<void> {
     dialect: createTesseraDialect({ pool: tesseraPool, statementTimeoutMs: SESSION_STATEMENT_TIMEOUT_MS }),
   })
   const closers: (() => Promise<void>)[] = []
+  const created = new CreatedNotes(raw)
   try {
     const policy = definePolicy(BENCH_POLICY)
     const toolset = await createToolset({ db, policy, secret: SECRET, enforcement: 'app' })
+    // Its own toolset: its Order also shows customer_id (a relation's join columns must be readable), which
+    // would change what the read scenarios return.
+    const full = await createToolset({
+      db,
+      policy: definePolicy(BENCH_FULL_POLICY),
+      secret: SECRET,
+      enforcement: 'app',
+    })
     const unaudited = await createToolset({
       db,
       policy,
@@ -404,7 +409,7 @@ async function main(): Promise<void> {
     const version =
       (await raw.query<{ server_version: string }>('show server_version')).rows[0]?.server_version ?? '?'
     if (options.memory) {
-      await memoryPhase(toolset, sample, options, version)
+      await memoryPhase(full, created, sample, options, version)
       return
     }
     console.log(
@@ -417,9 +422,14 @@ async function main(): Promise<void> {
     const rls = await prepareRlsScenarios(poolConfig, policy, SECRET, SESSION_STATEMENT_TIMEOUT_MS)
     closers.push(() => rls.close())
     warnIfBusy('before')
-    const list = [...scenarios(raw, toolset, unaudited), ...rls.scenarios]
+    const list = [
+      ...scenarios(raw, toolset, unaudited),
+      ...includeWriteScenarios(raw, full, created),
+      ...rls.scenarios,
+    ]
     const started = performance.now()
     const measured = await measure(list, sample, options)
+    await created.flush()
     const summaries = printLatency(list, measured)
     console.log(`(latency phase took ${((performance.now() - started) / 1000).toFixed(1)} s)`)
     warnIfBusy('after')
@@ -454,6 +464,7 @@ async function main(): Promise<void> {
       )
     }
   } finally {
+    await created.flush()
     for (const close of closers) await close()
     await db.destroy()
     await raw.end()
