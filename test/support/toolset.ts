@@ -10,6 +10,10 @@
  * through the package root's createToolset, whose posture check must pass. A harness's calls reinstall its RLS
  * when another harness has installed its own since (one test database, several policies over the same
  * tables). Unset, suites run in `app` mode as always.
+ *
+ * The toolset's Kysely uses Tessera's own dialect (what createPostgresDatabase and createPgliteDatabase give an
+ * application: named prepared statements, session batches, the direct read path, exact json) on PostgreSQL, and
+ * Kysely's PostgresDialect (a host bringing its own Kysely) on PGlite, so the suites cover both drivers.
  */
 import { randomUUID } from 'node:crypto'
 import { Kysely, PostgresDialect, sql } from 'kysely'
@@ -44,8 +48,8 @@ export async function toolsetFor(
   db: TestDatabase,
   policy: PolicyInput,
   extra: Partial<Omit<ToolsetOptions, 'db' | 'policy'>> = {},
-  /** `tessera`: the toolset's Kysely uses Tessera's own dialect (prepared statements, exact json) over the app pool. */
-  dialect: 'kysely' | 'tessera' = 'kysely',
+  /** Which Kysely dialect the toolset runs on (see the file comment); a suite may pin one. */
+  dialect: 'kysely' | 'tessera' = db.kind === 'postgres' ? 'tessera' : 'kysely',
 ): Promise<ToolsetHarness> {
   const queries: string[] = []
   const counted = new Kysely<any>({
