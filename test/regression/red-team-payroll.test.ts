@@ -40,18 +40,14 @@ describeEachDatabase('red team on the payroll schema', (db) => {
   })
 
   it('answers another workspace’s row, and a global template on writes, exactly like a missing one', async () => {
-    const cases: [string, unknown, unknown, Record<string, unknown>][] = [
-      ['Employee', EMP_B1, EMP_MISSING, { bio: 'x' }],
-      ['Employee', { WorkspaceId: WS_A, emp_no: 1 }, EMP_MISSING, { bio: 'x' }], // own row, for HR_B
-      ['Check', 3, 999, { memo: 'x' }],
-      ['Check', '3', '999', { memo: 'x' }],
-      ['BenefitPlan', 3, 999, { title: 'x' }],
+    const cases: [RunContext, string, unknown, unknown, Record<string, unknown>][] = [
+      [HR_A, 'Employee', EMP_B1, EMP_MISSING, { bio: 'x' }],
+      [HR_B, 'Employee', { WorkspaceId: WS_A, emp_no: 1 }, EMP_MISSING, { bio: 'x' }],
+      [HR_A, 'Check', 3, 999, { memo: 'x' }],
+      [HR_A, 'Check', '3', '999', { memo: 'x' }],
+      [HR_A, 'BenefitPlan', 3, 999, { title: 'x' }],
     ]
-    for (const [model, hidden, missing, data] of cases) {
-      const ctx =
-        hidden !== null && typeof hidden === 'object' && 'emp_no' in hidden && hidden.WorkspaceId === WS_A
-          ? HR_B
-          : HR_A
+    for (const [ctx, model, hidden, missing, data] of cases) {
       for (const [tool, extra] of [
         ['db_get', {}],
         ['db_update', { data }],
