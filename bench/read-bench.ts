@@ -14,7 +14,7 @@
  * Server: TESSERA_BENCH_DATABASE_URL, else TESSERA_TEST_DATABASE_URL's server, else
  * postgres://postgres@127.0.0.1:5432/postgres; the data lives in a database `tessera_bench` created on it.
  */
-import { cpus, loadavg } from 'node:os'
+import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { Kysely } from 'kysely'
 import pg from 'pg'
@@ -28,17 +28,18 @@ import {
   ensureBenchDatabase,
   ensureDataSet,
   loadSample,
-  seededRandom,
   serverUrl,
   type DataSetSpec,
   type SampleRow,
 } from './bench-data.ts'
-import { BENCH_FULL_POLICY, BENCH_POLICY, BENCH_SQL } from './bench-workloads.ts'
+import { BENCH_FULL_POLICY, BENCH_POLICY } from './bench-workloads.ts'
 import { measureCpu, type StageCost } from './cpu-breakdown.ts'
-import { includeWriteScenarios, type Scenario } from './include-write-scenarios.ts'
+import { includeWriteScenarios } from './include-write-scenarios.ts'
+import { measureScenarios, printLatency, warnIfBusy } from './measure-scenarios.ts'
+import { readScenarios } from './read-scenarios.ts'
 import { measureInSitu } from './in-situ-breakdown.ts'
 import { runMemory } from './memory-run.ts'
-import { formatTable, summarize, us, type LatencySummary } from './latency-stats.ts'
+import { formatTable, us, type LatencySummary } from './latency-stats.ts'
 import { prepareRlsScenarios } from './rls-scenarios.ts'
 
 const SECRET = 'tessera-bench-secret-0123456789abcdef'
@@ -120,183 +121,6 @@ function parseOptions(): Options {
   }
 }
 
-const { get: GET_SQL, list: LIST_SQL, newest: NEWEST_SQL, count: COUNT_SQL } = BENCH_SQL
-
-function scenarios(raw: pg.Pool, toolset: Toolset, unaudited: Toolset): Scenario[] {
-  const ctx = (row: SampleRow) => ({ principal: { tenantId: row.tenantId } })
-  return [
-    {
-      name: 'raw pg get, unprepared',
-      baseline: 'raw pg get, unprepared',
-      run: async (row) => (await raw.query(GET_SQL, [row.id, row.tenantId])).rows.length,
-    },
-    {
-      name: 'raw pg get, named prepared',
-      baseline: 'raw pg get, unprepared',
-      run: async (row) =>
-        (await raw.query({ name: 'bench_get', text: GET_SQL, values: [row.id, row.tenantId] })).rows.length,
-    },
-    {
-      name: 'tessera get (app mode)',
-      baseline: 'raw pg get, unprepared',
-      run: async (row) => {
-        const { row: got } = await toolset.get(ctx(row), { model: 'Order', id: row.id })
-        return got['id'] === row.id ? 1 : 0
-      },
-    },
-    {
-      name: 'tessera get, audit discarded (ablation)',
-      baseline: 'raw pg get, unprepared',
-      run: async (row) => {
-        const { row: got } = await unaudited.get(ctx(row), { model: 'Order', id: row.id })
-        return got['id'] === row.id ? 1 : 0
-      },
-    },
-    {
-      name: 'raw pg 20 rows, unprepared',
-      baseline: 'raw pg 20 rows, unprepared',
-      run: async (row) => (await raw.query(LIST_SQL, [row.tenantId])).rows.length,
-    },
-    {
-      name: 'raw pg 20 rows, named prepared',
-      baseline: 'raw pg 20 rows, unprepared',
-      run: async (row) =>
-        (await raw.query({ name: 'bench_list', text: LIST_SQL, values: [row.tenantId] })).rows.length,
-    },
-    {
-      name: 'tessera query 20 rows (app mode)',
-      baseline: 'raw pg 20 rows, unprepared',
-      run: async (row) => {
-        const result = await toolset.query(ctx(row), {
-          model: 'Order',
-          orderBy: [{ field: 'created_at' }],
-          limit: 20,
-        })
-        return result.rows.length
-      },
-    },
-    {
-      name: 'raw pg 20 newest, unprepared',
-      baseline: 'raw pg 20 newest, unprepared',
-      run: async (row) => (await raw.query(NEWEST_SQL, [row.tenantId])).rows.length,
-    },
-    {
-      name: 'tessera query 20 newest (app mode)',
-      baseline: 'raw pg 20 newest, unprepared',
-      run: async (row) => {
-        const result = await toolset.query(ctx(row), {
-          model: 'Order',
-          orderBy: [{ field: 'created_at', direction: 'desc' }],
-          limit: 20,
-        })
-        return result.rows.length
-      },
-    },
-    {
-      name: 'raw pg count by status, unprepared',
-      baseline: 'raw pg count by status, unprepared',
-      run: async (row) => (await raw.query(COUNT_SQL, [row.tenantId, 'paid'])).rows.length,
-    },
-    {
-      name: 'tessera count by status (app mode)',
-      baseline: 'raw pg count by status, unprepared',
-      run: async (row) => {
-        const result = await toolset.aggregate(ctx(row), {
-          model: 'Order',
-          op: 'count',
-          where: { field: 'status', op: 'eq', value: 'paid' },
-        })
-        return 'value' in result ? 1 : 0
-      },
-    },
-  ]
-}
-
-/** Each scenario draws rows from the sample in its own seeded order. */
-function picker(sample: readonly SampleRow[], seed: number): () => SampleRow {
-  const random = seededRandom(seed)
-  return () => sample[Math.floor(random() * sample.length)] as SampleRow
-}
-
-interface Measured {
-  /** Latency of each timed call, µs. */
-  readonly latencies: Map<string, number[]>
-  /** This process's CPU time (user + system) over each scenario's timed calls, µs per call. */
-  readonly cpuPerCall: Map<string, number>
-}
-
-async function measure(
-  list: readonly Scenario[],
-  sample: readonly SampleRow[],
-  options: Options,
-): Promise<Measured> {
-  const pickers = list.map((_, i) => picker(sample, 1_000 + i))
-  const samples = new Map(list.map((s) => [s.name, [] as number[]]))
-  const cpu = new Map(list.map((s) => [s.name, 0]))
-  // Sanity: every scenario finds its rows before anything is timed.
-  for (const [i, s] of list.entries()) {
-    const got = await s.run(sample[i] as SampleRow)
-    if (got === 0) throw new Error(`scenario '${s.name}' found no row for a sampled id`)
-  }
-  for (const [i, s] of list.entries()) {
-    const next = pickers[i] as () => SampleRow
-    for (let k = 0; k < options.warmup; k++) await s.run(next())
-  }
-  const perRound = Math.ceil(options.iterations / options.rounds)
-  for (let round = 0; round < options.rounds; round++) {
-    // Rotate the order each round so no scenario always runs right after the same neighbour.
-    for (let j = 0; j < list.length; j++) {
-      const index = (j + round) % list.length
-      const s = list[index] as Scenario
-      const next = pickers[index] as () => SampleRow
-      const out = samples.get(s.name) as number[]
-      const todo = Math.min(perRound, options.iterations - round * perRound)
-      const cpuBefore = process.cpuUsage()
-      for (let k = 0; k < todo; k++) {
-        const row = next()
-        const started = performance.now()
-        await s.run(row)
-        out.push((performance.now() - started) * 1000)
-      }
-      const used = process.cpuUsage(cpuBefore)
-      cpu.set(s.name, (cpu.get(s.name) ?? 0) + used.user + used.system)
-    }
-  }
-  const cpuPerCall = new Map(
-    [...cpu].map(([name, total]) => [name, total / Math.max(1, samples.get(name)?.length ?? 0)]),
-  )
-  return { latencies: samples, cpuPerCall }
-}
-
-function printLatency(list: readonly Scenario[], measured: Measured): Map<string, LatencySummary> {
-  const summaries = new Map([...measured.latencies].map(([name, s]) => [name, summarize(s)]))
-  const rows = list.map((s) => {
-    const sum = summaries.get(s.name) as LatencySummary
-    const base = summaries.get(s.baseline) as LatencySummary
-    const cpu = measured.cpuPerCall.get(s.name) ?? Number.NaN
-    const baseCpu = measured.cpuPerCall.get(s.baseline) ?? Number.NaN
-    return [
-      s.name,
-      us(sum.p50),
-      us(sum.p90),
-      us(sum.p99),
-      (sum.p50 / base.p50).toFixed(2),
-      us(cpu),
-      (cpu / baseCpu).toFixed(2),
-    ]
-  })
-  console.log(
-    formatTable(
-      ['scenario', 'p50 µs', 'p90 µs', 'p99 µs', 'p50 ratio', 'client CPU µs/call', 'CPU ratio'],
-      rows,
-    ),
-  )
-  console.log(
-    'ratios are against the raw unprepared query of the same shape; client CPU is this process only (user + system)',
-  )
-  return summaries
-}
-
 function printCpu(title: string, stages: readonly StageCost[]): void {
   console.log(`\n${title}`)
   const before = stages.filter((s) => s.phase === 'before').reduce((a, s) => a + s.micros, 0)
@@ -307,15 +131,6 @@ function printCpu(title: string, stages: readonly StageCost[]): void {
     ['sum of stages after receive', 'after', us(after, 1)],
   )
   console.log(formatTable(['stage', 'phase', 'µs/call'], rows))
-}
-
-/** Latency on a machine whose run queue exceeds its cores measures the scheduler as much as the code. */
-function warnIfBusy(when: string): void {
-  const load = loadavg()[0] ?? 0
-  const cores = cpus().length
-  const note =
-    load > cores ? ' — busier than its cores: latencies are inflated, trust the ratios and CPU columns' : ''
-  console.log(`load average ${when} the timed phase: ${load.toFixed(2)} on ${cores} cores${note}`)
 }
 
 /** `--memory`: the long mixed run only, RSS and heap at checkpoints (bench/memory-run.ts). */
@@ -423,12 +238,12 @@ async function main(): Promise<void> {
     closers.push(() => rls.close())
     warnIfBusy('before')
     const list = [
-      ...scenarios(raw, toolset, unaudited),
+      ...readScenarios(raw, toolset, unaudited),
       ...includeWriteScenarios(raw, full, created),
       ...rls.scenarios,
     ]
     const started = performance.now()
-    const measured = await measure(list, sample, options)
+    const measured = await measureScenarios(list, sample, options)
     await created.flush()
     const summaries = printLatency(list, measured)
     console.log(`(latency phase took ${((performance.now() - started) / 1000).toFixed(1)} s)`)
