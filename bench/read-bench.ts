@@ -228,7 +228,7 @@ async function main(): Promise<void> {
       return
     }
     console.log(
-      `Tessera read benchmark — PostgreSQL ${version}, node ${process.version}, ${cpus().length} CPU cores\n` +
+      `Tessera benchmark — PostgreSQL ${version}, node ${process.version}, ${cpus().length} CPU cores\n` +
         `${options.spec.rows.toLocaleString('en-US')} rows / ${options.spec.tenants.toLocaleString('en-US')} tenants, ` +
         `${options.iterations} timed calls per scenario in ${options.rounds} interleaved rounds ` +
         `(after ${options.warmup} warm-up calls), pool size ${options.poolSize}, one call at a time\n`,
