@@ -219,7 +219,8 @@ function isoTimestamp(date: Date): string {
 /**
  * Verifies a chain in order; returns the index of the first broken record, or -1. The first record must link
  * to `anchor`: the genesis (null) for a complete chain, or the hash of the last record before `records` (for a
- * store that dropped its oldest records, see MemoryAuditStore.anchor()).
+ * store that dropped its oldest records: the stores record that hash as the chain's signed cut, which their
+ * `verify()` checks).
  */
 export function verifyAuditChain(
   records: readonly AuditRecord[],
