@@ -5,8 +5,8 @@
  *
  *   Parse?  Bind  Describe?  Execute  Sync
  *
- * - The result columns of a named statement are remembered per connection from its first Describe. Later
- *   executions of that name skip Describe: the server sends no RowDescription and the client builds no field
+ * - The result columns of a named statement are remembered per connection from its first Describe (row-shape.ts,
+ *   shared with session-batch.ts). Later executions of that name skip Describe: the server sends no RowDescription and the client builds no field
  *   list and no type parsers for it. pg's Query redoes both on every call (Result.addFields allocates a
  *   dictionary object, copies it and looks up every column's parser: more CPU than the rest of the driver).
  *   Sound because a statement prepared through the protocol has a fixed result type: when a schema change
@@ -21,6 +21,16 @@
  * A client in binary mode, or one with a pipeline, gets pg's own Query (tessera-dialect.ts decides).
  */
 import pg from 'pg'
+import {
+  buildRow,
+  describeRowShape,
+  knownRowShape,
+  readCommandTag,
+  rememberRowShape,
+  type FieldDescription,
+  type RowShape,
+  type TypeSource,
+} from './row-shape.ts'
 
 /** The part of pg's (or PGlite's) protocol connection a prepared query writes on. */
 export interface QueryConnection {
@@ -40,40 +50,12 @@ export interface PreparedQueryResult {
   readonly rows: unknown[]
 }
 
-type TypeParser = (raw: string) => unknown
-
-interface TypeSource {
-  getTypeParser(oid: number, format: 'text'): TypeParser
-}
-
-interface FieldDescription {
-  readonly name: string
-  readonly dataTypeID: number
-  readonly format?: string
-}
-
-/** The result columns of one statement, as pg.Result.addFields prepares them. */
-interface RowShape {
-  /** The statement text this shape belongs to (a name is only ever reused for the same text). */
-  readonly text: string
-  readonly names: readonly string[]
-  readonly parsers: readonly TypeParser[]
-  /** Every column null, in column order: each row starts as a copy of it (pg's prebuilt empty row). */
-  readonly empty: Record<string, null>
-}
-
 /** A statement that returns no rows (Describe answered NoData). */
-const NO_COLUMNS: Omit<RowShape, 'text'> = { names: [], parsers: [], empty: {} }
-
-/** Shapes of named statements, per protocol connection; bounded by the dialect's per-connection name budget. */
-const shapesByConnection = new WeakMap<object, Map<string, RowShape>>()
+const NO_COLUMNS: readonly FieldDescription[] = []
 
 /** pg's conversion of a JavaScript value to a parameter (Date, array, Buffer, object → JSON …). */
 const prepareValue = (pg as unknown as { utils: { prepareValue: (value: unknown) => unknown } }).utils
   .prepareValue
-
-/** pg's command-tag reading (pg.Result.addCommandComplete). */
-const COMMAND_TAG = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
 
 type Settle = (err: Error | undefined, result?: PreparedQueryResult) => void
 
@@ -126,8 +108,7 @@ export class PreparedQuery {
       return err instanceof Error ? err : new Error('invalid parameter value')
     }
     this.#connection = connection
-    const known = parsed === text ? shapesByConnection.get(connection)?.get(name) : undefined
-    const shape = known !== undefined && known.text === text ? known : undefined
+    const shape = knownRowShape(connection, name, text)
     connection.stream?.cork?.()
     try {
       if (previous === undefined) {
@@ -151,22 +132,7 @@ export class PreparedQuery {
   }
 
   handleRowDescription(message: { fields: readonly FieldDescription[] }): void {
-    const types = this._result._types
-    const fields = message.fields
-    const names: string[] = []
-    const parsers: TypeParser[] = []
-    // As pg.Result.addFields: a null-prototype object (a column may be called `__proto__`), copied once.
-    const empty = Object.create(null) as Record<string, null>
-    for (const field of fields) {
-      names.push(field.name)
-      empty[field.name] = null
-      parsers.push(
-        types === undefined
-          ? (pg.types.getTypeParser(field.dataTypeID, 'text') as TypeParser)
-          : types.getTypeParser(field.dataTypeID, 'text'),
-      )
-    }
-    this.#shape = { text: this.text, names, parsers, empty: { ...empty } }
+    this.#shape = describeRowShape(this.text, message.fields, this._result._types)
   }
 
   handleDataRow(message: { fields: readonly (string | null)[] }): void {
@@ -177,36 +143,21 @@ export class PreparedQuery {
       return
     }
     try {
-      const fields = message.fields
-      const row: Record<string, unknown> = { ...shape.empty }
-      const { names, parsers } = shape
-      for (let i = 0; i < fields.length; i++) {
-        const raw = fields[i]
-        row[names[i] as string] = raw === null || raw === undefined ? null : (parsers[i] as TypeParser)(raw)
-      }
-      this.#rows.push(row)
+      this.#rows.push(buildRow(shape, message.fields))
     } catch (err) {
       this.#rowError = err instanceof Error ? err : new Error('row could not be parsed')
     }
   }
 
   handleCommandComplete(message: { text?: string; command?: string }): void {
-    const match = COMMAND_TAG.exec(message.text ?? message.command ?? '')
-    if (match) {
-      this.#command = match[1] as string
-      if (match[3]) this.#rowCount = parseInt(match[3], 10)
-      else if (match[2]) this.#rowCount = parseInt(match[2], 10)
-    }
+    const { command, rowCount } = readCommandTag(message)
+    this.#command = command
+    this.#rowCount = rowCount
     // The statement ran: remember its columns (NoData: none) for the name's next execution.
     const name = this.name
     const connection = this.#connection
     if (this.#described && name !== undefined && name !== '' && connection !== undefined) {
-      let shapes = shapesByConnection.get(connection)
-      if (shapes === undefined) {
-        shapes = new Map()
-        shapesByConnection.set(connection, shapes)
-      }
-      shapes.set(name, this.#shape ?? { ...NO_COLUMNS, text: this.text })
+      rememberRowShape(connection, name, this.#shape ?? describeRowShape(this.text, NO_COLUMNS, undefined))
     }
   }
 

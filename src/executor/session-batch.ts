@@ -3,7 +3,7 @@
  * extended-protocol messages of both statements go out in one write with a single Sync at the end —
  *
  *   Parse? Bind Execute  (select set_config('tessera.tenant_id', $1, true), …)
- *   Parse? Bind Describe Execute  (the statement, with its bound parameters)
+ *   Parse? Bind Describe? Execute  (the statement, with its bound parameters)
  *   Sync
  *
  * PostgreSQL runs every Execute before a Sync in one implicit transaction (docs/threats.md fact 2): the
@@ -16,10 +16,21 @@
  * and routes the replies to it. PGlite's node-postgres adapter implements the same connection interface, so
  * both engines take this path. Named statements follow pg's own bookkeeping (`connection.parsedStatements`):
  * a name is sent with Parse until its ParseComplete has been seen on that connection, and is recorded only
- * then, so a batch that fails part-way never leaves a name the server lacks or parses one twice.
+ * then, so a batch that fails part-way never leaves a name the server lacks or parses one twice. The statement's
+ * result columns are remembered per connection as for a single statement (row-shape.ts): once a name has run
+ * there, its Describe and the RowDescription it brings back are left out, and rows are built as pg builds them.
  */
-import type { TypeSource } from './exact-json.ts'
 import pg from 'pg'
+import {
+  buildRow,
+  describeRowShape,
+  knownRowShape,
+  readCommandTag,
+  rememberRowShape,
+  type FieldDescription,
+  type RowShape,
+  type TypeSource,
+} from './row-shape.ts'
 
 /** The part of pg's (or PGlite's) protocol connection the batch writes on. */
 interface ProtocolConnection {
@@ -35,7 +46,7 @@ interface ProtocolConnection {
 }
 
 /** A pg client whose protocol connection the batch can use (pg.Client, with a socket or over PGlite). */
-interface ProtocolClient {
+export interface ProtocolClient {
   readonly connection: ProtocolConnection
   query(submittable: SessionBatch): unknown
 }
@@ -86,16 +97,24 @@ export function runSessionBatch(
       else resolve(result as BatchResult)
     })
     // Set before submitting, so pg does not put the client's own parsers there (exact-json.ts).
-    ;(batch._result as unknown as { _types: TypeSource })._types = types
+    batch._result._types = types
     client.query(batch)
   })
 }
 
 type Callback = (err: Error | undefined, result?: BatchResult) => void
 
+interface BindAs {
+  readonly name: string
+  readonly parse: boolean
+}
+
+/** A statement without result columns (Describe answered NoData). */
+const NO_COLUMNS: readonly FieldDescription[] = []
+
 class SessionBatch {
-  /** Its type parsers are set by runSessionBatch (pg would set the client's own when none are). */
-  readonly _result = new pg.Result('', undefined as unknown as ConstructorParameters<typeof pg.Result>[1])
+  /** Its type parsers, set by runSessionBatch before submitting (so pg does not put the client's own there). */
+  readonly _result: { _types: TypeSource | undefined } = { _types: undefined }
   readonly #leading: readonly BatchStatement[]
   readonly #statement: BatchStatement
   #callback: Callback | undefined
@@ -104,6 +123,15 @@ class SessionBatch {
   /** Names whose Parse is on the wire, in order: each ParseComplete records the first. */
   readonly #parsing: { name: string; text: string }[] = []
   #connection: ProtocolConnection | undefined
+  #listening = false
+  /** The name the statement was bound under ('' when it ran unnamed). */
+  #statementName = ''
+  /** The statement's columns: remembered on the connection (row-shape.ts), or from this batch's Describe. */
+  #shape: RowShape | undefined
+  #described = false
+  #command = ''
+  #rowCount: number | null = null
+  readonly #rows: unknown[] = []
   #rowError: Error | undefined
   readonly #onParseComplete = (): void => {
     const parsed = this.#parsing.shift()
@@ -132,17 +160,30 @@ class SessionBatch {
       return err instanceof Error ? err : new Error('invalid parameter value')
     }
     this.#connection = connection
-    connection.on('parseComplete', this.#onParseComplete)
+    const leading = this.#leading.map((s) => this.#bindAs(connection, s))
+    const statement = this.#bindAs(connection, this.#statement)
+    this.#statementName = statement.name
+    // Remembered columns only for a name parsed with this text before this batch (no Parse of it goes out).
+    if (!statement.parse) this.#shape = knownRowShape(connection, statement.name, this.#statement.text)
+    // Listening costs an EventEmitter registration: only while one of this batch's Parses is answered.
+    if (this.#parsing.length > 0) {
+      this.#listening = true
+      connection.on('parseComplete', this.#onParseComplete)
+    }
     connection.stream?.cork?.()
     try {
       this.#leading.forEach((s, i) => {
-        const name = this.#prepare(connection, s)
+        const { name, parse } = leading[i] as BindAs
+        if (parse) connection.parse({ text: s.text, name })
         connection.bind({ statement: name, portal: '', values: leadingValues[i] ?? [] })
         connection.execute({ portal: '', rows: 0 })
       })
-      const statement = this.#prepare(connection, this.#statement)
-      connection.bind({ statement, portal: '', values: statementValues })
-      connection.describe({ type: 'P', name: '' })
+      if (statement.parse) connection.parse({ text: this.#statement.text, name: statement.name })
+      connection.bind({ statement: statement.name, portal: '', values: statementValues })
+      if (this.#shape === undefined) {
+        this.#described = true
+        connection.describe({ type: 'P', name: '' })
+      }
       connection.execute({ portal: '', rows: 0 })
       connection.sync()
     } finally {
@@ -151,37 +192,56 @@ class SessionBatch {
     return null
   }
 
-  /** Writes Parse unless the name is already parsed with this text; returns the statement name to bind. */
-  #prepare(connection: ProtocolConnection, s: BatchStatement): string {
+  /**
+   * The name to bind `s` under and whether a Parse must go first: its own name when free (parsed now) or already
+   * parsed with this text (no Parse); unnamed when another text holds the name (never for sha1-derived names,
+   * but pg would refuse it). Each Parse is queued for its ParseComplete.
+   */
+  #bindAs(connection: ProtocolConnection, s: BatchStatement): BindAs {
     const name = s.name ?? ''
     const parsed = name === '' ? undefined : connection.parsedStatements[name]
-    if (parsed === s.text) return name
-    // A name taken by another text (never for sha1-derived names, but pg would refuse it): run unnamed.
+    if (parsed === s.text) return { name, parse: false }
     const use = parsed === undefined ? name : ''
-    connection.parse({ text: s.text, name: use })
     this.#parsing.push({ name: use, text: s.text })
-    return use
+    return { name: use, parse: true }
   }
 
-  handleRowDescription(message: { fields: unknown[] }): void {
-    if (this.#leadingLeft === 0) addFields(this._result, message.fields)
+  handleRowDescription(message: { fields: readonly FieldDescription[] }): void {
+    if (this.#leadingLeft === 0) {
+      this.#shape = describeRowShape(this.#statement.text, message.fields, this._result._types)
+    }
   }
 
-  handleDataRow(message: { fields: unknown[] }): void {
+  handleDataRow(message: { fields: readonly (string | null)[] }): void {
     if (this.#leadingLeft > 0 || this.#rowError) return
+    const shape = this.#shape
+    if (shape === undefined) {
+      this.#rowError = new Error('a row arrived before its description')
+      return
+    }
     try {
-      this._result.rows.push(parseRow(this._result, message.fields))
+      this.#rows.push(buildRow(shape, message.fields))
     } catch (err) {
       this.#rowError = err instanceof Error ? err : new Error('row could not be parsed')
     }
   }
 
-  handleCommandComplete(message: object): void {
+  handleCommandComplete(message: { text?: string; command?: string }): void {
     if (this.#leadingLeft > 0) {
       this.#leadingLeft--
       return
     }
-    addCommandComplete(this._result, message)
+    const { command, rowCount } = readCommandTag(message)
+    this.#command = command
+    this.#rowCount = rowCount
+    // The statement ran: remember its columns (NoData: none) for the name's next execution on this connection.
+    if (this.#described && this.#statementName !== '' && this.#connection !== undefined) {
+      rememberRowShape(
+        this.#connection,
+        this.#statementName,
+        this.#shape ?? describeRowShape(this.#statement.text, NO_COLUMNS, undefined),
+      )
+    }
   }
 
   handleEmptyQuery(): void {}
@@ -204,33 +264,14 @@ class SessionBatch {
   }
 
   #finish(err: Error | undefined): void {
-    this.#connection?.removeListener('parseComplete', this.#onParseComplete)
+    if (this.#listening) {
+      this.#listening = false
+      this.#connection?.removeListener('parseComplete', this.#onParseComplete)
+    }
     const callback = this.#callback
     this.#callback = undefined
     if (!callback) return
     if (err) callback(err)
-    else {
-      const { command, rowCount, rows } = this._result
-      callback(undefined, { command, rowCount, rows })
-    }
+    else callback(undefined, { command: this.#command, rowCount: this.#rowCount, rows: this.#rows })
   }
-}
-
-/** pg.Result's row-building methods, which its type declarations leave out. */
-interface ResultInternals {
-  addFields(fields: unknown[]): void
-  parseRow(fields: unknown[]): unknown
-  addCommandComplete(message: object): void
-}
-
-function addFields(result: pg.Result, fields: unknown[]): void {
-  ;(result as unknown as ResultInternals).addFields(fields)
-}
-
-function parseRow(result: pg.Result, fields: unknown[]): unknown {
-  return (result as unknown as ResultInternals).parseRow(fields)
-}
-
-function addCommandComplete(result: pg.Result, message: object): void {
-  ;(result as unknown as ResultInternals).addCommandComplete(message)
 }

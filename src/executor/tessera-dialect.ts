@@ -50,7 +50,7 @@ import { isSessionSettings, sessionPrefixOf } from '../sql/index.ts'
 import { isConnectionLevelError } from './database-error-kind.ts'
 import { exactJsonTypes } from './exact-json.ts'
 import type { TypeSource } from './exact-json.ts'
-import { protocolClientOf, runSessionBatch } from './session-batch.ts'
+import { protocolClientOf, runSessionBatch, type ProtocolClient } from './session-batch.ts'
 import { StatementNamer } from './statement-namer.ts'
 import { PreparedQuery, type PreparedQueryResult } from './prepared-query.ts'
 import { boundedConnect } from './acquire-connection.ts'
@@ -294,6 +294,8 @@ class TesseraConnection implements DatabaseConnection {
   readonly #submission: Submission
   /** The client's type parsers with json and jsonb read exactly (exact-json.ts), handed to every statement. */
   readonly #types: TypeSource
+  /** The client as a protocol client, for session batches; undefined when it gives no access (decided once). */
+  readonly #protocol: ProtocolClient | undefined
   #discardReason: Error | undefined
   /**
    * A transaction's BEGIN, and its settings statement if that came next, held back to go out with the
@@ -309,7 +311,8 @@ class TesseraConnection implements DatabaseConnection {
   constructor(client: TesseraPoolClient, names: StatementNamer) {
     this.#client = client
     this.#names = names
-    this.#submission = submissionFor(client)
+    this.#protocol = protocolClientOf(client)
+    this.#submission = submissionFor(client, this.#protocol)
     this.#types = exactJsonTypes(typeSourceOf(client))
   }
 
@@ -323,7 +326,7 @@ class TesseraConnection implements DatabaseConnection {
 
   /** Whether the client gives access to its protocol connection, so statements can go out as one batch. */
   canBatch(): boolean {
-    return protocolClientOf(this.#client) !== undefined
+    return this.#protocol !== undefined
   }
 
   deferBegin(text: string): void {
@@ -413,7 +416,7 @@ class TesseraConnection implements DatabaseConnection {
    * (pg-native, a test double) gets the same in an explicit transaction, four round trips.
    */
   async #executeWithSession<R>(prefix: CompiledQuery, compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    if (protocolClientOf(this.#client) === undefined) return this.#executeInTransaction(prefix, compiledQuery)
+    if (this.#protocol === undefined) return this.#executeInTransaction(prefix, compiledQuery)
     return this.#executeBatch(prefix, compiledQuery)
   }
 
@@ -422,7 +425,7 @@ class TesseraConnection implements DatabaseConnection {
     first: CompiledQuery | readonly CompiledQuery[],
     compiledQuery: CompiledQuery,
   ): Promise<QueryResult<R>> {
-    const protocol = protocolClientOf(this.#client)
+    const protocol = this.#protocol
     if (protocol === undefined) throw new Error('the client gives no access to its protocol connection')
     const statement = (c: CompiledQuery) => ({
       text: c.sql,
@@ -488,8 +491,8 @@ function queryResult<R>(result: TesseraQueryResult): QueryResult<R> {
  */
 type Submission = 'prepared' | 'query' | 'config'
 
-function submissionFor(client: TesseraPoolClient): Submission {
-  if (protocolClientOf(client) === undefined) return 'config'
+function submissionFor(client: TesseraPoolClient, protocol: ProtocolClient | undefined): Submission {
+  if (protocol === undefined) return 'config'
   const flags = client as { binary?: unknown; pipeline?: unknown }
   return flags.binary || flags.pipeline ? 'query' : 'prepared'
 }

@@ -43,6 +43,11 @@ interface SessionRow {
   echo: string
 }
 
+interface CountedConnection {
+  describe(message: unknown): void
+  describes?: number
+}
+
 /** Counts what reaches each pool client's `query` (a submittable batch counts once). */
 function countingPool(pool: pg.Pool, sent: string[]): TesseraPool {
   return {
@@ -172,6 +177,89 @@ describeEachDatabase('session batch: one round trip for a read with claims', (db
       await expect(executor().read(spec(), missing)).rejects.toMatchObject({ code: 'INTERNAL_ERROR' })
     }
     expect(await session()).toMatchObject({ tenant: null })
+  })
+
+  /** Counts the Describe messages written on the pool's one connection from now on. */
+  async function countDescribes(): Promise<() => number> {
+    const client = await pool.connect()
+    const connection = (client as unknown as { connection: CountedConnection }).connection
+    client.release()
+    if (connection.describes === undefined) {
+      const describe = connection.describe.bind(connection)
+      connection.describes = 0
+      connection.describe = (message) => {
+        connection.describes = (connection.describes ?? 0) + 1
+        describe(message)
+      }
+    }
+    const start = connection.describes
+    return () => (connection.describes ?? 0) - start
+  }
+
+  it('describes a session statement once per connection: later batches skip Describe and read the same rows', async () => {
+    const text = `${SESSION_SQL}, $2::int + 1 as n, $3::jsonb as doc, null::int as nothing`
+    const describes = await countDescribes()
+    const first = await executor().read(spec(), printed<SessionRow>(text, ['a', 1, '{"k":[1]}']))
+    expect(describes()).toBe(1)
+    const later = []
+    for (const [echo, n] of [
+      ['b', 2],
+      ['c', 3],
+    ] as const) {
+      later.push(
+        ...(await executor().read(spec({ statementTimeoutMs: 1500 }), printed(text, [echo, n, '[]']))),
+      )
+    }
+    expect(describes()).toBe(1)
+    const expected = {
+      tenant: ACME,
+      user: "o'brien; drop table countries --",
+      read_only: 'on',
+      role: APP_ROLE,
+    }
+    expect(first).toEqual([{ ...expected, timeout: '5s', echo: 'a', n: 2, doc: { k: [1] }, nothing: null }])
+    expect(later).toEqual([
+      { ...expected, timeout: '1500ms', echo: 'b', n: 3, doc: [], nothing: null },
+      { ...expected, timeout: '1500ms', echo: 'c', n: 4, doc: [], nothing: null },
+    ])
+  })
+
+  it('leaves the connection clean when a statement whose columns are remembered fails, then reads it again', async () => {
+    const text =
+      "select nullif(current_setting('tessera.tenant_id', true), '') as tenant, 1 / ($1::int - 1) as n"
+    expect(await executor().read(spec(), printed(text, [2]))).toEqual([{ tenant: ACME, n: 1 }])
+    const describes = await countDescribes()
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expect(executor().read(spec(), printed(text, [1]))).rejects.toMatchObject({
+        code: 'VALIDATION_ERROR',
+      })
+      expect(await session()).toMatchObject({
+        tenant: null,
+        user: '',
+        read_only: 'off',
+        timeout: '5s',
+        role: db().kind === 'pglite' ? 'postgres' : APP_ROLE,
+      })
+    }
+    expect(await executor().read(spec(), printed(text, [3]))).toEqual([{ tenant: ACME, n: 0 }])
+    expect(describes()).toBe(0)
+  })
+
+  it('fails the read when its settings statement fails (an unknown role) and leaves nothing behind', async () => {
+    const unknownRole = createExecutor({ db: tdb, role: 'no_such_role_for_batch' })
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expect(unknownRole.read(spec(), printed(SESSION_SQL, ['r']))).rejects.toBeInstanceOf(TesseraError)
+      expect(await session()).toMatchObject({
+        tenant: null,
+        user: '',
+        read_only: 'off',
+        timeout: '5s',
+        role: db().kind === 'pglite' ? 'postgres' : APP_ROLE,
+      })
+    }
+    expect(await executor().read(spec(), printed<SessionRow>(SESSION_SQL, ['s']))).toMatchObject([
+      { tenant: ACME, echo: 's' },
+    ])
   })
 
   const raw = <R>(text: string, values: readonly unknown[] = []): CompiledQuery<R> =>
