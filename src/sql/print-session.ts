@@ -2,8 +2,16 @@
  * The statements the executor sends besides a plan's own: the session's settings and the cost guard's EXPLAIN.
  * Printed here like every other statement (src/sql/printed-statement.ts), with every value a bound parameter.
  */
-import { CompiledQuery } from 'kysely'
-import { isPrintedStatement, markPrinted } from './printed-statement.ts'
+import { CompiledQuery, type QueryId, type RootOperationNode } from 'kysely'
+import {
+  isPrintedStatement,
+  isSettingsStatement,
+  markPrinted,
+  markPrintedTemplate,
+  sessionPrefix,
+  sessionStatement,
+  settingsStatement,
+} from './printed-statement.ts'
 
 export interface SessionSetting {
   /** A setting name from the executor's closed list (`tessera.tenant_id`, `statement_timeout`, `role`, …). */
@@ -14,27 +22,47 @@ export interface SessionSetting {
 /** Setting names are written into the text, so only plain dotted identifiers are accepted. */
 const SETTING_NAME = /^[a-z_]+(\.[a-z_]+)?$/
 
-/** The statements printSessionSettings printed (isSessionSettings). */
-const settingsStatements = new WeakSet<CompiledQuery>()
+/** The `set_config` text of one list of setting names, printed and marked once (markPrintedTemplate). */
+interface SettingsTemplate {
+  readonly sql: string
+  readonly query: RootOperationNode
+  readonly queryId: QueryId
+}
 
 /**
- * `select set_config('a', $1, true), set_config('b', $2, true), …`: transaction-local (`true`), so nothing
- * survives on a pooled connection once the transaction ends.
+ * Templates by their names in order (`tessera.tenant_id,tessera.user_id,…`). The executor's settings come from a
+ * closed list in a fixed order, so a handful of keys ever occur; past the bound a list is printed uncached.
  */
-export function printSessionSettings(settings: readonly SessionSetting[]): CompiledQuery {
-  if (settings.length === 0) throw new Error('no session settings to print')
+const templates = new Map<string, SettingsTemplate>()
+const MAX_TEMPLATES = 64
+
+function templateOf(settings: readonly SessionSetting[]): SettingsTemplate {
+  let key = ''
+  for (const s of settings) key += `${s.name},`
+  const cached = templates.get(key)
+  if (cached !== undefined) return cached
   const calls = settings.map((s, i) => {
     if (!SETTING_NAME.test(s.name)) throw new Error('invalid session setting name')
     return `set_config('${s.name}', $${i + 1}, true)`
   })
-  const compiled = markPrinted(
-    CompiledQuery.raw(
-      `select ${calls.join(', ')}`,
-      settings.map((s) => s.value),
-    ),
-  )
-  settingsStatements.add(compiled)
-  return compiled
+  const { sql, query, queryId } = CompiledQuery.raw(`select ${calls.join(', ')}`)
+  markPrintedTemplate(query, queryId)
+  const template = { sql, query, queryId }
+  if (templates.size < MAX_TEMPLATES) templates.set(key, template)
+  return template
+}
+
+/**
+ * `select set_config('a', $1, true), set_config('b', $2, true), …`: transaction-local (`true`), so nothing
+ * survives on a pooled connection once the transaction ends. The text is printed once per list of names; each
+ * call makes only the statement object holding its values.
+ */
+export function printSessionSettings(settings: readonly SessionSetting[]): CompiledQuery {
+  if (settings.length === 0) throw new Error('no session settings to print')
+  const { sql, query, queryId } = templateOf(settings)
+  const values: string[] = []
+  for (const s of settings) values.push(s.value)
+  return settingsStatement(query, queryId, sql, values)
 }
 
 /**
@@ -43,11 +71,8 @@ export function printSessionSettings(settings: readonly SessionSetting[]): Compi
  * statement that follows it in the transaction (tessera-dialect.ts).
  */
 export function isSessionSettings(compiled: CompiledQuery): boolean {
-  return settingsStatements.has(compiled)
+  return isSettingsStatement(compiled)
 }
-
-/** The settings statement each session statement runs after (see printSessionStatement). */
-const sessionPrefixes = new WeakMap<CompiledQuery, CompiledQuery>()
 
 /**
  * `statement` to be sent after `select set_config(…)` of `settings` as one message (the Tessera dialect's
@@ -61,19 +86,12 @@ export function printSessionStatement<R>(
 ): CompiledQuery<R> {
   if (!isPrintedStatement(statement))
     throw new Error('session statement over a statement src/sql did not print')
-  const batched: CompiledQuery<R> = Object.freeze({
-    query: statement.query,
-    queryId: statement.queryId,
-    sql: statement.sql,
-    parameters: statement.parameters,
-  })
-  sessionPrefixes.set(batched, printSessionSettings(settings))
-  return markPrinted(batched)
+  return sessionStatement(statement, printSessionSettings(settings))
 }
 
 /** The settings statement `compiled` must run after, or undefined for a plain statement. */
 export function sessionPrefixOf(compiled: CompiledQuery): CompiledQuery | undefined {
-  return sessionPrefixes.get(compiled)
+  return sessionPrefix(compiled)
 }
 
 /**
