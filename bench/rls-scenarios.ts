@@ -8,7 +8,9 @@
  * FORCEd on `bench_orders` for the next run or for a non-superuser reading it.
  *
  * Next to them, the hand-written RLS transaction in four round trips (BEGIN; set_config; SELECT; COMMIT) that
- * an application would write without Tessera, as a second baseline.
+ * an application would write without Tessera, as a second baseline, and the same transaction as one
+ * simple-protocol message with the values spliced in as escaped literals (the peer bench's `pg-rls-1rt`): what
+ * one round trip with RLS costs when nothing is prepared, the floor Tessera's one-round-trip batch is held to.
  */
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
@@ -32,6 +34,8 @@ export interface RlsScenarios {
   readonly scenarios: readonly RlsScenario[]
   /** The hand-written four-round-trip get, for the second ratio. */
   readonly handWrittenGet: string
+  /** The hand-written one-message get, for the third ratio. */
+  readonly oneMessageGet: string
   close(): Promise<void>
 }
 
@@ -94,6 +98,7 @@ async function scenariosOver(
   const handPool = new pg.Pool({ ...poolConfig, connectionString: url.toString() })
   const ctx = (row: SampleRow) => ({ principal: { tenantId: row.tenantId } })
   const handWrittenGet = 'pg + RLS get, 4 round trips (hand-written)'
+  const oneMessageGet = 'pg + RLS get, 1 message (hand-written)'
   const query20 = (mode: 'rls' | 'both') => ({
     name: `tessera query 20 rows (${mode} mode)`,
     baseline: 'raw pg 20 rows, unprepared',
@@ -114,8 +119,10 @@ async function scenariosOver(
       return got['id'] === row.id ? 1 : 0
     },
   })
+  const lit = (value: string) => pg.escapeLiteral(value)
   return {
     handWrittenGet,
+    oneMessageGet,
     scenarios: [
       {
         name: handWrittenGet,
@@ -131,6 +138,18 @@ async function scenariosOver(
           } finally {
             client.release()
           }
+        },
+      },
+      {
+        name: oneMessageGet,
+        baseline: 'raw pg get, unprepared',
+        // BEGIN; set_config; SELECT; COMMIT as one simple-protocol message: one round trip, nothing prepared.
+        run: async (row) => {
+          const results = (await handPool.query(
+            `begin; select set_config('tessera.tenant_id', ${lit(row.tenantId)}, true); ` +
+              `${RLS_GET_SQL.replace('$1', lit(row.id))}; commit`,
+          )) as unknown as pg.QueryResult[]
+          return results[2]?.rows.length ?? 0
         },
       },
       get('rls'),
