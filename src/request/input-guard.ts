@@ -66,7 +66,12 @@ function checkString(text: string, link: PathLink | null, what: string, limits: 
     reject(link, `${what} is longer than ${limits.maxStringLength} characters`)
   }
   if (text.includes('\u0000')) reject(link, `${what} contains a NUL character`)
+  // A lone surrogate is valid JSON but not UTF-8: PostgreSQL would get U+FFFD (a text column stores, and a
+  // filter compares, another value than the one sent) or refuse it (jsonb), so it is refused here, like NUL.
+  if (LONE_SURROGATE.test(text)) reject(link, `${what} is not well-formed Unicode (a lone surrogate)`)
 }
+
+const LONE_SURROGATE = /\p{Cs}/u
 
 /** The defaults overridden by `limits` (the defaults themselves, unchanged, when it overrides nothing). */
 function limitsWith(limits: Partial<InputLimits>): InputLimits {
@@ -78,7 +83,7 @@ function limitsWith(limits: Partial<InputLimits>): InputLimits {
 
 /**
  * Throws VALIDATION_ERROR (with the path in `details.issues`) unless `value` is plain JSON-like data within
- * the limits: null, booleans, finite numbers, strings without NUL, arrays without holes, and objects whose
+ * the limits: null, booleans, finite numbers, strings without NUL or lone surrogates, arrays without holes, and objects whose
  * prototype is Object.prototype or null, with no accessor properties, no symbol keys and none of the keys
  * `__proto__`, `constructor`, `prototype`. `undefined` is tolerated only as an object property value (an
  * omitted optional field in a programmatic call).
