@@ -102,6 +102,7 @@ export {
 } from './stores/index.ts'
 export type {
   AuditStore,
+  AuditReservation,
   AuditRecord,
   AuditQuery,
   AuditFilter,

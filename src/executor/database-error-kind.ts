@@ -33,6 +33,19 @@ export function isRowSecurityCheckError(err: unknown): boolean {
 }
 
 /**
+ * True for a write statement refusing its own row because the row fails the write check (src/sql print-write.ts
+ * checkColumn with `abort`): PostgreSQL's "more than one row returned by a subquery used as an expression"
+ * (21000, raised in ExecSetParamPlan — `routine` names source code, so it is never translated) from the
+ * statement itself. The same error from inside a function or trigger the statement set off carries a context
+ * (`where`), and is not this.
+ */
+export function isWriteCheckAbort(err: unknown): boolean {
+  if (!isSqlStateError(err) || err.code !== '21000') return false
+  const { routine, where } = err as { routine?: unknown; where?: unknown }
+  return routine === 'ExecSetParamPlan' && (where === undefined || where === null || where === '')
+}
+
+/**
  * True when the connection that raised `err` must not be reused. Fails closed: anything that is not a
  * plain statement-level SQL error (socket errors, "Connection terminated", pg client-side errors, FATAL
  * messages, admin shutdown 57P01, connection exceptions 08xxx, system and internal errors) counts.

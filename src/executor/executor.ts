@@ -8,7 +8,13 @@
 import type { CompiledQuery } from 'kysely'
 import type { Logger } from 'pino'
 import type { Principal } from '../context/index.ts'
-import { internalError, rateLimited, statementNotPrinted, tenantScopeRequired } from '../errors/index.ts'
+import {
+  internalError,
+  rateLimited,
+  statementNotPrinted,
+  tenantScopeRequired,
+  type TesseraError,
+} from '../errors/index.ts'
 import { isPrintedStatement, printSessionSettings, printSessionStatement } from '../sql/index.ts'
 import { blankClaimAsNull } from '../policy/index.ts'
 import { mapDatabaseError } from './map-database-error.ts'
@@ -91,6 +97,22 @@ export interface Executor {
    * - on any other dialect: `run`'s transaction (four round trips).
    */
   read<R>(spec: ExecutionSpec, statement: CompiledQuery<R>): Promise<R[]>
+  /**
+   * One write statement printed by src/sql that commits by itself (`spec.access` must be 'write'), then
+   * `finish` on its rows. The statement must decide every refusal itself (run-write.ts SelfDecidingWrite):
+   * `finish` runs after the commit, and a refusal it throws must be one of a statement that wrote nothing.
+   * - on the Tessera dialect: the statement alone, or, when the call needs settings, after
+   *   `select set_config(…, true)` of them as one batch with one Sync — one round trip, one implicit
+   *   transaction that commits at the Sync or rolls back on any error (tessera-dialect.ts, session-batch.ts);
+   * - on any other dialect: `run`'s transaction, with `finish` before its COMMIT.
+   * A database error that `refusal` names (a row the database refused) leaves as that error, unlogged.
+   */
+  commitWith<T>(
+    spec: ExecutionSpec,
+    statement: CompiledQuery,
+    finish: (rows: readonly Record<string, unknown>[]) => T,
+    refusal: (error: unknown) => TesseraError | undefined,
+  ): Promise<T>
 }
 
 export interface ExecutorOptions {
@@ -155,6 +177,48 @@ export function createExecutor(options: ExecutorOptions): Executor {
     })
   }
 
+  function commitWith<T>(
+    spec: ExecutionSpec,
+    statement: CompiledQuery,
+    finish: (rows: readonly Record<string, unknown>[]) => T,
+    refusal: (error: unknown) => TesseraError | undefined,
+  ): Promise<T> {
+    if (spec.access !== 'write') throw new Error('commitWith() runs write statements only')
+    if (!isPrintedStatement(statement)) return Promise.reject(statementNotPrinted())
+    const send = async (q: ExecutorDatabase): Promise<readonly Record<string, unknown>[]> => {
+      try {
+        return (await q.executeQuery<Record<string, unknown>>(statement)).rows
+      } catch (error) {
+        throw refusal(error) ?? error
+      }
+    }
+    if (!batches) return run(spec, async (q) => finish(await send(q)))
+    return limited(spec, async () => {
+      let rows: readonly Record<string, unknown>[]
+      try {
+        const settings = sessionSettings(spec, role, sessionTimeout, logger)
+        const sent = settings.length === 0 ? statement : printSessionStatement(settings, statement)
+        // The statement guard's one check (printed by src/sql) was made above, as read() makes it.
+        rows = direct
+          ? (
+              await executor.provideConnection((connection) =>
+                connection.executeQuery<Record<string, unknown>>(sent),
+              )
+            ).rows
+          : await send(db)
+      } catch (error) {
+        const refused = refusal(error)
+        if (refused !== undefined) throw refused
+        throw mapDatabaseError(error, spec.requestId, logger)
+      }
+      try {
+        return finish(rows)
+      } catch (error) {
+        throw mapDatabaseError(error, spec.requestId, logger)
+      }
+    })
+  }
+
   async function limited<T>(spec: ExecutionSpec, call: () => Promise<T>): Promise<T> {
     const max = spec.maxConcurrentPerTenant
     if (max === undefined) return call()
@@ -192,7 +256,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
   }
 
-  return { run, read }
+  return { run, read, commitWith }
 }
 
 type SettingName = ClaimSettingName | 'statement_timeout' | 'role' | 'transaction_read_only'

@@ -16,7 +16,14 @@ import type { AnyDatabase } from '../schema/index.ts'
 import { createExecutor, type ExecutionSpec } from './executor.ts'
 import type { EnforcementMode } from './enforcement-mode.ts'
 import { estimateCost } from './explain-cost.ts'
-import { performWrite, prepareWrite, type WriteOutcome, type WriteResult } from './run-write.ts'
+import {
+  performWrite,
+  prepareWrite,
+  selfDecidingWrite,
+  writeRefusal,
+  type WriteOutcome,
+  type WriteResult,
+} from './run-write.ts'
 import { guarded, runPrinted, storeView } from './statement-guard.ts'
 import type { Row } from './shape-rows.ts'
 
@@ -65,13 +72,19 @@ export interface PlanExecutor {
   checkWrite(plan: WritePlan, call: WriteCall): Promise<void>
   /**
    * One write transaction: (a) targets read and locked, (b) references checked, (c) the write statement with its
-   * SQL WITH CHECK, (d) the affected count held against maxAffectedRows; then `beforeCommit` (the audit record is
+   * SQL WITH CHECK, (d) the affected count held against maxAffectedRows; then `record` (the audit record is
    * staged there, in the same transaction). Anything thrown rolls everything back.
+   *
+   * With `recordAfterCommit` (the audit store stages without the transaction, and nothing can make it refuse
+   * any more: tool-runtime.ts reserveAudit), a write whose one statement decides every refusal itself
+   * (run-write.ts selfDecidingWrite) commits with that statement in one round trip, and `record` runs after the
+   * commit, with no transaction (`null`).
    */
   runWrite(
     plan: WritePlan,
     call: WriteCall,
-    beforeCommit: (written: WrittenPlan, trx: CallTransaction) => Promise<void>,
+    record: (written: WrittenPlan, trx: CallTransaction | null) => Promise<void>,
+    recordAfterCommit: boolean,
   ): Promise<WriteResult>
 }
 
@@ -167,20 +180,25 @@ export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
     )
   }
 
-  function runWrite(
+  async function runWrite(
     plan: WritePlan,
     call: WriteCall,
-    beforeCommit: (written: WrittenPlan, trx: CallTransaction) => Promise<void>,
+    record: (written: WrittenPlan, trx: CallTransaction | null) => Promise<void>,
+    recordAfterCommit: boolean,
   ): Promise<WriteResult> {
-    return session.run(
-      spec('write', call, plan.statementTimeoutMs, call.maxConcurrentPerTenant),
-      async (q) => {
-        const written = await performWrite({ print: db, q }, plan, secret)
-        // The audit store stages its record here, through the transaction without the guard (storeView).
-        await beforeCommit(written, storeView(q))
-        return written.outcome.result
-      },
-    )
+    const writeSpec = spec('write', call, plan.statementTimeoutMs, call.maxConcurrentPerTenant)
+    const self = recordAfterCommit ? selfDecidingWrite(db, plan, secret) : null
+    if (self !== null) {
+      const written = await session.commitWith(writeSpec, self.statement, self.finish, writeRefusal)
+      await record(written, null)
+      return written.outcome.result
+    }
+    return session.run(writeSpec, async (q) => {
+      const written = await performWrite({ print: db, q }, plan, secret)
+      // The audit store stages its record here, through the transaction without the guard (storeView).
+      await record(written, storeView(q))
+      return written.outcome.result
+    })
   }
 
   return { db: sendDb, runRead, checkWrite, runWrite }

@@ -8,7 +8,7 @@
 import type { CompiledQuery } from 'kysely'
 import { TesseraError, notFound, validationError } from '../errors/index.ts'
 import type { ExecutorDatabase } from './executor.ts'
-import { isRowSecurityCheckError, isSqlStateError } from './database-error-kind.ts'
+import { isRowSecurityCheckError, isSqlStateError, isWriteCheckAbort } from './database-error-kind.ts'
 import {
   WRITE_CHECK_COLUMN,
   beforeColumnAlias,
@@ -109,7 +109,21 @@ async function performCreate(
     await runReferenceChecks(q, checks)
     throw referenceNotFound(refused)
   }
-  const rows = await checkedWrite(q, compileCheckedInsert(q.print, plan, checks))
+  return createdWrite(
+    await checkedWrite(q, compileCheckedInsert(q.print, plan, checks)),
+    plan,
+    checks,
+    secret,
+  )
+}
+
+/** A checked insert's outcome: the first reference it did not find, else the row it wrote. */
+function createdWrite(
+  rows: readonly WriteRow[],
+  plan: CreatePlan,
+  checks: readonly ReferenceValues[],
+  secret: string | Uint8Array,
+): PerformedWrite {
   const row = rows[0]
   const missing = checks.findIndex((_, i) => row?.[referenceColumnAlias(i)] !== true)
   const first = checks[missing]
@@ -122,7 +136,9 @@ async function performLockedUpdate(
   plan: UpdatePlan,
   secret: string | Uint8Array,
 ): Promise<PerformedWrite> {
-  const rows = await checkedWrite(q, compileLockedUpdate(q.print, plan))
+  // A single update reaches one row, so no refusal that Node decides after the statement (maxAffectedRows) can
+  // come before its WITH CHECK: it may abort on a failing row. A bulk update returns the check instead.
+  const rows = await checkedWrite(q, compileLockedUpdate(q.print, plan, !plan.bulk))
   if (!plan.bulk && rows.length === 0) throw notFound(plan.model)
   // The in-memory WITH CHECK of prepareUpdate, on the same locked rows: only now, so a failure rolls back.
   const known = new Set([...plan.checkColumns, ...Object.keys(plan.data)])
@@ -131,12 +147,90 @@ async function performLockedUpdate(
       throw outsideScope()
     }
   }
+  return lockedUpdateWrite(rows, plan, secret)
+}
+
+/** A locked update's before images and outcome, once every check on its rows has passed. */
+function lockedUpdateWrite(
+  rows: readonly WriteRow[],
+  plan: UpdatePlan,
+  secret: string | Uint8Array,
+): PerformedWrite {
   const before = shapeRows(
     rows.map((row) => beforeImage(plan, row)),
     plan.returning,
     secret,
   )
   return { before, outcome: updatedOutcome(rows, plan, secret) }
+}
+
+/**
+ * A write that may commit together with its one statement, with no BEGIN and no COMMIT (docs/decisions.md, "A
+ * write that decides itself commits with its statement"): every refusal it can meet is either made before the
+ * statement, or made by the statement itself — which then writes nothing (a missing reference, no target row)
+ * or fails as a whole (a row outside the write check aborts it) — so nothing Node decides after the statement
+ * could want it undone. `finish` turns the statement's rows into the write's outcome, throwing the refusal of a
+ * statement that wrote nothing.
+ */
+export interface SelfDecidingWrite {
+  readonly statement: CompiledQuery<WriteRow>
+  finish(rows: readonly WriteRow[]): PerformedWrite
+}
+
+/**
+ * The self-deciding form of `plan`, or null when the write needs its transaction (performWrite): a delete, a
+ * bulk update, an update that sets a reference or whose WITH CHECK in memory needs the row as it is, and any
+ * write refused, or whose references are checked, before its statement — those keep their own order of
+ * refusals, which the transaction gives them.
+ */
+export function selfDecidingWrite(
+  print: AnyDatabase,
+  plan: WritePlan,
+  secret: string | Uint8Array,
+): SelfDecidingWrite | null {
+  switch (plan.kind) {
+    case 'create': {
+      const known = new Set(Object.keys(plan.knownRow))
+      if (checkWrittenRow(plan.visibility, plan.knownRow, known) === 'fail') return null
+      const { checks, refused } = collectReferences(plan.foreignKeys, [plan.knownRow], known)
+      if (refused !== null) return null
+      return {
+        statement: compileCheckedInsert(print, plan, checks),
+        finish: (rows) => createdWrite(rows, plan, checks, secret),
+      }
+    }
+    case 'update': {
+      if (plan.bulk || plan.foreignKeys.length > 0) return null
+      // The in-memory WITH CHECK decided from `data` alone holds for every row whatever its current values,
+      // exactly as performLockedUpdate's check on the merged row would: it reads only columns `data` sets.
+      if (checkWrittenRow(plan.visibility, plan.data, new Set(Object.keys(plan.data))) !== 'pass') return null
+      return {
+        statement: compileLockedUpdate(print, plan, true),
+        finish: (rows) => {
+          if (rows.length === 0) throw notFound(plan.model)
+          return lockedUpdateWrite(rows, plan, secret)
+        },
+      }
+    }
+    case 'delete':
+      return null
+    default: {
+      const never: never = plan
+      throw new Error(`unhandled write plan ${String(never)}`)
+    }
+  }
+}
+
+/**
+ * The refusal a write statement's database error stands for, or undefined: a row refused by RLS's WITH CHECK
+ * (`rls` and `both` modes, e.g. a column default that puts the row outside the caller's scope, which the planner
+ * cannot know in advance) or by the statement's own write check. That is the answer the planner's check gives
+ * in `app` mode, and it is given here too; the database's error is dropped, so its text (table and policy names)
+ * reaches neither the caller nor a log.
+ */
+export function writeRefusal(error: unknown): TesseraError | undefined {
+  if (isRowSecurityCheckError(error) || isWriteCheckAbort(error)) return outsideScope()
+  return undefined
 }
 
 /** A locked update's row as it was before the write, under the returning fields' own names. */
@@ -298,18 +392,12 @@ export async function executeWrite(
   }
 }
 
-/**
- * An insert or update, whose row RLS may refuse (`rls` and `both` modes) before the statement's own WITH CHECK
- * column is read — e.g. a column default that puts the row outside the caller's scope, which the planner cannot
- * know in advance. That is the answer the planner's check gives in `app` mode, and it is given here too; the
- * database's error is dropped, so its text (table and policy names) reaches neither the caller nor a log.
- */
+/** An insert or update, whose row the database may refuse (see writeRefusal). */
 async function checkedWrite(q: WriteSession, statement: CompiledQuery<WriteRow>): Promise<WriteRow[]> {
   try {
     return (await runPrinted(q.q, statement)).rows
   } catch (error) {
-    if (isRowSecurityCheckError(error)) throw outsideScope()
-    throw error
+    throw writeRefusal(error) ?? error
   }
 }
 

@@ -143,9 +143,22 @@ function returningList(plan: Pick<InsertShape, 'returning'>, col: ColumnRef): Ra
   return plan.returning.fields.map((f) => sql`${outputExpression(f, col)} as ${sql.id(f.name)}`)
 }
 
-function checkColumn(plan: Pick<InsertShape, 'visibility'>, col: ColumnRef): RawBuilder<unknown> {
+/**
+ * The write check on the row as written, returned under WRITE_CHECK_COLUMN. With `abort`, a row that fails it
+ * does not come back false: it fails the whole statement with WRITE_CHECK_ABORT's error, so the statement can
+ * never leave such a row written, whatever happens after it (docs/decisions.md, "A write that decides itself
+ * commits with its statement"). The error comes from a scalar subquery of two rows, in the CASE branch only
+ * such a row reaches: SQL has no way to raise an error of its own without a function, and a subquery is never
+ * folded at plan time (`1/0` would be, and would fail every call), so it runs exactly when a row fails.
+ */
+function checkColumn(
+  plan: Pick<InsertShape, 'visibility'>,
+  col: ColumnRef,
+  abort: boolean,
+): RawBuilder<unknown> {
   const check = writeCheckPredicate(plan.visibility, col)
-  return sql`coalesce(${check}, false) as ${sql.id(WRITE_CHECK_COLUMN)}`
+  if (!abort) return sql`coalesce(${check}, false) as ${sql.id(WRITE_CHECK_COLUMN)}`
+  return sql`case when coalesce(${check}, false) then true else (select false union all select false) end as ${sql.id(WRITE_CHECK_COLUMN)}`
 }
 
 function valueOf(value: WriteValue): RawBuilder<unknown> {
@@ -185,9 +198,9 @@ export function printReferenceCheck(fk: ForeignKeyCheck, values: readonly unknow
   return sql<WriteRow>`select 1 as found from ${sql.id(fk.table.schema, fk.table.name)} as ${sql.id(ALIAS)} where ${referencedRowPredicate(fk, values)} limit 1`
 }
 
-export function printInsert(plan: InsertShape): RawBuilder<WriteRow> {
+export function printInsert(plan: InsertShape, abort = false): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
-  const returning = sql.join([...returningList(plan, col), checkColumn(plan, col)])
+  const returning = sql.join([...returningList(plan, col), checkColumn(plan, col, abort)])
   if (plan.writes.length === 0)
     return sql<WriteRow>`insert into ${table(plan)} default values returning ${returning}`
   const columns = sql.join(plan.writes.map((w) => sql.id(w.column)))
@@ -206,7 +219,7 @@ export function printCheckedInsert(
   plan: InsertShape,
   references: readonly ReferenceValuesShape[],
 ): RawBuilder<WriteRow> {
-  if (references.length === 0) return printInsert(plan)
+  if (references.length === 0) return printInsert(plan, true)
   const col = columnRef(ALIAS)
   const refs = sql.id('__tessera_refs')
   const inserted = sql.id('__tessera_insert')
@@ -217,7 +230,7 @@ export function printCheckedInsert(
     ),
   )
   const allFound = and(references.map((_, i) => sql<SqlBool>`${sql.id(referenceColumnAlias(i))}`))
-  const returning = sql.join([...returningList(plan, col), checkColumn(plan, col)])
+  const returning = sql.join([...returningList(plan, col), checkColumn(plan, col, true)])
   // A create that writes no column has no FK column in `data`, so it never has references to check.
   const columns = sql.join(plan.writes.map((w) => sql.id(w.column)))
   const values = sql.join(plan.writes.map((w) => valueOf(w.value)))
@@ -230,7 +243,7 @@ export function printCheckedInsert(
  * the UPDATE reaches exactly the rows it locked — joined on the primary key, under the same target predicate.
  * Each returned row holds the row as written (returning fields and the write check) next to its before image.
  */
-export function printLockedUpdate(plan: LockedUpdateShape): RawBuilder<WriteRow> {
+export function printLockedUpdate(plan: LockedUpdateShape, abort: boolean): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   const before = sql.id('__tessera_before')
   const b = (alias: string) => sql.id('__tessera_before', alias)
@@ -249,7 +262,7 @@ export function printLockedUpdate(plan: LockedUpdateShape): RawBuilder<WriteRow>
   ])
   const returning = sql.join([
     ...returningList(plan, col),
-    checkColumn(plan, col),
+    checkColumn(plan, col, abort),
     ...plan.returning.fields.map((_, i) => sql`${b(beforeColumnAlias(i))}`),
     ...plan.checkColumns.map((_, i) => sql`${b(rawColumnAlias(i))}`),
   ])
@@ -260,7 +273,7 @@ export function printUpdate(plan: UpdatePlan): RawBuilder<WriteRow> {
   const col = columnRef(ALIAS)
   // SET names bare columns: PostgreSQL does not accept the table alias there.
   const set = sql.join(plan.writes.map((w) => sql`${sql.id(w.column)} = ${valueOf(w.value)}`))
-  const returning = sql.join([...returningList(plan, col), checkColumn(plan, col)])
+  const returning = sql.join([...returningList(plan, col), checkColumn(plan, col, false)])
   return sql<WriteRow>`update ${table(plan)} set ${set} where ${targetPredicate(plan, col)} returning ${returning}`
 }
 

@@ -292,8 +292,12 @@ export function compileCheckedInsert(
   )
 }
 
-/** printLockedUpdate(plan), compiled on `db`, from the shape cache when possible. */
-export function compileLockedUpdate(db: AnyDatabase, plan: LockedUpdateShape): CompiledQuery<WriteRow> {
+/** printLockedUpdate(plan, abort), compiled on `db`, from the shape cache when possible. */
+export function compileLockedUpdate(
+  db: AnyDatabase,
+  plan: LockedUpdateShape,
+  abort: boolean,
+): CompiledQuery<WriteRow> {
   const slots = new SlotValues()
   const probe: LockedUpdateShape = {
     ...probeInsert(plan, slots),
@@ -301,7 +305,7 @@ export function compileLockedUpdate(db: AnyDatabase, plan: LockedUpdateShape): C
     targets: plan.targets.map((t) => probeKey(t, slots)),
     checkColumns: plan.checkColumns,
   }
-  let shape = `u${insertKey(probe)}${texts(probe.primaryKey)}${texts(probe.checkColumns)}${probe.targets.length}`
+  let shape = `${abort ? 'U' : 'u'}${insertKey(probe)}${texts(probe.primaryKey)}${texts(probe.checkColumns)}${probe.targets.length}`
   for (const t of probe.targets) shape += texts(Object.keys(t))
-  return compileCached(db, shape, printLockedUpdate, plan, probe, slots)
+  return compileCached(db, shape, (s: LockedUpdateShape) => printLockedUpdate(s, abort), plan, probe, slots)
 }

@@ -35,6 +35,16 @@ export interface StagedAudit {
   abort(): Promise<void>
 }
 
+/**
+ * A store's promise that the record of one write will be accepted: everything that could make `stage` throw was
+ * checked when it was given (AuditStore.reserve), and its `stage` needs no transaction and cannot throw. A write
+ * holding one may commit before its record is staged (docs/decisions.md, "A write that decides itself commits
+ * with its statement"); `commit` on the staged record may still fail, exactly as after any write's commit.
+ */
+export interface AuditReservation {
+  stage(draft: AuditRecordDraft): StagedAudit
+}
+
 export interface RetentionResult {
   /** Records deleted. */
   readonly deleted: number
@@ -50,6 +60,11 @@ export interface RetentionOptions {
 export interface AuditStore {
   /** Seals and holds a record; nothing is visible to `query` until `commit`. Throws if the store cannot accept it. */
   stage(draft: AuditRecordDraft, trx?: StoreTransaction): Promise<StagedAudit>
+  /**
+   * Optional, for a store whose `stage` needs no transaction: checks now whatever could make `stage` refuse and
+   * returns a reservation whose `stage` cannot (see AuditReservation). Throws when `stage` would.
+   */
+  reserve?(): AuditReservation
   /** stage + commit, for calls that change nothing. */
   append(draft: AuditRecordDraft): Promise<AuditRecord>
   /**

@@ -24,6 +24,7 @@ export type {
   AuditStore,
   AuditQuery,
   AuditFilter,
+  AuditReservation,
   StagedAudit,
   RetentionOptions,
   RetentionResult,

@@ -51,6 +51,7 @@ import {
 import type {
   AuditFilter,
   AuditQuery,
+  AuditReservation,
   AuditStore,
   RetentionOptions,
   RetentionResult,
@@ -102,6 +103,15 @@ export class JsonlAuditStore implements AuditStore {
   }
 
   async stage(draft: AuditRecordDraft): Promise<StagedAudit> {
+    return this.#staged(draft)
+  }
+
+  /** Staging here checks nothing and writes nothing (the record is appended at commit): it cannot fail. */
+  reserve(): AuditReservation {
+    return { stage: (draft) => this.#staged(draft) }
+  }
+
+  #staged(draft: AuditRecordDraft): StagedAudit {
     let committed: AuditRecord | undefined
     let aborted = false
     return {

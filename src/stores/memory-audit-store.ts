@@ -48,6 +48,7 @@ import {
 import type {
   AuditFilter,
   AuditQuery,
+  AuditReservation,
   AuditStore,
   RetentionOptions,
   RetentionResult,
@@ -124,6 +125,16 @@ export class MemoryAuditStore implements AuditStore {
 
   async stage(draft: AuditRecordDraft): Promise<StagedAudit> {
     this.#checkAvailable()
+    return this.#staged(draft)
+  }
+
+  /** The availability check of `stage`, made now; staging itself cannot fail. */
+  reserve(): AuditReservation {
+    this.#checkAvailable()
+    return { stage: (draft) => this.#staged(draft) }
+  }
+
+  #staged(draft: AuditRecordDraft): StagedAudit {
     let committed: AuditRecord | undefined
     let aborted = false
     return {
@@ -195,7 +206,7 @@ export class MemoryAuditStore implements AuditStore {
     return verifyChainedRecords(this.entries(), this.#cuts.values(), this.#keys.publicKey)
   }
 
-  /** Test hook: makes the next `n` stage/append/record calls fail, to prove calls fail closed without an audit. */
+  /** Test hook: makes the next `n` stage/reserve/append/record calls fail, to prove calls fail closed without an audit. */
   failNext(n = 1): void {
     this.#failNext = n
   }

@@ -9,6 +9,7 @@ import {
   type AuditAction,
   type AuditOutcome,
   type AuditRecordDraft,
+  type AuditReservation,
   type AuditStore,
   type StagedAudit,
   sanitizeAuditInput,
@@ -267,10 +268,17 @@ export async function runReadTool<T>(
 
 export interface WriteCallScope extends CallScope {
   /**
-   * Stages the success record of this call inside the write's transaction (`trx`); call it last, once the
-   * facts are complete. Throws INTERNAL_ERROR when the store refuses, which rolls the write back.
+   * Asks the store to reserve this call's record (AuditStore.reserve) before the write: true when it did, and
+   * the write may then commit before its record is staged (`stageAudit(null)`); false when the store stages
+   * only inside the transaction. Throws INTERNAL_ERROR when the store refuses, before anything is written.
    */
-  stageAudit(trx: StoreTransaction): Promise<void>
+  reserveAudit(): boolean
+  /**
+   * Stages the success record of this call inside the write's transaction (`trx`), or, with a reservation,
+   * after the write committed by itself (`null`); call it last, once the facts are complete. Throws
+   * INTERNAL_ERROR when the store refuses, which rolls the write back.
+   */
+  stageAudit(trx: StoreTransaction | null): Promise<void>
 }
 
 /**
@@ -290,22 +298,57 @@ export async function runWriteTool<T>(
   const call = startCall(runtime, tool, action, rawCtx, args)
   const { requestId, log } = call
   let ctx: RunContext | null = null
-  const audit: { staged: StagedAudit | null } = { staged: null }
+  const audit: {
+    staged: StagedAudit | null
+    reservation: AuditReservation | null
+    /** The write committed by itself before its record was staged (stageAudit(null)). */
+    afterCommit: boolean
+  } = { staged: null, reservation: null, afterCommit: false }
   let result: T
   try {
     const parsed = parseRunContext(rawCtx)
     ctx = parsed
-    const stageAudit = async (trx: StoreTransaction): Promise<void> => {
+    const reserveAudit = (): boolean => {
+      const store = runtime.audit
+      if (store.reserve === undefined) return false
+      try {
+        audit.reservation = store.reserve()
+      } catch (error) {
+        log?.error({ err: messageOf(error) }, 'audit reserve failed; nothing was written')
+        throw internalError(requestId)
+      }
+      return true
+    }
+    const stageAudit = async (trx: StoreTransaction | null): Promise<void> => {
+      const reservation = audit.reservation
+      if (trx === null) {
+        if (reservation === null) throw new Error('a write committed by itself without an audit reservation')
+        audit.afterCommit = true
+      }
       const draft = auditDraft(runtime, call, parsed, null)
       try {
-        audit.staged = await runtime.audit.stage(draft, trx)
+        audit.staged =
+          reservation !== null ? reservation.stage(draft) : await runtime.audit.stage(draft, trx ?? undefined)
       } catch (error) {
-        log?.error({ err: messageOf(error) }, 'audit stage failed; rolling the write back')
+        log?.error(
+          { err: messageOf(error) },
+          audit.afterCommit
+            ? 'audit stage failed after the write committed'
+            : 'audit stage failed; rolling the write back',
+        )
         throw internalError(requestId)
       }
     }
-    result = await body({ ctx: parsed, requestId, facts: call.facts, stageAudit })
+    result = await body({ ctx: parsed, requestId, facts: call.facts, reserveAudit, stageAudit })
   } catch (error) {
+    if (audit.afterCommit) {
+      // The write committed by itself: no failure record may deny it (as when `commit` fails below), and a
+      // record already staged for it is kept.
+      await audit.staged?.commit().catch((commitError: unknown) => {
+        log?.error({ err: messageOf(commitError) }, 'audit commit failed after the write committed')
+      })
+      throw internalError(requestId)
+    }
     const staged = audit.staged
     if (staged !== null) {
       await staged.abort().catch((abortError: unknown) => {

@@ -75,6 +75,8 @@ async function write(
   const plan = planWrite(runtime.bound, ctx.principal, request)
   planFacts(plan, facts)
   if (plan.mode === 'approval') await passApproval(runtime, tool, scope, request, plan)
+  // Reserved before anything is written: a store that would refuse the record refuses it now.
+  const reserved = scope.reserveAudit()
   return runtime.executor.runWrite(
     plan,
     writeCall(runtime, scope, plan),
@@ -87,6 +89,7 @@ async function write(
       facts.rowCount = outcome.affected
       await scope.stageAudit(trx)
     },
+    reserved,
   )
 }
 

@@ -136,8 +136,8 @@ describeEachDatabase('compiled statement templates for writes', (db) => {
         }
         for (const [i, [kind, args]] of updates.entries()) {
           const plan = updatePlan(principal, kind, args)
-          const direct = printLockedUpdate(plan).compile(db().app)
-          const cached = compileLockedUpdate(db().app, plan)
+          const direct = printLockedUpdate(plan, !plan.bulk).compile(db().app)
+          const cached = compileLockedUpdate(db().app, plan, !plan.bulk)
           expect(cached.sql).toBe(direct.sql)
           expect(cached.parameters).toEqual(direct.parameters)
           if (pass === 1) firstPass.set(`${p}u${i}`, cached.query)
@@ -164,12 +164,23 @@ describeEachDatabase('compiled statement templates for writes', (db) => {
       compileLockedUpdate(
         db().app,
         updatePlan(principal, 'update', { model: 'Order', id: ORDER_A1, data: { total } }),
+        true,
       )
     const u1 = update(ALICE, '1.00')
     const u2 = update(BOB, '2.00')
     expect(u2.query).toBe(u1.query)
     expect(u2.parameters).toContain('2.00')
     expect(u2.parameters).not.toContain('1.00')
+  })
+
+  it('keeps an update that aborts on a failed check apart from one that returns the check', () => {
+    const plan = updatePlan(ALICE, 'update', { model: 'Order', id: ORDER_A1, data: { total: '1.00' } })
+    const aborting = compileLockedUpdate(db().app, plan, true)
+    const flagging = compileLockedUpdate(db().app, plan, false)
+    expect(aborting.sql).not.toBe(flagging.sql)
+    expect(aborting.sql).toContain('else (select false union all select false) end')
+    expect(flagging.sql).not.toContain('union all')
+    expect(compileLockedUpdate(db().app, plan, true).sql).toBe(aborting.sql)
   })
 
   it('gives each set of written columns its own statement', () => {
