@@ -173,6 +173,22 @@ export function auditStoreConformance(name: string, factory: AuditStoreFactory):
       expect(await store.verify()).toMatchObject({ ok: true, records: 2, chains: 1, breaks: [] })
     })
 
+    it('stages through a reservation exactly as through stage (skipped for a store that stages only inside the write transaction: it offers none)', async (ctx) => {
+      const { store } = await factory()
+      if (store.reserve === undefined) {
+        ctx.skip('the store stages only inside the write transaction')
+        return
+      }
+      const kept = store.reserve().stage(auditDraft({ requestId: 'reserved' }))
+      const dropped = store.reserve().stage(auditDraft({ requestId: 'reserved-dropped' }))
+      expect(await store.count()).toBe(0)
+      const committed = await kept.commit()
+      await dropped.abort()
+      await expect(dropped.commit()).rejects.toThrow()
+      expect(await store.query()).toEqual([committed])
+      expect(await store.verify()).toMatchObject({ ok: true, records: 1, breaks: [] })
+    })
+
     it('keeps one valid chain per tenant under concurrent appends', async () => {
       const { store } = await factory()
       const tenants = ['tenant-a', 'tenant-b', null]
