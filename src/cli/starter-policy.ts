@@ -24,7 +24,20 @@ import {
 import type { ColumnInfo, DbSchema, TableInfo } from '../schema/index.ts'
 
 const CREDENTIAL_GLOBS = [...SENSITIVE_FIELD_GLOBS, '*private_key*', '*credential*', '*passphrase*']
-const PII_GLOBS = [...PII_FIELD_GLOBS, '*birth*', 'dob', '*address*', '*passport*', '*tax_id*', '*iban*']
+// Pay and bank details too (red team, payroll schema): a starter policy showed salaries and bank accounts.
+const PII_GLOBS = [
+  ...PII_FIELD_GLOBS,
+  '*birth*',
+  'dob',
+  '*address*',
+  '*passport*',
+  '*tax_id*',
+  '*iban*',
+  '*salary*',
+  '*wage*',
+  '*bank*',
+  '*account_number*',
+]
 const isCredential = anyGlob(CREDENTIAL_GLOBS)
 const isPii = anyGlob(PII_GLOBS)
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/

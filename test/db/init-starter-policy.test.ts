@@ -147,4 +147,31 @@ describeEachDatabase('tessera init: the starter policy', (db) => {
     expect(pets.rows.map((r) => r['name'])).toEqual(['Rex'])
     expect(() => starterPolicy(vet, 'a test', { tenantColumn: 'practice' })).toThrow(/no table .* 'practice'/)
   })
+
+  // Red team (payroll schema): pay and bank details came out `allow`, though the header says personal data is masked.
+  it('masks pay and bank details', async () => {
+    await sql
+      .raw(
+        `create schema pay;
+      create table pay.employees (id int primary key, workspace_id text not null, name text not null,
+        salary numeric(12,2), base_salary_cents bigint, hourly_wage numeric, bank_account text, bank_routing text,
+        account_number text);
+      grant usage on schema pay to ${APP_ROLE};
+      grant select on all tables in schema pay to ${APP_ROLE};`,
+      )
+      .execute(db().admin)
+    const { bound } = load(await introspectSchema(db().admin, { schemas: ['pay'] }))
+    const fields = bound.models['Employee']?.fields ?? {}
+    expect(fields['name']?.rule.action).toBe('allow')
+    for (const f of [
+      'salary',
+      'base_salary_cents',
+      'hourly_wage',
+      'bank_account',
+      'bank_routing',
+      'account_number',
+    ]) {
+      expect(fields[f]?.rule.action, f).not.toBe('allow')
+    }
+  })
 })
