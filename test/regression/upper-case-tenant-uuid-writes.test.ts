@@ -1,0 +1,56 @@
+/**
+ * Regression (perfwrite helper, noticed): a principal whose tenant id is an upper-case uuid reads its rows
+ * (PostgreSQL compares uuids, not their spelling); its creates, updates and deletes must be decided the same way.
+ */
+import { sql } from 'kysely'
+import { beforeAll, expect, it } from 'vitest'
+import { describeEachDatabase } from '../support/databases.ts'
+import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+
+const TENANT = 'a0000000-0000-4000-8000-00000000abcd'
+const UPPER = { principal: { tenantId: TENANT.toUpperCase(), userId: 'u1' } }
+
+describeEachDatabase('an upper-case tenant uuid in the principal', (db) => {
+  let h: ToolsetHarness
+  beforeAll(async () => {
+    const admin = db().admin
+    await sql`create table jots (id integer primary key, tenant_id uuid not null, body text)`.execute(admin)
+    await sql`grant select, insert, update, delete on jots to tessera_app`.execute(admin)
+    await sql`insert into jots values (1, ${TENANT}, 'one')`.execute(admin)
+    h = await toolsetFor(db(), {
+      models: {
+        Jot: {
+          table: 'jots',
+          fields: { id: { action: 'allow', acceptGlobalUnique: true }, body: 'allow' },
+          scoping: { tenant_id: 'principal.tenantId' },
+          write: {
+            create: 'allow',
+            update: 'allow',
+            delete: 'allow',
+            autoSet: { tenant_id: 'principal.tenantId' },
+          },
+        },
+      },
+    })
+  })
+
+  it('reads, updates, creates and deletes its own rows', async () => {
+    expect((await h.toolset.get(UPPER, { model: 'Jot', id: 1 })).row).toMatchObject({ body: 'one' })
+    expect((await h.toolset.update(UPPER, { model: 'Jot', id: 1, data: { body: 'uno' } })).row).toMatchObject(
+      {
+        body: 'uno',
+      },
+    )
+    expect((await h.toolset.create(UPPER, { model: 'Jot', data: { id: 2, body: 'two' } })).row).toMatchObject(
+      {
+        body: 'two',
+      },
+    )
+    await h.toolset.delete(UPPER, { model: 'Jot', id: 2 })
+    const rows = await sql<{
+      id: number
+      tenant_id: string
+    }>`select id, tenant_id from jots order by id`.execute(db().admin)
+    expect(rows.rows).toEqual([{ id: 1, tenant_id: TENANT }])
+  })
+})
