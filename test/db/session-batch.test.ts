@@ -12,6 +12,7 @@ import { createTesseraDialect, type TesseraPool } from '../../src/executor/tesse
 import { markPrinted } from '../../src/sql/printed-statement.ts'
 import { printSessionSettings } from '../../src/sql/print-session.ts'
 import { APP_ROLE, describeEachDatabase, type TestDatabase } from '../support/databases.ts'
+import { countingPool } from '../support/counting-pool.ts'
 
 const ACME = 'a0000000-0000-4000-8000-000000000000'
 const SESSION_TIMEOUT_MS = 5000
@@ -46,28 +47,6 @@ interface SessionRow {
 interface CountedConnection {
   describe(message: unknown): void
   describes?: number
-}
-
-/** Counts what reaches each pool client's `query` (a submittable batch counts once). */
-function countingPool(pool: pg.Pool, sent: string[]): TesseraPool {
-  return {
-    options: pool.options,
-    end: () => pool.end(),
-    async connect() {
-      const client = await pool.connect()
-      const counted = client as pg.PoolClient & { counted?: boolean }
-      if (!counted.counted) {
-        counted.counted = true
-        const query = client.query.bind(client) as (config: unknown) => unknown
-        ;(client as unknown as { query: (config: unknown) => unknown }).query = (config) => {
-          const text = (config as { text?: unknown }).text
-          sent.push(typeof text === 'string' ? text : 'batch')
-          return query(config)
-        }
-      }
-      return client
-    },
-  }
 }
 
 /** The same pool's clients without access to their protocol connection (like pg-native). */

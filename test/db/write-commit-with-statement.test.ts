@@ -9,7 +9,7 @@
 import { CompiledQuery, Kysely, sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createTesseraDialect, type TesseraPool } from '../../src/executor/tessera-dialect.ts'
+import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
 import { isWriteCheckAbort } from '../../src/executor/database-error-kind.ts'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
 import { definePolicy } from '../../src/policy/define-policy.ts'
@@ -18,6 +18,7 @@ import { createToolset, type Toolset } from '../../src/tools/create-toolset.ts'
 import { describeEachDatabase, type TestDatabase } from '../support/databases.ts'
 import { ALICE, ORDER_A1, ORDER_B1, TEST_SECRET, as } from '../support/saas.ts'
 import { countRows, errorOf, rowOf } from '../support/write-helpers.ts'
+import { countingPool } from '../support/counting-pool.ts'
 
 const TIMEOUT_MS = 5000
 
@@ -54,28 +55,6 @@ const policy: PolicyInput = {
       budget: { statementTimeoutMs: TIMEOUT_MS },
     },
   },
-}
-
-/** Counts what reaches each pool client's `query`: a statement's text, or 'batch' for a batch of several. */
-function countingPool(pool: pg.Pool, sent: string[]): TesseraPool {
-  return {
-    options: pool.options,
-    end: () => pool.end(),
-    async connect() {
-      const client = await pool.connect()
-      const counted = client as pg.PoolClient & { counted?: boolean }
-      if (!counted.counted) {
-        counted.counted = true
-        const query = client.query.bind(client) as (config: unknown) => unknown
-        ;(client as unknown as { query: (config: unknown) => unknown }).query = (config) => {
-          const text = (config as { text?: unknown }).text
-          sent.push(typeof text === 'string' ? text : 'batch')
-          return query(config)
-        }
-      }
-      return client
-    },
-  }
 }
 
 describeEachDatabase('a write that decides itself commits with its one statement', (db) => {
