@@ -7,34 +7,13 @@ import { CompiledQuery, Kysely } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
+import { countDescribes } from '../support/counting-pool.ts'
 import { APP_ROLE, describeEachDatabase, type TestDatabase } from '../support/databases.ts'
 
 /** The harness's PGlite pool (one client, which must not be cloned), or a one-client pool on PostgreSQL. */
 function singleConnectionPool(database: TestDatabase, options: pg.PoolConfig = {}): pg.Pool {
   if (database.kind === 'pglite') return database.appPool
   return new pg.Pool({ ...database.appPool.options, ...options, max: 1 })
-}
-
-interface CountedConnection {
-  describe(message: unknown): void
-  describes?: number
-}
-
-/** Counts the Describe messages written on the pool's one connection from now on. */
-async function countDescribes(pool: pg.Pool): Promise<() => number> {
-  const client = await pool.connect()
-  const connection = (client as unknown as { connection: CountedConnection }).connection
-  client.release()
-  if (connection.describes === undefined) {
-    const describe = connection.describe.bind(connection)
-    connection.describes = 0
-    connection.describe = (message) => {
-      connection.describes = (connection.describes ?? 0) + 1
-      describe(message)
-    }
-  }
-  const start = connection.describes
-  return () => (connection.describes ?? 0) - start
 }
 
 describeEachDatabase('Tessera dialect statement submission', (db) => {

@@ -12,7 +12,7 @@ import { createTesseraDialect, type TesseraPool } from '../../src/executor/tesse
 import { markPrinted } from '../../src/sql/printed-statement.ts'
 import { printSessionSettings } from '../../src/sql/print-session.ts'
 import { APP_ROLE, describeEachDatabase, type TestDatabase } from '../support/databases.ts'
-import { countingPool } from '../support/counting-pool.ts'
+import { countDescribes, countingPool } from '../support/counting-pool.ts'
 
 const ACME = 'a0000000-0000-4000-8000-000000000000'
 const SESSION_TIMEOUT_MS = 5000
@@ -42,11 +42,6 @@ interface SessionRow {
   timeout: string
   role: string
   echo: string
-}
-
-interface CountedConnection {
-  describe(message: unknown): void
-  describes?: number
 }
 
 /** The same pool's clients without access to their protocol connection (like pg-native). */
@@ -90,6 +85,15 @@ describeEachDatabase('session batch: one round trip for a read with claims', (db
 
   const executor = () => createExecutor({ db: tdb, role: APP_ROLE })
 
+  /** A connection's settings once nothing of a call is left: the claims empty, read-write, its own timeout and role. */
+  const cleanSession = (): Partial<SessionRow> => ({
+    tenant: null,
+    user: '',
+    read_only: 'off',
+    timeout: '5s',
+    role: db().kind === 'pglite' ? 'postgres' : APP_ROLE,
+  })
+
   async function session(): Promise<SessionRow | undefined> {
     const after = await tdb.executeQuery<SessionRow>(CompiledQuery.raw(SESSION_SQL, ['after']))
     return after.rows[0]
@@ -116,13 +120,7 @@ describeEachDatabase('session batch: one round trip for a read with claims', (db
 
   it('leaves nothing behind on the connection: claims empty, read-write, session timeout and role', async () => {
     await executor().read(spec(), printed(SESSION_SQL, ['x']))
-    expect(await session()).toMatchObject({
-      tenant: null,
-      user: '',
-      read_only: 'off',
-      timeout: '5s',
-      role: db().kind === 'pglite' ? 'postgres' : APP_ROLE,
-    })
+    expect(await session()).toMatchObject(cleanSession())
   })
 
   it('runs the statement read-only: an insert fails with a mapped error and writes nothing', async () => {
@@ -158,26 +156,9 @@ describeEachDatabase('session batch: one round trip for a read with claims', (db
     expect(await session()).toMatchObject({ tenant: null })
   })
 
-  /** Counts the Describe messages written on the pool's one connection from now on. */
-  async function countDescribes(): Promise<() => number> {
-    const client = await pool.connect()
-    const connection = (client as unknown as { connection: CountedConnection }).connection
-    client.release()
-    if (connection.describes === undefined) {
-      const describe = connection.describe.bind(connection)
-      connection.describes = 0
-      connection.describe = (message) => {
-        connection.describes = (connection.describes ?? 0) + 1
-        describe(message)
-      }
-    }
-    const start = connection.describes
-    return () => (connection.describes ?? 0) - start
-  }
-
   it('describes a session statement once per connection: later batches skip Describe and read the same rows', async () => {
     const text = `${SESSION_SQL}, $2::int + 1 as n, $3::jsonb as doc, null::int as nothing`
-    const describes = await countDescribes()
+    const describes = await countDescribes(pool)
     const first = await executor().read(spec(), printed<SessionRow>(text, ['a', 1, '{"k":[1]}']))
     expect(describes()).toBe(1)
     const later = []
@@ -207,18 +188,12 @@ describeEachDatabase('session batch: one round trip for a read with claims', (db
     const text =
       "select nullif(current_setting('tessera.tenant_id', true), '') as tenant, 1 / ($1::int - 1) as n"
     expect(await executor().read(spec(), printed(text, [2]))).toEqual([{ tenant: ACME, n: 1 }])
-    const describes = await countDescribes()
+    const describes = await countDescribes(pool)
     for (let attempt = 0; attempt < 2; attempt++) {
       await expect(executor().read(spec(), printed(text, [1]))).rejects.toMatchObject({
         code: 'VALIDATION_ERROR',
       })
-      expect(await session()).toMatchObject({
-        tenant: null,
-        user: '',
-        read_only: 'off',
-        timeout: '5s',
-        role: db().kind === 'pglite' ? 'postgres' : APP_ROLE,
-      })
+      expect(await session()).toMatchObject(cleanSession())
     }
     expect(await executor().read(spec(), printed(text, [3]))).toEqual([{ tenant: ACME, n: 0 }])
     expect(describes()).toBe(0)
@@ -228,13 +203,7 @@ describeEachDatabase('session batch: one round trip for a read with claims', (db
     const unknownRole = createExecutor({ db: tdb, role: 'no_such_role_for_batch' })
     for (let attempt = 0; attempt < 2; attempt++) {
       await expect(unknownRole.read(spec(), printed(SESSION_SQL, ['r']))).rejects.toBeInstanceOf(TesseraError)
-      expect(await session()).toMatchObject({
-        tenant: null,
-        user: '',
-        read_only: 'off',
-        timeout: '5s',
-        role: db().kind === 'pglite' ? 'postgres' : APP_ROLE,
-      })
+      expect(await session()).toMatchObject(cleanSession())
     }
     expect(await executor().read(spec(), printed<SessionRow>(SESSION_SQL, ['s']))).toMatchObject([
       { tenant: ACME, echo: 's' },

@@ -17,7 +17,7 @@ import { MemoryAuditStore } from '../../src/stores/index.ts'
 import { createToolset, type Toolset } from '../../src/tools/create-toolset.ts'
 import { describeEachDatabase, type TestDatabase } from '../support/databases.ts'
 import { ALICE, ORDER_A1, ORDER_B1, TEST_SECRET, as } from '../support/saas.ts'
-import { countRows, errorOf, rowOf } from '../support/write-helpers.ts'
+import { countRows, CREATABLE_ORDER_ITEM, errorOf, rowOf } from '../support/write-helpers.ts'
 import { countingPool } from '../support/counting-pool.ts'
 
 const TIMEOUT_MS = 5000
@@ -40,20 +40,7 @@ const policy: PolicyInput = {
       write: { update: 'allow' },
       budget: { statementTimeoutMs: TIMEOUT_MS },
     },
-    OrderItem: {
-      table: 'order_items',
-      fields: {
-        id: 'allow',
-        tenant_id: 'allow',
-        order_id: 'allow',
-        product_id: 'allow',
-        quantity: 'allow',
-        unit_price: 'allow',
-      },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { create: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
-      budget: { statementTimeoutMs: TIMEOUT_MS },
-    },
+    OrderItem: { ...CREATABLE_ORDER_ITEM, budget: { statementTimeoutMs: TIMEOUT_MS } },
   },
 }
 

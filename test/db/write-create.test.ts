@@ -17,7 +17,7 @@ import {
   USER_ALICE,
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
-import { countRows, errorOf, rowOf, tenantSnapshot } from '../support/write-helpers.ts'
+import { countRows, CREATABLE_ORDER_ITEM, errorOf, rowOf, tenantSnapshot } from '../support/write-helpers.ts'
 
 const policy: PolicyInput = {
   models: {
@@ -61,19 +61,7 @@ const policy: PolicyInput = {
       scoping: { tenant_id: 'principal.tenantId' },
       write: { create: 'allow', autoSet: { tenant_id: 'principal.tenantId', owner_id: 'principal.userId' } },
     },
-    OrderItem: {
-      table: 'order_items',
-      fields: {
-        id: 'allow',
-        tenant_id: 'allow',
-        order_id: 'allow',
-        product_id: 'allow',
-        quantity: 'allow',
-        unit_price: 'allow',
-      },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { create: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
-    },
+    OrderItem: CREATABLE_ORDER_ITEM,
     // Scoped, but the tenant column is not server-set: the caller must name their own tenant.
     Invoice: {
       table: 'invoices',

@@ -13,6 +13,7 @@ import {
 } from '../../src/sql/print-write.ts'
 import { compileCheckedInsert, compileLockedUpdate } from '../../src/sql/write-statement-cache.ts'
 import { describeEachDatabase } from '../support/databases.ts'
+import { CREATABLE_ORDER_ITEM } from '../support/write-helpers.ts'
 import {
   ALICE,
   ANDY,
@@ -63,19 +64,7 @@ const policy: PolicyInput = {
       write: { create: 'allow', update: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
     },
     Product: { table: 'products', shared: true, fields: { id: 'allow', name: 'allow' } },
-    OrderItem: {
-      table: 'order_items',
-      fields: {
-        id: 'allow',
-        tenant_id: 'allow',
-        order_id: 'allow',
-        product_id: 'allow',
-        quantity: 'allow',
-        unit_price: 'allow',
-      },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { create: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
-    },
+    OrderItem: CREATABLE_ORDER_ITEM,
   },
 }
 

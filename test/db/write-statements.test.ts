@@ -19,7 +19,7 @@ import {
   TENANT_B,
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
-import { countRows, errorOf, rowOf, tenantSnapshot } from '../support/write-helpers.ts'
+import { countRows, CREATABLE_ORDER_ITEM, errorOf, rowOf, tenantSnapshot } from '../support/write-helpers.ts'
 
 const policy: PolicyInput = {
   models: {
@@ -42,19 +42,7 @@ const policy: PolicyInput = {
       scoping: { tenant_id: 'principal.tenantId' },
     },
     Product: { table: 'products', shared: true, fields: { id: 'allow', name: 'allow' } },
-    OrderItem: {
-      table: 'order_items',
-      fields: {
-        id: 'allow',
-        tenant_id: 'allow',
-        order_id: 'allow',
-        product_id: 'allow',
-        quantity: 'allow',
-        unit_price: 'allow',
-      },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { create: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
-    },
+    OrderItem: CREATABLE_ORDER_ITEM,
   },
 }
 

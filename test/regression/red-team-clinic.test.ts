@@ -22,17 +22,13 @@ import {
   PATIENT_B1,
 } from '../support/clinic.ts'
 import { describeEachDatabase } from '../support/databases.ts'
-import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { callError, type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 
 const MISSING_UUID = 'c0000000-0000-4000-8000-000000000001'
 
 describeEachDatabase('red team on the clinic schema', (db) => {
   let h: ToolsetHarness
-  const fail = async (ctx: RunContext, tool: string, args: unknown) => {
-    const r = await h.toolset.call(ctx, tool, args)
-    if (r.ok) throw new Error(`${tool} succeeded: ${JSON.stringify(r.data)}`)
-    return r.error
-  }
+  const fail = (ctx: RunContext, tool: string, args: unknown) => callError(h, ctx, tool, args)
 
   beforeAll(async () => {
     await loadClinic(db())

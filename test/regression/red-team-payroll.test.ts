@@ -21,18 +21,14 @@ import {
   WS_A,
   WS_B,
 } from '../support/payroll.ts'
-import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { callError, type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 
 const EMP_B1 = { WorkspaceId: WS_B, emp_no: 1 }
 const EMP_MISSING = { WorkspaceId: WS_A, emp_no: 999 }
 
 describeEachDatabase('red team on the payroll schema', (db) => {
   let h: ToolsetHarness
-  const fail = async (ctx: RunContext, tool: string, args: unknown) => {
-    const r = await h.toolset.call(ctx, tool, args)
-    if (r.ok) throw new Error(`${tool} succeeded: ${JSON.stringify(r.data)}`)
-    return r.error
-  }
+  const fail = (ctx: RunContext, tool: string, args: unknown) => callError(h, ctx, tool, args)
 
   beforeAll(async () => {
     await loadPayroll(db())

@@ -23,7 +23,7 @@ import { bindPolicy } from '../../src/policy/index.ts'
 import { applyRls, generateRls } from '../../src/rls/index.ts'
 import { introspectSchema } from '../../src/schema/index.ts'
 import type { RunContext } from '../../src/context/index.ts'
-import { TesseraError } from '../../src/errors/index.ts'
+import { type SerializedError, TesseraError } from '../../src/errors/index.ts'
 import { MemoryAuditStore, type AuditRecord } from '../../src/stores/index.ts'
 import { definePolicy } from '../../src/policy/define-policy.ts'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
@@ -42,6 +42,18 @@ export interface ToolsetHarness {
   audit: MemoryAuditStore
   /** Statements the toolset sent since the last reset. */
   queries: string[]
+}
+
+/** The error a tool call answered with; the call succeeding fails the test (with what it returned). */
+export async function callError(
+  h: ToolsetHarness,
+  ctx: RunContext,
+  tool: string,
+  args: unknown,
+): Promise<SerializedError> {
+  const r = await h.toolset.call(ctx, tool, args)
+  if (r.ok) throw new Error(`${tool} succeeded: ${JSON.stringify(r.data)}`)
+  return r.error
 }
 
 export async function toolsetFor(

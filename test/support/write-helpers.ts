@@ -1,6 +1,24 @@
 /** Oracle reads for the write tests: byte-exact snapshots through the unscoped admin connection. */
 import { sql } from 'kysely'
+import type { PolicyInput } from '../../src/policy/policy-schema.ts'
 import type { TestDatabase } from './databases.ts'
+
+type ModelInput = PolicyInput['models'][string]
+
+/** The fixture's order_items as the write suites use it: every column readable, created with the caller's tenant. */
+export const CREATABLE_ORDER_ITEM = {
+  table: 'order_items',
+  fields: {
+    id: 'allow',
+    tenant_id: 'allow',
+    order_id: 'allow',
+    product_id: 'allow',
+    quantity: 'allow',
+    unit_price: 'allow',
+  },
+  scoping: { tenant_id: 'principal.tenantId' },
+  write: { create: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
+} as const satisfies ModelInput
 
 export interface CaughtError {
   code: string
