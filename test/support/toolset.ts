@@ -78,7 +78,7 @@ export async function toolsetFor(
   const enforcement = extra.enforcement ?? suiteEnforcement()
   const token = {}
   const install = async (): Promise<void> => {
-    await installRls(db, defined)
+    await installRls(db, defined, extra.schemas)
     installedRls.set(db, token)
   }
   if (enforcement !== 'app') await install()
@@ -114,7 +114,11 @@ export function suiteEnforcement(): EnforcementMode {
 }
 
 /** Takes every table's tessera_* RLS off, then installs the RLS generated from `policy`. */
-async function installRls(db: TestDatabase, policy: ReturnType<typeof definePolicy>): Promise<void> {
+async function installRls(
+  db: TestDatabase,
+  policy: ReturnType<typeof definePolicy>,
+  schemas: readonly string[] | undefined,
+): Promise<void> {
   await sql`do $$ declare p record; begin
     for p in select polname, polrelid::regclass::text as tab from pg_catalog.pg_policy where polname like 'tessera\\_%'
     loop
@@ -122,7 +126,10 @@ async function installRls(db: TestDatabase, policy: ReturnType<typeof definePoli
       execute format('alter table %s no force row level security, disable row level security', p.tab);
     end loop;
   end $$`.execute(db.admin)
-  const bound = bindPolicy(policy, await introspectSchema(db.admin, { role: APP_ROLE }))
+  const bound = bindPolicy(
+    policy,
+    await introspectSchema(db.admin, { role: APP_ROLE, ...(schemas === undefined ? {} : { schemas }) }),
+  )
   await applyRls(db.admin, generateRls(bound))
 }
 
