@@ -10,6 +10,7 @@ import type { AnyDatabase } from '../schema/index.ts'
 import type { AuditStore } from './audit-store.ts'
 import { MemoryAuditStore } from './memory-audit-store.ts'
 import { PostgresAuditStore } from './postgres-audit-store.ts'
+import type { AuditStoreLogger } from './audit-insert-failure.ts'
 
 // Fixed text, one bound parameter: the optional role tool calls run as. A missing table gives a NULL oid,
 // and has_table_privilege over NULL is NULL, counted as "no".
@@ -37,7 +38,13 @@ export async function auditTablesWritable(db: AnyDatabase, role: string | undefi
 export async function defaultAuditStore(
   db: AnyDatabase,
   role: string | undefined,
+  logger?: AuditStoreLogger,
 ): Promise<{ store: AuditStore; kind: DefaultAuditStoreKind }> {
-  if (await auditTablesWritable(db, role)) return { store: new PostgresAuditStore({ db }), kind: 'postgres' }
+  if (await auditTablesWritable(db, role)) {
+    return {
+      store: new PostgresAuditStore({ db, ...(logger === undefined ? {} : { logger }) }),
+      kind: 'postgres',
+    }
+  }
   return { store: new MemoryAuditStore(), kind: 'memory' }
 }

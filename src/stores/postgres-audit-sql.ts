@@ -8,7 +8,8 @@ import { CompiledQuery } from 'kysely'
 import type { AnyDatabase } from '../schema/index.ts'
 import { printAuditGrant, printAuditInsert } from '../sql/index.ts'
 import type { AuditRecord } from './audit-record.ts'
-import type { ChainedRecord } from './audit-chain.ts'
+import type { KeyObject } from 'node:crypto'
+import { type AuditVerification, type ChainedRecord, ChainVerifier } from './audit-chain.ts'
 import type { StoreTransaction } from './store-transaction.ts'
 
 const AUDIT_TABLE_STATEMENTS: readonly string[] = [
@@ -92,6 +93,16 @@ export async function insertRows(db: StoreTransaction, entries: readonly Chained
   await db.executeQuery(printAuditInsert(rows))
 }
 
+// Privileges, the table, its columns and a read-only server are all checked before the first row: an INSERT of
+// no rows fails exactly when an INSERT of a record would for a reason that is not the record's own.
+const PROBE = `insert into tessera_audit (chain, seq, id, ts, tool, outcome, body)
+  select '', 0, '', now(), '', '', '' where false`
+
+/** Whether a record could be inserted now (see PROBE); rejects with the reason when not. */
+export async function probeInsert(db: StoreTransaction): Promise<void> {
+  await db.executeQuery(CompiledQuery.raw(PROBE, []))
+}
+
 export function toEntry(row: StoredRow): ChainedRecord {
   return {
     chain: row.chain,
@@ -113,6 +124,56 @@ export function columnsMatch(row: StoredRow, r: AuditRecord): boolean {
     row.model === r.model &&
     row.outcome === r.outcome
   )
+}
+
+/** Rows per page when verify walks the table. */
+const VERIFY_PAGE = 1_000
+
+/** Walks every stored chain in keyset pages and reports its breaks (PostgresAuditStore.verify). */
+export async function verifyStored(db: AnyDatabase, publicKey: KeyObject | null): Promise<AuditVerification> {
+  const cutRows = await db.executeQuery(
+    CompiledQuery.raw('select chain, seq, hash, signature from tessera_audit_cuts', []) as CompiledQuery<{
+      chain: string
+      seq: string | number
+      hash: string
+      signature: string | null
+    }>,
+  )
+  const cuts = cutRows.rows.map((c) => ({ ...c, seq: Number(c.seq) }))
+  const verifier = new ChainVerifier(cuts, publicKey)
+  // Keyset pages in primary-key order: every chain's records arrive contiguous and in seq order.
+  let after: { chain: string; seq: string | number } | null = null
+  for (;;) {
+    const page: { rows: StoredRow[] } =
+      after === null
+        ? await db.executeQuery(
+            CompiledQuery.raw('select * from tessera_audit order by chain, seq limit $1', [
+              VERIFY_PAGE,
+            ]) as CompiledQuery<StoredRow>,
+          )
+        : await db.executeQuery(
+            CompiledQuery.raw(
+              'select * from tessera_audit where (chain, seq) > ($1, $2) order by chain, seq limit $3',
+              [after.chain, after.seq, VERIFY_PAGE],
+            ) as CompiledQuery<StoredRow>,
+          )
+    for (const row of page.rows) {
+      const seq = Number(row.seq)
+      let entry: ChainedRecord
+      try {
+        entry = toEntry(row)
+      } catch {
+        verifier.addBroken(row.chain, seq, 'unreadable', row.id)
+        continue
+      }
+      if (!columnsMatch(row, entry.record)) verifier.addBroken(row.chain, seq, 'edited', row.id)
+      else verifier.add(entry)
+    }
+    const last = page.rows.at(-1)
+    if (last === undefined || page.rows.length < VERIFY_PAGE) break
+    after = { chain: last.chain, seq: last.seq }
+  }
+  return verifier.finish()
 }
 
 export function byChainThenSeq(a: ChainedRecord, b: ChainedRecord): number {

@@ -11,6 +11,12 @@
  * by a background flush (audit-backlog.ts; call `close()` on shutdown); with `'per-call'` they are appended in
  * their own statement before the call returns. Concurrent appends to one chain share one multi-row INSERT.
  *
+ * A failed INSERT never wedges the store (docs/decisions.md, "A failed audit INSERT"): a record the table
+ * refuses (SQLSTATE class 22/23) is found among its batch and only its call fails (per-call) or only it is
+ * dropped and reported (batched); a database that cannot take records is retried with backoff a bounded number
+ * of times (batched) while new records are refused, so `auditFailure: 'closed'` calls fail with INTERNAL_ERROR.
+ * Every failure is reported through `logger` (stderr without one).
+ *
  * Chains are per (process segment, tenant) — see audit-chain.ts — and the primary key (chain, seq) makes a fork
  * impossible: a second record at the same position cannot be inserted. The role tool calls run as needs only
  * INSERT on `tessera_audit` (no UPDATE/DELETE): the agent's connection cannot rewrite the trail.
@@ -29,7 +35,6 @@ import {
   type ChainHead,
   chainKeys,
   type ChainKeys,
-  ChainVerifier,
   SegmentChains,
   signLink,
 } from './audit-chain.ts'
@@ -37,7 +42,21 @@ import { appendArchive } from './audit-archive.ts'
 import { normalizeAuditFilter, normalizeAuditQuery } from './audit-query.ts'
 import { AuditBacklog } from './audit-backlog.ts'
 import { isDeferrable } from './deferrable-draft.ts'
-import { byChainThenSeq, columnsMatch, insertRows, type StoredRow, toEntry } from './postgres-audit-sql.ts'
+import {
+  byChainThenSeq,
+  insertRows,
+  probeInsert,
+  type StoredRow,
+  toEntry,
+  verifyStored,
+} from './postgres-audit-sql.ts'
+import {
+  type AuditStoreLogger,
+  classifyAuditInsertFailure,
+  errorText,
+  fallbackAuditLogger,
+  sqlStateOf,
+} from './audit-insert-failure.ts'
 import type {
   AuditFilter,
   AuditQuery,
@@ -65,21 +84,34 @@ export interface PostgresAuditStoreOptions extends AuditSigningOptions, AuditCha
   readonly durability?: AuditDurability
   /** Batched durability: longest a record waits before its flush starts (default 10 ms). */
   readonly flushIntervalMs?: number
-  /** Batched durability: most records waiting at once; beyond it a call waits for a flush (default 10,000). */
+  /**
+   * Batched durability: most records waiting at once (default 10,000). The call that reaches it waits for a
+   * flush; a call that finds the backlog full waits for that flush once, then is refused with an error.
+   */
   readonly maxPending?: number
+  /**
+   * Batched durability: retries of an INSERT that failed for a reason other than its records (the connection,
+   * a dropped table, a revoked grant) before its records are dropped and reported (default 8). The store
+   * refuses new records from the first failure until an INSERT succeeds again.
+   */
+  readonly maxRetries?: number
+  /** Batched durability: delay before the first retry (default 1,000 ms); it doubles up to 30 s. */
+  readonly retryMs?: number
+  /** Where failures to store records are reported (a pino logger, e.g. the toolset's); stderr without one. */
+  readonly logger?: AuditStoreLogger
 }
 
 export type AuditDurability = 'per-call' | 'batched'
 
 const DEFAULT_FLUSH_INTERVAL_MS = 10
 const DEFAULT_MAX_PENDING = 10_000
-/** Batched durability: delay between retries of a failed INSERT. */
-const RETRY_MS = 1_000
+const DEFAULT_RETRY_MS = 1_000
+/** Longest wait between retries: an outage is noticed within this long of its end. */
+const MAX_RETRY_MS = 30_000
+const DEFAULT_MAX_RETRIES = 8
 
 /** Rows per multi-row INSERT (11 parameters each). */
 const MAX_BATCH = 500
-/** Rows per page when verify walks the table. */
-const VERIFY_PAGE = 1_000
 
 interface Waiting {
   readonly draft: AuditRecordDraft
@@ -103,12 +135,14 @@ export class PostgresAuditStore implements AuditStore {
   readonly #chains: SegmentChains
   readonly #queues = new Map<string, ChainQueue>()
   readonly #backlog: AuditBacklog | null
+  readonly #logger: AuditStoreLogger
 
   constructor(options: PostgresAuditStoreOptions) {
     if (options === null || typeof options !== 'object' || options.db === undefined) {
       throw new TypeError('PostgresAuditStore needs a Kysely instance: new PostgresAuditStore({ db })')
     }
     this.#db = options.db
+    this.#logger = options.logger ?? fallbackAuditLogger()
     this.#inCall = options.writesInCallTransaction ?? true
     this.#keys = chainKeys(options)
     this.#chains = new SegmentChains(this.#keys, undefined, options)
@@ -124,6 +158,12 @@ export class PostgresAuditStore implements AuditStore {
     if (!Number.isSafeInteger(maxPending) || maxPending <= 0) {
       throw new RangeError('maxPending must be a positive integer')
     }
+    const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES
+    const retryMs = options.retryMs ?? DEFAULT_RETRY_MS
+    if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) {
+      throw new RangeError('maxRetries must be an integer ≥ 0')
+    }
+    if (!Number.isFinite(retryMs) || retryMs < 0) throw new RangeError('retryMs must be a finite number ≥ 0')
     this.#backlog =
       durability === 'per-call'
         ? null
@@ -132,8 +172,17 @@ export class PostgresAuditStore implements AuditStore {
               isHeld: (chain) => this.#queues.get(chain)?.busy === true,
               seal: (draft, at) => this.#chains.seal(draft, at),
               insert: (entries) => insertRows(this.#db, entries),
+              probe: () => probeInsert(this.#db),
+              logger: this.#logger,
             },
-            { flushIntervalMs, maxPending, batchSize: MAX_BATCH, retryMs: RETRY_MS },
+            {
+              flushIntervalMs,
+              maxPending,
+              batchSize: MAX_BATCH,
+              retryMs,
+              maxRetryMs: Math.max(retryMs, MAX_RETRY_MS),
+              maxRetries,
+            },
           )
   }
 
@@ -209,6 +258,11 @@ export class PostgresAuditStore implements AuditStore {
     return this.#backlog?.pending ?? 0
   }
 
+  /** Records accepted and then dropped, each reported (batched durability; see the file header). */
+  get lost(): number {
+    return this.#backlog?.lost ?? 0
+  }
+
   async query(filter?: AuditQuery): Promise<AuditRecord[]> {
     const q = normalizeAuditQuery(filter)
     await this.flush()
@@ -261,49 +315,7 @@ export class PostgresAuditStore implements AuditStore {
 
   async verify(): Promise<AuditVerification> {
     await this.flush()
-    const cutRows = await this.#db.executeQuery(
-      CompiledQuery.raw('select chain, seq, hash, signature from tessera_audit_cuts', []) as CompiledQuery<{
-        chain: string
-        seq: string | number
-        hash: string
-        signature: string | null
-      }>,
-    )
-    const cuts = cutRows.rows.map((c) => ({ ...c, seq: Number(c.seq) }))
-    const verifier = new ChainVerifier(cuts, this.#keys.publicKey)
-    // Keyset pages in primary-key order: every chain's records arrive contiguous and in seq order.
-    let after: { chain: string; seq: string | number } | null = null
-    for (;;) {
-      const page: { rows: StoredRow[] } =
-        after === null
-          ? await this.#db.executeQuery(
-              CompiledQuery.raw('select * from tessera_audit order by chain, seq limit $1', [
-                VERIFY_PAGE,
-              ]) as CompiledQuery<StoredRow>,
-            )
-          : await this.#db.executeQuery(
-              CompiledQuery.raw(
-                'select * from tessera_audit where (chain, seq) > ($1, $2) order by chain, seq limit $3',
-                [after.chain, after.seq, VERIFY_PAGE],
-              ) as CompiledQuery<StoredRow>,
-            )
-      for (const row of page.rows) {
-        const seq = Number(row.seq)
-        let entry: ChainedRecord
-        try {
-          entry = toEntry(row)
-        } catch {
-          verifier.addBroken(row.chain, seq, 'unreadable', row.id)
-          continue
-        }
-        if (!columnsMatch(row, entry.record)) verifier.addBroken(row.chain, seq, 'edited', row.id)
-        else verifier.add(entry)
-      }
-      const last = page.rows.at(-1)
-      if (last === undefined || page.rows.length < VERIFY_PAGE) break
-      after = { chain: last.chain, seq: last.seq }
-    }
-    return verifier.finish()
+    return verifyStored(this.#db, this.#keys.publicKey)
   }
 
   /** A staged record without a transaction to ride in: appended when the caller commits. */
@@ -376,11 +388,45 @@ export class PostgresAuditStore implements AuditStore {
         )
       } catch (error) {
         this.#chains.restore(chain, head)
-        for (const s of sealed) s.waiting.reject(error)
+        if (sealed.length > 1 && classifyAuditInsertFailure(error) === 'record') {
+          // One record the table refuses must not fail the calls that share its INSERT: one at a time.
+          await this.#appendEach(
+            chain,
+            sealed.map((s) => s.waiting),
+          )
+        } else {
+          this.#reportAppendFailure(error, sealed.length)
+          for (const s of sealed) s.waiting.reject(error)
+        }
         continue
       }
       for (const s of sealed) s.waiting.resolve(s.entry.record)
     }
     this.#release(chain, queue)
+  }
+
+  /** Appends one record per INSERT, in order; a refused one rejects alone and leaves no hole in the chain. */
+  async #appendEach(chain: string, batch: readonly Waiting[]): Promise<void> {
+    for (const w of batch) {
+      const head = this.#chains.head(chain)
+      let entry: ChainedRecord
+      try {
+        entry = this.#chains.seal(w.draft, w.at)
+        await insertRows(this.#db, [entry])
+      } catch (error) {
+        this.#chains.restore(chain, head)
+        this.#reportAppendFailure(error, 1)
+        w.reject(error)
+        continue
+      }
+      w.resolve(entry.record)
+    }
+  }
+
+  #reportAppendFailure(error: unknown, records: number): void {
+    this.#logger.error(
+      { records, sqlState: sqlStateOf(error), err: errorText(error) },
+      'audit INSERT failed; the calls waiting for it fail',
+    )
   }
 }

@@ -237,7 +237,7 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
 
 /** No store named: the PostgreSQL store where its tables are ready for this toolset, else memory. */
 async function chooseAuditStore(options: ToolsetOptions): Promise<AuditStore> {
-  const { store, kind } = await defaultAuditStore(options.db, options.role)
+  const { store, kind } = await defaultAuditStore(options.db, options.role, options.logger)
   options.logger?.info(
     { audit: kind },
     kind === 'postgres'

@@ -1,0 +1,141 @@
+/**
+ * The PostgreSQL audit store when an INSERT fails (docs/decisions.md, "A failed audit INSERT"): a record the
+ * table refuses is found among its batch and never wedges the records behind it; a database that cannot take
+ * records is retried a bounded number of times, then its records are dropped and reported; the backlog's memory
+ * is bounded. On PGlite and PostgreSQL.
+ */
+import { sql } from 'kysely'
+import { beforeAll, beforeEach, expect, it, vi } from 'vitest'
+import { ensureAuditTables, PostgresAuditStore } from '../../src/stores/index.ts'
+import { auditDraft } from '../support/audit-store-conformance.ts'
+import { describeEachDatabase } from '../support/databases.ts'
+
+function spyLogger() {
+  return { error: vi.fn(), warn: vi.fn() }
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !condition(); i++) await new Promise((r) => setTimeout(r, 5))
+}
+
+describeEachDatabase('PostgresAuditStore insert failures', (db) => {
+  beforeAll(async () => {
+    await ensureAuditTables(db().admin)
+  })
+
+  beforeEach(async () => {
+    const admin = db().admin
+    await sql`truncate tessera_audit, tessera_audit_cuts`.execute(admin)
+    await sql`alter table tessera_audit drop constraint if exists tessera_audit_no_poison`.execute(admin)
+  })
+
+  const stored = async () =>
+    (
+      await sql<{ request_id: string }>`select body::json->>'requestId' as request_id from tessera_audit
+        order by chain, seq`.execute(db().admin)
+    ).rows.map((r) => r.request_id)
+
+  // An operator's check constraint the store knows nothing about: the table refuses this one record's data.
+  const poisonTable = () =>
+    sql`alter table tessera_audit add constraint tessera_audit_no_poison
+      check (user_id is distinct from 'poison')`.execute(db().admin)
+
+  it('batched: a record the table refuses is dropped and reported, its batch mates are stored and the queue goes on', async () => {
+    await poisonTable()
+    const logger = spyLogger()
+    const store = new PostgresAuditStore({ db: db().admin, flushIntervalMs: 60_000, logger })
+    for (const id of ['r1', 'r2', 'bad', 'r3', 'r4']) {
+      await store.record(auditDraft({ requestId: id, userId: id === 'bad' ? 'poison' : 'user-1' }))
+    }
+    await expect(store.flush()).rejects.toThrow(/1 audit records were dropped/)
+    expect(store.pending).toBe(0)
+    expect(store.lost).toBe(1)
+    expect(await stored()).toEqual(['r1', 'r2', 'r3', 'r4'])
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ requestId: 'bad', seq: 3, sqlState: '23514' }),
+      expect.stringMatching(/refused by the table/),
+    )
+    // Reported once; the store takes and stores records as before.
+    await store.record(auditDraft({ requestId: 'r5' }))
+    await store.flush()
+    expect(await stored()).toEqual(['r1', 'r2', 'r3', 'r4', 'r5'])
+    // The refused record's position stays empty: the trail itself shows one is missing.
+    expect((await store.verify()).breaks).toEqual([expect.objectContaining({ seq: 4, reason: 'gap' })])
+    await store.close()
+  })
+
+  it('batched: a table that takes no record is retried, new records are refused meanwhile, and after maxRetries the held ones are dropped and reported', async () => {
+    const admin = db().admin
+    const logger = spyLogger()
+    const store = new PostgresAuditStore({
+      db: admin,
+      flushIntervalMs: 60_000,
+      maxRetries: 2,
+      retryMs: 1,
+      logger,
+    })
+    await store.record(auditDraft({ requestId: 'held-1' }))
+    await store.record(auditDraft({ requestId: 'held-2' }))
+    await sql`alter table tessera_audit rename to tessera_audit_away`.execute(admin)
+    try {
+      await expect(store.flush()).rejects.toThrow(/cannot store records/)
+      await expect(store.record(auditDraft({ requestId: 'refused' }))).rejects.toThrow(/cannot store/)
+      await until(() => store.lost > 0)
+      expect(store.lost).toBe(2)
+      expect(store.pending).toBe(0)
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.objectContaining({ records: 2, sqlState: '42P01' }),
+        expect.stringMatching(/dropped after retries/),
+      )
+      // Nothing held any more, yet the store still cannot store: it keeps refusing (fail closed).
+      await expect(store.flush()).rejects.toThrow(/2 audit records were dropped/)
+      await expect(store.record(auditDraft({ requestId: 'still-refused' }))).rejects.toThrow(/cannot store/)
+    } finally {
+      await sql`alter table tessera_audit_away rename to tessera_audit`.execute(admin)
+    }
+    // A probe (an INSERT of no rows) finds the table again.
+    await store.flush()
+    await store.record(auditDraft({ requestId: 'after' }))
+    await store.close()
+    expect(await stored()).toEqual(['after'])
+  })
+
+  it('batched: a full backlog refuses the next record with an error that says so, instead of growing', async () => {
+    const admin = db().admin
+    const store = new PostgresAuditStore({ db: admin, flushIntervalMs: 60_000, maxPending: 2 })
+    let filling: Promise<void> | undefined
+    await admin.transaction().execute(async (trx) => {
+      // A staged write holds tenant-a's chain: its drafts cannot be stored until the write settles.
+      const staged = await store.stage(auditDraft({ requestId: 'write' }), trx)
+      await store.record(auditDraft({ requestId: 'a1' }))
+      filling = store.record(auditDraft({ requestId: 'a2' }))
+      await expect(store.record(auditDraft({ requestId: 'a3' }))).rejects.toThrow(
+        /audit backlog is full: 2 records wait to be stored \(maxPending 2\)/,
+      )
+      expect(store.pending).toBe(2)
+      await staged.commit()
+    })
+    await filling
+    await store.close()
+    expect(await stored()).toEqual(['write', 'a1', 'a2'])
+  })
+
+  it('per-call: a record the table refuses fails only its own append; the ones sharing its INSERT are stored with no hole in the chain', async () => {
+    await poisonTable()
+    const logger = spyLogger()
+    const store = new PostgresAuditStore({ db: db().admin, durability: 'per-call', logger })
+    // The first append takes the chain; the next three wait and share one INSERT.
+    const results = await Promise.allSettled(
+      ['p1', 'p2', 'bad', 'p3'].map((id) =>
+        store.append(auditDraft({ requestId: id, userId: id === 'bad' ? 'poison' : 'user-1' })),
+      ),
+    )
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled'])
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ records: 1, sqlState: '23514' }),
+      expect.any(String),
+    )
+    expect(await stored()).toEqual(['p1', 'p2', 'p3'])
+    expect(await store.verify()).toMatchObject({ ok: true, records: 3 })
+  })
+})
