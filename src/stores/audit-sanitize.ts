@@ -1,7 +1,8 @@
 /**
  * What of a tool call's arguments reaches the audit record (docs/contract.md §6 "sanitised inputs"): long strings cut,
  * depth and size bounded, and secrets replaced by `[REDACTED]` before anything is stored or logged:
- * - the value under any key that looks like a secret (password, token, api key, credential, …);
+ * - the value under any key that looks like a secret (password, token, api key, pin, iban, cvv, … — one test for
+ *   inputs, images and logs: secret-key.ts);
  * - the value under a key naming a sensitive field (one the policy denies, masks or hashes), as in write data
  *   `{ password_hash: '…' }` or a shorthand filter;
  * - the operand of a filter condition `{ field, op, value }` whose field is sensitive, e.g.
@@ -12,12 +13,9 @@ import { createHmac, hash as oneShotHash } from 'node:crypto'
 import { canonicalJson, jsonString, sortedKeys } from '../json/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
 import { dataKind } from './data-kind.ts'
+import { isSecretKey } from './secret-key.ts'
 
 export const REDACTED = '[REDACTED]'
-
-/** Keys whose values are secrets whatever the policy says. */
-const SECRET_KEY =
-  /passw(or)?d|passphrase|secret|token|api[_-]?key|credential|private[_-]?key|authori[sz]ation|cookie/i
 
 export interface AuditSanitizeOptions {
   /** Field names (lower case) whose values must not be stored (denied, masked or hashed in the policy). */
@@ -260,7 +258,7 @@ function keyFacts(key: string): KeyFacts {
   if (facts === undefined) {
     const name = key.toLowerCase()
     const dot = name.lastIndexOf('.')
-    facts = { secret: SECRET_KEY.test(key), name, last: dot >= 0 ? name.slice(dot + 1) : null }
+    facts = { secret: isSecretKey(key), name, last: dot >= 0 ? name.slice(dot + 1) : null }
     if (knownKeys.size >= MAX_REMEMBERED_KEYS) knownKeys.clear()
     knownKeys.set(key, facts)
   }
@@ -337,14 +335,22 @@ function readOwn(target: object, key: string, depth: number, walk: Walk): unknow
  * policy-independent secret test. Runs before bounding, so no digest of a secret is kept either.
  */
 export function redactImageSecrets(image: unknown): unknown {
+  return redactSecretsAt(image, 0)
+}
+
+/** Deeper than any image the input guard or a row lets through: a cycle (a host's log object) ends here. */
+const MAX_REDACT_DEPTH = 64
+
+function redactSecretsAt(image: unknown, depth: number): unknown {
   if (typeof image !== 'object' || image === null) return image
-  if (Array.isArray(image)) return image.map(redactImageSecrets)
+  if (depth >= MAX_REDACT_DEPTH) return '[…]'
+  if (Array.isArray(image)) return image.map((item) => redactSecretsAt(item, depth + 1))
   if (Object.getPrototypeOf(image) !== Object.prototype && Object.getPrototypeOf(image) !== null) return image
   const out: Record<string, unknown> = {}
   for (const key of Object.keys(image)) {
     const value = dataOf(image, key)
     Object.defineProperty(out, key, {
-      value: keyFacts(key).secret ? REDACTED : redactImageSecrets(value),
+      value: keyFacts(key).secret ? REDACTED : redactSecretsAt(value, depth + 1),
       enumerable: true,
       writable: true,
       configurable: true,

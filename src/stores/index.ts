@@ -19,6 +19,7 @@ export {
   REDACTED,
 } from './audit-sanitize.ts'
 export type { AuditSanitizeOptions } from './audit-sanitize.ts'
+export { isSecretKey, SECRET_KEY_FRAGMENTS, SECRET_KEY_WORDS } from './secret-key.ts'
 export type { AuditRecord, AuditRecordDraft, AuditOutcome, AuditAction } from './audit-record.ts'
 export type {
   AuditStore,

@@ -5,7 +5,7 @@
  * to any log call by any code path is censored before it is written.
  */
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino'
-import { REDACTED } from '../stores/index.ts'
+import { REDACTED, redactImageSecrets } from '../stores/index.ts'
 
 /** Log paths censored at the root (pino redact syntax). Tessera's own lines never carry these; the host's might. */
 export const LOG_REDACT_PATHS: readonly string[] = [
@@ -42,6 +42,9 @@ export function createTesseraLogger(options: TesseraLoggerOptions = {}): Logger 
       name: 'tessera',
       level: options.level ?? 'info',
       redact: { paths: [...LOG_REDACT_PATHS], censor: REDACTED },
+      // Paths name keys one level down only: every key the audit treats as a secret (stores/secret-key.ts) is
+      // censored at any depth too, by the same test, so a log line never shows what the audit hides.
+      formatters: { log: (object) => redactImageSecrets(object) as Record<string, unknown> },
     },
     options.destination ?? pino.destination({ fd: 2, sync: false }),
   )
