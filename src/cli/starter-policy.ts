@@ -202,7 +202,7 @@ function modelLines(plan: Plan, emitted: readonly Plan[], byTable: ReadonlyMap<s
       out.push(`      # column ${JSON.stringify(column.name)} is not a plain identifier: denied by default`)
       continue
     }
-    const [rule, why] = fieldRule(column)
+    const [rule, why] = fieldRule(column, table.columns)
     out.push(`      ${key(column.name)}: ${rule}${why === '' ? '' : ` # ${why}`}`)
   }
   if (plan.scopeColumn !== null) out.push(`    scoping: { ${key(plan.scopeColumn)}: principal.tenantId }`)
@@ -215,8 +215,15 @@ function modelLines(plan: Plan, emitted: readonly Plan[], byTable: ReadonlyMap<s
   return out
 }
 
-function fieldRule(column: ColumnInfo): [rule: string, why: string] {
+function fieldRule(column: ColumnInfo, columns: readonly ColumnInfo[]): [rule: string, why: string] {
   if (isCredential(column.name)) return ['deny', 'looks like a credential']
+  // A generated column shows what it is computed from: denied unless every input is allowed (the policy would
+  // not load otherwise, docs/decisions.md "Values the database derives from hidden columns").
+  const hidden = (column.computedFrom ?? []).find((name) => {
+    const source = columns.find((c) => c.name === name)
+    return source === undefined || !IDENTIFIER.test(name) || fieldRule(source, columns)[0] !== 'allow'
+  })
+  if (hidden !== undefined) return ['deny', `computed from ${JSON.stringify(hidden)}, which is not allowed`]
   if (isPii(column.name)) {
     return column.typeClass === 'string'
       ? ['mask', 'personal data: masked']

@@ -18,6 +18,7 @@ import { isTesseraOwnTable, ownTableMessage } from './tessera-tables.ts'
 import { TENANT_LIKE_COLUMNS, tenantColumnsOf, tenantLikeColumnsOf, tenantPinsOf } from './tenant-pins.ts'
 
 export { TENANT_LIKE_COLUMNS }
+import { derivedValueProblems } from './derived-value-problems.ts'
 import { referenceProblems, uniqueKeyProblems, type OracleCheckContext } from './write-oracle-problems.ts'
 import type {
   BoundField,
@@ -118,6 +119,7 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
     if (!table) continue
     problems.push(...uniqueKeyProblems(model, table, oracle))
     problems.push(...referenceProblems(model, table, oracle, relations.get(model.name) ?? {}))
+    problems.push(...derivedValueProblems(model, table, oracle))
   }
 
   if (problems.length > 0) throw policyInvalid(problems)

@@ -4,6 +4,7 @@ export { columnTypeClass } from './column-type-class.ts'
 export type { PgTypeDescriptor } from './column-type-class.ts'
 export { findColumn } from './types.ts'
 export type {
+  CheckConstraintInfo,
   ColumnInfo,
   ColumnTypeClass,
   DbSchema,

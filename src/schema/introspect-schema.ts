@@ -33,6 +33,7 @@ import type {
   UniqueKeyInfo,
 } from './types.ts'
 import type { AnyDatabase } from './any-database.ts'
+import { readColumnDependencies } from './read-column-dependencies.ts'
 import { connectionTargetOf, setupFailure } from './setup-failure.ts'
 
 export interface IntrospectOptions {
@@ -185,6 +186,10 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
   const cascadesByTable = groupBy(cascades, (c) => c.table_oid)
   const sequences = oids.length === 0 ? [] : await readUnusableSequences(trx, oids)
   const sequencesByTable = groupBy(sequences, (s) => s.table_oid)
+  const dependencies =
+    oids.length === 0
+      ? undefined
+      : await readColumnDependencies((text, parameters) => catalogRows(trx, text, parameters), oids)
 
   const columnsByTable = groupBy(columns, (c) => c.table_oid)
   const constraintsByTable = groupBy(constraints, (c) => c.table_oid)
@@ -198,7 +203,9 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
       schema: table.schema,
       name: table.name,
       key,
-      columns: (columnsByTable.get(table.oid) ?? []).map((c) => toColumnInfo(c, baseTypes)),
+      columns: (columnsByTable.get(table.oid) ?? []).map((c) =>
+        toColumnInfo(c, baseTypes, dependencies?.generatedFrom.get(table.oid)?.get(c.name)),
+      ),
       primaryKey: tableConstraints.filter((c) => c.kind === 'p').map((c) => c.column_name),
       foreignKeys: toForeignKeys(tableConstraints.filter((c) => c.kind === 'f')),
       indexes: toIndexes(indexesByTable.get(table.oid) ?? []),
@@ -208,6 +215,7 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
       rlsEnabled: table.rls_enabled,
       rlsForced: table.rls_forced,
       privileges: privilegesOf(table, sequencesByTable.get(table.oid) ?? []),
+      checks: dependencies?.checks.get(table.oid) ?? [],
       cascadingReferences: (cascadesByTable.get(table.oid) ?? []).map((c) => ({
         name: c.name,
         fromTable: c.from_table,
@@ -495,7 +503,11 @@ async function countRows(trx: AnyTransaction, schema: string, name: string): Pro
   }
 }
 
-function toColumnInfo(row: ColumnRow, baseTypes: ReadonlyMap<string, BaseTypeRow>): ColumnInfo {
+function toColumnInfo(
+  row: ColumnRow,
+  baseTypes: ReadonlyMap<string, BaseTypeRow>,
+  computedFrom: readonly string[] | undefined,
+): ColumnInfo {
   const base = baseTypes.get(row.type_oid)
   const enumValues = base?.enum_labels
   return {
@@ -509,6 +521,7 @@ function toColumnInfo(row: ColumnRow, baseTypes: ReadonlyMap<string, BaseTypeRow
     generated: row.generated,
     ordinal: row.ordinal,
     ...(Array.isArray(enumValues) ? { enumValues: [...enumValues] } : {}),
+    ...(computedFrom === undefined ? {} : { computedFrom: [...computedFrom] }),
   }
 }
 

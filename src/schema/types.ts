@@ -31,6 +31,12 @@ export interface ColumnInfo {
   readonly generated: boolean
   readonly ordinal: number
   /**
+   * For a stored generated column, the columns its expression reads: its value is a function of theirs, so the
+   * policy validator refuses to show it more plainly than they are shown. Absent otherwise and on schemas built
+   * by hand.
+   */
+  readonly computedFrom?: readonly string[]
+  /**
    * The labels of an enum column (also through domains over an enum), in the type's sort order: values are
    * checked against them before any SQL exists, so the database never rejects one with an unexplained error.
    * Absent for other types and on schemas built by hand.
@@ -109,6 +115,18 @@ export interface TableInfo {
    * schema built by hand: then nothing is known and nothing is reported.
    */
   readonly privileges?: TablePrivileges
+  /**
+   * CHECK constraints and the columns each reads: updating one column answers whether the new value passes a
+   * comparison with the others, so the policy validator refuses such a pair when one is hidden. Absent on a
+   * schema built by hand.
+   */
+  readonly checks?: readonly CheckConstraintInfo[]
+}
+
+export interface CheckConstraintInfo {
+  readonly name: string
+  /** Columns the constraint reads; `*` for a whole-row reference (every column). */
+  readonly columns: readonly string[]
 }
 
 export interface TablePrivileges {

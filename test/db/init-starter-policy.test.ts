@@ -174,4 +174,25 @@ describeEachDatabase('tessera init: the starter policy', (db) => {
       expect(fields[f]?.rule.action, f).not.toBe('allow')
     }
   })
+
+  // Red team (freight schema): a generated column computed from a masked column made the starter policy one
+  // that does not load (the column would reveal what the mask hides); init now denies it.
+  it('denies a generated column computed from a column it masks, so the policy loads', async () => {
+    await sql
+      .raw(
+        `create schema gen;
+      create table gen.contacts (id int primary key, workspace_id text not null, email text,
+        email_domain text generated always as (split_part(email, '@', 2)) stored, name text not null,
+        name_upper text generated always as (upper(name)) stored);
+      grant usage on schema gen to ${APP_ROLE};
+      grant select on all tables in schema gen to ${APP_ROLE};`,
+      )
+      .execute(db().admin)
+    const { starter, bound } = load(await introspectSchema(db().admin, { schemas: ['gen'] }))
+    const fields = bound.models['Contact']?.fields ?? {}
+    expect(fields['email']?.rule.action).toBe('mask')
+    expect(fields['email_domain']?.rule.action).toBe('deny')
+    expect(fields['name_upper']?.rule.action).toBe('allow')
+    expect(starter.text).toContain('email_domain: deny # computed from "email", which is not allowed')
+  })
 })
