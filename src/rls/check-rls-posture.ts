@@ -15,7 +15,11 @@
  *   written row's references (`referencedRowsChecked` false, as `tessera check --rls rls` judges the database
  *   for clients other than Tessera) — FK checks ignore RLS (docs/threats.md fact 6).
  *
- * warnings: the same foreign key when the planner checks referenced rows (a Tessera toolset in every mode:
+ * - a view the role may SELECT that reads a model table as a superuser or BYPASSRLS owner (no
+ *   `security_invoker`), or a materialized view of one: RLS does not apply through it (docs/threats.md fact 5),
+ *   under the same condition as the foreign key: when the database is judged as the only wall for other clients.
+ *
+ * warnings: the same foreign key and views when a Tessera toolset is the client (it reads tables only) (a Tessera toolset in every mode:
  * writesCheckReferencedRows, src/tools/write-tools.ts); a tenant column that is
  * nullable or leads no index; a restrictive policy Tessera did not generate (it can only narrow);
  * standard_conforming_strings off.
@@ -38,6 +42,7 @@ export const POSTURE_CODES = [
   'policy_foreign_restrictive',
   'claim_without_nullif',
   'foreign_key_not_composite',
+  'view_bypasses_rls',
   'tenant_column_nullable',
   'tenant_column_unindexed',
   'standard_conforming_strings_off',
@@ -146,6 +151,19 @@ export function checkRlsPosture(input: PostureInput): PostureReport {
         `row-level security is not forced on ${key}, so it does not apply to the table owner; ALTER TABLE … FORCE ROW LEVEL SECURITY`,
       )
     checkPolicies(table, facts, add)
+    for (const view of facts.bypassingViews ?? []) {
+      const how = view.materialized
+        ? `materialized view ${view.name} holds a copy of ${key}'s rows that row-level security never filters`
+        : `view ${view.name} reads ${key} as its owner '${view.owner}', to whom row-level security does not apply`
+      // Tessera reads tables only; the view is a hole for every other client connecting as this role.
+      add(
+        referencedRowsChecked ? 'warning' : 'error',
+        'view_bypasses_rls',
+        key,
+        `${how}, and role '${role.name}' may SELECT it; REVOKE SELECT ON ${view.name} FROM ${role.name}` +
+          (view.materialized ? '' : `, or ALTER VIEW ${view.name} SET (security_invoker = true)`),
+      )
+    }
     const info = tableInfo(bound, table.schema, table.table)
     if (info) checkTenantColumns(table, info, scopedTables, referencedRowsChecked, add)
   }

@@ -22,6 +22,7 @@ export type {
   RlsPolicyFacts,
   RlsRoleFacts,
   RlsTableFacts,
+  RlsViewFacts,
 } from './read-rls-catalog.ts'
 export {
   connectionTarget,

@@ -40,6 +40,19 @@ export interface RlsTableFacts {
   readonly rlsEnabled: boolean
   readonly rlsForced: boolean
   readonly policies: readonly RlsPolicyFacts[]
+  /**
+   * Views and materialized views over the table that the role may SELECT and through which RLS does not apply
+   * to it: a materialized view (a snapshot, never filtered), or a view without `security_invoker` whose owner
+   * is a superuser or has BYPASSRLS (it reads the table as its owner, docs/threats.md fact 5). Absent when not read.
+   */
+  readonly bypassingViews?: readonly RlsViewFacts[]
+}
+
+export interface RlsViewFacts {
+  /** `schema.name` of the view. */
+  readonly name: string
+  readonly materialized: boolean
+  readonly owner: string
 }
 
 export interface RlsCatalog {
@@ -97,6 +110,13 @@ interface TableRow {
   readonly role_owns: boolean | null
   readonly rls_enabled: boolean | null
   readonly rls_forced: boolean | null
+}
+
+interface ViewRow {
+  readonly table_oid: string
+  readonly name: string
+  readonly materialized: boolean
+  readonly owner: string
 }
 
 interface PolicyRow {
@@ -165,6 +185,33 @@ async function read(
           ),
         )
 
+  // A view's rewrite rule depends on every table it reads. RLS applies through a plain view only as the view's
+  // owner (or as the caller with security_invoker, PostgreSQL 15+); a materialized view is never filtered.
+  const viewResult =
+    oids.length === 0
+      ? { rows: [] as ViewRow[] }
+      : await trx.executeQuery<ViewRow>(
+          CompiledQuery.raw(
+            `
+    select distinct d.refobjid::text as table_oid, vn.nspname || '.' || v.relname as name,
+           v.relkind = 'm' as materialized, vo.rolname as owner
+    from pg_catalog.pg_depend d
+    join pg_catalog.pg_rewrite rw on rw.oid = d.objid
+    join pg_catalog.pg_class v on v.oid = rw.ev_class
+    join pg_catalog.pg_namespace vn on vn.oid = v.relnamespace
+    join pg_catalog.pg_roles vo on vo.oid = v.relowner
+    where d.classid = 'pg_catalog.pg_rewrite'::regclass and d.refclassid = 'pg_catalog.pg_class'::regclass
+      and d.refobjid = any($1::oid[]) and v.oid <> d.refobjid and v.relkind in ('v', 'm')
+      and pg_catalog.has_table_privilege(v.oid, 'SELECT')
+      and (v.relkind = 'm' or ((vo.rolsuper or vo.rolbypassrls) and not exists (
+        select 1 from unnest(coalesce(v.reloptions, '{}'::text[])) as o(opt)
+        where lower(o.opt) in ('security_invoker=true', 'security_invoker=on', 'security_invoker=yes',
+                               'security_invoker=1'))))
+    order by 2`,
+            [oids],
+          ),
+        )
+
   return {
     role: { name: roleRow.name, superuser: roleRow.superuser, bypassRls: roleRow.bypass_rls },
     standardConformingStrings: roleRow.scs === 'on',
@@ -176,6 +223,9 @@ async function read(
       roleOwns: t.role_owns === true,
       rlsEnabled: t.rls_enabled === true,
       rlsForced: t.rls_forced === true,
+      bypassingViews: viewResult.rows
+        .filter((v) => v.table_oid === t.oid)
+        .map((v) => ({ name: v.name, materialized: v.materialized, owner: v.owner })),
       policies: policyResult.rows
         .filter((p) => p.table_oid === t.oid)
         .map((p) => ({

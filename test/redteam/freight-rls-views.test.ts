@@ -1,0 +1,93 @@
+/**
+ * Red team, freight schema: the RLS posture check passed while a view let the application role read every
+ * account's shipments. `ops.open_shipments` (a plain view, as migrations create them: owned by a superuser,
+ * no `security_invoker`) reads `ops.shipments` as its owner, to whom row-level security never applies
+ * (docs/threats.md fact 5), and `grant select on all tables in schema ops` granted it to the application role.
+ * Tessera's own reads go to tables only, but under `rls` the database is the only wall for every other client
+ * of that role. The check now names such views (and materialized views, which RLS never filters): an error when
+ * the database is judged as the only wall (`tessera check --rls rls`), a warning for a Tessera toolset.
+ */
+import { sql } from 'kysely'
+import { beforeAll, expect, it } from 'vitest'
+import { bindPolicy, definePolicy, type BoundPolicy } from '../../src/policy/index.ts'
+import { applyRls, generateRls, inspectRlsPosture, type GeneratedRls } from '../../src/rls/index.ts'
+import { introspectSchema } from '../../src/schema/index.ts'
+import { APP_ROLE, describeEachDatabase } from '../support/databases.ts'
+import { ACCT_A, ACCT_B, freightPolicy, loadFreight } from '../support/freight.ts'
+
+describeEachDatabase('red team on the freight schema: views around row-level security', (db) => {
+  let bound: BoundPolicy
+  let generated: GeneratedRls
+
+  beforeAll(async () => {
+    await loadFreight(db())
+    bound = bindPolicy(
+      definePolicy(freightPolicy()),
+      await introspectSchema(db().admin, { role: APP_ROLE, schemas: ['ops'] }),
+    )
+    generated = generateRls(bound)
+    await applyRls(db().admin, generated)
+  })
+
+  /** Accounts whose rows a client connected as the application role reads, with account A's claims set. */
+  const accountsSeen = async (from: string): Promise<string[]> =>
+    db()
+      .app.transaction()
+      .execute(async (trx) => {
+        if (db().appRole !== undefined) await sql`select set_config('role', ${APP_ROLE}, true)`.execute(trx)
+        await sql`select set_config('tessera.tenant_id', ${ACCT_A}, true),
+        set_config('tessera.roles', '["dispatcher"]', true)`.execute(trx)
+        const r = await sql<{
+          acct: string
+        }>`select distinct acct::text as acct from ${sql.raw(from)} order by 1`.execute(trx)
+        return r.rows.map((x) => x.acct)
+      })
+
+  const viewFindings = async (options: { referencedRowsChecked?: boolean } = {}) => {
+    const role = db().appRole
+    const report = await inspectRlsPosture(db().app, bound, generated, {
+      enforcement: 'rls',
+      ...(role === undefined ? {} : { role }),
+      ...options,
+    })
+    return report.findings
+      .filter((f) => f.code === 'view_bypasses_rls')
+      .map((f) => ({ severity: f.severity, table: f.table, message: f.message }))
+  }
+
+  it('names a view that reads a model table as a superuser owner, which the role may select', async () => {
+    // The hole itself: the table is filtered, the view over it is not.
+    expect(await accountsSeen('ops.shipments')).toEqual([ACCT_A])
+    expect(await accountsSeen('ops.open_shipments')).toEqual([ACCT_A, ACCT_B])
+    expect(await viewFindings()).toEqual([
+      {
+        severity: 'error',
+        table: 'ops.shipments',
+        message: expect.stringMatching(
+          /^view ops\.open_shipments reads ops\.shipments as its owner '[^']+', to whom row-level security does not apply, and role 'tessera_app' may SELECT it; REVOKE SELECT ON ops\.open_shipments FROM tessera_app, or ALTER VIEW ops\.open_shipments SET \(security_invoker = true\)$/,
+        ),
+      },
+    ])
+    // A Tessera toolset reads tables only: for its start-up gate the view is a warning.
+    expect((await viewFindings({ referencedRowsChecked: true })).map((f) => f.severity)).toEqual(['warning'])
+  })
+
+  it('is satisfied by security_invoker or a revoke, and names a materialized view of a model table', async () => {
+    await sql`alter view ops.open_shipments set (security_invoker = true)`.execute(db().admin)
+    expect(await accountsSeen('ops.open_shipments')).toEqual([ACCT_A])
+    expect(await viewFindings()).toEqual([])
+
+    await sql`create materialized view ops.depot_totals as
+      select d.tenant_id as acct, d.id, count(s.id) as n from ops.depots d left join ops.shipments s
+        on s.acct = d.tenant_id and s.depot_id = d.id group by d.tenant_id, d.id`.execute(db().admin)
+    await sql`grant select on ops.depot_totals to ${sql.id(APP_ROLE)}`.execute(db().admin)
+    expect(await accountsSeen('ops.depot_totals')).toEqual([ACCT_A, ACCT_B])
+    const findings = await viewFindings()
+    expect(findings.map((f) => f.table).sort()).toEqual(['ops.depots', 'ops.shipments'])
+    expect(findings.every((f) => f.severity === 'error')).toBe(true)
+    expect(findings[0]?.message).toMatch(/^materialized view ops\.depot_totals holds a copy of/)
+
+    await sql`revoke select on ops.depot_totals from ${sql.id(APP_ROLE)}`.execute(db().admin)
+    expect(await viewFindings()).toEqual([])
+  })
+})
