@@ -81,10 +81,12 @@ export function starterPolicy(
   if (named !== undefined && !tables.some((t) => t.columns.some((c) => c.name === named))) {
     throw new Error(`--tenant-column ${named}: no table in ${source} has a column named '${named}'`)
   }
-  // The scoping column: the one named by the caller; else a tenant-like column that is a foreign key wins
-  // (workspace_id → workspaces over a free-text account_id), then the order of TENANT_LIKE_COLUMNS.
+  // The scoping column: the one named by the caller where the table has it; else a tenant-like column that is a
+  // foreign key wins (workspace_id → workspaces over a free-text account_id), then the order of
+  // TENANT_LIKE_COLUMNS. Naming one table's column never hides another table's tenant_id: such a table came
+  // out `shared: true`, readable by every tenant (red team, freight schema).
   const tenantColumnOf = (t: TableInfo): string | undefined => {
-    if (named !== undefined) return t.columns.some((c) => c.name === named) ? named : undefined
+    if (named !== undefined && t.columns.some((c) => c.name === named)) return named
     const present = tenantLikeColumnsOf(t)
     const keyed = present.find((c) =>
       t.foreignKeys.some((fk) => fk.columns.length === 1 && fk.columns[0] === c),

@@ -148,6 +148,31 @@ describeEachDatabase('tessera init: the starter policy', (db) => {
     expect(() => starterPolicy(vet, 'a test', { tenantColumn: 'practice' })).toThrow(/no table .* 'practice'/)
   })
 
+  // Red team (freight schema): naming one table's tenant column made every other table's `tenant_id` invisible to
+  // init, which wrote those tables `shared: true` — every tenant read every depot — and the policy loaded.
+  it('keeps scoping the tenant columns it recognises when --tenant-column names another', async () => {
+    await sql
+      .raw(
+        `create schema mix;
+      create table mix.pets (id int primary key, clinic text not null, name text not null);
+      create table mix.invoices (tenant_id text not null, id int not null, amount numeric, primary key (tenant_id, id));
+      create table mix.breeds (code text primary key);
+      grant usage on schema mix to ${APP_ROLE};
+      grant select on all tables in schema mix to ${APP_ROLE};`,
+      )
+      .execute(db().admin)
+    const schema = await introspectSchema(db().admin, { schemas: ['mix'] })
+    const starter = starterPolicy(schema, 'a test', { tenantColumn: 'clinic' })
+    const bound = bindPolicy(parsePolicy(parse(starter.text), 's.yaml'), schema)
+    expect(starter.models.map((m) => [m.name, m.kind])).toEqual([
+      ['Breed', 'shared'],
+      ['Invoice', 'scoped'],
+      ['Pet', 'scoped'],
+    ])
+    expect(bound.models['Invoice']?.policy.scoping.map((s) => s.column)).toEqual(['tenant_id'])
+    expect(bound.models['Pet']?.policy.scoping.map((s) => s.column)).toEqual(['clinic'])
+  })
+
   // Red team (payroll schema): pay and bank details came out `allow`, though the header says personal data is masked.
   it('masks pay and bank details', async () => {
     await sql
