@@ -9,7 +9,7 @@
  * value; a record carrying other members goes through canonicalJson whole. Both give the same text.
  */
 import { hash as oneShotHash, randomUUID } from 'node:crypto'
-import { canonicalJson } from '../json/index.ts'
+import { canonicalJson, jsonString } from '../json/index.ts'
 import { argsDigestOf } from './deferred-args-digest.ts'
 
 export type AuditOutcome = 'success' | 'denied' | 'error'
@@ -90,8 +90,6 @@ export const AUDIT_HASH_FIELDS = [
 ] as const satisfies readonly (keyof Omit<AuditRecord, 'hash'>)[]
 
 const HASH_FIELD_SET: ReadonlySet<string> = new Set(AUDIT_HASH_FIELDS)
-/** `"name":` for each field, computed once. */
-const FIELD_PREFIXES: readonly string[] = AUDIT_HASH_FIELDS.map((f) => `${JSON.stringify(f)}:`)
 
 /** sha256 over the record's canonical JSON (without `hash`), chaining `prevHash`. */
 export function hashAuditRecord(record: Omit<AuditRecord, 'hash'>): string {
@@ -241,15 +239,47 @@ function hasOnlyRecordFields(record: object): boolean {
   return true
 }
 
-/** canonical(record) for a record whose own members are all AUDIT_HASH_FIELDS (`hash` excluded). */
+/**
+ * canonical(record) for a record whose own members are all AUDIT_HASH_FIELDS (`hash` excluded): every member
+ * written in the sorted order by name, straight-line (no loop over names, no keyed reads), skipping an
+ * `undefined` one as canonicalJson does. Each member is `,"name":value`; the first comma becomes the brace.
+ */
 function canonicalRecord(record: Omit<AuditRecord, 'hash'>): string {
-  let out = '{'
-  let first = true
-  for (let i = 0; i < AUDIT_HASH_FIELDS.length; i++) {
-    const value: unknown = record[AUDIT_HASH_FIELDS[i] as keyof typeof record]
-    if (value === undefined) continue
-    out += `${first ? '' : ','}${FIELD_PREFIXES[i] as string}${canonicalJson(value)}`
-    first = false
-  }
-  return `${out}}`
+  const r = record as Partial<Record<keyof Omit<AuditRecord, 'hash'>, unknown>>
+  let out = ''
+  if (r.action !== undefined) out += `,"action":${memberJson(r.action)}`
+  if (r.affectedRows !== undefined) out += `,"affectedRows":${memberJson(r.affectedRows)}`
+  if (r.after !== undefined) out += `,"after":${memberJson(r.after)}`
+  if (r.argsDigest !== undefined) out += `,"argsDigest":${memberJson(r.argsDigest)}`
+  if (r.before !== undefined) out += `,"before":${memberJson(r.before)}`
+  if (r.bypass !== undefined) out += `,"bypass":${memberJson(r.bypass)}`
+  if (r.durationMs !== undefined) out += `,"durationMs":${memberJson(r.durationMs)}`
+  if (r.errorCode !== undefined) out += `,"errorCode":${memberJson(r.errorCode)}`
+  if (r.fieldsRedacted !== undefined) out += `,"fieldsRedacted":${memberJson(r.fieldsRedacted)}`
+  if (r.id !== undefined) out += `,"id":${memberJson(r.id)}`
+  if (r.inputs !== undefined) out += `,"inputs":${memberJson(r.inputs)}`
+  if (r.model !== undefined) out += `,"model":${memberJson(r.model)}`
+  if (r.outcome !== undefined) out += `,"outcome":${memberJson(r.outcome)}`
+  if (r.policyVersion !== undefined) out += `,"policyVersion":${memberJson(r.policyVersion)}`
+  if (r.prevHash !== undefined) out += `,"prevHash":${memberJson(r.prevHash)}`
+  if (r.reason !== undefined) out += `,"reason":${memberJson(r.reason)}`
+  if (r.requestId !== undefined) out += `,"requestId":${memberJson(r.requestId)}`
+  if (r.roles !== undefined) out += `,"roles":${memberJson(r.roles)}`
+  if (r.rowCount !== undefined) out += `,"rowCount":${memberJson(r.rowCount)}`
+  if (r.rowPolicies !== undefined) out += `,"rowPolicies":${memberJson(r.rowPolicies)}`
+  if (r.scopesInjected !== undefined) out += `,"scopesInjected":${memberJson(r.scopesInjected)}`
+  if (r.tenantId !== undefined) out += `,"tenantId":${memberJson(r.tenantId)}`
+  if (r.timestamp !== undefined) out += `,"timestamp":${memberJson(r.timestamp)}`
+  if (r.tool !== undefined) out += `,"tool":${memberJson(r.tool)}`
+  if (r.traceId !== undefined) out += `,"traceId":${memberJson(r.traceId)}`
+  if (r.userId !== undefined) out += `,"userId":${memberJson(r.userId)}`
+  return out === '' ? '{}' : `{${out.slice(1)}}`
+}
+
+/** canonicalJson(value) with the members' common cases first: text, null, an empty list. */
+function memberJson(value: unknown): string {
+  if (typeof value === 'string') return jsonString(value)
+  if (value === null) return 'null'
+  if (Array.isArray(value) && value.length === 0) return '[]'
+  return canonicalJson(value)
 }

@@ -106,11 +106,20 @@ export function digestOfArgsText(text: string | null, key: Uint8Array): string |
     if (pads === undefined) return createHmac('sha256', key).update(text, 'utf8').digest('hex')
     // HMAC-SHA256 from its definition (RFC 2104) over the key's remembered pads: two one-shot hash calls instead
     // of an Hmac object per record. test/unit/audit-sanitize.test.ts holds it to createHmac.
-    const bytes = Buffer.byteLength(text, 'utf8')
-    const inner = Buffer.allocUnsafe(SHA256_BLOCK + bytes)
-    pads.inner.copy(inner, 0)
-    inner.write(text, SHA256_BLOCK, 'utf8')
-    oneShotHash('sha256', inner, 'buffer').copy(pads.outer, SHA256_BLOCK)
+    // The text is written after the pad already in place (room for its longest UTF-8 form: 3 bytes per code
+    // unit), so a call copies no pad and allocates no buffer; calls are synchronous and never interleave.
+    const room = SHA256_BLOCK + 3 * text.length
+    // An unusually long text gets a buffer of its own, so no key keeps megabytes of room for ever.
+    let message: Buffer
+    if (room > MAX_KEPT_ROOM) {
+      message = Buffer.allocUnsafe(room)
+      pads.inner.copy(message, 0, 0, SHA256_BLOCK)
+    } else {
+      if (pads.inner.length < room) pads.inner = grownPad(pads.inner, room)
+      message = pads.inner
+    }
+    const end = SHA256_BLOCK + message.write(text, SHA256_BLOCK, 'utf8')
+    oneShotHash('sha256', message.subarray(0, end), 'buffer').copy(pads.outer, SHA256_BLOCK)
     return oneShotHash('sha256', pads.outer, 'hex')
   } catch {
     // Not a usable key (a runtime assembled without one): no digest, as for arguments that cannot be read.
@@ -123,20 +132,32 @@ const SHA256_BLOCK = 64
 interface HmacPads {
   /** The key's bytes when the pads were made: a Uint8Array can change in place, so pads are used only while equal. */
   readonly key: Buffer
-  /** K ⊕ ipad (one block). */
-  readonly inner: Buffer
+  /** K ⊕ ipad (one block), then room for the message (written by each call, synchronously). */
+  inner: Buffer
   /** K ⊕ opad, then room for the inner digest (written by each call, synchronously). */
   readonly outer: Buffer
 }
 
 const padsByKey = new WeakMap<Uint8Array, HmacPads>()
 
+/** Message bytes the inner pad has room for at first (most arguments' text is shorter). */
+const INITIAL_MESSAGE_ROOM = 1_024
+/** Most bytes of room an inner pad buffer grows to (longer texts are hashed from a buffer of their own). */
+const MAX_KEPT_ROOM = 65_536
+
+/** A larger copy of an inner pad buffer: its first block (K ⊕ ipad) kept, at least `bytes` long. */
+function grownPad(inner: Buffer, bytes: number): Buffer {
+  const grown = Buffer.allocUnsafe(Math.max(bytes, 2 * inner.length))
+  inner.copy(grown, 0, 0, SHA256_BLOCK)
+  return grown
+}
+
 /** The HMAC-SHA256 pads of `key`, remembered by identity; undefined for a key longer than a block (hashed first). */
 function padsOf(key: Uint8Array): HmacPads | undefined {
   const known = padsByKey.get(key)
   if (known !== undefined && known.key.equals(key)) return known
   if (!(key instanceof Uint8Array) || key.length > SHA256_BLOCK) return undefined
-  const inner = Buffer.alloc(SHA256_BLOCK, 0x36)
+  const inner = Buffer.alloc(SHA256_BLOCK + INITIAL_MESSAGE_ROOM, 0x36)
   const outer = Buffer.alloc(SHA256_BLOCK + 32, 0x5c)
   for (let i = 0; i < key.length; i++) {
     inner[i] = (inner[i] as number) ^ (key[i] as number)

@@ -82,6 +82,9 @@ class KeptText {
 
 type KeptEntry = ChainedRecord | KeptText
 
+/** A chain's cut, moved forward in place as the chain's oldest records are dropped. */
+type MovableCut = { -readonly [K in keyof ChainCut]: ChainCut[K] } & { readonly chain: string }
+
 function chainedOf(e: KeptEntry): ChainedRecord {
   if (!(e instanceof KeptText)) return e
   return { chain: e.chain, seq: e.seq, record: parseSealedRecord(e.text, e.hash), signature: e.signature }
@@ -106,7 +109,7 @@ export class MemoryAuditStore implements AuditStore {
   #entries: KeptEntry[] = []
   #start = 0
   /** Where each chain was cut (records dropped for capacity or deleted by retention). */
-  readonly #cuts = new Map<string, ChainCut>()
+  readonly #cuts = new Map<string, MovableCut>()
   /** Cuts held before the next prune of those no chain needs any more (see #cut). */
   #cutsBeforePrune = MIN_CUTS_BEFORE_PRUNE
   #pending: PendingRecord[] = []
@@ -291,7 +294,17 @@ export class MemoryAuditStore implements AuditStore {
   #cut(entry: KeptEntry): void {
     const { chain, seq } = entry
     const hash = hashOf(entry)
-    this.#cuts.set(chain, { chain, seq, hash, signature: signLink(this.#keys, 'cut', chain, seq, hash) })
+    const signature = signLink(this.#keys, 'cut', chain, seq, hash)
+    // A full store cuts on every record: moving the chain's cut in place spares an object per record that
+    // would live until the chain's next cut (old-generation garbage). verify() copies the cuts it reads.
+    const cut = this.#cuts.get(chain)
+    if (cut !== undefined) {
+      cut.seq = seq
+      cut.hash = hash
+      cut.signature = signature
+      return
+    }
+    this.#cuts.set(chain, { chain, seq, hash, signature })
     if (this.#cuts.size > this.#cutsBeforePrune) this.#pruneCuts()
   }
 

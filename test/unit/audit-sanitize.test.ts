@@ -131,6 +131,15 @@ describe('audit argument digest', () => {
     expect(digestOfArgsText(null, KEY)).toBeNull()
     expect(digestOfArgsText('x', undefined as unknown as Uint8Array)).toBeNull()
   })
+
+  it('is what createHmac gives for texts longer than the room kept for them, before and after', () => {
+    const key = new Uint8Array(32).fill(7)
+    const oracle = (text: string): string => createHmac('sha256', key).update(text, 'utf8').digest('hex')
+    // Short, then one that grows the kept room, then one past what is ever kept, then short again: each
+    // call hashes its own text only (no bytes of a longer earlier one).
+    for (const text of ['{"a":1}', 'é'.repeat(2_000), 'x'.repeat(70_000), '{"b":2}', ''])
+      expect(digestOfArgsText(text, key)).toBe(oracle(text))
+  })
 })
 
 function deepFreeze<T>(value: T): T {
