@@ -182,9 +182,11 @@ export interface SealedLink {
 
 /** The open chain of one tenant: its key and its newest record (seq 0 / null before the first). */
 interface OpenChain {
+  /** Its key in the map of open chains, kept so moving the chain re-inserts this string, not a new one. */
+  readonly slot: string
   readonly chain: string
-  readonly seq: number
-  readonly hash: string | null
+  seq: number
+  hash: string | null
 }
 
 /**
@@ -233,9 +235,12 @@ export class SegmentChains {
     const seq = open.seq + 1
     const sealed = sealAuditRecordText(draft, open.hash, at)
     const hash = sealed.record.hash
-    // delete + set moves the chain to the most recently written end.
-    this.#open.delete(slot)
-    this.#open.set(slot, { chain: open.chain, seq, hash })
+    // The head advances in place (a new object per record would live until the tenant's next record: old-
+    // generation garbage); delete + set moves the chain to the most recently written end.
+    open.seq = seq
+    open.hash = hash
+    this.#open.delete(open.slot)
+    this.#open.set(open.slot, open)
     return {
       chain: open.chain,
       seq,
@@ -258,7 +263,8 @@ export class SegmentChains {
   restore(chain: string, head: ChainHead | undefined): void {
     const slot = slotOfChain(chain)
     if (this.#open.get(slot)?.chain !== chain) return
-    this.#open.set(slot, head === undefined ? { chain, seq: 0, hash: null } : head)
+    // A copy: open heads advance in place, and the caller's object must not change with them.
+    this.#open.set(slot, { slot, chain, seq: head?.seq ?? 0, hash: head?.hash ?? null })
   }
 
   /** Chains open now (for tests and the memory bench). */
@@ -270,7 +276,7 @@ export class SegmentChains {
     const found = this.#open.get(slot)
     if (found !== undefined) return found
     const segment = this.#epoch === 0 ? this.segment : `${this.segment}.${this.#epoch}`
-    const opened: OpenChain = { chain: `${segment}:${slot}`, seq: 0, hash: null }
+    const opened: OpenChain = { slot, chain: `${segment}:${slot}`, seq: 0, hash: null }
     this.#open.set(slot, opened)
     while (this.#open.size > this.#max) {
       const oldest = this.#open.keys().next().value as string
