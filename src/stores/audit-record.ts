@@ -9,7 +9,8 @@
  * value; a record carrying other members goes through canonicalJson whole. Both give the same text.
  */
 import { hash as oneShotHash, randomUUID } from 'node:crypto'
-import { canonicalJson, jsonString } from '../json/index.ts'
+import { canonicalJson } from '../json/index.ts'
+import { memberJson, templatedRecordText } from './audit-record-template.ts'
 import { argsDigestOf } from './deferred-args-digest.ts'
 
 export type AuditOutcome = 'success' | 'denied' | 'error'
@@ -154,7 +155,8 @@ export function sealAuditRecordText(
     hash: '',
   }
   if (digest === undefined) delete (record as { argsDigest?: string | null }).argsDigest
-  const text = canonicalRecord(record)
+  // The tool's template when its repeating members are the same as last time (audit-record-template.ts).
+  const text = templatedRecordText(record) ?? canonicalRecord(record)
   record.hash = oneShotHash('sha256', text, 'hex')
   return { record, text }
 }
@@ -274,12 +276,4 @@ function canonicalRecord(record: Omit<AuditRecord, 'hash'>): string {
   if (r.traceId !== undefined) out += `,"traceId":${memberJson(r.traceId)}`
   if (r.userId !== undefined) out += `,"userId":${memberJson(r.userId)}`
   return out === '' ? '{}' : `{${out.slice(1)}}`
-}
-
-/** canonicalJson(value) with the members' common cases first: text, null, an empty list. */
-function memberJson(value: unknown): string {
-  if (typeof value === 'string') return jsonString(value)
-  if (value === null) return 'null'
-  if (Array.isArray(value) && value.length === 0) return '[]'
-  return canonicalJson(value)
 }

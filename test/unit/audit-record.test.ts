@@ -118,6 +118,53 @@ describe('audit record hash', () => {
     )
   })
 
+  it('seals the canonical hash when a tool recurs with its repeating members the same or changed', () => {
+    // Few tools and small pools of repeating members, so records reuse their tool's text template, miss it and
+    // replace it; lists are also changed in place between two records of one tool.
+    const small = <T>(...values: T[]) => fc.constantFrom(...values)
+    const scopes = ['Order.tenant_id = principal.tenantId', 'Order.region = principal.region']
+    const recurring = fc.record({
+      tool: small('db_get', 'db_query', 'é"tool\\'),
+      model: small<string | null>('Order', 'Note', null),
+      action: small('read', 'aggregate'),
+      outcome: small('success', 'denied'),
+      errorCode: small<string | null>(null, 'NOT_FOUND'),
+      affectedRows: small<number | null>(null, 0, -0, 3, Number.NaN),
+      bypass: small<string | null>(null, 'Order.admin'),
+      reason: small<string | null>(null, 'why\n'),
+      policyVersion: small('v1', 'v2'),
+      scopesInjected: fc.subarray(scopes),
+      rowPolicies: fc.subarray(['Order.own', 'Order.open']),
+      fieldsRedacted: fc.subarray(['salary']),
+      argsDigest: small<string | null>('a'.repeat(64), null),
+      before: small<unknown>(null, null, { a: 1 }),
+      after: small<unknown>(null, null, undefined),
+      roles: fc.array(fc.string(), { maxLength: 2 }),
+      tenantId: nullable(fc.string()),
+      inputs: fc.oneof(jsonish, fc.constant(undefined)),
+      durationMs: fc.double({ noNaN: true, noDefaultInfinity: true }),
+      mutateScopes: fc.boolean(),
+    })
+    fc.assert(
+      fc.property(fc.array(recurring, { minLength: 2, maxLength: 12 }), (calls) => {
+        let prev: string | null = null
+        // One list object reused across records and changed in place between them.
+        const shared = ['Order.tenant_id = principal.tenantId']
+        for (const [i, { mutateScopes, ...members }] of calls.entries()) {
+          if (mutateScopes) shared[0] = i % 2 === 0 ? 'Order.tenant_id = principal.tenantId' : 'changed'
+          const d = draft({
+            ...(members as Partial<AuditRecordDraft>),
+            ...(mutateScopes ? { scopesInjected: shared } : {}),
+          })
+          const sealed = sealAuditRecord(d, prev)
+          expect(sealed.hash).toBe(referenceHash(unsealed(sealed)))
+          prev = sealed.hash
+        }
+      }),
+      { numRuns: 300, seed: 20261207 },
+    )
+  })
+
   it('keeps the hash of a known record (the definition does not drift)', () => {
     const record: Omit<AuditRecord, 'hash'> = {
       ...draft({
