@@ -22,7 +22,24 @@ const nonBlank = z
   .refine((s) => !s.includes('\u0000'), 'must not contain NUL')
   .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode')
 
-const metadataSchema = z.record(z.string(), z.unknown())
+/**
+ * Whether every string in a metadata value (keys too, at any depth) is free of NUL and lone surrogates: a
+ * metadata claim is compared with columns (scoping, row policies) and sent as the RLS claim, so it must name the
+ * same value in memory, in the audit and in the database, as tenantId does (red team, freight schema).
+ */
+function wellFormedText(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return !value.includes('\u0000') && !LONE_SURROGATE.test(value)
+  if (typeof value !== 'object' || value === null) return true
+  if (depth > 64) return false
+  for (const [key, item] of Object.entries(value)) {
+    if (!wellFormedText(key) || !wellFormedText(item, depth + 1)) return false
+  }
+  return true
+}
+
+const metadataSchema = z
+  .record(z.string(), z.unknown())
+  .refine((m) => wellFormedText(m), 'strings must be well-formed Unicode without NUL')
 
 export const principalSchema = z
   .object({
