@@ -371,7 +371,8 @@ function redactSecretsAt(image: unknown, depth: number): unknown {
   for (const key of Object.keys(image)) {
     const value = dataOf(image, key)
     Object.defineProperty(out, key, {
-      value: keyFacts(key).secret ? REDACTED : redactSecretsAt(value, depth + 1),
+      // A null under a secret's name hides nothing: kept, so an image still says the column was empty.
+      value: keyFacts(key).secret && value !== null ? REDACTED : redactSecretsAt(value, depth + 1),
       enumerable: true,
       writable: true,
       configurable: true,

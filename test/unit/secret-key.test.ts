@@ -74,6 +74,10 @@ describe('secret-looking keys', () => {
     expect(redactImageSecrets(value)).toEqual(expected)
   })
 
+  it('keep a null under a secret name in an image: an empty column hides nothing', () => {
+    expect(redactImageSecrets({ ssn: null, iban: 'DE89' })).toEqual({ ssn: null, iban: REDACTED })
+  })
+
   it('censor them at any depth in the lines of Tessera’s logger', () => {
     const lines: string[] = []
     const destination = new Writable({
