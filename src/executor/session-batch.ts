@@ -89,6 +89,8 @@ export function runSessionBatch(
   leading: BatchStatement | readonly BatchStatement[],
   statement: BatchStatement,
   types: TypeSource,
+  /** What a leading statement's error becomes (its index in `leading`); by default the error as it is. */
+  leadingError?: (err: Error, index: number) => Error,
 ): Promise<BatchResult> {
   const first: readonly BatchStatement[] = Array.isArray(leading) ? leading : [leading as BatchStatement]
   return new Promise((resolve, reject) => {
@@ -96,6 +98,7 @@ export function runSessionBatch(
       if (err) reject(err)
       else resolve(result as BatchResult)
     })
+    if (leadingError !== undefined) batch.leadingError = leadingError
     // Set before submitting, so pg does not put the client's own parsers there (exact-json.ts).
     batch._result._types = types
     client.query(batch)
@@ -115,6 +118,7 @@ const NO_COLUMNS: readonly FieldDescription[] = []
 class SessionBatch {
   /** Its type parsers, set by runSessionBatch before submitting (so pg does not put the client's own there). */
   readonly _result: { _types: TypeSource | undefined } = { _types: undefined }
+  leadingError: ((err: Error, index: number) => Error) | undefined
   readonly #leading: readonly BatchStatement[]
   readonly #statement: BatchStatement
   #callback: Callback | undefined
@@ -256,7 +260,10 @@ class SessionBatch {
 
   /** The first error ends the batch: the server skips to Sync, which rolls the implicit transaction back. */
   handleError(err: Error): void {
-    this.#finish(err)
+    const left = this.#leadingLeft
+    this.#finish(
+      left > 0 && this.leadingError !== undefined ? this.leadingError(err, this.#leading.length - left) : err,
+    )
   }
 
   handleReadyForQuery(): void {

@@ -27,6 +27,13 @@
  *   statement (src/sql printSessionSettings: claims, timeout, role), when it comes first, waits the same way and
  *   goes out between BEGIN and the statement; its result is never read, and a failure of it fails the batch
  *   and so the call. A transaction that sends nothing else sends no BEGIN, settings, COMMIT or ROLLBACK.
+ * - A statement printed to ride with the commit (src/sql isRidingWithCommit: a write's audit INSERT) is held
+ *   back and goes out in one batch with the transaction's next statement, normally its COMMIT: the held
+ *   statement, then COMMIT, before one Sync. If the held statement fails, the server skips the COMMIT (an error
+ *   skips everything up to Sync) and the explicit transaction stays open and aborted: the COMMIT's caller gets
+ *   the error (as a HeldStatementError: an internal failure, never the write's), and the ROLLBACK follows. So a
+ *   write whose audit record cannot be inserted never commits, and a write with its record costs two round
+ *   trips (BEGIN + statement, INSERT + COMMIT) instead of three. A transaction that rolls back never sends it.
  */
 import {
   AbortedTransactionError,
@@ -46,7 +53,7 @@ import {
   type TransactionSettings,
 } from 'kysely'
 import pg from 'pg'
-import { isSessionSettings, sessionPrefixOf } from '../sql/index.ts'
+import { isRidingWithCommit, isSessionSettings, sessionPrefixOf } from '../sql/index.ts'
 import { isConnectionLevelError } from './database-error-kind.ts'
 import { exactJsonTypes } from './exact-json.ts'
 import type { TypeSource } from './exact-json.ts'
@@ -223,12 +230,16 @@ class TesseraDriver implements Driver {
     const conn = asTesseraConnection(connection)
     if (conn.canBatch()) conn.deferBegin(text)
     else await conn.executeQuery(CompiledQuery.raw(text))
+    conn.inTransaction = true
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const conn = asTesseraConnection(connection)
+    conn.inTransaction = false
     // Nothing was sent, so there is no transaction on the server to commit.
-    if (asTesseraConnection(connection).dropDeferredBegin()) return
-    const { rows } = await connection.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'))
+    if (conn.dropDeferredBegin()) return
+    // Statements held for the commit go out with it (executeQuery).
+    const { rows } = await conn.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'))
     // PostgreSQL completes COMMIT with a ROLLBACK tag when an earlier error aborted the transaction.
     if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError()
   }
@@ -240,6 +251,9 @@ class TesseraDriver implements Driver {
    */
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const conn = asTesseraConnection(connection)
+    conn.inTransaction = false
+    // Held statements never go out: the transaction they belong to is rolled back.
+    conn.dropHeld()
     if (conn.dropDeferredBegin() || conn.isDiscarded()) return
     try {
       await conn.executeQuery(CompiledQuery.raw('rollback'))
@@ -302,6 +316,10 @@ class TesseraConnection implements DatabaseConnection {
    * transaction's first other statement; undefined once anything of the transaction has been sent.
    */
   #deferred: CompiledQuery[] | undefined
+  /** Statements riding with the commit (src/sql isRidingWithCommit), held for the transaction's next statement. */
+  #held: CompiledQuery[] | undefined
+  /** Between beginTransaction and commitTransaction/rollbackTransaction: only then is anything held. */
+  inTransaction = false
   readonly #onClientError = (err: Error): void => {
     // A socket error or a FATAL message between statements: pg marks the client unusable and emits it
     // here. Without a listener an 'error' event on a checked-out client would crash the process.
@@ -343,12 +361,18 @@ class TesseraConnection implements DatabaseConnection {
     return had
   }
 
+  dropHeld(): void {
+    this.#held = undefined
+  }
+
   markForDiscard(err: unknown): void {
     this.#discardReason ??= err instanceof Error ? err : new Error('connection-level failure')
   }
 
   release(): void {
     this.#deferred = undefined
+    this.#held = undefined
+    this.inTransaction = false
     this.#client.removeListener?.('error', this.#onClientError)
     const reason = this.#discardReason
     if (reason) this.#client.release(reason)
@@ -359,6 +383,26 @@ class TesseraConnection implements DatabaseConnection {
     if (this.#discardReason) throw new Error('Postgres connection has been discarded')
     const deferred = this.#deferred
     const prefix = sessionPrefixOf(compiledQuery)
+    if (
+      deferred === undefined &&
+      this.inTransaction &&
+      this.#protocol !== undefined &&
+      prefix === undefined &&
+      isRidingWithCommit(compiledQuery)
+    ) {
+      // Its result is never read: it waits for the transaction's next statement (normally COMMIT).
+      ;(this.#held ??= []).push(compiledQuery)
+      return { rows: [] }
+    }
+    const held = this.#held
+    if (held !== undefined) {
+      this.#held = undefined
+      if (prefix === undefined) return this.#executeBatch(held, compiledQuery, heldStatementError)
+      // A session statement brings its own settings statement: what was held goes first, on its own.
+      const last = held.pop() as CompiledQuery
+      if (held.length > 0) await this.#executeBatch(held, last, heldStatementError)
+      else await this.#send(last).catch((err: unknown) => Promise.reject(heldStatementError(asError(err))))
+    }
     if (deferred !== undefined) {
       // The settings statement's result is never read (executor.ts): it waits for the next statement.
       if (isSessionSettings(compiledQuery) && prefix === undefined) {
@@ -424,6 +468,7 @@ class TesseraConnection implements DatabaseConnection {
   async #executeBatch<R>(
     first: CompiledQuery | readonly CompiledQuery[],
     compiledQuery: CompiledQuery,
+    leadingError?: (err: Error) => Error,
   ): Promise<QueryResult<R>> {
     const protocol = this.#protocol
     if (protocol === undefined) throw new Error('the client gives no access to its protocol connection')
@@ -434,9 +479,14 @@ class TesseraConnection implements DatabaseConnection {
     })
     try {
       const leading = Array.isArray(first) ? first.map(statement) : statement(first as CompiledQuery)
-      return queryResult(await runSessionBatch(protocol, leading, statement(compiledQuery), this.#types))
+      return queryResult(
+        await runSessionBatch(protocol, leading, statement(compiledQuery), this.#types, leadingError),
+      )
     } catch (err) {
-      if (isConnectionLevelError(err)) this.markForDiscard(err)
+      // A held statement's failure is judged by the server's error it wraps: a clean one leaves the session
+      // usable, for the ROLLBACK that follows.
+      if (isConnectionLevelError(err instanceof HeldStatementError ? err.cause : err))
+        this.markForDiscard(err)
       throw err
     }
   }
@@ -468,6 +518,27 @@ class TesseraConnection implements DatabaseConnection {
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming is not supported by the Tessera dialect')
   }
+}
+
+/**
+ * A statement held for the commit failed, so the transaction did not commit. Not the error of the statement that
+ * carried it (a COMMIT, or the write's next statement): the caller must not read it as the write's own (a
+ * constraint of the audit table is no VALIDATION_ERROR of the request), and it has no SQLSTATE of its own, so it
+ * maps to INTERNAL_ERROR. A connection-level failure stays as it is (the connection must be discarded).
+ */
+export class HeldStatementError extends Error {
+  constructor(cause: Error) {
+    super(`a statement held for the commit failed, nothing was committed: ${cause.message}`, { cause })
+    this.name = 'HeldStatementError'
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
+}
+
+function heldStatementError(err: Error): Error {
+  return isConnectionLevelError(err) ? err : new HeldStatementError(err)
 }
 
 /** A node-postgres result as Kysely's QueryResult; COMMIT and ROLLBACK report their tag as a row. */

@@ -64,5 +64,12 @@ export {
   sessionPrefixOf,
 } from './print-session.ts'
 export type { GenericPlanProbe, SessionSetting } from './print-session.ts'
-export { printAuditCount, printAuditGrant, printAuditInsert, printAuditSelect } from './print-audit.ts'
+export {
+  isRidingWithCommit,
+  printAuditCount,
+  printAuditGrant,
+  printAuditInsert,
+  printAuditSelect,
+  printStagedAuditInsert,
+} from './print-audit.ts'
 export type { AuditFilterValues, AuditRowValues } from './print-audit.ts'

@@ -40,6 +40,26 @@ export interface AuditFilterValues {
 const INSERT_COLUMNS = 'chain, seq, id, ts, tenant_id, user_id, tool, model, outcome, body, signature'
 const VALUES_PER_ROW = 11
 
+/**
+ * Statements that may wait for their transaction's next statement — its COMMIT — and go out in one message with
+ * it: their result is never read, and a failure of theirs must keep the transaction from committing (the Tessera
+ * dialect, src/executor/tessera-dialect.ts: the server skips the COMMIT after a failed statement of the same
+ * message). A staged write's audit INSERT is one: the write then costs one round trip less.
+ */
+const ridesWithCommit = new WeakSet<CompiledQuery>()
+
+/** Whether `compiled` may be held back and sent with its transaction's COMMIT (see ridesWithCommit). */
+export function isRidingWithCommit(compiled: CompiledQuery): boolean {
+  return ridesWithCommit.has(compiled)
+}
+
+/** The audit INSERT of a write's record, inside the write's transaction: it may ride with the COMMIT. */
+export function printStagedAuditInsert(rows: readonly AuditRowValues[]): CompiledQuery {
+  const compiled = printAuditInsert(rows)
+  ridesWithCommit.add(compiled)
+  return compiled
+}
+
 export function printAuditInsert(rows: readonly AuditRowValues[]): CompiledQuery {
   if (rows.length === 0) throw new Error('no audit rows to insert')
   const parameters: unknown[] = []

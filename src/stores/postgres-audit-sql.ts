@@ -6,7 +6,7 @@
  */
 import { CompiledQuery } from 'kysely'
 import type { AnyDatabase } from '../schema/index.ts'
-import { printAuditGrant, printAuditInsert } from '../sql/index.ts'
+import { printAuditGrant, printAuditInsert, printStagedAuditInsert } from '../sql/index.ts'
 import type { AuditRecord } from './audit-record.ts'
 import type { KeyObject } from 'node:crypto'
 import { type AuditVerification, type ChainedRecord, ChainVerifier } from './audit-chain.ts'
@@ -73,7 +73,12 @@ export interface StoredRow {
  * One multi-row INSERT, printed in src/sql (print-audit.ts); `db` is the store's connection or, for `stage`,
  * the call's transaction.
  */
-export async function insertRows(db: StoreTransaction, entries: readonly ChainedRecord[]): Promise<void> {
+export async function insertRows(
+  db: StoreTransaction,
+  entries: readonly ChainedRecord[],
+  /** The write's own transaction (stage): the INSERT may go out with its COMMIT (printStagedAuditInsert). */
+  staged = false,
+): Promise<void> {
   const rows = entries.map((e) => {
     const r = e.record
     return {
@@ -90,7 +95,7 @@ export async function insertRows(db: StoreTransaction, entries: readonly Chained
       signature: e.signature,
     }
   })
-  await db.executeQuery(printAuditInsert(rows))
+  await db.executeQuery(staged ? printStagedAuditInsert(rows) : printAuditInsert(rows))
 }
 
 // Privileges, the table, its columns and a read-only server are all checked before the first row: an INSERT of

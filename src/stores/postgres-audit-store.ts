@@ -4,7 +4,8 @@
  * `tessera_audit_cuts`. Create both with ensureAuditTables or auditTableSql.
  *
  * Delivery: `stage(draft, trx)` inserts the record through the write's own transaction, so the write and its
- * record commit together or not at all, with no extra round trip beyond the insert (set
+ * record commit together or not at all; on the Tessera dialect the INSERT rides with the COMMIT, in one message
+ * (src/sql printStagedAuditInsert), so the record costs no round trip of its own (set
  * `writesInCallTransaction: false` when the store's database is not the toolset's). Its chain stays locked — in
  * this process only — until the transaction's fate is known, so the chain follows what committed. Records of
  * calls that change nothing (`record`) are, with `durability: 'batched'` (default), accepted at once and stored
@@ -196,7 +197,9 @@ export class PostgresAuditStore implements AuditStore {
     let entry: ChainedRecord
     try {
       entry = this.#chains.seal(draft, new Date())
-      await insertRows(db, [entry])
+      // On the Tessera dialect this resolves at once and the INSERT goes out with the COMMIT; if it fails there,
+      // the write does not commit and the call's abort() puts the chain back.
+      await insertRows(db, [entry], true)
     } catch (error) {
       this.#chains.restore(chain, head)
       this.#release(chain, queue)
