@@ -17,6 +17,8 @@ export interface CheckOptions {
   readonly policyPath: string
   readonly databaseUrl?: string
   readonly role?: string
+  /** Schemas to introspect (default: public), as `tessera init --schema`. */
+  readonly schemas?: readonly string[]
   /** Also check the RLS posture for this enforcement mode. */
   readonly rls?: 'rls' | 'both'
   readonly output: CliOutput
@@ -38,7 +40,7 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
       db = database.db
       schema = await output.phase('Introspect the database', async () => {
         await probeDatabase(database.db)
-        return introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
+        return introspectSchema(database.db, introspectOptions(options, options.role))
       })
     } else {
       const database = await openDemoDatabase({
@@ -48,7 +50,7 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
       close = database.close
       db = database.db
       schema = await output.phase('Introspect the embedded demo database', () =>
-        introspectSchema(database.db, { role: options.role ?? DEMO_APP_ROLE }),
+        introspectSchema(database.db, introspectOptions(options, options.role ?? DEMO_APP_ROLE)),
       )
     }
     const role = options.role ?? (options.databaseUrl ? undefined : DEMO_APP_ROLE)
@@ -106,6 +108,17 @@ export async function runCheck(options: CheckOptions): Promise<ExitCode> {
     return EXIT_CODES.environment
   } finally {
     await close()
+  }
+}
+
+/** What `--role` and `--schema` ask of introspection (src/schema introspectSchema). */
+export function introspectOptions(
+  options: { readonly schemas?: readonly string[] },
+  role: string | undefined,
+): { role?: string; schemas?: readonly string[] } {
+  return {
+    ...(role === undefined ? {} : { role }),
+    ...(options.schemas === undefined ? {} : { schemas: options.schemas }),
   }
 }
 

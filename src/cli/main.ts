@@ -64,6 +64,7 @@ program
     ).env('DATABASE_URL'),
   )
   .option('--role <role>', 'role to check privileges as (default: the connecting role)')
+  .option('--schema <name...>', 'schemas to introspect (default: public)')
   .option('--rls <mode>', "also check the row-level security posture for enforcement 'rls' or 'both'")
   .option('--json', 'print one JSON document with the models, the problems or the RLS posture')
   .option('--verbose', 'print the time each phase took (stderr)')
@@ -71,7 +72,7 @@ program
   .action(
     async (
       policy: string | undefined,
-      opts: OutputFlags & { databaseUrl?: string; role?: string; rls?: string },
+      opts: OutputFlags & { databaseUrl?: string; role?: string; schema?: string[]; rls?: string },
     ) => {
       await run(opts, async (output) => {
         if (policy === undefined || policy === '') {
@@ -89,6 +90,7 @@ program
           output,
           ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
           ...(opts.role === undefined ? {} : { role: opts.role }),
+          ...(opts.schema === undefined ? {} : { schemas: opts.schema }),
           ...(rls === undefined ? {} : { rls }),
           ...cacheOption(opts),
         })

@@ -15,12 +15,15 @@ import { introspectSchema } from '../schema/index.ts'
 import { EXIT_CODES, processCliOutput, type CliOutput, type ExitCode } from './cli-output.ts'
 import { openDemoDatabase } from './demo-database.ts'
 import { DEMO_APP_ROLE } from './saas-fixture.ts'
+import { introspectOptions } from './check-command.ts'
 
 export interface RlsGenerateOptions {
   readonly policyPath: string
   readonly databaseUrl?: string
   /** Role whose view of the schema the policy binds against (as `tessera check --role`). */
   readonly role?: string
+  /** Schemas to introspect (default: public), as `tessera init --schema`. */
+  readonly schemas?: readonly string[]
   /** When set, the script also revokes and grants this role's privileges on each model table. */
   readonly appRole?: string
   readonly output: CliOutput
@@ -39,7 +42,7 @@ export async function runRlsGenerate(options: RlsGenerateOptions): Promise<ExitC
       close = database.close
       schema = await output.phase('Introspect the database', async () => {
         await probeDatabase(database.db)
-        return introspectSchema(database.db, options.role === undefined ? {} : { role: options.role })
+        return introspectSchema(database.db, introspectOptions(options, options.role))
       })
     } else {
       const database = await openDemoDatabase({
@@ -48,7 +51,7 @@ export async function runRlsGenerate(options: RlsGenerateOptions): Promise<ExitC
       })
       close = database.close
       schema = await output.phase('Introspect the embedded demo database', () =>
-        introspectSchema(database.db, { role: options.role ?? DEMO_APP_ROLE }),
+        introspectSchema(database.db, introspectOptions(options, options.role ?? DEMO_APP_ROLE)),
       )
     }
     const generated = generateRls(
@@ -78,6 +81,7 @@ interface RlsGenerateFlags {
   readonly policy?: string
   readonly databaseUrl?: string
   readonly role?: string
+  readonly schema?: readonly string[]
   readonly appRole?: string
   readonly json?: boolean
   readonly verbose?: boolean
@@ -99,6 +103,7 @@ export function registerRlsCommand(program: Command): void {
       ).env('DATABASE_URL'),
     )
     .option('--role <role>', 'role whose view of the schema the policy binds against')
+    .option('--schema <name...>', 'schemas to introspect (default: public)')
     .option('--app-role <role>', 'also revoke and grant the least privileges this role needs on each table')
     .option('--json', 'print one JSON document { ok, policy, sql } instead of the script')
     .option('--verbose', 'print the time each phase took (stderr)')
@@ -115,6 +120,7 @@ export function registerRlsCommand(program: Command): void {
         output,
         ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
         ...(opts.role === undefined ? {} : { role: opts.role }),
+        ...(opts.schema === undefined ? {} : { schemas: opts.schema }),
         ...(opts.appRole === undefined ? {} : { appRole: opts.appRole }),
         ...(opts.cache === false ? { cacheDir: null } : {}),
       })

@@ -41,6 +41,8 @@ export interface ServeOptions {
   readonly principal?: string
   /** Role to assume in every transaction (e.g. a non-owner role on PostgreSQL). */
   readonly role?: string
+  /** Schemas the policy's tables live in (default: public), as `tessera init --schema`. */
+  readonly schema?: readonly string[]
   /** Where approvals live (default: the `tessera_approvals` table through --db). */
   readonly approvalsDb?: string
   /** Append every tool call (principal, arguments, outcome) to this JSONL file, for `tessera eval replay`. */
@@ -167,6 +169,7 @@ export async function startServe(options: ServeOptions): Promise<ServingHandle> 
       secret,
       logger,
       ...(role === undefined ? {} : { role }),
+      ...(options.schema === undefined ? {} : { schemas: options.schema }),
       ...(approvals === undefined ? {} : { approvals }),
     })
     let toolset = enforced
@@ -275,6 +278,7 @@ export function registerServeCommand(program: Command): void {
     .option('--dev', 'HTTP without credentials as one fixed principal (local development only)')
     .option('--principal <json>', 'the principal for stdio and --dev, e.g. {"tenantId":"t1"}')
     .option('--role <role>', 'role to assume inside every transaction')
+    .option('--schema <name...>', "schemas the policy's tables live in (default: public)")
     .option('--approvals-db <url>', 'database holding tessera_approvals (default: --db)')
     .option(
       '--record <file>',
