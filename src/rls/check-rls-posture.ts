@@ -15,7 +15,8 @@
  *   written row's references (`referencedRowsChecked` false, as `tessera check --rls rls` judges the database
  *   for clients other than Tessera) — FK checks ignore RLS (docs/threats.md fact 6).
  *
- * - a view the role may SELECT that reads a model table as a superuser or BYPASSRLS owner (no
+ * - a partition or inheritance child of a model table that the role may SELECT with RLS off (a query naming it
+ *   gets none of the parent's policies), and a view the role may SELECT that reads a model table as a superuser or BYPASSRLS owner (no
  *   `security_invoker`), or a materialized view of one: RLS does not apply through it (docs/threats.md fact 5),
  *   under the same condition as the foreign key: when the database is judged as the only wall for other clients.
  *
@@ -43,6 +44,7 @@ export const POSTURE_CODES = [
   'claim_without_nullif',
   'foreign_key_not_composite',
   'view_bypasses_rls',
+  'partition_bypasses_rls',
   'tenant_column_nullable',
   'tenant_column_unindexed',
   'standard_conforming_strings_off',
@@ -151,6 +153,17 @@ export function checkRlsPosture(input: PostureInput): PostureReport {
         `row-level security is not forced on ${key}, so it does not apply to the table owner; ALTER TABLE … FORCE ROW LEVEL SECURITY`,
       )
     checkPolicies(table, facts, add)
+    for (const child of facts.bypassingChildren ?? []) {
+      add(
+        referencedRowsChecked ? 'warning' : 'error',
+        'partition_bypasses_rls',
+        key,
+        `${child} is a partition (or child) of ${key} with row-level security off, and role '${role.name}' may ` +
+          `SELECT it: a query naming it directly gets none of ${key}'s policies; REVOKE SELECT ON ${child} FROM ` +
+          `${role.name}, or ALTER TABLE ${child} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY (no policy: ` +
+          `no rows)`,
+      )
+    }
     for (const view of facts.bypassingViews ?? []) {
       const how = view.materialized
         ? `materialized view ${view.name} holds a copy of ${key}'s rows that row-level security never filters`

@@ -46,6 +46,12 @@ export interface RlsTableFacts {
    * is a superuser or has BYPASSRLS (it reads the table as its owner, docs/threats.md fact 5). Absent when not read.
    */
   readonly bypassingViews?: readonly RlsViewFacts[]
+  /**
+   * Partitions and inheritance children of the table (at any depth, `schema.name`) that the role may SELECT and
+   * that have row-level security off: a query that names one directly gets none of the table's policies.
+   * Absent when not read.
+   */
+  readonly bypassingChildren?: readonly string[]
 }
 
 export interface RlsViewFacts {
@@ -110,6 +116,11 @@ interface TableRow {
   readonly role_owns: boolean | null
   readonly rls_enabled: boolean | null
   readonly rls_forced: boolean | null
+}
+
+interface ChildRow {
+  readonly table_oid: string
+  readonly name: string
 }
 
 interface ViewRow {
@@ -212,6 +223,30 @@ async function read(
           ),
         )
 
+  // Policies of a partitioned (or inherited) table apply to queries that name it; a query naming a partition
+  // or child gets only that relation's own policies, and with RLS off there, none.
+  const childResult =
+    oids.length === 0
+      ? { rows: [] as ChildRow[] }
+      : await trx.executeQuery<ChildRow>(
+          CompiledQuery.raw(
+            `
+    with recursive tree (root, child, depth) as (
+      select i.inhparent, i.inhrelid, 1 from pg_catalog.pg_inherits i where i.inhparent = any($1::oid[])
+      union all
+      select tree.root, i.inhrelid, tree.depth + 1
+      from tree join pg_catalog.pg_inherits i on i.inhparent = tree.child where tree.depth < 32
+    )
+    select distinct tree.root::text as table_oid, cn.nspname || '.' || c.relname as name
+    from tree
+    join pg_catalog.pg_class c on c.oid = tree.child
+    join pg_catalog.pg_namespace cn on cn.oid = c.relnamespace
+    where not c.relrowsecurity and pg_catalog.has_table_privilege(c.oid, 'SELECT')
+    order by 2`,
+            [oids],
+          ),
+        )
+
   return {
     role: { name: roleRow.name, superuser: roleRow.superuser, bypassRls: roleRow.bypass_rls },
     standardConformingStrings: roleRow.scs === 'on',
@@ -223,6 +258,7 @@ async function read(
       roleOwns: t.role_owns === true,
       rlsEnabled: t.rls_enabled === true,
       rlsForced: t.rls_forced === true,
+      bypassingChildren: childResult.rows.filter((c) => c.table_oid === t.oid).map((c) => c.name),
       bypassingViews: viewResult.rows
         .filter((v) => v.table_oid === t.oid)
         .map((v) => ({ name: v.name, materialized: v.materialized, owner: v.owner })),

@@ -91,3 +91,74 @@ describeEachDatabase('red team on the freight schema: views around row-level sec
     expect(await viewFindings()).toEqual([])
   })
 })
+
+/**
+ * The same hole through a partition: the policies of a partitioned table apply to queries that name it, and a
+ * query naming a partition gets only the partition's own (none, with RLS off there). `grant select on all
+ * tables in schema` grants the partitions too.
+ */
+describeEachDatabase('red team on the freight schema: partitions around row-level security', (db) => {
+  let bound: BoundPolicy
+  let generated: GeneratedRls
+
+  beforeAll(async () => {
+    await loadFreight(db())
+    const admin = db().admin
+    await sql`create table ops.events (tenant_id bigint not null, id int not null, note text,
+      primary key (tenant_id, id)) partition by list (tenant_id)`.execute(admin)
+    await sql`create table ops.events_a partition of ops.events for values in (1001)`.execute(admin)
+    await sql`create table ops.events_b partition of ops.events for values in (2002)`.execute(admin)
+    await sql`insert into ops.events values (1001, 1, 'a'), (2002, 1, 'B-SECRET')`.execute(admin)
+    await sql`grant select on all tables in schema ops to ${sql.id(APP_ROLE)}`.execute(admin)
+    const policy = freightPolicy()
+    policy.models['Event'] = {
+      table: 'ops.events',
+      scoping: { tenant_id: 'principal.tenantId' },
+      fields: { tenant_id: 'allow', id: 'allow', note: 'allow' },
+    }
+    bound = bindPolicy(
+      definePolicy(policy),
+      await introspectSchema(admin, { role: APP_ROLE, schemas: ['ops'] }),
+    )
+    generated = generateRls(bound)
+    await applyRls(admin, generated)
+  })
+
+  const notesSeen = async (from: string): Promise<string[]> =>
+    db()
+      .app.transaction()
+      .execute(async (trx) => {
+        if (db().appRole !== undefined) await sql`select set_config('role', ${APP_ROLE}, true)`.execute(trx)
+        await sql`select set_config('tessera.tenant_id', ${ACCT_A}, true)`.execute(trx)
+        const r = await sql<{ note: string }>`select note from ${sql.raw(from)} order by 1`.execute(trx)
+        return r.rows.map((x) => x.note)
+      })
+
+  const findings = async () => {
+    const role = db().appRole
+    const report = await inspectRlsPosture(db().app, bound, generated, {
+      enforcement: 'rls',
+      ...(role === undefined ? {} : { role }),
+    })
+    return report.findings.filter((f) => f.code === 'partition_bypasses_rls')
+  }
+
+  it('names a partition the role may select with RLS off, until RLS is on there', async () => {
+    expect(await notesSeen('ops.events')).toEqual(['a'])
+    expect(await notesSeen('ops.events_b')).toEqual(['B-SECRET'])
+    const found = await findings()
+    expect(found.map((f) => [f.severity, f.table, f.message.split(' ')[0]])).toEqual([
+      ['error', 'ops.events', 'ops.events_a'],
+      ['error', 'ops.events', 'ops.events_b'],
+    ])
+    expect(found[1]?.message).toContain('REVOKE SELECT ON ops.events_b FROM tessera_app')
+    for (const part of ['ops.events_a', 'ops.events_b']) {
+      await sql`alter table ${sql.raw(part)} enable row level security, force row level security`.execute(
+        db().admin,
+      )
+    }
+    expect(await notesSeen('ops.events_b')).toEqual([])
+    expect(await notesSeen('ops.events')).toEqual(['a'])
+    expect(await findings()).toEqual([])
+  })
+})
