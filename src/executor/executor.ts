@@ -162,19 +162,28 @@ export function createExecutor(options: ExecutorOptions): Executor {
     if (spec.access !== 'read') throw new Error('read() runs read statements only')
     if (!isPrintedStatement(statement)) return Promise.reject(statementNotPrinted())
     if (!batches) return run(spec, async (q) => (await q.executeQuery(statement)).rows)
-    return limited(spec, async () => {
-      try {
-        const settings = sessionSettings(spec, role, sessionTimeout, logger)
-        const sent =
-          settings.length === 0 ? statement : printSessionStatement([READ_ONLY, ...settings], statement)
-        const result = direct
-          ? await executor.provideConnection((connection) => connection.executeQuery<R>(sent))
-          : await db.executeQuery(sent)
-        return result.rows
-      } catch (err) {
-        throw mapDatabaseError(err, spec.requestId, logger)
-      }
-    })
+    return readBatched(spec, statement)
+  }
+
+  /**
+   * read() on a dialect that batches: `limited` and the statement in one async function (no closure and one
+   * frame fewer per read: this runs on every read).
+   */
+  async function readBatched<R>(spec: ExecutionSpec, statement: CompiledQuery<R>): Promise<R[]> {
+    const tenant = enter(spec)
+    try {
+      const settings = sessionSettings(spec, role, sessionTimeout, logger)
+      const sent =
+        settings.length === 0 ? statement : printSessionStatement([READ_ONLY, ...settings], statement)
+      const result = direct
+        ? await executor.provideConnection((connection) => connection.executeQuery<R>(sent))
+        : await db.executeQuery(sent)
+      return result.rows
+    } catch (err) {
+      throw mapDatabaseError(err, spec.requestId, logger)
+    } finally {
+      if (tenant !== undefined) leave(tenant)
+    }
   }
 
   function commitWith<T>(
@@ -220,8 +229,22 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   async function limited<T>(spec: ExecutionSpec, call: () => Promise<T>): Promise<T> {
+    const tenant = enter(spec)
+    if (tenant === undefined) return call()
+    try {
+      return await call()
+    } finally {
+      leave(tenant)
+    }
+  }
+
+  /**
+   * Counts a call of `spec`'s tenant in (RATE_LIMITED when its tenant is at maxConcurrentPerTenant); the tenant
+   * to `leave` when the call is done, undefined when calls are not limited.
+   */
+  function enter(spec: ExecutionSpec): string | undefined {
     const max = spec.maxConcurrentPerTenant
-    if (max === undefined) return call()
+    if (max === undefined) return undefined
     const tenant = spec.principal.tenantId
     const running = inFlight.get(tenant) ?? 0
     if (running >= max) {
@@ -232,13 +255,13 @@ export function createExecutor(options: ExecutorOptions): Executor {
       )
     }
     inFlight.set(tenant, running + 1)
-    try {
-      return await call()
-    } finally {
-      const left = (inFlight.get(tenant) ?? 1) - 1
-      if (left <= 0) inFlight.delete(tenant)
-      else inFlight.set(tenant, left)
-    }
+    return tenant
+  }
+
+  function leave(tenant: string): void {
+    const left = (inFlight.get(tenant) ?? 1) - 1
+    if (left <= 0) inFlight.delete(tenant)
+    else inFlight.set(tenant, left)
   }
 
   async function runNow<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T> {
