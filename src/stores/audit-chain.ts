@@ -267,6 +267,19 @@ export class SegmentChains {
     this.#open.set(slot, { slot, chain, seq: head?.seq ?? 0, hash: head?.hash ?? null })
   }
 
+  /**
+   * Ends `chain` where it stands: its stored records stay a valid chain, and its tenant's next record starts a
+   * new one (a new epoch, as after an eviction). For a position whose fate is unknown — a COMMIT or INSERT whose
+   * answer was lost may have stored it — reusing it could fail every later record of the tenant on the primary
+   * key; a new chain cannot.
+   */
+  end(chain: string): void {
+    const slot = slotOfChain(chain)
+    if (this.#open.get(slot)?.chain !== chain) return
+    this.#open.delete(slot)
+    this.#epoch += 1
+  }
+
   /** Chains open now (for tests and the memory bench). */
   get openChains(): number {
     return this.#open.size

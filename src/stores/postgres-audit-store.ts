@@ -56,6 +56,7 @@ import {
   classifyAuditInsertFailure,
   errorText,
   fallbackAuditLogger,
+  isPositionTaken,
   sqlStateOf,
 } from './audit-insert-failure.ts'
 import type {
@@ -217,8 +218,11 @@ export class PostgresAuditStore implements AuditStore {
       abort: async () => {
         if (settled) return
         settled = true
-        // The transaction rolled back: the record was never stored, so the chain continues from before it.
-        this.#chains.restore(chain, head)
+        // Usually the transaction rolled back and the record was never stored; but a COMMIT whose answer was
+        // lost may have stored it, and the caller cannot tell. Ending the chain never reuses the position (a
+        // reused one would fail every later write of the tenant on the primary key); what is stored of the
+        // chain stays valid, and the tenant goes on in a new chain.
+        this.#chains.end(chain)
         this.#release(chain, queue)
       },
     }
@@ -390,13 +394,11 @@ export class PostgresAuditStore implements AuditStore {
           sealed.map((s) => s.entry),
         )
       } catch (error) {
-        this.#chains.restore(chain, head)
-        if (sealed.length > 1 && classifyAuditInsertFailure(error) === 'record') {
-          // One record the table refuses must not fail the calls that share its INSERT: one at a time.
-          await this.#appendEach(
-            chain,
-            sealed.map((s) => s.waiting),
-          )
+        this.#putBack(chain, head, error)
+        if (classifyAuditInsertFailure(error) === 'record' && (sealed.length > 1 || isPositionTaken(error))) {
+          // One record the table refuses must not fail the calls that share its INSERT: one at a time (and a
+          // taken position, no record's fault, once more on the chain that replaces it).
+          await this.#appendEach(sealed.map((s) => s.waiting))
         } else {
           this.#reportAppendFailure(error, sealed.length)
           for (const s of sealed) s.waiting.reject(error)
@@ -409,21 +411,45 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   /** Appends one record per INSERT, in order; a refused one rejects alone and leaves no hole in the chain. */
-  async #appendEach(chain: string, batch: readonly Waiting[]): Promise<void> {
+  async #appendEach(batch: readonly Waiting[]): Promise<void> {
     for (const w of batch) {
-      const head = this.#chains.head(chain)
-      let entry: ChainedRecord
-      try {
-        entry = this.#chains.seal(w.draft, w.at)
-        await insertRows(this.#db, [entry])
-      } catch (error) {
-        this.#chains.restore(chain, head)
-        this.#reportAppendFailure(error, 1)
-        w.reject(error)
-        continue
+      // A position another writer took is no fault of the record: once more, on the chain that replaces it.
+      for (let attempt = 0; ; attempt++) {
+        // The tenant's chain now: the queue's own key once an ended chain was replaced.
+        const chain = this.#chains.keyOf(w.draft.tenantId)
+        const head = this.#chains.head(chain)
+        let entry: ChainedRecord
+        try {
+          entry = this.#chains.seal(w.draft, w.at)
+          await insertRows(this.#db, [entry])
+        } catch (error) {
+          this.#putBack(chain, head, error)
+          if (attempt === 0 && isPositionTaken(error)) continue
+          this.#reportAppendFailure(error, 1)
+          w.reject(error)
+          break
+        }
+        w.resolve(entry.record)
+        break
       }
-      w.resolve(entry.record)
     }
+  }
+
+  /**
+   * After a failed INSERT of records sealed onto `chain` from `head`: put the head back when the records are
+   * certainly not stored; end the chain when they may be (no answer: an autocommitted INSERT may have
+   * committed) or when the position is taken, so no later record is sealed onto a position that is not free.
+   */
+  #putBack(chain: string, head: ChainHead | undefined, error: unknown): void {
+    const taken = isPositionTaken(error)
+    if (taken) {
+      this.#logger.warn(
+        { chain, seq: (head?.seq ?? 0) + 1 },
+        'audit chain position already taken (an INSERT whose answer was lost, or another writer); the tenant continues on a new chain',
+      )
+    }
+    if (taken || classifyAuditInsertFailure(error) === 'transient') this.#chains.end(chain)
+    else this.#chains.restore(chain, head)
   }
 
   #reportAppendFailure(error: unknown, records: number): void {

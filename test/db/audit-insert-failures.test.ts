@@ -138,4 +138,68 @@ describeEachDatabase('PostgresAuditStore insert failures', (db) => {
     expect(await stored()).toEqual(['p1', 'p2', 'p3'])
     expect(await store.verify()).toMatchObject({ ok: true, records: 3 })
   })
+
+  it('never reuses the position of a staged record whose transaction committed though the caller was told it failed', async () => {
+    const admin = db().admin
+    const store = new PostgresAuditStore({ db: admin, durability: 'per-call', logger: spyLogger() })
+    let lost: Awaited<ReturnType<PostgresAuditStore['stage']>> | undefined
+    await admin.transaction().execute(async (trx) => {
+      lost = await store.stage(auditDraft({ requestId: 'committed' }), trx)
+    })
+    // The COMMIT's answer was lost: the call aborts its record, which is stored all the same.
+    await lost?.abort()
+    for (const id of ['w1', 'w2']) {
+      await admin.transaction().execute(async (trx) => {
+        const staged = await store.stage(auditDraft({ requestId: id }), trx)
+        await staged.commit()
+      })
+    }
+    await store.append(auditDraft({ requestId: 'r1' }))
+    expect(await stored()).toHaveLength(4)
+    expect(await store.verify()).toMatchObject({ ok: true, records: 4, chains: 2, breaks: [] })
+  })
+
+  it('per-call: an INSERT whose answer was lost does not make every later append of the tenant fail', async () => {
+    const admin = db().admin
+    let drop = true
+    // A connection that stores the INSERT and then loses the answer, once.
+    const flaky = {
+      executeQuery: async (query: Parameters<typeof admin.executeQuery>[0]) => {
+        const result = await admin.executeQuery(query)
+        if (drop) {
+          drop = false
+          throw new Error('Connection terminated unexpectedly')
+        }
+        return result
+      },
+    } as unknown as typeof admin
+    const store = new PostgresAuditStore({ db: flaky, durability: 'per-call', logger: spyLogger() })
+    await expect(store.append(auditDraft({ requestId: 'answer-lost' }))).rejects.toThrow(/terminated/)
+    await store.append(auditDraft({ requestId: 'next-1' }))
+    await store.append(auditDraft({ requestId: 'next-2' }))
+    expect(await stored()).toHaveLength(3)
+    expect(await new PostgresAuditStore({ db: admin }).verify()).toMatchObject({
+      ok: true,
+      records: 3,
+      breaks: [],
+    })
+  })
+
+  it('per-call: a position another writer took is skipped on a new chain, not failed forever', async () => {
+    const admin = db().admin
+    const store = new PostgresAuditStore({ db: admin, durability: 'per-call', logger: spyLogger() })
+    const first = await store.append(auditDraft({ requestId: 'p1' }))
+    const [row] = (
+      await sql<{ chain: string }>`select chain from tessera_audit where id = ${first.id}`.execute(admin)
+    ).rows
+    await sql`insert into tessera_audit (chain, seq, id, ts, tool, outcome, body)
+      values (${row?.chain}, 2, 'intruder', now(), 'db_get', 'success', '{}')`.execute(admin)
+    // Two appends share one INSERT that meets the taken position; both are stored on the chain that follows.
+    await Promise.all([
+      store.append(auditDraft({ requestId: 'p2' })),
+      store.append(auditDraft({ requestId: 'p3' })),
+    ])
+    await store.append(auditDraft({ requestId: 'p4' }))
+    expect(await stored()).toEqual(expect.arrayContaining(['p1', 'p2', 'p3', 'p4']))
+  })
 })

@@ -269,7 +269,7 @@ describeEachDatabase('PostgresAuditStore', (db) => {
     expect((await store.verify()).breaks).toEqual([expect.objectContaining({ seq: 2, reason: 'edited' })])
   })
 
-  it('refuses a second record at a position already taken (no fork), and the chain stays usable', async () => {
+  it('never stores a second record at a position already taken (no fork): the tenant goes on in a new chain', async () => {
     const admin = db().admin
     await sql`truncate tessera_audit, tessera_audit_cuts`.execute(admin)
     const store = new PostgresAuditStore({ db: admin })
@@ -280,10 +280,18 @@ describeEachDatabase('PostgresAuditStore', (db) => {
     // Another writer claims this chain's next position first.
     await sql`insert into tessera_audit (chain, seq, id, ts, tool, outcome, body)
       values (${row?.chain}, 2, 'intruder', now(), 'db_get', 'success', '{}')`.execute(admin)
-    await expect(store.append(auditDraft())).rejects.toThrow()
+    const moved = await store.append(auditDraft())
+    const [movedRow] = (
+      await sql<{
+        chain: string
+        seq: string
+      }>`select chain, seq from tessera_audit where id = ${moved.id}`.execute(admin)
+    ).rows
+    expect(movedRow?.chain).not.toBe(row?.chain)
+    expect(Number(movedRow?.seq)).toBe(1)
     await sql`delete from tessera_audit where id = 'intruder'`.execute(admin)
     await store.append(auditDraft())
-    expect(await store.verify()).toMatchObject({ ok: true, records: 2 })
+    expect(await store.verify()).toMatchObject({ ok: true, records: 3, chains: 2 })
   })
 
   it('writes a staged record in the caller transaction: it disappears when that transaction rolls back', async () => {
