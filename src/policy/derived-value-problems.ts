@@ -78,7 +78,12 @@ function checkConstraintProblems(
   // Updates reach only rows that are not soft-deleted: that column's value is known (NULL) to every update.
   const softDelete = model.write.softDelete?.field
   for (const check of table.checks ?? []) {
-    const columns = check.columns.includes(EVERY_COLUMN) ? table.columns.map((c) => c.name) : check.columns
+    // A generated column in the check reads its own inputs: `check (value_per_kg < 100)` compares weight_kg
+    // (updatable) with declared_value (hidden) as much as naming both would.
+    const named = check.columns.includes(EVERY_COLUMN) ? table.columns.map((c) => c.name) : check.columns
+    const columns = [
+      ...new Set(named.flatMap((c) => [c, ...(table.columns.find((x) => x.name === c)?.computedFrom ?? [])])),
+    ]
     const updated = columns.filter((c) => callerWritable(model, table, c, 'update', ctx.rule(model, c)))
     for (const column of updated) {
       const hidden = columns.filter(

@@ -62,9 +62,18 @@ export function uniqueKeyProblems(
   if (model.shared) return []
   const tenant = ctx.tenantColumns(model, table)
   const problems: PolicyProblem[] = []
+  // A generated column in a key is written through the columns it is computed from (red team, freight schema:
+  // `unique (carrier_key)` with `carrier_key = lower(carrier)` answered a create by whether another tenant had
+  // the carrier). A generated key column never counts as the tenant column, even when computed from it: a
+  // concatenation such as `tenant_id || email` collides across tenants ('1' || '0x' = '10' || 'x').
+  const sourcesOf = (column: string): readonly string[] => findColumn(table, column)?.computedFrom ?? []
   for (const key of table.uniqueKeys) {
     if (key.keyColumns.some((c) => tenant.includes(c))) continue
-    const exposed = key.involvedColumns.filter((column) => {
+    const involved = [...new Set(key.involvedColumns.flatMap((c) => [c, ...sourcesOf(c)]))]
+    const described = key.involvedColumns
+      .map((c) => (sourcesOf(c).length === 0 ? c : `${c}, computed from ${sourcesOf(c).join(', ')}`))
+      .join(', ')
+    const exposed = involved.filter((column) => {
       const rule = ctx.rule(model, column)
       if (rule.acceptGlobalUnique === true) return false
       return (['create', 'update'] as const).some((u) => callerWritable(model, table, column, u, rule))
@@ -81,7 +90,7 @@ export function uniqueKeyProblems(
         path: ctx.at(model, 'fields', column),
         message:
           `field '${column}' is writable and covered by ${kind} ` +
-          `'${key.name}' (${key.involvedColumns.join(', ')}), which does not include the tenant column: a write ` +
+          `'${key.name}' (${described}), which does not include the tenant column: a write ` +
           `colliding with another tenant's value would reveal that it exists; ${fix}, make the field not ` +
           `writable, or set acceptGlobalUnique: true on the field if its values are not secret`,
       })

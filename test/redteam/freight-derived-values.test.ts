@@ -13,7 +13,7 @@ import { beforeAll, expect, it } from 'vitest'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
 import { TesseraError } from '../../src/errors/index.ts'
 import { describeEachDatabase } from '../support/databases.ts'
-import { DISPATCH_A, freightPolicy, loadFreight, SHIP_A1 } from '../support/freight.ts'
+import { DISPATCH_A, freightPolicy, loadFreight, LONG_TABLE, SHIP_A1 } from '../support/freight.ts'
 import { toolsetFor } from '../support/toolset.ts'
 
 type Fields = Record<string, unknown>
@@ -102,6 +102,16 @@ describeEachDatabase('red team on the freight schema: values derived from hidden
         /^models\.Shipment\.fields\.insured_value: field 'insured_value' can be updated and CHECK constraint 'insured_within_declared' compares it with 'declared_value'/,
       ),
     ])
+    // Through a generated column: value_per_kg reads weight_kg (updatable) and declared_value (masked).
+    await sql`alter table ops.shipments add constraint sane_value check (value_per_kg < 1000000)`.execute(
+      db().admin,
+    )
+    expect(await problemsOf(variant({ value_per_kg: 'mask' }))).toEqual([
+      expect.stringMatching(
+        /^models\.Shipment\.fields\.weight_kg: field 'weight_kg' can be updated and CHECK constraint 'sane_value' compares it with 'value_per_kg', 'declared_value'/,
+      ),
+    ])
+    await sql`alter table ops.shipments drop constraint sane_value`.execute(db().admin)
     const accepted: [string, Fields, Write][] = [
       ['hidden column allowed', { insured_value: 'allow', declared_value: 'allow' }, {}],
       ['immutable', { insured_value: 'allow' }, { immutableFields: ['cargo', 'insured_value'] }],
@@ -130,5 +140,52 @@ describeEachDatabase('red team on the freight schema: values derived from hidden
     })
     // On create the hidden side is the column's default (NULL here): nothing stored is compared.
     expect(over).toMatchObject({ ok: true })
+  })
+})
+
+/**
+ * The unique-key oracle through a generated column: `carrier_key = lower(carrier)` with a unique index that does
+ * not include the tenant column made a create of account A answer "conflicts with an existing record" exactly
+ * when account B had that carrier, though the load-time check refuses the same key on `carrier` itself: it only
+ * looked at the columns a caller writes, and nobody writes a generated column.
+ */
+describeEachDatabase('red team on the freight schema: unique keys through generated columns', (db) => {
+  beforeAll(async () => {
+    await loadFreight(db())
+    await sql`alter table ops.${sql.id(LONG_TABLE)}
+      add column carrier_key text generated always as (lower(carrier)) stored`.execute(db().admin)
+    await sql`create unique index contracts_carrier_key on ops.${sql.id(LONG_TABLE)} (carrier_key)`.execute(
+      db().admin,
+    )
+  })
+
+  it('refuses the writable column a global unique generated column is computed from', async () => {
+    let error: unknown
+    try {
+      await toolsetFor(db(), freightPolicy(), { schemas: ['ops'] })
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(TesseraError)
+    const problems = (error as TesseraError).details['problems'] as { path: string; message: string }[]
+    expect(problems).toContainEqual({
+      path: 'models.Contract.fields.carrier',
+      message: expect.stringMatching(
+        /^field 'carrier' is writable and covered by unique key 'contracts_carrier_key' \(carrier_key, computed from carrier\)/,
+      ),
+    })
+    // Accepting global uniqueness on the field, as for a plain unique key, is the documented way out.
+    const accepted = freightPolicy()
+    const contract = accepted.models['Contract']!
+    accepted.models['Contract'] = {
+      ...contract,
+      fields: { ...(contract.fields as Fields), carrier: { action: 'allow', acceptGlobalUnique: true } },
+    }
+    const h = await toolsetFor(db(), accepted, { schemas: ['ops'] })
+    const taken = await h.toolset.call(DISPATCH_A, 'db_create', {
+      model: 'Contract',
+      data: { id: 9, carrier: 'msc' },
+    })
+    expect(taken).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR' } })
   })
 })
