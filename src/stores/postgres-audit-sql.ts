@@ -9,7 +9,16 @@ import type { AnyDatabase } from '../schema/index.ts'
 import { printAuditGrant, printAuditInsert, printStagedAuditInsert } from '../sql/index.ts'
 import type { AuditRecord } from './audit-record.ts'
 import type { KeyObject } from 'node:crypto'
-import { type AuditVerification, type ChainedRecord, ChainVerifier } from './audit-chain.ts'
+import {
+  type AuditVerification,
+  type ChainCut,
+  type ChainedRecord,
+  type ChainKeys,
+  ChainVerifier,
+  signLink,
+} from './audit-chain.ts'
+import { appendArchive } from './audit-archive.ts'
+import type { RetentionOptions, RetentionResult } from './audit-store.ts'
 import type { StoreTransaction } from './store-transaction.ts'
 
 const AUDIT_TABLE_STATEMENTS: readonly string[] = [
@@ -129,6 +138,50 @@ export function columnsMatch(row: StoredRow, r: AuditRecord): boolean {
     row.model === r.model &&
     row.outcome === r.outcome
   )
+}
+
+/**
+ * Retention (PostgresAuditStore.deleteBefore): deletes, per chain, the records before `cutoff` up to its first
+ * record at or after it, archives them first when asked, and records where each chain was cut, in one
+ * transaction.
+ */
+export async function deleteStoredBefore(
+  db: AnyDatabase,
+  cutoff: string | undefined,
+  options: RetentionOptions,
+  keys: ChainKeys,
+): Promise<RetentionResult> {
+  return db.transaction().execute(async (trx) => {
+    // Per chain, only the records before its first record at or after the cutoff: what remains of a chain is
+    // always contiguous, even if a clock went backwards.
+    const result = await trx.executeQuery(
+      CompiledQuery.raw(
+        `delete from tessera_audit a where a.ts < $1
+      and a.seq < coalesce((select min(b.seq) from tessera_audit b where b.chain = a.chain and b.ts >= $1),
+                           9223372036854775807)
+      returning a.chain, a.seq, a.id, a.ts, a.tenant_id, a.user_id, a.tool, a.model, a.outcome, a.body, a.signature`,
+        [cutoff],
+      ) as CompiledQuery<StoredRow>,
+    )
+    const deleted = result.rows.map(toEntry).sort(byChainThenSeq)
+    if (options.archive !== undefined) await appendArchive(options.archive, deleted)
+    const cuts = new Map<string, ChainCut>()
+    for (const e of deleted) {
+      const { chain, seq } = e
+      const hash = e.record.hash
+      cuts.set(chain, { chain, seq, hash, signature: signLink(keys, 'cut', chain, seq, hash) })
+    }
+    for (const c of cuts.values()) {
+      await trx.executeQuery(
+        CompiledQuery.raw(
+          `insert into tessera_audit_cuts (chain, seq, hash, signature) values ($1, $2, $3, $4)
+        on conflict (chain) do update set seq = excluded.seq, hash = excluded.hash, signature = excluded.signature`,
+          [c.chain, c.seq, c.hash, c.signature],
+        ),
+      )
+    }
+    return { deleted: deleted.length, archivedTo: options.archive ?? null }
+  })
 }
 
 /** Rows per page when verify walks the table. */

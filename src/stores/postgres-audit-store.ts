@@ -22,7 +22,6 @@
  * impossible: a second record at the same position cannot be inserted. The role tool calls run as needs only
  * INSERT on `tessera_audit` (no UPDATE/DELETE): the agent's connection cannot rewrite the trail.
  */
-import { CompiledQuery } from 'kysely'
 import { printAuditCount, printAuditSelect } from '../sql/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import type { AuditRecord, AuditRecordDraft } from './audit-record.ts'
@@ -31,26 +30,16 @@ import {
   type AuditChainOptions,
   type AuditSigningOptions,
   type AuditVerification,
-  type ChainCut,
   type ChainedRecord,
   type ChainHead,
   chainKeys,
   type ChainKeys,
   SegmentChains,
-  signLink,
 } from './audit-chain.ts'
-import { appendArchive } from './audit-archive.ts'
 import { normalizeAuditFilter, normalizeAuditQuery } from './audit-query.ts'
 import { AuditBacklog } from './audit-backlog.ts'
 import { isDeferrable } from './deferrable-draft.ts'
-import {
-  byChainThenSeq,
-  insertRows,
-  probeInsert,
-  type StoredRow,
-  toEntry,
-  verifyStored,
-} from './postgres-audit-sql.ts'
+import { insertRows, probeInsert, deleteStoredBefore, verifyStored } from './postgres-audit-sql.ts'
 import {
   type AuditStoreLogger,
   classifyAuditInsertFailure,
@@ -287,37 +276,7 @@ export class PostgresAuditStore implements AuditStore {
   async deleteBefore(before: Date | string, options: RetentionOptions = {}): Promise<RetentionResult> {
     const { from: cutoff } = normalizeAuditFilter({ from: before })
     await this.flush()
-    return this.#db.transaction().execute(async (trx) => {
-      // Per chain, only the records before its first record at or after the cutoff: what remains of a chain is
-      // always contiguous, even if a clock went backwards.
-      const result = await trx.executeQuery(
-        CompiledQuery.raw(
-          `delete from tessera_audit a where a.ts < $1
-        and a.seq < coalesce((select min(b.seq) from tessera_audit b where b.chain = a.chain and b.ts >= $1),
-                             9223372036854775807)
-        returning a.chain, a.seq, a.id, a.ts, a.tenant_id, a.user_id, a.tool, a.model, a.outcome, a.body, a.signature`,
-          [cutoff],
-        ) as CompiledQuery<StoredRow>,
-      )
-      const deleted = result.rows.map(toEntry).sort(byChainThenSeq)
-      if (options.archive !== undefined) await appendArchive(options.archive, deleted)
-      const cuts = new Map<string, ChainCut>()
-      for (const e of deleted) {
-        const { chain, seq } = e
-        const hash = e.record.hash
-        cuts.set(chain, { chain, seq, hash, signature: signLink(this.#keys, 'cut', chain, seq, hash) })
-      }
-      for (const c of cuts.values()) {
-        await trx.executeQuery(
-          CompiledQuery.raw(
-            `insert into tessera_audit_cuts (chain, seq, hash, signature) values ($1, $2, $3, $4)
-          on conflict (chain) do update set seq = excluded.seq, hash = excluded.hash, signature = excluded.signature`,
-            [c.chain, c.seq, c.hash, c.signature],
-          ),
-        )
-      }
-      return { deleted: deleted.length, archivedTo: options.archive ?? null }
-    })
+    return deleteStoredBefore(this.#db, cutoff, options, this.#keys)
   }
 
   async verify(): Promise<AuditVerification> {
