@@ -12,7 +12,7 @@
  * and foreign-key oracles (write-oracle-problems.ts).
  */
 import type { PolicyProblem } from '../errors/index.ts'
-import type { TableInfo } from '../schema/index.ts'
+import { findColumn, type TableInfo } from '../schema/index.ts'
 import type { FieldAction } from './policy-schema.ts'
 import type { FieldRule, ModelPolicy } from './types.ts'
 import { callerWritable, type OracleCheckContext } from './write-oracle-problems.ts'
@@ -42,7 +42,58 @@ export function derivedValueProblems(
   table: TableInfo,
   ctx: OracleCheckContext,
 ): PolicyProblem[] {
-  return [...generatedColumnProblems(model, table, ctx), ...checkConstraintProblems(model, table, ctx)]
+  return [
+    ...generatedColumnProblems(model, table, ctx),
+    ...checkConstraintProblems(model, table, ctx),
+    ...generatedReferenceProblems(model, table, ctx),
+  ]
+}
+
+/**
+ * A foreign key over a generated column is checked by the database alone: the planner checks that a referenced
+ * row is visible only for keys whose columns the write sets, and a generated column's value exists only once the
+ * row does. Foreign-key checks ignore row visibility (docs/threats.md fact 6), so writing the column it is
+ * computed from would answer whether a guessed row of another tenant exists. Refused unless every model over the
+ * referenced table is shared (its rows are everyone's).
+ */
+function generatedReferenceProblems(
+  model: ModelPolicy,
+  table: TableInfo,
+  ctx: OracleCheckContext,
+): PolicyProblem[] {
+  const problems: PolicyProblem[] = []
+  for (const fk of table.foreignKeys) {
+    const generated = fk.columns.filter((c) => findColumn(table, c)?.computedFrom !== undefined)
+    if (generated.length === 0) continue
+    const targets = ctx.models.filter((m) => {
+      const t = ctx.tables.get(m.name)
+      return t !== undefined && t.schema === fk.referencedSchema && t.name === fk.referencedTable
+    })
+    // Rows of a shared model are everyone's; a key that pairs each of the target's scoped columns with this
+    // model's column scoped on the same claim can only reach the caller's own tenant.
+    const ownTenant = (m: ModelPolicy): boolean =>
+      m.scoping.length > 0 &&
+      m.scoping.every((s) => {
+        const local = fk.columns[fk.referencedColumns.indexOf(s.column)]
+        return model.scoping.some((own) => own.column === local && own.path.join('.') === s.path.join('.'))
+      })
+    if (targets.length > 0 && targets.every((m) => m.shared || ownTenant(m))) continue
+    const sources = [...new Set(generated.flatMap((c) => findColumn(table, c)?.computedFrom ?? []))]
+    const written = sources.filter((c) =>
+      (['create', 'update'] as const).some((u) => callerWritable(model, table, c, u, ctx.rule(model, c))),
+    )
+    for (const column of written) {
+      problems.push({
+        path: ctx.at(model, 'fields', column),
+        message:
+          `field '${column}' is writable and generated column '${generated.join("', '")}' computed from it is a ` +
+          `foreign key (${fk.name}) that only the database checks, ignoring row visibility: a write would reveal ` +
+          `whether a guessed row of ${fk.referencedSchema}.${fk.referencedTable} exists; make the field not ` +
+          `writable or reference the table through a column the write sets`,
+      })
+    }
+  }
+  return problems
 }
 
 function generatedColumnProblems(

@@ -189,3 +189,41 @@ describeEachDatabase('red team on the freight schema: unique keys through genera
     expect(taken).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR' } })
   })
 })
+
+/**
+ * A foreign key over a generated column is checked by the database alone, which ignores row visibility: with
+ * `last_ship = last_ship_in::uuid` referencing shipments, a depot update succeeded with account B's shipment id
+ * and failed with a fresh one — a cross-tenant existence oracle and a planted reference. Refused at load.
+ */
+describeEachDatabase('red team on the freight schema: foreign keys through generated columns', (db) => {
+  beforeAll(async () => {
+    await loadFreight(db())
+    await sql`alter table ops.depots add column last_ship_in text,
+      add column last_ship uuid generated always as (last_ship_in::uuid) stored references ops.shipments (id),
+      add column hub_in int, add column hub int generated always as (hub_in) stored,
+      add foreign key (tenant_id, hub) references ops.depots (tenant_id, id)`.execute(db().admin)
+  })
+
+  it('refuses a writable column that a generated foreign key across tenants is computed from', async () => {
+    const policy = freightPolicy()
+    let error: unknown
+    try {
+      await toolsetFor(db(), policy, { schemas: ['ops'] })
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(TesseraError)
+    const problems = (error as TesseraError).details['problems'] as { path: string; message: string }[]
+    // hub pairs tenant_id with Depot's own scoped tenant_id: only the caller's depots can be referenced.
+    expect(problems.map((p) => p.path)).toEqual(['models.Depot.fields.last_ship_in'])
+    expect(problems[0]?.message).toMatch(/generated column 'last_ship' computed from it is a foreign key/)
+    const depot = policy.models['Depot']!
+    policy.models['Depot'] = {
+      ...depot,
+      fields: { ...(depot.fields as Fields), last_ship_in: 'deny', last_ship: 'deny' },
+      // The new key from depots to shipments would be this relation's join: name the one meant.
+      relations: { ...depot.relations, shipments: { model: 'Shipment', foreignKey: ['acct', 'depot_id'] } },
+    }
+    expect(await toolsetFor(db(), policy, { schemas: ['ops'] })).toBeDefined()
+  })
+})
