@@ -5,7 +5,7 @@
  *
  * A key is read as words — split at separators (`_`, `-`, `.`, spaces…) and at camel-case humps, lower-cased —
  * so `apiKey`, `api-key`, `API_KEY` and `X-Api-Key` are one name. Long names count anywhere in the key with its
- * separators dropped (`client_secret`, `accessToken`, `db_password2`); short ones only as a whole word, or they
+ * separators dropped (`client_secret`, `accessToken`, `smtp_password2`); short ones only as a whole word, or they
  * would catch ordinary names (`pin` in `shipping`, `ssn` in `lessons`).
  */
 
