@@ -62,7 +62,8 @@ export type { AuditDurability, PostgresAuditStoreOptions } from './postgres-audi
 export type { AuditStoreLogger } from './audit-insert-failure.ts'
 export { auditTableSql, ensureAuditTables } from './postgres-audit-sql.ts'
 export type { EnsureAuditTablesOptions } from './postgres-audit-sql.ts'
-export { ChainVerifier, DEFAULT_MAX_OPEN_CHAINS, verifyChainedRecords } from './audit-chain.ts'
+export { DEFAULT_MAX_OPEN_CHAINS } from './audit-chain.ts'
+export { ChainVerifier, verifyChainedRecords } from './audit-chain-verifier.ts'
 export type {
   AuditChainOptions,
   AuditSigningOptions,

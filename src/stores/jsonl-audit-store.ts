@@ -36,11 +36,10 @@ import {
   type ChainHead,
   chainKeys,
   type ChainKeys,
-  ChainVerifier,
-  retentionPrefix,
   SegmentChains,
   signLink,
 } from './audit-chain.ts'
+import { ChainVerifier, retentionPrefix } from './audit-chain-verifier.ts'
 import { appendArchive, cutLine, entryLine, parseLine } from './audit-archive.ts'
 import {
   auditRecordMatches,

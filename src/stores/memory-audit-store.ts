@@ -34,10 +34,9 @@ import {
   chainKeys,
   type ChainKeys,
   SegmentChains,
-  retentionPrefix,
   signLink,
-  verifyChainedRecords,
 } from './audit-chain.ts'
+import { retentionPrefix, verifyChainedRecords } from './audit-chain-verifier.ts'
 import { appendArchive } from './audit-archive.ts'
 import {
   auditRecordMatches,

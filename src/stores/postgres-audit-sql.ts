@@ -14,9 +14,9 @@ import {
   type ChainCut,
   type ChainedRecord,
   type ChainKeys,
-  ChainVerifier,
   signLink,
 } from './audit-chain.ts'
+import { ChainVerifier } from './audit-chain-verifier.ts'
 import { appendArchive } from './audit-archive.ts'
 import type { RetentionOptions, RetentionResult } from './audit-store.ts'
 import type { StoreTransaction } from './store-transaction.ts'
