@@ -15,12 +15,15 @@
  *   written row's references (`referencedRowsChecked` false, as `tessera check --rls rls` judges the database
  *   for clients other than Tessera) — FK checks ignore RLS (docs/threats.md fact 6).
  *
- * - a partition or inheritance child of a model table that the role may SELECT with RLS off (a query naming it
- *   gets none of the parent's policies), and a view the role may SELECT that reads a model table as a superuser or BYPASSRLS owner (no
- *   `security_invoker`), or a materialized view of one: RLS does not apply through it (docs/threats.md fact 5),
- *   under the same condition as the foreign key: when the database is judged as the only wall for other clients.
+ * - a partition or inheritance child of a model table that the role may read or write and that RLS does not
+ *   guard for it (off there, a permissive policy of its own, or the role owns it: a statement naming it gets none
+ *   of the parent's policies), and a view the role may read or write through that reads a model table as a
+ *   superuser or BYPASSRLS owner (no `security_invoker`), or a materialized view of one: RLS does not apply
+ *   through it (docs/threats.md fact 5), under the same condition as the foreign key: when the database is
+ *   judged as the only wall for other clients.
  *
- * warnings: the same foreign key and views when a Tessera toolset is the client (it reads tables only) (a Tessera toolset in every mode:
+ * warnings: a trigger whose function is SECURITY DEFINER and owned by a superuser or BYPASSRLS role (nothing it
+ * runs is filtered; Tessera cannot judge what it does); the same foreign key and views when a Tessera toolset is the client (it reads tables only) (a Tessera toolset in every mode:
  * writesCheckReferencedRows, src/tools/write-tools.ts); a tenant column that is
  * nullable or leads no index; a restrictive policy Tessera did not generate (it can only narrow);
  * standard_conforming_strings off.
@@ -45,6 +48,7 @@ export const POSTURE_CODES = [
   'foreign_key_not_composite',
   'view_bypasses_rls',
   'partition_bypasses_rls',
+  'trigger_bypasses_rls',
   'tenant_column_nullable',
   'tenant_column_unindexed',
   'standard_conforming_strings_off',
@@ -158,10 +162,23 @@ export function checkRlsPosture(input: PostureInput): PostureReport {
         referencedRowsChecked ? 'warning' : 'error',
         'partition_bypasses_rls',
         key,
-        `${child} is a partition (or child) of ${key} with row-level security off, and role '${role.name}' may ` +
-          `SELECT it: a query naming it directly gets none of ${key}'s policies; REVOKE SELECT ON ${child} FROM ` +
-          `${role.name}, or ALTER TABLE ${child} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY (no policy: ` +
-          `no rows)`,
+        `${child} is a partition (or child) of ${key} that row-level security does not guard for role ` +
+          `'${role.name}' (off there, a permissive policy of its own, or the role owns it), and the role may read ` +
+          `or write it: a statement naming it directly gets none of ${key}'s policies; REVOKE ALL ON ${child} ` +
+          `FROM ${role.name}, or ALTER TABLE ${child} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY (no ` +
+          `policy: no rows)`,
+      )
+    }
+    for (const trigger of facts.bypassingTriggers ?? []) {
+      // Tessera cannot judge the function's body (it may only write an audit row): a warning in every mode.
+      add(
+        'warning',
+        'trigger_bypasses_rls',
+        key,
+        `trigger ${trigger.name} on ${key} runs ${trigger.function} as its owner '${trigger.owner}' (SECURITY ` +
+          `DEFINER), to whom row-level security does not apply: whatever it reads or writes — another tenant's ` +
+          `rows too — is filtered by nothing; make it SECURITY INVOKER, or give the function an owner that ` +
+          `row-level security applies to`,
       )
     }
     for (const view of facts.bypassingViews ?? []) {
@@ -173,7 +190,7 @@ export function checkRlsPosture(input: PostureInput): PostureReport {
         referencedRowsChecked ? 'warning' : 'error',
         'view_bypasses_rls',
         key,
-        `${how}, and role '${role.name}' may SELECT it; REVOKE SELECT ON ${view.name} FROM ${role.name}` +
+        `${how}, and role '${role.name}' may ${view.materialized ? 'SELECT it' : 'read or write through it'}; REVOKE ALL ON ${view.name} FROM ${role.name}` +
           (view.materialized ? '' : `, or ALTER VIEW ${view.name} SET (security_invoker = true)`),
       )
     }

@@ -47,11 +47,25 @@ export interface RlsTableFacts {
    */
   readonly bypassingViews?: readonly RlsViewFacts[]
   /**
-   * Partitions and inheritance children of the table (at any depth, `schema.name`) that the role may SELECT and
-   * that have row-level security off: a query that names one directly gets none of the table's policies.
-   * Absent when not read.
+   * Partitions and inheritance children of the table (at any depth, `schema.name`) that the role may SELECT,
+   * INSERT, UPDATE or DELETE and that row-level security does not guard for it: RLS is off there, the child has
+   * a permissive policy of its own, or the role owns it (or is a member of its owner). A statement that names one
+   * directly gets none of the table's policies. Absent when not read.
    */
   readonly bypassingChildren?: readonly string[]
+  /**
+   * Triggers on the table whose function is SECURITY DEFINER and owned by a superuser or a BYPASSRLS role:
+   * every statement the function runs is its owner's, to whom row-level security does not apply. Disabled
+   * triggers are left out. Absent when not read.
+   */
+  readonly bypassingTriggers?: readonly RlsTriggerFacts[]
+}
+
+export interface RlsTriggerFacts {
+  readonly name: string
+  /** `schema.name()` of the trigger's function. */
+  readonly function: string
+  readonly owner: string
 }
 
 export interface RlsViewFacts {
@@ -121,6 +135,13 @@ interface TableRow {
 interface ChildRow {
   readonly table_oid: string
   readonly name: string
+}
+
+interface TriggerRow {
+  readonly table_oid: string
+  readonly name: string
+  readonly function: string
+  readonly owner: string
 }
 
 interface ViewRow {
@@ -213,7 +234,7 @@ async function read(
     join pg_catalog.pg_roles vo on vo.oid = v.relowner
     where d.classid = 'pg_catalog.pg_rewrite'::regclass and d.refclassid = 'pg_catalog.pg_class'::regclass
       and d.refobjid = any($1::oid[]) and v.oid <> d.refobjid and v.relkind in ('v', 'm')
-      and pg_catalog.has_table_privilege(v.oid, 'SELECT')
+      and pg_catalog.has_table_privilege(v.oid, 'SELECT, INSERT, UPDATE, DELETE')
       and (v.relkind = 'm' or ((vo.rolsuper or vo.rolbypassrls) and not exists (
         select 1 from unnest(coalesce(v.reloptions, '{}'::text[])) as o(opt)
         where lower(o.opt) in ('security_invoker=true', 'security_invoker=on', 'security_invoker=yes',
@@ -241,8 +262,30 @@ async function read(
     from tree
     join pg_catalog.pg_class c on c.oid = tree.child
     join pg_catalog.pg_namespace cn on cn.oid = c.relnamespace
-    where not c.relrowsecurity and pg_catalog.has_table_privilege(c.oid, 'SELECT')
+    where pg_catalog.has_table_privilege(c.oid, 'SELECT, INSERT, UPDATE, DELETE')
+      and (not c.relrowsecurity or pg_catalog.pg_has_role(current_user, c.relowner, 'MEMBER')
+           or exists (select 1 from pg_catalog.pg_policy p where p.polrelid = c.oid and p.polpermissive))
     order by 2`,
+            [oids],
+          ),
+        )
+
+  // A SECURITY DEFINER function runs as its owner; RLS never applies to a superuser or BYPASSRLS owner.
+  const triggerResult =
+    oids.length === 0
+      ? { rows: [] as TriggerRow[] }
+      : await trx.executeQuery<TriggerRow>(
+          CompiledQuery.raw(
+            `
+    select t.tgrelid::text as table_oid, t.tgname as name, pn.nspname || '.' || p.proname || '()' as function,
+           po.rolname as owner
+    from pg_catalog.pg_trigger t
+    join pg_catalog.pg_proc p on p.oid = t.tgfoid
+    join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
+    join pg_catalog.pg_roles po on po.oid = p.proowner
+    where t.tgrelid = any($1::oid[]) and not t.tgisinternal and t.tgenabled <> 'D' and p.prosecdef
+      and (po.rolsuper or po.rolbypassrls)
+    order by 1, 2`,
             [oids],
           ),
         )
@@ -259,6 +302,9 @@ async function read(
       rlsEnabled: t.rls_enabled === true,
       rlsForced: t.rls_forced === true,
       bypassingChildren: childResult.rows.filter((c) => c.table_oid === t.oid).map((c) => c.name),
+      bypassingTriggers: triggerResult.rows
+        .filter((r) => r.table_oid === t.oid)
+        .map((r) => ({ name: r.name, function: r.function, owner: r.owner })),
       bypassingViews: viewResult.rows
         .filter((v) => v.table_oid === t.oid)
         .map((v) => ({ name: v.name, materialized: v.materialized, owner: v.owner })),

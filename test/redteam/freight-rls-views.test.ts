@@ -64,7 +64,7 @@ describeEachDatabase('red team on the freight schema: views around row-level sec
         severity: 'error',
         table: 'ops.shipments',
         message: expect.stringMatching(
-          /^view ops\.open_shipments reads ops\.shipments as its owner '[^']+', to whom row-level security does not apply, and role 'tessera_app' may SELECT it; REVOKE SELECT ON ops\.open_shipments FROM tessera_app, or ALTER VIEW ops\.open_shipments SET \(security_invoker = true\)$/,
+          /^view ops\.open_shipments reads ops\.shipments as its owner '[^']+', to whom row-level security does not apply, and role 'tessera_app' may read or write through it; REVOKE ALL ON ops\.open_shipments FROM tessera_app, or ALTER VIEW ops\.open_shipments SET \(security_invoker = true\)$/,
         ),
       },
     ])
@@ -151,7 +151,7 @@ describeEachDatabase('red team on the freight schema: partitions around row-leve
       ['error', 'ops.events', 'ops.events_a'],
       ['error', 'ops.events', 'ops.events_b'],
     ])
-    expect(found[1]?.message).toContain('REVOKE SELECT ON ops.events_b FROM tessera_app')
+    expect(found[1]?.message).toContain('REVOKE ALL ON ops.events_b FROM tessera_app')
     for (const part of ['ops.events_a', 'ops.events_b']) {
       await sql`alter table ${sql.raw(part)} enable row level security, force row level security`.execute(
         db().admin,
