@@ -202,8 +202,11 @@ export function selfDecidingWrite(
     case 'update': {
       if (plan.bulk || plan.foreignKeys.length > 0) return null
       // The in-memory WITH CHECK decided from `data` alone holds for every row whatever its current values,
-      // exactly as performLockedUpdate's check on the merged row would: it reads only columns `data` sets.
-      if (checkWrittenRow(plan.visibility, plan.data, new Set(Object.keys(plan.data))) !== 'pass') return null
+      // exactly as performLockedUpdate's check on the merged row would: it reads only columns `data` sets. Or
+      // it needs the row as it is, but only through columns SQL compares exactly as Node would
+      // (plan.checkDecidedInSql): then the SQL check, which aborts the statement, decides it alone.
+      const decided = checkWrittenRow(plan.visibility, plan.data, new Set(Object.keys(plan.data)))
+      if (decided === 'fail' || (decided === 'unknown' && !plan.checkDecidedInSql)) return null
       return {
         statement: compileLockedUpdate(print, plan, true),
         finish: (rows) => {

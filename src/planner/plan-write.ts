@@ -21,7 +21,7 @@ import {
   type BoundModel,
   type BoundPolicy,
 } from '../policy/index.ts'
-import type { ColumnInfo, ForeignKeyInfo } from '../schema/index.ts'
+import { findColumn, type ColumnInfo, type ForeignKeyInfo } from '../schema/index.ts'
 import { modelFor, newSelectAccumulator, planSelectedFields } from './plan-select.ts'
 import { planVisibility } from './plan-visibility.ts'
 import type { SelectPlan, VisibilityPlan } from './query-plan.ts'
@@ -36,6 +36,7 @@ import {
 import { writableField, writeFieldProblem, type WriteFieldUsage } from './write-field-access.ts'
 import { withTenantPins, writeModelOf } from './write-grant.ts'
 import { writeCheckColumns } from './write-check.ts'
+import { sqlDecidesWriteCheck } from './sql-decides-write-check.ts'
 import type {
   ColumnWrite,
   CreatePlan,
@@ -193,6 +194,9 @@ function planUpdate(
     writes,
     data: values,
     foreignKeys,
+    checkDecidedInSql: sqlDecidesWriteCheck(base.visibility, new Set(Object.keys(values)), (name) =>
+      findColumn(model.table, name),
+    ),
   }
 }
 

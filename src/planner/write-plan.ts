@@ -83,6 +83,12 @@ export interface UpdatePlan extends WritePlanBase {
   /** `data` after coercion, merged over each current row for the in-memory checks. */
   readonly data: RowValues
   readonly foreignKeys: readonly ForeignKeyCheck[]
+  /**
+   * The SQL WITH CHECK alone decides what the in-memory check on `data` over each current row would: every rule
+   * it reads through a column `data` does not set compares exactly alike in SQL and in memory
+   * (sql-decides-write-check.ts). Lets a single update commit with its statement.
+   */
+  readonly checkDecidedInSql: boolean
 }
 
 export interface DeletePlan extends WritePlanBase {

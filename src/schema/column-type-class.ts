@@ -54,3 +54,23 @@ export function columnTypeClass(type: PgTypeDescriptor): ColumnTypeClass {
   if (type.typschema !== 'pg_catalog') return 'other'
   return BUILT_IN_CLASSES.get(type.typname) ?? 'other'
 }
+
+/** Built-in types whose `=` is exact equality whatever the collation (they have none). */
+const EXACT_WITHOUT_COLLATION = new Set(['int2', 'int4', 'uuid', 'bool'])
+/** Built-in string types whose `=` is exact equality under a deterministic collation. */
+const EXACT_UNDER_DETERMINISTIC_COLLATION = new Set(['text', 'varchar'])
+
+/**
+ * Whether PostgreSQL's `=` on a column of this domain-resolved base type, under the column's collation, is exact
+ * equality of the values Node reads back (ColumnInfo.exactEquality). `deterministicCollation` is
+ * `pg_collation.collisdeterministic` of the column's own collation (`attcollation`, which a domain's collation
+ * already went into), null when it has none. A deterministic collation compares text byte for byte (texteq's
+ * memcmp); a nondeterministic one (ICU `und-u-ks-level2`) can call 'ACME' and 'acme' equal. char(n) is left out
+ * (trailing blanks do not count), and so is int8 (its values reach Node through whatever parser the pool set,
+ * parseInt is common and rounds).
+ */
+export function hasExactEquality(type: PgTypeDescriptor, deterministicCollation: boolean | null): boolean {
+  if (type.typschema !== 'pg_catalog' || type.typtype !== 'b') return false
+  if (EXACT_WITHOUT_COLLATION.has(type.typname)) return true
+  return EXACT_UNDER_DETERMINISTIC_COLLATION.has(type.typname) && deterministicCollation === true
+}

@@ -21,7 +21,7 @@
  */
 import { CompiledQuery, type Transaction } from 'kysely'
 import { internalError, isTesseraError, validationError } from '../errors/index.ts'
-import { columnTypeClass, type PgTypeDescriptor } from './column-type-class.ts'
+import { columnTypeClass, hasExactEquality, type PgTypeDescriptor } from './column-type-class.ts'
 import type {
   ColumnInfo,
   DbSchema,
@@ -130,6 +130,8 @@ interface ColumnRow {
   readonly default_expression: string | null
   readonly generated: boolean
   readonly ordinal: number
+  /** `pg_collation.collisdeterministic` of the column's collation; null for a type without one. */
+  readonly deterministic_collation: boolean | null
 }
 
 interface BaseTypeRow extends PgTypeDescriptor {
@@ -275,10 +277,12 @@ async function readColumns(trx: AnyTransaction, oids: readonly string[]): Promis
            case when a.attgenerated = '' then pg_catalog.pg_get_expr(d.adbin, d.adrelid) end
              as default_expression,
            (a.attgenerated <> '' or a.attidentity = 'a') as generated,
-           a.attnum::int as ordinal
+           a.attnum::int as ordinal,
+           co.collisdeterministic as deterministic_collation
     from pg_catalog.pg_attribute a
     join pg_catalog.pg_type t on t.oid = a.atttypid
     left join pg_catalog.pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+    left join pg_catalog.pg_collation co on co.oid = a.attcollation
     where a.attrelid = any($1::oid[]) and a.attnum > 0 and not a.attisdropped
     order by a.attrelid, a.attnum`,
     [oids],
@@ -521,6 +525,9 @@ function toColumnInfo(
     generated: row.generated,
     ordinal: row.ordinal,
     ...(Array.isArray(enumValues) ? { enumValues: [...enumValues] } : {}),
+    ...(base !== undefined && hasExactEquality(base, row.deterministic_collation)
+      ? { exactEquality: true }
+      : {}),
     ...(computedFrom === undefined ? {} : { computedFrom: [...computedFrom] }),
   }
 }

@@ -42,6 +42,15 @@ export interface ColumnInfo {
    * Absent for other types and on schemas built by hand.
    */
   readonly enumValues?: readonly string[]
+  /**
+   * Present when PostgreSQL's `=` on this column is exact equality of the values Node reads back — text and
+   * varchar under a deterministic collation (compared byte for byte), int2, int4, uuid and boolean, also through
+   * domains — so a comparison with a constant cannot come out differently in SQL and in memory
+   * (docs/decisions.md, "A write that decides itself commits with its statement"). Absent for every other type and
+   * on schemas built by hand: char(n) ignores trailing blanks, citext and nondeterministic collations ignore case,
+   * int8 reaches Node through whatever parser the host's pool set.
+   */
+  readonly exactEquality?: true
 }
 
 export interface ForeignKeyInfo {
