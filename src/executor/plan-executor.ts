@@ -11,7 +11,14 @@ import type { Logger } from 'pino'
 import type { Principal } from '../context/index.ts'
 import { budgetExceeded } from '../errors/index.ts'
 import { databaseEnforcedRead, type BudgetReport, type ReadPlan, type WritePlan } from '../planner/index.ts'
-import { compileAggregate, compileGet, compileQuery } from '../sql/index.ts'
+import {
+  bindReadTemplate,
+  compileAggregate,
+  compileGet,
+  compileQuery,
+  readTemplateOf,
+  type ReadTemplate,
+} from '../sql/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 import { createExecutor, type ExecutionSpec } from './executor.ts'
 import type { EnforcementMode } from './enforcement-mode.ts'
@@ -64,7 +71,14 @@ export interface PlanExecutor {
    * (`rls`: without the planner's scope and row-policy predicates) and refused with QUERY_BUDGET_EXCEEDED
    * first when the cost guard is on and EXPLAIN estimates more than the budget allows.
    */
-  runRead(plan: ReadPlan, call: PlanCall): Promise<Row[]>
+  runRead(plan: ReadPlan, call: PlanCall, template?: ReadTemplate): Promise<Row[]>
+  /**
+   * The statement template of a read plan's shape as this executor prints it (the enforcement mode's
+   * reduction applied), for a caller that keeps it per shape and hands it back to runRead (the read fast
+   * path, src/tools/read-shape-cache.ts); undefined when the shape is not templated. runRead binds a plan into
+   * it only when the plan's values fit (sql/read-template.ts) and compiles the plan itself otherwise.
+   */
+  readTemplate(plan: ReadPlan): ReadTemplate | undefined
   /**
    * Everything a write checks without changing anything — targets and references visible, the row as written
    * still in scope — in a read-only transaction, without locks: the preview an approval is created from.
@@ -150,8 +164,16 @@ export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
     }
   }
 
-  async function runRead(plan: ReadPlan, call: PlanCall): Promise<Row[]> {
-    const compiled = compileRead(plan)
+  function readTemplate(plan: ReadPlan): ReadTemplate | undefined {
+    return readTemplateOf(db, plannerPredicates ? plan : databaseEnforcedRead(plan))
+  }
+
+  async function runRead(plan: ReadPlan, call: PlanCall, template?: ReadTemplate): Promise<Row[]> {
+    const compiled =
+      (template === undefined
+        ? undefined
+        : bindReadTemplate<Row>(template, db, plannerPredicates ? plan : databaseEnforcedRead(plan))) ??
+      compileRead(plan)
     const budget: BudgetReport = plan.budget
     if (!costGuard) {
       return session.read(
@@ -201,5 +223,5 @@ export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
     })
   }
 
-  return { db: sendDb, runRead, checkWrite, runWrite }
+  return { db: sendDb, runRead, readTemplate, checkWrite, runWrite }
 }

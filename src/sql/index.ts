@@ -53,6 +53,8 @@ export type {
 } from './print-write.ts'
 export { MAX_WRITE_TEMPLATES, compileCheckedInsert, compileLockedUpdate } from './write-statement-cache.ts'
 export { MAX_STATEMENT_TEMPLATES, compileAggregate, compileGet, compileQuery } from './statement-cache.ts'
+export { bindReadTemplate, readTemplateOf } from './read-template.ts'
+export type { ReadTemplate } from './read-template.ts'
 export { ORACLE_JSON_COLUMN, printOracleRead } from './print-oracle-read.ts'
 export { isPrintedNode, isPrintedQueryId, isPrintedStatement } from './printed-statement.ts'
 export {

@@ -46,7 +46,7 @@ type AnyDb = AnyDatabase
 const UNCACHEABLE = Symbol('uncacheable')
 type Uncacheable = typeof UNCACHEABLE
 
-interface StatementTemplate {
+export interface StatementTemplate {
   readonly sql: string
   readonly query: RootOperationNode
   /**
@@ -212,6 +212,45 @@ function makeTemplate(
   return { sql: compiled.sql, query: compiled.query, queryId, order }
 }
 
+/** The template of `probe`'s shape on `db` (made and remembered on first use), or UNCACHEABLE. */
+function templateOf(
+  db: AnyDb,
+  probe: ProbePlan,
+  plan: CachedPlan,
+  slots: SlotValues,
+): StatementTemplate | Uncacheable {
+  let templates = templatesByDb.get(db)
+  if (!templates) {
+    templates = new Map()
+    templatesByDb.set(db, templates)
+  }
+  const shape = shapeKeyOf(probe, slotIndexOf)
+  if (shape === undefined) return UNCACHEABLE
+  // The JS types of the slot values are part of the key: the template was checked with these types.
+  const key = `${slots.types}|${shape}`
+  let template = templates.get(key)
+  if (template === undefined) {
+    template = makeTemplate(db, probe, plan, slots.values)
+    if (templates.size >= MAX_STATEMENT_TEMPLATES) {
+      const oldest = templates.keys().next()
+      if (!oldest.done) templates.delete(oldest.value)
+    }
+    templates.set(key, template)
+  }
+  return template
+}
+
+/** A template's statement with `values` (slot values in probe order) bound. */
+export function instantiateTemplate<R>(
+  template: StatementTemplate,
+  values: readonly unknown[],
+): CompiledQuery<R> {
+  const order = template.order
+  const parameters: unknown[] = new Array<unknown>(order.length)
+  for (let i = 0; i < order.length; i++) parameters[i] = values[order[i] as number]
+  return templateStatement<R>(template.query, template.queryId, template.sql, parameters)
+}
+
 /**
  * The statement of `plan`, from the template of its shape when there is one. No closures are created per
  * call: this runs on every read.
@@ -224,30 +263,59 @@ function compileCached<R>(
 ): CompiledQuery<R> {
   if (probe === UNCACHEABLE || db.getExecutor().plugins.length > 0)
     return markPrinted(compileDirect(db, plan) as CompiledQuery<R>)
-  let templates = templatesByDb.get(db)
-  if (!templates) {
-    templates = new Map()
-    templatesByDb.set(db, templates)
-  }
-  const shape = shapeKeyOf(probe, slotIndexOf)
-  if (shape === undefined) return markPrinted(compileDirect(db, plan) as CompiledQuery<R>)
-  // The JS types of the slot values are part of the key: the template was checked with these types.
-  const key = `${slots.types}|${shape}`
-  let template = templates.get(key)
-  if (template === undefined) {
-    template = makeTemplate(db, probe, plan, slots.values)
-    if (templates.size >= MAX_STATEMENT_TEMPLATES) {
-      const oldest = templates.keys().next()
-      if (!oldest.done) templates.delete(oldest.value)
-    }
-    templates.set(key, template)
-  }
+  const template = templateOf(db, probe, plan, slots)
   if (template === UNCACHEABLE) return markPrinted(compileDirect(db, plan) as CompiledQuery<R>)
-  const values = slots.values
-  const order = template.order
-  const parameters: unknown[] = new Array<unknown>(order.length)
-  for (let i = 0; i < order.length; i++) parameters[i] = values[order[i] as number]
-  return templateStatement<R>(template.query, template.queryId, template.sql, parameters)
+  return instantiateTemplate<R>(template, slots.values)
+}
+
+/**
+ * The verified template of a read plan's shape with the plan's slot values (read-template.ts, the read fast
+ * path), or undefined when the shape is uncacheable or `db` has plugins.
+ */
+export function readPlanTemplate(
+  db: AnyDb,
+  plan: CachedPlan,
+): { readonly template: StatementTemplate; readonly slots: SlotValues } | undefined {
+  if (db.getExecutor().plugins.length > 0) return undefined
+  const slots = new SlotValues()
+  let probe: ProbePlan | Uncacheable
+  switch (plan.kind) {
+    case 'get': {
+      const root = probeSelect(plan.root, slots)
+      probe = root === UNCACHEABLE ? UNCACHEABLE : { kind: 'get', root }
+      break
+    }
+    case 'query':
+      probe = probeQuery(plan, slots)
+      break
+    case 'aggregate':
+      probe = probeAggregate(plan, slots)
+      break
+    default: {
+      const never: never = plan
+      throw new Error(`unhandled plan kind ${String(never)}`)
+    }
+  }
+  if (probe === UNCACHEABLE) return undefined
+  const template = templateOf(db, probe, plan, slots)
+  return template === UNCACHEABLE ? undefined : { template, slots }
+}
+
+function probeQuery(plan: QueryPlan, slots: SlotValues): ProbePlan | Uncacheable {
+  const root = probeSelect(plan.root, slots)
+  if (root === UNCACHEABLE) return UNCACHEABLE
+  let after: (string | null)[] | null = null
+  if (plan.after !== null) {
+    after = []
+    for (const v of plan.after) after.push(v === null ? null : slots.put(v))
+  }
+  return { kind: 'query', root, after }
+}
+
+function probeAggregate(plan: AggregatePlan, slots: SlotValues): ProbePlan | Uncacheable {
+  const filter = plan.filter === null ? null : probeFilter(plan.filter, slots)
+  if (filter === UNCACHEABLE) return UNCACHEABLE
+  return { ...plan, visibility: probeVisibility(plan.visibility, slots), filter }
 }
 
 /**
@@ -263,25 +331,11 @@ export function compileGet<R>(db: AnyDb, plan: GetPlan): CompiledQuery<R> {
 /** The statement `printQuery(db, plan).compile()` gives, from the shape cache when possible, marked as printed. */
 export function compileQuery<R>(db: AnyDb, plan: QueryPlan): CompiledQuery<R> {
   const slots = new SlotValues()
-  const root = probeSelect(plan.root, slots)
-  if (root === UNCACHEABLE) return compileCached<R>(db, plan, UNCACHEABLE, slots)
-  let after: (string | null)[] | null = null
-  if (plan.after !== null) {
-    after = []
-    for (const v of plan.after) after.push(v === null ? null : slots.put(v))
-  }
-  return compileCached<R>(db, plan, { kind: 'query', root, after }, slots)
+  return compileCached<R>(db, plan, probeQuery(plan, slots), slots)
 }
 
 /** The statement `printAggregate(db, plan).compile()` gives, from the shape cache when possible. */
 export function compileAggregate<R>(db: AnyDb, plan: AggregatePlan): CompiledQuery<R> {
   const slots = new SlotValues()
-  const filter = plan.filter === null ? null : probeFilter(plan.filter, slots)
-  if (filter === UNCACHEABLE) return compileCached<R>(db, plan, UNCACHEABLE, slots)
-  const probe: AggregatePlan = {
-    ...plan,
-    visibility: probeVisibility(plan.visibility, slots),
-    filter,
-  }
-  return compileCached<R>(db, plan, probe, slots)
+  return compileCached<R>(db, plan, probeAggregate(plan, slots), slots)
 }

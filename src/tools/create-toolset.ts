@@ -25,6 +25,7 @@ import { DEFAULT_INPUT_LIMITS } from '../request/index.ts'
 import { introspectSchema, type AnyDatabase } from '../schema/index.ts'
 import type { ToolDefinition } from './tool-definitions.ts'
 import { type AuditFailureMode, runReadTool, type ToolRuntime } from './tool-runtime.ts'
+import { ReadShapeCache } from './read-shape-cache.ts'
 import { buildDomainTool, type DataApi, type DomainTool, type DomainToolSpec } from './domain-tool.ts'
 import type { z } from 'zod'
 import type { TypedReads, TypedWrites } from './typed-toolset.ts'
@@ -85,6 +86,12 @@ export interface ToolsetOptions {
    * enforcement, to show which wall holds. Refused unless the environment sets TESSERA_TEST_SEAMS=1.
    */
   readonly testOnlyOmitPlannerPredicates?: boolean
+  /**
+   * Keep, per read request shape, its statement template and audit facts (default true; src/tools/
+   * read-shape-cache.ts): every call is still parsed and planned in full. `false` compiles every read's
+   * statement through the plan-shape cache alone — the reference the fast path is tested against.
+   */
+  readonly readShapeCache?: boolean
 }
 
 /** What the posture gate is given, and what it answers: `problems` empty means RLS stands for this role. */
@@ -207,17 +214,19 @@ export async function createToolset(options: ToolsetOptions): Promise<Toolset> {
     })
   }
   const audit = options.audit ?? (await chooseAuditStore(options))
+  const executor = createPlanExecutor({
+    db: options.db,
+    enforcement,
+    costGuard,
+    secret,
+    ...(options.role === undefined ? {} : { role: options.role }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    omitPlannerPredicates: options.testOnlyOmitPlannerPredicates === true,
+  })
   const runtime: ToolRuntime = {
     bound,
-    executor: createPlanExecutor({
-      db: options.db,
-      enforcement,
-      costGuard,
-      secret,
-      ...(options.role === undefined ? {} : { role: options.role }),
-      ...(options.logger === undefined ? {} : { logger: options.logger }),
-      omitPlannerPredicates: options.testOnlyOmitPlannerPredicates === true,
-    }),
+    executor,
+    readShapes: options.readShapeCache === false ? null : new ReadShapeCache(executor),
     audit,
     secret,
     logger: options.logger,

@@ -14,11 +14,13 @@ import {
   planGet,
   planQuery,
   redactedFieldsOf,
+  type AggregatePlan,
   type SelectPlan,
   type VisibilityPlan,
 } from '../planner/index.ts'
 import { parseRequest } from '../request/index.ts'
 import type { CallFacts, ToolRuntime } from './tool-runtime.ts'
+import type { ReadFacts } from './read-shape-cache.ts'
 
 export interface QueryResult {
   rows: Row[]
@@ -54,14 +56,40 @@ function collectSelectFacts(p: SelectPlan, out: SelectFacts): void {
   for (const inc of p.includes) collectSelectFacts(inc.select, out)
 }
 
-function selectFacts(plan: SelectPlan, facts: CallFacts): void {
+function selectReadFacts(plan: SelectPlan): ReadFacts {
   const out: SelectFacts = { scopes: [], policies: [], bypass: null }
   collectSelectFacts(plan, out)
-  facts.model = plan.model
-  facts.scopesInjected = out.scopes
-  facts.rowPolicies = out.policies
-  facts.bypass = out.bypass
-  facts.fieldsRedacted = redactedFieldsOf(plan)
+  return {
+    model: plan.model,
+    scopesInjected: out.scopes,
+    rowPolicies: out.policies,
+    bypass: out.bypass,
+    fieldsRedacted: redactedFieldsOf(plan),
+  }
+}
+
+function aggregateReadFacts(plan: AggregatePlan): ReadFacts {
+  const vf = visibilityFacts(plan.visibility)
+  return {
+    model: plan.model,
+    scopesInjected: vf.scopes,
+    rowPolicies: vf.policies,
+    bypass: plan.visibility.bypass === null ? null : `${plan.model}.${plan.visibility.bypass}`,
+    fieldsRedacted: undefined,
+  }
+}
+
+/**
+ * The audit facts of a read plan into the call's facts; a shape's facts are shared by its calls, so each call
+ * gets its own copies of the lists.
+ */
+function reportFacts(read: ReadFacts, facts: CallFacts, shared: boolean): void {
+  facts.model = read.model
+  facts.scopesInjected = shared ? read.scopesInjected.slice() : read.scopesInjected
+  facts.rowPolicies = shared ? read.rowPolicies.slice() : read.rowPolicies
+  facts.bypass = read.bypass
+  if (read.fieldsRedacted !== undefined)
+    facts.fieldsRedacted = shared ? read.fieldsRedacted.slice() : read.fieldsRedacted
 }
 
 /** Sort-key bytes a cursor can carry within its 4 KB token (encryption and encoding take the rest). */
@@ -77,8 +105,9 @@ export async function runQuery(
   const req = parseRequest('query', args, runtime.inputLimits)
   facts.request = req
   const plan = planQuery(runtime.bound, ctx.principal, req, { cursorKey: runtime.secret })
-  selectFacts(plan.root, facts)
-  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
+  const shape = runtime.readShapes?.shapeOf('query', req, plan, () => selectReadFacts(plan.root))
+  reportFacts(shape?.facts ?? selectReadFacts(plan.root), facts, shape !== undefined)
+  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal }, shape?.template)
   const hasMore = raw.length > plan.limit
   const page = hasMore ? raw.slice(0, plan.limit) : raw
   let nextCursor: string | null = null
@@ -113,8 +142,9 @@ export async function runGet(
   const req = parseRequest('get', args, runtime.inputLimits)
   facts.request = req
   const plan = planGet(runtime.bound, ctx.principal, req)
-  selectFacts(plan.root, facts)
-  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
+  const shape = runtime.readShapes?.shapeOf('get', req, plan, () => selectReadFacts(plan.root))
+  reportFacts(shape?.facts ?? selectReadFacts(plan.root), facts, shape !== undefined)
+  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal }, shape?.template)
   const first = raw[0]
   // Another tenant's row and a row that does not exist take this same path and the same error.
   if (!first) throw notFound(plan.root.model)
@@ -141,12 +171,9 @@ export async function runAggregate(
   const req = parseRequest('aggregate', args, runtime.inputLimits)
   facts.request = req
   const plan = planAggregate(runtime.bound, ctx.principal, req)
-  const vf = visibilityFacts(plan.visibility)
-  facts.model = plan.model
-  facts.scopesInjected = vf.scopes
-  facts.rowPolicies = vf.policies
-  facts.bypass = plan.visibility.bypass === null ? null : `${plan.model}.${plan.visibility.bypass}`
-  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal })
+  const shape = runtime.readShapes?.shapeOf('aggregate', req, plan, () => aggregateReadFacts(plan))
+  reportFacts(shape?.facts ?? aggregateReadFacts(plan), facts, shape !== undefined)
+  const raw = await runtime.executor.runRead(plan, { requestId, principal: ctx.principal }, shape?.template)
   // Counts are exact integers: return them as numbers while they fit, as strings beyond 2^53.
   const convert = (v: unknown): string | number | null => {
     const out = aggregateValue(v)

@@ -33,11 +33,14 @@ import {
 import { type PlanExecutor, mapDatabaseError } from '../executor/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
 import { fallbackLogger } from './create-logger.ts'
+import type { ReadShapeCache } from './read-shape-cache.ts'
 
 export interface ToolRuntime {
   readonly bound: BoundPolicy
   /** Runs the plans: prints their statements, opens the session the enforcement mode asks for, guards cost. */
   readonly executor: PlanExecutor
+  /** The read fast path's statement templates and audit facts per request shape; null when turned off. */
+  readonly readShapes: ReadShapeCache | null
   readonly audit: AuditStore
   readonly secret: string | Uint8Array
   readonly logger: Logger | undefined
