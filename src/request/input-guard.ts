@@ -4,6 +4,7 @@
  * never copies a `__proto__` key into a fresh object. The walk uses an explicit stack: a hostile nesting depth
  * cannot overflow the call stack, and every limit is checked before the work it would cost is done.
  */
+import { types } from 'node:util'
 import { validationError } from '../errors/index.ts'
 import { describePath, formatPath, type PathSegment } from './request-path.ts'
 
@@ -73,6 +74,8 @@ function checkString(text: string, link: PathLink | null, what: string, limits: 
 
 const LONE_SURROGATE = /\p{Cs}/u
 
+const isProxy = types.isProxy
+
 /** The defaults overridden by `limits` (the defaults themselves, unchanged, when it overrides nothing). */
 function limitsWith(limits: Partial<InputLimits>): InputLimits {
   for (const key in limits) {
@@ -90,6 +93,12 @@ function limitsWith(limits: Partial<InputLimits>): InputLimits {
  */
 export function guardInput(value: unknown, limits: Partial<InputLimits> = {}): void {
   const max: InputLimits = limitsWith(limits)
+  if (acceptsQuickly(value, max)) return
+  guardInputByWalk(value, max)
+}
+
+/** guardInput's walk, which decides every request the quick check does not accept (and is its reference). */
+export function guardInputByWalk(value: unknown, max: InputLimits): void {
   const stack: Frame[] = [{ value, depth: 0, path: null, inArray: false }]
   let counted = 1
   let bytes = 0
@@ -179,4 +188,99 @@ export function guardInput(value: unknown, limits: Partial<InputLimits> = {}): v
       stack.push({ value: descriptor.value, depth, path: child, inArray: false })
     }
   }
+}
+
+/** Values (as the guard counts them) a request may hold for the quick check; larger ones take the walk. */
+const QUICK_MAX_NODES = 256
+
+/** The quick check's running totals. */
+interface QuickTally {
+  nodes: number
+  /** An upper bound of the guard's byte count: 3 UTF-8 bytes per UTF-16 code unit (surrogates excluded). */
+  bytes: number
+}
+
+/**
+ * True only when guardInput's walk would accept `value` (a request of the common small kind): a recursion
+ * without frames, paths or UTF-8 encoding, for the calls every tool makes. It answers false — never an error —
+ * for anything it is not sure of: proxies, surrogate code units (well-formed pairs included), a request
+ * beyond QUICK_MAX_NODES values, or any value the walk refuses; the walk then decides, with its own error.
+ * Each condition is the walk's (depth, values, array length, string length, NUL, bytes, prototypes, accessors,
+ * symbol keys, forbidden keys, holes, extra array properties); held to it by test/unit/input-guard-quick.test.ts.
+ */
+export function acceptsQuickly(value: unknown, max: InputLimits): boolean {
+  const tally: QuickTally = { nodes: 1, bytes: 0 }
+  return (
+    quickValue(value, 0, false, true, max, tally) &&
+    tally.nodes <= max.maxNodes &&
+    tally.bytes <= max.maxRequestBytes
+  )
+}
+
+function quickText(text: string, max: InputLimits, tally: QuickTally): boolean {
+  if (text.length > max.maxStringLength) return false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    // NUL is refused by the walk; a surrogate may be lone (refused) or paired (accepted): let the walk judge.
+    if (c === 0 || (c >= 0xd800 && c <= 0xdfff)) return false
+  }
+  tally.bytes += VALUE_OVERHEAD_BYTES + 3 * text.length
+  return true
+}
+
+function quickValue(
+  value: unknown,
+  depth: number,
+  inArray: boolean,
+  root: boolean,
+  max: InputLimits,
+  tally: QuickTally,
+): boolean {
+  switch (typeof value) {
+    case 'string':
+      return quickText(value, max, tally)
+    case 'number':
+      tally.bytes += VALUE_OVERHEAD_BYTES + 20
+      return Number.isFinite(value)
+    case 'boolean':
+      tally.bytes += VALUE_OVERHEAD_BYTES
+      return true
+    case 'undefined':
+      return !inArray && !root
+    case 'object':
+      if (value === null) return true
+      break
+    default:
+      return false
+  }
+  const inner = depth + 1
+  if (inner > max.maxDepth || isProxy(value)) return false
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false
+    const items: readonly unknown[] = value
+    if (items.length > max.maxArrayLength) return false
+    tally.nodes += items.length
+    if (tally.nodes > QUICK_MAX_NODES) return false
+    if (Object.getOwnPropertySymbols(items).length > 0) return false
+    if (Object.getOwnPropertyNames(items).length !== items.length + 1) return false
+    for (let i = 0; i < items.length; i++) {
+      const descriptor = Object.getOwnPropertyDescriptor(items, i)
+      if (descriptor === undefined || !('value' in descriptor)) return false
+      if (!quickValue(descriptor.value, inner, true, false, max, tally)) return false
+    }
+    return true
+  }
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return false
+  if (Object.getOwnPropertySymbols(value).length > 0) return false
+  const keys = Object.getOwnPropertyNames(value)
+  tally.nodes += keys.length
+  if (tally.nodes > QUICK_MAX_NODES) return false
+  for (const key of keys) {
+    if (FORBIDDEN_KEYS.has(key) || !quickText(key, max, tally)) return false
+    const descriptor = Object.getOwnPropertyDescriptor(value, key)
+    if (descriptor === undefined || !('value' in descriptor)) return false
+    if (!quickValue(descriptor.value, inner, false, false, max, tally)) return false
+  }
+  return true
 }
