@@ -299,8 +299,13 @@ export function compileLockedUpdate(
   abort: boolean,
 ): CompiledQuery<WriteRow> {
   const slots = new SlotValues()
+  const insert = probeInsert(plan, slots)
+  // Written out: members added after a spread cost V8 a new hidden class each (see plan-write.ts planCreate).
   const probe: LockedUpdateShape = {
-    ...probeInsert(plan, slots),
+    table: insert.table,
+    writes: insert.writes,
+    visibility: insert.visibility,
+    returning: insert.returning,
     primaryKey: plan.primaryKey,
     targets: plan.targets.map((t) => probeKey(t, slots)),
     checkColumns: plan.checkColumns,
