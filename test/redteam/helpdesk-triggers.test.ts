@@ -79,17 +79,17 @@ describeEachDatabase('red team on the help desk schema: triggers on tenant table
       const beforeLog = await logRows()
       const e = await callError(await h(mode), AGENT_A, 'db_update', {
         model: 'Ticket',
-        // B has no ticket 2: with B's ticket 1 the moved row would hit B's primary key before the write check (in
+        // B has no ticket 5: with B's ticket 1 the moved row would hit B's primary key before the write check (in
         // `app` mode a CONFLICT, an oracle on B's keys, reported this round; in `rls`/`both` RLS's WITH CHECK
         // comes first).
-        id: { org_id: ORG_A, id: 2 },
+        id: { org_id: ORG_A, id: 5 },
         data: { handoff_org: ORG_B },
       })
       expect(e.code).toBe('VALIDATION_ERROR')
       expect(e.message).toBe('The record would be outside what you may access after this write')
       expect(JSON.stringify(e)).not.toMatch(/desk\.|handoff|trigger|B login/i)
       expect(await ticketsOf(ORG_B)).toEqual(beforeB)
-      expect(await ticketsOf(ORG_A)).toContain('2:A second ticket')
+      expect(await ticketsOf(ORG_A)).toContain('5:A public')
       expect(await logRows()).toBe(beforeLog)
     },
   )

@@ -37,7 +37,9 @@ export async function loadHelpdesk(db: TestDatabase): Promise<void> {
   )`.execute(admin)
   await sql`create table desk.tickets (
     org_id uuid not null, id int not null, subject text not null, body text, status text not null default 'open',
-    handoff_org uuid, macro_title text, priority int, primary key (org_id, id)
+    handoff_org uuid, macro_title text, priority int, team text not null default 'sales',
+    is_public boolean not null default false, confidential boolean not null default false, deleted_at timestamptz,
+    macro_id int, primary key (org_id, id), foreign key (org_id, macro_id) references desk.macros (org_id, id)
   )`.execute(admin)
   await sql`create table desk.ticket_log (
     id bigint generated always as identity primary key, org_id uuid not null, ticket_id int not null,
@@ -89,10 +91,17 @@ export async function loadHelpdesk(db: TestDatabase): Promise<void> {
     (${ORG_A}::uuid, 1, 'greeting', 'Hello from A', true),
     (${ORG_A}::uuid, 2, 'refund', 'A refunds within 14 days', false),
     (${ORG_B}::uuid, 1, 'escalation', ${B_SECRET}, false)`.execute(admin)
-  await sql`insert into desk.tickets (org_id, id, subject, body, priority) values
-    (${ORG_A}::uuid, 1, 'A printer on fire', 'help', 1),
-    (${ORG_A}::uuid, 2, 'A second ticket', null, 1),
-    (${ORG_B}::uuid, 1, 'B login broken', 'B body', 2)`.execute(admin)
+  await sql`insert into desk.tickets (org_id, id, subject, body, priority, team, is_public, confidential, deleted_at, macro_id) values
+    (${ORG_A}::uuid, 1, 'A printer on fire', 'help', 1, 'sales', false, false, null, 1),
+    (${ORG_A}::uuid, 2, 'A second ticket', null, 1, 'support', false, false, null, null),
+    (${ORG_A}::uuid, 3, 'A confidential', 'A salary list', 2, 'support', false, true, null, 2),
+    (${ORG_A}::uuid, 4, 'A deleted', 'gone', 3, 'sales', false, false, now(), null),
+    (${ORG_A}::uuid, 5, 'A public', 'A faq', null, 'all', true, false, null, 1),
+    (${ORG_B}::uuid, 1, 'B login broken', 'B body', 2, 'sales', false, false, null, 1),
+    (${ORG_B}::uuid, 2, 'B public', 'B faq', 1, 'support', true, false, null, null),
+    (${ORG_B}::uuid, 3, 'B public confidential', ${B_SECRET}, 5, 'all', true, true, null, null)`.execute(
+    admin,
+  )
   await sql`insert into desk.events values
     (${ORG_A}::uuid, 1, '2026-01-05', 'a jan'), (${ORG_B}::uuid, 1, '2026-01-06', ${B_SECRET}),
     (${ORG_B}::uuid, 2, '2026-02-07', 'b feb')`.execute(admin)
@@ -144,4 +153,70 @@ export function helpdeskPolicy(): PolicyInput {
       },
     },
   }
+}
+
+/** Principals whose roles and attributes decide the read policy's rules differently (helpdeskReadPolicy). */
+export const READERS: Readonly<Record<string, RunContext>> = {
+  'A sales agent': {
+    principal: { tenantId: ORG_A, userId: 'a-1', roles: ['agent'], metadata: { team: 'sales' } },
+  },
+  'A support lead': {
+    principal: { tenantId: ORG_A, userId: 'a-2', roles: ['lead'], metadata: { team: 'support' } },
+  },
+  'A auditor': {
+    principal: { tenantId: ORG_A, userId: 'a-3', roles: ['auditor'], metadata: { team: 'sales' } },
+  },
+  'A without roles': {
+    principal: { tenantId: ORG_A, userId: 'a-4', roles: [], metadata: { team: 'support' } },
+  },
+  'A without a team': { principal: { tenantId: ORG_A, userId: 'a-5', roles: ['agent'] } },
+  'B sales agent': {
+    principal: { tenantId: ORG_B, userId: 'b-1', roles: ['agent'], metadata: { team: 'sales' } },
+  },
+  'B lead of all': {
+    principal: { tenantId: ORG_B, userId: 'b-2', roles: ['lead', 'agent'], metadata: { team: 'all' } },
+  },
+}
+
+/**
+ * The help desk with row policies that read roles, a metadata attribute and the user, a bypass, a
+ * cross-tenant permissive rule, soft delete, a masked and a hashed field and an include: a policy whose plans
+ * differ per principal in every way a plan can.
+ */
+export function helpdeskReadPolicy(): PolicyInput {
+  const policy = helpdeskPolicy()
+  policy.models['Ticket'] = {
+    table: 'desk.tickets',
+    scoping: { org_id: 'principal.tenantId' },
+    rowPolicies: [
+      { name: 'public_tickets', mode: 'permissive', crossTenant: true, condition: 'is_public = true' },
+      { name: 'confidential_for_leads', condition: "confidential = false OR 'lead' IN principal.roles" },
+      { name: 'team_or_support', condition: "principal.metadata.team IN (team, 'support') OR team = 'all'" },
+      { name: 'auditors', bypass: true, condition: "'auditor' IN principal.roles" },
+    ],
+    fields: {
+      org_id: 'allow',
+      id: 'allow',
+      subject: 'allow',
+      body: { action: 'mask' },
+      status: 'allow',
+      priority: 'allow',
+      team: 'allow',
+      is_public: 'allow',
+      confidential: 'allow',
+      macro_id: 'allow',
+      macro_title: { action: 'hash' },
+      handoff_org: 'deny',
+      deleted_at: 'deny',
+    },
+    relations: { macro: { model: 'Macro', foreignKey: ['org_id', 'macro_id'] } },
+    aggregations: { fields: ['priority'], groupBy: ['team', 'is_public'] },
+    write: {
+      create: 'allow',
+      update: 'allow',
+      autoSet: { org_id: 'principal.tenantId' },
+      softDelete: { field: 'deleted_at' },
+    },
+  }
+  return policy
 }
