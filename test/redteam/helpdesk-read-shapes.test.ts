@@ -21,7 +21,7 @@ import { TEST_SECRET } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 
 /**
- * Another toolset of `mode` over the RLS the first harness installed: harnesses of toolsetFor reinstall their RLS
+ * A toolset of `mode` without the read-shape cache, over the RLS the first harness installed: harnesses of toolsetFor reinstall their RLS
  * whenever another harness installed its own since, which for eight toolsets of one policy is every call.
  */
 async function sameRlsHarness(db: TestDatabase, mode: EnforcementMode): Promise<ToolsetHarness> {
@@ -39,6 +39,8 @@ async function sameRlsHarness(db: TestDatabase, mode: EnforcementMode): Promise<
     secret: TEST_SECRET,
     schemas: ['desk'],
     enforcement: mode,
+    // The oracle takes the path without the read-shape cache: nothing of another call reaches its answers.
+    readShapeCache: false,
     ...(db.appRole === undefined ? {} : { role: db.appRole }),
   })
   return { toolset, audit, queries: [] }
@@ -229,7 +231,7 @@ for (const mode of MODES) {
           const next = (first.raw.data as { nextCursor: string | null }).nextCursor
           if (next !== null) cursors[name] = next
         }
-        expect(Object.keys(cursors).length).toBeGreaterThan(3)
+        expect(Object.keys(cursors).length).toBeGreaterThanOrEqual(2)
         for (const [owner, cursor] of Object.entries(cursors)) {
           for (const [name, ctx] of Object.entries(READERS)) {
             const paged: Call = ['db_query', { ...call[1], cursor }]

@@ -158,40 +158,71 @@ export function helpdeskPolicy(): PolicyInput {
 /** Principals whose roles and attributes decide the read policy's rules differently (helpdeskReadPolicy). */
 export const READERS: Readonly<Record<string, RunContext>> = {
   'A sales agent': {
-    principal: { tenantId: ORG_A, userId: 'a-1', roles: ['agent'], metadata: { team: 'sales' } },
+    principal: {
+      tenantId: ORG_A,
+      userId: 'a-1',
+      roles: ['agent'],
+      metadata: { team: 'sales', maxPriority: 2 },
+    },
   },
   'A support lead': {
-    principal: { tenantId: ORG_A, userId: 'a-2', roles: ['lead'], metadata: { team: 'support' } },
+    principal: {
+      tenantId: ORG_A,
+      userId: 'a-2',
+      roles: ['lead'],
+      metadata: { team: 'support', maxPriority: 5 },
+    },
   },
   'A auditor': {
-    principal: { tenantId: ORG_A, userId: 'a-3', roles: ['auditor'], metadata: { team: 'sales' } },
+    principal: {
+      tenantId: ORG_A,
+      userId: 'a-3',
+      roles: ['auditor'],
+      metadata: { team: 'sales', maxPriority: 1 },
+    },
   },
   'A without roles': {
-    principal: { tenantId: ORG_A, userId: 'a-4', roles: [], metadata: { team: 'support' } },
+    principal: { tenantId: ORG_A, userId: 'a-4', roles: [], metadata: { team: 'support', maxPriority: 3 } },
   },
-  'A without a team': { principal: { tenantId: ORG_A, userId: 'a-5', roles: ['agent'] } },
+  'A without a team': {
+    principal: { tenantId: ORG_A, userId: 'a-5', roles: ['agent'], metadata: { maxPriority: 9 } },
+  },
   'B sales agent': {
-    principal: { tenantId: ORG_B, userId: 'b-1', roles: ['agent'], metadata: { team: 'sales' } },
+    principal: {
+      tenantId: ORG_B,
+      userId: 'b-1',
+      roles: ['agent'],
+      metadata: { team: 'sales', maxPriority: 1 },
+    },
   },
   'B lead of all': {
-    principal: { tenantId: ORG_B, userId: 'b-2', roles: ['lead', 'agent'], metadata: { team: 'all' } },
+    principal: {
+      tenantId: ORG_B,
+      userId: 'b-2',
+      roles: ['lead', 'agent'],
+      metadata: { team: 'all', maxPriority: 5 },
+    },
   },
 }
 
 /**
- * The help desk with row policies that read roles, a metadata attribute and the user, a bypass, a
- * cross-tenant permissive rule, soft delete, a masked and a hashed field and an include: a policy whose plans
- * differ per principal in every way a plan can.
+ * The help desk with row policies that read roles and two metadata attributes, a bypass, soft delete, a masked
+ * and a hashed field and an include: a policy whose plans differ per principal (a rule bound to a claim, decided
+ * TRUE, or lifted by the bypass) while every shape can still be templated.
  */
 export function helpdeskReadPolicy(): PolicyInput {
   const policy = helpdeskPolicy()
   policy.models['Ticket'] = {
     table: 'desk.tickets',
     scoping: { org_id: 'principal.tenantId' },
+    // No literal in these rules: a rule with one is printed with it bound, and such shapes are not templated,
+    // which would leave the per-shape cache nothing to keep.
     rowPolicies: [
-      { name: 'public_tickets', mode: 'permissive', crossTenant: true, condition: 'is_public = true' },
-      { name: 'confidential_for_leads', condition: "confidential = false OR 'lead' IN principal.roles" },
-      { name: 'team_or_support', condition: "principal.metadata.team IN (team, 'support') OR team = 'all'" },
+      { name: 'up_to_my_priority', condition: 'priority <= principal.metadata.maxPriority' },
+      {
+        name: 'own_team',
+        condition: "team = principal.metadata.team OR 'support' = principal.metadata.team",
+      },
       { name: 'auditors', bypass: true, condition: "'auditor' IN principal.roles" },
     ],
     fields: {
