@@ -17,13 +17,13 @@
  * does) until it is sealed: a caller must not change them afterwards.
  *
  * A record sealed from `record()` is kept as its canonical text (the very string its hash covers) and its hash,
- * not as an object graph: one flat string per record instead of a dozen objects that every major garbage
- * collection marks, ~5 µs less CPU per read call at 16 in flight (bench/README.md). Reading the store parses
- * the text back (parseSealedRecord), which for plain JSON-like data — the only drafts `record()` defers — is
- * the record as sealed; verify() re-hashes that parsed record, so an edit to the kept text still shows.
- * Records from `append` and `stage` are handed to the caller and kept as they are.
+ * not as an object graph, and off the V8 heap (kept-records.ts): UTF-8 in large Buffers with its chain, seq, hash
+ * and signature in typed arrays, so neither scavenges nor major garbage collections trace the kept records
+ * (bench/README.md). Reading the store parses the text back (parseSealedRecord), which for plain JSON-like data —
+ * the only drafts `record()` defers — is the record as sealed; verify() re-hashes that parsed record, so an edit
+ * to the kept text still shows. Records from `append` and `stage` are handed to the caller and kept as they are.
  */
-import { type AuditRecord, type AuditRecordDraft, parseSealedRecord } from './audit-record.ts'
+import type { AuditRecord, AuditRecordDraft } from './audit-record.ts'
 import { isDeferrable } from './deferrable-draft.ts'
 import {
   type AuditChainOptions,
@@ -38,6 +38,7 @@ import {
 } from './audit-chain.ts'
 import { retentionPrefix, verifyChainedRecords } from './audit-chain-verifier.ts'
 import { appendArchive } from './audit-archive.ts'
+import { KeptRecords } from './kept-records.ts'
 import {
   auditRecordMatches,
   normalizeAuditFilter,
@@ -68,45 +69,60 @@ interface PendingRecord {
   readonly at: number
 }
 
-/** A record kept as the canonical text its hash covers (see the header). */
-class KeptText {
+/**
+ * A chain's cut, moved forward in place as the chain's oldest records are dropped. A full store cuts on every
+ * record, so the hash of a record dropped from the kept text is copied as its 32 bytes and written as hex only
+ * when read (verify), not on every drop.
+ */
+class MovableCut implements ChainCut {
+  #text: string | undefined
+  #bytes: Buffer | undefined
   constructor(
     readonly chain: string,
-    readonly seq: number,
-    readonly signature: string | null,
-    readonly text: string,
-    readonly hash: string,
-  ) {}
+    public seq: number,
+    hash: string | undefined,
+    bytes: Uint8Array,
+    at: number,
+    public signature: string | null,
+  ) {
+    this.#set(hash, bytes, at)
+  }
+
+  get hash(): string {
+    this.#text ??= (this.#bytes as Buffer).toString('hex')
+    return this.#text
+  }
+
+  move(seq: number, hash: string | undefined, bytes: Uint8Array, at: number, signature: string | null): void {
+    this.seq = seq
+    this.signature = signature
+    this.#set(hash, bytes, at)
+  }
+
+  #set(hash: string | undefined, bytes: Uint8Array, at: number): void {
+    this.#text = hash
+    if (hash !== undefined) return
+    const own = (this.#bytes ??= Buffer.allocUnsafe(HASH_BYTES))
+    for (let k = 0; k < HASH_BYTES; k++) own[k] = bytes[at + k] as number
+  }
 }
 
-type KeptEntry = ChainedRecord | KeptText
-
-/** A chain's cut, moved forward in place as the chain's oldest records are dropped. */
-type MovableCut = { -readonly [K in keyof ChainCut]: ChainCut[K] } & { readonly chain: string }
-
-function chainedOf(e: KeptEntry): ChainedRecord {
-  if (!(e instanceof KeptText)) return e
-  return { chain: e.chain, seq: e.seq, record: parseSealedRecord(e.text, e.hash), signature: e.signature }
-}
-
-function hashOf(e: KeptEntry): string {
-  return e instanceof KeptText ? e.hash : e.record.hash
-}
+const HASH_BYTES = 32
+const NO_BYTES = new Uint8Array(0)
 
 /** Pending records at which `record()` seals the batch at once. */
 const MAX_PENDING = 64
 /** Longest a recorded draft waits to be sealed when nothing reads the store. */
 const SEAL_DELAY_MS = 10
-/** Cuts kept before the first prune (pruning walks the kept records, so it waits for enough to drop). */
+/** Cuts kept before the first prune (each prune walks every cut, so it waits for enough to drop). */
 const MIN_CUTS_BEFORE_PRUNE = 1024
 
 export class MemoryAuditStore implements AuditStore {
   readonly #capacity: number
   readonly #keys: ChainKeys
   readonly #chains: SegmentChains
-  /** A ring once full: the oldest kept entry is at #start. */
-  #entries: KeptEntry[] = []
-  #start = 0
+  /** The kept records, oldest first; a full store drops its oldest into its chain's cut. */
+  readonly #kept: KeptRecords
   /** Where each chain was cut (records dropped for capacity or deleted by retention). */
   readonly #cuts = new Map<string, MovableCut>()
   /** Cuts held before the next prune of those no chain needs any more (see #cut). */
@@ -121,6 +137,9 @@ export class MemoryAuditStore implements AuditStore {
       throw new RangeError('capacity must be a positive integer or Infinity')
     }
     this.#capacity = capacity
+    this.#kept = new KeptRecords(capacity, (chain, seq, hash, bytes, at) =>
+      this.#cut(chain, seq, hash, bytes, at),
+    )
     this.#keys = chainKeys(options)
     this.#chains = new SegmentChains(this.#keys, undefined, options)
   }
@@ -198,9 +217,9 @@ export class MemoryAuditStore implements AuditStore {
     if (options.archive !== undefined) await appendArchive(options.archive, deleted)
     // Re-read after the await: records appended meanwhile are newer than the cutoff and stay.
     const deletedIds = new Set(deleted.map((e) => e.record.id))
-    this.#entries = this.#inOrder().filter((e) => !deletedIds.has(chainedOf(e).record.id))
-    this.#start = 0
-    for (const e of deleted) this.#cut(e)
+    this.#flush()
+    this.#kept.retain((e) => !deletedIds.has(e.record.id))
+    for (const e of deleted) this.#cut(e.chain, e.seq, e.record.hash, NO_BYTES, 0)
     return { deleted: deleted.length, archivedTo: options.archive ?? null }
   }
 
@@ -220,15 +239,8 @@ export class MemoryAuditStore implements AuditStore {
 
   /** Every kept record with its chain position, oldest first. */
   entries(): ChainedRecord[] {
-    return this.#inOrder().map(chainedOf)
-  }
-
-  /** The kept entries as stored, oldest first (pending records sealed first). */
-  #inOrder(): KeptEntry[] {
     this.#flush()
-    const entries = this.#entries
-    if (this.#start === 0) return [...entries]
-    return [...entries.slice(this.#start), ...entries.slice(0, this.#start)]
+    return this.#kept.entries()
   }
 
   /**
@@ -236,8 +248,7 @@ export class MemoryAuditStore implements AuditStore {
    * first), as someone with access to the store's memory could.
    */
   tamperForTesting(edit: (entries: ChainedRecord[]) => ChainedRecord[]): void {
-    this.#entries = edit(this.entries())
-    this.#start = 0
+    this.#kept.replaceWithObjects(edit(this.entries()))
   }
 
   /** Most records kept at once. */
@@ -265,46 +276,40 @@ export class MemoryAuditStore implements AuditStore {
     for (const p of pending) {
       // Only plain-data drafts are pending, so the kept text parses back to the record (see the header).
       const link = this.#chains.sealText(p.draft, new Date(p.at))
-      this.#hold(
-        new KeptText(link.chain, link.seq, link.signature, link.sealed.text, link.sealed.record.hash),
-      )
+      this.#kept.pushText(link.chain, link.seq, link.signature, link.sealed.text, link.sealed.record.hash)
     }
   }
 
   /** Seals `draft` onto its chain and keeps it, dropping the oldest record when full. */
   #keep(draft: AuditRecordDraft, at: Date): AuditRecord {
     const entry = this.#chains.seal(draft, at)
-    this.#hold(entry)
+    this.#kept.pushObject(entry)
     return entry.record
   }
 
-  #hold(entry: KeptEntry): void {
-    const entries = this.#entries
-    if (entries.length < this.#capacity) {
-      entries.push(entry)
-    } else {
-      this.#cut(entries[this.#start] as KeptEntry)
-      entries[this.#start] = entry
-      this.#start = (this.#start + 1) % entries.length
-    }
-  }
-
-  /** `entry` (the oldest kept of its chain) is gone: its chain now starts after it. */
-  #cut(entry: KeptEntry): void {
-    const { chain, seq } = entry
-    const hash = hashOf(entry)
-    const signature = signLink(this.#keys, 'cut', chain, seq, hash)
+  /**
+   * The record at `seq` of `chain` (the oldest kept of its chain) is gone: its chain now starts after it. Its
+   * hash is `hash`, or when undefined the 32 bytes at `at` of `bytes` (see DropHandler).
+   */
+  #cut(chain: string, seq: number, hash: string | undefined, bytes: Uint8Array, at: number): void {
     // A full store cuts on every record: moving the chain's cut in place spares an object per record that
-    // would live until the chain's next cut (old-generation garbage). verify() copies the cuts it reads.
-    const cut = this.#cuts.get(chain)
-    if (cut !== undefined) {
-      cut.seq = seq
-      cut.hash = hash
-      cut.signature = signature
+    // would live until the chain's next cut (old-generation garbage). verify() reads the cuts synchronously.
+    const known = this.#cuts.get(chain)
+    if (known !== undefined) {
+      known.move(seq, hash, bytes, at, null)
+      this.#signCut(known)
       return
     }
-    this.#cuts.set(chain, { chain, seq, hash, signature })
+    const cut = new MovableCut(chain, seq, hash, bytes, at, null)
+    this.#signCut(cut)
+    this.#cuts.set(chain, cut)
     if (this.#cuts.size > this.#cutsBeforePrune) this.#pruneCuts()
+  }
+
+  /** Signs `cut` when the store signs (the hash is written as hex for it then). */
+  #signCut(cut: MovableCut): void {
+    if (this.#keys.privateKey !== null)
+      cut.signature = signLink(this.#keys, 'cut', cut.chain, cut.seq, cut.hash)
   }
 
   /**
@@ -314,10 +319,8 @@ export class MemoryAuditStore implements AuditStore {
    * walk over the kept records is paid once per that many cuts.
    */
   #pruneCuts(): void {
-    const kept = new Set<string>()
-    for (const e of this.#entries) kept.add(e.chain)
     for (const chain of this.#cuts.keys()) {
-      if (!kept.has(chain) && this.#chains.head(chain) === undefined) this.#cuts.delete(chain)
+      if (!this.#kept.hasChain(chain) && this.#chains.head(chain) === undefined) this.#cuts.delete(chain)
     }
     this.#cutsBeforePrune = Math.max(MIN_CUTS_BEFORE_PRUNE, 2 * this.#cuts.size)
   }
