@@ -10,6 +10,7 @@
  * Untrusted input: a Proxy or a getter never runs (or throws) here, and a `__proto__` key stays data.
  */
 import { createHmac, hash as oneShotHash } from 'node:crypto'
+import { type HmacStates, hmacStates, SHORT_HMAC_MAX, shortHmacHex } from './short-hmac.ts'
 import { canonicalJson, jsonString, sortedKeys } from '../json/index.ts'
 import type { BoundPolicy } from '../policy/index.ts'
 import { dataKind } from './data-kind.ts'
@@ -104,6 +105,11 @@ export function digestOfArgsText(text: string | null, key: Uint8Array): string |
   try {
     const pads = padsOf(key)
     if (pads === undefined) return createHmac('sha256', key).update(text, 'utf8').digest('hex')
+    // A short text (most arguments) from the key's SHA-256 states, in JavaScript (short-hmac.ts).
+    if (text.length <= SHORT_HMAC_MAX) {
+      const length = shortMessage.write(text, 0, 'utf8')
+      if (length <= SHORT_HMAC_MAX) return shortHmacHex(pads.states, shortMessage, length)
+    }
     // HMAC-SHA256 from its definition (RFC 2104) over the key's remembered pads: two one-shot hash calls instead
     // of an Hmac object per record. test/unit/audit-sanitize.test.ts holds it to createHmac.
     // The text is written after the pad already in place (room for its longest UTF-8 form: 3 bytes per code
@@ -136,7 +142,12 @@ interface HmacPads {
   inner: Buffer
   /** K ⊕ opad, then room for the inner digest (written by each call, synchronously). */
   readonly outer: Buffer
+  /** SHA-256's states after K ⊕ ipad and K ⊕ opad, for short texts. */
+  readonly states: HmacStates
 }
+
+/** A short text's UTF-8 (3 bytes per code unit at most), then its padding (shortHmacHex). */
+const shortMessage = Buffer.alloc(3 * SHORT_HMAC_MAX + 8)
 
 const padsByKey = new WeakMap<Uint8Array, HmacPads>()
 
@@ -163,7 +174,7 @@ function padsOf(key: Uint8Array): HmacPads | undefined {
     inner[i] = (inner[i] as number) ^ (key[i] as number)
     outer[i] = (outer[i] as number) ^ (key[i] as number)
   }
-  const pads = { key: Buffer.from(key), inner, outer }
+  const pads = { key: Buffer.from(key), inner, outer, states: hmacStates(key) }
   padsByKey.set(key, pads)
   return pads
 }
