@@ -10,7 +10,8 @@
  *   git archive <base-commit> src | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/node_modules
  *   npx tsx bench/fast-path-ab.ts --base /tmp/base [--rounds 16] [--calls 400] [--database tessera_bench]
  *
- * `--same` loads this checkout twice (an A/A run: what the method reads as a difference when there is none).
+ * `--b <dir>/src` replaces B (this checkout) with another tree: with a copy of the base, an A/A run — what the
+ * method reads as a difference when there is none. `--same` loads this checkout as both (shared modules).
  */
 import { parseArgs } from 'node:util'
 import path from 'node:path'
@@ -22,6 +23,8 @@ import { BENCH_FULL_POLICY } from './bench-workloads.ts'
 const { values } = parseArgs({
   options: {
     base: { type: 'string' },
+    /** B's src/ (default: this checkout's); `--b` a copy of the base's gives an A/A run. */
+    b: { type: 'string' },
     same: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '16' },
     calls: { type: 'string', default: '400' },
@@ -115,7 +118,7 @@ function median(xs: readonly number[]): number {
 }
 
 async function main(): Promise<void> {
-  const here = path.resolve(import.meta.dirname, '../src')
+  const here = values.b ?? path.resolve(import.meta.dirname, '../src')
   const baseDir = values.same ? here : values.base
   if (baseDir === undefined) throw new Error('--base <checkout>/src (or its parent) or --same')
   const baseSrc = path.basename(baseDir) === 'src' ? baseDir : path.join(baseDir, 'src')
