@@ -34,6 +34,11 @@ import type { PlanExecutor } from '../executor/index.ts'
 
 /** Distinct (request shape, visibility) pairs kept per toolset; the oldest is dropped first. */
 export const MAX_READ_SHAPES = 512
+/**
+ * Longest key kept: a request may be up to 1 MiB, and 512 keys of that size would hold hundreds of MB. The
+ * shapes calls repeat are small; a larger one takes the uncached path.
+ */
+export const MAX_READ_SHAPE_KEY_LENGTH = 8_192
 
 type ReadPlan = GetPlan | QueryPlan | AggregatePlan
 type ReadTemplate = NonNullable<ReturnType<PlanExecutor['readTemplate']>>
@@ -79,10 +84,11 @@ export class ReadShapeCache {
     facts: () => ReadFacts,
   ): ReadShape | undefined {
     const requestKey = requestShapeKey(kind, req)
-    if (requestKey === undefined) return undefined
+    if (requestKey === undefined || requestKey.length > MAX_READ_SHAPE_KEY_LENGTH) return undefined
     const visibility = planVisibilityKey(plan)
     if (visibility === undefined) return undefined
     const key = `${requestKey}\u0000${visibility}`
+    if (key.length > MAX_READ_SHAPE_KEY_LENGTH) return undefined
     let shape = this.#shapes.get(key)
     if (shape === undefined) {
       shape = { template: this.#executor.readTemplate(plan), facts: facts() }
