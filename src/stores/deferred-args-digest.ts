@@ -22,17 +22,33 @@ interface DraftDigest {
   readonly argsDigest?: string | null
 }
 
-const deferred = new WeakMap<DraftDigest, DeferredDigest>()
+/**
+ * The deferred digest rides on the draft itself, under a symbol of this module, non-enumerable (so spreads,
+ * Object.keys, JSON and deep-equality see the draft as it was): a WeakMap entry per call cost ~1 µs (an
+ * ephemeron per draft for the garbage collector to process, bench/README.md). A draft that cannot take a
+ * property (frozen) uses the WeakMap.
+ */
+const DEFERRED = Symbol('tessera.deferredArgsDigest')
+const deferredFrozen = new WeakMap<DraftDigest, DeferredDigest>()
+
+type Carrier = DraftDigest & { readonly [DEFERRED]?: DeferredDigest }
 
 /** Registers `draft`'s argsDigest as the HMAC of `text` (auditArgsText) under `key`; returns the draft. */
 export function deferArgsDigest<D extends DraftDigest>(draft: D, text: string | null, key: Uint8Array): D {
-  deferred.set(draft, { text, key })
+  const pending: DeferredDigest = { text, key }
+  if (Object.isExtensible(draft) && !Object.prototype.hasOwnProperty.call(draft, DEFERRED)) {
+    Object.defineProperty(draft, DEFERRED, { value: pending, writable: true })
+  } else if (Object.isExtensible(draft)) {
+    ;(draft as { [DEFERRED]?: DeferredDigest })[DEFERRED] = pending
+  } else {
+    deferredFrozen.set(draft, pending)
+  }
   return draft
 }
 
 /** The argsDigest `draft` is sealed with: its deferred digest when it has one, else its own member. */
 export function argsDigestOf(draft: DraftDigest): string | null | undefined {
-  const pending = deferred.get(draft)
+  const pending = (draft as Carrier)[DEFERRED] ?? deferredFrozen.get(draft)
   if (pending === undefined) return draft.argsDigest
   if (pending.digest === undefined) pending.digest = digestOfArgsText(pending.text, pending.key)
   return pending.digest

@@ -1,10 +1,12 @@
 /**
  * The argsDigest's HMAC-SHA256 of a short text from the key's SHA-256 states (src/stores/short-hmac.ts) is
  * node's createHmac, for every message length it takes, keys of every length up to a block, and texts on either
- * side of the bound in characters and in UTF-8 bytes.
+ * side of the bound in characters and in UTF-8 bytes. And the deferred digest riding on the draft
+ * (src/stores/deferred-args-digest.ts) leaves the draft as it was to everything else.
  */
 import { createHmac, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { deferArgsDigest, sealAuditRecord } from '../../src/stores/index.ts'
 import { digestOfArgsText } from '../../src/stores/audit-sanitize.ts'
 import { hmacStates, SHORT_HMAC_MAX, shortHmacHex } from '../../src/stores/short-hmac.ts'
 
@@ -44,5 +46,54 @@ describe('shortHmacHex', () => {
     for (const text of texts) {
       expect(digestOfArgsText(text, key)).toBe(createHmac('sha256', key).update(text, 'utf8').digest('hex'))
     }
+  })
+})
+
+describe('deferArgsDigest', () => {
+  const key = new Uint8Array(32).fill(3)
+  const draft = () => ({
+    tool: 'db_get',
+    model: 'Order',
+    action: 'read' as const,
+    outcome: 'success' as const,
+    errorCode: null,
+    tenantId: 't1',
+    userId: null,
+    roles: [],
+    requestId: 'r1',
+    traceId: null,
+    inputs: { model: 'Order', id: '1' },
+    argsDigest: null,
+    scopesInjected: [],
+    rowPolicies: [],
+    bypass: null,
+    fieldsRedacted: [],
+    rowCount: 1,
+    affectedRows: null,
+    durationMs: 1,
+    reason: null,
+    before: null,
+    after: null,
+    policyVersion: 'v1',
+  })
+  const text = '{"id":"1","model":"Order"}'
+  const want = createHmac('sha256', key).update(text, 'utf8').digest('hex')
+
+  it('leaves the draft as it was to keys, spreads, JSON and deep equality, and seals with the digest', () => {
+    const plain = draft()
+    const deferred = deferArgsDigest(draft(), text, key)
+    expect(deferred).toStrictEqual(plain)
+    expect(Object.keys(deferred)).toEqual(Object.keys(plain))
+    expect(JSON.stringify(deferred)).toBe(JSON.stringify(plain))
+    expect(sealAuditRecord(deferred, null).argsDigest).toBe(want)
+    // A copy is a new draft: as before, it carries no deferred digest.
+    expect(sealAuditRecord({ ...deferred }, null).argsDigest).toBeNull()
+  })
+
+  it('defers the digest of a frozen draft too, and a second registration replaces the first', () => {
+    const frozen = deferArgsDigest(Object.freeze(draft()), text, key)
+    expect(sealAuditRecord(frozen, null).argsDigest).toBe(want)
+    const twice = deferArgsDigest(deferArgsDigest(draft(), 'other', key), text, key)
+    expect(sealAuditRecord(twice, null).argsDigest).toBe(want)
   })
 })
