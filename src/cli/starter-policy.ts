@@ -12,13 +12,16 @@
  *   has a name init does not recognise, e.g. `clinic`, would otherwise come out readable by every tenant;
  * - credential-looking columns are denied, PII-looking ones masked (hashed when not text); the rest allowed;
  * - relations follow foreign keys between emitted models, named after the key column or the other table;
- * - writes are disabled everywhere.
+ * - writes are disabled everywhere;
+ * - a table whose tenant column compares loosely (nondeterministic collation, citext, char(n)) is left out with
+ *   the fix: scoped on it, the policy would not load (policy/loose-tenant-column-problems.ts).
  */
 import {
   fieldGlobMatcher,
   isTesseraOwnTable,
   PII_FIELD_GLOBS,
   SENSITIVE_FIELD_GLOBS,
+  looseTenantColumn,
   tenantLikeColumnsOf,
 } from '../policy/index.ts'
 import type { ColumnInfo, DbSchema, TableInfo } from '../schema/index.ts'
@@ -160,6 +163,13 @@ export function starterPolicy(
           `no tenant column, but foreign key ${intoTenantData.name} points into tenant data: add a tenant ` +
           `column (then re-run init) or write a model with a row policy`,
       })
+      continue
+    }
+    // A tenant column whose `=` is loose cannot be scoped (the policy would not load): the table is left out
+    // with the fix, so init still writes the rest (docs/decisions.md, "A tenant column compares exactly…").
+    const loose = p.scopeColumn === null ? undefined : looseTenantColumn(p.table, p.scopeColumn)
+    if (loose !== undefined) {
+      skipped.push({ table: p.table.key, reason: `tenant column '${p.scopeColumn}': ${loose}` })
       continue
     }
     if (p.kind === 'shared') {

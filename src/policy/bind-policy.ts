@@ -15,6 +15,7 @@ import { columnMaskRule } from './field-transforms.ts'
 import { problemPath, type PathSegment } from './problem-path.ts'
 import { resolveRelation } from './resolve-relation.ts'
 import { isTesseraOwnTable, ownTableMessage } from './tessera-tables.ts'
+import { looseTenantColumnProblems } from './loose-tenant-column-problems.ts'
 import { TENANT_LIKE_COLUMNS, tenantColumnsOf, tenantLikeColumnsOf, tenantPinsOf } from './tenant-pins.ts'
 
 export { TENANT_LIKE_COLUMNS }
@@ -53,6 +54,7 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
       })
     }
     checkModel(model, table, problems)
+    problems.push(...looseTenantColumnProblems(model, table, (...rest) => at(model, ...rest)))
     problems.push(...privilegeProblems(model, table, snapshot.role, (...rest) => at(model, ...rest)))
   }
 

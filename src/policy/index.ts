@@ -98,3 +98,4 @@ export type {
 export { hashValue, maskValue } from './field-transforms.ts'
 export { isTesseraOwnTable, TESSERA_OWN_TABLES } from './tessera-tables.ts'
 export { isTenantLikeColumn, tenantLikeColumnsOf } from './tenant-pins.ts'
+export { looseTenantColumn } from './loose-tenant-column-problems.ts'

@@ -3,7 +3,7 @@
  * catalog access) so the mapping is unit-tested on its own; introspection resolves domains to their base
  * type before calling it.
  */
-import type { ColumnTypeClass } from './types.ts'
+import type { ColumnTypeClass, LooseEquality } from './types.ts'
 
 /** The `pg_type` facts the mapping needs, for the domain-resolved base type of a column. */
 export interface PgTypeDescriptor {
@@ -73,4 +73,23 @@ export function hasExactEquality(type: PgTypeDescriptor, deterministicCollation:
   if (type.typschema !== 'pg_catalog' || type.typtype !== 'b') return false
   if (EXACT_WITHOUT_COLLATION.has(type.typname)) return true
   return EXACT_UNDER_DETERMINISTIC_COLLATION.has(type.typname) && deterministicCollation === true
+}
+
+/**
+ * Why PostgreSQL's `=` on a column calls some distinct values equal (ColumnInfo.looseEquality), or undefined when
+ * nothing is known to: a nondeterministic collation (ICU `und-u-ks-level2`: 'ACME' = 'acme'), citext (compares
+ * lower-cased) or char(n) (trailing blanks do not count: 'acme' = 'acme '). Such a column cannot carry a tenant
+ * boundary (docs/decisions.md, "A tenant column compares exactly or the policy does not load"). Types that merely
+ * lack exactEquality (int8, numeric, a type from another schema, a domain not resolved) are not loose in this sense.
+ */
+export function looseEquality(
+  type: PgTypeDescriptor | undefined,
+  deterministicCollation: boolean | null,
+): LooseEquality | undefined {
+  if (deterministicCollation === false) return 'nondeterministic-collation'
+  if (type === undefined || type.typtype !== 'b') return undefined
+  // citext is an extension, installed into whatever schema the user chose.
+  if (type.typname === 'citext') return 'citext'
+  if (type.typschema === 'pg_catalog' && type.typname === 'bpchar') return 'blank-padded'
+  return undefined
 }

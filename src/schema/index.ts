@@ -1,6 +1,6 @@
 export { introspectSchema, ROW_COUNT_CAP } from './introspect-schema.ts'
 export type { IntrospectOptions } from './introspect-schema.ts'
-export { columnTypeClass, hasExactEquality } from './column-type-class.ts'
+export { columnTypeClass, hasExactEquality, looseEquality } from './column-type-class.ts'
 export type { PgTypeDescriptor } from './column-type-class.ts'
 export { findColumn } from './types.ts'
 export type {
@@ -10,6 +10,7 @@ export type {
   DbSchema,
   ForeignKeyInfo,
   IndexInfo,
+  LooseEquality,
   TableInfo,
   TablePrivileges,
   UniqueKeyInfo,

@@ -21,7 +21,12 @@
  */
 import { CompiledQuery, type Transaction } from 'kysely'
 import { internalError, isTesseraError, validationError } from '../errors/index.ts'
-import { columnTypeClass, hasExactEquality, type PgTypeDescriptor } from './column-type-class.ts'
+import {
+  columnTypeClass,
+  hasExactEquality,
+  looseEquality,
+  type PgTypeDescriptor,
+} from './column-type-class.ts'
 import type {
   ColumnInfo,
   DbSchema,
@@ -514,6 +519,7 @@ function toColumnInfo(
 ): ColumnInfo {
   const base = baseTypes.get(row.type_oid)
   const enumValues = base?.enum_labels
+  const loose = looseEquality(base, row.deterministic_collation)
   return {
     name: row.name,
     dataType: row.data_type,
@@ -528,6 +534,7 @@ function toColumnInfo(
     ...(base !== undefined && hasExactEquality(base, row.deterministic_collation)
       ? { exactEquality: true }
       : {}),
+    ...(loose === undefined ? {} : { looseEquality: loose }),
     ...(computedFrom === undefined ? {} : { computedFrom: [...computedFrom] }),
   }
 }

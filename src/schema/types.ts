@@ -51,7 +51,17 @@ export interface ColumnInfo {
    * int8 reaches Node through whatever parser the host's pool set.
    */
   readonly exactEquality?: true
+  /**
+   * Present when PostgreSQL's `=` on this column is known to call distinct values equal: under a nondeterministic
+   * collation, for citext (both ignore case), for char(n) (trailing blanks). A scope or tenant pin on such a
+   * column would let tenant 'acme' read 'ACME''s rows, so the policy validator refuses it (docs/decisions.md,
+   * "A tenant column compares exactly or the policy does not load"). Absent otherwise and on schemas built by hand.
+   */
+  readonly looseEquality?: LooseEquality
 }
+
+/** Why a column's `=` is looser than identity (ColumnInfo.looseEquality). */
+export type LooseEquality = 'nondeterministic-collation' | 'citext' | 'blank-padded'
 
 export interface ForeignKeyInfo {
   readonly name: string

@@ -2,9 +2,10 @@
  * A single update whose WITH CHECK reads a column the update does not set (the row's own tenant) commits with
  * its one statement when SQL compares that column exactly as Node would (src/planner/sql-decides-write-check.ts,
  * docs/decisions.md "A write that decides itself commits with its statement"): text under a deterministic
- * collation here, uuid in the fixture's orders. Under a nondeterministic collation ('ACME' = 'acme') the
- * transaction stays, and the in-memory check still refuses the case-variant row of another tenant that SQL
- * matched. PGlite accepts the ICU collation into its catalog but compares exactly; the PostgreSQL server
+ * collation here, uuid in the fixture's orders. Under a nondeterministic collation ('U-ACME' = 'u-acme', on the
+ * owner column a restrictive rule compares: a tenant column under one does not load, see
+ * test/redteam/loose-tenant-column-refused.test.ts) the transaction stays, and the in-memory check still refuses
+ * the case-variant owner's row that SQL matched. PGlite accepts the ICU collation into its catalog but compares exactly; the PostgreSQL server
  * honours it, so there the refusal is the in-memory check's. Over a counting pool, on both engines.
  */
 import { CompiledQuery, Kysely, sql } from 'kysely'
@@ -35,7 +36,12 @@ const note = (table: string): PolicyInput['models'][string] => ({
 const policy: PolicyInput = {
   models: {
     ExactNote: note('exact_notes'),
-    CaseNote: note('case_notes'),
+    CaseNote: {
+      ...note('case_notes'),
+      fields: { id: 'allow', tenant_id: 'allow', owner: 'allow', body: 'allow' },
+      rowPolicies: [{ name: 'own', condition: 'owner = principal.userId', mode: 'restrictive' }],
+      write: { update: 'allow', immutableFields: ['tenant_id', 'owner'] },
+    },
     Order: {
       table: 'orders',
       unscopedColumns: ['org_id'],
@@ -70,14 +76,19 @@ describeEachDatabase('an update whose check reads its unchanged tenant column', 
     await sql`create table exact_notes (id serial primary key, tenant_id text not null, body text not null)`.execute(
       admin,
     )
-    await sql`create table case_notes (id serial primary key,
-      tenant_id text collate tessera_case_insensitive not null, body text not null)`.execute(admin)
+    await sql`create table case_notes (id serial primary key, tenant_id text not null,
+      owner text collate tessera_case_insensitive not null, body text not null)`.execute(admin)
+    for (const tenant of ['acme', 'ACME']) {
+      const r = await sql<{ id: number }>`insert into exact_notes (tenant_id, body)
+        values (${tenant}, 'first') returning id`.execute(admin)
+      ids[`exact_notes:${tenant}`] = r.rows[0]?.id ?? -1
+    }
+    for (const owner of ['u-acme', 'U-ACME']) {
+      const r = await sql<{ id: number }>`insert into case_notes (tenant_id, owner, body)
+        values ('acme', ${owner}, 'first') returning id`.execute(admin)
+      ids[`case_notes:${owner}`] = r.rows[0]?.id ?? -1
+    }
     for (const table of ['exact_notes', 'case_notes']) {
-      for (const tenant of ['acme', 'ACME']) {
-        const r = await sql<{ id: number }>`insert into ${sql.table(table)} (tenant_id, body)
-          values (${tenant}, 'first') returning id`.execute(admin)
-        ids[`${table}:${tenant}`] = r.rows[0]?.id ?? -1
-      }
       await sql`grant select, update on ${sql.table(table)} to tessera_app`.execute(admin)
     }
     const probe = await sql<{
@@ -117,7 +128,9 @@ describeEachDatabase('an update whose check reads its unchanged tenant column', 
     expect(column('exact_notes', 'tenant_id')?.exactEquality).toBe(true)
     expect(column('exact_notes', 'id')?.exactEquality).toBe(true)
     expect(column('orders', 'tenant_id')?.exactEquality).toBe(true)
-    expect(column('case_notes', 'tenant_id')?.exactEquality).toBeUndefined()
+    expect(column('case_notes', 'owner')?.exactEquality).toBeUndefined()
+    expect(column('case_notes', 'owner')?.looseEquality).toBe('nondeterministic-collation')
+    expect(column('case_notes', 'tenant_id')?.looseEquality).toBeUndefined()
     expect(column('orders', 'total')?.exactEquality).toBeUndefined()
     expect(column('orders', 'created_at')?.exactEquality).toBeUndefined()
   })
@@ -159,19 +172,19 @@ describeEachDatabase('an update whose check reads its unchanged tenant column', 
 
   describe('nondeterministic (case-insensitive) collation', () => {
     it('keeps BEGIN … COMMIT for an update of the caller’s own row', async () => {
-      const id = ids['case_notes:acme'] as number
+      const id = ids['case_notes:u-acme'] as number
       sent.length = 0
       const r = await toolset.update(as(ACME), { model: 'CaseNote', id, data: { body: 'second' } })
-      expect(r.row).toMatchObject({ id, tenant_id: 'acme', body: 'second' })
+      expect(r.row).toMatchObject({ id, owner: 'u-acme', body: 'second' })
       expect(sent).toHaveLength(2)
       expect(sent[1]).toMatch(/^commit$/i)
     })
 
-    it('refuses the case-variant tenant’s row and leaves it unchanged, though SQL matches it', async () => {
-      const id = ids['case_notes:ACME'] as number
+    it('refuses the case-variant owner’s row and leaves it unchanged, though SQL matches it', async () => {
+      const id = ids['case_notes:U-ACME'] as number
       sent.length = 0
       const e = await errorOf(toolset.update(as(ACME), { model: 'CaseNote', id, data: { body: 'taken' } }))
-      // The server matched 'ACME' to 'acme' and wrote it inside the transaction: the in-memory check refused it
+      // The server matched 'U-ACME' to 'u-acme' and wrote it inside the transaction: the in-memory check refused it
       // and the transaction rolled back. PGlite's catalog collation compares exactly, so the row is not found.
       if (caseInsensitive) {
         expect(e).toMatchObject({
@@ -182,7 +195,7 @@ describeEachDatabase('an update whose check reads its unchanged tenant column', 
         expect(e.code).toBe('NOT_FOUND')
       }
       expect(sent.some((s) => /^commit$/i.test(s))).toBe(false)
-      expect(await rowOf(db(), 'case_notes', id)).toMatchObject({ tenant_id: 'ACME', body: 'first' })
+      expect(await rowOf(db(), 'case_notes', id)).toMatchObject({ owner: 'U-ACME', body: 'first' })
     })
   })
 })

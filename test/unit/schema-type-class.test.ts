@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { columnTypeClass, type PgTypeDescriptor } from '../../src/schema/index.ts'
+import { columnTypeClass, looseEquality, type PgTypeDescriptor } from '../../src/schema/index.ts'
 
 function builtIn(typname: string, typcategory = 'X'): PgTypeDescriptor {
   return { typname, typschema: 'pg_catalog', typtype: 'b', typcategory }
@@ -90,5 +90,25 @@ describe('columnTypeClass', () => {
     expect(columnTypeClass(builtIn('constructor'))).toBe('other')
     expect(columnTypeClass(builtIn('hasOwnProperty'))).toBe('other')
     expect(columnTypeClass(builtIn('toString'))).toBe('other')
+  })
+})
+
+describe('looseEquality (a tenant column under it does not load)', () => {
+  it('names a nondeterministic collation, citext in any schema and char(n)', () => {
+    expect(looseEquality(builtIn('text'), false)).toBe('nondeterministic-collation')
+    expect(looseEquality(undefined, false)).toBe('nondeterministic-collation')
+    expect(looseEquality({ ...builtIn('citext'), typschema: 'extensions' }, true)).toBe('citext')
+    expect(looseEquality(builtIn('bpchar'), true)).toBe('blank-padded')
+  })
+
+  it('leaves out exact types and those merely not exact (int8, numeric, a look-alike bpchar)', () => {
+    for (const t of ['text', 'varchar', 'name', 'uuid', 'int4', 'int8', 'numeric'])
+      expect(
+        looseEquality(builtIn(t), t.startsWith('int') || t === 'uuid' || t === 'numeric' ? null : true),
+        t,
+      ).toBe(undefined)
+    expect(looseEquality({ ...builtIn('bpchar'), typschema: 'public' }, true)).toBeUndefined()
+    expect(looseEquality({ ...builtIn('citext'), typtype: 'd' }, true)).toBeUndefined()
+    expect(looseEquality(undefined, null)).toBeUndefined()
   })
 })
