@@ -20,6 +20,7 @@ import {
   sealAuditRecord,
 } from '../../src/stores/index.ts'
 import { digestOfArgsText } from '../../src/stores/audit-sanitize.ts'
+import { auditDraft } from '../support/audit-store-conformance.ts'
 
 const KEY = new Uint8Array(32).fill(7)
 
@@ -203,31 +204,7 @@ describe('full-mode audit inputs', () => {
 })
 
 describe('argsDigest computed at sealing', () => {
-  const draft = (): AuditRecordDraft => ({
-    tool: 'db_get',
-    model: 'Order',
-    action: 'read',
-    outcome: 'success',
-    errorCode: null,
-    tenantId: 't1',
-    userId: null,
-    roles: [],
-    requestId: 'r1',
-    traceId: null,
-    inputs: { model: 'Order', id: 1 },
-    argsDigest: null,
-    scopesInjected: [],
-    rowPolicies: [],
-    bypass: null,
-    fieldsRedacted: [],
-    rowCount: 1,
-    affectedRows: null,
-    durationMs: 1,
-    reason: null,
-    before: null,
-    after: null,
-    policyVersion: 'v1',
-  })
+  const draft = (): AuditRecordDraft => auditDraft({ inputs: { model: 'Order', id: 1 }, argsDigest: null })
 
   it('seals the record an eager digest gives, over the arguments as they were when the call read them', async () => {
     const args = { model: 'Order', id: 1 }

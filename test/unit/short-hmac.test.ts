@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { deferArgsDigest, sealAuditRecord } from '../../src/stores/index.ts'
 import { digestOfArgsText } from '../../src/stores/audit-sanitize.ts'
 import { hmacStates, SHORT_HMAC_MAX, shortHmacHex } from '../../src/stores/short-hmac.ts'
+import { auditDraft } from '../support/audit-store-conformance.ts'
 
 describe('shortHmacHex', () => {
   it('is createHmac for every message length up to the bound and every key length up to a block', () => {
@@ -51,31 +52,7 @@ describe('shortHmacHex', () => {
 
 describe('deferArgsDigest', () => {
   const key = new Uint8Array(32).fill(3)
-  const draft = () => ({
-    tool: 'db_get',
-    model: 'Order',
-    action: 'read' as const,
-    outcome: 'success' as const,
-    errorCode: null,
-    tenantId: 't1',
-    userId: null,
-    roles: [],
-    requestId: 'r1',
-    traceId: null,
-    inputs: { model: 'Order', id: '1' },
-    argsDigest: null,
-    scopesInjected: [],
-    rowPolicies: [],
-    bypass: null,
-    fieldsRedacted: [],
-    rowCount: 1,
-    affectedRows: null,
-    durationMs: 1,
-    reason: null,
-    before: null,
-    after: null,
-    policyVersion: 'v1',
-  })
+  const draft = () => auditDraft({ inputs: { model: 'Order', id: '1' }, argsDigest: null })
   const text = '{"id":"1","model":"Order"}'
   const want = createHmac('sha256', key).update(text, 'utf8').digest('hex')
 
