@@ -16,8 +16,10 @@
  *   row policies is cached by shape like any other.
  * - The template is compiled from the probe plan, every member of which outside the key throws when read:
  *   if the builder ever reads something the key does not cover, the shape is uncacheable.
- * - A template is kept only if every compiled parameter is a Slot and every Slot is bound at least once, and
- *   if instantiating it with the first plan's values gives exactly what building that plan directly gives.
+ * - A template is kept only if every compiled parameter is a Slot or a verbatim scalar (or list of scalars)
+ *   of the probe — a row policy's literal, which the key holds (the rules are encoded whole), so the template
+ *   keeps it as a fixed parameter —, every Slot is bound at least once, and instantiating it with the first
+ *   plan's values gives exactly what building that plan directly gives.
  * - Only for databases without Kysely plugins (a plugin may rewrite a query depending on its values).
  */
 import { createQueryId, type CompiledQuery, type QueryId, type RootOperationNode } from 'kysely'
@@ -55,8 +57,14 @@ export interface StatementTemplate {
    * whether it was marked.
    */
   readonly queryId: QueryId
-  /** Compiled parameter i takes slot value `order[i]`. */
+  /** Compiled parameter i takes slot value `order[i]`, or `fixed[i]` where `order[i]` is -1. */
   readonly order: readonly number[]
+  /**
+   * The parameters the probe held verbatim (a row policy's literals: a value, or a literal list as one array),
+   * by position; empty when there are none. They are part of the shape key (the rules are encoded whole), so
+   * every plan of the shape has these very values: a policy literal never varies per principal or per call.
+   */
+  readonly fixed: readonly unknown[]
 }
 
 const templatesByDb = new WeakMap<AnyDb, Map<string, StatementTemplate | Uncacheable>>()
@@ -192,24 +200,67 @@ function makeTemplate(
     return UNCACHEABLE
   }
   const order: number[] = []
+  const fixed: unknown[] = []
   const seen = new Set<number>()
   for (const p of compiled.parameters) {
     // A slot may be bound more than once (keyset predicates repeat cursor values); it may not vanish.
-    if (!isSlot(p)) return UNCACHEABLE
-    seen.add(p.$slot)
-    order.push(p.$slot)
+    if (isSlot(p)) {
+      seen.add(p.$slot)
+      order.push(p.$slot)
+      fixed.push(undefined)
+      continue
+    }
+    // Anything else must be a value the probe held verbatim (so in the key): a scalar or a list of scalars.
+    const constant = fixedParameter(p)
+    if (constant === UNCACHEABLE) return UNCACHEABLE
+    order.push(-1)
+    fixed.push(constant)
   }
   if (seen.size !== values.length) return UNCACHEABLE
   const direct = compileDirect(db, plan)
-  const instantiated = order.map((i) => values[i])
+  const instantiated = order.map((i, at) => (i < 0 ? fixed[at] : values[i]))
   const same =
     direct.sql === compiled.sql &&
     direct.parameters.length === instantiated.length &&
-    direct.parameters.every((p, i) => Object.is(p, instantiated[i]))
+    direct.parameters.every((p, i) => sameParameter(p, instantiated[i]))
   if (!same) return UNCACHEABLE
   const queryId = createQueryId()
   markPrintedTemplate(compiled.query, queryId)
-  return { sql: compiled.sql, query: compiled.query, queryId, order }
+  return {
+    sql: compiled.sql,
+    query: compiled.query,
+    queryId,
+    order,
+    fixed: order.includes(-1) ? Object.freeze(fixed) : [],
+  }
+}
+
+/** A scalar, kept as it is. */
+function isScalar(value: unknown): boolean {
+  return value === null || ['string', 'number', 'boolean'].includes(typeof value)
+}
+
+/**
+ * A compiled parameter that is no slot, as the template keeps it: a scalar, or a frozen copy of an array of
+ * scalars (a literal list travels as one array); anything else (an array holding a slot, an object) is not a
+ * verbatim policy value, and the shape is not templated.
+ */
+function fixedParameter(p: unknown): unknown {
+  if (isScalar(p)) return p
+  if (!Array.isArray(p)) return UNCACHEABLE
+  const items: readonly unknown[] = p
+  for (const item of items) if (!isScalar(item)) return UNCACHEABLE
+  return Object.freeze([...items])
+}
+
+/** Equal as bound parameters: the same scalar, or arrays of the same scalars. */
+function sameParameter(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
+  const left: readonly unknown[] = a
+  const right: readonly unknown[] = b
+  for (let i = 0; i < left.length; i++) if (!Object.is(left[i], right[i])) return false
+  return true
 }
 
 /** The template of `probe`'s shape on `db` (made and remembered on first use), or UNCACHEABLE. */
@@ -246,8 +297,12 @@ export function instantiateTemplate<R>(
   values: readonly unknown[],
 ): CompiledQuery<R> {
   const order = template.order
+  const fixed = template.fixed
   const parameters: unknown[] = new Array<unknown>(order.length)
-  for (let i = 0; i < order.length; i++) parameters[i] = values[order[i] as number]
+  for (let i = 0; i < order.length; i++) {
+    const at = order[i] as number
+    parameters[i] = at < 0 ? fixed[i] : values[at]
+  }
   return templateStatement<R>(template.query, template.queryId, template.sql, parameters)
 }
 

@@ -166,7 +166,8 @@ function encodeValue(value: unknown, slotIndex: SlotIndexOf): string {
     case 'string':
       return `s${value.length}:${value}`
     case 'number':
-      return `n${String(value)};`
+      // -0 apart from 0: a verbatim value is a fixed parameter of the template (statement-cache.ts).
+      return `n${Object.is(value, -0) ? '-0' : String(value)};`
     case 'boolean':
       return value ? 'T' : 'F'
     case 'object': {

@@ -249,8 +249,9 @@ function operandKey(o: OperandNode): string {
     case 'field':
       return `f${text(o.name)}`
     case 'literal':
-      // A policy literal is the policy's, not the principal's: verbatim (JSON tells the types apart).
-      return `l${JSON.stringify(o.value)};`
+      // A policy literal is the policy's, not the principal's: verbatim, type-tagged (the template binds it
+      // as a fixed parameter, src/sql/statement-cache.ts).
+      return `l${literalKey(o.value)}`
     case 'principal':
       // Plans hold no principal operand (bindConditionToPrincipal); keyed in full should one ever appear.
       return `p${JSON.stringify(o.path)};`
@@ -261,6 +262,21 @@ function operandKey(o: OperandNode): string {
       const never: never = o
       throw new Error(`unhandled operand kind ${String(never)}`)
     }
+  }
+}
+
+/** A policy literal whole: its type and value (-0 and NaN apart, which JSON would not keep). */
+function literalKey(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return `s${text(value)}`
+    case 'number':
+      return `n${Object.is(value, -0) ? '-0' : String(value)};`
+    case 'boolean':
+      return value ? 'T' : 'F'
+    default:
+      if (value === null) return 'Z'
+      throw UNDESCRIBED
   }
 }
 

@@ -5,6 +5,7 @@
  * with includes, filters of every bound kind, cursors and aggregates — and must answer each call with the same
  * result or error, send the same statements, and write the same audit record. Then targeted cases: principals
  * that differ only in a role or an attribute that a row policy reads, calling one shape one after the other.
+ * The row policies hold literals (a value, a literal list), which templates bind as fixed parameters.
  */
 import fc from 'fast-check'
 import { beforeAll, expect, it } from 'vitest'
@@ -53,6 +54,12 @@ const policy: PolicyInput = {
           mode: 'restrictive',
         },
         { name: 'support', condition: "'super_admin' IN principal.roles", bypass: true },
+        // Literals (a value beside a principal-only part): the template binds them as fixed parameters.
+        {
+          name: 'not_shipped',
+          condition: "status <> 'shipped' OR 'admin' IN principal.roles",
+          mode: 'restrictive',
+        },
       ],
       relations: { customer: { model: 'Customer' }, items: { model: 'OrderItem' } },
       aggregations: { fields: ['total', 'created_at'], groupBy: ['status', 'customer_id'] },
@@ -73,6 +80,8 @@ const policy: PolicyInput = {
       rowPolicies: [
         { name: 'own_tenant', condition: 'tenant_id = principal.tenantId', mode: 'permissive' },
         { name: 'public', condition: 'is_public = true', mode: 'permissive', crossTenant: true },
+        // A literal list: one fixed array parameter.
+        { name: 'not_listed', condition: "name NOT IN ('Ken Thompson', 'Alan Turing')", mode: 'restrictive' },
       ],
       relations: { orders: { model: 'Order' } },
     },

@@ -6,6 +6,7 @@ import { printGet, printQuery } from '../../src/sql/print-select.ts'
 import { printAggregate } from '../../src/sql/print-aggregate.ts'
 import { compileAggregate, compileGet, compileQuery } from '../../src/sql/statement-cache.ts'
 import { isPrintedStatement } from '../../src/sql/printed-statement.ts'
+import { readTemplateOf } from '../../src/sql/read-template.ts'
 import { planAggregate, planGet, planQuery } from '../../src/planner/plan-read.ts'
 import type { QueryPlan } from '../../src/planner/query-plan.ts'
 import { parseRequest } from '../../src/request/request-schema.ts'
@@ -71,6 +72,54 @@ const rowPolicyPolicy: PolicyInput = {
       ],
     },
   },
+}
+
+/**
+ * Row policies holding literals (a value, a literal list, beside a principal-only part), in two policies
+ * that differ in nothing but those literals: the template keeps literals as fixed parameters, so the literals
+ * must be part of its key, or one policy's statement would be bound for the other on the same database.
+ */
+function literalPolicy(isPublic: 'true' | 'false', statuses: string): PolicyInput {
+  return {
+    models: {
+      Customer: {
+        table: 'customers',
+        unscopedColumns: ['org_id'],
+        fields: { id: 'allow', tenant_id: 'allow', name: 'allow', is_public: 'allow' },
+        rowPolicies: [
+          { name: 'own_tenant', condition: 'tenant_id = principal.tenantId', mode: 'permissive' },
+          { name: 'public', condition: `is_public = ${isPublic}`, mode: 'permissive', crossTenant: true },
+        ],
+      },
+      Order: {
+        table: 'orders',
+        unscopedColumns: ['org_id'],
+        fields: { id: 'allow', tenant_id: 'allow', status: 'allow', total: 'allow' },
+        scoping: { tenant_id: 'principal.tenantId' },
+        rowPolicies: [
+          {
+            name: 'statuses',
+            condition: `status IN (${statuses}) OR 'admin' IN principal.roles`,
+            mode: 'restrictive',
+          },
+        ],
+      },
+    },
+  }
+}
+
+/** `plan` with every literal of its root's row policies mapped by `change`, and nothing else new. */
+function withLiterals(plan: QueryPlan, change: (value: unknown) => unknown): QueryPlan {
+  const map = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(map)
+    if (typeof node !== 'object' || node === null) return node
+    const record = node as Record<string, unknown>
+    if (record['kind'] === 'literal') return { ...record, value: change(record['value']) }
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, map(v)]))
+  }
+  const v = plan.root.visibility
+  const visibility = { ...v, permissive: map(v.permissive), restrictive: map(v.restrictive) }
+  return { ...plan, root: { ...plan.root, visibility } } as QueryPlan
 }
 
 const queries: readonly unknown[] = [
@@ -139,9 +188,72 @@ function expectSameQuery(db: Kysely<any>, plan: QueryPlan): void {
 describeEachDatabase('compiled statement templates for reads', (db) => {
   let bound: BoundPolicy
   let rowPolicies: BoundPolicy
+  let literalsA: BoundPolicy
+  let literalsB: BoundPolicy
   beforeAll(async () => {
     bound = (await toolsetFor(db(), policy)).toolset.bound
     rowPolicies = (await toolsetFor(db(), rowPolicyPolicy)).toolset.bound
+    literalsA = (await toolsetFor(db(), literalPolicy('true', "'paid', 'shipped'"))).toolset.bound
+    literalsB = (await toolsetFor(db(), literalPolicy('false', "'pending'"))).toolset.bound
+  })
+
+  it('templates row policies holding literals, keeping each policy its own literals on one database', () => {
+    const requests = [
+      { model: 'Customer', select: ['id', 'name'] },
+      { model: 'Order', where: { field: 'total', op: 'gt', value: 1 }, limit: 5 },
+    ]
+    const member: Principal = { ...ALICE, roles: ['member'], metadata: { orgId: 'main' } }
+    for (const args of requests) {
+      const plan = (policy: BoundPolicy, principal: Principal) =>
+        planQuery(policy, principal, parseRequest('query', args), { cursorKey: TEST_SECRET })
+      // Alternating the two policies (and principals) on one database: each call as a direct build gives.
+      const seen = new Map<BoundPolicy, unknown>()
+      for (const [policy, principal] of [
+        [literalsA, member],
+        [literalsB, member],
+        [literalsA, BOB],
+        [literalsB, ALICE],
+        [literalsA, member],
+      ] as const) {
+        const p = plan(policy, principal)
+        expectSameQuery(db().app, p)
+        const statement = compileQuery(db().app, p)
+        // Templated: the same compiled node for each call of the shape, not a fresh build; the fast path too.
+        expect(compileQuery(db().app, p).query).toBe(statement.query)
+        expect(readTemplateOf(db().app, p)?.template.query).toBe(statement.query)
+        seen.set(policy, statement.parameters)
+      }
+      expect(seen.get(literalsA)).not.toEqual(seen.get(literalsB))
+    }
+    const a = compileQuery(
+      db().app,
+      planQuery(literalsA, member, parseRequest('query', requests[0]), { cursorKey: TEST_SECRET }),
+    )
+    expect(a.parameters).toContain(true)
+    const b = compileQuery(
+      db().app,
+      planQuery(literalsB, member, parseRequest('query', requests[0]), { cursorKey: TEST_SECRET }),
+    )
+    expect(b.parameters).toContain(false)
+    // The same plan with only its literals changed (every other part the very same objects, so nothing but
+    // the literals tells the two shapes apart): each binds its own, on first use and on reuse.
+    for (const request of requests) {
+      const original = planQuery(literalsA, member, parseRequest('query', request), {
+        cursorKey: TEST_SECRET,
+      })
+      const swapped = withLiterals(original, (v) =>
+        v === true ? false : typeof v === 'string' ? `${v}-x` : v,
+      )
+      for (const p of [original, swapped, original, swapped]) {
+        expectSameQuery(db().app, p)
+        expectSameQuery(db().app, p)
+      }
+    }
+    const order = compileQuery(
+      db().app,
+      planQuery(literalsA, member, parseRequest('query', requests[1]), { cursorKey: TEST_SECRET }),
+    )
+    expect(order.parameters).toContainEqual(['paid', 'shipped'])
   })
 
   it('compiles exactly what a direct build compiles, on first use and on reuse with other values', () => {

@@ -91,6 +91,53 @@ describe('read shape cache', () => {
     expect(shapes.size).toBe(plans.length)
   })
 
+  it("keeps shapes apart that differ only in a row policy's literal: its value, its type, a list's items", () => {
+    // The template binds a policy's literals as fixed parameters (src/sql/statement-cache.ts): a key without
+    // them would hand one policy's statement to another's plan.
+    const cache = new ReadShapeCache(executor)
+    const req = parseRequest('get', { model: 'Order', id: 'x1' })
+    const field = { kind: 'field' as const, name: 'status' }
+    const compare = (value: string | number | boolean | null) => ({
+      name: 'r',
+      condition: {
+        kind: 'compare' as const,
+        op: '=' as const,
+        left: field,
+        right: { kind: 'literal' as const, value },
+      },
+    })
+    const list = (...values: string[]) => ({
+      name: 'r',
+      condition: {
+        kind: 'in' as const,
+        negated: false,
+        left: field,
+        right: { kind: 'list' as const, items: values.map((value) => ({ kind: 'literal' as const, value })) },
+      },
+    })
+    const rules = [
+      compare(true),
+      compare(false),
+      compare('true'),
+      compare(1),
+      compare('1'),
+      compare(0),
+      compare(-0),
+      compare(Number.NaN),
+      compare(null),
+      compare('a'),
+      compare('b'),
+      list('a'),
+      list('b'),
+      list('a', 'b'),
+      list('a,b'),
+    ]
+    const shapes = new Set(
+      rules.map((r) => cache.shapeOf('get', req, getPlan(visibility('A', { permissive: [r] })), facts)),
+    )
+    expect(shapes.size).toBe(rules.length)
+  })
+
   it('keeps no value in its keys, only what prints verbatim', () => {
     const key = requestShapeKey(
       'query',
