@@ -383,7 +383,8 @@ export async function executeWrite(
       return updatedOutcome(await checkedWrite(q, compileWrite.update(q.print, plan)), plan, secret)
     case 'delete': {
       const rows = await deleteRows(q, plan)
-      if (rows.length > plan.maxAffectedRows) throw maxAffectedRowsExceeded(plan.maxAffectedRows, rows.length)
+      const most = affectedRowsLimit(plan)
+      if (rows.length > most) throw maxAffectedRowsExceeded(most, rows.length)
       if (rows.length === 0) throw notFound(plan.model)
       const soft = plan.softDeleteColumn !== null
       const after = soft ? shapeRows(rows, plan.returning, secret) : []
@@ -423,12 +424,23 @@ function updatedOutcome(
   plan: UpdatePlan,
   secret: string | Uint8Array,
 ): WriteOutcome {
-  if (rows.length > plan.maxAffectedRows) throw maxAffectedRowsExceeded(plan.maxAffectedRows, rows.length)
+  const most = affectedRowsLimit(plan)
+  if (rows.length > most) throw maxAffectedRowsExceeded(most, rows.length)
   if (rows.some((row) => row[WRITE_CHECK_COLUMN] !== true)) throw outsideScope()
   const after = shapeRows(rows, plan.returning, secret)
   if (plan.bulk) return { result: { updated: rows.length }, affected: rows.length, after }
   if (rows.length === 0) throw notFound(plan.model)
   return { result: { row: after[0] as Row }, affected: 1, after }
+}
+
+/**
+ * The most rows an update or delete may change: maxAffectedRows, and never more than the distinct keys it names.
+ * A primary key names one row, except on a table with inheritance children, which do not inherit it: there
+ * `update … where id = 1` also changes every child row with id 1, and a single update reported one row while it
+ * changed several (red team, marketplace schema). Such a write is refused and rolled back, like one over budget.
+ */
+function affectedRowsLimit(plan: UpdatePlan | DeletePlan): number {
+  return Math.min(plan.maxAffectedRows, plan.targets.length)
 }
 
 async function deleteRows(q: WriteSession, plan: DeletePlan): Promise<WriteRow[]> {

@@ -16,6 +16,7 @@ import { problemPath, type PathSegment } from './problem-path.ts'
 import { resolveRelation } from './resolve-relation.ts'
 import { isTesseraOwnTable, ownTableMessage } from './tessera-tables.ts'
 import { looseTenantColumnProblems } from './loose-tenant-column-problems.ts'
+import { reservedNameProblems } from './reserved-name-problems.ts'
 import { TENANT_LIKE_COLUMNS, tenantColumnsOf, tenantLikeColumnsOf, tenantPinsOf } from './tenant-pins.ts'
 
 export { TENANT_LIKE_COLUMNS }
@@ -53,7 +54,23 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
         message: `table '${table.key}' has no primary key; one is needed for pagination and get`,
       })
     }
+    if (table.inheritanceChildren === true) {
+      // An update or delete names its rows by primary key, which the children do not inherit: `where id = 1`
+      // also reaches every child row with id 1, and a write said to change one row changed several (red team,
+      // marketplace schema). Reads list the children's rows as the table's own, as PostgreSQL does.
+      for (const operation of ['update', 'delete'] as const) {
+        if (model.write[operation] === 'deny') continue
+        problems.push({
+          path: at(model, 'write', operation),
+          message:
+            `table '${table.key}' has inheritance children, which do not inherit its primary key, so one key ` +
+            `can name several rows; ${operation} is allowed only on a table without them (model the child tables, ` +
+            `or set ${operation}: deny)`,
+        })
+      }
+    }
     checkModel(model, table, problems)
+    problems.push(...reservedNameProblems(model, table, effectiveRule, (...rest) => at(model, ...rest)))
     problems.push(...looseTenantColumnProblems(model, table, (...rest) => at(model, ...rest)))
     problems.push(...privilegeProblems(model, table, snapshot.role, (...rest) => at(model, ...rest)))
   }

@@ -111,6 +111,7 @@ interface TableRow {
   readonly reltuples: number
   readonly rls_enabled: boolean
   readonly rls_forced: boolean
+  readonly has_children: boolean
   readonly can_select: boolean
   readonly can_insert: boolean
   readonly can_update: boolean
@@ -175,6 +176,7 @@ async function readCatalog(trx: AnyTransaction, schemas: readonly string[]): Pro
         table.reltuples >= 0 ? Math.round(table.reltuples) : await countRows(trx, table.schema, table.name),
       rlsEnabled: table.rls_enabled,
       rlsForced: table.rls_forced,
+      ...(table.has_children ? { inheritanceChildren: true } : {}),
       privileges: privilegesOf(table, sequencesByTable.get(table.oid) ?? []),
       checks: dependencies?.checks.get(table.oid) ?? [],
       cascadingReferences: (cascadesByTable.get(table.oid) ?? []).map((c) => ({
@@ -209,6 +211,9 @@ async function readTables(trx: AnyTransaction, schemas: readonly string[]): Prom
     `
     select c.oid::text as oid, n.nspname as schema, c.relname as name, c.reltuples::float8 as reltuples,
            c.relrowsecurity as rls_enabled, c.relforcerowsecurity as rls_forced,
+           (c.relkind = 'r' and exists (
+             select 1 from pg_catalog.pg_inherits i where i.inhparent = c.oid
+           )) as has_children,
            (has_schema_privilege(n.oid, 'USAGE') and has_table_privilege(c.oid, 'SELECT')) as can_select,
            has_table_privilege(c.oid, 'INSERT') as can_insert,
            has_table_privilege(c.oid, 'UPDATE') as can_update,

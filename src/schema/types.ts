@@ -128,6 +128,11 @@ export interface TableInfo {
   readonly estimatedRows: number
   readonly rlsEnabled: boolean
   readonly rlsForced: boolean
+  /**
+   * The table (not partitioned) has inheritance children, which do not inherit its primary key or unique
+   * constraints: a statement naming it reaches their rows too, so one key value can name several rows.
+   */
+  readonly inheritanceChildren?: true
   readonly cascadingReferences: readonly CascadingReference[]
   /**
    * Table-level write privileges of the introspecting role (column grants alone do not count). Absent on a
