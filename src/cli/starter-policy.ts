@@ -18,6 +18,7 @@
  */
 import {
   fieldGlobMatcher,
+  isReservedName,
   isTesseraOwnTable,
   PII_FIELD_GLOBS,
   SENSITIVE_FIELD_GLOBS,
@@ -81,7 +82,19 @@ export function starterPolicy(
   const review: string[] = []
   const skipped: { table: string; reason: string }[] = []
   const named = options.tenantColumn
-  if (named !== undefined && !tables.some((t) => t.columns.some((c) => c.name === named))) {
+  // Spelled as tenant-like columns are recognised (tenant-pins.ts): `--tenant-column shopId` also names the
+  // `shop_id` of other tables. Matched exactly only, a schema spelling it both ways (an ORM's camelCase table
+  // next to hand-written snake_case ones) came out with every `shop_id` table `shared: true`, each tenant's
+  // rows readable by every other tenant (red team, marketplace schema).
+  const spelling = (name: string): string => name.toLowerCase().replaceAll('_', '')
+  const namedColumnOf = (t: TableInfo): string | undefined =>
+    named === undefined
+      ? undefined
+      : (
+          t.columns.find((c) => c.name === named) ??
+          t.columns.find((c) => spelling(c.name) === spelling(named))
+        )?.name
+  if (named !== undefined && !tables.some((t) => namedColumnOf(t) !== undefined)) {
     throw new Error(`--tenant-column ${named}: no table in ${source} has a column named '${named}'`)
   }
   // The scoping column: the one named by the caller where the table has it; else a tenant-like column that is a
@@ -89,7 +102,8 @@ export function starterPolicy(
   // TENANT_LIKE_COLUMNS. Naming one table's column never hides another table's tenant_id: such a table came
   // out `shared: true`, readable by every tenant (red team, freight schema).
   const tenantColumnOf = (t: TableInfo): string | undefined => {
-    if (named !== undefined && t.columns.some((c) => c.name === named)) return named
+    const own = namedColumnOf(t)
+    if (own !== undefined) return own
     const present = tenantLikeColumnsOf(t)
     const keyed = present.find((c) =>
       t.foreignKeys.some((fk) => fk.columns.length === 1 && fk.columns[0] === c),
@@ -126,6 +140,14 @@ export function starterPolicy(
     }
     if (!IDENTIFIER.test(t.name) || !IDENTIFIER.test(t.schema)) {
       skipped.push({ table: t.key, reason: 'its name is not a plain identifier, so a policy cannot name it' })
+      continue
+    }
+    if (t.primaryKey.length === 0) {
+      // The policy would not load (bind-policy.ts): e.g. an inheritance child, which has no key of its own.
+      skipped.push({
+        table: t.key,
+        reason: 'no primary key, which get and pages need: add one, then re-run init',
+      })
       continue
     }
     const name = uniqueName(modelNameFor(t.name), names)
@@ -229,6 +251,7 @@ function modelLines(plan: Plan, emitted: readonly Plan[], byTable: ReadonlyMap<s
 
 function fieldRule(column: ColumnInfo, columns: readonly ColumnInfo[]): [rule: string, why: string] {
   if (isCredential(column.name)) return ['deny', 'looks like a credential']
+  if (isReservedName(column.name)) return ['deny', "named like Tessera's own result columns"]
   // A generated column shows what it is computed from: denied unless every input is allowed (the policy would
   // not load otherwise, docs/decisions.md "Values the database derives from hidden columns").
   const hidden = (column.computedFrom ?? []).find((name) => {
@@ -250,6 +273,7 @@ function relationLines(plan: Plan, emitted: readonly Plan[], byTable: ReadonlyMa
   const out: string[] = []
   const add = (base: string, target: Plan, foreignKey: readonly string[]): void => {
     const name = uniqueName(base, taken)
+    if (isReservedName(name) || foreignKey.some(isReservedName)) return
     const fk = foreignKey.length === 1 ? key(foreignKey[0] ?? '') : `[${foreignKey.map(key).join(', ')}]`
     out.push(`      ${key(name)}: { model: ${key(target.name)}, foreignKey: ${fk} }`)
   }
