@@ -35,7 +35,8 @@ describeEachDatabase('red team on the marketplace schema: result columns the hos
   /** The problems a policy fails to load with, as `path: message` lines. */
   const loadProblems = async (policy: PolicyInput): Promise<string[]> => {
     try {
-      await toolsetFor(db(), policy, { schemas: ['Mkt'] })
+      // In `app` mode: under `rls` the harness would take the file's installed policies off before binding fails.
+      await toolsetFor(db(), policy, { schemas: ['Mkt'], enforcement: 'app' })
     } catch (e) {
       const problems = (e as { details?: { problems?: { path: string; message: string }[] } }).details
         ?.problems

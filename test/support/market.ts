@@ -71,6 +71,7 @@ export async function loadMarket(db: TestDatabase): Promise<void> {
     (2, ${SHOP_A}, 1, 'A shoes', 'a-note'),
     (3, ${SHOP_B}, 1, 'B secret line', ${B_SECRET}),
     (4, ${SHOP_A}, 3, 'A under B', 'a-under-b')`.execute(admin)
+  await sql`alter table "Mkt".categories alter column id restart with 100`.execute(admin)
   await sql`insert into "Mkt"."Listing" ("shopId", "listingNo", title, "select", "order", "user", "from", price, cost, tags, attrs, status, sku, category_id, deleted_at, "rows", "nextCursor", __tessera_raw0, __tessera_k0, __tessera_value, __tessera_check) values
     (${SHOP_A}, 1, 'A boots', 'sel-a1', 1, 'u-a', '2026-01-01', 10.00, 4.00, '{winter}', '{"size": 42}', 'live', 'A-1', 2, null, 7, 'nc-a1', 'raw-a1', 'k-a1', 100, false),
     (${SHOP_A}, 2, 'A sandals', null, 2, null, null, 20.00, 5.00, '{}', null, 'draft', null, 1, null, null, null, null, null, null, null),
