@@ -32,6 +32,13 @@ export type AuditFilter = Omit<AuditQuery, 'limit' | 'offset'>
 export interface StagedAudit {
   /** Makes the record durable and visible; returns it as stored (sealed into the chain). */
   commit(): Promise<AuditRecord>
+  /**
+   * Optional: `commit` without handing the record back, as `record` is to `append`. When it resolves the record
+   * is accepted exactly as `commit` would have accepted it (same order in the chain; it rejects when `commit`
+   * would), but the store may seal it — id, hash, chain link — later, always before anything reads the store.
+   * A handle takes `commit` or `accept`, not both. The toolset uses it when present for a write's record.
+   */
+  accept?(): Promise<void>
   abort(): Promise<void>
 }
 

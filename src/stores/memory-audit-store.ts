@@ -6,22 +6,24 @@
  * so memory stays bounded however long the process runs. A dropped record becomes its chain's cut (as
  * retention does), so `verify()` still passes over what is kept.
  *
- * `record()` (what the toolset uses for reads) takes the draft and its timestamp at once but seals it — id,
- * canonical JSON, sha256, chain link — later, in batches, in the order records were accepted: the same chain
- * as eager sealing, mostly off the callers' path. Sealing one record right after a network wait costs several
- * times what it costs in a batch (cold caches around the hash and the random source), so pending records are
- * sealed together: after SEAL_DELAY_MS, when MAX_PENDING have accumulated, or as soon as anything reads or
- * appends to the store.
+ * `record()` (what the toolset uses for reads) and `accept()` on a staged record (what it uses for a write's
+ * record) take the draft and its timestamp at once but seal it — id, canonical JSON, sha256, chain link — later,
+ * in batches, in the order records were accepted: the same chain as eager sealing, mostly off the callers' path.
+ * Sealing one record right after a network wait costs several times what it costs in a batch (cold caches
+ * around the hash and the random source), so pending records are sealed together: after SEAL_DELAY_MS, when
+ * MAX_PENDING have accumulated, or as soon as anything reads or appends to the store.
  * A draft whose members are not plain JSON-like data is sealed at once instead, as `append` does, so
  * `record()` rejects exactly when `append` would. The store keeps a draft's values by reference (as `append`
- * does) until it is sealed: a caller must not change them afterwards.
+ * does) until it is sealed: a caller must not change them afterwards (the toolset's drafts hold copies of the
+ * images and arguments: auditDraft in src/tools/tool-runtime.ts).
  *
- * A record sealed from `record()` is kept as its canonical text (the very string its hash covers) and its hash,
- * not as an object graph, and off the V8 heap (kept-records.ts): UTF-8 in large Buffers with its chain, seq, hash
- * and signature in typed arrays, so neither scavenges nor major garbage collections trace the kept records
- * (bench/README.md). Reading the store parses the text back (parseSealedRecord), which for plain JSON-like data —
- * the only drafts `record()` defers — is the record as sealed; verify() re-hashes that parsed record, so an edit
- * to the kept text still shows. Records from `append` and `stage` are handed to the caller and kept as they are.
+ * A record sealed from `record()` or `accept()` is kept as its canonical text (the very string its hash covers)
+ * and its hash, not as an object graph, and off the V8 heap (kept-records.ts): UTF-8 in large Buffers with its
+ * chain, seq, hash and signature in typed arrays, so neither scavenges nor major garbage collections trace the
+ * kept records (bench/README.md). Reading the store parses the text back (parseSealedRecord), which for plain
+ * JSON-like data — the only drafts they defer — is the record as sealed; verify() re-hashes that parsed record,
+ * so an edit to the kept text still shows. Records from `append` and a staged record's `commit` are handed to
+ * the caller and kept as they are.
  */
 import type { AuditRecord, AuditRecordDraft } from './audit-record.ts'
 import { isDeferrable } from './deferrable-draft.ts'
@@ -157,18 +159,27 @@ export class MemoryAuditStore implements AuditStore {
 
   #staged(draft: AuditRecordDraft): StagedAudit {
     let committed: AuditRecord | undefined
+    let accepted = false
     let aborted = false
     return {
       // Sealed at commit, not at stage: the chain follows what actually committed.
       commit: async () => {
         if (aborted) throw new Error('audit record was aborted')
+        if (accepted) throw new Error('audit record was accepted without its sealed copy')
         if (committed) return committed
         this.#flush()
         committed = this.#keep(draft, new Date())
         return committed
       },
+      // A write's record taken as a read's is (record()): accepted now, in order, sealed with the batch.
+      accept: async () => {
+        if (aborted) throw new Error('audit record was aborted')
+        if (accepted || committed) return
+        accepted = true
+        this.#accept(draft)
+      },
       abort: async () => {
-        aborted = committed === undefined
+        aborted = committed === undefined && !accepted
       },
     }
   }
@@ -182,6 +193,11 @@ export class MemoryAuditStore implements AuditStore {
 
   async record(draft: AuditRecordDraft): Promise<void> {
     this.#checkAvailable()
+    this.#accept(draft)
+  }
+
+  /** Takes `draft` now, at this time and in this order; seals it with the pending batch when it is plain data. */
+  #accept(draft: AuditRecordDraft): void {
     if (!isDeferrable(draft)) {
       this.#flush()
       this.#keep(draft, new Date())

@@ -303,10 +303,12 @@ export async function runWriteTool<T>(
   let ctx: RunContext | null = null
   const audit: {
     staged: StagedAudit | null
+    /** The draft `staged` holds. */
+    draft: AuditRecordDraft | null
     reservation: AuditReservation | null
     /** The write committed by itself before its record was staged (stageAudit(null)). */
     afterCommit: boolean
-  } = { staged: null, reservation: null, afterCommit: false }
+  } = { staged: null, draft: null, reservation: null, afterCommit: false }
   let result: T
   try {
     const parsed = parseRunContext(rawCtx)
@@ -332,6 +334,7 @@ export async function runWriteTool<T>(
       try {
         audit.staged =
           reservation !== null ? reservation.stage(draft) : await runtime.audit.stage(draft, trx ?? undefined)
+        audit.draft = draft
       } catch (error) {
         log?.error(
           { err: messageOf(error) },
@@ -374,7 +377,13 @@ export async function runWriteTool<T>(
   }
   let committed: AuditRecordDraft
   try {
-    committed = await audit.staged.commit()
+    // `accept` (when the store has it) takes the record as committed but may seal it later, off the call's path,
+    // as `record` does for reads: the sealed copy `commit` returns is only logged, and the draft logs the same.
+    const staged = audit.staged
+    if (staged.accept !== undefined && audit.draft !== null) {
+      await staged.accept()
+      committed = audit.draft
+    } else committed = await staged.commit()
   } catch (error) {
     log?.error({ err: messageOf(error) }, 'audit commit failed after the write committed')
     throw internalError(requestId)

@@ -104,6 +104,8 @@ describeEachDatabase('a write that decides itself commits with its one statement
   it('sends a create as one message, with no BEGIN and no COMMIT, and commits it', async () => {
     sent.length = 0
     const r = await toolset.create(as(ALICE, 'req-one-trip'), item(3))
+    // Its record is accepted, and sealed with the store's next batch (MemoryAuditStore accept), off the call.
+    expect(audit.pending).toBe(1)
     expect(sent).toHaveLength(1)
     expect(sent.some((s) => /^(begin|commit|rollback|start transaction)/i.test(s))).toBe(false)
     expect(await rowOf(db(), 'order_items', r.row['id'] as string)).toMatchObject({ quantity: 3 })

@@ -189,6 +189,35 @@ export function auditStoreConformance(name: string, factory: AuditStoreFactory):
       expect(await store.verify()).toMatchObject({ ok: true, records: 1, breaks: [] })
     })
 
+    it('keeps a staged record taken by accept() as commit() would keep it, in acceptance order (skipped for a store without accept)', async (ctx) => {
+      const { store } = await factory()
+      const probe = await store.stage(auditDraft({ requestId: 'probe' }))
+      await probe.abort()
+      if (probe.accept === undefined) {
+        ctx.skip('the store has no accept')
+        return
+      }
+      const first = await store.stage(auditDraft({ requestId: 'w1', after: { id: 1, note: 'a' } }))
+      const dropped = await store.stage(auditDraft({ requestId: 'w-dropped' }))
+      expect(await store.count()).toBe(0)
+      await first.accept?.()
+      await store.append(auditDraft({ requestId: 'a2' }))
+      const third = await store.stage(auditDraft({ requestId: 'w3', tenantId: 'tenant-b' }))
+      await third.accept?.()
+      await dropped.abort()
+      await expect(dropped.accept?.()).rejects.toThrow()
+      // One handle takes commit or accept: the record accepted is never sealed twice.
+      await expect(first.commit()).rejects.toThrow()
+      await first.abort()
+      const records = await store.query({ limit: 10 })
+      expect(records.map((r) => r.requestId).sort()).toEqual(['a2', 'w1', 'w3'])
+      expect(records.find((r) => r.requestId === 'w1')).toMatchObject({ after: { id: 1, note: 'a' } })
+      // Sealed in the order accepted: w1's link comes before a2's on tenant-a's chain.
+      const w1 = records.find((r) => r.requestId === 'w1')
+      expect(records.find((r) => r.requestId === 'a2')?.prevHash).toBe(w1?.hash)
+      expect(await store.verify()).toMatchObject({ ok: true, records: 3, chains: 2, breaks: [] })
+    })
+
     it('keeps one valid chain per tenant under concurrent appends', async () => {
       const { store } = await factory()
       const tenants = ['tenant-a', 'tenant-b', null]
