@@ -143,13 +143,22 @@ function visibilityKey(v: VisibilityPlan): string {
   return out
 }
 
-/** A model's default returning fields are one shared list (plan-select.ts): its JSON is written once. */
+/**
+ * A model's default returning fields are one shared, deeply frozen list (plan-select.ts, plan-constants.ts): it
+ * is named by a short id of its own, so the key every call hashes does not carry the list's JSON (several
+ * hundred characters, most of the key). Two frozen lists alike get two ids: two templates of the same text. A
+ * list that is not frozen could change under its id: it is written whole, as every list used to be.
+ */
 const fieldsKeys = new WeakMap<readonly SelectedField[], string>()
+let fieldsIds = 0
 
 function fieldsKey(fields: readonly SelectedField[]): string {
+  if (!Object.isFrozen(fields) || !fields.every((f) => Object.isFrozen(f))) {
+    return text(JSON.stringify(fields))
+  }
   let key = fieldsKeys.get(fields)
   if (key === undefined) {
-    key = text(JSON.stringify(fields))
+    key = `#${++fieldsIds}`
     fieldsKeys.set(fields, key)
   }
   return key
