@@ -25,7 +25,13 @@ import {
   type WriteCall,
   type WriteResult,
 } from '../executor/index.ts'
-import { planWrite, policyOperation, redactedFieldsOf, type WritePlan } from '../planner/index.ts'
+import {
+  planWrite,
+  policyOperation,
+  redactedFieldsOf,
+  type VisibilityPlan,
+  type WritePlan,
+} from '../planner/index.ts'
 import { approvalPayload, parseWriteRequest, type WriteKind, type WriteRequest } from '../request/index.ts'
 import { canonicalJson, sha256Hex } from '../json/index.ts'
 import { visibilityFacts } from './read-tools.ts'
@@ -122,22 +128,28 @@ function writeCall(runtime: ToolRuntime, scope: WriteCallScope, plan: WritePlan)
 }
 
 function planFacts(plan: WritePlan, facts: CallFacts): void {
-  const scopes: string[] = []
-  const policies: string[] = []
-  const visibilities = [
-    plan.visibility,
-    ...(plan.kind === 'delete' ? [] : plan.foreignKeys.flatMap((fk) => fk.targets.map((t) => t.visibility))),
-  ]
-  for (const v of visibilities) {
-    const f = visibilityFacts(v)
-    scopes.push(...f.scopes)
-    policies.push(...f.policies)
+  // The written model's visibility, then each referenced model's, each fact once in first-seen order. Sets
+  // filled in place: the arrays, spreads and flatMap this used to build cost ~2 µs of every write.
+  const scopes = new Set<string>()
+  const policies = new Set<string>()
+  addVisibilityFacts(plan.visibility, scopes, policies)
+  if (plan.kind !== 'delete') {
+    for (const fk of plan.foreignKeys) {
+      for (const target of fk.targets) addVisibilityFacts(target.visibility, scopes, policies)
+    }
   }
   facts.model = plan.model
-  facts.scopesInjected = [...new Set(scopes)]
-  facts.rowPolicies = [...new Set(policies)]
+  facts.scopesInjected = [...scopes]
+  facts.rowPolicies = [...policies]
   facts.bypass = plan.visibility.bypass === null ? null : `${plan.model}.${plan.visibility.bypass}`
   facts.fieldsRedacted = redactedFieldsOf(plan.returning)
+}
+
+/** visibilityFacts(v), added to the sets. */
+function addVisibilityFacts(v: VisibilityPlan, scopes: Set<string>, policies: Set<string>): void {
+  const f = visibilityFacts(v)
+  for (const scope of f.scopes) scopes.add(scope)
+  for (const policy of f.policies) policies.add(policy)
 }
 
 /**
