@@ -5,9 +5,10 @@
  * cursor position) produce the same SQL text.
  *
  * How a shape is made safe to reuse:
- * - Every value that print-select only *binds* is swapped for a Slot marker: scope values, comparison
- *   values, `in` lists, `between` bounds and non-null cursor keys (the fetch limit is written into the SQL
- *   text, so it stays in the key). Everything else in the
+ * - Every value that print-select only *binds* is swapped for a Slot marker by the probe walk (read-probe.ts,
+ *   which the read fast path runs too): scope values, comparison values, `in` lists, `between` bounds, claim
+ *   values and non-null cursor keys (the fetch limit is written into the SQL text, so it stays in the key).
+ *   Everything else in the
  *   plan stays verbatim and the key is the JSON of this probe plan, so any plan difference that can change
  *   the SQL text changes the key. Values that *choose* SQL (`is_null`'s true/false, a NULL cursor key) are
  *   kept verbatim; values rewritten before binding (LIKE patterns) make the plan uncacheable: it is built the
@@ -27,26 +28,15 @@ import { printGet, printQuery } from './print-select.ts'
 import { printAggregate } from './print-aggregate.ts'
 import { guardedProbe, shapeKeyOf } from './statement-shape-key.ts'
 import { markPrinted, markPrintedTemplate, templateStatement } from './printed-statement.ts'
-import { isSlot, probeCondition, slotIndexOf, SlotValues } from './template-slots.ts'
-import type {
-  AggregatePlan,
-  AppliedRowPolicy,
-  FilterPlan,
-  GetPlan,
-  QueryPlan,
-  SelectPlan,
-  VisibilityPlan,
-} from '../planner/index.ts'
-import type { OperandNode } from '../policy/index.ts'
+import { isSlot, slotIndexOf, SlotValues } from './template-slots.ts'
+import { type CachedPlan, type ProbePlan, probeRead, UNCACHEABLE, type Uncacheable } from './read-probe.ts'
+import type { AggregatePlan, GetPlan, QueryPlan } from '../planner/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /** Distinct plan shapes remembered per database; the least recently added is dropped first. */
 export const MAX_STATEMENT_TEMPLATES = 512
 
 type AnyDb = AnyDatabase
-
-const UNCACHEABLE = Symbol('uncacheable')
-type Uncacheable = typeof UNCACHEABLE
 
 export interface StatementTemplate {
   readonly sql: string
@@ -68,100 +58,6 @@ export interface StatementTemplate {
 }
 
 const templatesByDb = new WeakMap<AnyDb, Map<string, StatementTemplate | Uncacheable>>()
-
-function probeFilter(f: FilterPlan, slots: SlotValues): FilterPlan | Uncacheable {
-  switch (f.kind) {
-    case 'and':
-    case 'or': {
-      const items: FilterPlan[] = []
-      for (const item of f.items) {
-        const probe = probeFilter(item, slots)
-        if (probe === UNCACHEABLE) return UNCACHEABLE
-        items.push(probe)
-      }
-      return { kind: f.kind, items }
-    }
-    case 'not': {
-      const item = probeFilter(f.item, slots)
-      return item === UNCACHEABLE ? UNCACHEABLE : { kind: 'not', item }
-    }
-    case 'cmp':
-      switch (f.op) {
-        case 'is_null':
-          return f
-        case 'contains':
-        case 'startswith':
-        case 'endswith':
-          return UNCACHEABLE
-        case 'between': {
-          const [lo, hi] = f.value as readonly unknown[]
-          return { ...f, value: [slots.put(lo), slots.put(hi)] }
-        }
-        case 'eq':
-        case 'ne':
-        case 'lt':
-        case 'lte':
-        case 'gt':
-        case 'gte':
-        case 'in':
-        case 'not_in':
-          return { ...f, value: slots.put(f.value) }
-        default: {
-          const never: never = f.op
-          throw new Error(`unhandled filter op ${String(never)}`)
-        }
-      }
-    default: {
-      const never: never = f
-      throw new Error(`unhandled filter kind ${String(never)}`)
-    }
-  }
-}
-
-/** A claim value becomes a slot; everything else of a bound condition stays verbatim (and so in the key). */
-function probeOperand(o: OperandNode, slots: SlotValues): OperandNode {
-  return o.kind === 'claim' && o.value !== null ? { ...o, value: slots.put(o.value) } : o
-}
-
-function probeRules(rules: readonly AppliedRowPolicy[], slots: SlotValues): AppliedRowPolicy[] {
-  return rules.map((r) => ({ name: r.name, condition: probeCondition(r.condition, slots, probeOperand) }))
-}
-
-function probeVisibility(v: VisibilityPlan, slots: SlotValues): VisibilityPlan {
-  return {
-    ...v,
-    scopes: v.scopes.map((s) => ({ ...s, value: slots.put(s.value) })),
-    permissive: probeRules(v.permissive, slots),
-    restrictive: probeRules(v.restrictive, slots),
-  }
-}
-
-function probeSelect(plan: SelectPlan, slots: SlotValues): SelectPlan | Uncacheable {
-  const filter = plan.filter === null ? null : probeFilter(plan.filter, slots)
-  if (filter === UNCACHEABLE) return UNCACHEABLE
-  const includes: SelectPlan['includes'][number][] = []
-  for (const inc of plan.includes) {
-    const select = probeSelect(inc.select, slots)
-    if (select === UNCACHEABLE) return UNCACHEABLE
-    includes.push({ ...inc, select })
-  }
-  return {
-    ...plan,
-    visibility: probeVisibility(plan.visibility, slots),
-    filter,
-    // Kept verbatim: the limit is written into the SQL text (print-select), so it is part of the shape.
-    fetchLimit: plan.fetchLimit,
-    includes,
-  }
-}
-
-/** The probe of a read plan: its shape, with Slot markers where the call's plan has bound values. */
-type ProbePlan =
-  | { readonly kind: 'get'; readonly root: SelectPlan }
-  | { readonly kind: 'query'; readonly root: SelectPlan; readonly after: QueryPlan['after'] }
-  | AggregatePlan
-
-type CachedPlan = GetPlan | QueryPlan | AggregatePlan
 
 function compileDirect(db: AnyDb, plan: CachedPlan): CompiledQuery {
   switch (plan.kind) {
@@ -333,44 +229,10 @@ export function readPlanTemplate(
 ): { readonly template: StatementTemplate; readonly slots: SlotValues } | undefined {
   if (db.getExecutor().plugins.length > 0) return undefined
   const slots = new SlotValues()
-  let probe: ProbePlan | Uncacheable
-  switch (plan.kind) {
-    case 'get': {
-      const root = probeSelect(plan.root, slots)
-      probe = root === UNCACHEABLE ? UNCACHEABLE : { kind: 'get', root }
-      break
-    }
-    case 'query':
-      probe = probeQuery(plan, slots)
-      break
-    case 'aggregate':
-      probe = probeAggregate(plan, slots)
-      break
-    default: {
-      const never: never = plan
-      throw new Error(`unhandled plan kind ${String(never)}`)
-    }
-  }
+  const probe = probeRead(plan, slots, true)
   if (probe === UNCACHEABLE) return undefined
   const template = templateOf(db, probe, plan, slots)
   return template === UNCACHEABLE ? undefined : { template, slots }
-}
-
-function probeQuery(plan: QueryPlan, slots: SlotValues): ProbePlan | Uncacheable {
-  const root = probeSelect(plan.root, slots)
-  if (root === UNCACHEABLE) return UNCACHEABLE
-  let after: (string | null)[] | null = null
-  if (plan.after !== null) {
-    after = []
-    for (const v of plan.after) after.push(v === null ? null : slots.put(v))
-  }
-  return { kind: 'query', root, after }
-}
-
-function probeAggregate(plan: AggregatePlan, slots: SlotValues): ProbePlan | Uncacheable {
-  const filter = plan.filter === null ? null : probeFilter(plan.filter, slots)
-  if (filter === UNCACHEABLE) return UNCACHEABLE
-  return { ...plan, visibility: probeVisibility(plan.visibility, slots), filter }
 }
 
 /**
@@ -379,18 +241,17 @@ function probeAggregate(plan: AggregatePlan, slots: SlotValues): ProbePlan | Unc
  */
 export function compileGet<R>(db: AnyDb, plan: GetPlan): CompiledQuery<R> {
   const slots = new SlotValues()
-  const root = probeSelect(plan.root, slots)
-  return compileCached<R>(db, plan, root === UNCACHEABLE ? UNCACHEABLE : { kind: 'get', root }, slots)
+  return compileCached<R>(db, plan, probeRead(plan, slots, true), slots)
 }
 
 /** The statement `printQuery(db, plan).compile()` gives, from the shape cache when possible, marked as printed. */
 export function compileQuery<R>(db: AnyDb, plan: QueryPlan): CompiledQuery<R> {
   const slots = new SlotValues()
-  return compileCached<R>(db, plan, probeQuery(plan, slots), slots)
+  return compileCached<R>(db, plan, probeRead(plan, slots, true), slots)
 }
 
 /** The statement `printAggregate(db, plan).compile()` gives, from the shape cache when possible. */
 export function compileAggregate<R>(db: AnyDb, plan: AggregatePlan): CompiledQuery<R> {
   const slots = new SlotValues()
-  return compileCached<R>(db, plan, probeAggregate(plan, slots), slots)
+  return compileCached<R>(db, plan, probeRead(plan, slots, true), slots)
 }

@@ -32,55 +32,86 @@ export function slotIndexOf(value: unknown): number {
   return isSlot(value) ? value.$slot : -1
 }
 
-/** Collects a call's bound values in walk order; `put` returns the marker, typed as the value it replaces. */
+/**
+ * Collects a call's bound values in walk order; `put` returns the marker, typed as the value it replaces — or,
+ * for a walk that only collects (`markers` false: the read fast path, which builds no probe), the value itself.
+ */
 export class SlotValues {
   readonly values: unknown[] = []
   /** The JS type of each value, in order: part of the key, since the template was checked with these types. */
   types = ''
+  readonly #markers: boolean
+
+  constructor(markers = true) {
+    this.#markers = markers
+  }
+
   put<T>(value: T): T {
-    const slot = slotAt(this.values.length)
+    const index = this.values.length
     this.values.push(value)
     this.types += `${Array.isArray(value) ? 'array' : typeof value},`
     // The builder only binds a marker, never inspects it.
-    return slot as unknown as T
+    return this.#markers ? (slotAt(index) as unknown as T) : value
   }
 }
 
-/** How one operand of a bound condition becomes its probe (which values are slots differs per template kind). */
-export type ProbeOperand = (operand: OperandNode, slots: SlotValues) => OperandNode
+/**
+ * How one operand of a bound condition becomes its probe (which values are slots differs per template kind);
+ * with `copy` false it only collects and returns the operand itself.
+ */
+export type ProbeOperand = (operand: OperandNode, slots: SlotValues, copy: boolean) => OperandNode
 
-/** A bound row-policy condition with its operands probed by `probeOperand`; its structure stays verbatim. */
+/**
+ * A bound row-policy condition with its operands probed by `probeOperand`; its structure stays verbatim. With
+ * `copy` false the same walk only collects (every operand passes through `probeOperand` in the same order) and
+ * returns `node` itself: how the read fast path gathers a plan's values without building a probe
+ * (statement-cache.ts `collectReadSlots`). One walk for both, so their slot orders cannot drift apart.
+ */
 export function probeCondition(
   node: ConditionNode,
   slots: SlotValues,
   probeOperand: ProbeOperand,
+  copy = true,
 ): ConditionNode {
   switch (node.kind) {
     case 'bool':
     case 'is_null':
       return node
     case 'and':
-    case 'or':
-      return {
-        kind: node.kind,
-        operands: node.operands.map((o) => probeCondition(o, slots, probeOperand)),
+    case 'or': {
+      const operands: ConditionNode[] | undefined = copy ? [] : undefined
+      for (const o of node.operands) {
+        const probe = probeCondition(o, slots, probeOperand, copy)
+        operands?.push(probe)
       }
-    case 'not':
-      return { kind: 'not', operand: probeCondition(node.operand, slots, probeOperand) }
-    case 'compare':
-      return { ...node, left: probeOperand(node.left, slots), right: probeOperand(node.right, slots) }
+      return operands === undefined ? node : { kind: node.kind, operands }
+    }
+    case 'not': {
+      const operand = probeCondition(node.operand, slots, probeOperand, copy)
+      return copy ? { kind: 'not', operand } : node
+    }
+    case 'compare': {
+      const left = probeOperand(node.left, slots, copy)
+      const right = probeOperand(node.right, slots, copy)
+      return copy ? { ...node, left, right } : node
+    }
     case 'in': {
       const right = node.right
-      const left = probeOperand(node.left, slots)
-      if (right.kind === 'claimList')
-        return { ...node, left, right: { ...right, values: slots.put(right.values) } }
-      if (right.kind === 'list')
-        return {
-          ...node,
-          left,
-          right: { kind: 'list', items: right.items.map((i) => probeOperand(i, slots)) },
+      const left = probeOperand(node.left, slots, copy)
+      if (right.kind === 'claimList') {
+        const values = slots.put(right.values)
+        return copy ? { ...node, left, right: { ...right, values } } : node
+      }
+      if (right.kind === 'list') {
+        const items: OperandNode[] | undefined = copy ? [] : undefined
+        for (const item of right.items) {
+          const probe = probeOperand(item, slots, copy)
+          items?.push(probe)
         }
-      return { ...node, left, right: probeOperand(right, slots) }
+        return items === undefined ? node : { ...node, left, right: { kind: 'list', items } }
+      }
+      const probe = probeOperand(right, slots, copy)
+      return copy ? { ...node, left, right: probe } : node
     }
     default: {
       const never: never = node

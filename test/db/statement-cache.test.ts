@@ -6,7 +6,7 @@ import { printGet, printQuery } from '../../src/sql/print-select.ts'
 import { printAggregate } from '../../src/sql/print-aggregate.ts'
 import { compileAggregate, compileGet, compileQuery } from '../../src/sql/statement-cache.ts'
 import { isPrintedStatement } from '../../src/sql/printed-statement.ts'
-import { readTemplateOf } from '../../src/sql/read-template.ts'
+import { bindReadTemplate, readTemplateOf } from '../../src/sql/read-template.ts'
 import { planAggregate, planGet, planQuery } from '../../src/planner/plan-read.ts'
 import type { QueryPlan } from '../../src/planner/query-plan.ts'
 import { parseRequest } from '../../src/request/request-schema.ts'
@@ -514,6 +514,7 @@ describeEachDatabase('compiled statement templates for reads', (db) => {
       { requiredKeys: ['model'] },
     )
     let planned = 0
+    let templated = 0
     fc.assert(
       fc.property(request, fc.constantFrom(...principals), (args, principal) => {
         let plan: QueryPlan
@@ -525,9 +526,18 @@ describeEachDatabase('compiled statement templates for reads', (db) => {
         planned += 1
         expectSameQuery(db().app, plan)
         expectSameQuery(db().app, plan)
+        // The read fast path: the values gathered by the probe's walk without a copy bind the same statement.
+        const template = readTemplateOf(db().app, plan)
+        if (template === undefined) return
+        templated += 1
+        const direct = printQuery(db().app, plan).compile()
+        const statement = bindReadTemplate(template, db().app, plan)
+        expect(statement?.sql).toBe(direct.sql)
+        expect(statement?.parameters).toEqual(direct.parameters)
       }),
       { numRuns: 300 },
     )
     expect(planned).toBeGreaterThan(150)
+    expect(templated).toBeGreaterThan(100)
   })
 })
