@@ -5,6 +5,7 @@
  * of it in memory for every call. An image with many rows keeps as many as fit the total and digests the rest.
  */
 import { canonicalJson, sha256Hex } from '../json/index.ts'
+import { redactImageSecrets } from './audit-sanitize.ts'
 
 /** Longest string (or JSON text of an object value) kept whole. */
 export const MAX_IMAGE_VALUE_CHARS = 2_048
@@ -76,4 +77,32 @@ export function boundImage(image: unknown): unknown {
     kept.push(row)
   }
   return kept
+}
+
+/**
+ * `boundImage(redactImageSecrets(image))` — what the audit keeps of a write's before and after images — with one
+ * copy instead of two: when redaction made a fresh object of data properties (a plain-object row; nothing else
+ * holds it yet), its values are bounded in place; a list, or an image redaction kept as it was, takes
+ * `boundImage` on the redacted value as before. The two copies were ~1 KB of garbage and ~1 µs per image.
+ */
+export function boundRedactedImage(image: unknown): unknown {
+  const redacted = redactImageSecrets(image)
+  if (redacted === image || typeof redacted !== 'object' || redacted === null || Array.isArray(redacted)) {
+    return boundImage(redacted)
+  }
+  const row = redacted as Record<string, unknown>
+  for (const key of Object.keys(row)) {
+    const value = row[key]
+    const bounded = boundValue(value)
+    // Defined, not assigned: a key such as `__proto__` is an own data property here and must stay one.
+    if (bounded !== value) {
+      Object.defineProperty(row, key, {
+        value: bounded,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
+  }
+  return row
 }

@@ -33,7 +33,14 @@ export type {
 export type { StoreTransaction } from './store-transaction.ts'
 export { MemoryAuditStore, DEFAULT_MEMORY_AUDIT_CAPACITY } from './memory-audit-store.ts'
 export type { MemoryAuditStoreOptions } from './memory-audit-store.ts'
-export { boundArgs, boundImage, boundValue, MAX_IMAGE_CHARS, MAX_IMAGE_VALUE_CHARS } from './bounded-image.ts'
+export {
+  boundArgs,
+  boundImage,
+  boundRedactedImage,
+  boundValue,
+  MAX_IMAGE_CHARS,
+  MAX_IMAGE_VALUE_CHARS,
+} from './bounded-image.ts'
 export {
   DEFAULT_APPROVAL_TTL_MS,
   DEFAULT_MAX_PENDING_PER_TENANT,

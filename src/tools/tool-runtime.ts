@@ -16,8 +16,7 @@ import {
   digestAuditArgs,
   auditArgsText,
   deferArgsDigest,
-  boundImage,
-  redactImageSecrets,
+  boundRedactedImage,
   type ApprovalStore,
   type StoreTransaction,
 } from '../stores/index.ts'
@@ -171,8 +170,8 @@ export function auditDraft(
     reason: facts.reason ?? null,
     // Images are bounded (long values cut, ending with the digest of the whole): a 1 MB value written 20 times
     // must not keep 20 MB in an in-memory audit. Secret-looking keys are redacted first, as in `inputs`.
-    before: facts.before == null ? null : boundImage(redactImageSecrets(facts.before)),
-    after: facts.after == null ? null : boundImage(redactImageSecrets(facts.after)),
+    before: facts.before == null ? null : boundRedactedImage(facts.before),
+    after: facts.after == null ? null : boundRedactedImage(facts.after),
     policyVersion: runtime.bound.policy.versionHash,
   }
   return deferDigest ? deferArgsDigest(draft, auditArgsText(args), runtime.auditDigestKey) : draft
