@@ -61,10 +61,16 @@ export function runWrite<K extends WriteKind>(
   rawCtx: RunContext,
   args: unknown,
 ): Promise<WriteResults[K]> {
-  return runWriteTool(runtime, tool.name, tool.action, rawCtx, args, async (scope) => {
-    // why: write() returns the result shape of the plan it ran, which is the one for `kind`.
-    return (await write(runtime, tool.name, kind, args, scope)) as WriteResults[K]
-  })
+  // why: write() returns the result shape of the plan it ran, which is the one for `kind`. Returned as it is
+  // (no async wrapper around it: one promise and one microtask fewer per write).
+  return runWriteTool(
+    runtime,
+    tool.name,
+    tool.action,
+    rawCtx,
+    args,
+    (scope) => write(runtime, tool.name, kind, args, scope) as Promise<WriteResults[K]>,
+  )
 }
 
 async function write(
