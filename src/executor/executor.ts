@@ -18,7 +18,8 @@ import {
 import { isPrintedStatement, printSessionSettings, printSessionStatement } from '../sql/index.ts'
 import { blankClaimAsNull } from '../policy/index.ts'
 import { mapDatabaseError } from './map-database-error.ts'
-import { sessionBatchesOf, sessionStatementTimeoutOf } from './tessera-dialect.ts'
+import { directStatementsOf, sessionBatchesOf, sessionStatementTimeoutOf } from './tessera-dialect.ts'
+import { statementSender } from './direct-statements.ts'
 import { StatementGuard } from './statement-guard.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
@@ -150,9 +151,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const batches = sessionBatchesOf(db)
   // With no plugin but the statement guard, whose one check on a result (the statement was printed) read()
   // makes itself before sending, a read goes to a connection directly: Kysely's executeQuery would only add
-  // its pass over the plugins' transformResult.
+  // its pass over the plugins' transformResult. On the Tessera dialect it also skips Kysely's connection
+  // provider once a call has shown that sends the same (direct-statements.ts).
   const executor = db.getExecutor()
   const direct = executor.plugins.every((plugin) => plugin instanceof StatementGuard)
+  const send = statementSender(executor, directStatementsOf(db), db.isTransaction)
 
   function run<T>(spec: ExecutionSpec, body: (q: ExecutorDatabase) => Promise<T>): Promise<T> {
     return limited(spec, () => runNow(spec, body))
@@ -175,9 +178,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const settings = sessionSettings(spec, role, sessionTimeout, logger)
       const sent =
         settings.length === 0 ? statement : printSessionStatement([READ_ONLY, ...settings], statement)
-      const result = direct
-        ? await executor.provideConnection((connection) => connection.executeQuery<R>(sent))
-        : await db.executeQuery(sent)
+      const result = direct ? await send<R>(sent) : await db.executeQuery(sent)
       return result.rows
     } catch (err) {
       throw mapDatabaseError(err, spec.requestId, logger)
@@ -194,27 +195,21 @@ export function createExecutor(options: ExecutorOptions): Executor {
   ): Promise<T> {
     if (spec.access !== 'write') throw new Error('commitWith() runs write statements only')
     if (!isPrintedStatement(statement)) return Promise.reject(statementNotPrinted())
-    const send = async (q: ExecutorDatabase): Promise<readonly Record<string, unknown>[]> => {
+    const sendOn = async (q: ExecutorDatabase): Promise<readonly Record<string, unknown>[]> => {
       try {
         return (await q.executeQuery<Record<string, unknown>>(statement)).rows
       } catch (error) {
         throw refusal(error) ?? error
       }
     }
-    if (!batches) return run(spec, async (q) => finish(await send(q)))
+    if (!batches) return run(spec, async (q) => finish(await sendOn(q)))
     return limited(spec, async () => {
       let rows: readonly Record<string, unknown>[]
       try {
         const settings = sessionSettings(spec, role, sessionTimeout, logger)
         const sent = settings.length === 0 ? statement : printSessionStatement(settings, statement)
         // The statement guard's one check (printed by src/sql) was made above, as read() makes it.
-        rows = direct
-          ? (
-              await executor.provideConnection((connection) =>
-                connection.executeQuery<Record<string, unknown>>(sent),
-              )
-            ).rows
-          : await send(db)
+        rows = direct ? (await send<Record<string, unknown>>(sent)).rows : await sendOn(db)
       } catch (error) {
         const refused = refusal(error)
         if (refused !== undefined) throw refused

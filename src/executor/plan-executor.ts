@@ -168,12 +168,19 @@ export function createPlanExecutor(options: PlanExecutorOptions): PlanExecutor {
     return readTemplateOf(db, plannerPredicates ? plan : databaseEnforcedRead(plan))
   }
 
-  async function runRead(plan: ReadPlan, call: PlanCall, template?: ReadTemplate): Promise<Row[]> {
-    const compiled =
-      (template === undefined
-        ? undefined
-        : bindReadTemplate<Row>(template, db, plannerPredicates ? plan : databaseEnforcedRead(plan))) ??
-      compileRead(plan)
+  function runRead(plan: ReadPlan, call: PlanCall, template?: ReadTemplate): Promise<Row[]> {
+    // Not async: the read's promise is handed on as it is (an async function returning it adds a promise and
+    // two ticks to every read); anything thrown before it exists leaves as a rejection all the same.
+    let compiled: CompiledQuery<Row>
+    try {
+      compiled =
+        (template === undefined
+          ? undefined
+          : bindReadTemplate<Row>(template, db, plannerPredicates ? plan : databaseEnforcedRead(plan))) ??
+        compileRead(plan)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     const budget: BudgetReport = plan.budget
     if (!costGuard) {
       return session.read(

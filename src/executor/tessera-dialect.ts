@@ -61,6 +61,7 @@ import { protocolClientOf, runSessionBatch, type ProtocolClient } from './sessio
 import { StatementNamer } from './statement-namer.ts'
 import { PreparedQuery, type PreparedQueryResult } from './prepared-query.ts'
 import { boundedConnect } from './acquire-connection.ts'
+import { DirectStatements } from './direct-statements.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /** The query shape sent to node-postgres: never a bare string, so never the simple protocol. */
@@ -112,13 +113,18 @@ export interface TesseraDialectOptions {
 export const DEFAULT_MAX_PREPARED_PER_CONNECTION = 256
 export const DEFAULT_ACQUIRE_TIMEOUT_MILLIS = 5000
 
-/** kysely's PostgresAdapter, plus the session statement_timeout this dialect establishes (if any). */
+/**
+ * kysely's PostgresAdapter, plus the session statement_timeout this dialect establishes (if any) and the direct
+ * statement path of the driver created with it (direct-statements.ts).
+ */
 export class TesseraPostgresAdapter extends PostgresAdapter {
   readonly sessionStatementTimeoutMs: number | undefined
+  readonly directStatements: DirectStatements | undefined
 
-  constructor(sessionStatementTimeoutMs: number | undefined) {
+  constructor(sessionStatementTimeoutMs: number | undefined, directStatements?: DirectStatements) {
     super()
     this.sessionStatementTimeoutMs = sessionStatementTimeoutMs
+    this.directStatements = directStatements
   }
 }
 
@@ -129,6 +135,12 @@ export class TesseraPostgresAdapter extends PostgresAdapter {
 export function sessionStatementTimeoutOf(db: AnyDatabase): number | undefined {
   const adapter = db.getExecutor().adapter
   return adapter instanceof TesseraPostgresAdapter ? adapter.sessionStatementTimeoutMs : undefined
+}
+
+/** The direct statement path of `db`'s Tessera driver (direct-statements.ts); undefined on another dialect. */
+export function directStatementsOf(db: AnyDatabase): DirectStatements | undefined {
+  const adapter = db.getExecutor().adapter
+  return adapter instanceof TesseraPostgresAdapter ? adapter.directStatements : undefined
 }
 
 /** Whether `db` sends session statements (src/sql printSessionStatement) as one batch: a Tessera dialect does. */
@@ -155,10 +167,13 @@ export function createTesseraDialect(options: TesseraDialectOptions): Dialect {
     acquireTimeout,
     sessionStatementTimeoutMs: timeout,
   }
+  // Kysely creates a dialect's driver, then its adapter (kysely.js), for each instance: the adapter carries
+  // the direct statement path of the driver created just before it.
+  let lastDriver: TesseraDriver | undefined
   return {
-    createDriver: () => new TesseraDriver(config),
+    createDriver: () => (lastDriver = new TesseraDriver(config)),
     createQueryCompiler: () => new PostgresQueryCompiler(),
-    createAdapter: () => new TesseraPostgresAdapter(timeout),
+    createAdapter: () => new TesseraPostgresAdapter(timeout, lastDriver?.directStatements),
     createIntrospector: (db: AnyDatabase): DatabaseIntrospector => new PostgresIntrospector(db),
   }
 }
@@ -177,18 +192,24 @@ class TesseraDriver implements Driver {
   readonly #connections = new WeakMap<TesseraPoolClient, TesseraConnection>()
   readonly #names: StatementNamer
   readonly #connect: () => Promise<TesseraPoolClient>
+  /** Statements sent on a connection of this driver without Kysely's connection provider (direct-statements.ts). */
+  readonly directStatements: DirectStatements
 
   constructor(config: DriverConfig) {
     this.#config = config
     this.#names = new StatementNamer(config.maxPrepared)
     this.#connect = boundedConnect(config.pool, config.acquireTimeout)
+    this.directStatements = new DirectStatements(this)
   }
 
   async init(): Promise<void> {
     this.#pool = this.#config.pool
   }
 
-  async acquireConnection(): Promise<DatabaseConnection> {
+  async acquireConnection(): Promise<TesseraConnection> {
+    // Synchronously, before the first await: what tells the direct path that a Kysely executor's connections
+    // come from this driver (direct-statements.ts).
+    this.directStatements.sawAcquire()
     const pool = this.#pool
     if (!pool) throw new Error('driver has already been destroyed')
     const client = await this.#connect()
@@ -301,7 +322,7 @@ class TesseraDriver implements Driver {
   }
 }
 
-class TesseraConnection implements DatabaseConnection {
+export class TesseraConnection implements DatabaseConnection {
   readonly #client: TesseraPoolClient
   readonly #names: StatementNamer
   /** How #send submits on this client (fixed per client, so decided once). */
@@ -379,7 +400,22 @@ class TesseraConnection implements DatabaseConnection {
     else this.#client.release()
   }
 
-  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    // The common case — nothing held or deferred, outside a transaction (every read, a self-committing write) —
+    // hands #send's promise on as it is: an async function returning it would add a promise and two ticks.
+    if (
+      this.#discardReason === undefined &&
+      this.#deferred === undefined &&
+      this.#held === undefined &&
+      !this.inTransaction &&
+      sessionPrefixOf(compiledQuery) === undefined
+    ) {
+      return this.#send(compiledQuery)
+    }
+    return this.#executeQueryHolding(compiledQuery)
+  }
+
+  async #executeQueryHolding<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#discardReason) throw new Error('Postgres connection has been discarded')
     const deferred = this.#deferred
     const prefix = sessionPrefixOf(compiledQuery)
