@@ -10,7 +10,7 @@
  * encrypted because the primary key is always an order key and may be a denied, masked or hashed field.
  */
 import { internalError, invalidCursor } from '../errors/index.ts'
-import { canonicalJson } from '../json/index.ts'
+import { canonicalJson, jsonString } from '../json/index.ts'
 import { cursorKeys, openText, SEAL_OVERHEAD, sealText } from './cursor-seal.ts'
 
 /** Version of the cursor payload (the `v` of CursorPayload). */
@@ -75,13 +75,49 @@ function rolesText(roles: readonly string[] | null | undefined): string {
  * undefined and null are the same for every optional member. Pass the normalised filter and orderBy.
  */
 export function cursorBinding(input: CursorBindingInput): string {
-  const userId = input.userId == null ? 'null' : JSON.stringify(input.userId)
-  const principal = `${JSON.stringify(input.tenantId)},${userId},${rolesText(input.roles)}`
+  const userId = input.userId == null ? 'null' : stringified(input.userId)
+  const principal = `${stringified(input.tenantId)},${userId},${rolesText(input.roles)}`
   const metadata = canonicalJson(input.metadata ?? null)
   const where = canonicalJson(input.where ?? null)
-  const orderBy = canonicalJson(input.orderBy)
+  const orderBy = orderByText(input.orderBy)
   const shape = `${canonicalJson(input.select ?? null)},${canonicalJson(input.include ?? null)}`
-  return `[${principal},${metadata},${JSON.stringify(input.model)},${where},${orderBy},${shape},${JSON.stringify(input.policyVersion)}]`
+  return `[${principal},${metadata},${stringified(input.model)},${where},${orderBy},${shape},${stringified(input.policyVersion)}]`
+}
+
+/** `JSON.stringify(value)`, by jsonString for a string (the common case, several times cheaper). */
+function stringified(value: unknown): string {
+  return typeof value === 'string' ? jsonString(value) : (JSON.stringify(value) as string)
+}
+
+/**
+ * `canonicalJson(orderBy)`, written directly for the planner's order keys — plain objects with exactly
+ * `column`, `direction` (strings) and `nullable` (a boolean), whose canonical text is fixed but for the two
+ * strings; anything else goes to canonicalJson. The same text either way (test/unit/cursor.test.ts).
+ */
+function orderByText(orderBy: unknown): string {
+  if (!Array.isArray(orderBy)) return canonicalJson(orderBy)
+  const items: readonly unknown[] = orderBy
+  let out = '['
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) out += ','
+    if (!(i in items)) return canonicalJson(orderBy)
+    out += orderKeyText(items[i])
+  }
+  return `${out}]`
+}
+
+function orderKeyText(item: unknown): string {
+  if (typeof item !== 'object' || item === null || Object.getPrototypeOf(item) !== Object.prototype)
+    return canonicalJson(item)
+  // Exactly these three enumerable own keys (what canonicalJson writes), whatever their order.
+  const keys = Object.keys(item)
+  if (keys.length !== 3) return canonicalJson(item)
+  for (const k of keys)
+    if (k !== 'column' && k !== 'direction' && k !== 'nullable') return canonicalJson(item)
+  const { column, direction, nullable } = item as { column: unknown; direction: unknown; nullable: unknown }
+  if (typeof column !== 'string' || typeof direction !== 'string' || typeof nullable !== 'boolean')
+    return canonicalJson(item)
+  return `{"column":${jsonString(column)},"direction":${jsonString(direction)},"nullable":${nullable ? 'true' : 'false'}}`
 }
 
 function isKeyValue(value: unknown): value is CursorKeyValue {

@@ -296,6 +296,14 @@ describeEachDatabase('compiled statement templates for reads', (db) => {
           const cached = compileAggregate(db().app, plan)
           expect(cached.sql).toBe(direct.sql)
           expect(cached.parameters).toEqual(direct.parameters)
+          // The read fast path templates them too (counts and groupBy alike), all but the pattern filter.
+          const template = readTemplateOf(db().app, plan)
+          expect(template === undefined).toBe(JSON.stringify(args).includes('contains'))
+          if (template !== undefined) {
+            const statement = bindReadTemplate(template, db().app, plan)
+            expect(statement?.sql).toBe(direct.sql)
+            expect(statement?.parameters).toEqual(direct.parameters)
+          }
         }
       }
       for (const principal of [ALICE, BOB, SUPER, ERIN]) {
