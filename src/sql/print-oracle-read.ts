@@ -23,6 +23,7 @@ export function printOracleRead<DB>(
   limit: number,
 ): CompiledQuery<Record<string, unknown>> {
   if (!Number.isSafeInteger(limit) || limit <= 0) throw new RangeError(`invalid oracle row cap ${limit}`)
+  // `t.*`, not the bare `t`, which a column named `t` would capture (see print-select.ts jsonArrayFrom).
   const t = sql.id('t')
   const where =
     keyIn === null
@@ -32,7 +33,7 @@ export function printOracleRead<DB>(
         : sql` where ${sql.id('t', keyIn.column)}::text in (${sql.join(keyIn.values.map((v) => sql`${v}`))})`
   return sql<
     Record<string, unknown>
-  >`select ${t}.*, to_jsonb(${t}) as ${sql.id(ORACLE_JSON_COLUMN)} from ${sql.id(
+  >`select ${t}.*, to_jsonb(${t}.*) as ${sql.id(ORACLE_JSON_COLUMN)} from ${sql.id(
     table.schema,
     table.name,
   )} as ${t}${where} limit ${sql.lit(limit)}`.compile(db)

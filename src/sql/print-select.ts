@@ -3,7 +3,6 @@
  * the included model's own visibility; keyset pagination becomes a null-aware "after" predicate.
  */
 import { type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
-import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres'
 import {
   and,
   type ColumnRef,
@@ -118,6 +117,22 @@ function selectPlanQuery(
     .where(and(where))
   for (const key of plan.orderBy) q = q.orderBy(orderExpression(key, col))
   return q.limit(limitLiteral(plan.fetchLimit))
+}
+
+/*
+ * Kysely's jsonArrayFrom and jsonObjectFrom, with the row named as a whole (`agg.*`): theirs pass the bare alias
+ * (`json_agg(agg)`, `to_json(obj)`), and PostgreSQL reads a bare name as a column before a table — any column
+ * called `agg` or `obj` of the included row, or of an enclosing table at any level, allowed or not. The include
+ * then aggregated that column instead of its rows: a category's masked `agg` in place of its listings, or a
+ * listing's denied jsonb `obj` read as the included category (red team, marketplace schema). A qualified
+ * `alias.*` names the nearest FROM item of that name, the subquery itself, whatever the columns are called.
+ */
+function jsonArrayFrom(sub: AnySelect): RawBuilder<unknown> {
+  return sql`(select coalesce(json_agg(agg.*), '[]') from ${sub} as agg)`
+}
+
+function jsonObjectFrom(sub: AnySelect): RawBuilder<unknown> {
+  return sql`(select to_json(obj.*) from ${sub} as obj)`
 }
 
 /**

@@ -75,7 +75,7 @@ describe('compiled SQL', () => {
     expect(compiled.parameters).toContain(TENANT_A1)
     expect(compiled.parameters).toContainEqual([TENANT_A1, TENANT_A])
     expect(compiled.sql).toMatchInlineSnapshot(
-      `"select "t0"."id" as "id", "t0"."tenant_id" as "tenant_id", "t0"."customer_id" as "customer_id", "t0"."status" as "status", "t0"."total"::text as "total", to_json("t0"."created_at") as "created_at", (select to_json(obj) from (select "t1"."id" as "id", "t1"."name" as "name", "t1"."email" as "email" from "public"."customers" as "t1" where ("t1"."id" = "t0"."customer_id" and "t1"."tenant_id" = $1) order by "t1"."id" asc limit 1) as obj) as "customer" from "public"."orders" as "t0" where ((("t0"."tenant_id" = $2 or ("t0"."tenant_id" = any($3))) and ("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) and "t0"."status" = any($4)) order by "t0"."created_at" desc, "t0"."id" desc limit 11"`,
+      `"select "t0"."id" as "id", "t0"."tenant_id" as "tenant_id", "t0"."customer_id" as "customer_id", "t0"."status" as "status", "t0"."total"::text as "total", to_json("t0"."created_at") as "created_at", (select to_json(obj.*) from (select "t1"."id" as "id", "t1"."name" as "name", "t1"."email" as "email" from "public"."customers" as "t1" where ("t1"."id" = "t0"."customer_id" and "t1"."tenant_id" = $1) order by "t1"."id" asc limit 1) as obj) as "customer" from "public"."orders" as "t0" where ((("t0"."tenant_id" = $2 or ("t0"."tenant_id" = any($3))) and ("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) and "t0"."status" = any($4)) order by "t0"."created_at" desc, "t0"."id" desc limit 11"`,
     )
   })
 
