@@ -16,17 +16,27 @@ import {
   isPrincipalOnly,
   requirePrincipalList,
   requirePrincipalScalar,
+  type BoundField,
   type BoundModel,
 } from '../policy/index.ts'
-import type { ColumnInfo } from '../schema/index.ts'
+import { type CanonicalText, type ColumnInfo, isCanonicalText } from '../schema/index.ts'
 import { coerceFilterValue } from '../request/index.ts'
 
-/** A principal value as a value of `column`, canonical; TENANT_SCOPE_REQUIRED when it cannot be one. */
+/**
+ * A principal value as a value of `column`, canonical; TENANT_SCOPE_REQUIRED when it cannot be one, or when
+ * `tenantText` is set (the column is a tenant column: BoundField.tenantText) and a text value is not that
+ * canonical text — `'01'` would otherwise read tenant 1's rows (docs/decisions.md, "A principal names its tenant
+ * in the column's canonical text"). Same error, same bytes, as a value that fits no row of the column.
+ */
 export function principalValueFor(
   column: ColumnInfo,
   value: unknown,
   source: string,
+  tenantText: CanonicalText | null,
 ): Exclude<Literal, null> {
+  if (tenantText !== null && typeof value === 'string' && !isCanonicalText(tenantText, value)) {
+    throw tenantScopeRequired(source)
+  }
   let coerced: unknown
   try {
     coerced = coerceFilterValue(column, 'eq', value, source)
@@ -83,19 +93,19 @@ export function bindConditionToPrincipal(
   principal: Principal,
 ): ConditionNode {
   if (isPrincipalOnly(node)) return { kind: 'bool', value: evaluateCondition(node, {}, principal) }
-  const columnOf = (operand: OperandNode): ColumnInfo | undefined =>
+  const columnOf = (operand: OperandNode): BoundField | undefined =>
     model !== null && operand.kind === 'field' && Object.hasOwn(model.fields, operand.name)
-      ? model.fields[operand.name]?.column
+      ? model.fields[operand.name]
       : undefined
-  /** A principal operand as a claim: typed for `column` when it is compared with one, else as it is. */
-  const claim = (operand: OperandNode, column: ColumnInfo | undefined): OperandNode => {
+  /** A principal operand as a claim: typed for `field`'s column when it is compared with one, else as it is. */
+  const claim = (operand: OperandNode, field: BoundField | undefined): OperandNode => {
     if (operand.kind !== 'principal') return operand
     const value = requirePrincipalScalar(principal, operand.path)
-    if (column === undefined) return { kind: 'claim', path: operand.path, value }
+    if (field === undefined) return { kind: 'claim', path: operand.path, value }
     return {
       kind: 'claim',
       path: operand.path,
-      value: principalValueFor(column, value, formatPrincipalPath(operand.path)),
+      value: principalValueFor(field.column, value, formatPrincipalPath(operand.path), field.tenantText),
     }
   }
   switch (node.kind) {
@@ -115,18 +125,20 @@ export function bindConditionToPrincipal(
     }
     case 'in': {
       const right = node.right
-      const column = columnOf(node.left)
+      const field = columnOf(node.left)
       const left = claim(node.left, undefined)
       if (right.kind === 'principal') {
         const source = formatPrincipalPath(right.path)
         const values = requirePrincipalList(principal, right.path).map((v) =>
-          v === null || column === undefined ? (v as Literal) : principalValueFor(column, v, source),
+          v === null || field === undefined
+            ? (v as Literal)
+            : principalValueFor(field.column, v, source, field.tenantText),
         )
         return { ...node, left, right: { kind: 'claimList', path: right.path, values } }
       }
       if (right.kind === 'list') {
         // An item beside a field left operand takes that field's type; beside anything else it stays as it is.
-        return { ...node, left, right: { kind: 'list', items: right.items.map((i) => claim(i, column)) } }
+        return { ...node, left, right: { kind: 'list', items: right.items.map((i) => claim(i, field)) } }
       }
       return { ...node, left }
     }

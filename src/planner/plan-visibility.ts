@@ -5,7 +5,6 @@
 import type { Principal } from '../context/index.ts'
 import { tenantScopeRequired } from '../errors/index.ts'
 import { evaluateCondition, resolvePrincipalPath, type BoundModel } from '../policy/index.ts'
-import { findColumn } from '../schema/index.ts'
 import type { ScopePredicate, VisibilityPlan } from './query-plan.ts'
 import { bindConditionToPrincipal, principalValueFor } from './bind-principal-values.ts'
 
@@ -40,11 +39,16 @@ export function planVisibility(model: BoundModel, principal: Principal): Visibil
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw tenantScopeRequired(rule.source)
     }
-    const column = findColumn(model.table, rule.column)
-    if (!column) throw tenantScopeRequired(rule.source)
+    const field = Object.hasOwn(model.fields, rule.column) ? model.fields[rule.column] : undefined
+    if (!field) throw tenantScopeRequired(rule.source)
     // A principal value that cannot be a value of the column can match no row; refusing is the fail-closed
-    // answer and keeps the database from ever parsing it (docs/threats.md fact 1).
-    return { column: rule.column, source: rule.source, value: principalValueFor(column, value, rule.source) }
+    // answer and keeps the database from ever parsing it (docs/threats.md fact 1). A value that is one only in
+    // a non-canonical spelling ('01' on an integer column) is refused too: it would alias another tenant.
+    return {
+      column: rule.column,
+      source: rule.source,
+      value: principalValueFor(field.column, value, rule.source, field.tenantText),
+    }
   })
 
   const permissive = policy.rowPolicies

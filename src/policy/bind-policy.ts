@@ -5,7 +5,7 @@
  * binds is safe to plan against without further schema lookups.
  */
 import { policyInvalid, type PolicyProblem } from '../errors/index.ts'
-import { type DbSchema, type TableInfo, findColumn } from '../schema/index.ts'
+import { canonicalText, type DbSchema, type TableInfo, findColumn } from '../schema/index.ts'
 import { referencedFields } from './condition/evaluate-condition.ts'
 import { conditionLiteralProblems } from './condition-literal-problems.ts'
 import { deepFreeze } from './deep-freeze.ts'
@@ -148,9 +148,11 @@ export function bindPolicy(policy: Policy, schema: DbSchema): BoundPolicy {
     const table = tables.get(model.name)
     if (!table) continue // unreachable: a missing table is a problem above
     const fields: Record<string, BoundField> = {}
+    const tenantColumns = new Set(tenantColumnsOf(model, table))
     for (const column of [...table.columns].sort((a, b) => a.ordinal - b.ordinal)) {
       const rule = columnMaskRule(effectiveRule(model, column.name), column)
-      fields[column.name] = { name: column.name, column, rule }
+      const tenantText = tenantColumns.has(column.name) ? (canonicalText(column.typeClass) ?? null) : null
+      fields[column.name] = { name: column.name, column, rule, tenantText }
     }
     models[model.name] = {
       name: model.name,

@@ -1,9 +1,9 @@
 /**
  * A tenant column whose `=` calls distinct values equal (ColumnInfo.looseEquality) cannot carry a tenant
  * boundary: under a nondeterministic collation (or citext) `tenant_id = 'acme'` also matches tenant 'ACME''s rows,
- * and under char(n) `'acme'` matches `'acme '`. That one comparison is every scope Tessera writes — reads,
- * counts and aggregates, includes, write targets — and the RLS policies `tessera rls generate` prints, so the
- * policy does not load (docs/decisions.md, "A tenant column compares exactly or the policy does not load").
+ * under char(n) `'acme'` matches `'acme '`, on numeric `1.0` matches `1`. That one comparison is every scope
+ * Tessera writes — reads, counts and aggregates, includes, write targets — and the RLS policies `tessera rls
+ * generate` prints, so the policy does not load (docs/decisions.md, "A tenant column compares exactly or the policy does not load").
  * The columns checked are the scoped ones and the tenant-like ones a permissive rule pins (tenantColumnsOf).
  * Other row-policy comparisons on such columns (`owner = principal.userId` under citext) stay allowed: there the
  * looseness is usually the point, and docs/decisions.md says what it means.
@@ -55,6 +55,12 @@ function looseness(kind: LooseEquality): string {
       return "it is citext: '=' calls 'acme' and 'ACME' equal"
     case 'blank-padded':
       return "it is char(n): '=' ignores trailing blanks, calling 'acme' and 'acme ' equal"
+    case 'numeric':
+      return "it is numeric: '=' ignores scale, calling '1' and '1.0' equal"
+    case 'float':
+      return "it is floating point: '=' compares rounded values, calling '0.1' and '0.10000000000000001' equal"
+    case 'time':
+      return "it is a date or time type: '=' compares instants, calling '2024-05-01' and '2024-05-01 00:00' equal"
     default: {
       const unhandled: never = kind
       return String(unhandled)
@@ -71,6 +77,11 @@ function remedy(table: TableInfo, column: ColumnInfo, kind: LooseEquality): stri
       return `make it text: ${alter} type text`
     case 'blank-padded':
       return `make it text or varchar: ${alter} type text`
+    case 'numeric':
+    case 'float':
+      return `make it an integer: ${alter} type bigint`
+    case 'time':
+      return `make it text: ${alter} type text`
     default: {
       const unhandled: never = kind
       return String(unhandled)

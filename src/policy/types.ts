@@ -2,7 +2,7 @@
  * The normalised, validated Policy (output of `definePolicy` / `loadPolicyFile`) and the policy bound to a
  * live schema (output of `bindPolicy`). Both are deeply frozen plain data; the planner reads only these.
  */
-import type { ColumnInfo, DbSchema, TableInfo } from '../schema/index.ts'
+import type { CanonicalText, ColumnInfo, DbSchema, TableInfo } from '../schema/index.ts'
 import type { ConditionNode, PrincipalPath } from './condition/ast.ts'
 import type { FieldAction, MaskStyle, PolicyInput, Profile, WriteMode } from './policy-schema.ts'
 
@@ -105,6 +105,13 @@ export interface BoundField {
   readonly name: string
   readonly column: ColumnInfo
   readonly rule: FieldRule
+  /**
+   * Set on a tenant column of the model (scoped, or a pinned tenant-like column: tenantColumnsOf) whose type
+   * reads several texts as one value: a principal value compared with it must be this canonical text, else the
+   * call is TENANT_SCOPE_REQUIRED (docs/decisions.md, "A principal names its tenant in the column's canonical
+   * text"). Decided once here, at load; null elsewhere.
+   */
+  readonly tenantText: CanonicalText | null
 }
 
 export interface BoundRelation {

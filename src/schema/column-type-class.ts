@@ -3,7 +3,7 @@
  * catalog access) so the mapping is unit-tested on its own; introspection resolves domains to their base
  * type before calling it.
  */
-import type { ColumnTypeClass, LooseEquality } from './types.ts'
+import type { CanonicalText, ColumnTypeClass, LooseEquality } from './types.ts'
 
 /** The `pg_type` facts the mapping needs, for the domain-resolved base type of a column. */
 export interface PgTypeDescriptor {
@@ -75,12 +75,29 @@ export function hasExactEquality(type: PgTypeDescriptor, deterministicCollation:
   return EXACT_UNDER_DETERMINISTIC_COLLATION.has(type.typname) && deterministicCollation === true
 }
 
+/** Built-in types whose `=` calls distinct texts of one value equal, and why (see LooseEquality). */
+const LOOSE_BUILT_INS: ReadonlyMap<string, LooseEquality> = new Map<string, LooseEquality>([
+  ['bpchar', 'blank-padded'],
+  ['numeric', 'numeric'],
+  ['float4', 'float'],
+  ['float8', 'float'],
+  ['timestamp', 'time'],
+  ['timestamptz', 'time'],
+  ['date', 'time'],
+  ['time', 'time'],
+  ['timetz', 'time'],
+])
+
 /**
  * Why PostgreSQL's `=` on a column calls some distinct values equal (ColumnInfo.looseEquality), or undefined when
  * nothing is known to: a nondeterministic collation (ICU `und-u-ks-level2`: 'ACME' = 'acme'), citext (compares
- * lower-cased) or char(n) (trailing blanks do not count: 'acme' = 'acme '). Such a column cannot carry a tenant
- * boundary (docs/decisions.md, "A tenant column compares exactly or the policy does not load"). Types that merely
- * lack exactEquality (int8, numeric, a type from another schema, a domain not resolved) are not loose in this sense.
+ * lower-cased), char(n) (trailing blanks do not count: 'acme' = 'acme '), numeric (`1.0 = 1`), real and double
+ * precision (decimal texts that round to one binary value) or a date or time type (`'2024-05-01'` =
+ * `'2024-05-01 00:00'`). Such a column cannot carry a tenant boundary (docs/decisions.md, "A tenant column
+ * compares exactly or the policy does not load"). The integer types and uuid also read several texts as one
+ * value, but each value has one canonical text, so a principal is held to it at call time instead
+ * (canonicalText). Types that merely lack exactEquality (a type from another schema, a domain not resolved) are
+ * not loose in this sense.
  */
 export function looseEquality(
   type: PgTypeDescriptor | undefined,
@@ -90,6 +107,40 @@ export function looseEquality(
   if (type === undefined || type.typtype !== 'b') return undefined
   // citext is an extension, installed into whatever schema the user chose.
   if (type.typname === 'citext') return 'citext'
-  if (type.typschema === 'pg_catalog' && type.typname === 'bpchar') return 'blank-padded'
-  return undefined
+  if (type.typschema !== 'pg_catalog') return undefined
+  return LOOSE_BUILT_INS.get(type.typname)
+}
+
+/**
+ * The canonical text a principal value must have to meet a tenant column of this type family, or undefined when
+ * the column's `=` already compares the text the principal holds (text, varchar, enums) or no principal text is
+ * a value of it (the value is then refused as not fitting the column). int2, int4 and int8 read `01`, `+1`,
+ * ` 1` as 1; uuid reads upper case, no hyphens and braces as one uuid: a principal spelling its tenant so would
+ * read that tenant's rows while the audit, rate limits, approval caps and cursors key it apart
+ * (docs/decisions.md, "A principal names its tenant in the column's canonical text").
+ */
+export function canonicalText(typeClass: ColumnTypeClass): CanonicalText | undefined {
+  switch (typeClass) {
+    case 'integer':
+    case 'bigint':
+      return 'integer'
+    case 'uuid':
+      return 'uuid'
+    default:
+      return undefined
+  }
+}
+
+/** Compiled once: the check runs on every call that meets a tenant column. */
+const CANONICAL_TEXT: Readonly<Record<CanonicalText, RegExp>> = Object.freeze({
+  integer: /^(?:0|-?[1-9][0-9]*)$/,
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+})
+
+/**
+ * Whether `text` is the canonical text of its value (canonicalText). Range is not checked here: a canonical
+ * integer out of the column's range is no value of it, which the caller's type check refuses.
+ */
+export function isCanonicalText(kind: CanonicalText, text: string): boolean {
+  return CANONICAL_TEXT[kind].test(text)
 }

@@ -1,9 +1,16 @@
 export { introspectSchema, ROW_COUNT_CAP } from './introspect-schema.ts'
 export type { IntrospectOptions } from './introspect-schema.ts'
-export { columnTypeClass, hasExactEquality, looseEquality } from './column-type-class.ts'
+export {
+  canonicalText,
+  columnTypeClass,
+  hasExactEquality,
+  isCanonicalText,
+  looseEquality,
+} from './column-type-class.ts'
 export type { PgTypeDescriptor } from './column-type-class.ts'
 export { findColumn } from './types.ts'
 export type {
+  CanonicalText,
   CheckConstraintInfo,
   ColumnInfo,
   ColumnTypeClass,

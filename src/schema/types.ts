@@ -53,15 +53,29 @@ export interface ColumnInfo {
   readonly exactEquality?: true
   /**
    * Present when PostgreSQL's `=` on this column is known to call distinct values equal: under a nondeterministic
-   * collation, for citext (both ignore case), for char(n) (trailing blanks). A scope or tenant pin on such a
+   * collation, for citext (both ignore case), for char(n) (trailing blanks), for numeric (scale), real and double
+   * precision (rounding) and the date and time types (spellings of one value). A scope or tenant pin on such a
    * column would let tenant 'acme' read 'ACME''s rows, so the policy validator refuses it (docs/decisions.md,
    * "A tenant column compares exactly or the policy does not load"). Absent otherwise and on schemas built by hand.
    */
   readonly looseEquality?: LooseEquality
 }
 
-/** Why a column's `=` is looser than identity (ColumnInfo.looseEquality). */
-export type LooseEquality = 'nondeterministic-collation' | 'citext' | 'blank-padded'
+/**
+ * Why a column's `=` is looser than identity (ColumnInfo.looseEquality): case (a nondeterministic collation,
+ * citext), trailing blanks (char(n)), scale (numeric: `1.0 = 1`), rounding (real, double precision: two decimal
+ * texts name one binary value) or spelling of one instant or day (timestamp, timestamptz, date, time, timetz).
+ */
+export type LooseEquality =
+  'nondeterministic-collation' | 'citext' | 'blank-padded' | 'numeric' | 'float' | 'time'
+
+/**
+ * The one text a principal value must be when it meets a tenant column of a type whose input reads several
+ * texts as one value (canonicalText in column-type-class.ts): `integer` — `0` or `-?[1-9][0-9]*` (int2, int4,
+ * int8 read `01`, `+1`, ` 1` as 1); `uuid` — lower-case, hyphenated 8-4-4-4-12 (uuid reads upper case, no
+ * hyphens and braces as the same uuid).
+ */
+export type CanonicalText = 'integer' | 'uuid'
 
 export interface ForeignKeyInfo {
   readonly name: string

@@ -198,7 +198,6 @@ describeEachDatabase('red team on the freight schema: library API', (db) => {
     expect(cursor).not.toBeNull()
     const moved: [RunContext, Record<string, unknown>][] = [
       [DISPATCH_B, { model: 'Shipment', orderBy: ['priority'] }],
-      [as(`0${ACCT_A}`), { model: 'Shipment', orderBy: ['priority'] }],
       [CLERK_A, { model: 'Shipment', orderBy: ['priority'] }],
       [DISPATCH_A, { model: 'Shipment', orderBy: [{ field: 'priority', direction: 'desc' }] }],
       [DISPATCH_A, { model: 'Shipment', orderBy: ['priority'], select: ['id'] }],
@@ -213,6 +212,10 @@ describeEachDatabase('red team on the freight schema: library API', (db) => {
         'INVALID_CURSOR',
       )
     }
+    // Another spelling of the same account is no longer a second name for it: refused before any cursor is read.
+    expect(
+      (await fail(as(`0${ACCT_A}`), 'db_query', { model: 'Shipment', orderBy: ['priority'], cursor })).code,
+    ).toBe('TENANT_SCOPE_REQUIRED')
     // Another character in the second-to-last place (the last one may carry unused bits of the encoding).
     const flipped = `${cursor!.slice(0, -2)}${cursor!.at(-2) === 'A' ? 'B' : 'A'}${cursor!.slice(-1)}`
     expect(flipped).not.toBe(cursor)
@@ -351,8 +354,12 @@ describeEachDatabase('red team on the freight schema: library API', (db) => {
     const untouched = await sql<{ n: string }>`select count(*)::text as n from ops.shipments
       where notes = 'bulk' and id <> ${SHIP_A1}`.execute(db().admin)
     expect(untouched.rows[0]?.n).toBe('0')
-    // A row written as account A lands in A with A's creator, whatever spelling of the account the host used.
-    const created = await h.toolset.create(as(`0${ACCT_A}`), { model: 'Shipment', data: { notes: 'n' } })
+    // A row written as account A lands in A with A's creator; another spelling of the account writes nothing
+    // (docs/decisions.md, "A principal names its tenant in the column's canonical text").
+    expect(
+      (await fail(as(`0${ACCT_A}`), 'db_create', { model: 'Shipment', data: { notes: 'n' } })).code,
+    ).toBe('TENANT_SCOPE_REQUIRED')
+    const created = await h.toolset.create(as(ACCT_A), { model: 'Shipment', data: { notes: 'n' } })
     expect(created.row).toMatchObject({ acct: ACCT_A, created_by: 'u-probe', cargo: 'general' })
   })
 

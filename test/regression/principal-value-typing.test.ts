@@ -78,17 +78,29 @@ describeEachDatabase('principal values are typed by the column they meet', (db) 
     return { sqlIds: await run(), memoryIds: memory() }
   }
 
-  it('matches an upper-case tenant uuid on both sides', async () => {
+  it('refuses an upper-case tenant uuid on both sides (a tenant column takes only its canonical text)', async () => {
     const r = await bothSides(
       { scoping: { tenant_id: 'principal.tenantId' } },
       { tenantId: TENANT.toUpperCase() },
     )
-    expect(r).toEqual({ sqlIds: [1, 2], memoryIds: [1, 2] })
+    expect(r).toEqual({ sqlIds: 'TENANT_SCOPE_REQUIRED', memoryIds: 'TENANT_SCOPE_REQUIRED' })
     const rule = await bothSides(
       { rowPolicies: [{ name: 'own', condition: 'tenant_id = principal.tenantId', mode: 'permissive' }] },
       { tenantId: TENANT.toUpperCase() },
     )
-    expect(rule).toEqual({ sqlIds: [1, 2], memoryIds: [1, 2] })
+    expect(rule).toEqual({ sqlIds: 'TENANT_SCOPE_REQUIRED', memoryIds: 'TENANT_SCOPE_REQUIRED' })
+  })
+
+  it('matches an upper-case uuid on both sides where the column is not a tenant column', async () => {
+    const r = await bothSides(
+      {
+        scoping: { org_id: 'principal.metadata.org' },
+        unscopedColumns: ['tenant_id'],
+        rowPolicies: [{ name: 't', condition: 'tenant_id = principal.userId', mode: 'restrictive' }],
+      },
+      { tenantId: 'x', userId: TENANT.toUpperCase(), metadata: { org: 'o1' } },
+    )
+    expect(r).toEqual({ sqlIds: [1], memoryIds: [1] })
   })
 
   it("matches a numeric principal '1.5' against 1.50 on both sides", async () => {
@@ -132,9 +144,14 @@ describeEachDatabase('principal values are typed by the column they meet', (db) 
         { name: 'tenants', condition: 'tenant_id IN principal.metadata.tenants', mode: 'permissive' },
       ],
     }
+    expect(await bothSides(model, { tenantId: TENANT, metadata: { tenants: [TENANT] } })).toEqual({
+      sqlIds: [1, 2],
+      memoryIds: [1, 2],
+    })
+    // tenant_id is a tenant column here (pinned by the permissive rule): only the canonical text is taken.
     expect(
       await bothSides(model, { tenantId: TENANT, metadata: { tenants: [TENANT.toUpperCase()] } }),
-    ).toEqual({ sqlIds: [1, 2], memoryIds: [1, 2] })
+    ).toEqual({ sqlIds: 'TENANT_SCOPE_REQUIRED', memoryIds: 'TENANT_SCOPE_REQUIRED' })
     expect(await bothSides(model, { tenantId: TENANT, metadata: { tenants: ['not-a-uuid'] } })).toEqual({
       sqlIds: 'TENANT_SCOPE_REQUIRED',
       memoryIds: 'TENANT_SCOPE_REQUIRED',

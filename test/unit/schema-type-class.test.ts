@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { columnTypeClass, looseEquality, type PgTypeDescriptor } from '../../src/schema/index.ts'
+import {
+  canonicalText,
+  columnTypeClass,
+  isCanonicalText,
+  looseEquality,
+  type PgTypeDescriptor,
+} from '../../src/schema/index.ts'
 
 function builtIn(typname: string, typcategory = 'X'): PgTypeDescriptor {
   return { typname, typschema: 'pg_catalog', typtype: 'b', typcategory }
@@ -101,14 +107,44 @@ describe('looseEquality (a tenant column under it does not load)', () => {
     expect(looseEquality(builtIn('bpchar'), true)).toBe('blank-padded')
   })
 
-  it('leaves out exact types and those merely not exact (int8, numeric, a look-alike bpchar)', () => {
-    for (const t of ['text', 'varchar', 'name', 'uuid', 'int4', 'int8', 'numeric'])
-      expect(
-        looseEquality(builtIn(t), t.startsWith('int') || t === 'uuid' || t === 'numeric' ? null : true),
-        t,
-      ).toBe(undefined)
+  it('names numeric (scale), real and double precision (rounding) and the date and time types', () => {
+    expect(looseEquality(builtIn('numeric'), null)).toBe('numeric')
+    expect(looseEquality(builtIn('float4'), null)).toBe('float')
+    expect(looseEquality(builtIn('float8'), null)).toBe('float')
+    for (const t of ['timestamp', 'timestamptz', 'date', 'time', 'timetz'])
+      expect(looseEquality(builtIn(t), null), t).toBe('time')
+  })
+
+  it('leaves out exact types, the canonical-text ones (int2, int4, int8, uuid) and look-alikes', () => {
+    for (const t of ['text', 'varchar', 'name', 'uuid', 'int2', 'int4', 'int8'])
+      expect(looseEquality(builtIn(t), t.startsWith('int') || t === 'uuid' ? null : true), t).toBe(undefined)
     expect(looseEquality({ ...builtIn('bpchar'), typschema: 'public' }, true)).toBeUndefined()
+    expect(looseEquality({ ...builtIn('numeric'), typschema: 'public' }, null)).toBeUndefined()
     expect(looseEquality({ ...builtIn('citext'), typtype: 'd' }, true)).toBeUndefined()
     expect(looseEquality(undefined, null)).toBeUndefined()
+  })
+})
+
+describe('canonicalText (a principal meeting a tenant column must spell it so)', () => {
+  it('holds the integer types and uuid to one text each, and nothing else', () => {
+    expect(canonicalText('integer')).toBe('integer')
+    expect(canonicalText('bigint')).toBe('integer')
+    expect(canonicalText('uuid')).toBe('uuid')
+    for (const c of ['string', 'numeric', 'float', 'boolean', 'timestamp', 'json', 'other'] as const)
+      expect(canonicalText(c), c).toBeUndefined()
+  })
+
+  it('accepts 0 and integers without sign, leading zero or blank; refuses every other spelling', () => {
+    for (const ok of ['0', '1', '-1', '10', '9223372036854775807', '-2147483648'])
+      expect(isCanonicalText('integer', ok), ok).toBe(true)
+    for (const bad of ['01', '+1', ' 1', '1 ', '1.0', '-0', '00', '1e3', '', '-', '٣', '1\n'])
+      expect(isCanonicalText('integer', bad), bad).toBe(false)
+  })
+
+  it('accepts a lower-case hyphenated uuid only', () => {
+    const id = 'a0000000-0000-4000-8000-00000000000a'
+    expect(isCanonicalText('uuid', id)).toBe(true)
+    for (const bad of [id.toUpperCase(), id.replaceAll('-', ''), `{${id}}`, ` ${id}`, `${id}\n`, id.slice(1)])
+      expect(isCanonicalText('uuid', bad), bad).toBe(false)
   })
 })
