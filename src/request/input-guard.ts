@@ -49,6 +49,8 @@ interface Frame {
   readonly depth: number
   readonly path: PathLink | null
   readonly inArray: boolean
+  /** The snapshot's container this value's own snapshot goes into (at `path.segment`); null for the root. */
+  readonly into: Record<string, unknown> | unknown[] | null
 }
 
 function pathOf(link: PathLink | null): string {
@@ -90,16 +92,27 @@ function limitsWith(limits: Partial<InputLimits>): InputLimits {
  * prototype is Object.prototype or null, with no accessor properties, no symbol keys and none of the keys
  * `__proto__`, `constructor`, `prototype`. `undefined` is tolerated only as an object property value (an
  * omitted optional field in a programmatic call).
+ *
+ * Returns what the caller must parse in place of `value`: `value` itself when the quick check accepts it (plain
+ * objects and arrays of data properties, no proxy anywhere: reading them again gives what was checked), else
+ * the walk's snapshot — a copy built from the very members the walk read and checked, once each. A Proxy
+ * answers each read as it likes (a `model` that reads 'Order' for the guard and something else for the
+ * parser), so what is parsed must not be read from it again (check-then-use).
  */
-export function guardInput(value: unknown, limits: Partial<InputLimits> = {}): void {
+export function guardInput(value: unknown, limits: Partial<InputLimits> = {}): unknown {
   const max: InputLimits = limitsWith(limits)
-  if (acceptsQuickly(value, max)) return
-  guardInputByWalk(value, max)
+  if (acceptsQuickly(value, max)) return value
+  return guardInputByWalk(value, max)
 }
 
-/** guardInput's walk, which decides every request the quick check does not accept (and is its reference). */
-export function guardInputByWalk(value: unknown, max: InputLimits): void {
-  const stack: Frame[] = [{ value, depth: 0, path: null, inArray: false }]
+/**
+ * guardInput's walk, which decides every request the quick check does not accept (and is its reference).
+ * Returns its snapshot of `value`: plain objects (null-prototype ones stay so) and arrays holding the values
+ * each member's one descriptor read gave, with each key's enumerability; an array's length is read once.
+ */
+export function guardInputByWalk(value: unknown, max: InputLimits): unknown {
+  let snapshot: unknown = value
+  const stack: Frame[] = [{ value, depth: 0, path: null, inArray: false, into: null }]
   let counted = 1
   let bytes = 0
   const addBytes = (text: string, link: PathLink | null): void => {
@@ -141,23 +154,28 @@ export function guardInputByWalk(value: unknown, max: InputLimits): void {
     if (Array.isArray(current)) {
       if (Object.getPrototypeOf(current) !== Array.prototype) reject(link, 'only plain arrays are accepted')
       const items: readonly unknown[] = current
-      if (items.length > max.maxArrayLength) {
+      // Read once: a Proxy's `length` may answer differently at each read.
+      const length = items.length
+      if (length > max.maxArrayLength) {
         reject(link, `an array has more than ${max.maxArrayLength} items`)
       }
-      counted += items.length
+      counted += length
       if (counted > max.maxNodes) reject(link, `the request holds more than ${max.maxNodes} values`)
       if (Object.getOwnPropertySymbols(items).length > 0) reject(link, 'arrays may not carry symbol keys')
-      for (let i = items.length - 1; i >= 0; i--) {
+      const copy: unknown[] = new Array<unknown>(length)
+      for (let i = length - 1; i >= 0; i--) {
         const child: PathLink = { parent: link, segment: i }
         const descriptor = Object.getOwnPropertyDescriptor(items, i)
         if (descriptor === undefined) reject(child, 'arrays may not have holes')
         if (!('value' in descriptor)) reject(child, 'accessor properties are not accepted')
-        stack.push({ value: descriptor.value, depth, path: child, inArray: true })
+        copy[i] = descriptor.value
+        stack.push({ value: descriptor.value, depth, path: child, inArray: true, into: copy })
       }
       // Every index is present (checked above), so anything beyond the indices and `length` is extra.
-      if (Object.getOwnPropertyNames(items).length !== items.length + 1) {
+      if (Object.getOwnPropertyNames(items).length !== length + 1) {
         reject(link, 'arrays may not carry extra properties')
       }
+      snapshot = place(frame, copy, snapshot)
       continue
     }
 
@@ -178,6 +196,9 @@ export function guardInputByWalk(value: unknown, max: InputLimits): void {
     }
     counted += keys.length
     if (counted > max.maxNodes) reject(link, `the request holds more than ${max.maxNodes} values`)
+    // The copy's keys in the original's order (the descriptors are read last to first, as frames are pushed).
+    const copy: Record<string, unknown> = proto === null ? Object.create(null) : {}
+    for (const key of keys) copy[key] = undefined
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i] as string
       const child: PathLink = { parent: link, segment: key }
@@ -185,9 +206,31 @@ export function guardInputByWalk(value: unknown, max: InputLimits): void {
       if (descriptor === undefined || !('value' in descriptor)) {
         reject(child, 'accessor properties are not accepted')
       }
-      stack.push({ value: descriptor.value, depth, path: child, inArray: false })
+      // A non-enumerable key stays one: the parsers treat unknown keys by enumerating them.
+      Object.defineProperty(copy, key, {
+        value: descriptor.value,
+        enumerable: descriptor.enumerable === true,
+        writable: true,
+        configurable: true,
+      })
+      stack.push({ value: descriptor.value, depth, path: child, inArray: false, into: copy })
     }
+    snapshot = place(frame, copy, snapshot)
   }
+  return snapshot
+}
+
+/**
+ * Puts a container's snapshot where its frame's value sits in the parent's snapshot (which holds the original
+ * until then), or returns it as the new root; returns the root either way.
+ */
+function place(frame: Frame, copy: unknown, root: unknown): unknown {
+  const into = frame.into
+  const segment = frame.path?.segment
+  if (into === null || segment === undefined) return copy
+  if (Array.isArray(into)) into[segment as number] = copy
+  else Object.defineProperty(into, segment, { value: copy })
+  return root
 }
 
 /** Values (as the guard counts them) a request may hold for the quick check; larger ones take the walk. */

@@ -336,15 +336,16 @@ function validate<S extends z.ZodType>(kind: RequestKind, schema: S, input: unkn
 
 /**
  * The common request shapes are checked by hand after the guard (simple-request.ts gives exactly the schema
- * path's answer, or nothing); everything else, and every invalid request, goes through zod.
+ * path's answer, or nothing); everything else, and every invalid request, goes through zod. Both read what the
+ * guard returns — the input, or its snapshot when the input was not plain data — never the input again.
  */
-export function parseQueryRequest(input: unknown, limits?: Partial<InputLimits>): QueryRequest {
-  guardInput(input, limits)
+export function parseQueryRequest(raw: unknown, limits?: Partial<InputLimits>): QueryRequest {
+  const input = guardInput(raw, limits)
   return parseSimpleQueryRequest(input) ?? normalizeQuery(validate('query', REQUEST_SCHEMAS.query, input))
 }
 
-export function parseGetRequest(input: unknown, limits?: Partial<InputLimits>): GetRequest {
-  guardInput(input, limits)
+export function parseGetRequest(raw: unknown, limits?: Partial<InputLimits>): GetRequest {
+  const input = guardInput(raw, limits)
   return parseSimpleGetRequest(input) ?? normalizeGet(validate('get', REQUEST_SCHEMAS.get, input))
 }
 
@@ -354,10 +355,10 @@ export function parseGetRequest(input: unknown, limits?: Partial<InputLimits>): 
  */
 export function parseRequestWithSchema(
   kind: 'query' | 'get' | 'aggregate',
-  input: unknown,
+  raw: unknown,
   limits?: Partial<InputLimits>,
 ): QueryRequest | GetRequest | AggregateRequest {
-  guardInput(input, limits)
+  const input = guardInput(raw, limits)
   switch (kind) {
     case 'query':
       return normalizeQuery(validate('query', REQUEST_SCHEMAS.query, input))
@@ -372,8 +373,8 @@ export function parseRequestWithSchema(
   }
 }
 
-export function parseAggregateRequest(input: unknown, limits?: Partial<InputLimits>): AggregateRequest {
-  guardInput(input, limits)
+export function parseAggregateRequest(raw: unknown, limits?: Partial<InputLimits>): AggregateRequest {
+  const input = guardInput(raw, limits)
   return (
     parseSimpleAggregateRequest(input) ??
     normalizeAggregate(validate('aggregate', REQUEST_SCHEMAS.aggregate, input))
@@ -381,10 +382,10 @@ export function parseAggregateRequest(input: unknown, limits?: Partial<InputLimi
 }
 
 export function parseDescribeSchemaRequest(
-  input: unknown,
+  raw: unknown,
   limits?: Partial<InputLimits>,
 ): DescribeSchemaRequest {
-  guardInput(input, limits)
+  const input = guardInput(raw, limits)
   const parsed = validate('describeSchema', REQUEST_SCHEMAS.describeSchema, input)
   return Object.freeze(parsed.model !== undefined ? { model: parsed.model } : {})
 }

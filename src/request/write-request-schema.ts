@@ -210,10 +210,11 @@ function common(input: {
  */
 export function parseWriteRequest<K extends WriteKind>(
   kind: K,
-  input: unknown,
+  raw: unknown,
   limits?: Partial<InputLimits>,
 ): WriteRequests[K] {
-  guardInput(input, limits)
+  // What the guard checked is what is parsed: the input, or its snapshot (see guardInput).
+  const input = guardInput(raw, limits)
   const simple = parseSimpleWriteRequest(kind, input)
   if (simple !== undefined) return simple
   return parseWriteRequestWithSchema(kind, input)
