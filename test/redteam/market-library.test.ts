@@ -241,9 +241,11 @@ describeEachDatabase('red team on the marketplace schema: library API', (db) => 
     const cursor = first.nextCursor
     expect(typeof cursor).toBe('string')
     const upper: RunContext = { principal: { ...SELLER_A.principal, tenantId: SHOP_A.toUpperCase() } }
+    // Another spelling of the shop's uuid is refused before any cursor is read (docs/decisions.md, "A principal
+    // names its tenant in the column's canonical text").
+    expect((await fail(upper, 'db_query', { ...args, cursor })).code).toBe('TENANT_SCOPE_REQUIRED')
     for (const [ctx, replay] of [
       [SELLER_B, args],
-      [upper, args],
       [SELLER_A, { ...args, select: ['listingNo', 'title'] }],
       [
         SELLER_A,
