@@ -564,9 +564,24 @@ export class TesseraConnection implements DatabaseConnection {
  */
 export class HeldStatementError extends Error {
   constructor(cause: Error) {
-    super(`a statement held for the commit failed, nothing was committed: ${cause.message}`, { cause })
+    // Not the cause's message, which reaches the log (map-database-error.ts): the held statement is the audit
+    // INSERT, and its class 22 and 23 messages quote the record's values (docs/decisions.md, "A failed audit
+    // INSERT"). The SQLSTATE and the names the server reports say what failed; the cause keeps the rest.
+    super(`a statement held for the commit failed, nothing was committed: ${heldFailure(cause)}`, { cause })
     this.name = 'HeldStatementError'
   }
+}
+
+/** `SQLSTATE 22P02 (table tessera_audit, constraint …)` for a server error; the client's own message otherwise. */
+function heldFailure(cause: Error): string {
+  const fields = cause as Error & Partial<Record<'code' | 'table' | 'column' | 'constraint', unknown>>
+  const code = fields.code
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return cause.message
+  const names = (['table', 'column', 'constraint'] as const).flatMap((name) => {
+    const value = fields[name]
+    return typeof value === 'string' && value !== '' ? [`${name} ${value.slice(0, 128)}`] : []
+  })
+  return `SQLSTATE ${code}${names.length > 0 ? ` (${names.join(', ')})` : ''}`
 }
 
 function asError(err: unknown): Error {

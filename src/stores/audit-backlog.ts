@@ -33,10 +33,10 @@ import type { AuditRecordDraft } from './audit-record.ts'
 import type { ChainedRecord } from './audit-chain.ts'
 import {
   type AuditStoreLogger,
+  auditFailureFacts,
+  auditFailureText,
   classifyAuditInsertFailure,
-  errorText,
   isPositionTaken,
-  sqlStateOf,
 } from './audit-insert-failure.ts'
 
 /** What the backlog needs from its store. */
@@ -185,7 +185,7 @@ export class AuditBacklog {
     const lost = this.#lost
     if (lost === null) return
     this.#lost = null
-    throw new Error(`${lost.count} audit records were dropped: ${errorText(lost.cause)}`, {
+    throw new Error(`${lost.count} audit records were dropped: ${auditFailureText(lost.cause)}`, {
       cause: lost.cause,
     })
   }
@@ -235,7 +235,7 @@ export class AuditBacklog {
       } catch (error) {
         // Cannot happen for a deferrable draft; if it does, the record is lost and the store says so.
         this.#drop(1, error)
-        this.#host.logger.error({ err: errorText(error) }, 'audit record could not be sealed; dropped')
+        this.#host.logger.error(auditFailureFacts(error), 'audit record could not be sealed; dropped')
       }
     }
     this.#accepted = held
@@ -309,8 +309,7 @@ export class AuditBacklog {
           seq: entry.seq,
           tenantId: r.tenantId,
           tool: r.tool,
-          sqlState: sqlStateOf(error),
-          err: errorText(error),
+          ...auditFailureFacts(error),
         },
         'audit record refused by the table; dropped (verify() shows its position as a gap)',
       )
@@ -335,24 +334,24 @@ export class AuditBacklog {
     this.#failure = error
     this.#attempts++
     const { retryMs, maxRetryMs, maxRetries } = this.#options
-    const sqlState = sqlStateOf(error)
+    const facts = auditFailureFacts(error)
     if (this.#attempts > maxRetries && this.#sealed.length > 0) {
       const count = this.#sealed.length
       this.#sealed = []
       this.#ambiguous = 0
       this.#drop(count, error)
       this.#host.logger.error(
-        { records: count, attempts: this.#attempts, sqlState, err: errorText(error) },
+        { records: count, attempts: this.#attempts, ...facts },
         'audit records dropped after retries; the store refuses new records until it can store again',
       )
     } else if (firstFailure) {
       this.#host.logger.error(
-        { records: this.#sealed.length, sqlState, err: errorText(error) },
+        { records: this.#sealed.length, ...facts },
         'audit INSERT failed; retrying, and refusing new records meanwhile',
       )
     } else {
       this.#host.logger.warn(
-        { records: this.#sealed.length, attempts: this.#attempts, sqlState, err: errorText(error) },
+        { records: this.#sealed.length, attempts: this.#attempts, ...facts },
         'audit INSERT failed again',
       )
     }
@@ -375,5 +374,5 @@ export class AuditBacklog {
 }
 
 function failingError(cause: unknown): Error {
-  return new Error(`audit store cannot store records: ${errorText(cause)}`, { cause })
+  return new Error(`audit store cannot store records: ${auditFailureText(cause)}`, { cause })
 }

@@ -59,6 +59,63 @@ export function fallbackAuditLogger(): AuditStoreLogger {
   return fallback
 }
 
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+/**
+ * What the operator log may say about a failed audit INSERT: the SQLSTATE and the names PostgreSQL reports
+ * (table, column, constraint, data type, schema), never its message, detail or hint. Those quote the data: a
+ * class 22 message names the value it could not take (`invalid input syntax for type integer: "…"`), a class 23
+ * detail prints the whole row (`Failing row contains (…)`), and an audit record holds call inputs and row images
+ * that the audit redacts only inside the record. An error without a SQLSTATE did not come from the server (a
+ * refused or reset connection, a pool timeout, a record that could not be sealed): its code and message are
+ * the client's own words, kept because the operator needs them and they carry no stored value.
+ */
+export interface AuditFailureFacts {
+  readonly sqlState: string | null
+  readonly table?: string
+  readonly column?: string
+  readonly constraint?: string
+  readonly dataType?: string
+  readonly schema?: string
+  /** Node's or the driver's own code (`ECONNREFUSED`), when there is no SQLSTATE. */
+  readonly code?: string
+  /** Only when there is no SQLSTATE (see above). */
+  readonly message?: string
+}
+
+/** The server's field names for the objects an error is about, as node-postgres exposes them. */
+const NAMED_FIELDS = ['table', 'column', 'constraint', 'dataType', 'schema'] as const
+
+/** Identifiers are at most 63 bytes; anything longer is not one and is cut. */
+const MAX_NAME = 128
+
+export function auditFailureFacts(error: unknown): AuditFailureFacts {
+  const sqlState = sqlStateOf(error)
+  const facts: { -readonly [K in keyof AuditFailureFacts]: AuditFailureFacts[K] } = { sqlState }
+  if (typeof error !== 'object' || error === null) {
+    if (sqlState === null) facts.message = String(error).slice(0, 1_000)
+    return facts
+  }
+  const fields = error as Partial<Record<(typeof NAMED_FIELDS)[number] | 'code' | 'message', unknown>>
+  for (const name of NAMED_FIELDS) {
+    const value = fields[name]
+    if (typeof value === 'string' && value !== '') facts[name] = value.slice(0, MAX_NAME)
+  }
+  if (sqlState === null) {
+    if (typeof fields.code === 'string') facts.code = fields.code.slice(0, MAX_NAME)
+    if (typeof fields.message === 'string') facts.message = fields.message.slice(0, 1_000)
+  }
+  return facts
+}
+
+/**
+ * auditFailureFacts as one line for an Error's message (`SQLSTATE 22P02 (table tessera_audit, column
+ * user_id)`): thrown errors reach the host's logs and the toolset's, so they say no more than the log does.
+ */
+export function auditFailureText(error: unknown): string {
+  const facts = auditFailureFacts(error)
+  if (facts.sqlState === null) return [facts.code, facts.message].filter((p) => p !== undefined).join(': ')
+  const names = NAMED_FIELDS.flatMap((name) => {
+    const value = facts[name]
+    return value === undefined ? [] : [`${name} ${value}`]
+  })
+  return `SQLSTATE ${facts.sqlState}${names.length > 0 ? ` (${names.join(', ')})` : ''}`
 }

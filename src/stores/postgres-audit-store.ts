@@ -42,11 +42,10 @@ import { isDeferrable } from './deferrable-draft.ts'
 import { insertRows, probeInsert, deleteStoredBefore, verifyStored } from './postgres-audit-sql.ts'
 import {
   type AuditStoreLogger,
+  auditFailureFacts,
   classifyAuditInsertFailure,
-  errorText,
   fallbackAuditLogger,
   isPositionTaken,
-  sqlStateOf,
 } from './audit-insert-failure.ts'
 import type {
   AuditFilter,
@@ -413,7 +412,7 @@ export class PostgresAuditStore implements AuditStore {
 
   #reportAppendFailure(error: unknown, records: number): void {
     this.#logger.error(
-      { records, sqlState: sqlStateOf(error), err: errorText(error) },
+      { records, ...auditFailureFacts(error) },
       'audit INSERT failed; the calls waiting for it fail',
     )
   }

@@ -12,6 +12,7 @@ import {
   type AuditReservation,
   type AuditStore,
   type StagedAudit,
+  auditFailureFacts,
   sanitizeAuditInput,
   digestAuditArgs,
   auditArgsText,
@@ -318,7 +319,7 @@ export async function runWriteTool<T>(
       try {
         audit.reservation = store.reserve()
       } catch (error) {
-        log?.error({ err: messageOf(error) }, 'audit reserve failed; nothing was written')
+        log?.error(auditFailureFacts(error), 'audit reserve failed; nothing was written')
         throw internalError(requestId)
       }
       return true
@@ -336,7 +337,7 @@ export async function runWriteTool<T>(
         audit.draft = draft
       } catch (error) {
         log?.error(
-          { err: messageOf(error) },
+          auditFailureFacts(error),
           audit.afterCommit
             ? 'audit stage failed after the write committed'
             : 'audit stage failed; rolling the write back',
@@ -350,14 +351,14 @@ export async function runWriteTool<T>(
       // The write committed by itself: no failure record may deny it (as when `commit` fails below), and a
       // record already staged for it is kept.
       await audit.staged?.commit().catch((commitError: unknown) => {
-        log?.error({ err: messageOf(commitError) }, 'audit commit failed after the write committed')
+        log?.error(auditFailureFacts(commitError), 'audit commit failed after the write committed')
       })
       throw internalError(requestId)
     }
     const staged = audit.staged
     if (staged !== null) {
       await staged.abort().catch((abortError: unknown) => {
-        log?.error({ err: messageOf(abortError) }, 'audit abort failed')
+        log?.error(auditFailureFacts(abortError), 'audit abort failed')
       })
     }
     // Nothing was written: the failure record must not carry images or counts of a write that rolled back.
@@ -384,15 +385,11 @@ export async function runWriteTool<T>(
       committed = audit.draft
     } else committed = await staged.commit()
   } catch (error) {
-    log?.error({ err: messageOf(error) }, 'audit commit failed after the write committed')
+    log?.error(auditFailureFacts(error), 'audit commit failed after the write committed')
     throw internalError(requestId)
   }
   logCall(call, committed)
   return result
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : 'unknown'
 }
 
 /** Stores the record of a call that changed nothing; see ToolRuntime.auditFailure for when that fails. */
@@ -410,7 +407,7 @@ async function appendAudit(runtime: ToolRuntime, call: CallStart, draft: AuditRe
       {
         requestId: call.requestId,
         tool: call.tool,
-        err: messageOf(error),
+        ...auditFailureFacts(error),
         auditFailure: runtime.auditFailure,
       },
       open ? 'audit append failed; answering anyway (auditFailure: open)' : 'audit append failed',

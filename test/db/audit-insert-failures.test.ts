@@ -27,6 +27,7 @@ describeEachDatabase('PostgresAuditStore insert failures', (db) => {
     const admin = db().admin
     await sql`truncate tessera_audit, tessera_audit_cuts`.execute(admin)
     await sql`alter table tessera_audit drop constraint if exists tessera_audit_no_poison`.execute(admin)
+    await sql`alter table tessera_audit drop constraint if exists tessera_audit_numeric_users`.execute(admin)
   })
 
   const stored = async () =>
@@ -62,6 +63,61 @@ describeEachDatabase('PostgresAuditStore insert failures', (db) => {
     // The refused record's position stays empty: the trail itself shows one is missing.
     expect((await store.verify()).breaks).toEqual([expect.objectContaining({ seq: 4, reason: 'gap' })])
     await store.close()
+  })
+
+  // An operator's check that casts: PostgreSQL's class 22 message then quotes the value it could not cast.
+  const SECRET_USER = 'secret-4111-1111-1111-1111'
+  const castingTable = () =>
+    sql`alter table tessera_audit add constraint tessera_audit_numeric_users
+      check (case when user_id like 'secret-%' then user_id::int > 0 else true end)`.execute(db().admin)
+
+  it('logs the SQLSTATE and the names PostgreSQL reports for a refused record, never its message or the value it quotes', async () => {
+    const admin = db().admin
+    // The message itself quotes the value: that is what must not reach the log.
+    await castingTable()
+    const thrown = await sql`select ${SECRET_USER}::int`.execute(admin).catch((e: unknown) => e)
+    expect(String((thrown as Error).message)).toContain(SECRET_USER)
+
+    const batched = spyLogger()
+    const store = new PostgresAuditStore({ db: admin, flushIntervalMs: 60_000, logger: batched })
+    await store.record(auditDraft({ requestId: 'ok-1' }))
+    await store.record(auditDraft({ requestId: 'bad', userId: SECRET_USER }))
+    const flushed = await store.flush().catch((e: unknown) => e as Error)
+    expect(flushed).toBeInstanceOf(Error)
+    expect((flushed as Error).message).toBe('1 audit records were dropped: SQLSTATE 22P02')
+    expect(batched.error).toHaveBeenCalledWith(
+      expect.objectContaining({ requestId: 'bad', sqlState: '22P02' }),
+      expect.stringMatching(/refused by the table/),
+    )
+    await store.close()
+
+    const perCall = spyLogger()
+    const appender = new PostgresAuditStore({ db: admin, durability: 'per-call', logger: perCall })
+    await expect(appender.append(auditDraft({ requestId: 'bad-2', userId: SECRET_USER }))).rejects.toThrow()
+    expect(perCall.error).toHaveBeenCalledWith({ records: 1, sqlState: '22P02' }, expect.any(String))
+
+    await sql`alter table tessera_audit drop constraint tessera_audit_numeric_users`.execute(admin)
+    await poisonTable()
+    await expect(appender.append(auditDraft({ requestId: 'bad-3', userId: 'poison' }))).rejects.toThrow()
+    expect(perCall.error).toHaveBeenLastCalledWith(
+      {
+        records: 1,
+        sqlState: '23514',
+        table: 'tessera_audit',
+        constraint: 'tessera_audit_no_poison',
+        schema: 'public',
+      },
+      expect.any(String),
+    )
+    const logged = JSON.stringify([
+      ...batched.error.mock.calls,
+      ...batched.warn.mock.calls,
+      ...perCall.error.mock.calls,
+      ...perCall.warn.mock.calls,
+    ])
+    expect(logged).not.toContain(SECRET_USER)
+    expect(logged).not.toContain('poison,')
+    expect(logged).not.toMatch(/invalid input syntax|Failing row/)
   })
 
   it('batched: a table that takes no record is retried, new records are refused meanwhile, and after maxRetries the held ones are dropped and reported', async () => {

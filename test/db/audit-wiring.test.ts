@@ -194,6 +194,40 @@ describeEachDatabase('audit wiring', (db) => {
     expect(leak?.inputs).toMatchObject({ data: { name: 'Alice', api_token: REDACTED }, reason: 'rotate' })
   })
 
+  it('logs the SQLSTATE of a failed audit INSERT, never the database message that quotes the value', async () => {
+    // An operator's check that casts: PostgreSQL's class 22 message quotes the value it could not cast.
+    const secret = 'secret-4111-1111-1111-1111'
+    await sql`alter table tessera_audit add constraint tessera_audit_numeric_users
+      check (case when user_id like 'secret-%' then user_id::int > 0 else true end)`.execute(db().admin)
+    try {
+      const logs = captureLogs()
+      const h = await toolsetFor(db(), policy, {
+        audit: new PostgresAuditStore({ db: db().app, durability: 'per-call' }),
+        logger: logs.logger,
+      })
+      const who = as({ ...ALICE, userId: secret })
+      const before = await rowJson(db(), 'orders', ORDER_A1)
+      const write = await errorOf(
+        h.toolset.update(who, { model: 'Order', id: ORDER_A1, data: { status: 'unrecorded' } }),
+      )
+      expect(write.code).toBe('INTERNAL_ERROR')
+      expect(await rowJson(db(), 'orders', ORDER_A1)).toBe(before)
+      expect((await errorOf(h.toolset.get(who, { model: 'Order', id: ORDER_A1 }))).code).toBe(
+        'INTERNAL_ERROR',
+      )
+      const failures = logs.parsed().filter((l) => String(l['msg']).startsWith('audit '))
+      // Which lines there are depends on the dialect (on Tessera's the INSERT rides with the COMMIT, and the
+      // write fails as a held statement); every one of them says 22P02 without the value.
+      expect(failures.length).toBeGreaterThanOrEqual(2)
+      expect(logs.lines.join('\n')).toContain('22P02')
+      for (const line of failures) expect(line).toMatchObject({ sqlState: '22P02' })
+      expect(logs.lines.join('\n')).not.toContain(secret)
+      expect(logs.lines.join('\n')).not.toMatch(/invalid input syntax/)
+    } finally {
+      await sql`alter table tessera_audit drop constraint tessera_audit_numeric_users`.execute(db().admin)
+    }
+  })
+
   it('logs one structured line per call from a child logger bound to the request', async () => {
     const logs = captureLogs()
     const h = await toolsetFor(db(), policy, { logger: logs.logger })
