@@ -8,6 +8,10 @@
  * timer armed for the earliest deadline. A waiter that gets its client leaves the queue; the timer, when it
  * fires, fails the waiters whose deadline passed and re-arms for the next. While nobody waits the timer does
  * not keep the process alive (it is unref'd), as a cleared per-acquisition timer would not.
+ *
+ * A node-postgres pool (pg-pool, of any copy of pg) is asked with its callback form, `connect(callback)`, as pg's
+ * own `pool.query` asks it: its promise form wraps every acquisition in two promises and three closures more
+ * (promisify and a `.catch` that rewrites the stack of a failure), on every query.
  */
 import { PoolExhaustedError } from './pool-exhausted-error.ts'
 
@@ -17,15 +21,47 @@ interface AcquirePool<C extends { release(): void }> {
   readonly options?: { readonly connectionTimeoutMillis?: number | undefined }
 }
 
+/** node-postgres' pg-pool: `connect(callback)` answers through the callback and returns nothing. */
+type ConnectCallback<C> = (err: Error | undefined, client: C | undefined) => void
+interface CallbackPool<C> {
+  connect(callback: ConnectCallback<C>): void
+}
+
+/**
+ * Whether `pool` is a pg-pool: its documented surface — `connect(callback)` (one declared parameter) and the
+ * `totalCount`, `idleCount` and `waitingCount` counters — duck-typed, not `instanceof`, so a pool from another
+ * copy of pg counts too. Anything else is asked for a promise.
+ */
+function takesCallback(pool: object): boolean {
+  const p = pool as { connect?: unknown; totalCount?: unknown; idleCount?: unknown; waitingCount?: unknown }
+  return (
+    typeof p.connect === 'function' &&
+    p.connect.length === 1 &&
+    typeof p.totalCount === 'number' &&
+    typeof p.idleCount === 'number' &&
+    typeof p.waitingCount === 'number'
+  )
+}
+
 /** A function that takes a connection from `pool`, failing with PoolExhaustedError after `timeoutMs`. */
 export function boundedConnect<C extends { release(): void }>(
   pool: AcquirePool<C>,
   timeoutMs: number,
 ): () => Promise<C> {
-  // The pool bounds the wait itself: hand its promise on as it is (no extra layer on every query).
-  if (pool.options?.connectionTimeoutMillis) return () => pool.connect()
+  const callbackPool = takesCallback(pool) ? (pool as unknown as CallbackPool<C>) : undefined
+  // The pool bounds the wait itself: no layer of ours on every query.
+  if (pool.options?.connectionTimeoutMillis) {
+    if (callbackPool === undefined) return () => pool.connect()
+    return () =>
+      new Promise<C>((resolve, reject) => {
+        callbackPool.connect((err, client) => {
+          if (err !== undefined && err !== null) reject(err)
+          else resolve(client as C)
+        })
+      })
+  }
   const waits = new AcquireWaits<C>(timeoutMs)
-  return () => waits.connect(pool)
+  return () => waits.connect(pool, callbackPool)
 }
 
 interface Wait<C> {
@@ -46,7 +82,7 @@ class AcquireWaits<C extends { release(): void }> {
     this.#timeoutMs = timeoutMs
   }
 
-  connect(pool: AcquirePool<C>): Promise<C> {
+  connect(pool: AcquirePool<C>, callbackPool: CallbackPool<C> | undefined): Promise<C> {
     let wait: Wait<C> | undefined
     const answer = new Promise<C>((resolve, reject) => {
       wait = { deadline: performance.now() + this.#timeoutMs, resolve, reject, expired: false }
@@ -55,22 +91,34 @@ class AcquireWaits<C extends { release(): void }> {
     this.#waits.add(w)
     if (this.#timer === undefined) this.#arm(this.#timeoutMs)
     else if (this.#waits.size === 1) this.#timer.ref()
-    pool.connect().then(
-      (client) => {
-        if (w.expired) {
-          client.release()
-          return
-        }
-        this.#leave(w)
-        w.resolve(client)
-      },
-      (err: unknown) => {
-        if (w.expired) return
-        this.#leave(w)
-        w.reject(err)
-      },
-    )
+    if (callbackPool !== undefined) {
+      // pg-pool may answer at once (a pool that is ending): the wait is registered already.
+      callbackPool.connect((err, client) => {
+        if (err !== undefined && err !== null) this.#failed(w, err)
+        else this.#got(w, client as C)
+      })
+    } else {
+      pool.connect().then(
+        (client) => this.#got(w, client),
+        (err: unknown) => this.#failed(w, err),
+      )
+    }
     return answer
+  }
+
+  #got(w: Wait<C>, client: C): void {
+    if (w.expired) {
+      client.release()
+      return
+    }
+    this.#leave(w)
+    w.resolve(client)
+  }
+
+  #failed(w: Wait<C>, err: unknown): void {
+    if (w.expired) return
+    this.#leave(w)
+    w.reject(err)
   }
 
   #leave(w: Wait<C>): void {
