@@ -61,6 +61,8 @@ function looseness(kind: LooseEquality): string {
       return "it is floating point: '=' compares rounded values, calling '0.1' and '0.10000000000000001' equal"
     case 'time':
       return "it is a date or time type: '=' compares instants, calling '2024-05-01' and '2024-05-01 00:00' equal"
+    case 'truncating':
+      return 'it is name: its input is cut at 63 bytes, so a longer tenant id reads the rows of the one it begins with'
     default: {
       const unhandled: never = kind
       return String(unhandled)
@@ -81,6 +83,7 @@ function remedy(table: TableInfo, column: ColumnInfo, kind: LooseEquality): stri
     case 'float':
       return `make it an integer: ${alter} type bigint`
     case 'time':
+    case 'truncating':
       return `make it text: ${alter} type text`
     default: {
       const unhandled: never = kind

@@ -64,10 +64,11 @@ export interface ColumnInfo {
 /**
  * Why a column's `=` is looser than identity (ColumnInfo.looseEquality): case (a nondeterministic collation,
  * citext), trailing blanks (char(n)), scale (numeric: `1.0 = 1`), rounding (real, double precision: two decimal
- * texts name one binary value) or spelling of one instant or day (timestamp, timestamptz, date, time, timetz).
+ * texts name one binary value), spelling of one instant or day (timestamp, timestamptz, date, time, timetz) or
+ * truncation (name keeps the first 63 bytes of its input).
  */
 export type LooseEquality =
-  'nondeterministic-collation' | 'citext' | 'blank-padded' | 'numeric' | 'float' | 'time'
+  'nondeterministic-collation' | 'citext' | 'blank-padded' | 'numeric' | 'float' | 'time' | 'truncating'
 
 /**
  * The one text a principal value must be when it meets a tenant column of a type whose input reads several
