@@ -14,7 +14,7 @@
  * pipeline: context and request validation, planning, statement compilation, shaping, cursor, audit draft,
  * and the async glue between them.
  */
-import { Kysely } from 'kysely'
+import { Kysely, type CompiledQuery, type QueryResult } from 'kysely'
 import pg from 'pg'
 import {
   MemoryAuditStore,
@@ -22,7 +22,7 @@ import {
   type AuditRecordDraft,
   type AuditStore,
 } from '../src/stores/index.ts'
-import { createTesseraDialect } from '../src/executor/tessera-dialect.ts'
+import { createTesseraDialect, type TesseraPostgresAdapter } from '../src/executor/tessera-dialect.ts'
 import type { Policy } from '../src/policy/types.ts'
 import { createToolset } from '../src/tools/create-toolset.ts'
 import type { SampleRow } from './bench-data.ts'
@@ -147,6 +147,20 @@ export async function measureInSitu(
       },
     })
   const timedDb = timed(db)
+  // Once a read through provideConnection has shown it sends the same, the executor sends reads past Kysely's
+  // connection provider (src/executor/direct-statements.ts): time that path as the same segment.
+  const direct = (db.getExecutor().adapter as TesseraPostgresAdapter).directStatements
+  if (direct !== undefined) {
+    const run = direct.run.bind(direct)
+    direct.run = async <R>(statement: CompiledQuery): Promise<QueryResult<R>> => {
+      const started = performance.now()
+      try {
+        return await run<R>(statement)
+      } finally {
+        add(timings, 'db.executeQuery', performance.now() - started)
+      }
+    }
+  }
   // The default store, timed: a subclass, so the toolset treats it as the package's own store (it seals the
   // argsDigest off the call path, src/stores/deferred-args-digest.ts) exactly as it treats the default.
   class TimedMemoryAuditStore extends MemoryAuditStore {

@@ -4,9 +4,9 @@
  * RuntimeDriver's acquire and release, a consumer closure: five async frames and their promises per call, for
  * nothing the call needs (bench/README.md, "Calls in flight").
  *
- * What Kysely's path gives a statement is kept: the connection comes from the driver's acquireConnection (bounded
- * wait, the session statement_timeout on a new connection, the error listener) and goes back through its release
- * (a connection that saw a connection-level failure is destroyed), and the statement goes through the
+ * What Kysely's path gives a statement is kept: the connection is taken as the driver's acquireConnection takes
+ * it (bounded wait, the session statement_timeout on a new connection, the error listener) and goes back through
+ * its release (a connection that saw a connection-level failure is destroyed), and the statement goes through the
  * connection's executeQuery (extended protocol, named prepared statements, session batches). The executor sends
  * only statements src/sql printed here, as on Kysely's path (executor.ts checks them before).
  *
@@ -19,15 +19,11 @@
  * flag raised around that synchronous start says whether this call's connection came from the driver, and the
  * connection handed to the consumer shows whether a logging wrapper was put on it.
  */
-import type { CompiledQuery, DatabaseConnection, QueryExecutor, QueryResult } from 'kysely'
-
-/** A connection of the driver: executeQuery as Kysely calls it, and release as the driver's releaseConnection. */
-export interface DirectConnection extends DatabaseConnection {
-  release(): void
-}
+import type { CompiledQuery, QueryExecutor, QueryResult } from 'kysely'
 
 export interface DirectDriver {
-  acquireConnection(): Promise<DirectConnection>
+  /** acquireConnection, `statement` on the connection, then its release, as Kysely's path does them. */
+  runDirect<R>(statement: CompiledQuery): Promise<QueryResult<R>>
 }
 
 export class DirectStatements {
@@ -45,13 +41,8 @@ export class DirectStatements {
   }
 
   /** `statement` on a connection of the driver, then the connection back to the pool (as Kysely's path does). */
-  async run<R>(statement: CompiledQuery): Promise<QueryResult<R>> {
-    const connection = await this.#driver.acquireConnection()
-    try {
-      return await connection.executeQuery<R>(statement)
-    } finally {
-      connection.release()
-    }
+  run<R>(statement: CompiledQuery): Promise<QueryResult<R>> {
+    return this.#driver.runDirect<R>(statement)
   }
 
   /**

@@ -212,7 +212,27 @@ class TesseraDriver implements Driver {
     this.directStatements.sawAcquire()
     const pool = this.#pool
     if (!pool) throw new Error('driver has already been destroyed')
-    const client = await this.#connect()
+    const connection = this.#connectionOf(await this.#connect())
+    return connection instanceof TesseraConnection ? connection : await connection
+  }
+
+  /**
+   * acquireConnection, `statement` on the connection, release — the direct path's one call (direct-statements.ts):
+   * the same steps in one async function instead of three.
+   */
+  async runDirect<R>(statement: CompiledQuery): Promise<QueryResult<R>> {
+    if (!this.#pool) throw new Error('driver has already been destroyed')
+    const adopted = this.#connectionOf(await this.#connect())
+    const connection = adopted instanceof TesseraConnection ? adopted : await adopted
+    try {
+      return await connection.executeQuery<R>(statement)
+    } finally {
+      connection.release()
+    }
+  }
+
+  /** The connection of a client just taken from the pool, reserved; a promise while a new one gets its timeout. */
+  #connectionOf(client: TesseraPoolClient): TesseraConnection | Promise<TesseraConnection> {
     if (!this.#pool) {
       client.release()
       throw new Error('driver has already been destroyed')
@@ -225,18 +245,21 @@ class TesseraDriver implements Driver {
     }
     connection.reserve()
     if (isNew && this.#config.sessionStatementTimeoutMs !== undefined) {
-      try {
-        await connection.executeQuery(
-          CompiledQuery.raw("select set_config('statement_timeout', $1, false)", [
-            String(this.#config.sessionStatementTimeoutMs),
-          ]),
-        )
-      } catch (err) {
-        // The default must be in place before anyone relies on it: never hand out this connection.
-        connection.markForDiscard(err)
-        connection.release()
-        throw err
-      }
+      return this.#withSessionTimeout(connection, this.#config.sessionStatementTimeoutMs)
+    }
+    return connection
+  }
+
+  async #withSessionTimeout(connection: TesseraConnection, timeoutMs: number): Promise<TesseraConnection> {
+    try {
+      await connection.executeQuery(
+        CompiledQuery.raw("select set_config('statement_timeout', $1, false)", [String(timeoutMs)]),
+      )
+    } catch (err) {
+      // The default must be in place before anyone relies on it: never hand out this connection.
+      connection.markForDiscard(err)
+      connection.release()
+      throw err
     }
     return connection
   }
