@@ -48,6 +48,7 @@ export const POSTURE_CODES = [
   'foreign_key_not_composite',
   'view_bypasses_rls',
   'partition_bypasses_rls',
+  'parent_bypasses_rls',
   'trigger_bypasses_rls',
   'tenant_column_nullable',
   'tenant_column_unindexed',
@@ -167,6 +168,18 @@ export function checkRlsPosture(input: PostureInput): PostureReport {
           `or write it: a statement naming it directly gets none of ${key}'s policies; REVOKE ALL ON ${child} ` +
           `FROM ${role.name}, or ALTER TABLE ${child} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY (no ` +
           `policy: no rows)`,
+      )
+    }
+    for (const parent of facts.bypassingParents ?? []) {
+      add(
+        referencedRowsChecked ? 'warning' : 'error',
+        'parent_bypasses_rls',
+        key,
+        `${parent} is an inheritance parent of ${key} that row-level security does not guard for role ` +
+          `'${role.name}' (off there, a permissive policy of its own, or the role owns it), and the role may read ` +
+          `or change it: a statement naming it reaches ${key}'s rows under none of ${key}'s policies; REVOKE ALL ` +
+          `ON ${parent} FROM ${role.name}, or ALTER TABLE ${parent} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL ` +
+          `SECURITY (no policy: no rows)`,
       )
     }
     for (const trigger of facts.bypassingTriggers ?? []) {

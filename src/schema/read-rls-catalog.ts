@@ -54,6 +54,13 @@ export interface RlsTableFacts {
    */
   readonly bypassingChildren?: readonly string[]
   /**
+   * Inheritance parents of the table (at any depth, `schema.name`), not themselves model tables, that the role
+   * may SELECT, UPDATE or DELETE and that row-level security does not guard for it (as for children). A statement
+   * naming a parent reaches the table's rows under the parent's policies — none when RLS is off there. Absent
+   * when not read.
+   */
+  readonly bypassingParents?: readonly string[]
+  /**
    * Triggers on the table whose function is SECURITY DEFINER and owned by a superuser or a BYPASSRLS role:
    * every statement the function runs is its owner's, to whom row-level security does not apply. Disabled
    * triggers are left out. Absent when not read.
@@ -270,6 +277,33 @@ async function read(
           ),
         )
 
+  // The other way up (red team, marketplace schema): a model on an inheritance child is read through its parent
+  // too, under the parent's policies only; a parent that is a model table itself is judged as one.
+  const parentResult =
+    oids.length === 0
+      ? { rows: [] as ChildRow[] }
+      : await trx.executeQuery<ChildRow>(
+          CompiledQuery.raw(
+            `
+    with recursive tree (leaf, parent, depth) as (
+      select i.inhrelid, i.inhparent, 1 from pg_catalog.pg_inherits i where i.inhrelid = any($1::oid[])
+      union all
+      select tree.leaf, i.inhparent, tree.depth + 1
+      from tree join pg_catalog.pg_inherits i on i.inhrelid = tree.parent where tree.depth < 32
+    )
+    select distinct tree.leaf::text as table_oid, pn.nspname || '.' || p.relname as name
+    from tree
+    join pg_catalog.pg_class p on p.oid = tree.parent
+    join pg_catalog.pg_namespace pn on pn.oid = p.relnamespace
+    where not (tree.parent = any($1::oid[]))
+      and pg_catalog.has_table_privilege(p.oid, 'SELECT, UPDATE, DELETE')
+      and (not p.relrowsecurity or pg_catalog.pg_has_role(current_user, p.relowner, 'MEMBER')
+           or exists (select 1 from pg_catalog.pg_policy x where x.polrelid = p.oid and x.polpermissive))
+    order by 2`,
+            [oids],
+          ),
+        )
+
   // A SECURITY DEFINER function runs as its owner; RLS never applies to a superuser or BYPASSRLS owner.
   const triggerResult =
     oids.length === 0
@@ -302,6 +336,7 @@ async function read(
       rlsEnabled: t.rls_enabled === true,
       rlsForced: t.rls_forced === true,
       bypassingChildren: childResult.rows.filter((c) => c.table_oid === t.oid).map((c) => c.name),
+      bypassingParents: parentResult.rows.filter((c) => c.table_oid === t.oid).map((c) => c.name),
       bypassingTriggers: triggerResult.rows
         .filter((r) => r.table_oid === t.oid)
         .map((r) => ({ name: r.name, function: r.function, owner: r.owner })),
