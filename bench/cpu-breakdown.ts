@@ -15,10 +15,11 @@ import { planGet, planQuery } from '../src/planner/plan-read.ts'
 import { parseRequest } from '../src/request/request-schema.ts'
 import type { BoundPolicy } from '../src/policy/types.ts'
 import { shapeRows } from '../src/executor/shape-rows.ts'
-import { type CallStart, auditDraft, type ToolRuntime } from '../src/tools/tool-runtime.ts'
+import { type CallStart, auditDraft } from '../src/tools/call-audit.ts'
+import type { ToolRuntime } from '../src/tools/tool-runtime.ts'
 import type { SampleRow } from './bench-data.ts'
 
-/** A call record as tool-runtime builds one (the parsed request among its facts), for timing auditDraft. */
+/** A call record as call-audit.ts builds one (the parsed request among its facts), for timing auditDraft. */
 function benchCall(tool: string, rawCtx: unknown, args: unknown, request: unknown): CallStart {
   return {
     tool,

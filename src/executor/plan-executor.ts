@@ -90,7 +90,7 @@ export interface PlanExecutor {
    * staged there, in the same transaction). Anything thrown rolls everything back.
    *
    * With `recordAfterCommit` (the audit store stages without the transaction, and nothing can make it refuse
-   * any more: tool-runtime.ts reserveAudit), a write whose one statement decides every refusal itself
+   * any more: run-write-tool.ts reserveAudit), a write whose one statement decides every refusal itself
    * (run-write.ts selfDecidingWrite) commits with that statement in one round trip, and `record` runs after the
    * commit, with no transaction (`null`).
    */

@@ -15,7 +15,7 @@
  * A draft whose members are not plain JSON-like data is sealed at once instead, as `append` does, so
  * `record()` rejects exactly when `append` would. The store keeps a draft's values by reference (as `append`
  * does) until it is sealed: a caller must not change them afterwards (the toolset's drafts hold copies of the
- * images and arguments: auditDraft in src/tools/tool-runtime.ts).
+ * images and arguments: auditDraft in src/tools/call-audit.ts).
  *
  * A record sealed from `record()` or `accept()` is kept as its canonical text (the very string its hash covers)
  * and its hash, not as an object graph, and off the V8 heap (kept-records.ts): UTF-8 in large Buffers with its

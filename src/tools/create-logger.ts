@@ -1,6 +1,6 @@
 /**
  * Structured logs (pino): one line per tool call from a child logger bound to the call's request id and tool
- * (tool-runtime.ts). Give the toolset the host application's logger, or this one: JSON to stderr — stdout may
+ * (call-audit.ts). Give the toolset the host application's logger, or this one: JSON to stderr — stdout may
  * belong to a protocol (the MCP stdio transport) — with redaction configured at the root, so a secret passed
  * to any log call by any code path is censored before it is written.
  */

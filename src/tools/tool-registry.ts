@@ -50,7 +50,8 @@ import {
   type ToolDefinition,
 } from './tool-definitions.ts'
 import { TOOL_KEYS, TOOL_NAMES, toolKeyOf, type ToolKey } from './tool-names.ts'
-import { runReadTool, type CallScope, type ToolRuntime } from './tool-runtime.ts'
+import { runReadTool } from './run-read-tool.ts'
+import type { CallScope, ToolRuntime } from './tool-runtime.ts'
 import { runWrite, type WriteResults } from './write-tools.ts'
 import type { BoundPolicy } from '../policy/index.ts'
 import type { Principal } from '../context/index.ts'

@@ -36,7 +36,8 @@ import { approvalPayload, parseWriteRequest, type WriteKind, type WriteRequest }
 import { canonicalJson, sha256Hex } from '../json/index.ts'
 import { visibilityFacts } from './read-tools.ts'
 import { redactData } from './redact-write-data.ts'
-import { runWriteTool, type CallFacts, type ToolRuntime, type WriteCallScope } from './tool-runtime.ts'
+import { runWriteTool, type WriteCallScope } from './run-write-tool.ts'
+import type { CallFacts, ToolRuntime } from './tool-runtime.ts'
 import { describeWrite } from './write-preview.ts'
 
 export type { BulkUpdateResult, DeleteResult, RowResult, WriteResult } from '../executor/index.ts'

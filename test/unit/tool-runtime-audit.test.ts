@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryAuditStore, verifyAuditChain } from '../../src/stores/index.ts'
 import { TesseraError } from '../../src/errors/index.ts'
-import { runReadTool, type ToolRuntime } from '../../src/tools/tool-runtime.ts'
+import { runReadTool } from '../../src/tools/run-read-tool.ts'
+import type { ToolRuntime } from '../../src/tools/tool-runtime.ts'
 
 function runtimeWith(audit: MemoryAuditStore): ToolRuntime {
   // runReadTool reads only the audit store, the policy version and the logger.
