@@ -92,6 +92,63 @@ export function bindConditionToPrincipal(
   model: BoundModel | null,
   principal: Principal,
 ): ConditionNode {
+  let shared = principalFreeBindings.get(node)
+  if (shared === undefined) {
+    shared = isPrincipalFree(node) ? freezeDeep(bindToPrincipal(node, model, principal)) : null
+    principalFreeBindings.set(node, shared)
+  }
+  return shared ?? bindToPrincipal(node, model, principal)
+}
+
+/**
+ * Bound forms of the policy's conditions that mention no principal — a literal rule (`status <> 'void'`,
+ * `is_public = true`) or such a part of a rule — by the policy's node: binding one reads neither the
+ * principal nor the model (only principal operands are typed for a column, and the parts decided in memory
+ * hold literals only), so it gives the same for every call; made once, deep-frozen, and shared by every plan.
+ * `null` marks a node that is not one of those. Keyed by identity, and only deep-frozen nodes (the bound
+ * policy's) are taken, so a key never changes after its entry is made.
+ */
+const principalFreeBindings = new WeakMap<ConditionNode, ConditionNode | null>()
+
+/** A deep-frozen condition whose operands are all fields and literals. */
+function isPrincipalFree(node: ConditionNode): boolean {
+  if (!Object.isFrozen(node)) return false
+  switch (node.kind) {
+    case 'bool':
+      return true
+    case 'and':
+    case 'or':
+      return Object.isFrozen(node.operands) && node.operands.every(isPrincipalFree)
+    case 'not':
+      return isPrincipalFree(node.operand)
+    case 'compare':
+      return isStaticOperand(node.left) && isStaticOperand(node.right)
+    case 'is_null':
+      return isStaticOperand(node.operand)
+    case 'in': {
+      const right = node.right
+      if (!isStaticOperand(node.left) || !Object.isFrozen(right)) return false
+      if (right.kind === 'list') return Object.isFrozen(right.items) && right.items.every(isStaticOperand)
+      return right.kind !== 'claimList' && isStaticOperand(right)
+    }
+    default: {
+      const never: never = node
+      throw new Error(`unhandled condition kind ${String(never)}`)
+    }
+  }
+}
+
+function isStaticOperand(operand: OperandNode): boolean {
+  return Object.isFrozen(operand) && (operand.kind === 'field' || operand.kind === 'literal')
+}
+
+function freezeDeep<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
+  for (const member of Object.values(value)) freezeDeep(member)
+  return Object.freeze(value)
+}
+
+function bindToPrincipal(node: ConditionNode, model: BoundModel | null, principal: Principal): ConditionNode {
   if (isPrincipalOnly(node)) return { kind: 'bool', value: evaluateCondition(node, {}, principal) }
   const columnOf = (operand: OperandNode): BoundField | undefined =>
     model !== null && operand.kind === 'field' && Object.hasOwn(model.fields, operand.name)
