@@ -96,6 +96,7 @@ export function bindConditionToPrincipal(
   if (shared === undefined) {
     shared = isPrincipalFree(node) ? freezeDeep(bindToPrincipal(node, model, principal)) : null
     principalFreeBindings.set(node, shared)
+    if (shared !== null) sharedBindings.add(shared)
   }
   return shared ?? bindToPrincipal(node, model, principal)
 }
@@ -109,6 +110,15 @@ export function bindConditionToPrincipal(
  * policy's) are taken, so a key never changes after its entry is made.
  */
 const principalFreeBindings = new WeakMap<ConditionNode, ConditionNode | null>()
+const sharedBindings = new WeakSet<ConditionNode>()
+
+/**
+ * Whether `node` is a shared bound form (above): deep-frozen, made here, the same for every plan — so whatever is
+ * derived from it alone (the read fast path's key of it) may be remembered by its identity.
+ */
+export function isSharedBinding(node: ConditionNode): boolean {
+  return sharedBindings.has(node)
+}
 
 /** A deep-frozen condition whose operands are all fields and literals. */
 function isPrincipalFree(node: ConditionNode): boolean {

@@ -18,7 +18,7 @@ export { DEFAULT_INCLUDE_LIMIT, DEFAULT_PAGE_SIZE, SORTABLE } from './plan-selec
 export { planFilter, complexityScore, filterOperatorsFor } from './plan-filter.ts'
 export type { FilterCost } from './plan-filter.ts'
 export { planVisibility } from './plan-visibility.ts'
-export { bindConditionToClaims, bindConditionToPrincipal } from './bind-principal-values.ts'
+export { bindConditionToClaims, bindConditionToPrincipal, isSharedBinding } from './bind-principal-values.ts'
 export type { DatabaseRule, DatabaseRules } from './database-enforced.ts'
 export { createAutoSetResolves, maxAffectedRowsExceeded, planWrite, policyOperation } from './plan-write.ts'
 export { fieldFor, nameableField, readableFields } from './field-access.ts'

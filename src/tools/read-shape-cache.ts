@@ -22,7 +22,14 @@
  * scopes' columns and sources, rule and bypass names, transformed fields) and are copied out per call.
  */
 import type { ConditionNode, OperandNode } from '../policy/index.ts'
-import type { AggregatePlan, GetPlan, QueryPlan, SelectPlan, VisibilityPlan } from '../planner/index.ts'
+import {
+  isSharedBinding,
+  type AggregatePlan,
+  type GetPlan,
+  type QueryPlan,
+  type SelectPlan,
+  type VisibilityPlan,
+} from '../planner/index.ts'
 import type {
   AggregateRequest,
   FilterNode,
@@ -280,8 +287,24 @@ function literalKey(value: unknown): string {
   }
 }
 
+/**
+ * Keys of shared bound conditions (a rule without a principal operand, bound once for every plan: the
+ * planner's isSharedBinding): deep-frozen, so their key never changes and is written once.
+ */
+const sharedConditionKeys = new WeakMap<ConditionNode, string>()
+
 /** A bound row-policy condition: structure, fields, literals and decided parts verbatim; claim values typed. */
 function conditionKey(node: ConditionNode): string {
+  if (!isSharedBinding(node)) return writeConditionKey(node)
+  let key = sharedConditionKeys.get(node)
+  if (key === undefined) {
+    key = writeConditionKey(node)
+    sharedConditionKeys.set(node, key)
+  }
+  return key
+}
+
+function writeConditionKey(node: ConditionNode): string {
   switch (node.kind) {
     case 'bool':
       return `B${String(node.value)};`

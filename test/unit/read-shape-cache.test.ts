@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest'
 import type { PlanExecutor } from '../../src/executor/index.ts'
 import type { GetPlan, QueryPlan, VisibilityPlan } from '../../src/planner/index.ts'
 import { parseRequest } from '../../src/request/index.ts'
+import { bindConditionToPrincipal, isSharedBinding } from '../../src/planner/index.ts'
+import { parseCondition } from '../../src/policy/condition/parse-condition.ts'
+import type { ConditionNode } from '../../src/policy/condition/ast.ts'
 import {
   MAX_READ_SHAPE_KEY_LENGTH,
   MAX_READ_SHAPES,
@@ -136,6 +139,21 @@ describe('read shape cache', () => {
       rules.map((r) => cache.shapeOf('get', req, getPlan(visibility('A', { permissive: [r] })), facts)),
     )
     expect(shapes.size).toBe(rules.length)
+  })
+
+  it('writes a shared bound rule the same key as a fresh copy of it, and keeps shared rules apart by literal', () => {
+    const principal = { tenantId: 'A' }
+    const shared = (text: string) => bindConditionToPrincipal(parseCondition(text), null, principal)
+    const a = shared("status = 'a' OR is_public = true")
+    const b = shared("status = 'b' OR is_public = true")
+    expect(isSharedBinding(a)).toBe(true)
+    const key = (condition: ConditionNode) =>
+      visibilityKey(visibility('A', { restrictive: [{ name: 'r', condition }] }))
+    // Remembered by identity: the same text on every call as a fresh, unshared copy is written.
+    expect(key(a)).toBe(key(structuredClone(a)))
+    expect(key(a)).toBe(key(structuredClone(a)))
+    expect(isSharedBinding(structuredClone(a))).toBe(false)
+    expect(key(b)).not.toBe(key(a))
   })
 
   it('keeps no value in its keys, only what prints verbatim', () => {
