@@ -8,7 +8,8 @@
  *   category's fields (`{ id: 999, name: 'secret' }`);
  * - a category's MASKED column `agg` was aggregated instead of its listings (one raw value per category, shaped
  *   into rows of nulls), and an include of listings failed with INTERNAL_ERROR.
- * Includes now name the row as a whole (`agg.*`), which no column can capture.
+ * Includes now name the row as a whole (`agg.*`), which no column can capture. Held and kept: a relation named
+ * like a masked jsonb column of the same row (`category`, `parent`) returns the related row, never that JSON.
  */
 import { sql } from 'kysely'
 import { beforeAll, expect, it } from 'vitest'
@@ -28,10 +29,15 @@ describeEachDatabase('red team on the marketplace schema: includes and columns n
     await sql`update "Mkt"."Listing" set obj = ${JSON.stringify(DENIED)}::jsonb`.execute(db().admin)
     await sql`alter table "Mkt".categories add column agg int`.execute(db().admin)
     await sql`update "Mkt".categories set agg = 4242`.execute(db().admin)
+    await sql`alter table "Mkt".categories add column parent jsonb`.execute(db().admin)
+    await sql`update "Mkt".categories set parent = '{"id": 777, "name": "masked-json-secret"}'`.execute(
+      db().admin,
+    )
     const policy: PolicyInput = structuredClone(marketPolicy())
     const models = policy.models as unknown as Record<string, { fields: Record<string, unknown> }>
     ;(models['Listing'] as { fields: Record<string, unknown> }).fields['obj'] = 'deny'
     ;(models['Category'] as { fields: Record<string, unknown> }).fields['agg'] = 'mask'
+    ;(models['Category'] as { fields: Record<string, unknown> }).fields['parent'] = 'mask'
     h = await toolsetFor(db(), policy, { schemas: ['Mkt'] })
   })
 
@@ -56,6 +62,7 @@ describeEachDatabase('red team on the marketplace schema: includes and columns n
       parent_id: 1,
       name: 'A shoes',
       agg: '****',
+      parent: '****',
     })
     expect(JSON.stringify([listings, one])).not.toContain(DENIED.name)
   })
@@ -73,6 +80,21 @@ describeEachDatabase('red team on the marketplace schema: includes and columns n
         [4, 0],
       ])
       expect(JSON.stringify(categories)).not.toContain('4242')
+    }
+  })
+
+  it('answers a relation named like a masked jsonb column with the related row, never the column', async () => {
+    for (const select of [['id'], ['id', 'parent']]) {
+      const r = await h.toolset.query(SELLER_A, {
+        model: 'Listing',
+        select: ['listingNo'],
+        include: { category: { select, include: { parent: { select: ['id', 'name'] } } } },
+      })
+      expect(r.rows).toEqual([
+        { listingNo: 1, category: { id: 2, parent: { id: 1, name: 'Global root' } } },
+        { listingNo: 2, category: { id: 1, parent: null } },
+      ])
+      expect(JSON.stringify(r)).not.toContain('masked-json-secret')
     }
   })
 })
