@@ -152,6 +152,28 @@ function isStaticOperand(operand: OperandNode): boolean {
   return Object.isFrozen(operand) && (operand.kind === 'field' || operand.kind === 'literal')
 }
 
+/**
+ * isPrincipalOnly of a policy node, remembered for deep-frozen nodes (the bound policy's): the binder asks it at
+ * every node of a rule on every call, and each answer walks the node's whole subtree.
+ */
+const principalOnlyNodes = new WeakMap<ConditionNode, boolean>()
+
+function principalOnly(node: ConditionNode): boolean {
+  let only = principalOnlyNodes.get(node)
+  if (only === undefined) {
+    only = isPrincipalOnly(node)
+    if (isDeepFrozen(node)) principalOnlyNodes.set(node, only)
+  }
+  return only
+}
+
+function isDeepFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true
+  if (!Object.isFrozen(value)) return false
+  for (const member of Object.values(value)) if (!isDeepFrozen(member)) return false
+  return true
+}
+
 function freezeDeep<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value
   for (const member of Object.values(value)) freezeDeep(member)
@@ -159,7 +181,7 @@ function freezeDeep<T>(value: T): T {
 }
 
 function bindToPrincipal(node: ConditionNode, model: BoundModel | null, principal: Principal): ConditionNode {
-  if (isPrincipalOnly(node)) return { kind: 'bool', value: evaluateCondition(node, {}, principal) }
+  if (principalOnly(node)) return { kind: 'bool', value: evaluateCondition(node, {}, principal) }
   const columnOf = (operand: OperandNode): BoundField | undefined =>
     model !== null && operand.kind === 'field' && Object.hasOwn(model.fields, operand.name)
       ? model.fields[operand.name]
