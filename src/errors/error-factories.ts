@@ -73,6 +73,7 @@ export type BudgetType =
   | 'max_filters'
   | 'max_affected_rows'
   | 'max_result_rows'
+  | 'max_result_bytes'
   | 'estimated_cost'
 
 /** Each budget by the policy key that sets it, what it bounds, and what a caller lowers to stay inside it. */
@@ -109,6 +110,14 @@ const BUDGETS: Readonly<Record<BudgetType, { key: string; bounds: string; lower:
     bounds: 'rows the includes of one statement may add',
     lower:
       'Lower the query `limit` or the `limit` of its to-many includes, or include fewer to-many relations',
+  },
+  max_result_bytes: {
+    key: 'maxResultBytes',
+    bounds: 'bytes one call may return',
+    lower:
+      'Select fewer or smaller fields, lower the `limit` of the query or its includes, or include fewer ' +
+      'relations; if such results are expected, raise `budget.maxResultBytes` for this model (or ' +
+      '`defaults.budget`) in the policy',
   },
   estimated_cost: {
     key: 'maxEstimatedCost',

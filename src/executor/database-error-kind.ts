@@ -3,6 +3,7 @@
  * this statement" and "the connection itself is suspect". The dialect destroys a connection of the second
  * kind instead of returning it to the pool, and the error mapper uses the same reading of SQLSTATE codes.
  */
+import { RESULT_BYTES_MARKER } from '../sql/index.ts'
 
 /** An error reported by the server for one statement: it carries a SQLSTATE and a severity. */
 export interface SqlStateError {
@@ -59,4 +60,20 @@ export function isConnectionLevelError(err: unknown): boolean {
   if (sqlClass === '08' || sqlClass === '58' || sqlClass === 'XX') return true
   // 57014 (query_canceled by statement_timeout) leaves the session clean; 57000 and 57P0x do not.
   return code === '57000' || code.startsWith('57P')
+}
+
+/**
+ * The byte budget a read statement refused itself with (src/sql/print-result-budget.ts), or undefined. The
+ * statement fails a cast of `tessera:maxResultBytes:<budget>:<bytes>` to integer (22P02); PostgreSQL quotes
+ * the value in its message whatever the message language, and no other statement Tessera prints casts text
+ * it built to an integer, so the marker with its numbers is this refusal.
+ */
+export function resultBytesBudgetOf(err: unknown): number | undefined {
+  if (!isSqlStateError(err) || err.code !== '22P02') return undefined
+  const message = (err as { message?: unknown }).message
+  if (typeof message !== 'string') return undefined
+  const at = message.indexOf(RESULT_BYTES_MARKER)
+  if (at < 0) return undefined
+  const match = /^(\d+):\d+/.exec(message.slice(at + RESULT_BYTES_MARKER.length))
+  return match === null ? undefined : Number(match[1])
 }

@@ -5,8 +5,15 @@
  * class of failure, and the original error goes to the log with the request id.
  */
 import type { Logger } from 'pino'
-import { TesseraError, internalError, isTesseraError, timeout, validationError } from '../errors/index.ts'
-import { isSqlStateError } from './database-error-kind.ts'
+import {
+  TesseraError,
+  budgetExceeded,
+  internalError,
+  isTesseraError,
+  timeout,
+  validationError,
+} from '../errors/index.ts'
+import { isSqlStateError, resultBytesBudgetOf } from './database-error-kind.ts'
 import { isPoolExhaustedError } from './pool-exhausted-error.ts'
 
 export function mapDatabaseError(err: unknown, requestId: string, logger?: Logger): TesseraError {
@@ -20,6 +27,8 @@ export function mapDatabaseError(err: unknown, requestId: string, logger?: Logge
   if (code === '23503') return new TesseraError('NOT_FOUND', 'A referenced record does not exist')
   // Other integrity violations (not-null 23502, check 23514, exclusion 23P01) are the request's fault too.
   if (code.startsWith('23')) return validationError('The values break a rule of the table')
+  const byteBudget = resultBytesBudgetOf(err)
+  if (byteBudget !== undefined) return budgetExceeded('max_result_bytes', byteBudget, undefined)
   if (code.startsWith('22')) return validationError('A value has the wrong format')
   // 42xxx (syntax, undefined objects, 42501 insufficient privilege) means the plan or the grants are wrong:
   // an internal error, not something the caller can fix.

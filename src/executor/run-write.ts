@@ -3,7 +3,7 @@
  * the caller's visibility and write scope, so another tenant's id behaves exactly like a missing one; the row
  * as it will be is checked in memory (WITH CHECK); (b) every foreign key in `data` must point at a row the
  * caller can see; (c) the single write statement runs, re-checking the same rules in SQL; (d) the real count is
- * held against maxAffectedRows. Any failure throws, and the executor rolls the transaction back.
+ * held against maxAffectedRows, and what it returns against maxResultBytes. Any failure throws, and the executor rolls the transaction back.
  */
 import type { CompiledQuery } from 'kysely'
 import { TesseraError, notFound, validationError } from '../errors/index.ts'
@@ -34,6 +34,7 @@ import {
   type WritePlan,
 } from '../planner/index.ts'
 import { shapeRows, type Row } from './shape-rows.ts'
+import { checkWriteResultBytes } from './write-result-bytes.ts'
 
 export interface RowResult {
   row: Row
@@ -86,6 +87,16 @@ export interface PerformedWrite {
  * the separate steps (prepareWrite, then executeWrite).
  */
 export async function performWrite(
+  q: WriteSession,
+  plan: WritePlan,
+  secret: string | Uint8Array,
+): Promise<PerformedWrite> {
+  const written = await performSteps(q, plan, secret)
+  checkWriteResultBytes(plan, [written.before, written.outcome.after])
+  return written
+}
+
+async function performSteps(
   q: WriteSession,
   plan: WritePlan,
   secret: string | Uint8Array,

@@ -66,6 +66,7 @@ function finishBudget(acc: SelectAccumulator, limit: number): BudgetReport {
     statementTimeoutMs: acc.budget.statementTimeoutMs,
     maxEstimatedCost: acc.budget.maxEstimatedCost,
     maxConcurrentPerTenant: acc.budget.maxConcurrentPerTenant,
+    maxResultBytes: acc.budget.maxResultBytes,
   }
 }
 

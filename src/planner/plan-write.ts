@@ -85,6 +85,7 @@ export function planWrite(bound: BoundPolicy, principal: Principal, request: Wri
     checkColumns: [],
     reason: request.reason ?? null,
     maxAffectedRows: write.maxAffectedRows,
+    maxResultBytes: model.policy.budget.maxResultBytes,
     statementTimeoutMs: model.policy.budget.statementTimeoutMs,
   }
   switch (request.kind) {
@@ -173,6 +174,7 @@ function planCreate(
     checkColumns: checkColumnsOf(model, base.visibility, []),
     reason: base.reason,
     maxAffectedRows: base.maxAffectedRows,
+    maxResultBytes: base.maxResultBytes,
     statementTimeoutMs: base.statementTimeoutMs,
     kind: 'create',
     writes,
@@ -208,6 +210,7 @@ function planUpdate(
     checkColumns: checkColumnsOf(model, base.visibility, foreignKeys),
     reason: base.reason,
     maxAffectedRows: base.maxAffectedRows,
+    maxResultBytes: base.maxResultBytes,
     statementTimeoutMs: base.statementTimeoutMs,
     kind: 'update',
     bulk,
@@ -239,6 +242,7 @@ function planDelete(model: BoundModel, id: WriteId, hard: boolean, base: Base): 
     checkColumns: checkColumnsOf(model, base.visibility, []),
     reason: base.reason,
     maxAffectedRows: base.maxAffectedRows,
+    maxResultBytes: base.maxResultBytes,
     statementTimeoutMs: base.statementTimeoutMs,
     kind: 'delete',
     targets: distinctKeys(model, [id], 'id'),

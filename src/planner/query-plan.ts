@@ -100,6 +100,8 @@ export interface BudgetReport {
   readonly statementTimeoutMs: number
   readonly maxEstimatedCost: number
   readonly maxConcurrentPerTenant: number
+  /** The model's maxResultBytes: the statement refuses itself past it (src/sql/print-result-budget.ts). */
+  readonly maxResultBytes: number
 }
 
 export interface QueryPlan {

@@ -60,6 +60,8 @@ interface WritePlanBase {
   readonly checkColumns: readonly string[]
   readonly reason: string | null
   readonly maxAffectedRows: number
+  /** The model's maxResultBytes, held against the rows a write returns and images (run-write.ts). */
+  readonly maxResultBytes: number
   readonly statementTimeoutMs: number
 }
 

@@ -232,6 +232,7 @@ function mergeBudget(base: Budget, override: ParsedBudget | undefined): Budget {
     maxFilters: override?.maxFilters ?? base.maxFilters,
     maxEstimatedCost: override?.maxEstimatedCost ?? base.maxEstimatedCost,
     maxResultRows: override?.maxResultRows ?? base.maxResultRows,
+    maxResultBytes: override?.maxResultBytes ?? base.maxResultBytes,
     maxConcurrentPerTenant: override?.maxConcurrentPerTenant ?? base.maxConcurrentPerTenant,
   }
 }

@@ -92,6 +92,12 @@ export const budgetSchema = z
      */
     maxResultRows: z.number().int().positive().max(1_000_000).optional(),
     /**
+     * Bytes one read (its rows with everything they include) or one write's returned rows may take, measured
+     * in the text form the values leave the database in; a statement that would return more is refused before
+     * the rows reach the process. At most 1 GiB, PostgreSQL's own limit for one value.
+     */
+    maxResultBytes: z.number().int().min(1_024).max(1_073_741_824).optional(),
+    /**
      * Statements one tenant may have running at once (all models of the toolset together); one more is
      * RATE_LIMITED with a retry hint, so one tenant cannot hold the whole pool (or PGlite's one connection).
      */

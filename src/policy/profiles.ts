@@ -5,9 +5,16 @@
  *
  * `maxResultRows` lets two levels of to-many includes run at the default page and include limits
  * (51 × 20 + 51 × 20 × 20 = 21,420 included rows under PROD): the shipped policies' Customer → orders → items.
+ *
+ * `maxResultBytes` bounds what those rows weigh (docs/decisions.md, "Result bytes"): PROD's 8 MiB holds a full
+ * page of 100 rows of 80 KB each, or those 21,420 included rows at ~390 bytes each, while a handful of
+ * concurrent calls at the limit (each value is held as text, parsed, then shaped: ~3-4× in the heap) stays far
+ * below a Node heap. INTERNAL and DEV trade memory for reach, as their other budgets do.
  */
 import type { FieldAction, Profile } from './policy-schema.ts'
 import type { Budget, WritePolicy } from './types.ts'
+
+const MiB = 1_048_576
 
 export interface ProfileDefaults {
   readonly budget: Budget
@@ -31,6 +38,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxFilters: 50,
       maxEstimatedCost: 1e6,
       maxResultRows: 25_000,
+      maxResultBytes: 8 * MiB,
       maxConcurrentPerTenant: 8,
     }),
   }),
@@ -48,6 +56,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxFilters: 100,
       maxEstimatedCost: 1e7,
       maxResultRows: 250_000,
+      maxResultBytes: 32 * MiB,
       maxConcurrentPerTenant: 16,
     }),
   }),
@@ -65,6 +74,7 @@ export const profiles: Readonly<Record<Profile, ProfileDefaults>> = Object.freez
       maxFilters: 200,
       maxEstimatedCost: 1e8,
       maxResultRows: 500_000,
+      maxResultBytes: 64 * MiB,
       maxConcurrentPerTenant: 32,
     }),
   }),

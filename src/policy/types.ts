@@ -19,6 +19,12 @@ export interface Budget {
   readonly maxEstimatedCost: number
   /** Rows the includes of one statement may add: for each include, parent rows × the include's limit. */
   readonly maxResultRows: number
+  /**
+   * Bytes one statement may return (root rows with everything they include, in the text form they leave the
+   * database in), counted by the statement itself as it runs; more → QUERY_BUDGET_EXCEEDED before the rows
+   * reach Node (src/sql/print-result-budget.ts).
+   */
+  readonly maxResultBytes: number
   /** Statements one tenant may have running at once, across the toolset; more → RATE_LIMITED. */
   readonly maxConcurrentPerTenant: number
 }

@@ -6,7 +6,8 @@
  * and which are written as integer literals so a prepared statement keeps one generic plan.
  *
  * Layout, one name per stage: `print-*.ts` print plans as Kysely expressions/statements (print-select for
- * query/get with includes as correlated JSON subqueries, print-aggregate, print-write, print-predicates for
+ * query/get with includes as correlated JSON subqueries, print-aggregate, print-result-budget for the byte
+ * budget every read statement enforces on itself, print-write, print-predicates for
  * visibility and filters, print-condition for row-policy conditions, like-pattern); `statement-cache.ts`
  * compiles a read plan once per shape (key: `statement-shape-key.ts`) and reuses the text with new values; a
  * template is kept only if its first instantiation equals a direct build, so a shape key that misses a
@@ -15,6 +16,7 @@
  * `printed-statement.ts`: the executor's guard runs nothing else.
  */
 export { AGGREGATE_VALUE, printAggregate } from './print-aggregate.ts'
+export { RESULT_BYTES_MARKER } from './print-result-budget.ts'
 export {
   and,
   columnRef,

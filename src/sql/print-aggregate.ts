@@ -1,6 +1,7 @@
 /** AggregatePlan → one Kysely SELECT with the same visibility as `query`. */
 import { type Expression, type SelectQueryBuilder, type SqlBool, sql } from 'kysely'
 import { and, columnRef, filterPredicate, visibilityPredicate } from './print-predicates.ts'
+import { boundResultBytes, sizeOf } from './print-result-budget.ts'
 import { limitLiteral, outputExpression } from './print-select.ts'
 import type { AggregatePlan } from '../planner/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
@@ -52,5 +53,14 @@ export function printAggregate(db: AnyDb, plan: AggregatePlan): AnySelect {
     // query pages: a bound LIMIT makes PostgreSQL re-plan a prepared statement on every execution.
     q = q.limit(limitLiteral(plan.maxGroups + 1))
   }
-  return q
+  // Group keys (and min/max of a text column) can be as large as any value: the result is counted like a page.
+  return boundResultBytes(
+    db,
+    q,
+    [
+      { name: AGGREGATE_VALUE, size: 'text' },
+      ...plan.groupBy.map((g) => ({ name: g.name, size: sizeOf(g.typeClass) })),
+    ],
+    plan.budget.maxResultBytes,
+  )
 }

@@ -11,7 +11,8 @@ import {
   or,
   visibilityPredicate,
 } from './print-predicates.ts'
-import type { OrderKey, QueryPlan, SelectedField, SelectPlan } from '../planner/index.ts'
+import { boundResultBytes, type SizedColumn, sizeOf } from './print-result-budget.ts'
+import type { BudgetReport, OrderKey, QueryPlan, SelectedField, SelectPlan } from '../planner/index.ts'
 import type { AnyDatabase } from '../schema/index.ts'
 
 /** Hidden columns carrying the order keys as text, for the next page's cursor; stripped before returning. */
@@ -210,9 +211,33 @@ export function printQuery(db: AnyDb, plan: QueryPlan): AnySelect {
       ? [sql`${col(k.column)}::text`.as(`${ORDER_KEY_PREFIX}${i}`)]
       : [],
   )
-  return hidden.length === 0 ? q : q.select(hidden)
+  const keyColumns = sources.flatMap((source, i) =>
+    source === `${ORDER_KEY_PREFIX}${i}` ? [{ name: source, size: 'text' as const }] : [],
+  )
+  return boundResultBytes(
+    db,
+    hidden.length === 0 ? q : q.select(hidden),
+    [...rootColumns(plan.root), ...keyColumns],
+    plan.budget.maxResultBytes,
+  )
 }
 
-export function printGet(db: AnyDb, plan: { root: SelectPlan }): AnySelect {
-  return selectPlanQuery(db, plan.root, 0, [])
+export function printGet(
+  db: AnyDb,
+  plan: { root: SelectPlan; budget: Pick<BudgetReport, 'maxResultBytes'> },
+): AnySelect {
+  return boundResultBytes(
+    db,
+    selectPlanQuery(db, plan.root, 0, []),
+    rootColumns(plan.root),
+    plan.budget.maxResultBytes,
+  )
+}
+
+/** The root select's output columns in order (fields, then includes as JSON), as the byte budget counts them. */
+function rootColumns(plan: SelectPlan): SizedColumn[] {
+  return [
+    ...plan.fields.map((f) => ({ name: f.name, size: sizeOf(f.typeClass) })),
+    ...plan.includes.map((inc) => ({ name: inc.relation, size: 'text' as const })),
+  ]
 }

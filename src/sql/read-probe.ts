@@ -13,6 +13,7 @@
  */
 import type {
   AggregatePlan,
+  BudgetReport,
   AppliedRowPolicy,
   FilterPlan,
   GetPlan,
@@ -28,11 +29,19 @@ export type Uncacheable = typeof UNCACHEABLE
 
 /** The probe of a read plan: its shape, with Slot markers where the call's plan has bound values. */
 export type ProbePlan =
-  | { readonly kind: 'get'; readonly root: SelectPlan }
-  | { readonly kind: 'query'; readonly root: SelectPlan; readonly after: QueryPlan['after'] }
+  | { readonly kind: 'get'; readonly root: SelectPlan; readonly budget: ProbeBudget }
+  | {
+      readonly kind: 'query'
+      readonly root: SelectPlan
+      readonly after: QueryPlan['after']
+      readonly budget: ProbeBudget
+    }
   | AggregatePlan
 
 export type CachedPlan = GetPlan | QueryPlan | AggregatePlan
+
+/** The one budget a read statement prints (a literal, like the row limit), so part of its shape. */
+type ProbeBudget = Pick<BudgetReport, 'maxResultBytes'>
 
 function probeFilter(f: FilterPlan, slots: SlotValues, copy: boolean): FilterPlan | Uncacheable {
   switch (f.kind) {
@@ -143,7 +152,11 @@ export function probeRead(plan: CachedPlan, slots: SlotValues, copy: boolean): P
   switch (plan.kind) {
     case 'get': {
       const root = probeSelect(plan.root, slots, copy)
-      return root === UNCACHEABLE ? UNCACHEABLE : copy ? { kind: 'get', root } : plan
+      return root === UNCACHEABLE
+        ? UNCACHEABLE
+        : copy
+          ? { kind: 'get', root, budget: { maxResultBytes: plan.budget.maxResultBytes } }
+          : plan
     }
     case 'query':
       return probeQuery(plan, slots, copy)
@@ -177,7 +190,7 @@ function probeQuery(plan: QueryPlan, slots: SlotValues, copy: boolean): ProbePla
     }
     after = keys ?? null
   }
-  return copy ? { kind: 'query', root, after } : plan
+  return copy ? { kind: 'query', root, after, budget: { maxResultBytes: plan.budget.maxResultBytes } } : plan
 }
 
 function probeAggregate(plan: AggregatePlan, slots: SlotValues, copy: boolean): ProbePlan | Uncacheable {

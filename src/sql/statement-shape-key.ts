@@ -125,6 +125,8 @@ function filterSpec(f: FilterPlan): ObjectSpec {
 }
 
 /** The described members of the three probe kinds. */
+/** The one budget a read statement prints (print-result-budget.ts): a literal, so part of the shape. */
+const BUDGET: ObjectSpec = [['maxResultBytes', 'number']]
 const AGGREGATE_COLUMN: ObjectSpec = [
   ['name', 'string'],
   ['typeClass', 'string'],
@@ -138,15 +140,18 @@ const AGGREGATE_PROBE: ObjectSpec = [
   ['visibility', { object: VISIBILITY }],
   ['filter', 'filter|null'],
   ['maxGroups', 'number'],
+  ['budget', { object: BUDGET }],
 ]
 const GET_PROBE: ObjectSpec = [
   ['kind', 'string'],
   ['root', { object: SELECT_SPEC }],
+  ['budget', { object: BUDGET }],
 ]
 const QUERY_PROBE: ObjectSpec = [
   ['kind', 'string'],
   ['root', { object: SELECT_SPEC }],
   ['after', 'value'],
+  ['budget', { object: BUDGET }],
 ]
 
 function probeSpec(probe: { readonly kind: string }): ObjectSpec {

@@ -75,7 +75,7 @@ describe('compiled SQL', () => {
     expect(compiled.parameters).toContain(TENANT_A1)
     expect(compiled.parameters).toContainEqual([TENANT_A1, TENANT_A])
     expect(compiled.sql).toMatchInlineSnapshot(
-      `"select "t0"."id" as "id", "t0"."tenant_id" as "tenant_id", "t0"."customer_id" as "customer_id", "t0"."status" as "status", "t0"."total"::text as "total", to_json("t0"."created_at") as "created_at", (select to_json(obj.*) from (select "t1"."id" as "id", "t1"."name" as "name", "t1"."email" as "email" from "public"."customers" as "t1" where ("t1"."id" = "t0"."customer_id" and "t1"."tenant_id" = $1) order by "t1"."id" asc limit 1) as obj) as "customer" from "public"."orders" as "t0" where ((("t0"."tenant_id" = $2 or ("t0"."tenant_id" = any($3))) and ("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) and "t0"."status" = any($4)) order by "t0"."created_at" desc, "t0"."id" desc limit 11"`,
+      `"select "r"."id" as "id", "r"."tenant_id" as "tenant_id", "r"."customer_id" as "customer_id", "r"."status" as "status", "r"."total" as "total", "r"."created_at" as "created_at", "r"."customer" as "customer" from (select "b".*, sum(coalesce(octet_length("b"."status"::text), 0) + coalesce(octet_length("b"."total"::text), 0) + coalesce(octet_length("b"."created_at"::text), 0) + coalesce(octet_length("b"."customer"::text), 0) + 108) over (rows between unbounded preceding and current row) as "__tessera_bytes" from (select "t0"."id" as "id", "t0"."tenant_id" as "tenant_id", "t0"."customer_id" as "customer_id", "t0"."status" as "status", "t0"."total"::text as "total", to_json("t0"."created_at") as "created_at", (select to_json(obj.*) from (select "t1"."id" as "id", "t1"."name" as "name", "t1"."email" as "email" from "public"."customers" as "t1" where ("t1"."id" = "t0"."customer_id" and "t1"."tenant_id" = $1) order by "t1"."id" asc limit 1) as obj) as "customer" from "public"."orders" as "t0" where ((("t0"."tenant_id" = $2 or ("t0"."tenant_id" = any($3))) and ("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) and "t0"."status" = any($4)) order by "t0"."created_at" desc, "t0"."id" desc limit 11) as "b") as "r" where case when "r"."__tessera_bytes" <= 8388608 then true else ('tessera:maxResultBytes:8388608:' || "r"."__tessera_bytes")::int = 0 end"`,
     )
   })
 
@@ -91,7 +91,7 @@ describe('compiled SQL', () => {
     expect(compiled.sql).not.toContain('0a000000')
     expect(compiled.parameters).not.toContain(SUPER.tenantId)
     expect(compiled.sql).toMatchInlineSnapshot(
-      `"select "t0"."id" as "id", "t0"."tenant_id" as "tenant_id", "t0"."customer_id" as "customer_id", "t0"."status" as "status", "t0"."total"::text as "total", to_json("t0"."created_at") as "created_at" from "public"."orders" as "t0" where ((("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) and "t0"."id" = $1) limit 1"`,
+      `"select "r"."id" as "id", "r"."tenant_id" as "tenant_id", "r"."customer_id" as "customer_id", "r"."status" as "status", "r"."total" as "total", "r"."created_at" as "created_at" from (select "b".*, sum(coalesce(octet_length("b"."status"::text), 0) + coalesce(octet_length("b"."total"::text), 0) + coalesce(octet_length("b"."created_at"::text), 0) + 108) over (rows between unbounded preceding and current row) as "__tessera_bytes" from (select "t0"."id" as "id", "t0"."tenant_id" as "tenant_id", "t0"."customer_id" as "customer_id", "t0"."status" as "status", "t0"."total"::text as "total", to_json("t0"."created_at") as "created_at" from "public"."orders" as "t0" where ((("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) and "t0"."id" = $1) limit 1) as "b") as "r" where case when "r"."__tessera_bytes" <= 8388608 then true else ('tessera:maxResultBytes:8388608:' || "r"."__tessera_bytes")::int = 0 end"`,
     )
   })
 
@@ -106,7 +106,7 @@ describe('compiled SQL', () => {
     ).compile()
     expect(compiled.sql).not.toContain(TENANT_A1)
     expect(compiled.sql).toMatchInlineSnapshot(
-      `"select sum("t0"."total")::text as "__tessera_value", "t0"."status" as "status" from "public"."orders" as "t0" where (("t0"."tenant_id" = $1 or ("t0"."tenant_id" = any($2))) and ("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) group by "t0"."status" order by "t0"."status" asc nulls last limit 101"`,
+      `"select "r"."__tessera_value" as "__tessera_value", "r"."status" as "status" from (select "b".*, sum(coalesce(octet_length("b"."__tessera_value"::text), 0) + coalesce(octet_length("b"."status"::text), 0) + 0) over (rows between unbounded preceding and current row) as "__tessera_bytes" from (select sum("t0"."total")::text as "__tessera_value", "t0"."status" as "status" from "public"."orders" as "t0" where (("t0"."tenant_id" = $1 or ("t0"."tenant_id" = any($2))) and ("t0"."tenant_id" is not null) and "t0"."deleted_at" is null) group by "t0"."status" order by "t0"."status" asc nulls last limit 101) as "b") as "r" where case when "r"."__tessera_bytes" <= 8388608 then true else ('tessera:maxResultBytes:8388608:' || "r"."__tessera_bytes")::int = 0 end"`,
     )
   })
 })

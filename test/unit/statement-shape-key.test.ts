@@ -55,12 +55,15 @@ const select: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie) => ({
   }),
 })).select as fc.Arbitrary<Record<string, unknown>>
 
+const budget = fc.record({ maxResultBytes: fc.integer({ min: 1_024, max: 1_073_741_824 }) })
+
 const probe = fc.oneof(
-  fc.record({ kind: fc.constant('get'), root: select }),
+  fc.record({ kind: fc.constant('get'), root: select, budget }),
   fc.record({
     kind: fc.constant('query'),
     root: select,
     after: fc.option(fc.array(fc.option(slot, { nil: null }), { maxLength: 2 }), { nil: null }),
+    budget,
   }),
 )
 
@@ -122,8 +125,12 @@ describe('plan shape keys', () => {
         fetchLimit: 1,
         includes: [],
       },
+      budget: { maxResultBytes: 8_388_608 },
     }
     expect(shapeKeyOf(base, slotIndex)).toBeDefined()
+    const otherBudget = structuredClone(base)
+    otherBudget.budget.maxResultBytes = 1_024
+    expect(shapeKeyOf(otherBudget, slotIndex)).not.toBe(shapeKeyOf(base, slotIndex))
     const withObjectValue = structuredClone(base)
     ;(withObjectValue.root as Record<string, unknown>)['filter'] = {
       kind: 'cmp',
@@ -204,7 +211,11 @@ describe('shape keys of shared plan parts', () => {
   const get = (id: string, select?: string[]) =>
     planGet(bound, { tenantId: tenant }, { model: 'Widget', id, ...(select ? { select } : {}) })
   const keyOf = (plan: ReturnType<typeof get>) => {
-    const probe: { kind: string; root: unknown } = { kind: 'get', root: plan.root }
+    const probe: { kind: string; root: unknown; budget: unknown } = {
+      kind: 'get',
+      root: plan.root,
+      budget: { maxResultBytes: plan.budget.maxResultBytes },
+    }
     return shapeKeyOf(probe, slotIndex)
   }
 
