@@ -822,6 +822,7 @@ describe('profiles', () => {
       maxFilters: 50,
       maxEstimatedCost: 1e6,
       maxResultRows: 25_000,
+      maxResultBytes: 8 * 1_048_576,
       maxConcurrentPerTenant: 8,
     })
     expect(profiles.INTERNAL.budget).toMatchObject({
@@ -830,6 +831,7 @@ describe('profiles', () => {
       maxComplexity: 300,
       statementTimeoutMs: 15000,
       broadQueryGuard: true,
+      maxResultBytes: 32 * 1_048_576,
     })
     expect(profiles.DEV.budget).toMatchObject({
       maxRows: 1000,
@@ -837,6 +839,7 @@ describe('profiles', () => {
       maxComplexity: 1000,
       statementTimeoutMs: 30000,
       broadQueryGuard: false,
+      maxResultBytes: 64 * 1_048_576,
     })
   })
 })
