@@ -31,6 +31,7 @@
 import type { BoundPolicy } from '../policy/index.ts'
 import type { RlsCatalog, RlsTableFacts, TableInfo } from '../schema/index.ts'
 import { type GeneratedRls, type GeneratedTable, RLS_POLICY_PREFIX } from './generate-rls.ts'
+import { sqlIdent } from './sql-text.ts'
 
 export const POSTURE_CODES = [
   'role_superuser',
@@ -110,7 +111,7 @@ export function checkRlsPosture(input: PostureInput): PostureReport {
       'error',
       'role_bypassrls',
       null,
-      `role '${role.name}' has BYPASSRLS: row-level security never applies to it; ALTER ROLE ${role.name} NOBYPASSRLS`,
+      `role '${role.name}' has BYPASSRLS: row-level security never applies to it; ALTER ROLE ${sqlIdent(role.name)} NOBYPASSRLS`,
     )
   if (!catalog.standardConformingStrings)
     add(
@@ -166,7 +167,7 @@ export function checkRlsPosture(input: PostureInput): PostureReport {
         `${child} is a partition (or child) of ${key} that row-level security does not guard for role ` +
           `'${role.name}' (off there, a permissive policy of its own, or the role owns it), and the role may read ` +
           `or write it: a statement naming it directly gets none of ${key}'s policies; REVOKE ALL ON ${child} ` +
-          `FROM ${role.name}, or ALTER TABLE ${child} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY (no ` +
+          `FROM ${sqlIdent(role.name)}, or ALTER TABLE ${child} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY (no ` +
           `policy: no rows)`,
       )
     }
@@ -178,7 +179,7 @@ export function checkRlsPosture(input: PostureInput): PostureReport {
         `${parent} is an inheritance parent of ${key} that row-level security does not guard for role ` +
           `'${role.name}' (off there, a permissive policy of its own, or the role owns it), and the role may read ` +
           `or change it: a statement naming it reaches ${key}'s rows under none of ${key}'s policies; REVOKE ALL ` +
-          `ON ${parent} FROM ${role.name}, or ALTER TABLE ${parent} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL ` +
+          `ON ${parent} FROM ${sqlIdent(role.name)}, or ALTER TABLE ${parent} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL ` +
           `SECURITY (no policy: no rows)`,
       )
     }
@@ -203,7 +204,7 @@ export function checkRlsPosture(input: PostureInput): PostureReport {
         referencedRowsChecked ? 'warning' : 'error',
         'view_bypasses_rls',
         key,
-        `${how}, and role '${role.name}' may ${view.materialized ? 'SELECT it' : 'read or write through it'}; REVOKE ALL ON ${view.name} FROM ${role.name}` +
+        `${how}, and role '${role.name}' may ${view.materialized ? 'SELECT it' : 'read or write through it'}; REVOKE ALL ON ${view.name} FROM ${sqlIdent(role.name)}` +
           (view.materialized ? '' : `, or ALTER VIEW ${view.name} SET (security_invoker = true)`),
       )
     }

@@ -47,14 +47,15 @@ export interface RlsTableFacts {
    */
   readonly bypassingViews?: readonly RlsViewFacts[]
   /**
-   * Partitions and inheritance children of the table (at any depth, `schema.name`) that the role may SELECT,
+   * Partitions and inheritance children of the table (at any depth, `schema.name`, each part quoted where SQL needs it, so the
+   * text pastes into a remedy) that the role may SELECT,
    * INSERT, UPDATE or DELETE and that row-level security does not guard for it: RLS is off there, the child has
    * a permissive policy of its own, or the role owns it (or is a member of its owner). A statement that names one
    * directly gets none of the table's policies. Absent when not read.
    */
   readonly bypassingChildren?: readonly string[]
   /**
-   * Inheritance parents of the table (at any depth, `schema.name`), not themselves model tables, that the role
+   * Inheritance parents of the table (at any depth, `schema.name`, quoted as above), not themselves model tables, that the role
    * may SELECT, UPDATE or DELETE and that row-level security does not guard for it (as for children). A statement
    * naming a parent reaches the table's rows under the parent's policies — none when RLS is off there. Absent
    * when not read.
@@ -232,7 +233,7 @@ async function read(
       : await trx.executeQuery<ViewRow>(
           CompiledQuery.raw(
             `
-    select distinct d.refobjid::text as table_oid, vn.nspname || '.' || v.relname as name,
+    select distinct d.refobjid::text as table_oid, pg_catalog.quote_ident(vn.nspname) || '.' || pg_catalog.quote_ident(v.relname) as name,
            v.relkind = 'm' as materialized, vo.rolname as owner
     from pg_catalog.pg_depend d
     join pg_catalog.pg_rewrite rw on rw.oid = d.objid
@@ -265,7 +266,7 @@ async function read(
       select tree.root, i.inhrelid, tree.depth + 1
       from tree join pg_catalog.pg_inherits i on i.inhparent = tree.child where tree.depth < 32
     )
-    select distinct tree.root::text as table_oid, cn.nspname || '.' || c.relname as name
+    select distinct tree.root::text as table_oid, pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(c.relname) as name
     from tree
     join pg_catalog.pg_class c on c.oid = tree.child
     join pg_catalog.pg_namespace cn on cn.oid = c.relnamespace
@@ -291,7 +292,7 @@ async function read(
       select tree.leaf, i.inhparent, tree.depth + 1
       from tree join pg_catalog.pg_inherits i on i.inhrelid = tree.parent where tree.depth < 32
     )
-    select distinct tree.leaf::text as table_oid, pn.nspname || '.' || p.relname as name
+    select distinct tree.leaf::text as table_oid, pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(p.relname) as name
     from tree
     join pg_catalog.pg_class p on p.oid = tree.parent
     join pg_catalog.pg_namespace pn on pn.oid = p.relnamespace
@@ -311,7 +312,7 @@ async function read(
       : await trx.executeQuery<TriggerRow>(
           CompiledQuery.raw(
             `
-    select t.tgrelid::text as table_oid, t.tgname as name, pn.nspname || '.' || p.proname || '()' as function,
+    select t.tgrelid::text as table_oid, t.tgname as name, pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(p.proname) || '()' as function,
            po.rolname as owner
     from pg_catalog.pg_trigger t
     join pg_catalog.pg_proc p on p.oid = t.tgfoid

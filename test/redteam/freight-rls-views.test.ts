@@ -72,6 +72,19 @@ describeEachDatabase('red team on the freight schema: views around row-level sec
     expect((await viewFindings({ referencedRowsChecked: true })).map((f) => f.severity)).toEqual(['warning'])
   })
 
+  it('prints a remedy that runs as written for a view whose name needs quoting', async () => {
+    await sql`create view ops."Open Shipments" as select * from ops.shipments`.execute(db().admin)
+    await sql`grant select on ops."Open Shipments" to ${sql.id(APP_ROLE)}`.execute(db().admin)
+    const quoted = (await viewFindings()).filter((f) => f.message.startsWith('view ops."Open Shipments" '))
+    expect(quoted).toHaveLength(1)
+    // The remedy is pasted verbatim: unquoted, `ops.Open Shipments` is a syntax error.
+    const remedy = /; (REVOKE ALL ON .+ FROM [^,]+), or ALTER VIEW/.exec(quoted[0]?.message ?? '')?.[1]
+    expect(remedy).toBe(`REVOKE ALL ON ops."Open Shipments" FROM ${APP_ROLE}`)
+    await sql.raw(remedy ?? 'select 1').execute(db().admin)
+    expect((await viewFindings()).filter((f) => f.message.includes('"Open Shipments"'))).toEqual([])
+    await sql`drop view ops."Open Shipments"`.execute(db().admin)
+  })
+
   it('is satisfied by security_invoker or a revoke, and names a materialized view of a model table', async () => {
     await sql`alter view ops.open_shipments set (security_invoker = true)`.execute(db().admin)
     expect(await accountsSeen('ops.open_shipments')).toEqual([ACCT_A])
