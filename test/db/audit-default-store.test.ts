@@ -15,17 +15,9 @@ import {
 import { createToolset } from '../../src/tools/create-toolset.ts'
 import { APP_ROLE, describeEachDatabase, type TestDatabase } from '../support/databases.ts'
 import { ALICE, as, TEST_SECRET } from '../support/saas.ts'
+import { orderOnlyPolicy } from '../support/scoped-order.ts'
 
-const policy: PolicyInput = {
-  models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', status: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-    },
-  },
-}
+const policy: PolicyInput = orderOnlyPolicy()
 
 function toolsetWithoutAudit(t: TestDatabase) {
   return createToolset({

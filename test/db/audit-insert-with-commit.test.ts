@@ -17,15 +17,11 @@ import { ALICE, ORDER_A1, TEST_SECRET, as } from '../support/saas.ts'
 import { countRows, CREATABLE_ORDER_ITEM, errorOf } from '../support/write-helpers.ts'
 import { countingPool } from '../support/counting-pool.ts'
 import { auditDraft } from '../support/audit-store-conformance.ts'
+import { ORDER_ID_TENANT_STATUS, scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', status: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-    },
+    Order: scopedOrder(ORDER_ID_TENANT_STATUS),
     OrderItem: CREATABLE_ORDER_ITEM,
   },
 }

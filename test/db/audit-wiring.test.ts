@@ -12,16 +12,16 @@ import { APP_ROLE, describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as, ORDER_A1, ORDER_A2, USER_ALICE } from '../support/saas.ts'
 import { toolsetFor } from '../support/toolset.ts'
 import { errorOf, rowJson } from '../support/write-helpers.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', status: 'allow', total: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { update: 'allow' },
-    },
+    Order: scopedOrder(
+      { id: 'allow', tenant_id: 'allow', status: 'allow', total: 'allow' },
+      {
+        write: { update: 'allow' },
+      },
+    ),
     User: {
       table: 'users',
       fields: {

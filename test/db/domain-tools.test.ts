@@ -10,6 +10,7 @@ import { describeEachDatabase } from '../support/databases.ts'
 import { callTool, connectHttp, errorCode } from '../support/mcp.ts'
 import { ALICE, as, BOB, ORDER_A1, ORDER_B1, TENANT_A } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 describeEachDatabase('domain tools', (db) => {
   let h: ToolsetHarness
@@ -17,12 +18,13 @@ describeEachDatabase('domain tools', (db) => {
   beforeAll(async () => {
     h = await toolsetFor(db(), {
       models: {
-        Order: {
-          table: 'orders',
-          unscopedColumns: ['org_id'],
-          fields: { id: 'allow', tenant_id: 'allow', status: 'allow', total: 'allow', customer_id: 'allow' },
-          scoping: { tenant_id: 'principal.tenantId' },
-        },
+        Order: scopedOrder({
+          id: 'allow',
+          tenant_id: 'allow',
+          status: 'allow',
+          total: 'allow',
+          customer_id: 'allow',
+        }),
         Customer: {
           table: 'customers',
           unscopedColumns: ['org_id'],

@@ -18,6 +18,7 @@ import {
   TENANT_B,
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const ids = (rows: readonly Record<string, unknown>[]): string[] => rows.map((r) => r['id'] as string).sort()
 const tenants = (rows: readonly Record<string, unknown>[]): string[] =>
@@ -76,34 +77,32 @@ describeEachDatabase('row policies', (db) => {
   }
   const hierarchy: PolicyInput = {
     models: {
-      Order: {
-        table: 'orders',
-        unscopedColumns: ['org_id'],
-        fields: { id: 'allow', tenant_id: 'allow' },
-        scoping: { tenant_id: 'principal.tenantId' },
-        rowPolicies: [
-          {
-            name: 'ancestors',
-            condition: 'tenant_id IN principal.metadata.tenantHierarchy',
-            mode: 'permissive',
-          },
-        ],
-      },
+      Order: scopedOrder(
+        { id: 'allow', tenant_id: 'allow' },
+        {
+          rowPolicies: [
+            {
+              name: 'ancestors',
+              condition: 'tenant_id IN principal.metadata.tenantHierarchy',
+              mode: 'permissive',
+            },
+          ],
+        },
+      ),
     },
   }
   const bypass: PolicyInput = {
     models: {
-      Order: {
-        table: 'orders',
-        unscopedColumns: ['org_id'],
-        fields: { id: 'allow', tenant_id: 'allow', status: 'allow' },
-        scoping: { tenant_id: 'principal.tenantId' },
-        rowPolicies: [
-          { name: 'tenant_required', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' },
-          { name: 'admin_bypass', condition: "'super_admin' IN principal.roles", bypass: true },
-        ],
-        budget: { broadQueryGuard: false },
-      },
+      Order: scopedOrder(
+        { id: 'allow', tenant_id: 'allow', status: 'allow' },
+        {
+          rowPolicies: [
+            { name: 'tenant_required', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' },
+            { name: 'admin_bypass', condition: "'super_admin' IN principal.roles", bypass: true },
+          ],
+          budget: { broadQueryGuard: false },
+        },
+      ),
     },
   }
   let sharedH: ToolsetHarness

@@ -26,21 +26,21 @@ import {
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { errorOf, rowJson, tenantSnapshot } from '../support/write-helpers.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', status: 'allow', total: 'allow', customer_id: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: {
-        update: 'allow',
-        requireReason: true,
-        maxAffectedRows: 2,
-        softDelete: { field: 'deleted_at' },
+    Order: scopedOrder(
+      { id: 'allow', status: 'allow', total: 'allow', customer_id: 'allow' },
+      {
+        write: {
+          update: 'allow',
+          requireReason: true,
+          maxAffectedRows: 2,
+          softDelete: { field: 'deleted_at' },
+        },
       },
-    },
+    ),
     Item: {
       table: 'order_items',
       fields: { id: 'allow', order_id: 'allow', quantity: 'allow', unit_price: 'allow' },
@@ -53,13 +53,12 @@ const policy: PolicyInput = {
 
 const approvalPolicy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', status: 'allow', total: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { update: 'approval', softDelete: { field: 'deleted_at' } },
-    },
+    Order: scopedOrder(
+      { id: 'allow', status: 'allow', total: 'allow' },
+      {
+        write: { update: 'approval', softDelete: { field: 'deleted_at' } },
+      },
+    ),
   },
 }
 

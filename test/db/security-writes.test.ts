@@ -27,13 +27,12 @@ import {
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { countRows, errorOf, rowJson, tenantSnapshot } from '../support/write-helpers.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: {
+    Order: scopedOrder(
+      {
         id: 'allow',
         tenant_id: 'allow',
         customer_id: 'allow',
@@ -42,20 +41,21 @@ const policy: PolicyInput = {
         created_by: 'allow',
         created_at: 'allow',
       },
-      scoping: { tenant_id: 'principal.tenantId' },
-      relations: { customer: { model: 'Customer' } },
-      write: {
-        create: 'allow',
-        update: 'allow',
-        delete: 'allow',
-        autoSet: { tenant_id: 'principal.tenantId', created_by: 'principal.userId', created_at: 'now()' },
-        immutableFields: ['tenant_id', 'created_by'],
-        requiredFields: ['status'],
-        softDelete: { field: 'deleted_at' },
-        allowHardDelete: true,
-        maxAffectedRows: 5,
+      {
+        relations: { customer: { model: 'Customer' } },
+        write: {
+          create: 'allow',
+          update: 'allow',
+          delete: 'allow',
+          autoSet: { tenant_id: 'principal.tenantId', created_by: 'principal.userId', created_at: 'now()' },
+          immutableFields: ['tenant_id', 'created_by'],
+          requiredFields: ['status'],
+          softDelete: { field: 'deleted_at' },
+          allowHardDelete: true,
+          maxAffectedRows: 5,
+        },
       },
-    },
+    ),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],
@@ -74,13 +74,12 @@ const policy: PolicyInput = {
 
 const approvalPolicy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', status: 'allow', total: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { update: 'approval', delete: 'approval', softDelete: { field: 'deleted_at' } },
-    },
+    Order: scopedOrder(
+      { id: 'allow', tenant_id: 'allow', status: 'allow', total: 'allow' },
+      {
+        write: { update: 'approval', delete: 'approval', softDelete: { field: 'deleted_at' } },
+      },
+    ),
   },
 }
 

@@ -22,6 +22,7 @@ import { describeEachDatabase, type TestDatabase } from '../support/databases.ts
 import { ALICE, ORDER_A1, ORDER_B1, TEST_SECRET, as } from '../support/saas.ts'
 import { errorOf, rowOf } from '../support/write-helpers.ts'
 import { countingPool } from '../support/counting-pool.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const TIMEOUT_MS = 5000
 
@@ -42,14 +43,13 @@ const policy: PolicyInput = {
       rowPolicies: [{ name: 'own', condition: 'owner = principal.userId', mode: 'restrictive' }],
       write: { update: 'allow', immutableFields: ['tenant_id', 'owner'] },
     },
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', status: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { update: 'allow', immutableFields: ['tenant_id'] },
-      budget: { statementTimeoutMs: TIMEOUT_MS },
-    },
+    Order: scopedOrder(
+      { id: 'allow', tenant_id: 'allow', status: 'allow' },
+      {
+        write: { update: 'allow', immutableFields: ['tenant_id'] },
+        budget: { statementTimeoutMs: TIMEOUT_MS },
+      },
+    ),
   },
 }
 

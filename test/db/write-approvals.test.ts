@@ -5,22 +5,22 @@ import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, ANDY, as, ORDER_A1, ORDER_A2, ORDER_A3, ORDER_B1, TENANT_B } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { errorOf, rowJson, rowOf, tenantSnapshot } from '../support/write-helpers.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: {
-        create: 'allow',
-        update: 'approval',
-        delete: 'approval',
-        autoSet: { tenant_id: 'principal.tenantId' },
-        softDelete: { field: 'deleted_at' },
+    Order: scopedOrder(
+      { id: 'allow', tenant_id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow' },
+      {
+        write: {
+          create: 'allow',
+          update: 'approval',
+          delete: 'approval',
+          autoSet: { tenant_id: 'principal.tenantId' },
+          softDelete: { field: 'deleted_at' },
+        },
       },
-    },
+    ),
   },
 }
 

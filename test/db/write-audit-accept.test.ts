@@ -19,19 +19,19 @@ import { describeEachDatabase, type TestDatabase } from '../support/databases.ts
 import { ALICE, ORDER_A1, ORDER_B1, TEST_SECRET, as } from '../support/saas.ts'
 import { CREATABLE_ORDER_ITEM, countRows, errorOf } from '../support/write-helpers.ts'
 import { countingPool } from '../support/counting-pool.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const TIMEOUT_MS = 5000
 const MISSING_ORDER = '0a000000-0000-4000-8000-0000000000ee'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', status: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      budget: { statementTimeoutMs: TIMEOUT_MS },
-    },
+    Order: scopedOrder(
+      { id: 'allow', tenant_id: 'allow', status: 'allow' },
+      {
+        budget: { statementTimeoutMs: TIMEOUT_MS },
+      },
+    ),
     OrderItem: {
       ...CREATABLE_ORDER_ITEM,
       relations: { order: { model: 'Order' } },

@@ -19,19 +19,19 @@ import { describeEachDatabase, type TestDatabase } from '../support/databases.ts
 import { ALICE, ORDER_A1, ORDER_B1, TEST_SECRET, as } from '../support/saas.ts'
 import { countRows, CREATABLE_ORDER_ITEM, errorOf, rowOf } from '../support/write-helpers.ts'
 import { countingPool } from '../support/counting-pool.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const TIMEOUT_MS = 5000
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', status: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { update: 'allow', immutableFields: ['tenant_id'] },
-      budget: { statementTimeoutMs: TIMEOUT_MS },
-    },
+    Order: scopedOrder(
+      { id: 'allow', tenant_id: 'allow', status: 'allow' },
+      {
+        write: { update: 'allow', immutableFields: ['tenant_id'] },
+        budget: { statementTimeoutMs: TIMEOUT_MS },
+      },
+    ),
     Product: {
       table: 'products',
       shared: true,

@@ -18,13 +18,12 @@ import {
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { countRows, CREATABLE_ORDER_ITEM, errorOf, rowOf, tenantSnapshot } from '../support/write-helpers.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: {
+    Order: scopedOrder(
+      {
         id: 'allow',
         tenant_id: 'allow',
         org_id: 'allow',
@@ -34,16 +33,17 @@ const policy: PolicyInput = {
         created_by: 'allow',
         created_at: 'allow',
       },
-      scoping: { tenant_id: 'principal.tenantId' },
-      relations: { customer: { model: 'Customer' } },
-      write: {
-        create: 'allow',
-        autoSet: { tenant_id: 'principal.tenantId', created_by: 'principal.userId', created_at: 'now()' },
-        immutableFields: ['tenant_id', 'created_by'],
-        requiredFields: ['status'],
-        softDelete: { field: 'deleted_at' },
+      {
+        relations: { customer: { model: 'Customer' } },
+        write: {
+          create: 'allow',
+          autoSet: { tenant_id: 'principal.tenantId', created_by: 'principal.userId', created_at: 'now()' },
+          immutableFields: ['tenant_id', 'created_by'],
+          requiredFields: ['status'],
+          softDelete: { field: 'deleted_at' },
+        },
       },
-    },
+    ),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],
@@ -371,13 +371,12 @@ describeEachDatabase('create WITH CHECK enforced in SQL', (db) => {
 
 const orgRestricted: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', customer_id: 'allow', status: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { create: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
-    },
+    Order: scopedOrder(
+      { id: 'allow', customer_id: 'allow', status: 'allow' },
+      {
+        write: { create: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
+      },
+    ),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],

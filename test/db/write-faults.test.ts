@@ -18,16 +18,16 @@ import { describeEachDatabase, type TestDatabase } from '../support/databases.ts
 import { ALICE, as, ORDER_A1, ORDER_A2, TENANT_A, TEST_SECRET } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { countRows, errorOf, rowJson, rowOf, tenantSnapshot } from '../support/write-helpers.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', status: 'allow', total: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: { create: 'allow', update: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
-    },
+    Order: scopedOrder(
+      { id: 'allow', tenant_id: 'allow', status: 'allow', total: 'allow' },
+      {
+        write: { create: 'allow', update: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
+      },
+    ),
   },
 }
 

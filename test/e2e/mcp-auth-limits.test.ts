@@ -31,6 +31,7 @@ import {
   rawPost,
 } from '../support/mcp.ts'
 import { ORDER_A1, ORDER_B1, TENANT_A, TENANT_B, TEST_SECRET } from '../support/saas.ts'
+import { orderOnlyPolicy } from '../support/scoped-order.ts'
 
 const silent = pino({ level: 'silent' })
 
@@ -45,16 +46,7 @@ describeEachDatabase('MCP auth variants and rate limits', (db) => {
     const role = db().appRole
     toolset = await createToolset({
       db: db().app,
-      policy: definePolicy({
-        models: {
-          Order: {
-            table: 'orders',
-            unscopedColumns: ['org_id'],
-            fields: { id: 'allow', tenant_id: 'allow', status: 'allow' },
-            scoping: { tenant_id: 'principal.tenantId' },
-          },
-        },
-      }),
+      policy: definePolicy(orderOnlyPolicy()),
       secret: TEST_SECRET,
       ...(role === undefined ? {} : { role }),
     })

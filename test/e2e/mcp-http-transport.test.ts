@@ -3,30 +3,29 @@
  * behaviour of the SDK's own server transport: the SDK's Client works over it, and raw POSTs get the status
  * codes the protocol prescribes for what a client may get wrong — with no tool run for any refused request.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js'
-import { pino } from 'pino'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import {
-  createMcpServer,
-  generateApiKey,
-  hashApiKey,
-  type ListeningServer,
-  type TesseraMcpServer,
-} from '../../src/mcp/index.ts'
+import { generateApiKey, type ListeningServer } from '../../src/mcp/index.ts'
 import { definePolicy } from '../../src/policy/define-policy.ts'
 import { MemoryAuditStore } from '../../src/stores/index.ts'
 import { createToolset } from '../../src/tools/create-toolset.ts'
 import { describeEachDatabase } from '../support/databases.ts'
-import { callTool, callToolBody, connectHttp, LIST_TOOLS_BODY, rawPost } from '../support/mcp.ts'
+import {
+  callTool,
+  callToolBody,
+  LIST_TOOLS_BODY,
+  listenMcpHttp,
+  type McpHttpHarness,
+  rawPost,
+} from '../support/mcp.ts'
 import { ORDER_A1, TENANT_A, TEST_SECRET } from '../support/saas.ts'
+import { orderOnlyPolicy } from '../support/scoped-order.ts'
 
 describeEachDatabase('MCP Streamable HTTP transport', (db) => {
   let audit: MemoryAuditStore
-  let mcp: TesseraMcpServer
+  let harness: McpHttpHarness
   let server: ListeningServer
   const key = generateApiKey()
-  const clients: Client[] = []
   const post = (body: string, headers: Record<string, string> = {}) =>
     rawPost(server.url, body, { Authorization: `Bearer ${key}`, ...headers })
   const getBody = (id: number | string) =>
@@ -42,36 +41,21 @@ describeEachDatabase('MCP Streamable HTTP transport', (db) => {
     const role = db().appRole
     const toolset = await createToolset({
       db: db().app,
-      policy: definePolicy({
-        models: {
-          Order: {
-            table: 'orders',
-            unscopedColumns: ['org_id'],
-            fields: { id: 'allow', tenant_id: 'allow', status: 'allow' },
-            scoping: { tenant_id: 'principal.tenantId' },
-          },
-        },
-      }),
+      policy: definePolicy(orderOnlyPolicy()),
       audit,
       secret: TEST_SECRET,
       ...(role === undefined ? {} : { role }),
     })
-    mcp = await createMcpServer({
-      toolset,
-      logger: pino({ level: 'silent' }),
-      auth: { apiKeys: [{ id: 'acme', sha256: hashApiKey(key), principal: { tenantId: TENANT_A } }] },
-    })
-    server = await mcp.listen({ host: '127.0.0.1', port: 0 })
+    harness = await listenMcpHttp({ toolset, keys: [{ id: 'acme', key, principal: { tenantId: TENANT_A } }] })
+    server = harness.server
   })
 
   afterAll(async () => {
-    for (const c of clients) await c.close()
-    await mcp?.close()
+    await harness?.close()
   })
 
   it("serves the SDK's Client: initialize, tools/list and a tool call", async () => {
-    const client = await connectHttp(server.url, key)
-    clients.push(client)
+    const client = await harness.connect(key)
     expect((await client.listTools()).tools.map((t) => t.name)).toContain('db_get')
     const r = await callTool(client, 'db_get', { model: 'Order', id: ORDER_A1, select: ['id', 'tenant_id'] })
     expect(r.structured).toEqual({ row: { id: ORDER_A1, tenant_id: TENANT_A } })

@@ -6,15 +6,8 @@
  * is only its own account's visible rows, with end-user text delimited for the model.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { pino } from 'pino'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import {
-  createMcpServer,
-  generateApiKey,
-  hashApiKey,
-  type ListeningServer,
-  type TesseraMcpServer,
-} from '../../src/mcp/index.ts'
+import { generateApiKey, type ListeningServer } from '../../src/mcp/index.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 import {
   ACCT_A,
@@ -27,7 +20,15 @@ import {
   SHIP_B1,
   SHIP_B2,
 } from '../support/freight.ts'
-import { callTool, callToolBody, connectHttp, errorCode, rawPost, type ToolText } from '../support/mcp.ts'
+import {
+  callTool,
+  callToolBody,
+  errorCode,
+  listenMcpHttp,
+  type McpHttpHarness,
+  rawPost,
+  type ToolText,
+} from '../support/mcp.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 
 /** Text an error must never carry: SQL, catalog names, SQLSTATEs, stack frames, the other account's data. */
@@ -36,16 +37,11 @@ const LEAK =
 
 describeEachDatabase('red team on the freight schema: MCP over Streamable HTTP', (db) => {
   let h: ToolsetHarness
-  let mcp: TesseraMcpServer
+  let harness: McpHttpHarness
   let server: ListeningServer
   const keys = { clerkA: generateApiKey(), dispatchA: generateApiKey(), dispatchB: generateApiKey() }
-  const clients: Client[] = []
-  const connect = async (key: string): Promise<Client> => {
-    const c = await connectHttp(server.url, key)
-    clients.push(c)
-    await c.listTools() // the client then validates every result against the tools' output schemas
-    return c
-  }
+  // tools/list first: the client then validates every result against the tools' output schemas.
+  const connect = (key: string): Promise<Client> => harness.connect(key, { listTools: true })
   const refused = (r: ToolText): string => {
     expect(r.isError, r.text.slice(0, 200)).toBe(true)
     expect(r.text).not.toMatch(LEAK)
@@ -55,38 +51,34 @@ describeEachDatabase('red team on the freight schema: MCP over Streamable HTTP',
   beforeAll(async () => {
     await loadFreight(db())
     h = await toolsetFor(db(), freightPolicy(), { schemas: ['ops'] })
-    mcp = await createMcpServer({
+    harness = await listenMcpHttp({
       toolset: h.toolset,
       db: db().app,
-      logger: pino({ level: 'silent' }),
       maxBodyBytes: 64 * 1024,
-      auth: {
-        apiKeys: [
-          {
-            id: 'clerk-a',
-            sha256: hashApiKey(keys.clerkA),
-            principal: { tenantId: ACCT_A, userId: 'clerk-a', roles: ['clerk'] },
-          },
-          {
-            id: 'disp-a',
-            sha256: hashApiKey(keys.dispatchA),
-            principal: { tenantId: ACCT_A, userId: 'disp-a', roles: ['dispatcher'] },
-          },
-          {
-            id: 'disp-b',
-            sha256: hashApiKey(keys.dispatchB),
-            principal: { tenantId: ACCT_B, userId: 'disp-b', roles: ['dispatcher'] },
-          },
-        ],
-        rateLimits: { tenant: { burst: 1000, perSecond: 1000 } },
-      },
+      keys: [
+        {
+          id: 'clerk-a',
+          key: keys.clerkA,
+          principal: { tenantId: ACCT_A, userId: 'clerk-a', roles: ['clerk'] },
+        },
+        {
+          id: 'disp-a',
+          key: keys.dispatchA,
+          principal: { tenantId: ACCT_A, userId: 'disp-a', roles: ['dispatcher'] },
+        },
+        {
+          id: 'disp-b',
+          key: keys.dispatchB,
+          principal: { tenantId: ACCT_B, userId: 'disp-b', roles: ['dispatcher'] },
+        },
+      ],
+      auth: { rateLimits: { tenant: { burst: 1000, perSecond: 1000 } } },
     })
-    server = await mcp.listen({ host: '127.0.0.1', port: 0 })
+    server = harness.server
   })
 
   afterAll(async () => {
-    for (const c of clients) await c.close()
-    await mcp?.close()
+    await harness?.close()
   })
 
   it('lists only what each principal may use, and nothing a name could smuggle', async () => {

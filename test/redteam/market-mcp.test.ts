@@ -8,34 +8,21 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { sql } from 'kysely'
-import { pino } from 'pino'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import {
-  createMcpServer,
-  generateApiKey,
-  hashApiKey,
-  type ListeningServer,
-  type TesseraMcpServer,
-} from '../../src/mcp/index.ts'
+import { generateApiKey } from '../../src/mcp/index.ts'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 import { B_SECRET, loadMarket, marketPolicy, SHOP_A, SHOP_B } from '../support/market.ts'
-import { callTool, connectHttp, errorCode } from '../support/mcp.ts'
+import { callTool, errorCode, listenMcpHttp, type McpHttpHarness } from '../support/mcp.ts'
 import { toolsetFor } from '../support/toolset.ts'
 
 const DENIED = 'denied-obj-text'
 
 describeEachDatabase('red team on the marketplace schema: MCP over Streamable HTTP', (db) => {
-  let mcp: TesseraMcpServer
-  let server: ListeningServer
+  let harness: McpHttpHarness
   const keys = { a: generateApiKey(), b: generateApiKey() }
-  const clients: Client[] = []
-  const connect = async (key: string): Promise<Client> => {
-    const c = await connectHttp(server.url, key)
-    clients.push(c)
-    await c.listTools() // the client then validates every result against the tools' output schemas
-    return c
-  }
+  // tools/list first: the client then validates every result against the tools' output schemas.
+  const connect = (key: string): Promise<Client> => harness.connect(key, { listTools: true })
 
   beforeAll(async () => {
     await loadMarket(db())
@@ -46,24 +33,19 @@ describeEachDatabase('red team on the marketplace schema: MCP over Streamable HT
     const policy: PolicyInput = structuredClone(marketPolicy())
     ;(policy.models['Listing'] as unknown as { fields: Record<string, unknown> }).fields['obj'] = 'deny'
     const h = await toolsetFor(db(), policy, { schemas: ['Mkt'] })
-    mcp = await createMcpServer({
+    harness = await listenMcpHttp({
       toolset: h.toolset,
       db: db().app,
-      logger: pino({ level: 'silent' }),
-      auth: {
-        apiKeys: [
-          { id: 'shop-a', sha256: hashApiKey(keys.a), principal: { tenantId: SHOP_A, roles: ['seller'] } },
-          { id: 'shop-b', sha256: hashApiKey(keys.b), principal: { tenantId: SHOP_B, roles: ['seller'] } },
-        ],
-        rateLimits: { tenant: { burst: 1000, perSecond: 1000 } },
-      },
+      keys: [
+        { id: 'shop-a', key: keys.a, principal: { tenantId: SHOP_A, roles: ['seller'] } },
+        { id: 'shop-b', key: keys.b, principal: { tenantId: SHOP_B, roles: ['seller'] } },
+      ],
+      auth: { rateLimits: { tenant: { burst: 1000, perSecond: 1000 } } },
     })
-    server = await mcp.listen({ host: '127.0.0.1', port: 0 })
   })
 
   afterAll(async () => {
-    for (const c of clients) await c.close()
-    await mcp?.close()
+    await harness?.close()
   })
 
   it('reads only the shop’s own and the global rows, with columns named like its output keys intact', async () => {

@@ -11,6 +11,7 @@ import { REDACTED, verifyAuditChain } from '../../src/stores/index.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as, TEST_SECRET } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 /** What the record's argsDigest must be: HMAC-SHA256 under the key derived from the toolset's secret. */
 function digestOf(args: unknown): string {
@@ -33,13 +34,12 @@ describeEachDatabase('regression: the audit records the whole request', (db) => 
   beforeAll(async () => {
     h = await toolsetFor(db(), {
       models: {
-        Order: {
-          table: 'orders',
-          unscopedColumns: ['org_id'],
-          fields: { id: 'allow', status: 'allow', total: 'allow', created_by: 'mask' },
-          scoping: { tenant_id: 'principal.tenantId' },
-          budget: { maxInItems: 100, maxComplexity: 1000 },
-        },
+        Order: scopedOrder(
+          { id: 'allow', status: 'allow', total: 'allow', created_by: 'mask' },
+          {
+            budget: { maxInItems: 100, maxComplexity: 1000 },
+          },
+        ),
       },
     })
   })

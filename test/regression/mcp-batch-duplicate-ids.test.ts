@@ -3,40 +3,28 @@
  * answer carried the first call's result twice — a write that ran (the second) was reported as something else.
  * Such a batch is now refused with 400 before any call runs.
  */
-import { pino } from 'pino'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import {
-  createMcpServer,
-  generateApiKey,
-  hashApiKey,
-  type ListeningServer,
-  type TesseraMcpServer,
-} from '../../src/mcp/index.ts'
+import { generateApiKey, type ListeningServer } from '../../src/mcp/index.ts'
 import { clinicPolicy, loadClinic, NURSE_A } from '../support/clinic.ts'
 import { describeEachDatabase } from '../support/databases.ts'
-import { rawPost } from '../support/mcp.ts'
+import { listenMcpHttp, type McpHttpHarness, rawPost } from '../support/mcp.ts'
 import { toolsetFor } from '../support/toolset.ts'
 
 describeEachDatabase('MCP batches with repeated request ids', (db) => {
-  let mcp: TesseraMcpServer
+  let harness: McpHttpHarness
   let server: ListeningServer
   const key = generateApiKey()
   beforeAll(async () => {
     await loadClinic(db())
     const { toolset } = await toolsetFor(db(), clinicPolicy())
-    mcp = await createMcpServer({
+    harness = await listenMcpHttp({
       toolset,
-      logger: pino({ level: 'silent' }),
-      auth: {
-        apiKeys: [
-          { id: 'nurse', sha256: hashApiKey(key), principal: { ...NURSE_A.principal, roles: ['nurse'] } },
-        ],
-      },
+      keys: [{ id: 'nurse', key, principal: { ...NURSE_A.principal, roles: ['nurse'] } }],
     })
-    server = await mcp.listen()
+    server = harness.server
   })
   afterAll(async () => {
-    await mcp.close()
+    await harness?.close()
   })
 
   const update = (id: number | string, appointment: number, fee: number) => ({

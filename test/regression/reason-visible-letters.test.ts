@@ -10,21 +10,21 @@ import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as, ORDER_A1 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { rowJson } from '../support/write-helpers.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 function policy(reasonMinCharacters?: number): PolicyInput {
   return {
     models: {
-      Order: {
-        table: 'orders',
-        unscopedColumns: ['org_id'],
-        scoping: { tenant_id: 'principal.tenantId' },
-        fields: { id: 'allow', status: 'allow' },
-        write: {
-          update: 'allow',
-          requireReason: true,
-          ...(reasonMinCharacters === undefined ? {} : { reasonMinCharacters }),
+      Order: scopedOrder(
+        { id: 'allow', status: 'allow' },
+        {
+          write: {
+            update: 'allow',
+            requireReason: true,
+            ...(reasonMinCharacters === undefined ? {} : { reasonMinCharacters }),
+          },
         },
-      },
+      ),
     },
   }
 }

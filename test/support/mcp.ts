@@ -2,6 +2,16 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { SignJWT } from 'jose'
+import { pino } from 'pino'
+import {
+  type ApiKeyEntry,
+  type AuthConfig,
+  createMcpServer,
+  hashApiKey,
+  type ListeningServer,
+  type McpServerOptions,
+  type TesseraMcpServer,
+} from '../../src/mcp/index.ts'
 
 export const JWT_SECRET = 'mcp-test-hs256-secret-0123456789abcdef-xyz'
 export const JWT_SECRET_ENV = 'TESSERA_TEST_MCP_JWT_SECRET'
@@ -90,4 +100,61 @@ export const LIST_TOOLS_BODY = JSON.stringify({ jsonrpc: '2.0', id: 1, method: '
 
 export function callToolBody(name: string, args: unknown): string {
   return JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name, arguments: args } })
+}
+
+/** One API key the test server accepts, and the principal it names. */
+export interface ApiKeyGrant {
+  readonly id: string
+  readonly key: string
+  readonly principal: ApiKeyEntry['principal']
+}
+
+export interface McpHttpHarness {
+  readonly mcp: TesseraMcpServer
+  readonly server: ListeningServer
+  /**
+   * An SDK client over Streamable HTTP for `key` (closed by close()); with `listTools`, tools/list first, so the
+   * client validates every later result against the tools' output schemas.
+   */
+  connect(key: string, options?: { listTools?: boolean }): Promise<Client>
+  /** Closes every client connect() opened, then the server. */
+  close(): Promise<void>
+}
+
+/**
+ * An MCP server over `options.toolset` listening on a free local port, accepting `keys` (each hashed as the auth
+ * config stores it), logging nothing: the set-up every Streamable HTTP suite repeated. `auth` adds to the API
+ * keys (JWT, rate limits, resource metadata); the other options pass through to createMcpServer.
+ */
+export async function listenMcpHttp(
+  options: Omit<McpServerOptions, 'auth'> & {
+    readonly keys: readonly ApiKeyGrant[]
+    readonly auth?: Omit<AuthConfig, 'apiKeys'>
+  },
+): Promise<McpHttpHarness> {
+  const { keys, auth, ...rest } = options
+  const mcp = await createMcpServer({
+    logger: pino({ level: 'silent' }),
+    ...rest,
+    auth: {
+      ...auth,
+      apiKeys: keys.map((k) => ({ id: k.id, sha256: hashApiKey(k.key), principal: k.principal })),
+    },
+  })
+  const server = await mcp.listen({ host: '127.0.0.1', port: 0 })
+  const clients: Client[] = []
+  return {
+    mcp,
+    server,
+    async connect(key, { listTools = false } = {}) {
+      const client = await connectHttp(server.url, key)
+      clients.push(client)
+      if (listTools) await client.listTools()
+      return client
+    },
+    async close() {
+      for (const c of clients) await c.close()
+      await mcp.close()
+    },
+  }
 }
