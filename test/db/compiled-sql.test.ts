@@ -13,6 +13,7 @@ import type { BoundPolicy } from '../../src/policy/types.ts'
 import { introspectSchema } from '../../src/schema/index.ts'
 import { openTestDatabase, type TestDatabase } from '../support/databases.ts'
 import { ERIN, SUPER, TENANT_A, TENANT_A1, TEST_SECRET } from '../support/saas.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 describe('compiled SQL', () => {
   let db: TestDatabase
@@ -21,10 +22,8 @@ describe('compiled SQL', () => {
     db = await openTestDatabase('pglite')
     const policy = definePolicy({
       models: {
-        Order: {
-          table: 'orders',
-          unscopedColumns: ['org_id'],
-          fields: {
+        Order: scopedOrder(
+          {
             id: 'allow',
             tenant_id: 'allow',
             status: 'allow',
@@ -32,20 +31,21 @@ describe('compiled SQL', () => {
             created_at: 'allow',
             customer_id: 'allow',
           },
-          scoping: { tenant_id: 'principal.tenantId' },
-          rowPolicies: [
-            {
-              name: 'ancestors',
-              condition: 'tenant_id IN principal.metadata.tenantHierarchy',
-              mode: 'permissive',
-            },
-            { name: 'tenant_required', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' },
-            { name: 'admin_bypass', condition: "'super_admin' IN principal.roles", bypass: true },
-          ],
-          relations: { customer: { model: 'Customer' } },
-          aggregations: { fields: ['total'], groupBy: ['status'] },
-          write: { softDelete: { field: 'deleted_at' } },
-        },
+          {
+            rowPolicies: [
+              {
+                name: 'ancestors',
+                condition: 'tenant_id IN principal.metadata.tenantHierarchy',
+                mode: 'permissive',
+              },
+              { name: 'tenant_required', condition: 'tenant_id IS NOT NULL', mode: 'restrictive' },
+              { name: 'admin_bypass', condition: "'super_admin' IN principal.roles", bypass: true },
+            ],
+            relations: { customer: { model: 'Customer' } },
+            aggregations: { fields: ['total'], groupBy: ['status'] },
+            write: { softDelete: { field: 'deleted_at' } },
+          },
+        ),
         Customer: {
           table: 'customers',
           unscopedColumns: ['org_id'],

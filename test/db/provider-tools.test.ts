@@ -26,17 +26,17 @@ import {
   TENANT_A,
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', status: 'allow', total: 'allow', customer_id: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      relations: { customer: { model: 'Customer' } },
-      write: { update: 'approval', softDelete: { field: 'deleted_at' } },
-    },
+    Order: scopedOrder(
+      { id: 'allow', status: 'allow', total: 'allow', customer_id: 'allow' },
+      {
+        relations: { customer: { model: 'Customer' } },
+        write: { update: 'approval', softDelete: { field: 'deleted_at' } },
+      },
+    ),
     Customer: {
       table: 'customers',
       fields: { id: 'allow', name: 'allow', notes: { action: 'allow', untrusted: true }, ssn: 'deny' },

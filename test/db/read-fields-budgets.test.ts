@@ -3,6 +3,7 @@ import type { PolicyInput } from '../../src/policy/policy-schema.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as, CUSTOMER_A1, CUSTOMER_A_PUBLIC, ORDER_A1 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
@@ -42,13 +43,12 @@ const policy: PolicyInput = {
       shared: true,
       fields: { id: 'allow', sku: 'allow', name: 'allow', price: 'allow' },
     },
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', status: 'allow', total: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      aggregations: { fields: ['total'], groupBy: ['status'] },
-    },
+    Order: scopedOrder(
+      { id: 'allow', status: 'allow', total: 'allow' },
+      {
+        aggregations: { fields: ['total'], groupBy: ['status'] },
+      },
+    ),
   },
 }
 
@@ -220,14 +220,13 @@ describeEachDatabase('budgets on reads', (db) => {
   it('refuses includes deeper than maxIncludeDepth', async () => {
     const deep = await toolsetFor(db(), {
       models: {
-        Order: {
-          table: 'orders',
-          unscopedColumns: ['org_id'],
-          fields: { id: 'allow', customer_id: 'allow' },
-          scoping: { tenant_id: 'principal.tenantId' },
-          relations: { customer: { model: 'Customer' } },
-          budget: { maxIncludeDepth: 1 },
-        },
+        Order: scopedOrder(
+          { id: 'allow', customer_id: 'allow' },
+          {
+            relations: { customer: { model: 'Customer' } },
+            budget: { maxIncludeDepth: 1 },
+          },
+        ),
         Customer: {
           table: 'customers',
           unscopedColumns: ['org_id'],
@@ -289,13 +288,12 @@ describeEachDatabase('budgets on reads', (db) => {
           relations: { orders: { model: 'Order' } },
           budget: { maxResultRows: 2000 },
         },
-        Order: {
-          table: 'orders',
-          unscopedColumns: ['org_id'],
-          fields: { id: 'allow', customer_id: 'allow' },
-          scoping: { tenant_id: 'principal.tenantId' },
-          relations: { items: { model: 'OrderItem' } },
-        },
+        Order: scopedOrder(
+          { id: 'allow', customer_id: 'allow' },
+          {
+            relations: { items: { model: 'OrderItem' } },
+          },
+        ),
         OrderItem: {
           table: 'order_items',
           fields: { id: 'allow', order_id: 'allow' },

@@ -4,6 +4,7 @@ import type { PolicyInput } from '../../src/policy/policy-schema.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, ANDY, as, BOB, TENANT_A } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
@@ -20,12 +21,7 @@ const policy: PolicyInput = {
       },
       scoping: { tenant_id: 'principal.tenantId' },
     },
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-    },
+    Order: scopedOrder({ id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' }),
   },
 }
 
@@ -280,12 +276,7 @@ describeEachDatabase(
             scoping: { tenant_id: 'principal.tenantId' },
             budget: { statementTimeoutMs: 100 },
           },
-          Order: {
-            table: 'orders',
-            unscopedColumns: ['org_id'],
-            fields: { id: 'allow' },
-            scoping: { tenant_id: 'principal.tenantId' },
-          },
+          Order: scopedOrder({ id: 'allow' }),
         },
       })
       const r = await h.toolset.call(as(ALICE), 'db_query', { model: 'Slow', limit: 100 })

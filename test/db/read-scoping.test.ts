@@ -17,26 +17,15 @@ import {
   TENANT_B,
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { ORDER_READ_FIELDS, scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: {
-        id: 'allow',
-        tenant_id: 'allow',
-        org_id: 'allow',
-        customer_id: 'allow',
-        status: 'allow',
-        total: 'allow',
-        created_at: 'allow',
-      },
-      scoping: { tenant_id: 'principal.tenantId' },
+    Order: scopedOrder(ORDER_READ_FIELDS, {
       relations: { customer: { model: 'Customer' }, items: { model: 'OrderItem' } },
       aggregations: { fields: ['total'], groupBy: ['status'] },
       write: { softDelete: { field: 'deleted_at' } },
-    },
+    }),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],

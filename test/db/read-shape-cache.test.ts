@@ -31,22 +31,11 @@ import {
   TENANT_A,
 } from '../support/saas.ts'
 import { suiteEnforcement, type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { ORDER_READ_FIELDS, scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: {
-        id: 'allow',
-        tenant_id: 'allow',
-        org_id: 'allow',
-        customer_id: 'allow',
-        status: 'allow',
-        total: 'allow',
-        created_at: 'allow',
-      },
-      scoping: { tenant_id: 'principal.tenantId' },
+    Order: scopedOrder(ORDER_READ_FIELDS, {
       rowPolicies: [
         {
           name: 'own_org_unless_admin',
@@ -65,7 +54,7 @@ const policy: PolicyInput = {
       aggregations: { fields: ['total', 'created_at'], groupBy: ['status', 'customer_id'] },
       write: { softDelete: { field: 'deleted_at' } },
       budget: { broadQueryGuard: false },
-    },
+    }),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],

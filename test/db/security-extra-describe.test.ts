@@ -11,22 +11,22 @@ import { ALICE, as, CUSTOMER_A1, LIVE_ORDERS_A, ORDER_A1, TENANT_A } from '../su
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { countRows } from '../support/write-helpers.ts'
 import { includeRelations } from '../support/tool-schema.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', status: 'allow', total: 'allow', customer_id: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      relations: { customer: { model: 'Customer' } },
-      write: {
-        create: 'allow',
-        update: 'allow',
-        autoSet: { tenant_id: 'principal.tenantId', created_by: 'principal.userId' },
-        softDelete: { field: 'deleted_at' },
+    Order: scopedOrder(
+      { id: 'allow', status: 'allow', total: 'allow', customer_id: 'allow' },
+      {
+        relations: { customer: { model: 'Customer' } },
+        write: {
+          create: 'allow',
+          update: 'allow',
+          autoSet: { tenant_id: 'principal.tenantId', created_by: 'principal.userId' },
+          softDelete: { field: 'deleted_at' },
+        },
       },
-    },
+    ),
     Customer: {
       table: 'customers',
       fields: { id: 'allow', name: 'allow' },

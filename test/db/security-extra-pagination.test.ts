@@ -21,19 +21,19 @@ import {
   ORDER_A_PLANT,
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 type Row = Record<string, unknown>
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      relations: { customer: { model: 'Customer' }, items: { model: 'Item' } },
-      write: { softDelete: { field: 'deleted_at' } },
-    },
+    Order: scopedOrder(
+      { id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow', created_at: 'allow' },
+      {
+        relations: { customer: { model: 'Customer' }, items: { model: 'Item' } },
+        write: { softDelete: { field: 'deleted_at' } },
+      },
+    ),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],

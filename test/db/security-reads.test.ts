@@ -24,13 +24,12 @@ import {
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { errorOf } from '../support/write-helpers.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: {
+    Order: scopedOrder(
+      {
         id: 'allow',
         tenant_id: 'allow',
         customer_id: 'allow',
@@ -39,12 +38,13 @@ const policy: PolicyInput = {
         created_by: 'allow',
         created_at: 'allow',
       },
-      scoping: { tenant_id: 'principal.tenantId' },
-      rowPolicies: [{ name: 'admin_bypass', condition: "'super_admin' IN principal.roles", bypass: true }],
-      relations: { customer: { model: 'Customer' }, invoices: { model: 'Invoice' } },
-      aggregations: { fields: ['total', 'created_by', 'created_at'], groupBy: ['status'] },
-      write: { softDelete: { field: 'deleted_at' } },
-    },
+      {
+        rowPolicies: [{ name: 'admin_bypass', condition: "'super_admin' IN principal.roles", bypass: true }],
+        relations: { customer: { model: 'Customer' }, invoices: { model: 'Invoice' } },
+        aggregations: { fields: ['total', 'created_by', 'created_at'], groupBy: ['status'] },
+        write: { softDelete: { field: 'deleted_at' } },
+      },
+    ),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],

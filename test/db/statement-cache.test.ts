@@ -15,26 +15,15 @@ import type { BoundPolicy } from '../../src/policy/types.ts'
 import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, ANDY, BOB, ERIN, ORDER_A1, ORDER_B1, SUPER, TEST_SECRET } from '../support/saas.ts'
 import { toolsetFor } from '../support/toolset.ts'
+import { ORDER_READ_FIELDS, scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: {
-        id: 'allow',
-        tenant_id: 'allow',
-        org_id: 'allow',
-        customer_id: 'allow',
-        status: 'allow',
-        total: 'allow',
-        created_at: 'allow',
-      },
-      scoping: { tenant_id: 'principal.tenantId' },
+    Order: scopedOrder(ORDER_READ_FIELDS, {
       relations: { customer: { model: 'Customer' }, items: { model: 'OrderItem' } },
       aggregations: { fields: ['total', 'created_at'], groupBy: ['status', 'customer_id'] },
       write: { softDelete: { field: 'deleted_at' } },
-    },
+    }),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],
@@ -91,19 +80,18 @@ function literalPolicy(isPublic: 'true' | 'false', statuses: string): PolicyInpu
           { name: 'public', condition: `is_public = ${isPublic}`, mode: 'permissive', crossTenant: true },
         ],
       },
-      Order: {
-        table: 'orders',
-        unscopedColumns: ['org_id'],
-        fields: { id: 'allow', tenant_id: 'allow', status: 'allow', total: 'allow' },
-        scoping: { tenant_id: 'principal.tenantId' },
-        rowPolicies: [
-          {
-            name: 'statuses',
-            condition: `status IN (${statuses}) OR 'admin' IN principal.roles`,
-            mode: 'restrictive',
-          },
-        ],
-      },
+      Order: scopedOrder(
+        { id: 'allow', tenant_id: 'allow', status: 'allow', total: 'allow' },
+        {
+          rowPolicies: [
+            {
+              name: 'statuses',
+              condition: `status IN (${statuses}) OR 'admin' IN principal.roles`,
+              mode: 'restrictive',
+            },
+          ],
+        },
+      ),
     },
   }
 }

@@ -12,13 +12,12 @@ import type { PolicyInput } from '../../src/policy/policy-schema.ts'
 import { APP_ROLE, describeEachDatabase } from '../support/databases.ts'
 import { ALICE, ORDER_A1, ORDER_A2, TEST_SECRET, as } from '../support/saas.ts'
 import { toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: {
+    Order: scopedOrder(
+      {
         id: 'allow',
         tenant_id: 'allow',
         org_id: 'allow',
@@ -28,17 +27,18 @@ const policy: PolicyInput = {
         created_by: 'allow',
         created_at: 'allow',
       },
-      scoping: { tenant_id: 'principal.tenantId' },
-      write: {
-        create: 'allow',
-        update: 'allow',
-        delete: 'allow',
-        autoSet: { tenant_id: 'principal.tenantId', created_by: 'principal.userId', created_at: 'now()' },
-        immutableFields: ['tenant_id', 'created_by', 'created_at'],
-        maxAffectedRows: 2,
-        softDelete: { field: 'deleted_at' },
+      {
+        write: {
+          create: 'allow',
+          update: 'allow',
+          delete: 'allow',
+          autoSet: { tenant_id: 'principal.tenantId', created_by: 'principal.userId', created_at: 'now()' },
+          immutableFields: ['tenant_id', 'created_by', 'created_at'],
+          maxAffectedRows: 2,
+          softDelete: { field: 'deleted_at' },
+        },
       },
-    },
+    ),
   },
 }
 

@@ -15,18 +15,18 @@ import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as, TENANT_A } from '../support/saas.ts'
 import { propertyFor } from '../support/tool-schema.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', status: 'allow', total: 'allow', customer_id: 'allow', created_at: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      relations: { customer: { model: 'Customer' } },
-      aggregations: { fields: ['total'], groupBy: ['status'] },
-      write: { create: 'allow', update: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
-    },
+    Order: scopedOrder(
+      { id: 'allow', status: 'allow', total: 'allow', customer_id: 'allow', created_at: 'allow' },
+      {
+        relations: { customer: { model: 'Customer' } },
+        aggregations: { fields: ['total'], groupBy: ['status'] },
+        write: { create: 'allow', update: 'allow', autoSet: { tenant_id: 'principal.tenantId' } },
+      },
+    ),
     Customer: {
       table: 'customers',
       fields: { id: 'allow', name: 'allow', email: 'mask', ssn: 'deny', is_public: 'allow' },

@@ -27,23 +27,23 @@ import {
   SUPER,
 } from '../support/saas.ts'
 import { toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      rowPolicies: [{ name: 'not_archived', condition: "status != 'archived'", mode: 'restrictive' }],
-      write: {
-        create: 'allow',
-        update: 'allow',
-        autoSet: { tenant_id: 'principal.tenantId', created_at: 'now()' },
-        immutableFields: ['tenant_id'],
-        maxAffectedRows: 5,
+    Order: scopedOrder(
+      { id: 'allow', tenant_id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow' },
+      {
+        rowPolicies: [{ name: 'not_archived', condition: "status != 'archived'", mode: 'restrictive' }],
+        write: {
+          create: 'allow',
+          update: 'allow',
+          autoSet: { tenant_id: 'principal.tenantId', created_at: 'now()' },
+          immutableFields: ['tenant_id'],
+          maxAffectedRows: 5,
+        },
       },
-    },
+    ),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],

@@ -20,21 +20,21 @@ import {
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { countRows, CREATABLE_ORDER_ITEM, errorOf, rowOf, tenantSnapshot } from '../support/write-helpers.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: { id: 'allow', tenant_id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow' },
-      scoping: { tenant_id: 'principal.tenantId' },
-      rowPolicies: [{ name: 'not_archived', condition: "status != 'archived'", mode: 'restrictive' }],
-      write: {
-        update: 'allow',
-        immutableFields: ['tenant_id'],
-        maxAffectedRows: 2,
+    Order: scopedOrder(
+      { id: 'allow', tenant_id: 'allow', customer_id: 'allow', status: 'allow', total: 'allow' },
+      {
+        rowPolicies: [{ name: 'not_archived', condition: "status != 'archived'", mode: 'restrictive' }],
+        write: {
+          update: 'allow',
+          immutableFields: ['tenant_id'],
+          maxAffectedRows: 2,
+        },
       },
-    },
+    ),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],

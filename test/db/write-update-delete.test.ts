@@ -21,6 +21,7 @@ import {
 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 import { errorOf, rowJson, rowOf, tenantSnapshot } from '../support/write-helpers.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const orderFields = {
   id: 'allow',
@@ -35,11 +36,7 @@ const orderFields = {
 
 const policy: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: orderFields,
-      scoping: { tenant_id: 'principal.tenantId' },
+    Order: scopedOrder(orderFields, {
       rowPolicies: [{ name: 'not_archived', condition: "status != 'archived'", mode: 'restrictive' }],
       relations: { customer: { model: 'Customer' } },
       write: {
@@ -51,7 +48,7 @@ const policy: PolicyInput = {
         maxAffectedRows: 2,
         softDelete: { field: 'deleted_at' },
       },
-    },
+    }),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],
@@ -323,12 +320,7 @@ describeEachDatabase('update and delete under a write policy', (db) => {
 
 const readOnly: PolicyInput = {
   models: {
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: orderFields,
-      scoping: { tenant_id: 'principal.tenantId' },
-    },
+    Order: scopedOrder(orderFields),
     Customer: {
       table: 'customers',
       unscopedColumns: ['org_id'],

@@ -40,6 +40,7 @@ import {
   USER_ALICE,
   USER_BOB,
 } from '../support/saas.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 const policy: PolicyInput = {
   models: {
@@ -56,10 +57,8 @@ const policy: PolicyInput = {
       },
       scoping: { tenant_id: 'principal.tenantId' },
     },
-    Order: {
-      table: 'orders',
-      unscopedColumns: ['org_id'],
-      fields: {
+    Order: scopedOrder(
+      {
         id: 'allow',
         tenant_id: 'allow',
         customer_id: 'allow',
@@ -67,9 +66,10 @@ const policy: PolicyInput = {
         total: 'allow',
         created_at: 'allow',
       },
-      scoping: { tenant_id: 'principal.tenantId' },
-      relations: { customer: { model: 'Customer' } },
-    },
+      {
+        relations: { customer: { model: 'Customer' } },
+      },
+    ),
     // Only principals carrying metadata.orgId can use this model, and only they get db_update.
     OrgOrder: {
       table: 'orders',

@@ -8,17 +8,17 @@ import { type FieldRuleInput, maskValue, type PolicyInput } from '../../src/poli
 import { describeEachDatabase } from '../support/databases.ts'
 import { ALICE, as, ORDER_A1 } from '../support/saas.ts'
 import { type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
+import { scopedOrder } from '../support/scoped-order.ts'
 
 function policy(total: FieldRuleInput): PolicyInput {
   return {
     models: {
-      Order: {
-        table: 'orders',
-        unscopedColumns: ['org_id'],
-        scoping: { tenant_id: 'principal.tenantId' },
-        fields: { id: 'allow', total },
-        relations: { items: { model: 'OrderItem' } },
-      },
+      Order: scopedOrder(
+        { id: 'allow', total },
+        {
+          relations: { items: { model: 'OrderItem' } },
+        },
+      ),
       OrderItem: {
         table: 'order_items',
         scoping: { tenant_id: 'principal.tenantId' },
