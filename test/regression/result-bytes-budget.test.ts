@@ -5,10 +5,15 @@
  * are counted inside its transaction (src/executor/write-result-bytes.ts). Both answer QUERY_BUDGET_EXCEEDED
  * naming the budget, and the audit records the refusal.
  */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
 import { sql } from 'kysely'
+import { pino } from 'pino'
 import { beforeAll, beforeEach, expect, it } from 'vitest'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
+import { createMcpServer } from '../../src/mcp/index.ts'
 import { describeEachDatabase } from '../support/databases.ts'
+import { callTool, errorCode } from '../support/mcp.ts'
 import { loadMarket, marketPolicy, SELLER_A, SHOP_A } from '../support/market.ts'
 import { callError, type ToolsetHarness, toolsetFor } from '../support/toolset.ts'
 
@@ -107,5 +112,23 @@ describeEachDatabase('budget.maxResultBytes bounds what one call returns', (db) 
     const orders = await sql<{ order: number }>`select "order" from "Mkt"."Listing"
       where "shopId" = ${SHOP_A} order by "listingNo"`.execute(db().admin)
     expect(orders.rows.map((r) => r.order)).toEqual([1, 2, 3])
+  })
+
+  it('answers an MCP client over the budget with QUERY_BUDGET_EXCEEDED, and one within it with the rows', async () => {
+    const mcp = await createMcpServer({ toolset: h.toolset, logger: pino({ level: 'silent' }) })
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+    await mcp.protocolServer(SELLER_A).connect(serverSide)
+    const client = new Client({ name: 'result-bytes', version: '1.0.0' })
+    await client.connect(clientSide)
+    try {
+      const over = await callTool(client, 'db_query', { model: 'Listing', select: ['listingNo', 'title'] })
+      expect(errorCode(over)).toBe('QUERY_BUDGET_EXCEEDED')
+      expect(over.text).toContain('budget.maxResultBytes')
+      const within = await callTool(client, 'db_query', { model: 'Listing', select: ['listingNo'] })
+      expect(within.isError).toBe(false)
+      expect(within.structured?.['rows']).toEqual([{ listingNo: 1 }, { listingNo: 2 }])
+    } finally {
+      await client.close()
+    }
   })
 })
