@@ -133,7 +133,9 @@ function suite(db: () => TestDatabase): void {
           ),
         )
         await sql`select pg_terminate_backend(pid) from pg_stat_activity
-                    where usename = ${APP_ROLE} and pid <> pg_backend_pid()`.execute(db().admin)
+                    where usename = ${APP_ROLE} and datname = current_database() and pid <> pg_backend_pid()`.execute(
+          db().admin,
+        )
         const settled = await Promise.all(calls)
         settled.forEach((s, i) => {
           const t = TENANTS[Math.floor(i / 2)] as string
