@@ -62,5 +62,6 @@ export function printAggregate(db: AnyDb, plan: AggregatePlan): AnySelect {
       ...plan.groupBy.map((g) => ({ name: g.name, size: sizeOf(g.typeClass) })),
     ],
     plan.budget.maxResultBytes,
+    plan.groupBy.length === 0,
   )
 }

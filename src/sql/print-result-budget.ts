@@ -7,6 +7,9 @@
  * the rows it collected when the error arrives, and PGlite, which runs in this process and hands over a whole
  * result at once, never builds the rest. Included rows count through their JSON column (json_agg's text).
  *
+ * A statement of at most one row (get, an aggregate without groups) checks that row's size in a filter on the
+ * subquery instead: no window.
+ *
  * A row's size is the length of each value in the text form it leaves the database in (the output expressions
  * of print-select: bytea as base64, big numbers as text), `octet_length(value::text)`, which for text and json
  * reads the stored length without copying; fixed-width classes count their longest text form. What is not
@@ -83,8 +86,9 @@ export function boundResultBytes(
   inner: AnySelect,
   columns: readonly SizedColumn[],
   maxBytes: number,
+  /** The inner statement returns at most one row (get, an aggregate without groups): no running sum. */
+  oneRow = false,
 ): AnySelect {
-  const budget = byteLiteral(maxBytes)
   let fixed = 0
   const measured: RawBuilder<unknown>[] = []
   for (const c of columns) {
@@ -92,18 +96,31 @@ export function boundResultBytes(
     else fixed += c.size
   }
   const rowSize = sql.join([...measured, sql.lit(fixed)], sql` + `)
+  if (oneRow) {
+    // One row: its own size is the sum, checked on the row itself — one filter on the subquery scan instead of
+    // a window over it (a get is the hottest statement).
+    return db
+      .selectFrom(inner.as('b'))
+      .select(columns.map((c) => sql.id('b', c.name).as(c.name)))
+      .where(refusePast(sql`(${rowSize})`, maxBytes))
+  }
   const counted = db
     .selectFrom(inner.as('b'))
     .selectAll('b')
     .select(sql`sum(${rowSize}) over (rows between unbounded preceding and current row)`.as(BYTES_COLUMN))
-  const sent = sql.id('r', BYTES_COLUMN)
-  // CASE, not OR: PostgreSQL evaluates a CASE's branches only when reached. The refusing cast depends on the
-  // row, so it cannot be folded into a constant (and raised) while planning.
-  const within = sql<SqlBool>`case when ${sent} <= ${budget} then true else (${sql.lit(
-    `${RESULT_BYTES_MARKER}${maxBytes}:`,
-  )} || ${sent})::int = 0 end`
   return db
     .selectFrom(counted.as('r'))
     .select(columns.map((c) => sql.id('r', c.name).as(c.name)))
-    .where(within)
+    .where(refusePast(sql.id('r', BYTES_COLUMN), maxBytes))
+}
+
+/**
+ * True while `bytes` is within the budget, else the refusing cast. CASE, not OR: PostgreSQL evaluates a CASE's
+ * branches only when reached. The cast depends on the row, so it cannot be folded into a constant (and
+ * raised) while planning.
+ */
+function refusePast(bytes: RawBuilder<unknown>, maxBytes: number): RawBuilder<SqlBool> {
+  return sql<SqlBool>`case when ${bytes} <= ${byteLiteral(maxBytes)} then true else (${sql.lit(
+    `${RESULT_BYTES_MARKER}${maxBytes}:`,
+  )} || ${bytes})::int = 0 end`
 }

@@ -231,6 +231,7 @@ export function printGet(
     selectPlanQuery(db, plan.root, 0, []),
     rootColumns(plan.root),
     plan.budget.maxResultBytes,
+    plan.root.fetchLimit === 1,
   )
 }
 

@@ -63,6 +63,23 @@ describeEachDatabase('budget.maxResultBytes bounds what one call returns', (db) 
     expect(String(got.row['title'])).toHaveLength(TITLE / 2)
   })
 
+  it('refuses a get whose one row weighs more than the budget', async () => {
+    await sql`update "Mkt"."Listing" set title = repeat('x', ${BUDGET + 1})
+      where "shopId" = ${SHOP_A} and "listingNo" = 2`.execute(db().admin)
+    const error = await callError(h, SELLER_A, 'db_get', {
+      model: 'Listing',
+      id: { shopId: SHOP_A, listingNo: 2 },
+    })
+    expect(error.code).toBe('QUERY_BUDGET_EXCEEDED')
+    expect(error.details).toMatchObject({ budget: 'maxResultBytes', limit: BUDGET })
+    const narrow = await h.toolset.get(SELLER_A, {
+      model: 'Listing',
+      id: { shopId: SHOP_A, listingNo: 2 },
+      select: ['listingNo', 'status'],
+    })
+    expect(narrow.row).toEqual({ listingNo: 2, status: 'draft' })
+  })
+
   it('counts included rows: categories that each fit are refused once their listings add up', async () => {
     const bare = await h.toolset.query(SELLER_A, { model: 'Category', select: ['id', 'name'] })
     expect(bare.rows.length).toBeGreaterThan(1)
