@@ -7,6 +7,11 @@
  * the rows it collected when the error arrives, and PGlite, which runs in this process and hands over a whole
  * result at once, never builds the rest. Included rows count through their JSON column (json_agg's text).
  *
+ * The check stays outside the planner's SELECT on purpose: inside its WHERE, PostgreSQL may evaluate it before
+ * the visibility predicate, and a refusal would then tell the size of another tenant's row. The subquery has a
+ * LIMIT (or, for an ungrouped aggregate, is an aggregate), so PostgreSQL pushes no outer qual into it (at most
+ * into the aggregate's HAVING, after aggregation): only rows the caller may see are ever counted.
+ *
  * A statement of at most one row (get, an aggregate without groups) checks that row's size in a filter on the
  * subquery instead: no window.
  *
