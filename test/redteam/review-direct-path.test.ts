@@ -158,10 +158,76 @@ function suite(db: () => TestDatabase): void {
   }
 }
 
+/** A model whose reads run past its 1 ms statement timeout (a scan of 300k rows): its read fails after its settings. */
+const boomPolicy: PolicyInput = {
+  models: {
+    Boom: {
+      table: 'rv_boom',
+      fields: { id: 'allow', tenant_id: 'allow', v: 'allow' },
+      scoping: { tenant_id: 'principal.tenantId' },
+      budget: { statementTimeoutMs: 1, broadQueryGuard: false },
+    },
+  },
+}
+
+function failingStatements(db: () => TestDatabase): void {
+  it('a read that times out after its settings leaves no timeout or claim on any idle connection, and the next calls read their own rows', async () => {
+    await sql`create table rv_boom as select g as id, 1 as tenant_id, g as v from generate_series(1, 300000) g`.execute(
+      db().admin,
+    )
+    await sql`alter table rv_boom add primary key (id)`.execute(db().admin)
+    await sql`create index on rv_boom (tenant_id)`.execute(db().admin)
+    await sql`analyze rv_boom`.execute(db().admin)
+    await sql`grant select on rv_boom to ${sql.id(APP_ROLE)}`.execute(db().admin)
+    const kysely = new Kysely<unknown>({ dialect: createTesseraDialect({ pool: db().appPool }) })
+    const toolset = await createToolset({ db: kysely, policy: definePolicy(boomPolicy), secret: TEST_SECRET })
+    const direct = directStatementsOf(kysely as never) as NonNullable<ReturnType<typeof directStatementsOf>>
+    await toolset.query(as('2'), { model: 'Boom' }) // the probing call
+    const run = vi.spyOn(direct, 'run')
+    const failed = await Promise.all(
+      TENANTS.map((t) =>
+        toolset.call(as(t), 'db_query', { model: 'Boom', where: { field: 'v', op: 'eq', value: -1 } }),
+      ),
+    )
+    // Tenant 1's scan times out; the others' tenants have no rows and answer at once.
+    expect(failed[0]?.ok ? 'ok' : failed[0]?.error.code).toMatch(/TIMEOUT/)
+    expect(run.mock.calls.length).toBeGreaterThan(0)
+    run.mockRestore()
+    const clients = await Promise.all([0, 1, 2, 3].map(() => db().appPool.connect()))
+    try {
+      for (const c of clients) {
+        const { rows } = await c.query<Record<string, string | null>>(
+          `select current_setting('statement_timeout') as timeout,
+                  nullif(current_setting('tessera.tenant_id', true), '') as tenant,
+                  current_setting('transaction_read_only') as ro`,
+        )
+        expect(rows[0]).toEqual({ timeout: '0', tenant: null, ro: 'off' })
+      }
+    } finally {
+      for (const c of clients) c.release()
+    }
+    // rv_memos carries the RLS the `both` suite above installed: read it as that mode does.
+    const memos = await createCheckedToolset({
+      db: kysely,
+      policy: definePolicy(policy),
+      secret: TEST_SECRET,
+      enforcement: 'both',
+    })
+    for (const t of TENANTS) {
+      expect((await memos.query(as(t), { model: 'Memo', select: ['body'] })).rows).toEqual([
+        { body: `memo of ${t}` },
+      ])
+    }
+  })
+}
+
 // PostgreSQL only: the PGlite test pool is one session, where holding every idle client at once waits forever.
 describeEachDatabase(
   'review: the direct statement path under concurrency, host work and killed backends',
-  (db) => suite(db),
+  (db) => {
+    suite(db)
+    failingStatements(db)
+  },
   {
     only: ['postgres'],
   },
