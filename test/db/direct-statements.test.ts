@@ -1,11 +1,11 @@
 import { CompiledQuery, Kysely, sql, type LogEvent } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { TesseraError } from '../../src/errors/index.ts'
 import { createExecutor, type ExecutionSpec } from '../../src/executor/executor.ts'
 import { createTesseraDialect, type TesseraPool } from '../../src/executor/tessera-dialect.ts'
 import { markPrinted } from '../../src/sql/printed-statement.ts'
-import { describeEachDatabase, type TestDatabase } from '../support/databases.ts'
+import { describeEachDatabase } from '../support/databases.ts'
+import { rejection, sessionPool } from '../support/session-pool.ts'
 
 const ACME = 'a0000000-0000-4000-8000-000000000000'
 const SESSION_TIMEOUT_MS = 5000
@@ -50,22 +50,6 @@ function countedPool(pool: pg.Pool): { pool: TesseraPool; connects: () => number
   }
 }
 
-/** A second pool on the same database with room for two sessions (PGlite has one session whatever the pool). */
-function twoSessionPool(database: TestDatabase): { pool: pg.Pool; owned: boolean } {
-  if (database.kind === 'pglite') return { pool: database.appPool, owned: false }
-  return { pool: new pg.Pool({ ...database.appPool.options, max: 2 }), owned: true }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TesseraError> {
-  try {
-    await promise
-  } catch (err) {
-    expect(err).toBeInstanceOf(TesseraError)
-    return err as TesseraError
-  }
-  throw new Error('expected the call to fail')
-}
-
 interface PidRow {
   readonly pid: number
   readonly tag: string
@@ -81,7 +65,7 @@ describeEachDatabase('direct statements', (db) => {
   let owned = false
 
   beforeAll(() => {
-    ;({ pool, owned } = twoSessionPool(db()))
+    ;({ pool, owned } = sessionPool(db(), 2))
   })
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { CamelCasePlugin, Kysely, sql, type LogEvent } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TesseraError, notFound } from '../../src/errors/index.ts'
+import { notFound } from '../../src/errors/index.ts'
 import { createExecutor, type ExecutionSpec } from '../../src/executor/executor.ts'
 import { estimateCost } from '../../src/executor/explain-cost.ts'
 import { markPrinted } from '../../src/sql/printed-statement.ts'
@@ -14,6 +14,7 @@ import {
   openTestDatabase,
   type TestDatabase,
 } from '../support/databases.ts'
+import { rejection, sessionPool } from '../support/session-pool.ts'
 
 const ACME = 'a0000000-0000-4000-8000-000000000000'
 const ALICE = 'a0000000-0000-4000-8000-0000000000a1'
@@ -30,22 +31,6 @@ function spec(overrides: Partial<ExecutionSpec> = {}): ExecutionSpec {
   }
 }
 
-/** See tessera-dialect.test.ts: one session for consecutive statements, on either database. */
-function singleConnectionPool(database: TestDatabase): { pool: pg.Pool; owned: boolean } {
-  if (database.kind === 'pglite') return { pool: database.appPool, owned: false }
-  return { pool: new pg.Pool({ ...database.appPool.options, max: 1 }), owned: true }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TesseraError> {
-  try {
-    await promise
-  } catch (err) {
-    expect(err).toBeInstanceOf(TesseraError)
-    return err as TesseraError
-  }
-  throw new Error('expected the call to fail')
-}
-
 describeEachDatabase('executor', (db) => {
   let pool: pg.Pool
   let owned = false
@@ -53,7 +38,7 @@ describeEachDatabase('executor', (db) => {
   const statements: string[] = []
 
   beforeAll(() => {
-    ;({ pool, owned } = singleConnectionPool(db()))
+    ;({ pool, owned } = sessionPool(db(), 1))
     tdb = new Kysely<any>({
       dialect: createTesseraDialect({ pool, statementTimeoutMs: SESSION_TIMEOUT_MS }),
       log: (event: LogEvent) => {

@@ -1,5 +1,5 @@
 import { CompiledQuery, Kysely, sql } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createPgliteDatabase } from '../../src/executor/pglite-database.ts'
@@ -11,16 +11,7 @@ import {
   openTestDatabase,
   type TestDatabase,
 } from '../support/databases.ts'
-
-/**
- * A pool with exactly one connection, so consecutive queries share a session. PGlite's app pool already
- * has one client (and must not be cloned: its clients share one protocol object); on PostgreSQL a new
- * one-client pool is made from the app pool's settings.
- */
-function singleConnectionPool(database: TestDatabase): { pool: pg.Pool; owned: boolean } {
-  if (database.kind === 'pglite') return { pool: database.appPool, owned: false }
-  return { pool: new pg.Pool({ ...database.appPool.options, max: 1 }), owned: true }
-}
+import { sessionPool } from '../support/session-pool.ts'
 
 describeEachDatabase('Tessera dialect', (db) => {
   let pool: pg.Pool
@@ -28,7 +19,7 @@ describeEachDatabase('Tessera dialect', (db) => {
   let tdb: Kysely<any>
 
   beforeAll(() => {
-    ;({ pool, owned } = singleConnectionPool(db()))
+    ;({ pool, owned } = sessionPool(db(), 1))
     tdb = new Kysely<any>({ dialect: createTesseraDialect({ pool }) })
   })
 
