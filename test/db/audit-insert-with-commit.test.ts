@@ -5,7 +5,7 @@
  * committed and the call answers INTERNAL_ERROR. Over a counting pool, on both engines.
  */
 import { CompiledQuery, Kysely, sql } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
 import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
@@ -13,6 +13,7 @@ import { definePolicy } from '../../src/policy/define-policy.ts'
 import { ensureAuditTables, PostgresAuditStore } from '../../src/stores/index.ts'
 import { createToolset, type Toolset } from '../../src/tools/create-toolset.ts'
 import { APP_ROLE, describeEachDatabase, type TestDatabase } from '../support/databases.ts'
+import { sessionPool } from '../support/session-pool.ts'
 import { ALICE, ORDER_A1, TEST_SECRET, as } from '../support/saas.ts'
 import { countRows, CREATABLE_ORDER_ITEM, errorOf } from '../support/write-helpers.ts'
 import { countingPool } from '../support/counting-pool.ts'
@@ -37,8 +38,7 @@ describeEachDatabase('a write with the PostgreSQL audit store', (db) => {
   beforeAll(async () => {
     const database: TestDatabase = db()
     await ensureAuditTables(database.admin, { writers: [APP_ROLE] })
-    owned = database.kind === 'postgres'
-    pool = owned ? new pg.Pool({ ...database.appPool.options, max: 1 }) : database.appPool
+    ;({ pool, owned } = sessionPool(database, 1))
     tdb = new Kysely<any>({ dialect: createTesseraDialect({ pool: countingPool(pool, sent) }) })
     await tdb.executeQuery(CompiledQuery.raw('select 1'))
     // The records of reads and failures go through the admin connection (the app role may only insert).

@@ -12,6 +12,7 @@ import { createTesseraDialect, type TesseraPool } from '../../src/executor/tesse
 import { markPrinted } from '../../src/sql/printed-statement.ts'
 import { printSessionSettings } from '../../src/sql/print-session.ts'
 import { APP_ROLE, describeEachDatabase, type TestDatabase } from '../support/databases.ts'
+import { sessionPool } from '../support/session-pool.ts'
 import { countDescribes, countingPool } from '../support/counting-pool.ts'
 
 const ACME = 'a0000000-0000-4000-8000-000000000000'
@@ -67,8 +68,7 @@ describeEachDatabase('session batch: one round trip for a read with claims', (db
 
   beforeAll(async () => {
     const database: TestDatabase = db()
-    owned = database.kind === 'postgres'
-    pool = owned ? new pg.Pool({ ...database.appPool.options, max: 1 }) : database.appPool
+    ;({ pool, owned } = sessionPool(database, 1))
     tdb = new Kysely<any>({
       dialect: createTesseraDialect({
         pool: countingPool(pool, sent),

@@ -9,7 +9,7 @@
  * honours it, so there the refusal is the in-memory check's. Over a counting pool, on both engines.
  */
 import { CompiledQuery, Kysely, sql } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
@@ -19,6 +19,7 @@ import { MemoryAuditStore } from '../../src/stores/index.ts'
 import { createToolset, type Toolset } from '../../src/tools/create-toolset.ts'
 import type { Principal } from '../../src/context/index.ts'
 import { describeEachDatabase, type TestDatabase } from '../support/databases.ts'
+import { sessionPool } from '../support/session-pool.ts'
 import { ALICE, ORDER_A1, ORDER_B1, TEST_SECRET, as } from '../support/saas.ts'
 import { errorOf, rowOf } from '../support/write-helpers.ts'
 import { countingPool } from '../support/counting-pool.ts'
@@ -98,8 +99,7 @@ describeEachDatabase('an update whose check reads its unchanged tenant column', 
     // The server this suite runs against is built with ICU; only PGlite ignores the collation's strength.
     if (database.kind === 'postgres') expect(caseInsensitive).toBe(true)
 
-    owned = database.kind === 'postgres'
-    pool = owned ? new pg.Pool({ ...database.appPool.options, max: 1 }) : database.appPool
+    ;({ pool, owned } = sessionPool(database, 1))
     tdb = new Kysely<any>({
       dialect: createTesseraDialect({ pool: countingPool(pool, sent), statementTimeoutMs: TIMEOUT_MS }),
     })

@@ -8,7 +8,7 @@
  * visible; each write is one message, and a missing parent and another tenant's parent are refused alike.
  */
 import { CompiledQuery, Kysely } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
 import type { PolicyInput } from '../../src/policy/policy-schema.ts'
@@ -16,6 +16,7 @@ import { definePolicy } from '../../src/policy/define-policy.ts'
 import { MemoryAuditStore, type AuditRecord, type AuditStore } from '../../src/stores/index.ts'
 import { createToolset, type Toolset } from '../../src/tools/create-toolset.ts'
 import { describeEachDatabase, type TestDatabase } from '../support/databases.ts'
+import { sessionPool } from '../support/session-pool.ts'
 import { ALICE, ORDER_A1, ORDER_B1, TEST_SECRET, as } from '../support/saas.ts'
 import { CREATABLE_ORDER_ITEM, countRows, errorOf } from '../support/write-helpers.ts'
 import { countingPool } from '../support/counting-pool.ts'
@@ -97,8 +98,7 @@ describeEachDatabase('a write’s audit record taken by accept', (db) => {
 
   beforeAll(async () => {
     const database: TestDatabase = db()
-    owned = database.kind === 'postgres'
-    pool = owned ? new pg.Pool({ ...database.appPool.options, max: 1 }) : database.appPool
+    ;({ pool, owned } = sessionPool(database, 1))
     tdb = new Kysely<any>({
       dialect: createTesseraDialect({ pool: countingPool(pool, sent), statementTimeoutMs: TIMEOUT_MS }),
     })

@@ -7,7 +7,7 @@
  * sent. Over a counting pool, on both engines.
  */
 import { CompiledQuery, Kysely, sql } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTesseraDialect } from '../../src/executor/tessera-dialect.ts'
 import { isWriteCheckAbort } from '../../src/executor/database-error-kind.ts'
@@ -16,6 +16,7 @@ import { definePolicy } from '../../src/policy/define-policy.ts'
 import { MemoryAuditStore } from '../../src/stores/index.ts'
 import { createToolset, type Toolset } from '../../src/tools/create-toolset.ts'
 import { describeEachDatabase, type TestDatabase } from '../support/databases.ts'
+import { sessionPool } from '../support/session-pool.ts'
 import { ALICE, ORDER_A1, ORDER_B1, TEST_SECRET, as } from '../support/saas.ts'
 import { countRows, CREATABLE_ORDER_ITEM, errorOf, rowOf } from '../support/write-helpers.ts'
 import { countingPool } from '../support/counting-pool.ts'
@@ -54,8 +55,7 @@ describeEachDatabase('a write that decides itself commits with its one statement
 
   beforeAll(async () => {
     const database: TestDatabase = db()
-    owned = database.kind === 'postgres'
-    pool = owned ? new pg.Pool({ ...database.appPool.options, max: 1 }) : database.appPool
+    ;({ pool, owned } = sessionPool(database, 1))
     tdb = new Kysely<any>({
       dialect: createTesseraDialect({ pool: countingPool(pool, sent), statementTimeoutMs: TIMEOUT_MS }),
     })

@@ -137,7 +137,7 @@ describeEachDatabase('a tenant column whose = calls distinct ids equal', (db) =>
     expect(e.message).toContain('alter table padded_notes alter column tenant_id type text')
   })
 
-  it('refuses citext, whose = ignores case (PostgreSQL server)', async (ctx) => {
+  it('refuses citext, whose = ignores case (PostgreSQL server only: citext is not in the PGlite test template)', async (ctx) => {
     if (!citext) ctx.skip('citext is not in the PGlite test template')
     const r = await sql<{
       n: number
